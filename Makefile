@@ -1,0 +1,46 @@
+# Convenience front end to CMake. `make` builds the release programs into build/bin/.
+#   make run    install missing packages, build, run the sensor on the demo capture
+#   make test   install missing packages, build, run every test (ctest)
+#   make asan   build the asan-ubsan preset and run the whole suite under it
+#   make fuzz   build the libFuzzer harnesses (clang) into build-fuzz/bin/
+
+JOBS ?= $(shell nproc)
+PY   := /usr/bin/python3
+
+.PHONY: all deps build run test asan fuzz demo clean
+
+all: build
+
+deps:
+	@tools/install-deps.sh
+
+build:
+	@cmake --preset release >/dev/null
+	@cmake --build build -j$(JOBS)
+
+demo/office.pcap: tools/gen-demo-pcap
+	@mkdir -p demo
+	$(PY) tools/gen-demo-pcap -o demo/office.pcap
+
+demo: demo/office.pcap
+
+run: deps build demo
+	@mkdir -p out
+	build/bin/otasuke-sensor -r demo/office.pcap -o out/eve.json
+	@echo "events written to out/eve.json ($$(wc -l < out/eve.json) lines); e.g.: jq -c 'select(.event_type==\"flow\")' out/eve.json | head"
+
+test: deps build demo
+	cd build && ctest -j$(JOBS) --output-on-failure
+
+asan: deps demo
+	@cmake --preset asan-ubsan >/dev/null
+	@cmake --build build-asan-ubsan -j$(JOBS)
+	cd build-asan-ubsan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest -j$(JOBS) --output-on-failure
+
+fuzz: deps
+	@cmake --preset fuzz >/dev/null
+	@cmake --build build-fuzz -j$(JOBS)
+
+clean:
+	rm -rf build build-* out

@@ -1,0 +1,185 @@
+/*
+ * Counting allocator. Each block is preceded by a 16-byte header holding its
+ * payload size and subsystem, which keeps the payload 16-byte aligned and lets
+ * xfree() update the right counters. Invariant: for every subsystem, in_use is the
+ * sum of the payload sizes of its live blocks, and in_use <= cap whenever cap != 0.
+ */
+#include "otasuke/alloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct blk_hdr {
+    uint64_t size;
+    uint32_t subsys;
+    uint32_t magic;
+};
+
+#define BLK_MAGIC 0x6f74736bu /* "otsk" */
+
+struct mem_ctr {
+    uint64_t in_use, peak, cap, allocs, fails;
+};
+
+static struct mem_ctr g_mem[MEM_SUBSYS_COUNT];
+static long g_fail_countdown; /* > 0: the allocation that brings it to 0 fails */
+
+static const char *const g_names[MEM_SUBSYS_COUNT] = {
+    [MEM_CORE] = "core",     [MEM_CONF] = "conf",     [MEM_CAPTURE] = "capture",
+    [MEM_DECODE] = "decode", [MEM_DEFRAG] = "defrag", [MEM_FLOW] = "flow",
+    [MEM_REASM] = "reassembly", [MEM_NDPI] = "ndpi", [MEM_OUTPUT] = "output",
+    [MEM_APP] = "app",
+};
+
+const char *mem_subsys_name(enum mem_subsys s)
+{
+    return (unsigned)s < MEM_SUBSYS_COUNT ? g_names[s] : "?";
+}
+
+void mem_fail_after(long n)
+{
+    if (n < 0) {
+        const char *e = getenv("OTASUKE_FAIL_ALLOC");
+        n = e ? strtol(e, NULL, 10) : 0;
+    }
+    __atomic_store_n(&g_fail_countdown, n, __ATOMIC_RELAXED);
+}
+
+static int injected_fault(void)
+{
+    long v = __atomic_load_n(&g_fail_countdown, __ATOMIC_RELAXED);
+    if (v <= 0)
+        return 0;
+    return __atomic_sub_fetch(&g_fail_countdown, 1, __ATOMIC_RELAXED) == 0;
+}
+
+/* Reserves n bytes under s's cap; returns 0 when refused. */
+static int reserve(enum mem_subsys s, size_t n)
+{
+    struct mem_ctr *c = &g_mem[s];
+    uint64_t cap = __atomic_load_n(&c->cap, __ATOMIC_RELAXED);
+    uint64_t now = __atomic_add_fetch(&c->in_use, n, __ATOMIC_RELAXED);
+    if (injected_fault() || (cap != 0 && now > cap)) {
+        __atomic_sub_fetch(&c->in_use, n, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&c->fails, 1, __ATOMIC_RELAXED);
+        return 0;
+    }
+    uint64_t pk = __atomic_load_n(&c->peak, __ATOMIC_RELAXED);
+    while (now > pk && !__atomic_compare_exchange_n(&c->peak, &pk, now, 1, __ATOMIC_RELAXED,
+                                                    __ATOMIC_RELAXED))
+        ;
+    __atomic_add_fetch(&c->allocs, 1, __ATOMIC_RELAXED);
+    return 1;
+}
+
+static void release(enum mem_subsys s, size_t n)
+{
+    __atomic_sub_fetch(&g_mem[s].in_use, n, __ATOMIC_RELAXED);
+}
+
+void *xalloc(enum mem_subsys s, size_t n)
+{
+    if ((unsigned)s >= MEM_SUBSYS_COUNT || n > SIZE_MAX - sizeof(struct blk_hdr))
+        return NULL;
+    if (!reserve(s, n))
+        return NULL;
+    struct blk_hdr *h = malloc(sizeof(*h) + n);
+    if (h == NULL) {
+        release(s, n);
+        __atomic_add_fetch(&g_mem[s].fails, 1, __ATOMIC_RELAXED);
+        return NULL;
+    }
+    h->size = n;
+    h->subsys = (uint32_t)s;
+    h->magic = BLK_MAGIC;
+    return h + 1;
+}
+
+void *xcalloc(enum mem_subsys s, size_t nmemb, size_t size)
+{
+    if (size != 0 && nmemb > SIZE_MAX / size)
+        return NULL;
+    void *p = xalloc(s, nmemb * size);
+    if (p != NULL)
+        memset(p, 0, nmemb * size);
+    return p;
+}
+
+void *xrealloc(enum mem_subsys s, void *p, size_t n)
+{
+    if (p == NULL)
+        return xalloc(s, n);
+    struct blk_hdr *h = (struct blk_hdr *)p - 1;
+    enum mem_subsys os = (enum mem_subsys)h->subsys;
+    size_t old = (size_t)h->size;
+    if (n > SIZE_MAX - sizeof(*h))
+        return NULL;
+    if (n > old && !reserve(os, n - old))
+        return NULL;
+    struct blk_hdr *nh = realloc(h, sizeof(*nh) + n);
+    if (nh == NULL) {
+        if (n > old)
+            release(os, n - old);
+        return NULL;
+    }
+    if (n < old)
+        release(os, old - n);
+    nh->size = n;
+    return nh + 1;
+}
+
+void xfree(void *p)
+{
+    if (p == NULL)
+        return;
+    struct blk_hdr *h = (struct blk_hdr *)p - 1;
+    if (h->magic != BLK_MAGIC)
+        abort(); /* not ours, or freed twice: fail loudly rather than corrupt counters */
+    h->magic = 0;
+    release((enum mem_subsys)h->subsys, (size_t)h->size);
+    free(h);
+}
+
+size_t xsize(const void *p)
+{
+    return p ? (size_t)((const struct blk_hdr *)p - 1)->size : 0;
+}
+
+char *xstrdup(enum mem_subsys s, const char *str)
+{
+    size_t n = strlen(str) + 1;
+    char *d = xalloc(s, n);
+    if (d != NULL)
+        memcpy(d, str, n);
+    return d;
+}
+
+void mem_set_cap(enum mem_subsys s, uint64_t cap)
+{
+    if ((unsigned)s < MEM_SUBSYS_COUNT)
+        __atomic_store_n(&g_mem[s].cap, cap, __ATOMIC_RELAXED);
+}
+
+void mem_get(enum mem_subsys s, struct mem_stat *out)
+{
+    const struct mem_ctr *c = &g_mem[s];
+    out->in_use = __atomic_load_n(&c->in_use, __ATOMIC_RELAXED);
+    out->peak = __atomic_load_n(&c->peak, __ATOMIC_RELAXED);
+    out->cap = __atomic_load_n(&c->cap, __ATOMIC_RELAXED);
+    out->allocs = __atomic_load_n(&c->allocs, __ATOMIC_RELAXED);
+    out->fails = __atomic_load_n(&c->fails, __ATOMIC_RELAXED);
+}
+
+int mem_would_fit(enum mem_subsys s, size_t n)
+{
+    uint64_t cap = __atomic_load_n(&g_mem[s].cap, __ATOMIC_RELAXED);
+    return cap == 0 || __atomic_load_n(&g_mem[s].in_use, __ATOMIC_RELAXED) + n <= cap;
+}
+
+uint64_t mem_total_in_use(void)
+{
+    uint64_t t = 0;
+    for (int i = 0; i < MEM_SUBSYS_COUNT; i++)
+        t += __atomic_load_n(&g_mem[i].in_use, __ATOMIC_RELAXED);
+    return t;
+}

@@ -1,0 +1,254 @@
+/*
+ * Bounded JSON writer. Invariants: buf[0..len) is always a prefix of a valid
+ * document; len < cap <= max whenever bad is false (one byte is kept for a NUL);
+ * once bad is set nothing more is written.
+ */
+#include "otasuke/jw.h"
+#include "otasuke/alloc.h"
+#include "otasuke/err.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+int jw_init(struct jw *w, size_t cap, size_t max)
+{
+    memset(w, 0, sizeof(*w));
+    if (cap < 16)
+        cap = 16;
+    if (max < cap)
+        max = cap;
+    w->buf = xalloc(MEM_OUTPUT, cap);
+    if (w->buf == NULL)
+        return ERR_NOMEM;
+    w->cap = cap;
+    w->max = max;
+    jw_reset(w);
+    return 0;
+}
+
+void jw_free(struct jw *w)
+{
+    xfree(w->buf);
+    w->buf = NULL;
+    w->cap = w->len = 0;
+}
+
+void jw_reset(struct jw *w)
+{
+    w->len = 0;
+    w->bad = w->buf == NULL;
+    w->depth = 0;
+    w->first[0] = true;
+    if (w->buf)
+        w->buf[0] = '\0';
+}
+
+bool jw_ok(const struct jw *w)
+{
+    return !w->bad && w->depth == 0;
+}
+
+static bool grow(struct jw *w, size_t need)
+{
+    if (w->bad)
+        return false;
+    if (need <= w->cap - w->len - 1)
+        return true;
+    if (need > w->max - w->len - 1) {
+        w->bad = true;
+        return false;
+    }
+    size_t ncap = w->cap;
+    while (ncap - w->len - 1 < need)
+        ncap = ncap > w->max / 2 ? w->max : ncap * 2;
+    char *nb = xrealloc(MEM_OUTPUT, w->buf, ncap);
+    if (nb == NULL) {
+        w->bad = true;
+        return false;
+    }
+    w->buf = nb;
+    w->cap = ncap;
+    return true;
+}
+
+static void put(struct jw *w, const char *s, size_t n)
+{
+    if (!grow(w, n))
+        return;
+    memcpy(w->buf + w->len, s, n);
+    w->len += n;
+    w->buf[w->len] = '\0';
+}
+
+static void putc1(struct jw *w, char c)
+{
+    put(w, &c, 1);
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return len;
+}
+
+static void put_string(struct jw *w, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
+    putc1(w, '"');
+    size_t i = 0;
+    while (i < n && !w->bad) {
+        size_t run = i;
+        /* Copy runs of plain printable ASCII at once. */
+        while (run < n && u[run] >= 0x20 && u[run] < 0x80 && u[run] != '"' && u[run] != '\\')
+            run++;
+        if (run > i) {
+            put(w, s + i, run - i);
+            i = run;
+            continue;
+        }
+        unsigned char c = u[i];
+        size_t ul = c >= 0x80 ? utf8_len(u + i, n - i) : 1;
+        if (c >= 0x80 && ul > 0) {
+            put(w, s + i, ul);
+            i += ul;
+            continue;
+        }
+        char esc[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
+        switch (c) {
+        case '"': put(w, "\\\"", 2); break;
+        case '\\': put(w, "\\\\", 2); break;
+        case '\n': put(w, "\\n", 2); break;
+        case '\r': put(w, "\\r", 2); break;
+        case '\t': put(w, "\\t", 2); break;
+        default: put(w, esc, 6); break;
+        }
+        i++;
+    }
+    putc1(w, '"');
+}
+
+static void key(struct jw *w, const char *k)
+{
+    if (w->bad)
+        return;
+    if (!w->first[w->depth])
+        putc1(w, ',');
+    w->first[w->depth] = false;
+    if (k != NULL) {
+        put_string(w, k, strlen(k));
+        putc1(w, ':');
+    }
+}
+
+static void open_(struct jw *w, const char *k, char c)
+{
+    key(w, k);
+    if (w->depth >= JW_MAX_DEPTH) {
+        w->bad = true;
+        return;
+    }
+    putc1(w, c);
+    w->first[++w->depth] = true;
+}
+
+static void close_(struct jw *w, char c)
+{
+    if (w->depth <= 0) {
+        w->bad = true;
+        return;
+    }
+    putc1(w, c);
+    w->depth--;
+}
+
+void jw_obj_open(struct jw *w, const char *k) { open_(w, k, '{'); }
+void jw_obj_close(struct jw *w) { close_(w, '}'); }
+void jw_arr_open(struct jw *w, const char *k) { open_(w, k, '['); }
+void jw_arr_close(struct jw *w) { close_(w, ']'); }
+
+void jw_strn(struct jw *w, const char *k, const char *s, size_t n)
+{
+    key(w, k);
+    put_string(w, s, n);
+}
+
+void jw_str(struct jw *w, const char *k, const char *s)
+{
+    if (s == NULL) {
+        jw_null(w, k);
+        return;
+    }
+    jw_strn(w, k, s, strlen(s));
+}
+
+void jw_u64(struct jw *w, const char *k, uint64_t v)
+{
+    char b[24];
+    int n = snprintf(b, sizeof(b), "%" PRIu64, v);
+    key(w, k);
+    put(w, b, (size_t)n);
+}
+
+void jw_i64(struct jw *w, const char *k, int64_t v)
+{
+    char b[24];
+    int n = snprintf(b, sizeof(b), "%" PRId64, v);
+    key(w, k);
+    put(w, b, (size_t)n);
+}
+
+void jw_dbl(struct jw *w, const char *k, double v)
+{
+    char b[32];
+    int n = isfinite(v) ? snprintf(b, sizeof(b), "%.6g", v) : snprintf(b, sizeof(b), "null");
+    key(w, k);
+    put(w, b, (size_t)n);
+}
+
+void jw_bool(struct jw *w, const char *k, bool v)
+{
+    key(w, k);
+    put(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+void jw_null(struct jw *w, const char *k)
+{
+    key(w, k);
+    put(w, "null", 4);
+}
+
+void jw_raw(struct jw *w, const char *k, const char *json, size_t n)
+{
+    key(w, k);
+    put(w, json, n);
+}

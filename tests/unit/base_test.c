@@ -1,0 +1,118 @@
+/* Unit tests of lib/base and lib/json: allocator caps and faults, bounded reader,
+ * JSON writer escaping and bounds, SipHash test vector, timestamp format. */
+#include "check.h"
+#include "otasuke/alloc.h"
+#include "otasuke/hash.h"
+#include "otasuke/jw.h"
+#include "otasuke/rd.h"
+#include "otasuke/timefmt.h"
+
+static void test_alloc_cap(void)
+{
+    struct mem_stat st;
+    mem_set_cap(MEM_APP, 1000);
+    void *a = xalloc(MEM_APP, 600);
+    CHECK(a != NULL);
+    void *b = xalloc(MEM_APP, 600);
+    CHECK(b == NULL);
+    mem_get(MEM_APP, &st);
+    CHECK_EQ_U64(st.in_use, 600);
+    CHECK_EQ_U64(st.fails, 1);
+    void *c = xrealloc(MEM_APP, a, 900);
+    CHECK(c != NULL);
+    CHECK(xrealloc(MEM_APP, c, 2000) == NULL); /* c stays valid */
+    mem_get(MEM_APP, &st);
+    CHECK_EQ_U64(st.in_use, 900);
+    xfree(c);
+    mem_get(MEM_APP, &st);
+    CHECK_EQ_U64(st.in_use, 0);
+    CHECK_EQ_U64(st.peak, 900);
+    mem_set_cap(MEM_APP, 0);
+}
+
+static void test_alloc_fault(void)
+{
+    mem_fail_after(2);
+    void *a = xalloc(MEM_CORE, 8);
+    void *b = xalloc(MEM_CORE, 8);
+    void *c = xalloc(MEM_CORE, 8);
+    CHECK(a != NULL);
+    CHECK(b == NULL);
+    CHECK(c != NULL);
+    xfree(a);
+    xfree(c);
+    CHECK(xcalloc(MEM_CORE, SIZE_MAX / 2, 4) == NULL); /* overflow refused */
+}
+
+static void test_rd(void)
+{
+    /* 0x0102 0x03040506 then one byte short of another be32 */
+    const uint8_t b[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    struct rd r = rd_init(b, sizeof(b));
+    CHECK_EQ_U64(rd_be16(&r), 0x0102);
+    CHECK_EQ_U64(rd_be32(&r), 0x03040506);
+    CHECK(!r.bad);
+    CHECK_EQ_U64(rd_be32(&r), 0);
+    CHECK(r.bad);
+    CHECK_EQ_U64(rd_u8(&r), 0); /* sticky */
+    CHECK_EQ_U64(rd_left(&r), 0);
+    struct rd r2 = rd_init(b, 3);
+    struct rd sub = rd_sub(&r2, 4);
+    CHECK(sub.bad && r2.bad);
+}
+
+static void test_jw(void)
+{
+    struct jw w;
+    CHECK(jw_init(&w, 16, 4096) == 0);
+    jw_obj_open(&w, NULL);
+    jw_str(&w, "a", "x\"y\\\n");
+    jw_strn(&w, "bin", "\x01\xff\xe3\x81\x82", 5); /* ctrl, invalid byte, valid "あ" */
+    jw_arr_open(&w, "l");
+    jw_u64(&w, NULL, 1);
+    jw_i64(&w, NULL, -2);
+    jw_bool(&w, NULL, true);
+    jw_arr_close(&w);
+    jw_obj_close(&w);
+    CHECK(jw_ok(&w));
+    CHECK_STR(w.buf, "{\"a\":\"x\\\"y\\\\\\n\",\"bin\":\"\\u0001\\u00ff\xe3\x81\x82\",\"l\":[1,-2,true]}");
+    jw_free(&w);
+
+    CHECK(jw_init(&w, 16, 32) == 0);
+    jw_obj_open(&w, NULL);
+    jw_str(&w, "k", "0123456789012345678901234567890123456789");
+    jw_obj_close(&w);
+    CHECK(!jw_ok(&w)); /* over max: marked bad, never overflowed */
+    CHECK(w.len < 32);
+    jw_free(&w);
+}
+
+static void test_siphash(void)
+{
+    /* Reference vector from the SipHash paper: key 00..0f, message 00..0e. */
+    struct hash_key k = {0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL};
+    uint8_t m[15];
+    for (int i = 0; i < 15; i++)
+        m[i] = (uint8_t)i;
+    CHECK_EQ_U64(siphash24(&k, m, 15), 0xa129ca6149be45e5ULL);
+}
+
+static void test_ts(void)
+{
+    char b[TS_RFC3339_LEN];
+    ts_format(b, sizeof(b), 1700000000123456ULL, 0);
+    CHECK_STR(b, "2023-11-14T22:13:20.123456+00:00");
+    ts_format(b, sizeof(b), 1700000000123456ULL, 9 * 3600);
+    CHECK_STR(b, "2023-11-15T07:13:20.123456+09:00");
+}
+
+int main(void)
+{
+    RUN(test_alloc_cap);
+    RUN(test_alloc_fault);
+    RUN(test_rd);
+    RUN(test_jw);
+    RUN(test_siphash);
+    RUN(test_ts);
+    return check_done();
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages otasuke needs to build, test and run, and only
+# those that are missing. Safe to run repeatedly; a no-op when all are present.
+set -euo pipefail
+
+BUILD_PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev libpcap-dev libndpi-dev libyaml-dev"
+TEST_PKGS="tshark libndpi-bin python3 python3-scapy python3-yaml"
+BENCH_PKGS="hyperfine time"
+
+want="$BUILD_PKGS $TEST_PKGS"
+[ "${1:-}" = "--bench" ] && want="$want $BENCH_PKGS"
+
+missing=""
+for p in $want; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing:$missing" >&2
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer no without a prompt.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing
