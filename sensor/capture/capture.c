@@ -1,0 +1,176 @@
+/*
+ * libpcap capture source. Files are read with pcap_open_offline (pcap and pcapng);
+ * a truncated or corrupt file ends the read with CAPTURE_ERROR and a message, after
+ * every whole packet before the damage was delivered. Live interfaces use
+ * pcap_create/pcap_activate with a configured snaplen, buffer and read timeout;
+ * kernel drops are read with pcap_stats() and reported in stats events.
+ */
+#include "capture/capture.h"
+
+#include "otasuke/alloc.h"
+
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct capture {
+    pcap_t *p;
+    bool live;
+    uint64_t file_size;
+    uint64_t received;
+    uint64_t bytes;
+    char err[PCAP_ERRBUF_SIZE + 64];
+};
+
+static int apply_filter(struct capture *c, const char *bpf, char *err, size_t errlen)
+{
+    if (bpf == NULL || bpf[0] == '\0')
+        return 0;
+    struct bpf_program prog;
+    if (pcap_compile(c->p, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        snprintf(err, errlen, "BPF filter \"%s\": %s", bpf, pcap_geterr(c->p));
+        return -1;
+    }
+    int rc = pcap_setfilter(c->p, &prog);
+    pcap_freecode(&prog);
+    if (rc != 0) {
+        snprintf(err, errlen, "BPF filter \"%s\": %s", bpf, pcap_geterr(c->p));
+        return -1;
+    }
+    return 0;
+}
+
+struct capture *capture_open_file(const char *path, const char *bpf, char *err, size_t errlen)
+{
+    char ebuf[PCAP_ERRBUF_SIZE] = "";
+    struct capture *c = xcalloc(MEM_CAPTURE, 1, sizeof(*c));
+    if (c == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+    if (c->p == NULL) {
+        snprintf(err, errlen, "%s: %s", path, ebuf);
+        goto fail;
+    }
+    struct stat st;
+    if (strcmp(path, "-") != 0 && stat(path, &st) == 0)
+        c->file_size = (uint64_t)st.st_size;
+    if (apply_filter(c, bpf, err, errlen) != 0)
+        goto fail;
+    return c;
+fail:
+    capture_close(c);
+    return NULL;
+}
+
+struct capture *capture_open_live(const char *iface, const char *bpf,
+                                  const struct capture_live_conf *lc, char *err, size_t errlen)
+{
+    char ebuf[PCAP_ERRBUF_SIZE] = "";
+    struct capture *c = xcalloc(MEM_CAPTURE, 1, sizeof(*c));
+    if (c == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->live = true;
+    c->p = pcap_create(iface, ebuf);
+    if (c->p == NULL) {
+        snprintf(err, errlen, "%s: %s", iface, ebuf);
+        goto fail;
+    }
+    pcap_set_snaplen(c->p, lc->snaplen);
+    pcap_set_promisc(c->p, lc->promisc);
+    pcap_set_timeout(c->p, lc->timeout_ms);
+    if (lc->buffer_size > 0)
+        pcap_set_buffer_size(c->p, (int)(lc->buffer_size > 0x7fffffff ? 0x7fffffff
+                                                                       : lc->buffer_size));
+    pcap_set_tstamp_precision(c->p, PCAP_TSTAMP_PRECISION_MICRO);
+    int rc = pcap_activate(c->p);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: %s", iface,
+                 rc == PCAP_ERROR ? pcap_geterr(c->p) : pcap_statustostr(rc));
+        goto fail;
+    }
+    if (apply_filter(c, bpf, err, errlen) != 0)
+        goto fail;
+    return c;
+fail:
+    capture_close(c);
+    return NULL;
+}
+
+enum capture_rc capture_next(struct capture *c, struct capture_pkt *out)
+{
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    int rc = pcap_next_ex(c->p, &h, &data);
+    if (rc == 1) {
+        out->data = data;
+        out->caplen = h->caplen;
+        out->wirelen = h->len < h->caplen ? h->caplen : h->len;
+        out->ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+        c->received++;
+        c->bytes += out->wirelen;
+        return CAPTURE_PKT;
+    }
+    if (rc == 0)
+        return CAPTURE_TIMEOUT;
+    if (rc == PCAP_ERROR_BREAK)
+        return CAPTURE_EOF;
+    snprintf(c->err, sizeof(c->err), "%s", pcap_geterr(c->p));
+    return CAPTURE_ERROR;
+}
+
+int capture_linktype(const struct capture *c)
+{
+    return pcap_datalink(c->p);
+}
+
+const char *capture_error(const struct capture *c)
+{
+    return c->err;
+}
+
+bool capture_progress(const struct capture *c, uint64_t *pos, uint64_t *size)
+{
+    if (c->live || c->file_size == 0)
+        return false;
+    FILE *f = pcap_file(c->p);
+    long off = f ? ftell(f) : -1;
+    if (off < 0)
+        return false;
+    *pos = (uint64_t)off;
+    *size = c->file_size;
+    return true;
+}
+
+void capture_stats(struct capture *c, struct capture_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->live = c->live;
+    out->received = c->received;
+    out->bytes = c->bytes;
+    struct pcap_stat ps;
+    if (c->live && pcap_stats(c->p, &ps) == 0) {
+        out->ps_recv = ps.ps_recv;
+        out->ps_drop = ps.ps_drop;
+        out->ps_ifdrop = ps.ps_ifdrop;
+    }
+}
+
+void capture_breakloop(struct capture *c)
+{
+    if (c && c->p)
+        pcap_breakloop(c->p);
+}
+
+void capture_close(struct capture *c)
+{
+    if (c == NULL)
+        return;
+    if (c->p)
+        pcap_close(c->p);
+    xfree(c);
+}

@@ -1,0 +1,65 @@
+/* Common EVE event fields. */
+#include "output/eve.h"
+
+#include "otasuke/timefmt.h"
+
+#include <stdbool.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+static const uint8_t v4_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+bool eve_addr_is_v4(const struct addr *a)
+{
+    return memcmp(a->b, v4_prefix, sizeof(v4_prefix)) == 0;
+}
+
+const char *eve_addr_str(const struct addr *a, char *out, size_t outlen)
+{
+    const char *r = eve_addr_is_v4(a) ? inet_ntop(AF_INET, a->b + 12, out, (socklen_t)outlen)
+                                      : inet_ntop(AF_INET6, a->b, out, (socklen_t)outlen);
+    if (r == NULL && outlen > 0)
+        out[0] = '\0';
+    return out;
+}
+
+const char *eve_proto_name(uint8_t proto, uint8_t ipver, char *buf, size_t len)
+{
+    switch (proto) {
+    case IPPROTO_TCP: return "TCP";
+    case IPPROTO_UDP: return "UDP";
+    case IPPROTO_ICMP: return "ICMP";
+    case IPPROTO_ICMPV6: return "IPv6-ICMP";
+    case IPPROTO_SCTP: return "SCTP";
+    case IPPROTO_GRE: return "GRE";
+    default: snprintf(buf, len, "%03u", proto); return buf;
+    }
+}
+
+void eve_begin(struct jw *w, uint64_t ts_us, const char *event_type, uint64_t flow_id)
+{
+    char ts[TS_RFC3339_LEN];
+    ts_format(ts, sizeof(ts), ts_us, 0);
+    jw_obj_open(w, NULL);
+    jw_str(w, "timestamp", ts);
+    if (flow_id != 0)
+        jw_u64(w, "flow_id", flow_id);
+    jw_str(w, "event_type", event_type);
+}
+
+void eve_tuple(struct jw *w, const struct addr *src, uint16_t sport, const struct addr *dst,
+               uint16_t dport, uint8_t proto, uint8_t ipver)
+{
+    char a[EVE_ADDR_LEN], pb[8];
+    bool ports = proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP;
+    jw_str(w, "src_ip", eve_addr_str(src, a, sizeof(a)));
+    if (ports)
+        jw_u64(w, "src_port", sport);
+    jw_str(w, "dest_ip", eve_addr_str(dst, a, sizeof(a)));
+    if (ports)
+        jw_u64(w, "dest_port", dport);
+    jw_str(w, "proto", eve_proto_name(proto, ipver, pb, sizeof(pb)));
+}

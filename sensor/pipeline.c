@@ -1,0 +1,638 @@
+/*
+ * The packet pipeline. For each packet: decode; a malformed packet becomes a
+ * counter and, sampled, an `anomaly` event; an IP packet finds its flow, feeds
+ * nDPI while it still wants packets, and feeds TCP reassembly. Housekeeping runs
+ * once per second of packet time (flow and fragment timeouts, periodic stats).
+ * When a flow ends, its `flow` event is written.
+ *
+ * Time is packet time only (the highest timestamp seen), so a pcap run is
+ * deterministic; on a live interface an idle read timeout advances time by the
+ * wall clock so that flows still expire while nothing arrives.
+ */
+#include "pipeline.h"
+
+#include "app/appid.h"
+#include "capture/capture.h"
+#include "decode/decode.h"
+#include "flow/flow.h"
+#include "flow/reasm.h"
+#include "output/eve.h"
+#include "output/sink.h"
+#include "otasuke/alloc.h"
+#include "otasuke/err.h"
+#include "otasuke/jw.h"
+#include "otasuke/log.h"
+#include "otasuke/timefmt.h"
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define HOUSEKEEP_US 1000000u
+
+struct pipeline {
+    const struct sensor_conf *conf;
+    struct decoder *dec;
+    struct flow_table *flows;
+    struct reasm *reasm;
+    struct appid *appid;
+    struct sink *sink;
+    struct capture *cap;
+    struct jw jw;
+
+    uint64_t now;           /* highest packet time seen */
+    uint64_t first_ts;
+    uint64_t next_housekeep;
+    uint64_t next_stats;
+    uint64_t wall_start;
+    volatile sig_atomic_t stop;
+
+    uint64_t packets, bytes;
+    uint64_t events, events_oversized;
+    uint64_t ts_backwards;
+    uint64_t reasm_bytes;   /* delivered in order to (future) application parsers */
+    /* anomaly sampling (Zeek weird-style): per kind a burst, then 1 in N, and a
+     * global cap per second of packet time; suppressed ones are counted */
+    uint64_t anom_seen[DECODE_EV_COUNT];
+    uint64_t anom_suppressed[DECODE_EV_COUNT];
+    uint64_t anom_written, anom_dropped;
+    uint64_t anom_sec;
+    uint64_t anom_in_sec;
+    bool read_error;
+};
+
+static void write_event(struct pipeline *pl, uint64_t ts)
+{
+    struct jw *w = &pl->jw;
+    if (!jw_ok(w)) {
+        pl->events_oversized++;
+        return;
+    }
+    if (sink_write(pl->sink, w->buf, w->len, ts) == 0)
+        pl->events++;
+}
+
+/* ---- flow events ---------------------------------------------------------- */
+
+static const char *end_reason_name(enum flow_end_reason why)
+{
+    switch (why) {
+    case FLOW_END_TIMEOUT: return "timeout";
+    case FLOW_END_FORCED: return "forced";
+    default: return "shutdown";
+    }
+}
+
+static void write_tcp_flags(struct jw *w, const char *key, uint8_t fl)
+{
+    char hex[3];
+    snprintf(hex, sizeof(hex), "%02x", fl);
+    jw_str(w, key, hex);
+}
+
+static void write_flow_tcp(struct jw *w, const struct flow *f)
+{
+    uint8_t ts = f->tcp_flags[FLOW_TOSERVER], tc = f->tcp_flags[FLOW_TOCLIENT];
+    uint8_t all = ts | tc;
+    jw_obj_open(w, "tcp");
+    write_tcp_flags(w, "tcp_flags", all);
+    write_tcp_flags(w, "tcp_flags_ts", ts);
+    write_tcp_flags(w, "tcp_flags_tc", tc);
+    static const struct {
+        uint8_t bit;
+        const char *name;
+    } names[] = {{TH_SYN, "syn"}, {TH_FIN, "fin"}, {TH_RST, "rst"}, {TH_PSH, "psh"},
+                 {TH_ACK, "ack"}, {TH_URG, "urg"}, {TH_ECE, "ecn"}, {TH_CWR, "cwr"}};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (all & names[i].bit)
+            jw_bool(w, names[i].name, true);
+    jw_str(w, "state", flow_tcp_state_name(f));
+    jw_obj_close(w);
+}
+
+static void write_flow_appid(struct pipeline *pl, struct jw *w, const struct flow *f,
+                             const struct appid_result *r)
+{
+    char name[64];
+    jw_obj_open(w, "ndpi");
+    appid_result_name(pl->appid, r, name, sizeof(name));
+    jw_str(w, "proto", name);
+    jw_str(w, "master", appid_proto_name(pl->appid, r->master));
+    jw_str(w, "app", appid_proto_name(pl->appid, r->app));
+    jw_str(w, "category", appid_category_name(pl->appid, r->category));
+    if (r->guessed)
+        jw_bool(w, "guessed", true);
+    jw_obj_close(w);
+}
+
+static void on_flow_end(struct flow *f, enum flow_end_reason why, void *ud)
+{
+    struct pipeline *pl = ud;
+    struct jw *w = &pl->jw;
+    struct appid_result ar;
+    bool have_app = false;
+    char ts[TS_RFC3339_LEN];
+
+    if (pl->appid != NULL) {
+        appid_flow_end(pl->appid, (struct appid_flow **)&f->app_state, &ar, f->app_done);
+        have_app = true;
+    }
+    if (pl->reasm != NULL)
+        reasm_flow_end(pl->reasm, f);
+
+    jw_reset(w);
+    eve_begin(w, f->ts_start, "flow", f->flow_id);
+    eve_tuple(w, &f->key.src, f->key.sport, &f->key.dst, f->key.dport, f->key.proto,
+              f->key.ipver);
+    if (f->key.proto == IPPROTO_ICMP || f->key.proto == IPPROTO_ICMPV6) {
+        jw_u64(w, "icmp_type", f->icmp_type);
+        jw_u64(w, "icmp_code", f->icmp_code);
+    }
+    if (f->key.vlan_n > 0) {
+        jw_arr_open(w, "vlan");
+        for (unsigned i = 0; i < f->key.vlan_n; i++)
+            jw_u64(w, NULL, f->key.vlan[i]);
+        jw_arr_close(w);
+    }
+    jw_str(w, "app_proto", have_app ? appid_eve_app_proto(&ar) : "failed");
+    jw_obj_open(w, "flow");
+    jw_u64(w, "pkts_toserver", f->pkts[FLOW_TOSERVER]);
+    jw_u64(w, "pkts_toclient", f->pkts[FLOW_TOCLIENT]);
+    jw_u64(w, "bytes_toserver", f->bytes[FLOW_TOSERVER]);
+    jw_u64(w, "bytes_toclient", f->bytes[FLOW_TOCLIENT]);
+    ts_format(ts, sizeof(ts), f->ts_start, 0);
+    jw_str(w, "start", ts);
+    ts_format(ts, sizeof(ts), f->ts_last, 0);
+    jw_str(w, "end", ts);
+    jw_u64(w, "age", (f->ts_last - f->ts_start) / 1000000u);
+    jw_str(w, "state", flow_state_name(f));
+    jw_str(w, "reason", end_reason_name(why));
+    jw_bool(w, "alerted", false);
+    if (have_app)
+        write_flow_appid(pl, w, f, &ar);
+    jw_obj_close(w);
+    if (f->key.proto == IPPROTO_TCP)
+        write_flow_tcp(w, f);
+    jw_obj_close(w);
+    write_event(pl, f->ts_last);
+}
+
+/* ---- anomaly events ------------------------------------------------------- */
+
+static bool anomaly_sampled(struct pipeline *pl, enum decode_ev ev)
+{
+    const struct sensor_conf *c = pl->conf;
+    uint64_t n = ++pl->anom_seen[ev];
+    uint64_t sec = pl->now / 1000000u;
+    if (sec != pl->anom_sec) {
+        pl->anom_sec = sec;
+        pl->anom_in_sec = 0;
+    }
+    bool want = n <= (uint64_t)c->anomaly_burst ||
+                (n - (uint64_t)c->anomaly_burst) % (uint64_t)c->anomaly_sample == 0;
+    if (!want || pl->anom_in_sec >= (uint64_t)c->anomaly_rate) {
+        pl->anom_suppressed[ev]++;
+        pl->anom_dropped++;
+        return false;
+    }
+    pl->anom_in_sec++;
+    return true;
+}
+
+static void on_decode_bad(struct pipeline *pl, const struct pkt *p)
+{
+    enum decode_ev ev = decoder_last_event(pl->dec);
+    if ((unsigned)ev >= DECODE_EV_COUNT || !anomaly_sampled(pl, ev))
+        return;
+    struct jw *w = &pl->jw;
+    jw_reset(w);
+    eve_begin(w, p->ts_us, "anomaly", 0);
+    if (p->ipver != 0)
+        eve_tuple(w, &p->src, p->sport, &p->dst, p->dport, p->proto, p->ipver);
+    jw_obj_open(w, "anomaly");
+    jw_str(w, "type", "decode");
+    jw_str(w, "event", decode_ev_name(ev));
+    jw_u64(w, "count", pl->anom_seen[ev]);
+    jw_u64(w, "suppressed", pl->anom_suppressed[ev]);
+    jw_u64(w, "caplen", p->caplen);
+    jw_u64(w, "wirelen", p->wirelen);
+    jw_obj_close(w);
+    jw_obj_close(w);
+    pl->anom_suppressed[ev] = 0;
+    pl->anom_written++;
+    write_event(pl, p->ts_us);
+}
+
+/* ---- stats events --------------------------------------------------------- */
+
+static void stats_memory(struct jw *w)
+{
+    jw_obj_open(w, "memory");
+    for (int s = 0; s < MEM_SUBSYS_COUNT; s++) {
+        struct mem_stat ms;
+        mem_get((enum mem_subsys)s, &ms);
+        if (ms.allocs == 0 && ms.cap == 0)
+            continue;
+        jw_obj_open(w, mem_subsys_name((enum mem_subsys)s));
+        jw_u64(w, "in_use", ms.in_use);
+        jw_u64(w, "peak", ms.peak);
+        jw_u64(w, "cap", ms.cap);
+        jw_u64(w, "fails", ms.fails);
+        jw_obj_close(w);
+    }
+    jw_u64(w, "total_in_use", mem_total_in_use());
+    jw_obj_close(w);
+}
+
+/* Writes decoder event counters nested by their dotted names' first part
+ * ("ipv4.trunc_pkt" → "ipv4": {"trunc_pkt": n}); zero counters are left out. */
+static void stats_decode_events(struct jw *w, const struct decode_stats *ds)
+{
+    char open_grp[32] = "";
+    jw_obj_open(w, "event");
+    for (int e = 0; e < DECODE_EV_COUNT; e++) {
+        if (ds->ev[e] == 0)
+            continue;
+        const char *name = decode_ev_name((enum decode_ev)e);
+        const char *dot = strchr(name, '.');
+        size_t gl = dot ? (size_t)(dot - name) : 0;
+        if (gl == 0 || gl >= sizeof(open_grp)) {
+            jw_u64(w, name, ds->ev[e]);
+            continue;
+        }
+        if (strncmp(open_grp, name, gl) != 0 || open_grp[gl] != '\0') {
+            if (open_grp[0])
+                jw_obj_close(w);
+            memcpy(open_grp, name, gl);
+            open_grp[gl] = '\0';
+            jw_obj_open(w, open_grp);
+        }
+        jw_u64(w, dot + 1, ds->ev[e]);
+    }
+    if (open_grp[0])
+        jw_obj_close(w);
+    jw_obj_close(w);
+}
+
+static void stats_decoder(struct pipeline *pl, struct jw *w)
+{
+    const struct decode_stats *ds = decoder_stats(pl->dec);
+    jw_obj_open(w, "decoder");
+    jw_u64(w, "pkts", ds->pkts);
+    jw_u64(w, "bytes", ds->bytes);
+    decode_stats_write(ds, w);
+    stats_decode_events(w, ds);
+    jw_obj_close(w);
+    jw_obj_open(w, "anomaly");
+    jw_u64(w, "written", pl->anom_written);
+    jw_u64(w, "suppressed", pl->anom_dropped);
+    jw_obj_close(w);
+}
+
+static void stats_flow(struct pipeline *pl, struct jw *w)
+{
+    struct flow_stats fs;
+    flow_table_stats(pl->flows, &fs);
+    jw_obj_open(w, "flow");
+    jw_u64(w, "active", fs.active);
+    jw_u64(w, "created", fs.created);
+    jw_u64(w, "ended_timeout", fs.ended_timeout);
+    jw_u64(w, "ended_forced", fs.ended_forced);
+    jw_u64(w, "ended_shutdown", fs.ended_shutdown);
+    jw_u64(w, "evictions", fs.evictions);
+    jw_u64(w, "memcap_fails", fs.memcap_fails);
+    jw_u64(w, "tcp_reuse", fs.tcp_reuse);
+    jw_bool(w, "emergency", fs.emergency);
+    jw_u64(w, "emergency_entered", fs.emergency_entered);
+    jw_u64(w, "emergency_left", fs.emergency_left);
+    jw_u64(w, "memuse", fs.mem_in_use);
+    jw_obj_close(w);
+    if (pl->reasm != NULL) {
+        struct reasm_stats rs;
+        reasm_stats(pl->reasm, &rs);
+        jw_obj_open(w, "reassembly");
+        reasm_stats_write(&rs, w);
+        jw_obj_close(w);
+    }
+    if (pl->appid != NULL) {
+        struct appid_stats as;
+        appid_stats(pl->appid, &as);
+        jw_obj_open(w, "appid");
+        jw_u64(w, "flows_fed", as.flows_fed);
+        jw_u64(w, "packets_fed", as.packets_fed);
+        jw_u64(w, "detected", as.detected);
+        jw_u64(w, "guessed", as.guessed);
+        jw_u64(w, "unknown", as.unknown);
+        jw_u64(w, "memcap_fails", as.memcap_fails);
+        jw_obj_close(w);
+    }
+}
+
+static void write_stats(struct pipeline *pl, bool final)
+{
+    struct jw *w = &pl->jw;
+    struct capture_stats cs;
+    struct sink_stats ss;
+    capture_stats(pl->cap, &cs);
+    sink_stats(pl->sink, &ss);
+
+    jw_reset(w);
+    eve_begin(w, pl->now, "stats", 0);
+    jw_obj_open(w, "stats");
+    jw_u64(w, "uptime", pl->now > pl->first_ts ? (pl->now - pl->first_ts) / 1000000u : 0);
+    jw_bool(w, "final", final);
+    jw_obj_open(w, "capture");
+    jw_u64(w, "packets", cs.received);
+    jw_u64(w, "bytes", cs.bytes);
+    if (cs.live) {
+        jw_u64(w, "kernel_packets", cs.ps_recv);
+        jw_u64(w, "kernel_drops", cs.ps_drop);
+        jw_u64(w, "kernel_ifdrops", cs.ps_ifdrop);
+    }
+    jw_u64(w, "ts_backwards", pl->ts_backwards);
+    jw_bool(w, "read_error", pl->read_error);
+    jw_obj_close(w);
+    stats_decoder(pl, w);
+    stats_flow(pl, w);
+    jw_obj_open(w, "output");
+    jw_u64(w, "events", ss.events);
+    jw_u64(w, "bytes", ss.bytes);
+    jw_u64(w, "dropped", ss.dropped);
+    jw_u64(w, "write_errors", ss.write_errors);
+    jw_u64(w, "rotations", ss.rotations);
+    jw_u64(w, "oversized", pl->events_oversized);
+    jw_obj_close(w);
+    stats_memory(w);
+    jw_obj_close(w);
+    jw_obj_close(w);
+    write_event(pl, pl->now);
+}
+
+/* ---- the packet path ------------------------------------------------------ */
+
+static void on_stream_data(void *ud, struct flow *f, int dir, const uint8_t *data, size_t len)
+{
+    struct pipeline *pl = ud;
+    (void)f;
+    (void)dir;
+    (void)data;
+    /* The application parsers (next issue) consume the ordered stream here. */
+    pl->reasm_bytes += len;
+}
+
+static void housekeep(struct pipeline *pl)
+{
+    flow_table_expire(pl->flows, pl->now);
+    decoder_expire(pl->dec, pl->now);
+    if (pl->conf->stats_interval != 0 && pl->now >= pl->next_stats) {
+        if (pl->next_stats != 0)
+            write_stats(pl, false);
+        pl->next_stats = pl->now + pl->conf->stats_interval;
+    }
+    pl->next_housekeep = pl->now + HOUSEKEEP_US;
+}
+
+static void on_ip_packet(struct pipeline *pl, const struct pkt *p)
+{
+    int dir;
+    struct flow *f = flow_table_update(pl->flows, p, &dir);
+    if (f == NULL)
+        return; /* counted by the flow table (memcap) */
+    if (pl->appid != NULL && !f->app_done) {
+        struct appid_result r;
+        if (!appid_packet(pl->appid, (struct appid_flow **)&f->app_state, &r, p, dir))
+            f->app_done = 1;
+    }
+    if (pl->reasm != NULL && p->proto == IPPROTO_TCP)
+        reasm_packet(pl->reasm, f, dir, p);
+}
+
+static void on_packet(struct pipeline *pl, const struct capture_pkt *cp, int linktype)
+{
+    struct pkt p;
+    if (pl->packets == 0) {
+        pl->first_ts = cp->ts_us;
+        pl->now = cp->ts_us;
+        pl->next_housekeep = cp->ts_us + HOUSEKEEP_US;
+    }
+    pl->packets++;
+    pl->bytes += cp->wirelen;
+    if (cp->ts_us > pl->now)
+        pl->now = cp->ts_us;
+    else if (cp->ts_us < pl->now)
+        pl->ts_backwards++;
+
+    switch (decode_packet(pl->dec, &p, linktype, cp->data, cp->caplen, cp->wirelen, cp->ts_us)) {
+    case DECODE_OK: on_ip_packet(pl, &p); break;
+    case DECODE_BAD: on_decode_bad(pl, &p); break;
+    default: break; /* ARP, fragments held, skipped: counted by the decoder */
+    }
+    if (pl->now >= pl->next_housekeep)
+        housekeep(pl);
+}
+
+/* ---- setup ---------------------------------------------------------------- */
+
+static void fill_flow_conf(const struct sensor_conf *c, struct flow_conf *fc)
+{
+    memset(fc, 0, sizeof(*fc));
+    fc->memcap = c->flow_memcap;
+    fc->hash_size = (uint32_t)c->flow_hash_size;
+    fc->timeout_tcp_new = c->to_tcp_new;
+    fc->timeout_tcp_established = c->to_tcp_est;
+    fc->timeout_tcp_closed = c->to_tcp_closed;
+    fc->timeout_udp_new = c->to_udp_new;
+    fc->timeout_udp_established = c->to_udp_est;
+    fc->timeout_icmp = c->to_icmp;
+    fc->timeout_other = c->to_other;
+    fc->emerg_timeout_tcp_new = c->eto_tcp_new;
+    fc->emerg_timeout_tcp_established = c->eto_tcp_est;
+    fc->emerg_timeout_tcp_closed = c->eto_tcp_closed;
+    fc->emerg_timeout_udp = c->eto_udp;
+    fc->emerg_timeout_icmp = c->eto_icmp;
+    fc->emerg_timeout_other = c->eto_other;
+    fc->emerg_recovery_pct = (uint32_t)c->emerg_recovery;
+    fc->random_hash_key = true;
+    fc->tcp_reuse_new_flow = c->tcp_reuse_new_flow;
+}
+
+static int open_sink(struct pipeline *pl, char *err, size_t errlen)
+{
+    const struct sensor_conf *c = pl->conf;
+    struct sink_conf sc;
+    memset(&sc, 0, sizeof(sc));
+    sc.kind = c->output_mode == OUTPUT_STDOUT ? SINK_STDOUT
+              : c->output_mode == OUTPUT_DIR  ? SINK_DIR
+                                              : SINK_FILE;
+    snprintf(sc.path, sizeof(sc.path), "%s", c->output_path);
+    sc.append = c->output_append;
+    sc.rotate_size = c->rotate_size;
+    sc.rotate_interval_us = c->rotate_interval;
+    sc.keep_files = (uint32_t)c->rotate_keep;
+    sc.buffer_size = c->output_buffer;
+    pl->sink = sink_open(&sc, err, errlen);
+    return pl->sink ? 0 : ERR_IO;
+}
+
+struct pipeline *pipeline_new(const struct sensor_conf *c, char *err, size_t errlen)
+{
+    struct pipeline *pl = xcalloc(MEM_CORE, 1, sizeof(*pl));
+    if (pl == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    pl->conf = c;
+    mem_set_cap(MEM_FLOW, c->flow_memcap);
+    mem_set_cap(MEM_REASM, c->reasm_memcap);
+    mem_set_cap(MEM_DEFRAG, c->defrag_memcap);
+
+    struct decode_conf dc = {
+        .defrag_memcap = c->defrag_memcap,
+        .defrag_timeout_us = c->defrag_timeout,
+        .defrag_max_frags = (uint32_t)c->defrag_max_frags,
+        .defrag_max_trackers = (uint32_t)c->defrag_max_trackers,
+        .decode_gre = c->decode_gre,
+    };
+    struct flow_conf fc;
+    fill_flow_conf(c, &fc);
+    if (jw_init(&pl->jw, 4096, c->max_event_size) != 0 || (pl->dec = decoder_new(&dc)) == NULL ||
+        (pl->flows = flow_table_new(&fc, on_flow_end, pl)) == NULL) {
+        snprintf(err, errlen, "out of memory setting up the decoder and flow table");
+        goto fail;
+    }
+    if (c->reasm_enabled) {
+        struct reasm_conf rc = {
+            .memcap = c->reasm_memcap,
+            .depth = c->reasm_depth > UINT32_MAX ? UINT32_MAX : (uint32_t)c->reasm_depth,
+            .max_ooo_segments = (uint32_t)c->reasm_max_ooo_segments,
+            .max_ooo_bytes = (uint32_t)c->reasm_max_ooo_bytes,
+        };
+        pl->reasm = reasm_new(&rc, on_stream_data, pl);
+        if (pl->reasm == NULL) {
+            snprintf(err, errlen, "out of memory setting up TCP reassembly");
+            goto fail;
+        }
+    }
+    if (c->appid_enabled) {
+        struct appid_conf ac = {
+            .max_packets = (uint32_t)c->appid_max_packets,
+            .memcap = c->appid_memcap,
+            .guess_on_giveup = true,
+        };
+        mem_set_cap(MEM_NDPI, c->appid_memcap);
+        pl->appid = appid_new(&ac);
+        if (pl->appid == NULL) {
+            snprintf(err, errlen, "nDPI initialisation failed (appid.memcap too small?)");
+            goto fail;
+        }
+    }
+    if (open_sink(pl, err, errlen) != 0)
+        goto fail;
+    return pl;
+fail:
+    pipeline_free(pl);
+    return NULL;
+}
+
+void pipeline_free(struct pipeline *pl)
+{
+    if (pl == NULL)
+        return;
+    if (pl->flows != NULL)
+        flow_table_free(pl->flows);
+    reasm_free(pl->reasm);
+    appid_free(pl->appid);
+    decoder_free(pl->dec);
+    sink_close(pl->sink);
+    jw_free(&pl->jw);
+    xfree(pl);
+}
+
+void pipeline_stop(struct pipeline *pl)
+{
+    pl->stop = 1;
+    if (pl->cap != NULL)
+        capture_breakloop(pl->cap);
+}
+
+static void show_progress(struct pipeline *pl, bool last)
+{
+    uint64_t pos, size;
+    double el = (double)(ts_mono_us() - pl->wall_start) / 1e6;
+    struct flow_stats fs;
+    flow_table_stats(pl->flows, &fs);
+    double pct = capture_progress(pl->cap, &pos, &size) && size ? 100.0 * pos / size : 0;
+    fprintf(stderr, "\r%5.1f%%  %llu packets  %.0f pkt/s  %llu active flows%s", last ? 100.0 : pct,
+            (unsigned long long)pl->packets, el > 0 ? pl->packets / el : 0.0,
+            (unsigned long long)fs.active, last ? "\n" : "   ");
+}
+
+int pipeline_run(struct pipeline *pl, struct capture *cap, bool progress)
+{
+    struct capture_pkt cp;
+    int linktype = capture_linktype(cap);
+    uint64_t next_progress = 0;
+    pl->cap = cap;
+    pl->wall_start = ts_mono_us();
+
+    while (!pl->stop) {
+        enum capture_rc rc = capture_next(cap, &cp);
+        if (rc == CAPTURE_PKT) {
+            on_packet(pl, &cp, linktype);
+        } else if (rc == CAPTURE_TIMEOUT) {
+            uint64_t wall = ts_now_us();
+            if (wall > pl->now && pl->packets > 0) {
+                pl->now = wall;
+                housekeep(pl);
+            }
+        } else {
+            if (rc == CAPTURE_ERROR) {
+                pl->read_error = true;
+                log_error("capture", "read error after %llu packets: %s",
+                          (unsigned long long)pl->packets, capture_error(cap));
+            }
+            break;
+        }
+        if (progress && (pl->packets & 0x3ff) == 0) {
+            uint64_t m = ts_mono_us();
+            if (m >= next_progress) {
+                show_progress(pl, false);
+                next_progress = m + 500000;
+            }
+        }
+    }
+    if (progress)
+        show_progress(pl, true);
+    flow_table_flush(pl->flows);
+    write_stats(pl, true);
+    sink_flush(pl->sink);
+    return pl->read_error ? ERR_IO : 0;
+}
+
+void pipeline_summary(const struct pipeline *pl, struct pipeline_summary *out)
+{
+    struct flow_stats fs;
+    struct sink_stats ss;
+    struct capture_stats cs;
+    memset(out, 0, sizeof(*out));
+    flow_table_stats(pl->flows, &fs);
+    sink_stats(pl->sink, &ss);
+    const struct decode_stats *ds = decoder_stats(pl->dec);
+    out->packets = pl->packets;
+    out->bytes = pl->bytes;
+    out->flows = fs.created;
+    out->events = ss.events;
+    out->events_dropped = ss.dropped + pl->events_oversized;
+    for (int e = 0; e < DECODE_EV_COUNT; e++)
+        out->decode_bad += ds->ev[e];
+    if (pl->cap != NULL) {
+        capture_stats(pl->cap, &cs);
+        out->kernel_drops = cs.ps_drop + cs.ps_ifdrop;
+    }
+    out->first_ts = pl->first_ts;
+    out->last_ts = pl->now;
+    out->wall_s = (double)(ts_mono_us() - pl->wall_start) / 1e6;
+    out->read_error = pl->read_error;
+}

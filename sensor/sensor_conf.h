@@ -1,0 +1,64 @@
+/*
+ * The sensor's settings: one struct, described once by the table in
+ * sensor_conf.c, which drives defaults, the YAML file, --set, -T and --help-config.
+ */
+#ifndef OTASUKE_SENSOR_CONF_H
+#define OTASUKE_SENSOR_CONF_H
+
+#include "otasuke/conf.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum output_mode { OUTPUT_FILE, OUTPUT_STDOUT, OUTPUT_DIR };
+
+struct sensor_conf {
+    /* capture */
+    int64_t snaplen;
+    bool promisc;
+    uint64_t capture_buffer;
+    char bpf[CONF_STR_MAX];
+    char user[CONF_STR_MAX];
+    /* output */
+    int output_mode;
+    char output_path[CONF_STR_MAX];
+    bool output_append;
+    uint64_t rotate_size;
+    uint64_t rotate_interval;
+    int64_t rotate_keep;
+    uint64_t output_buffer;
+    uint64_t max_event_size;
+    uint64_t stats_interval;
+    /* decoder */
+    bool decode_gre;
+    uint64_t defrag_memcap;
+    uint64_t defrag_timeout;
+    int64_t defrag_max_frags;
+    int64_t defrag_max_trackers;
+    int64_t anomaly_burst;
+    int64_t anomaly_sample;
+    int64_t anomaly_rate;
+    /* flows */
+    uint64_t flow_memcap;
+    int64_t flow_hash_size;
+    uint64_t to_tcp_new, to_tcp_est, to_tcp_closed, to_udp_new, to_udp_est, to_icmp, to_other;
+    uint64_t eto_tcp_new, eto_tcp_est, eto_tcp_closed, eto_udp, eto_icmp, eto_other;
+    int64_t emerg_recovery;
+    bool tcp_reuse_new_flow;
+    /* reassembly */
+    bool reasm_enabled;
+    uint64_t reasm_memcap;
+    uint64_t reasm_depth;
+    int64_t reasm_max_ooo_segments;
+    uint64_t reasm_max_ooo_bytes;
+    /* application identification */
+    bool appid_enabled;
+    int64_t appid_max_packets;
+    uint64_t appid_memcap;
+    /* logging */
+    int log_level;
+};
+
+extern const struct conf_item sensor_conf_table[];
+
+#endif

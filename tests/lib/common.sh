@@ -1,0 +1,42 @@
+# Shared helpers for the script tests (sourced). Each test prints one closing line
+# "NAME: N passed, M failed" and exits 0 (all passed), 1 (a failure) or 77 (skipped).
+: "${OTASUKE_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${OTASUKE_BIN:=$OTASUKE_SRC/build/bin}"
+: "${OTASUKE_CORPUS:=$OTASUKE_SRC/../shared/corpus}"
+SENSOR="$OTASUKE_BIN/otasuke-sensor"
+PY=/usr/bin/python3
+T_PASS=0
+T_FAIL=0
+T_NAME=$(basename "$0" .sh)
+T_TMP=$(mktemp -d)
+trap 'rm -rf "$T_TMP"' EXIT
+
+ok()   { T_PASS=$((T_PASS + 1)); echo "ok   - $*"; }
+bad()  { T_FAIL=$((T_FAIL + 1)); echo "FAIL - $*"; }
+# check DESCRIPTION COMMAND...: passes when COMMAND exits 0
+check() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
+skip_all() { echo "SKIP $T_NAME: $*"; echo "$T_NAME: 0 passed, 0 failed, 1 skipped"; exit 77; }
+finish() {
+    echo "$T_NAME: $T_PASS passed, $T_FAIL failed"
+    [ "$T_FAIL" -eq 0 ]
+}
+need_corpus() { [ -d "$OTASUKE_CORPUS/pcap" ] || skip_all "corpus not found at $OTASUKE_CORPUS (set OTASUKE_CORPUS)"; }
+# The demo capture, generated on demand into the build tree.
+demo_pcap() {
+    local f="$OTASUKE_SRC/demo/office.pcap"
+    if [ ! -s "$f" ]; then
+        mkdir -p "$OTASUKE_SRC/demo"
+        "$PY" "$OTASUKE_SRC/tools/gen-demo-pcap" -o "$f" >/dev/null || return 1
+    fi
+    echo "$f"
+}
+# every line of a file is a JSON object
+all_json() { "$PY" -c 'import json,sys
+n=0
+for i,l in enumerate(open(sys.argv[1],encoding="utf-8"),1):
+    o=json.loads(l); assert isinstance(o,dict), i; n+=1
+assert n>0' "$1"; }
+# jq-free query: prints the result of a python expression over the list of events E
+ev_query() { "$PY" -c 'import json,sys
+E=[json.loads(l) for l in open(sys.argv[1],encoding="utf-8")]
+print(eval(sys.argv[2]))' "$1" "$2"; }
