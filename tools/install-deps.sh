@@ -4,7 +4,7 @@
 set -euo pipefail
 
 BUILD_PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev libpcap-dev libndpi-dev libyaml-dev"
-TEST_PKGS="tshark libndpi-bin python3 python3-scapy python3-yaml"
+TEST_PKGS="tshark libndpi-bin python3 python3-scapy python3-yaml iproute2 iputils-ping bsdutils"
 BENCH_PKGS="hyperfine time"
 
 want="$BUILD_PKGS $TEST_PKGS"
