@@ -6,6 +6,14 @@
  * YAML file parsing (nested maps become dotted names), `--set name=value`
  * overrides, validation, `--help-config` and `-T` (print the effective values).
  * Errors name the file and line: "sensor.yaml:12: flow.memcap: value too large".
+ *
+ * Storage per type inside the settings struct: CONF_BOOL `bool`, CONF_INT `int64_t`,
+ * CONF_SIZE `uint64_t` bytes, CONF_DURATION `uint64_t` microseconds, CONF_STRING
+ * `char[CONF_STR_MAX]` (NUL-terminated, valid UTF-8, no control characters but tab),
+ * CONF_ENUM `int`. Bounds (min, max) apply to INT, SIZE (bytes) and DURATION
+ * (microseconds) and are ignored for the other types. A load either applies every
+ * setting of the file or, on error, leaves the destination untouched.
+ * See docs/internals/conf.md for the accepted syntax and the error messages.
  */
 #ifndef OTASUKE_CONF_H
 #define OTASUKE_CONF_H
@@ -24,6 +32,10 @@ enum conf_type {
 };
 
 #define CONF_STR_MAX 256
+#define CONF_NAME_MAX 128         /* longest dotted setting name, NUL included */
+#define CONF_DEPTH_MAX 16         /* deepest nesting of YAML mappings accepted */
+#define CONF_FILE_MAX (1u << 20)  /* largest configuration file accepted, bytes */
+#define CONF_VALUE_MAX (CONF_STR_MAX * 6 + 3) /* longest value conf_format_value writes */
 
 struct conf_item {
     const char *name;
@@ -54,5 +66,17 @@ void conf_help(const struct conf_item *tab, FILE *out);
 /* Parsers shared with command-line handling. Return 0 or ERR_INVAL. */
 int conf_parse_size(const char *s, uint64_t *out);
 int conf_parse_duration(const char *s, uint64_t *out);
+
+/* Writes a size in its largest exact unit ("64 MiB", "1536 B") into out (at least
+ * 24 bytes). The text is accepted by conf_parse_size. */
+void conf_format_size(uint64_t bytes, char *out, size_t outlen);
+/* Writes a duration in its largest exact unit ("2m", "30s", "500ms", "7us") into out
+ * (at least 24 bytes). The text is accepted by conf_parse_duration. */
+void conf_format_duration(uint64_t us, char *out, size_t outlen);
+/* Writes item's value from src as conf_print shows it (strings quoted when YAML
+ * needs it) into out (CONF_VALUE_MAX bytes suffice). */
+void conf_format_value(const struct conf_item *item, const void *src, char *out, size_t outlen);
+/* Returns the item called name in tab, or NULL. Borrows tab; the result points into it. */
+const struct conf_item *conf_find(const struct conf_item *tab, const char *name);
 
 #endif
