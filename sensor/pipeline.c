@@ -391,6 +391,7 @@ static void housekeep(struct pipeline *pl)
             write_stats(pl, false);
         pl->next_stats = pl->now + pl->conf->stats_interval;
     }
+    sink_flush(pl->sink); /* events reach the file at least once a second */
     pl->next_housekeep = pl->now + HOUSEKEEP_US;
 }
 
