@@ -76,15 +76,6 @@ static void write_event(struct pipeline *pl, uint64_t ts)
 
 /* ---- flow events ---------------------------------------------------------- */
 
-static const char *end_reason_name(enum flow_end_reason why)
-{
-    switch (why) {
-    case FLOW_END_TIMEOUT: return "timeout";
-    case FLOW_END_FORCED: return "forced";
-    default: return "shutdown";
-    }
-}
-
 static void write_tcp_flags(struct jw *w, const char *key, uint8_t fl)
 {
     char hex[3];
@@ -108,7 +99,7 @@ static void write_flow_tcp(struct jw *w, const struct flow *f)
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (all & names[i].bit)
             jw_bool(w, names[i].name, true);
-    jw_str(w, "state", flow_tcp_state_name(f));
+    jw_str(w, "state", flow_tcp_state_name((enum flow_tcp_state)f->tcp_state));
     jw_obj_close(w);
 }
 
@@ -144,15 +135,14 @@ static void on_flow_end(struct flow *f, enum flow_end_reason why, void *ud)
 
     jw_reset(w);
     eve_begin(w, f->ts_start, "flow", f->flow_id);
-    eve_tuple(w, &f->key.src, f->key.sport, &f->key.dst, f->key.dport, f->key.proto,
-              f->key.ipver);
+    eve_tuple(w, &f->key.src, f->key.sport, &f->key.dst, f->key.dport, f->key.proto, f->ipver);
     if (f->key.proto == IPPROTO_ICMP || f->key.proto == IPPROTO_ICMPV6) {
         jw_u64(w, "icmp_type", f->icmp_type);
         jw_u64(w, "icmp_code", f->icmp_code);
     }
-    if (f->key.vlan_n > 0) {
+    if (f->key.vlan[0] != 0) {
         jw_arr_open(w, "vlan");
-        for (unsigned i = 0; i < f->key.vlan_n; i++)
+        for (unsigned i = 0; i < PKT_MAX_VLAN && f->key.vlan[i] != 0; i++)
             jw_u64(w, NULL, f->key.vlan[i]);
         jw_arr_close(w);
     }
@@ -168,7 +158,7 @@ static void on_flow_end(struct flow *f, enum flow_end_reason why, void *ud)
     jw_str(w, "end", ts);
     jw_u64(w, "age", (f->ts_last - f->ts_start) / 1000000u);
     jw_str(w, "state", flow_state_name(f));
-    jw_str(w, "reason", end_reason_name(why));
+    jw_str(w, "reason", flow_end_reason_name(why));
     jw_bool(w, "alerted", false);
     if (have_app)
         write_flow_appid(pl, w, f, &ar);
@@ -303,6 +293,7 @@ static void stats_flow(struct pipeline *pl, struct jw *w)
     jw_u64(w, "ended_shutdown", fs.ended_shutdown);
     jw_u64(w, "evictions", fs.evictions);
     jw_u64(w, "memcap_fails", fs.memcap_fails);
+    jw_u64(w, "ended_tcp_reuse", fs.ended_tcp_reuse);
     jw_u64(w, "tcp_reuse", fs.tcp_reuse);
     jw_bool(w, "emergency", fs.emergency);
     jw_u64(w, "emergency_entered", fs.emergency_entered);
@@ -313,7 +304,19 @@ static void stats_flow(struct pipeline *pl, struct jw *w)
         struct reasm_stats rs;
         reasm_stats(pl->reasm, &rs);
         jw_obj_open(w, "reassembly");
-        reasm_stats_write(&rs, w);
+        jw_u64(w, "segments", rs.segments);
+        jw_u64(w, "bytes_delivered", rs.bytes_delivered);
+        jw_u64(w, "ooo_queued", rs.ooo_queued);
+        jw_u64(w, "retrans", rs.retrans);
+        jw_u64(w, "overlaps", rs.overlaps);
+        jw_u64(w, "overlap_diff", rs.overlap_diff);
+        jw_u64(w, "gaps", rs.gaps);
+        jw_u64(w, "gap_bytes", rs.gap_bytes);
+        jw_u64(w, "depth_reached", rs.depth_reached);
+        jw_u64(w, "ooo_limit", rs.ooo_limit);
+        jw_u64(w, "memcap_drops", rs.memcap_drops);
+        jw_u64(w, "streams", rs.streams);
+        jw_u64(w, "memuse", rs.mem_in_use);
         jw_obj_close(w);
     }
     if (pl->appid != NULL) {
@@ -510,7 +513,7 @@ struct pipeline *pipeline_new(const struct sensor_conf *c, char *err, size_t err
             .max_ooo_segments = (uint32_t)c->reasm_max_ooo_segments,
             .max_ooo_bytes = (uint32_t)c->reasm_max_ooo_bytes,
         };
-        pl->reasm = reasm_new(&rc, on_stream_data, pl);
+        pl->reasm = reasm_new(&rc, on_stream_data, NULL, pl);
         if (pl->reasm == NULL) {
             snprintf(err, errlen, "out of memory setting up TCP reassembly");
             goto fail;

@@ -447,6 +447,9 @@ static struct flow *create(struct flow_table *t, const struct flow_key *k,
     }
     f->hash = h;
     f->ts_start = f->ts_last = p->ts_us;
+    f->ipver = p->ipver;
+    f->icmp_type = p->icmp_type;
+    f->icmp_code = p->icmp_code;
     struct {
         struct norm_key k;
         uint64_t ts;

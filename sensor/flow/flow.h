@@ -120,6 +120,9 @@ struct flow {
     uint8_t end_reason;   /* enum flow_end_reason, set before on_end */
     uint8_t lru;          /* internal: timeout class */
     uint8_t fin_dir;      /* internal: direction of the first FIN */
+    uint8_t ipver;        /* 4 or 6 */
+    uint8_t icmp_type;    /* ICMP/ICMPv6: type and code of the first packet */
+    uint8_t icmp_code;
 };
 
 struct flow_stats {
