@@ -314,18 +314,56 @@ static enum decode_rc decode_link(struct dctx *c, struct rd *r, int linktype)
     }
 }
 
+/* Resets every field of p but the arp_* block, which decode_arp() fills whole and
+ * which is only meaningful when is_arp. Field by field on purpose: a memset of the
+ * whole struct (~220 bytes) compiles to `rep stos` and was a third of the decode
+ * time in bench runs; small fixed-size stores are a few cycles. */
+static inline void pkt_reset(struct pkt *p)
+{
+    p->has_eth = false;
+    memset(p->eth_src, 0, sizeof(p->eth_src));
+    memset(p->eth_dst, 0, sizeof(p->eth_dst));
+    memset(p->vlan, 0, sizeof(p->vlan));
+    p->vlan_n = 0;
+    p->is_arp = false;
+    p->ipver = 0;
+    memset(&p->src, 0, sizeof(p->src));
+    memset(&p->dst, 0, sizeof(p->dst));
+    p->ttl = 0;
+    p->proto = 0;
+    p->l3 = NULL;
+    p->l3_len = 0;
+    p->defragged = false;
+    p->is_fragment = false;
+    p->tunnel_depth = 0;
+    p->sport = 0;
+    p->dport = 0;
+    p->l4 = NULL;
+    p->l4_len = 0;
+    p->payload = NULL;
+    p->payload_len = 0;
+    p->tcp_flags = 0;
+    p->tcp_seq = 0;
+    p->tcp_ack = 0;
+    p->tcp_win = 0;
+    p->tcp_wscale = 0xff; /* absent */
+    p->tcp_mss = 0;
+    p->tcp_sack_perm = false;
+    p->tcp_has_ts = false;
+    p->tcp_tsval = 0;
+    p->icmp_type = 0;
+    p->icmp_code = 0;
+}
+
 enum decode_rc decode_packet(struct decoder *d, struct pkt *p, int linktype, const uint8_t *data,
                              uint32_t caplen, uint32_t wirelen, uint64_t ts_us)
 {
-    /* struct pkt is ~200 bytes: one memset is cheaper than tracking what a previous
-     * packet set, and it makes stale fields impossible. */
-    memset(p, 0, sizeof(*p));
+    pkt_reset(p);
     p->ts_us = ts_us;
     p->caplen = caplen;
     p->wirelen = wirelen;
     p->raw = data;
     p->linktype = linktype;
-    p->tcp_wscale = 0xff;
 
     d->last_ev = DECODE_EV_NONE;
     d->now_us = ts_us;

@@ -145,7 +145,8 @@ struct decoder *decoder_new(const struct decode_conf *c);
 /* Frees d and every fragment it holds. Accepts NULL. */
 void decoder_free(struct decoder *d);
 
-/* Decodes one captured frame of `linktype` into *p (every field is reset first).
+/* Decodes one captured frame of `linktype` into *p. Every field is reset first except
+ * the arp_* block, which is only meaningful (and then fully set) when p->is_arp.
  * Borrows `data` (caplen bytes) until the next call: p's pointers point into it or
  * into a reassembly buffer owned by d, valid until the next decode_packet() call
  * on d. `ts_us` is packet time, also used to time out fragment trackers. */

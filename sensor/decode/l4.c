@@ -110,6 +110,7 @@ static enum decode_rc decode_udp(struct dctx *c, struct rd *r, uint32_t claimed)
         return dec_event(d, DECODE_EV_UDP_PKT_TOO_SMALL);
     d->st.proto[DECODE_P_UDP]++;
     p->l4 = rd_ptr(r);
+    p->l4_len = (uint32_t)len;
     p->sport = rd_be16(r);
     p->dport = rd_be16(r);
     uint32_t ulen = rd_be16(r);
@@ -165,7 +166,8 @@ static enum decode_rc decode_gre(struct dctx *c, struct rd *r)
     struct decoder *d = c->d;
     struct pkt *p = c->p;
     size_t len = rd_left(r);
-    p->l4 = rd_ptr(r);
+    const uint8_t *gre = rd_ptr(r);
+    p->l4 = gre;
     p->l4_len = (uint32_t)len;
     if (len < 4)
         return dec_event(d, DECODE_EV_GRE_PKT_TOO_SMALL);
@@ -190,6 +192,8 @@ static enum decode_rc decode_gre(struct dctx *c, struct rd *r)
     if (p->tunnel_depth >= DECODE_MAX_TUNNEL)
         return dec_event(d, DECODE_EV_TUNNEL_TOO_DEEP);
     p->tunnel_depth++;
+    p->l4 = NULL; /* the inner packet's L4 replaces the GRE header */
+    p->l4_len = 0;
     enum decode_rc rc;
     switch (type) {
     case 0x0800:
@@ -205,10 +209,14 @@ static enum decode_rc decode_gre(struct dctx *c, struct rd *r)
         break;
     default: /* PPP, MPLS ...: the GRE packet itself is the flow */
         p->tunnel_depth--;
+        p->l4 = gre;
+        p->l4_len = (uint32_t)len;
         return DECODE_OK;
     }
     if (rc == DECODE_SKIP) { /* inner frame not IP: keep the outer GRE packet */
         p->tunnel_depth--;
+        p->l4 = gre;
+        p->l4_len = (uint32_t)len;
         return DECODE_OK;
     }
     return rc;
