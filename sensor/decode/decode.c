@@ -120,9 +120,9 @@ struct decoder *decoder_new(const struct decode_conf *c)
     else
         d->conf.decode_gre = true;
     if (d->conf.defrag_memcap == 0)
-        d->conf.defrag_memcap = 32u << 20;
+        d->conf.defrag_memcap = 32ull << 20;
     if (d->conf.defrag_timeout_us == 0)
-        d->conf.defrag_timeout_us = 60u * 1000000u;
+        d->conf.defrag_timeout_us = 60ull * 1000000ull;
     if (d->conf.defrag_max_frags == 0)
         d->conf.defrag_max_frags = 256;
     if (d->conf.defrag_max_trackers == 0)
