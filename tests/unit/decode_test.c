@@ -1,0 +1,875 @@
+/*
+ * Decoder tests: hand-built frames for every layer (with their decoded text, Suricata
+ * style), one malformed case per event with the exact event expected, snap-length
+ * truncation, GRE tunnels, and real captures from ../shared/corpus (skipped with a
+ * visible message when absent).
+ */
+#include <pcap/pcap.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "check.h"
+#include "decode/decode.h"
+
+#define TS 1700000000000000ull
+
+static struct decoder *g_d;
+static struct pkt g_p;
+
+static void fresh(void)
+{
+    decoder_free(g_d);
+    g_d = decoder_new(NULL);
+}
+
+static enum decode_rc dec(int lt, const uint8_t *b, size_t n)
+{
+    return decode_packet(g_d, &g_p, lt, b, (uint32_t)n, (uint32_t)n, TS);
+}
+
+/* Decodes a heap copy of exactly n bytes so that ASan catches any over-read. The copy
+ * lives until the next call, as a capture buffer would (g_p points into it). */
+static uint8_t *g_copy;
+
+static enum decode_rc dec_copy(int lt, const uint8_t *b, size_t n)
+{
+    free(g_copy);
+    g_copy = malloc(n ? n : 1);
+    memcpy(g_copy, b, n);
+    return dec(lt, g_copy, n);
+}
+
+static const uint8_t *v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+    static uint8_t m[16];
+    memset(m, 0, 10);
+    m[10] = m[11] = 0xff;
+    m[12] = a;
+    m[13] = b;
+    m[14] = c;
+    m[15] = d;
+    return m;
+}
+
+/* Ethernet / IPv4 / TCP SYN with all the options we read, plus 6 bytes of padding. */
+static const uint8_t eth_ipv4_syn[] = {
+    /* Ethernet: dst 00:11:22:33:44:55, src 66:77:88:99:aa:bb, type IPv4 */
+    0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0x08, 0x00,
+    /* IPv4: v4 ihl 5, tos 0, total length 60, id 0x1234, DF, ttl 64, proto TCP,
+     * csum 0, 192.168.1.10 -> 10.0.0.1 */
+    0x45, 0x00, 0x00, 0x3c, 0x12, 0x34, 0x40, 0x00, 0x40, 0x06, 0x00, 0x00,
+    192, 168, 1, 10, 10, 0, 0, 1,
+    /* TCP: 40000 -> 80, seq 0x01020304, ack 0, data offset 10 (40 bytes), SYN,
+     * window 64240, csum 0, urg 0 */
+    0x9c, 0x40, 0x00, 0x50, 0x01, 0x02, 0x03, 0x04, 0x00, 0x00, 0x00, 0x00,
+    0xa0, 0x02, 0xfa, 0xf0, 0x00, 0x00, 0x00, 0x00,
+    /* options: MSS 1460, SACK permitted, TS val 1 ecr 0, NOP, window scale 7 */
+    0x02, 0x04, 0x05, 0xb4, 0x04, 0x02, 0x08, 0x0a, 0x00, 0x00, 0x00, 0x01,
+    0x00, 0x00, 0x00, 0x00, 0x01, 0x03, 0x03, 0x07,
+    /* Ethernet trailer padding: not part of the IP datagram */
+    0xde, 0xad, 0xbe, 0xef, 0xde, 0xad,
+};
+#define SYN_IP   14
+#define SYN_TCP  34
+
+static void test_eth_ipv4_tcp_syn(void)
+{
+    fresh();
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, eth_ipv4_syn, sizeof(eth_ipv4_syn)), DECODE_OK);
+    struct pkt *p = &g_p;
+    CHECK(p->has_eth);
+    CHECK_MEM(p->eth_dst, "\x00\x11\x22\x33\x44\x55", 6);
+    CHECK_MEM(p->eth_src, "\x66\x77\x88\x99\xaa\xbb", 6);
+    CHECK_EQ_U64(p->ts_us, TS);
+    CHECK_EQ_U64(p->caplen, sizeof(eth_ipv4_syn));
+    CHECK_EQ_U64(p->linktype, DECODE_DLT_EN10MB);
+    CHECK_EQ_U64(p->vlan_n, 0);
+    CHECK_EQ_U64(p->ipver, 4);
+    CHECK_MEM(p->src.b, v4(192, 168, 1, 10), 16);
+    CHECK_MEM(p->dst.b, v4(10, 0, 0, 1), 16);
+    CHECK_EQ_U64(p->ttl, 64);
+    CHECK_EQ_U64(p->proto, 6);
+    CHECK_EQ_U64(p->l3_len, 60); /* padding trimmed */
+    CHECK_EQ_U64(p->l4_len, 40);
+    CHECK_EQ_U64(p->sport, 40000);
+    CHECK_EQ_U64(p->dport, 80);
+    CHECK_EQ_U64(p->tcp_seq, 0x01020304);
+    CHECK_EQ_U64(p->tcp_ack, 0);
+    CHECK_EQ_U64(p->tcp_flags, TH_SYN);
+    CHECK_EQ_U64(p->tcp_win, 64240);
+    CHECK_EQ_U64(p->tcp_mss, 1460);
+    CHECK_EQ_U64(p->tcp_wscale, 7);
+    CHECK(p->tcp_sack_perm);
+    CHECK(p->tcp_has_ts);
+    CHECK_EQ_U64(p->tcp_tsval, 1);
+    CHECK_EQ_U64(p->payload_len, 0);
+    CHECK(!p->defragged && !p->is_fragment && !p->is_arp);
+    const struct decode_stats *st = decoder_stats(g_d);
+    CHECK_EQ_U64(st->pkts, 1);
+    CHECK_EQ_U64(st->proto[DECODE_P_ETH], 1);
+    CHECK_EQ_U64(st->proto[DECODE_P_IPV4], 1);
+    CHECK_EQ_U64(st->proto[DECODE_P_TCP], 1);
+    CHECK_EQ_U64(st->proto[DECODE_P_TRUNCATED], 0);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_NONE);
+}
+
+/* The same frame with the pointers checked against the buffer, and no options. */
+static void test_tcp_payload_pointers(void)
+{
+    static const uint8_t pk[] = {
+        /* Ethernet: broadcast <- 02:00:00:00:00:01, IPv4 */
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x08, 0x00,
+        /* IPv4: ihl 5, total 45, ttl 128, TCP, 10.1.1.1 -> 10.1.1.2 */
+        0x45, 0x00, 0x00, 0x2d, 0x00, 0x01, 0x00, 0x00, 0x80, 0x06, 0x00, 0x00,
+        10, 1, 1, 1, 10, 1, 1, 2,
+        /* TCP: 80 -> 1025, seq 1, ack 2, doff 5, PSH|ACK, win 512 */
+        0x00, 0x50, 0x04, 0x01, 0, 0, 0, 1, 0, 0, 0, 2, 0x50, 0x18, 0x02, 0x00, 0, 0, 0, 0,
+        /* payload "hello" */
+        'h', 'e', 'l', 'l', 'o',
+        /* padding to 60 bytes */
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    };
+    fresh();
+    CHECK_EQ_U64(dec(DECODE_DLT_EN10MB, pk, sizeof(pk)), DECODE_OK);
+    CHECK(g_p.l3 == pk + 14);
+    CHECK(g_p.l4 == pk + 34);
+    CHECK(g_p.payload == pk + 54);
+    CHECK_EQ_U64(g_p.payload_len, 5);
+    CHECK_MEM(g_p.payload, "hello", 5);
+    CHECK_EQ_U64(g_p.tcp_flags, TH_PSH | TH_ACK);
+    CHECK_EQ_U64(g_p.tcp_wscale, 0xff); /* absent */
+    CHECK_EQ_U64(g_p.tcp_mss, 0);
+    CHECK(!g_p.tcp_has_ts);
+}
+
+/* QinQ: 802.1ad tag 100, 802.1Q tag 200, IPv4/UDP DNS query. */
+static const uint8_t qinq_udp[] = {
+    0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb,
+    0x88, 0xa8, 0x00, 0x64, /* 802.1ad, PCP 0, VID 100 */
+    0x81, 0x00, 0xa0, 0xc8, /* 802.1Q, PCP 5, VID 200 */
+    0x08, 0x00,
+    /* IPv4: total 40, id 7, ttl 1, UDP, 172.16.0.1 -> 172.16.0.53 */
+    0x45, 0x00, 0x00, 0x28, 0x00, 0x07, 0x00, 0x00, 0x01, 0x11, 0x00, 0x00,
+    172, 16, 0, 1, 172, 16, 0, 53,
+    /* UDP: 5353 -> 53, length 20 */
+    0x14, 0xe9, 0x00, 0x35, 0x00, 0x14, 0x00, 0x00,
+    /* 12 bytes of DNS header */
+    0xab, 0xcd, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+};
+
+static void test_qinq_udp(void)
+{
+    fresh();
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, qinq_udp, sizeof(qinq_udp)), DECODE_OK);
+    CHECK_EQ_U64(g_p.vlan_n, 2);
+    CHECK_EQ_U64(g_p.vlan[0], 100);
+    CHECK_EQ_U64(g_p.vlan[1], 200);
+    CHECK_EQ_U64(g_p.proto, 17);
+    CHECK_EQ_U64(g_p.sport, 5353);
+    CHECK_EQ_U64(g_p.dport, 53);
+    CHECK_EQ_U64(g_p.payload_len, 12);
+    CHECK_EQ_U64(g_p.ttl, 1);
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_VLAN], 2);
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_UDP], 1);
+}
+
+static void test_too_many_vlans(void)
+{
+    static const uint8_t pk[] = {
+        0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb,
+        0x91, 0x00, 0x00, 0x01, /* tag 1 (0x9100) */
+        0x88, 0xa8, 0x00, 0x02, /* tag 2 */
+        0x81, 0x00, 0x00, 0x03, /* tag 3: one more than PKT_MAX_VLAN */
+        0x08, 0x00, 0x45, 0x00,
+    };
+    fresh();
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, pk, sizeof(pk)), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_VLAN_TOO_MANY);
+    CHECK_STR(decode_ev_name(decoder_last_event(g_d)), "vlan.too_many_layers");
+    CHECK_EQ_U64(decoder_stats(g_d)->ev[DECODE_EV_VLAN_TOO_MANY], 1);
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_INVALID], 1);
+    /* A tag cut short. */
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, pk, 16), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_VLAN_HDR_TOO_SMALL);
+}
+
+static void test_arp(void)
+{
+    static const uint8_t pk[] = {
+        /* Ethernet: broadcast <- 00:0c:29:aa:bb:cc, ARP */
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x0c, 0x29, 0xaa, 0xbb, 0xcc, 0x08, 0x06,
+        /* ARP: Ethernet/IPv4, hlen 6, plen 4, op request,
+         * who has 192.168.0.1? tell 192.168.0.20 (00:0c:29:aa:bb:cc) */
+        0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01,
+        0x00, 0x0c, 0x29, 0xaa, 0xbb, 0xcc, 192, 168, 0, 20,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 192, 168, 0, 1,
+    };
+    fresh();
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, pk, sizeof(pk)), DECODE_ARP);
+    CHECK(g_p.is_arp);
+    CHECK_EQ_U64(g_p.arp_op, 1);
+    CHECK_MEM(g_p.arp_sha, "\x00\x0c\x29\xaa\xbb\xcc", 6);
+    CHECK_MEM(g_p.arp_spa.b, v4(192, 168, 0, 20), 16);
+    CHECK_MEM(g_p.arp_tpa.b, v4(192, 168, 0, 1), 16);
+    CHECK_EQ_U64(g_p.ipver, 0);
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_ARP], 1);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, pk, 30), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_ARP_PKT_TOO_SMALL);
+}
+
+static void test_icmpv4_echo(void)
+{
+    static const uint8_t pk[] = {
+        /* IPv4 (raw): total 32, ttl 255, ICMP, 1.1.1.1 -> 8.8.8.8 */
+        0x45, 0x00, 0x00, 0x20, 0x00, 0x01, 0x00, 0x00, 0xff, 0x01, 0x00, 0x00,
+        1, 1, 1, 1, 8, 8, 8, 8,
+        /* ICMP echo request, code 0, csum, id 1, seq 1, "abcd" */
+        0x08, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 'a', 'b', 'c', 'd',
+    };
+    fresh();
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_RAW, pk, sizeof(pk)), DECODE_OK);
+    CHECK(!g_p.has_eth);
+    CHECK_EQ_U64(g_p.proto, 1);
+    CHECK_EQ_U64(g_p.icmp_type, 8);
+    CHECK_EQ_U64(g_p.icmp_code, 0);
+    CHECK_EQ_U64(g_p.sport, 0); /* ICMP has no ports */
+    CHECK_EQ_U64(g_p.dport, 0);
+    CHECK_EQ_U64(g_p.payload_len, 4);
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_RAW], 1);
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_ICMPV4], 1);
+    /* DLT_IPV4 (228) and LINKTYPE_RAW (101) decode the same bytes. */
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_IPV4, pk, sizeof(pk)), DECODE_OK);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_RAW_LT, pk, sizeof(pk)), DECODE_OK);
+    /* ICMP header cut: total length says 24 */
+    uint8_t s[24];
+    memcpy(s, pk, 24);
+    s[3] = 24;
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_RAW, s, sizeof(s)), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_ICMPV4_PKT_TOO_SMALL);
+}
+
+/* IPv6 with hop-by-hop (PadN) and destination options (Pad1 x6), then TCP. */
+static const uint8_t ipv6_ext_tcp[] = {
+    /* IPv6: plen 36, next HBH, hlim 63, 2001:db8::1 -> 2001:db8::2 */
+    0x60, 0x00, 0x00, 0x00, 0x00, 0x24, 0x00, 0x3f,
+    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01,
+    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02,
+    /* Hop-by-hop: next Dst opts, len 0 (8 bytes), PadN 4 */
+    0x3c, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0x00,
+    /* Destination options: next TCP, len 0, Pad1 x6 */
+    0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    /* TCP: 443 -> 50000, seq 5, ack 6, doff 5, ACK, win 1000 */
+    0x01, 0xbb, 0xc3, 0x50, 0, 0, 0, 5, 0, 0, 0, 6, 0x50, 0x10, 0x03, 0xe8, 0, 0, 0, 0,
+};
+
+static void test_ipv6_ext_tcp(void)
+{
+    fresh();
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_IPV6, ipv6_ext_tcp, sizeof(ipv6_ext_tcp)), DECODE_OK);
+    CHECK_EQ_U64(g_p.ipver, 6);
+    CHECK_EQ_U64(g_p.proto, 6);
+    CHECK_EQ_U64(g_p.ttl, 63);
+    CHECK_EQ_U64(g_p.src.b[15], 1);
+    CHECK_EQ_U64(g_p.dst.b[15], 2);
+    CHECK_EQ_U64(g_p.src.b[0], 0x20);
+    CHECK_EQ_U64(g_p.sport, 443);
+    CHECK_EQ_U64(g_p.dport, 50000);
+    CHECK_EQ_U64(g_p.l3_len, 76);
+    CHECK_EQ_U64(g_p.l4_len, 20);
+    CHECK_EQ_U64(g_p.tcp_flags, TH_ACK);
+
+    uint8_t m[sizeof(ipv6_ext_tcp)];
+    /* wrong version */
+    memcpy(m, ipv6_ext_tcp, sizeof(m));
+    m[0] = 0x40;
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_IPV6, m, sizeof(m)), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_IPV6_WRONG_IP_VER);
+    /* option length past the header: PadN length 5 in a 6-byte option area */
+    memcpy(m, ipv6_ext_tcp, sizeof(m));
+    m[43] = 5;
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_IPV6, m, sizeof(m)), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_IPV6_EXTHDR_INVALID_OPTLEN);
+    CHECK_STR(decode_ev_name(DECODE_EV_IPV6_EXTHDR_INVALID_OPTLEN), "ipv6.exthdr_invalid_optlen");
+    /* extension header longer than the payload: dst opts len 10 (88 bytes) */
+    memcpy(m, ipv6_ext_tcp, sizeof(m));
+    m[49] = 10;
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_IPV6, m, sizeof(m)), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_IPV6_TRUNC_EXTHDR);
+    /* shorter than the fixed header */
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_IPV6, m, 39), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_IPV6_PKT_TOO_SMALL);
+}
+
+static void test_ipv6_chain_too_long(void)
+{
+    uint8_t pk[40 + 9 * 8 + 8];
+    memset(pk, 0, sizeof(pk));
+    /* IPv6: plen 80, next Dst opts; then 9 destination options headers (one more than
+     * DECODE_MAX_IPV6_EXT), each "next Dst opts, len 0, Pad1 x6"; then a UDP header */
+    pk[0] = 0x60;
+    pk[5] = 80;
+    pk[6] = 60;
+    pk[7] = 64;
+    for (int i = 0; i < 9; i++)
+        pk[40 + i * 8] = i == 8 ? 17 : 60;
+    fresh();
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_IPV6, pk, sizeof(pk)), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_IPV6_EXTHDR_TOO_MANY);
+    /* eight are fine: the 9th header becomes UDP (length 8) */
+    pk[40 + 7 * 8] = 17;
+    pk[40 + 8 * 8 + 5] = 8;
+    pk[5] = 72;
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_IPV6, pk, 40 + 72), DECODE_OK);
+    CHECK_EQ_U64(g_p.proto, 17);
+}
+
+static void test_icmpv6(void)
+{
+    static const uint8_t pk[] = {
+        /* IPv6: plen 8, next ICMPv6, hlim 255, fe80::1 -> ff02::1 */
+        0x60, 0x00, 0x00, 0x00, 0x00, 0x08, 0x3a, 0xff,
+        0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01,
+        0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01,
+        /* ICMPv6 echo request (128), code 0, id 1, seq 2 */
+        0x80, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x02,
+    };
+    fresh();
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_RAW, pk, sizeof(pk)), DECODE_OK);
+    CHECK_EQ_U64(g_p.proto, 58);
+    CHECK_EQ_U64(g_p.icmp_type, 128);
+    CHECK_EQ_U64(g_p.sport, 0);
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_ICMPV6], 1);
+    uint8_t s[44];
+    memcpy(s, pk, 44);
+    s[5] = 4;
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_RAW, s, sizeof(s)), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_ICMPV6_PKT_TOO_SMALL);
+}
+
+/* One byte changed in the SYN frame, and the event each change must raise. */
+static void test_malformed_ipv4_tcp(void)
+{
+    static const struct {
+        unsigned off;
+        uint8_t val;
+        size_t len; /* 0: whole frame */
+        enum decode_ev ev;
+    } cases[] = {
+        {0, 0, 10, DECODE_EV_ETH_PKT_TOO_SMALL},              /* short Ethernet */
+        {0, 0, 14 + 12, DECODE_EV_IPV4_PKT_TOO_SMALL},        /* 12 bytes of IPv4 */
+        {SYN_IP, 0x65, 0, DECODE_EV_IPV4_WRONG_IP_VER},       /* version 6 */
+        {SYN_IP, 0x44, 0, DECODE_EV_IPV4_HLEN_TOO_SMALL},     /* ihl 4 = 16 bytes */
+        {SYN_IP + 3, 0x10, 0, DECODE_EV_IPV4_IPLEN_SMALLER_THAN_HLEN}, /* tlen 16 */
+        {SYN_IP, 0x4f, 14 + 40, DECODE_EV_IPV4_TRUNC_PKT},    /* ihl 15: header cut */
+        {SYN_TCP + 12, 0x40, 0, DECODE_EV_TCP_HLEN_TOO_SMALL},  /* data offset 4 */
+        {SYN_TCP + 12, 0xf0, 0, DECODE_EV_TCP_HLEN_BEYOND_PKT}, /* data offset 15 = 60 */
+        {SYN_TCP + 21, 0x03, 0, DECODE_EV_TCP_OPT_INVALID_LEN}, /* MSS with length 3 */
+        {SYN_TCP + 21, 0x01, 0, DECODE_EV_TCP_OPT_INVALID_LEN}, /* length 1 < 2 */
+        {SYN_TCP + 21, 0x40, 0, DECODE_EV_TCP_OPT_INVALID_LEN}, /* past the header */
+        {SYN_TCP + 25, 0x04, 0, DECODE_EV_TCP_OPT_INVALID_LEN}, /* SACK-perm length 4 */
+        {SYN_TCP + 27, 0x09, 0, DECODE_EV_TCP_OPT_INVALID_LEN}, /* TS length 9 */
+        {SYN_TCP + 38, 0x04, 0, DECODE_EV_TCP_OPT_INVALID_LEN}, /* WS length 4 */
+    };
+    fresh();
+    uint8_t m[sizeof(eth_ipv4_syn)];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memcpy(m, eth_ipv4_syn, sizeof(m));
+        m[cases[i].off] = cases[i].val;
+        size_t n = cases[i].len ? cases[i].len : sizeof(m);
+        enum decode_rc rc = dec_copy(DECODE_DLT_EN10MB, m, n);
+        if (rc != DECODE_BAD || decoder_last_event(g_d) != cases[i].ev)
+            fprintf(stderr, "case %zu: rc %d ev %s\n", i, rc,
+                    decode_ev_name(decoder_last_event(g_d)));
+        CHECK_EQ_U64(rc, DECODE_BAD);
+        CHECK_EQ_U64(decoder_last_event(g_d), cases[i].ev);
+    }
+    const struct decode_stats *st = decoder_stats(g_d);
+    CHECK_EQ_U64(st->proto[DECODE_P_INVALID], sizeof(cases) / sizeof(cases[0]));
+    CHECK_EQ_U64(st->ev[DECODE_EV_TCP_OPT_INVALID_LEN], 6);
+    /* The decoder keeps working after bad input. */
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, eth_ipv4_syn, sizeof(eth_ipv4_syn)), DECODE_OK);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_NONE);
+}
+
+static void test_ipv4_options(void)
+{
+    static const uint8_t pk[] = {
+        /* IPv4: ihl 7 (8 bytes of options), total 36, UDP, 10.0.0.1 -> 10.0.0.2 */
+        0x47, 0x00, 0x00, 0x24, 0x00, 0x01, 0x00, 0x00, 0x40, 0x11, 0x00, 0x00,
+        10, 0, 0, 1, 10, 0, 0, 2,
+        /* options: NOP, Router Alert (148) len 4 value 0, NOP, NOP, EOL */
+        0x01, 0x94, 0x04, 0x00, 0x00, 0x01, 0x01, 0x00,
+        /* UDP: 67 -> 68, length 8 */
+        0x00, 0x43, 0x00, 0x44, 0x00, 0x08, 0x00, 0x00,
+    };
+    fresh();
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_RAW, pk, sizeof(pk)), DECODE_OK);
+    CHECK_EQ_U64(g_p.sport, 67);
+    CHECK_EQ_U64(g_p.l4_len, 8);
+    CHECK_EQ_U64(g_p.payload_len, 0);
+    uint8_t m[sizeof(pk)];
+    memcpy(m, pk, sizeof(m));
+    m[22] = 1; /* Router Alert length 1 */
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_RAW, m, sizeof(m)), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_IPV4_OPT_INVALID_LEN);
+    CHECK_STR(decode_ev_name(decoder_last_event(g_d)), "ipv4.opt_invalid_len");
+    m[22] = 9; /* past the end of the options */
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_RAW, m, sizeof(m)), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_IPV4_OPT_INVALID_LEN);
+}
+
+static void test_udp_malformed(void)
+{
+    uint8_t m[sizeof(qinq_udp)];
+    fresh();
+    /* UDP length 4 < 8 */
+    memcpy(m, qinq_udp, sizeof(m));
+    m[47] = 4;
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, m, sizeof(m)), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_UDP_HLEN_INVALID);
+    /* UDP length 40 > the 20 bytes the IP header gives it */
+    m[47] = 40;
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, m, sizeof(m)), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_UDP_LEN_INVALID);
+    /* UDP length 12 < 20: payload trimmed to 4 */
+    m[47] = 12;
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, m, sizeof(m)), DECODE_OK);
+    CHECK_EQ_U64(g_p.payload_len, 4);
+    /* IP total length 24: 4 bytes of UDP */
+    memcpy(m, qinq_udp, sizeof(m));
+    m[25] = 24;
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, m, sizeof(m)), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_UDP_PKT_TOO_SMALL);
+}
+
+/* A capture cut by the snap length is decoded as far as it goes, and is not bad. */
+static void test_snaplen_truncation(void)
+{
+    static const uint8_t pk[] = {
+        0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0x08, 0x00,
+        /* IPv4: total length 1500, TCP, 10.0.0.1 -> 10.0.0.2 */
+        0x45, 0x00, 0x05, 0xdc, 0x00, 0x01, 0x40, 0x00, 0x40, 0x06, 0x00, 0x00,
+        10, 0, 0, 1, 10, 0, 0, 2,
+        /* TCP: 80 -> 2000, ACK, doff 5 */
+        0x00, 0x50, 0x07, 0xd0, 0, 0, 0, 1, 0, 0, 0, 1, 0x50, 0x10, 0x10, 0x00, 0, 0, 0, 0,
+        /* first 10 payload bytes of 1460 */
+        'H', 'T', 'T', 'P', '/', '1', '.', '1', ' ', '2',
+    };
+    fresh();
+    uint8_t *c = malloc(sizeof(pk));
+    memcpy(c, pk, sizeof(pk));
+    enum decode_rc rc = decode_packet(g_d, &g_p, DECODE_DLT_EN10MB, c, sizeof(pk), 1514, TS);
+    CHECK_EQ_U64(rc, DECODE_OK);
+    CHECK_EQ_U64(g_p.wirelen, 1514);
+    CHECK_EQ_U64(g_p.l3_len, sizeof(pk) - 14);
+    CHECK_EQ_U64(g_p.payload_len, 10);
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_TRUNCATED], 1);
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_INVALID], 0);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_NONE);
+    /* cut inside the TCP header: that is a cut header */
+    rc = decode_packet(g_d, &g_p, DECODE_DLT_EN10MB, c, 14 + 20 + 10, 1514, TS);
+    CHECK_EQ_U64(rc, DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_TCP_PKT_TOO_SMALL);
+    free(c);
+}
+
+static void test_sll_sll2_null_loop(void)
+{
+    /* IPv4/UDP 10.0.0.1:1000 -> 10.0.0.2:2000, no payload */
+    static const uint8_t ip[] = {
+        0x45, 0x00, 0x00, 0x1c, 0x00, 0x01, 0x00, 0x00, 0x40, 0x11, 0x00, 0x00,
+        10, 0, 0, 1, 10, 0, 0, 2, 0x03, 0xe8, 0x07, 0xd0, 0x00, 0x08, 0x00, 0x00,
+    };
+    static const uint8_t sll[16] = {
+        /* SLL: outgoing (4), ARPHRD_ETHER, addr len 6, addr, pad, protocol IPv4 */
+        0x00, 0x04, 0x00, 0x01, 0x00, 0x06, 0x02, 0, 0, 0, 0, 1, 0, 0, 0x08, 0x00,
+    };
+    static const uint8_t sll2[20] = {
+        /* SLL2: protocol IPv4, reserved, ifindex 2, ARPHRD_ETHER, host (0), len 6, addr */
+        0x08, 0x00, 0x00, 0x00, 0, 0, 0, 2, 0x00, 0x01, 0x00, 0x06, 0x02, 0, 0, 0, 0, 1, 0, 0,
+    };
+    static const uint8_t null_le[4] = {0x02, 0, 0, 0};  /* AF_INET, little-endian host */
+    static const uint8_t loop_be[4] = {0, 0, 0, 0x02};  /* AF_INET, network order */
+    uint8_t b[64];
+    fresh();
+    memcpy(b, sll, 16);
+    memcpy(b + 16, ip, sizeof(ip));
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_SLL, b, 16 + sizeof(ip)), DECODE_OK);
+    CHECK_EQ_U64(g_p.dport, 2000);
+    CHECK(!g_p.has_eth);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_SLL, b, 15), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_SLL_PKT_TOO_SMALL);
+    memcpy(b, sll2, 20);
+    memcpy(b + 20, ip, sizeof(ip));
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_SLL2, b, 20 + sizeof(ip)), DECODE_OK);
+    CHECK_EQ_U64(g_p.sport, 1000);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_SLL2, b, 19), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_SLL2_PKT_TOO_SMALL);
+    memcpy(b, null_le, 4);
+    memcpy(b + 4, ip, sizeof(ip));
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_NULL, b, 4 + sizeof(ip)), DECODE_OK);
+    CHECK_EQ_U64(g_p.proto, 17);
+    memcpy(b, loop_be, 4);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_LOOP, b, 4 + sizeof(ip)), DECODE_OK);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_NULL, b, 4 + sizeof(ip)), DECODE_OK); /* either order */
+    b[3] = 7; /* unknown family */
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_LOOP, b, 4 + sizeof(ip)), DECODE_SKIP);
+    const struct decode_stats *st = decoder_stats(g_d);
+    CHECK_EQ_U64(st->proto[DECODE_P_SLL], 1);
+    CHECK_EQ_U64(st->proto[DECODE_P_SLL2], 1);
+    CHECK_EQ_U64(st->proto[DECODE_P_NULL], 4);
+    CHECK_EQ_U64(st->proto[DECODE_P_SKIPPED], 1);
+    /* raw with version 5 */
+    memcpy(b, ip, sizeof(ip));
+    b[0] = 0x55;
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_RAW, b, sizeof(ip)), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_RAW_INVALID_IPV);
+}
+
+static void test_skip(void)
+{
+    static const uint8_t lldp[] = {
+        /* Ethernet: LLDP multicast, type 0x88cc */
+        0x01, 0x80, 0xc2, 0x00, 0x00, 0x0e, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x88, 0xcc,
+        0x02, 0x07, 0x04, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55,
+    };
+    fresh();
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, lldp, sizeof(lldp)), DECODE_SKIP);
+    CHECK_EQ_U64(dec_copy(147, lldp, sizeof(lldp)), DECODE_SKIP); /* unknown linktype */
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_SKIPPED], 2);
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_INVALID], 0);
+}
+
+/* Ethernet / IPv4 / GRE (key) / IPv4 / UDP */
+static const uint8_t gre_ip_udp[] = {
+    0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0x08, 0x00,
+    /* outer IPv4: total 64, GRE, 198.51.100.1 -> 198.51.100.2 */
+    0x45, 0x00, 0x00, 0x40, 0x00, 0x01, 0x00, 0x00, 0x40, 0x2f, 0x00, 0x00,
+    198, 51, 100, 1, 198, 51, 100, 2,
+    /* GRE: K bit, version 0, protocol IPv4, key 42 */
+    0x20, 0x00, 0x08, 0x00, 0x00, 0x00, 0x00, 0x2a,
+    /* inner IPv4: total 36, ttl 30, UDP, 10.9.9.1 -> 10.9.9.2 */
+    0x45, 0x00, 0x00, 0x24, 0x00, 0x02, 0x00, 0x00, 0x1e, 0x11, 0x00, 0x00,
+    10, 9, 9, 1, 10, 9, 9, 2,
+    /* UDP: 514 -> 514, length 16, "<13>test" */
+    0x02, 0x02, 0x02, 0x02, 0x00, 0x10, 0x00, 0x00, '<', '1', '3', '>', 't', 'e', 's', 't',
+};
+
+static void test_gre(void)
+{
+    fresh();
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, gre_ip_udp, sizeof(gre_ip_udp)), DECODE_OK);
+    CHECK_EQ_U64(g_p.tunnel_depth, 1);
+    CHECK_MEM(g_p.src.b, v4(10, 9, 9, 1), 16); /* innermost */
+    CHECK_EQ_U64(g_p.ttl, 30);
+    CHECK_EQ_U64(g_p.proto, 17);
+    CHECK_EQ_U64(g_p.sport, 514);
+    CHECK_EQ_U64(g_p.payload_len, 8);
+    CHECK_MEM(g_p.payload, "<13>test", 8);
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_GRE], 1);
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_IPV4], 2);
+
+    uint8_t m[sizeof(gre_ip_udp)];
+    memcpy(m, gre_ip_udp, sizeof(m));
+    m[35] = 0x02; /* version 2 */
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, m, sizeof(m)), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_GRE_WRONG_VERSION);
+    memcpy(m, gre_ip_udp, sizeof(m));
+    m[34] = 0x21; /* recursion control 1 */
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, m, sizeof(m)), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_GRE_VERSION0_RECUR);
+    memcpy(m, gre_ip_udp, sizeof(m));
+    m[34] = 0x60; /* routing present */
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, m, sizeof(m)), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_GRE_VERSION0_FLAGS);
+    memcpy(m, gre_ip_udp, sizeof(m));
+    m[34] = 0xb0; /* checksum + key + sequence: 16 bytes of GRE, only 8 + 2 present */
+    m[17] = 30;   /* outer total length 30: 10 bytes of GRE */
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, m, 14 + 30), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_GRE_PKT_TOO_SMALL);
+
+    /* With GRE following off, the outer packet is the flow. */
+    struct decode_conf conf = {.decode_gre = false};
+    struct decoder *d2 = decoder_new(&conf);
+    CHECK(d2 != NULL);
+    enum decode_rc rc = decode_packet(d2, &g_p, DECODE_DLT_EN10MB, gre_ip_udp,
+                                      sizeof(gre_ip_udp), sizeof(gre_ip_udp), TS);
+    decoder_free(d2);
+    CHECK_EQ_U64(rc, DECODE_OK);
+    CHECK_EQ_U64(g_p.proto, 47);
+    CHECK_EQ_U64(g_p.tunnel_depth, 0);
+    CHECK_MEM(g_p.src.b, v4(198, 51, 100, 1), 16);
+}
+
+/* GRE in GRE ... one level more than DECODE_MAX_TUNNEL; and Ethernet over GRE. */
+static void test_gre_depth_and_eth(void)
+{
+    uint8_t b[256];
+    size_t n = 0;
+    int levels = DECODE_MAX_TUNNEL + 1;
+    for (int i = 0; i <= levels; i++) {
+        /* IPv4 header, protocol GRE (or UDP-less ICMP for the innermost), then GRE */
+        uint8_t ih[20] = {0x45, 0, 0, 0, 0, 1, 0, 0, 64, (uint8_t)(i < levels ? 47 : 1), 0, 0,
+                          10, 0, 0, (uint8_t)i, 10, 0, 1, (uint8_t)i};
+        memcpy(b + n, ih, 20);
+        n += 20;
+        if (i < levels) {
+            static const uint8_t gh[4] = {0x00, 0x00, 0x08, 0x00};
+            memcpy(b + n, gh, 4);
+            n += 4;
+        }
+    }
+    static const uint8_t icmp[8] = {0, 0, 0, 0, 0, 0, 0, 0}; /* echo reply */
+    memcpy(b + n, icmp, 8);
+    n += 8;
+    size_t o = 0;
+    for (int i = 0; i <= levels; i++) { /* fill total lengths */
+        size_t tl = n - o;
+        b[o + 2] = (uint8_t)(tl >> 8);
+        b[o + 3] = (uint8_t)tl;
+        o += 24;
+    }
+    fresh();
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_RAW, b, n), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_TUNNEL_TOO_DEEP);
+    /* Start one level in: exactly DECODE_MAX_TUNNEL layers decode. */
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_RAW, b + 24, n - 24), DECODE_OK);
+    CHECK_EQ_U64(g_p.tunnel_depth, DECODE_MAX_TUNNEL);
+    CHECK_EQ_U64(g_p.proto, 1);
+
+    static const uint8_t tep[] = {
+        0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0x08, 0x00,
+        /* outer IPv4: total 20 + 4 + 18 + 28, GRE */
+        0x45, 0x00, 0x00, 0x46, 0x00, 0x01, 0x00, 0x00, 0x40, 0x2f, 0x00, 0x00,
+        192, 0, 2, 1, 192, 0, 2, 2,
+        /* GRE: protocol Transparent Ethernet Bridging (0x6558) */
+        0x00, 0x00, 0x65, 0x58,
+        /* inner Ethernet with one 802.1Q tag (VID 7), IPv4 */
+        0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 3, 0x81, 0x00, 0x00, 0x07, 0x08, 0x00,
+        /* inner IPv4: total 28, UDP, 10.0.0.1 -> 10.0.0.2, UDP 53 -> 53 len 8 */
+        0x45, 0x00, 0x00, 0x1c, 0x00, 0x01, 0x00, 0x00, 0x40, 0x11, 0x00, 0x00,
+        10, 0, 0, 1, 10, 0, 0, 2, 0x00, 0x35, 0x00, 0x35, 0x00, 0x08, 0x00, 0x00,
+    };
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, tep, sizeof(tep)), DECODE_OK);
+    CHECK_EQ_U64(g_p.dport, 53);
+    CHECK_EQ_U64(g_p.vlan_n, 1);
+    CHECK_EQ_U64(g_p.vlan[0], 7);
+    CHECK_MEM(g_p.eth_src, "\x66\x77\x88\x99\xaa\xbb", 6); /* outer MACs kept */
+    CHECK_MEM(g_p.dst.b, v4(10, 0, 0, 2), 16);
+}
+
+static void test_names(void)
+{
+    for (int e = 0; e < DECODE_EV_COUNT; e++) {
+        const char *n = decode_ev_name((enum decode_ev)e);
+        CHECK(n != NULL && strcmp(n, "unknown") != 0);
+        CHECK(strchr(n, '.') != NULL || e == DECODE_EV_NONE);
+        for (int f = 0; f < e; f++)
+            CHECK(strcmp(n, decode_ev_name((enum decode_ev)f)) != 0);
+    }
+    CHECK_STR(decode_ev_name(DECODE_EV_COUNT), "unknown");
+    CHECK_STR(decode_ev_name(DECODE_EV_IPV4_FRAG_OVERLAP), "ipv4.frag_overlap");
+    CHECK_STR(decode_ev_name(DECODE_EV_DEFRAG_MEMCAP), "defrag.memcap");
+    CHECK_STR(decode_ev_name(DECODE_EV_IPV4_HLEN_TOO_SMALL), "ipv4.hlen_too_small");
+    const char *const *pn = decode_proto_counter_names();
+    int i = 0;
+    while (pn[i] != NULL)
+        i++;
+    CHECK_EQ_U64(i, DECODE_P_COUNT);
+    CHECK_STR(pn[DECODE_P_ICMPV6], "icmpv6");
+    CHECK_STR(pn[DECODE_P_DEFRAG_REASSEMBLED], "defrag_reassembled");
+}
+
+/* ---- real captures ---- */
+
+struct pcap_run {
+    unsigned n, rc[5];
+    struct decode_stats st;
+    int linktype;
+};
+
+static const char *corpus_dir(void)
+{
+    static char dir[1024];
+    const char *src = getenv("OTASUKE_SRC");
+    snprintf(dir, sizeof(dir), "%s/../shared/corpus/pcap", src ? src : "..");
+    struct stat sb;
+    if (stat(dir, &sb) == 0)
+        return dir;
+    if (stat("/work/shared/corpus/pcap", &sb) == 0)
+        return "/work/shared/corpus/pcap";
+    return NULL;
+}
+
+/* Returns 0, or -1 when the file cannot be opened. */
+static int run_pcap(const char *rel, struct pcap_run *out)
+{
+    char path[2048], eb[PCAP_ERRBUF_SIZE];
+    snprintf(path, sizeof(path), "%s/%s", corpus_dir(), rel);
+    pcap_t *pc = pcap_open_offline(path, eb);
+    if (pc == NULL)
+        return -1;
+    memset(out, 0, sizeof(*out));
+    out->linktype = pcap_datalink(pc);
+    struct decoder *d = decoder_new(NULL);
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    struct pkt p;
+    while (pcap_next_ex(pc, &h, &data) == 1) {
+        enum decode_rc rc = decode_packet(d, &p, out->linktype, data, h->caplen, h->len,
+                                          (uint64_t)h->ts.tv_sec * 1000000u +
+                                              (uint64_t)h->ts.tv_usec);
+        out->rc[rc]++;
+        out->n++;
+    }
+    out->st = *decoder_stats(d);
+    decoder_free(d);
+    pcap_close(pc);
+    return 0;
+}
+
+#define NEED_CORPUS()                                                                              \
+    do {                                                                                           \
+        if (corpus_dir() == NULL)                                                                  \
+            SKIP("../shared/corpus/pcap not found");                                               \
+    } while (0)
+
+static void test_pcap_erspan(void)
+{
+    NEED_CORPUS();
+    struct pcap_run r;
+    if (run_pcap("zeek/erspan.pcap", &r) != 0)
+        SKIP("zeek/erspan.pcap missing");
+    /* 287 frames, all ERSPAN-in-GRE mirrors plus the collector's own traffic. */
+    CHECK_EQ_U64(r.n, 287);
+    CHECK_EQ_U64(r.rc[DECODE_BAD], 0);
+    CHECK_EQ_U64(r.st.proto[DECODE_P_GRE], 248);
+    CHECK_EQ_U64(r.st.proto[DECODE_P_ARP], 10);
+    CHECK_EQ_U64(r.st.proto[DECODE_P_IPV6], 6);
+    CHECK(r.st.proto[DECODE_P_DEFRAG_REASSEMBLED] > 0);
+    CHECK_EQ_U64(r.rc[DECODE_ARP], 10);
+}
+
+static void test_pcap_sll2(void)
+{
+    NEED_CORPUS();
+    struct pcap_run r;
+    if (run_pcap("zeek/linux_dlt_sll2.pcap", &r) != 0)
+        SKIP("zeek/linux_dlt_sll2.pcap missing");
+    CHECK_EQ_U64(r.linktype, DECODE_DLT_SLL2);
+    CHECK_EQ_U64(r.n, 6);
+    CHECK_EQ_U64(r.rc[DECODE_BAD], 0);
+    CHECK_EQ_U64(r.st.proto[DECODE_P_SLL2], 6);
+    CHECK_EQ_U64(r.st.proto[DECODE_P_ICMPV4], 2);
+    CHECK_EQ_U64(r.st.proto[DECODE_P_ICMPV6], 2);
+    CHECK_EQ_U64(r.rc[DECODE_ARP], 1);
+}
+
+static void test_pcap_gre_and_vlan(void)
+{
+    NEED_CORPUS();
+    struct pcap_run r;
+    if (run_pcap("suricata-verify/bug-5633-gre-02/gre-sample.pcap", &r) != 0)
+        SKIP("gre-sample.pcap missing");
+    CHECK_EQ_U64(r.n, 40);
+    CHECK_EQ_U64(r.rc[DECODE_OK], 40);
+    CHECK_EQ_U64(r.st.proto[DECODE_P_GRE], 40);
+    CHECK_EQ_U64(r.st.proto[DECODE_P_IPV4], 80); /* outer + inner */
+    CHECK_EQ_U64(r.st.proto[DECODE_P_TCP] + r.st.proto[DECODE_P_UDP] +
+                     r.st.proto[DECODE_P_ICMPV4], 40);
+    if (run_pcap("zeek/http-qinq-0.pcap", &r) != 0)
+        SKIP("http-qinq-0.pcap missing");
+    CHECK_EQ_U64(r.rc[DECODE_OK], r.n);
+    CHECK_EQ_U64(r.st.proto[DECODE_P_VLAN], 2 * r.n);
+    if (run_pcap("ndpi/selfsigned.pcap", &r) != 0) /* DLT_NULL */
+        SKIP("selfsigned.pcap missing");
+    CHECK_EQ_U64(r.linktype, DECODE_DLT_NULL);
+    CHECK_EQ_U64(r.rc[DECODE_OK], r.n);
+    CHECK_EQ_U64(r.st.proto[DECODE_P_TCP], r.n);
+}
+
+static void test_pcap_defrag(void)
+{
+    NEED_CORPUS();
+    static const char *const files[] = {
+        "suricata-verify/defrag/bug-6887-defrag-ipv4-tcp-syn/frag-ip-tcp-syn.pcap",
+        "suricata-verify/defrag/bug-6887-defrag-eth-vlan-ipv4-tcp-syn/frag-eth-vlan-ip-tcp-syn.pcap",
+        "suricata-verify/defrag/bug-6887-defrag-ipv6-tcp/frag-ip-tcp.pcap",
+        "suricata-verify/defrag/bug-6887-defrag-eth-vlan-ipv6-tcp/frag-eth-vlan-ipv6-tcp.pcap",
+    };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        struct pcap_run r;
+        if (run_pcap(files[i], &r) != 0)
+            SKIP("suricata-verify defrag pcaps missing");
+        /* three fragments of one TCP segment: two held, then the whole segment */
+        CHECK_EQ_U64(r.n, 3);
+        CHECK_EQ_U64(r.rc[DECODE_HELD], 2);
+        CHECK_EQ_U64(r.rc[DECODE_OK], 1);
+        CHECK_EQ_U64(r.st.proto[DECODE_P_DEFRAG_REASSEMBLED], 1);
+        CHECK_EQ_U64(r.st.proto[DECODE_P_TCP], 1);
+    }
+    struct pcap_run r;
+    if (run_pcap("zeek/ipv6-fragmented-dns.pcap", &r) != 0)
+        SKIP("ipv6-fragmented-dns.pcap missing");
+    CHECK_EQ_U64(r.rc[DECODE_BAD], 0);
+    CHECK_EQ_U64(r.st.proto[DECODE_P_DEFRAG_REASSEMBLED], 1);
+    CHECK_EQ_U64(r.st.proto[DECODE_P_UDP], 5);
+}
+
+/* Broad sweep: these captures hold only well-formed traffic. */
+static void test_pcap_no_bad(void)
+{
+    NEED_CORPUS();
+    static const char *const files[] = {
+        "ndpi/dns_fragmented.pcap",   "ndpi/4in4tunnel.pcap",      "ndpi/bjnp.pcap",
+        "ndpi/gre.pcapng",            "zeek/q-in-q.pcap",          "zeek/vlan-collisions.pcap",
+        "zeek/erspanIII.pcap",        "zeek/icmp/icmp6-mldv2.pcap", "zeek/dns-edns-ecs.pcap",
+        "suricata-verify/decode-erspan-typeI-02/input.pcap",
+        "zeek/tunnels/gtp/gtp1_gn_normal_incl_fragmentation.pcap",
+    };
+    unsigned ran = 0;
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        struct pcap_run r;
+        if (run_pcap(files[i], &r) != 0)
+            continue;
+        ran++;
+        if (r.rc[DECODE_BAD] != 0)
+            fprintf(stderr, "%s: %u bad\n", files[i], r.rc[DECODE_BAD]);
+        CHECK_EQ_U64(r.rc[DECODE_BAD], 0);
+        CHECK_EQ_U64(r.rc[DECODE_SKIP], 0);
+        CHECK(r.n > 0);
+    }
+    if (ran == 0)
+        SKIP("none of the sweep captures found");
+}
+
+int main(void)
+{
+    RUN(test_eth_ipv4_tcp_syn);
+    RUN(test_tcp_payload_pointers);
+    RUN(test_qinq_udp);
+    RUN(test_too_many_vlans);
+    RUN(test_arp);
+    RUN(test_icmpv4_echo);
+    RUN(test_ipv6_ext_tcp);
+    RUN(test_ipv6_chain_too_long);
+    RUN(test_icmpv6);
+    RUN(test_malformed_ipv4_tcp);
+    RUN(test_ipv4_options);
+    RUN(test_udp_malformed);
+    RUN(test_snaplen_truncation);
+    RUN(test_sll_sll2_null_loop);
+    RUN(test_skip);
+    RUN(test_gre);
+    RUN(test_gre_depth_and_eth);
+    RUN(test_names);
+    RUN(test_pcap_erspan);
+    RUN(test_pcap_sll2);
+    RUN(test_pcap_gre_and_vlan);
+    RUN(test_pcap_defrag);
+    RUN(test_pcap_no_bad);
+    decoder_free(g_d);
+    free(g_copy);
+    return check_done();
+}
