@@ -118,6 +118,33 @@ static void write_flow_appid(struct pipeline *pl, struct jw *w, const struct flo
     jw_obj_close(w);
 }
 
+/* The flow keeps the nDPI verdict in its app fields; these pack the flags. */
+#define APP_F_DONE        0x01
+#define APP_F_GUESSED     0x02
+#define APP_F_MEMCAP      0x04
+#define APP_F_HAD_PAYLOAD 0x08
+
+static void app_load(const struct flow *f, struct appid_result *r)
+{
+    r->master = f->app_proto_master;
+    r->app = f->app_proto_app;
+    r->category = f->app_category;
+    r->done = f->app_flags & APP_F_DONE;
+    r->guessed = f->app_flags & APP_F_GUESSED;
+    r->memcap = f->app_flags & APP_F_MEMCAP;
+    r->had_payload = f->app_flags & APP_F_HAD_PAYLOAD;
+}
+
+static void app_store(struct flow *f, const struct appid_result *r)
+{
+    f->app_proto_master = r->master;
+    f->app_proto_app = r->app;
+    f->app_category = r->category;
+    f->app_flags = (uint8_t)((r->done ? APP_F_DONE : 0) | (r->guessed ? APP_F_GUESSED : 0) |
+                             (r->memcap ? APP_F_MEMCAP : 0) |
+                             (r->had_payload ? APP_F_HAD_PAYLOAD : 0));
+}
+
 static void on_flow_end(struct flow *f, enum flow_end_reason why, void *ud)
 {
     struct pipeline *pl = ud;
@@ -127,7 +154,8 @@ static void on_flow_end(struct flow *f, enum flow_end_reason why, void *ud)
     char ts[TS_RFC3339_LEN];
 
     if (pl->appid != NULL) {
-        appid_flow_end(pl->appid, (struct appid_flow **)&f->app_state, &ar, f->app_done);
+        app_load(f, &ar);
+        appid_flow_end(pl->appid, (struct appid_flow **)&f->app_state, &ar);
         have_app = true;
     }
     if (pl->reasm != NULL)
@@ -146,7 +174,9 @@ static void on_flow_end(struct flow *f, enum flow_end_reason why, void *ud)
             jw_u64(w, NULL, f->key.vlan[i]);
         jw_arr_close(w);
     }
-    jw_str(w, "app_proto", have_app ? appid_eve_app_proto(&ar) : "failed");
+    const char *app_proto = have_app ? appid_eve_app_proto(&ar) : NULL;
+    if (app_proto != NULL)
+        jw_str(w, "app_proto", app_proto);
     jw_obj_open(w, "flow");
     jw_u64(w, "pkts_toserver", f->pkts[FLOW_TOSERVER]);
     jw_u64(w, "pkts_toclient", f->pkts[FLOW_TOCLIENT]);
@@ -194,7 +224,7 @@ static bool anomaly_sampled(struct pipeline *pl, enum decode_ev ev)
 static void on_decode_bad(struct pipeline *pl, const struct pkt *p)
 {
     enum decode_ev ev = decoder_last_event(pl->dec);
-    if ((unsigned)ev >= DECODE_EV_COUNT || !anomaly_sampled(pl, ev))
+    if (ev == DECODE_EV_NONE || (unsigned)ev >= DECODE_EV_COUNT || !anomaly_sampled(pl, ev))
         return;
     struct jw *w = &pl->jw;
     jw_reset(w);
@@ -242,7 +272,7 @@ static void stats_decode_events(struct jw *w, const struct decode_stats *ds)
 {
     char open_grp[32] = "";
     jw_obj_open(w, "event");
-    for (int e = 0; e < DECODE_EV_COUNT; e++) {
+    for (int e = 1; e < DECODE_EV_COUNT; e++) {
         if (ds->ev[e] == 0)
             continue;
         const char *name = decode_ev_name((enum decode_ev)e);
@@ -272,7 +302,9 @@ static void stats_decoder(struct pipeline *pl, struct jw *w)
     jw_obj_open(w, "decoder");
     jw_u64(w, "pkts", ds->pkts);
     jw_u64(w, "bytes", ds->bytes);
-    decode_stats_write(ds, w);
+    const char *const *names = decode_proto_counter_names();
+    for (int i = 0; names[i] != NULL; i++)
+        jw_u64(w, names[i], ds->proto[i]);
     stats_decode_events(w, ds);
     jw_obj_close(w);
     jw_obj_open(w, "anomaly");
@@ -404,10 +436,11 @@ static void on_ip_packet(struct pipeline *pl, const struct pkt *p)
     struct flow *f = flow_table_update(pl->flows, p, &dir);
     if (f == NULL)
         return; /* counted by the flow table (memcap) */
-    if (pl->appid != NULL && !f->app_done) {
+    if (pl->appid != NULL && !(f->app_flags & APP_F_DONE)) {
         struct appid_result r;
-        if (!appid_packet(pl->appid, (struct appid_flow **)&f->app_state, &r, p, dir))
-            f->app_done = 1;
+        app_load(f, &r);
+        appid_packet(pl->appid, (struct appid_flow **)&f->app_state, &r, p, dir);
+        app_store(f, &r);
     }
     if (pl->reasm != NULL && p->proto == IPPROTO_TCP)
         reasm_packet(pl->reasm, f, dir, p);
@@ -520,12 +553,11 @@ struct pipeline *pipeline_new(const struct sensor_conf *c, char *err, size_t err
         }
     }
     if (c->appid_enabled) {
-        struct appid_conf ac = {
-            .max_packets = (uint32_t)c->appid_max_packets,
-            .memcap = c->appid_memcap,
-            .guess_on_giveup = true,
-        };
-        mem_set_cap(MEM_NDPI, c->appid_memcap);
+        struct appid_conf ac;
+        appid_conf_defaults(&ac);
+        ac.max_packets_tcp = (uint32_t)c->appid_max_packets_tcp;
+        ac.max_packets_udp = (uint32_t)c->appid_max_packets_udp;
+        ac.memcap = c->appid_memcap;
         pl->appid = appid_new(&ac);
         if (pl->appid == NULL) {
             snprintf(err, errlen, "nDPI initialisation failed (appid.memcap too small?)");
@@ -629,8 +661,7 @@ void pipeline_summary(const struct pipeline *pl, struct pipeline_summary *out)
     out->flows = fs.created;
     out->events = ss.events;
     out->events_dropped = ss.dropped + pl->events_oversized;
-    for (int e = 0; e < DECODE_EV_COUNT; e++)
-        out->decode_bad += ds->ev[e];
+    out->decode_bad = ds->proto[DECODE_P_INVALID];
     if (pl->cap != NULL) {
         capture_stats(pl->cap, &cs);
         out->kernel_drops = cs.ps_drop + cs.ps_ifdrop;

@@ -112,10 +112,13 @@ const struct conf_item sensor_conf_table[] = {
 
     {"appid.enabled", CONF_BOOL, "yes", 0, 0, OFF(appid_enabled),
      "identify applications with nDPI", NULL},
-    {"appid.max_packets", CONF_INT, "32", 1, 1000, OFF(appid_max_packets),
-     "packets of a flow given to nDPI at most before it gives up", NULL},
-    {"appid.memcap", CONF_SIZE, "256 MiB", 16 * MiB, 64 * GiB, OFF(appid_memcap),
-     "memory for nDPI (module and per-flow state)", NULL},
+    {"appid.max_packets_tcp", CONF_INT, "80", 1, 100000, OFF(appid_max_packets_tcp),
+     "packets of a TCP flow given to nDPI at most before it gives up (ndpiReader: 80)", NULL},
+    {"appid.max_packets_udp", CONF_INT, "24", 1, 100000, OFF(appid_max_packets_udp),
+     "packets of a UDP flow given to nDPI at most before it gives up (ndpiReader: 24)", NULL},
+    {"appid.memcap", CONF_SIZE, "128 MiB", 1 * MiB, 64 * GiB, OFF(appid_memcap),
+     "memory for nDPI's per-flow state (on top of its module); flows beyond are not identified",
+     NULL},
 
     {"log.level", CONF_ENUM, "notice", 0, 0, OFF(log_level),
      "diagnostics written to stderr at or above this level", log_levels},

@@ -53,7 +53,8 @@ struct sensor_conf {
     uint64_t reasm_max_ooo_bytes;
     /* application identification */
     bool appid_enabled;
-    int64_t appid_max_packets;
+    int64_t appid_max_packets_tcp;
+    int64_t appid_max_packets_udp;
     uint64_t appid_memcap;
     /* logging */
     int log_level;

@@ -65,6 +65,30 @@ fail:
     return NULL;
 }
 
+struct capture *capture_open_fp(FILE *fp, const char *name, const char *bpf, char *err,
+                                size_t errlen)
+{
+    char ebuf[PCAP_ERRBUF_SIZE] = "";
+    struct capture *c = xcalloc(MEM_CAPTURE, 1, sizeof(*c));
+    if (c == NULL) {
+        fclose(fp);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+    if (c->p == NULL) {
+        fclose(fp);
+        snprintf(err, errlen, "%s: %s", name, ebuf);
+        goto fail;
+    }
+    if (apply_filter(c, bpf, err, errlen) != 0)
+        goto fail;
+    return c;
+fail:
+    capture_close(c);
+    return NULL;
+}
+
 struct capture *capture_open_live(const char *iface, const char *bpf,
                                   const struct capture_live_conf *lc, char *err, size_t errlen)
 {

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct capture;
 
@@ -45,6 +46,10 @@ enum capture_rc {
 /* Opens a capture file (pcap or pcapng; "-" is stdin). bpf may be NULL or "".
  * On failure returns NULL with a message in err. */
 struct capture *capture_open_file(const char *path, const char *bpf, char *err, size_t errlen);
+/* Reads a capture from an open stream (takes ownership of fp, closed by
+ * capture_close or on failure); name is used in messages. */
+struct capture *capture_open_fp(FILE *fp, const char *name, const char *bpf, char *err,
+                                size_t errlen);
 /* Opens a live interface. */
 struct capture *capture_open_live(const char *iface, const char *bpf,
                                   const struct capture_live_conf *c, char *err, size_t errlen);

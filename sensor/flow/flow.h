@@ -111,7 +111,7 @@ struct flow {
     uint16_t app_proto_master;
     uint16_t app_proto_app;
     uint16_t app_category;
-    uint8_t app_done;
+    uint8_t app_flags; /* owned by the application layer (pipeline.c APP_F_*) */
 
     uint8_t tcp_state;    /* enum flow_tcp_state */
     uint8_t tcp_flags[2]; /* OR of TH_* seen per direction */

@@ -68,7 +68,9 @@ check "-o - writes the same events to stdout" cmp -s eve.json stdout.json
 mkdir outdir
 "$SENSOR" -q -r "$PCAP" -o outdir 2>/dev/null
 check "-o DIR writes DIR/eve.json" cmp -s eve.json outdir/eve.json
-mkdir rot; "$SENSOR" -q -r "$PCAP" -o rot --set output.rotate_size=64KiB 2>/dev/null
+mkdir rot; "$SENSOR" -q -r "$PCAP" -o rot --set output.rotate_size=64KiB --set output.rotate_keep=1000 2>/dev/null
+mkdir rot2; "$SENSOR" -q -r "$PCAP" -o rot2 --set output.rotate_size=64KiB --set output.rotate_keep=3 2>/dev/null
+check "dir mode keeps only rotate_keep old files" [ "$(ls rot2 | wc -l)" -eq 4 ]
 check "dir mode rotates by size" [ "$(ls rot | wc -l)" -gt 1 ]
 check "rotated files together hold every event" [ "$(cat rot/*.json | wc -l)" -eq "$(wc -l < eve.json)" ]
 
