@@ -103,14 +103,14 @@ static void write_flow_tcp(struct jw *w, const struct flow *f)
     jw_obj_close(w);
 }
 
-static void write_flow_appid(struct pipeline *pl, struct jw *w, const struct flow *f,
-                             const struct appid_result *r)
+static void write_flow_appid(struct pipeline *pl, struct jw *w, const struct appid_result *r)
 {
     char name[64];
     jw_obj_open(w, "ndpi");
     appid_result_name(pl->appid, r, name, sizeof(name));
     jw_str(w, "proto", name);
-    jw_str(w, "master", appid_proto_name(pl->appid, r->master));
+    if (r->master != 0 && r->master != r->app)
+        jw_str(w, "master", appid_proto_name(pl->appid, r->master));
     jw_str(w, "app", appid_proto_name(pl->appid, r->app));
     jw_str(w, "category", appid_category_name(pl->appid, r->category));
     if (r->guessed)
@@ -191,7 +191,7 @@ static void on_flow_end(struct flow *f, enum flow_end_reason why, void *ud)
     jw_str(w, "reason", flow_end_reason_name(why));
     jw_bool(w, "alerted", false);
     if (have_app)
-        write_flow_appid(pl, w, f, &ar);
+        write_flow_appid(pl, w, &ar);
     jw_obj_close(w);
     if (f->key.proto == IPPROTO_TCP)
         write_flow_tcp(w, f);
