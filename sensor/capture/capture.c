@@ -9,13 +9,17 @@
 
 #include "otasuke/alloc.h"
 
+#include <errno.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#define CAPTURE_FILE_BUF (1u << 20) /* stdio buffer for capture files: fewer read(2) calls */
+
 struct capture {
     pcap_t *p;
+    char *iobuf; /* setvbuf buffer of a file we opened; freed after pcap_close */
     bool live;
     uint64_t file_size;
     uint64_t received;
@@ -49,7 +53,21 @@ struct capture *capture_open_file(const char *path, const char *bpf, char *err, 
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    c->p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+    if (strcmp(path, "-") == 0) {
+        c->p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+    } else {
+        FILE *fp = fopen(path, "rb");
+        if (fp == NULL) {
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            goto fail;
+        }
+        c->iobuf = xalloc(MEM_CAPTURE, CAPTURE_FILE_BUF);
+        if (c->iobuf != NULL)
+            setvbuf(fp, c->iobuf, _IOFBF, CAPTURE_FILE_BUF);
+        c->p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+        if (c->p == NULL)
+            fclose(fp);
+    }
     if (c->p == NULL) {
         snprintf(err, errlen, "%s: %s", path, ebuf);
         goto fail;
@@ -196,5 +214,6 @@ void capture_close(struct capture *c)
         return;
     if (c->p)
         pcap_close(c->p);
+    xfree(c->iobuf);
     xfree(c);
 }
