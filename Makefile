@@ -3,11 +3,12 @@
 #   make test   install missing packages, build, run every test (ctest)
 #   make asan   build the asan-ubsan preset and run the whole suite under it
 #   make fuzz   build the libFuzzer harnesses (clang) into build-fuzz/bin/
+#   make lint   static gates: banned functions, clang-tidy, cppcheck (tools/lint.sh)
 
 JOBS ?= $(shell nproc)
 PY   := /usr/bin/python3
 
-.PHONY: all deps build run test asan fuzz demo clean
+.PHONY: all deps build run test asan fuzz lint demo clean
 
 all: build
 
@@ -41,6 +42,10 @@ asan: deps demo
 fuzz: deps
 	@cmake --preset fuzz >/dev/null
 	@cmake --build build-fuzz -j$(JOBS)
+
+lint:
+	@tools/install-deps.sh --lint
+	@tools/lint.sh
 
 clean:
 	rm -rf build build-* out

@@ -202,8 +202,9 @@ static void print_summary(const struct pipeline *pl, const struct sensor_conf *c
             "otasuke-sensor: %llu flows, %llu events to %s, %llu events dropped, "
             "%llu malformed packets, %llu kernel drops%s\n",
             (unsigned long long)s.packets, (unsigned long long)s.bytes, span, s.wall_s,
-            s.wall_s > 0 ? s.packets / s.wall_s : 0.0,
-            s.wall_s > 0 ? s.bytes * 8.0 / s.wall_s / 1e9 : 0.0, (unsigned long long)s.flows,
+            s.wall_s > 0 ? (double)s.packets / s.wall_s : 0.0,
+            s.wall_s > 0 ? (double)s.bytes * 8.0 / s.wall_s / 1e9 : 0.0,
+            (unsigned long long)s.flows,
             (unsigned long long)s.events,
             c->output_mode == OUTPUT_STDOUT ? "stdout" : c->output_path,
             (unsigned long long)s.events_dropped, (unsigned long long)s.decode_bad,

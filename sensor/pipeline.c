@@ -599,9 +599,10 @@ static void show_progress(struct pipeline *pl, bool last)
     double el = (double)(ts_mono_us() - pl->wall_start) / 1e6;
     struct flow_stats fs;
     flow_table_stats(pl->flows, &fs);
-    double pct = capture_progress(pl->cap, &pos, &size) && size ? 100.0 * pos / size : 0;
+    double pct =
+        capture_progress(pl->cap, &pos, &size) && size ? 100.0 * (double)pos / (double)size : 0;
     fprintf(stderr, "\r%5.1f%%  %llu packets  %.0f pkt/s  %llu active flows%s", last ? 100.0 : pct,
-            (unsigned long long)pl->packets, el > 0 ? pl->packets / el : 0.0,
+            (unsigned long long)pl->packets, el > 0 ? (double)pl->packets / el : 0.0,
             (unsigned long long)fs.active, last ? "\n" : "   ");
 }
 

@@ -6,9 +6,15 @@ set -euo pipefail
 BUILD_PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev libpcap-dev libndpi-dev libyaml-dev"
 TEST_PKGS="tshark libndpi-bin python3 python3-scapy python3-yaml iproute2 iputils-ping bsdutils"
 BENCH_PKGS="hyperfine time"
+LINT_PKGS="clang-tidy-14 cppcheck"   # tools/lint.sh (make lint); cppcheck 2.10 on Debian 12
 
 want="$BUILD_PKGS $TEST_PKGS"
-[ "${1:-}" = "--bench" ] && want="$want $BENCH_PKGS"
+for arg in "$@"; do
+    case "$arg" in
+        --bench) want="$want $BENCH_PKGS" ;;
+        --lint) want="$want $LINT_PKGS" ;;
+    esac
+done
 
 missing=""
 for p in $want; do

@@ -471,6 +471,8 @@ static struct flow *create(struct flow_table *t, const struct flow_key *k,
 
 /* ---- TCP state ---------------------------------------------------------- */
 
+/* Cognitive complexity over 25: to bring down (docs/internals/lint.md). */
+// NOLINTNEXTLINE(readability-function-cognitive-complexity)
 static void tcp_update(struct flow *f, int dir, const struct pkt *p)
 {
     uint8_t fl = p->tcp_flags;

@@ -305,7 +305,8 @@ static void ooo_walk(struct reasm *r, struct reasm_stream *s, uint32_t seq, cons
             c += n;
             continue;
         }
-        uint32_t off = cs - g->seq;
+        /* g != NULL: with g == NULL, n = len - c > 0 (loop condition) and we continued. */
+        uint32_t off = cs - g->seq; // NOLINT(clang-analyzer-core.NullDereference)
         uint32_t ov = min_u32(g->len - off, len - c);
         if (!dry)
             note_overlap(&ovf, g->data + off, data + c, ov);

@@ -52,15 +52,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(copy);
         return 0;
     }
-    struct decode_conf dc = {256 * 1024, 30000000, 16, 32, true};
+    struct decode_conf dc = {256ull * 1024, 30000000, 16, 32, true};
     struct flow_conf fc;
     flow_conf_defaults(&fc);
-    fc.memcap = 64 * 1024;
+    fc.memcap = 64ull * 1024;
     fc.hash_size = 1024;
     fc.random_hash_key = false;
     struct reasm_conf rc;
     reasm_conf_defaults(&rc);
-    rc.memcap = 256 * 1024;
+    rc.memcap = 256ull * 1024;
     struct decoder *dec = decoder_new(&dc);
     struct reasm *ra = reasm_new(&rc, on_data, NULL, NULL);
     struct flow_table *ft = ra ? flow_table_new(&fc, on_end, ra) : NULL;

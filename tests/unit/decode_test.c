@@ -457,6 +457,9 @@ static void test_snaplen_truncation(void)
         'H', 'T', 'T', 'P', '/', '1', '.', '1', ' ', '2',
     };
     fresh();
+    /* A failed CHECK returns before free(c): a leak only on a test that already failed.
+     * The exact-size heap copy stays so that ASan catches reads past the capture. */
+    // NOLINTBEGIN(clang-analyzer-unix.Malloc)
     uint8_t *c = malloc(sizeof(pk));
     memcpy(c, pk, sizeof(pk));
     enum decode_rc rc = decode_packet(g_d, &g_p, DECODE_DLT_EN10MB, c, sizeof(pk), 1514, TS);
@@ -472,6 +475,7 @@ static void test_snaplen_truncation(void)
     CHECK_EQ_U64(rc, DECODE_BAD);
     CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_TCP_PKT_TOO_SMALL);
     free(c);
+    // NOLINTEND(clang-analyzer-unix.Malloc)
 }
 
 static void test_sll_sll2_null_loop(void)

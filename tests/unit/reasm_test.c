@@ -436,7 +436,7 @@ static void test_every_split_and_order(void)
             cut[n] = len;
             if (n > 5)
                 continue; /* at most 5 pieces: all 120 orders */
-            int order[8];
+            int order[8] = {0};
             for (int i = 0; i < n; i++)
                 order[i] = i;
             do {

@@ -46,6 +46,8 @@ static void rm_tmpdir(void)
 /* Reads a whole file into a malloc'd NUL-terminated string (NULL when absent). */
 static char *slurp(const char *path, size_t *len)
 {
+    if (len)
+        *len = 0;
     FILE *f = fopen(path, "rb");
     if (f == NULL)
         return NULL;
@@ -55,7 +57,13 @@ static char *slurp(const char *path, size_t *len)
     while ((c = fgetc(f)) != EOF) {
         if (n + 2 > cap) {
             cap = cap ? cap * 2 : 4096;
-            s = realloc(s, cap);
+            char *ns = realloc(s, cap);
+            if (ns == NULL) {
+                free(s);
+                fclose(f);
+                return NULL;
+            }
+            s = ns;
         }
         s[n++] = (char)c;
     }
