@@ -9,10 +9,10 @@
 # code, narrowly: // NOLINT(check) or // cppcheck-suppress id, with a reason.
 # Packages: tools/install-deps.sh --lint. `make lint` runs both.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 root=$PWD
 jobs=${JOBS:-$(nproc)}
-build=build-debug
+build="build-debug"
 start=$(date +%s)
 fail=0
 
@@ -44,6 +44,7 @@ cppcheck --error-exitcode=1 --enable=warning,portability,performance --inline-su
 cpp_pid=$!
 
 # 2. clang-tidy, one process per translation unit; headers through the header filter.
+# shellcheck disable=SC2016 # the single-quoted script expands its own arguments
 printf '%s\n' "${files[@]}" | xargs -P "$jobs" -I{} sh -c \
     '"$1" -p "$2" --quiet --header-filter="^$3/(include|lib|sensor|tests|bench)/" "$4" \
         >"$5/tidy.$(echo "$4" | tr / _).log" 2>&1; echo "$4 $?" >>"$5/tidy.rc"' \
