@@ -29,7 +29,7 @@ demo: demo/office.pcap
 run: deps build demo
 	@mkdir -p out
 	build/bin/otasuke-sensor -r demo/office.pcap -o out/eve.json
-	@echo "events written to out/eve.json ($$(wc -l < out/eve.json) lines); e.g.: jq -c 'select(.event_type==\"flow\")' out/eve.json | head"
+	@echo; /usr/bin/python3 tools/eve-summary out/eve.json; echo; echo "events: out/eve.json (one JSON object per line, docs/events.md); e.g. jq -c 'select(.event_type==\"flow\")' out/eve.json | head"
 
 test: deps build demo
 	cd build && ctest -j$(JOBS) --output-on-failure
