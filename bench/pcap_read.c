@@ -10,8 +10,13 @@
  *
  * Prints one JSON line:
  *   {"file":..., "rounds":1, "packets":N, "bytes":W, "caplen_bytes":C, "seconds":S,
- *    "pkts_per_s":..., "gbit_per_s":..., "checksum":X}
- * "bytes" are wire lengths (pcap orig_len, tshark's frame.len); Gbit/s = bytes*8/s/1e9.
+ *    "pkts_per_s":..., "gbit_per_s":..., "wire_gbit_per_s":..., "checksum":X,
+ *    "complete":true}
+ * "bytes" are wire lengths (pcap orig_len, tshark's frame.len), "caplen_bytes" what the
+ * file holds. gbit_per_s = caplen_bytes*8/s/1e9 (the data actually read), wire_gbit_per_s
+ * the same on wire lengths (meaningless when a capture claims huge orig_len values).
+ * "complete" is false when a read error (e.g. a truncated tail) stopped the loop; the
+ * exit status is then 1, after the line.
  * With -n ROUNDS the file is read ROUNDS times (reopened each time) and the totals are
  * for all rounds. Exit status: 0, or 1 on an open or read error.
  */
@@ -74,6 +79,7 @@ int main(int argc, char **argv)
     }
 
     uint64_t pkts = 0, wire = 0, cap = 0, sum = 0;
+    int failed = 0;
     double t0 = now_s();
     for (long r = 0; r < rounds; r++) {
         char err[PCAP_ERRBUF_SIZE] = "";
@@ -93,12 +99,13 @@ int main(int argc, char **argv)
                 sum += data[0];
         }
         if (rc == PCAP_ERROR) {
-            /* A truncated tail is reported but what was read still counts. */
+            /* A truncated tail: report it, still print what was read, exit 1. */
             fprintf(stderr, "pcap_read: %s: %s\n", path, pcap_geterr(p));
-            pcap_close(p);
-            return 1;
+            failed = 1;
         }
         pcap_close(p);
+        if (failed)
+            break;
     }
     double secs = now_s() - t0;
     if (secs <= 0)
@@ -106,10 +113,10 @@ int main(int argc, char **argv)
 
     printf("{\"file\":");
     json_str(stdout, path);
-    printf(",\"rounds\":%ld,\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
-           ",\"caplen_bytes\":%" PRIu64 ",\"seconds\":%.6f,\"pkts_per_s\":%.0f"
-           ",\"gbit_per_s\":%.4f,\"checksum\":%" PRIu64 "}\n",
-           rounds, pkts, wire, cap, secs, (double)pkts / secs, (double)wire * 8 / secs / 1e9,
-           sum);
-    return 0;
+    printf(",\"rounds\":%ld,\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"caplen_bytes\":%" PRIu64
+           ",\"seconds\":%.6f,\"pkts_per_s\":%.0f,\"gbit_per_s\":%.4f,\"wire_gbit_per_s\":%.4f"
+           ",\"checksum\":%" PRIu64 ",\"complete\":%s}\n",
+           rounds, pkts, wire, cap, secs, (double)pkts / secs, (double)cap * 8 / secs / 1e9,
+           (double)wire * 8 / secs / 1e9, sum, failed ? "false" : "true");
+    return failed;
 }
