@@ -35,7 +35,7 @@ PY=/usr/bin/python3
 # Throughput run: the default configuration (all parsers, nDPI), one worker thread.
 SENSOR_SETTINGS=()               # e.g. (--set runmode.threads=1) once such a setting exists
 # Flood run: room for every flow, and no timeout may fire before the end of the file.
-FLOOD_MEMCAP=8gb
+FLOOD_MEMCAP="8 GiB"       # sizes take units, as in the config (STYLE.md §6)
 FLOOD_SETTINGS=(--set "flow.memcap=$FLOOD_MEMCAP"
                 --set flow.timeout.tcp_new=1d --set flow.timeout.tcp_established=1d
                 --set flow.timeout.tcp_closed=1d --set flow.timeout.udp_new=1d
@@ -115,6 +115,7 @@ if [ "$sensor_state" = ok ]; then
         tail -n 200 "$EVE" | grep '"event_type":"stats"' | tail -n1 > "$WORK/sensor.stats" || true
         wc -l < "$EVE" > "$WORK/sensor.events"
         timed sensor "$RUNS" "$SENSOR" -r "$MIXED" -o "$EVE" "${SENSOR_SETTINGS[@]}"
+        rm -f "$EVE"
     else
         sensor_state="failed: $(tail -n1 "$WORK/sensor.err")"
     fi

@@ -156,7 +156,12 @@ def find_captures(corpus):
         for n in files:
             if n.endswith((".pcap", ".pcapng", ".cap")):
                 p = os.path.join(d, n)
-                (eth if linktypes(p) == {1} else other).append(os.path.relpath(p, root))
+                lt = linktypes(p)
+                if lt == {1}:
+                    eth.append(os.path.relpath(p, root))
+                else:
+                    other.append((os.path.relpath(p, root),
+                                  "unreadable" if lt is None else "+".join(map(str, sorted(lt)))))
     return sorted(eth), sorted(other)
 
 
@@ -470,7 +475,8 @@ def run_sensor(sensor, path):
 
 # ---- comparison ---------------------------------------------------------------------
 def tshark_convs(rows):
-    """conv key -> [f_lohi, f_hilo, b_lohi, b_hilo, all_exact, nrows]"""
+    """conv key -> [pkts lo->hi, pkts hi->lo, bytes lo->hi, bytes hi->lo, all rows exact,
+    number of rows, [(inexact row, swapped)]], lo/hi = the endpoints in canonical order."""
     convs = {}
     for r in rows:
         k, sw = conv_key(r["proto"], tuple(r["a"]), tuple(r["b"]))
@@ -490,6 +496,7 @@ def tshark_convs(rows):
 
 
 def our_convs(flows):
+    """conv key -> [pkts lo->hi, pkts hi->lo, bytes lo->hi, bytes hi->lo, number of flows]"""
     convs = {}
     for proto, src, dst, pts, ptc, bts, btc in flows:
         k, sw = conv_key(proto, src, dst)
@@ -679,6 +686,8 @@ def summarize(results, a, non_eth, n_eth, elapsed, report):
     out(f"captures: {len(results)} selected of {n_eth} Ethernet ({len(non_eth)} non-Ethernet or "
         f"not libpcap-readable skipped); tshark failures: {len(terr)}; {elapsed:.1f}s; "
         f"{sum(1 for r in ok if r['cached'])} from cache")
+    out("skipped linktypes: " + ", ".join(f"{k} x{v}" for k, v in collections.Counter(
+        lt for _, lt in non_eth).most_common()))
     rows = sum(r["rows"] for r in ok)
     rex = sum(r["rows_exact"] for r in ok)
     convs = sum(r["convs"] for r in ok)
@@ -754,7 +763,7 @@ def summarize(results, a, non_eth, n_eth, elapsed, report):
         out(f"  {r['file']}: unexplained {r['unexplained']}, differ {c['differ']}, only tshark "
             f"{c['only_tshark']}, only ours {c['only_ours']} of {c['tshark_convs']}"
             + (f"; sensor error: {r['sensor_error']}" if r["sensor_error"] else ""))
-        for e in c["examples"][:3]:
+        for e in sorted(c["examples"], key=lambda e: e["reason"] in DOCUMENTED)[:3]:
             out(f"      {e['kind']:11s} {e['reason']:17s} {e['conv']}  tshark={e['tshark']}  ours={e['ours']}")
     out("")
     out("all captures (file: exact/tshark convs, differ, only tshark, only ours, sensor error):")
