@@ -85,7 +85,7 @@ SENSOR_SETTINGS = [
     "flow.timeout.udp_established=1d",
 ]
 SENSOR_NAME = "otasuke-sensor"
-CACHE_VERSION = "conv_agree-tshark-cache v3"
+CACHE_VERSION = "conv_agree-tshark-cache v4"
 FOLDERS = ("ndpi", "suricata-verify", "zeek")    # everything else is "other"
 DOCUMENTED = ("ip-fragments", "icmp-error", "tunnel")
 # ------------------------------------------------------------------------------------
@@ -286,12 +286,13 @@ def zip_transports(transports, proto, streams, sports, dports):
     if len(sp) != len(occ) or len(dp) != len(occ):
         return []
     rows = [(t, a, b) for t, a, b in zip(occ, sp, dp)]
-    if len(st) == len(rows):
-        return [(t, s, a, b) for (t, a, b), s in zip(rows, st)]
-    rows = [r for r in rows if not r[0][3]]          # quoted headers carry no stream
-    if len(st) == len(rows):
-        return [(t, s, a, b) for (t, a, b), s in zip(rows, st)]
-    return []
+    # Headers quoted in ICMP errors may get a stream id, but tshark's conversation taps
+    # do not count them: align the ids, then leave the quoted headers out.
+    if len(st) != len(rows):
+        rows = [r for r in rows if not r[0][3]]
+        if len(st) != len(rows):
+            return []
+    return [(t, s, a, b) for (t, a, b), s in zip(rows, st) if not t[3]]
 
 
 def run_tshark(path):
@@ -389,7 +390,8 @@ def run_tshark(path):
                        exact=False)
         out_rows.append(row)
     err = p.stderr.replace('Running as user "root" and group "root". This could be dangerous.', "")
-    derived = {"rc": p.returncode, "stderr": err.strip()[:500], "rows": out_rows,
+    err = err.replace(path, os.path.basename(path))
+    derived = {"rc": p.returncode, "stderr": " ".join(err.split())[-300:], "rows": out_rows,
                "rows_exact": n_exact, "frag": sorted(frag), "icmp_err": sorted(icmp_err),
                "tunnel": sorted(tunnel)}
     return raw, derived
@@ -703,7 +705,7 @@ def summarize(results, a, non_eth, n_eth, elapsed, report):
     warn = [r for r in ok if r["tshark_rc"] != 0]
     if warn:
         out(f"tshark exited non-zero (output still used) on {len(warn)} captures, e.g. "
-            + ", ".join(f"{r['file']} ({r['tshark_stderr'][:80]})" for r in warn[:5]))
+            + ", ".join(f"{r['file']} ({r['tshark_stderr'][-100:]})" for r in warn[:5]))
     for r in terr:
         out(f"tshark error: {r['file']}: {r['tshark_error']}")
 
