@@ -26,6 +26,9 @@ How tshark's numbers are obtained (tshark 4.0):
   Rows left without a partner keep the rounded value and are compared with the
   rounding as tolerance (counted separately as "rounded"). The endpoints, the frame
   counts and which packets count are therefore always tshark's table itself.
+  On the developers' corpus (tshark 4.0.17): 1,283 Ethernet captures, 12,991 table
+  rows (TCP 8,837, UDP 4,154), every one paired with exact bytes, 12,897 conversations
+  by endpoint pair.
 
 Documented differences, classified automatically (see DOCUMENTED below):
   ip-fragments      an endpoint pair whose IP packets were fragmented: tshark reassembles
