@@ -253,7 +253,9 @@ else:
     if re_ and rf:
         print(f"\n**RSS per flow: {(rf - re_) * 1024 / n:.0f} bytes** ((peak RSS flood − empty) / {n:,}); "
               f"flow events: {nf} (expected {n:,}).")
-    fm = {k: v for k, v in stats("flood.stats").items() if "flow" in k and ("memuse" in k or "memory" in k)}
+    # e.g. memory.flow.peak (peak bytes of the flow subsystem) and flow.memuse (at exit).
+    fm = {k: v for k, v in stats("flood.stats").items()
+          if "flow" in k and k.endswith(("peak", "memuse", "in_use"))}
     for k, v in fm.items():
         try:
             print(f"Table accounting: `{k}` / flows = {float(v) / n:.0f} bytes.")
