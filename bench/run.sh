@@ -182,6 +182,18 @@ def stats(name):
         return {}
 def mem_keys(st):
     return {k: v for k, v in st.items() if any(w in k for w in ("memcap", "memuse", "mem_", "memory"))}
+def mem_summary(st):
+    """Peak bytes against the cap of each memory subsystem, plus non-zero failure counters."""
+    subs = sorted({k.split(".")[1] for k in st if k.startswith("memory.") and k.count(".") == 2})
+    if not subs:
+        return ", ".join(f"`{k}`={v}" for k, v in mem_keys(st).items()) or "none found"
+    def m(v):
+        return f"{float(v) / 1048576:.1f}" if isinstance(v, (int, float)) else str(v)
+    parts = [f"{x} {m(st.get(f'memory.{x}.peak'))}" +
+             (f"/{m(st[f'memory.{x}.cap'])}" if st.get(f"memory.{x}.cap") else "") for x in subs]
+    fails = [f"`{k}`={v}" for k, v in st.items()
+             if ("fail" in k or "drops" in k) and isinstance(v, (int, float)) and v]
+    return "peak/cap MiB: " + ", ".join(parts) + ("; " + ", ".join(fails) if fails else "")
 def mib(kib):
     return f"{kib / 1024:.1f} MiB" if kib is not None else "–"
 
@@ -231,8 +243,8 @@ if wire != cap:
 if st:
     s = stats("sensor.stats")
     ev = lines("sensor.events")
-    print(f"Sensor: {ev[0] if ev else '?'} events written; memory counters in its final stats event: "
-          + (", ".join(f"`{k}`={v}" for k, v in mem_keys(s).items()) or "none found") + "\n")
+    print(f"Sensor: {ev[0] if ev else '?'} events written; memory in its final stats event: "
+          + mem_summary(s) + "\n")
 print(f"### Memory per flow ({int(os.environ['FLOOD_N']):,} unique TCP SYN 5-tuples, "
       f"`flow.memcap={os.environ['FLOOD_MEMCAP']}`)\n")
 fs = os.environ["flood_state"]
@@ -245,17 +257,18 @@ else:
         return [float(x) for x in l[-1].split()] if l else [None, None]
     (te, re_), (tf, rf) = rt("empty"), rt("flood")
     nf = (lines("flood.flows") or ["?"])[0]
-    print("| run | seconds | peak RSS | flow events | memory counters (stats event) |")
+    print("| run | seconds | peak RSS | flow events | memory (stats event) |")
     print("|---|---:|---:|---:|---|")
     for nm, t, r, s in (("empty capture", te, re_, stats("empty.stats")), ("flood", tf, rf, stats("flood.stats"))):
         fl = (lines(("empty" if nm.startswith("empty") else "flood") + ".flows") or ["?"])[0]
-        print(f"| {nm} | {t:.2f} | {mib(r)} | {fl} | " + (", ".join(f"`{k}`={v}" for k, v in mem_keys(s).items()) or "–") + " |")
+        print(f"| {nm} | {t:.2f} | {mib(r)} | {fl} | " + mem_summary(s) + " |")
     if re_ and rf:
         print(f"\n**RSS per flow: {(rf - re_) * 1024 / n:.0f} bytes** ((peak RSS flood − empty) / {n:,}); "
               f"flow events: {nf} (expected {n:,}).")
     # e.g. memory.flow.peak (peak bytes of the flow subsystem) and flow.memuse (at exit).
-    fm = {k: v for k, v in stats("flood.stats").items()
-          if "flow" in k and k.endswith(("peak", "memuse", "in_use"))}
+    fs_ = stats("flood.stats")
+    fm = {k: fs_[k] for k in ("memory.flow.peak", "flow.memuse") if k in fs_}
+    fm = dict(list(fm.items())[:1])     # the peak when reported, else the in-use figure
     for k, v in fm.items():
         try:
             print(f"Table accounting: `{k}` / flows = {float(v) / n:.0f} bytes.")
