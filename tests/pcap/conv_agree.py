@@ -673,7 +673,10 @@ def main():
         return 77
     build = os.environ.get("OTASUKE_BUILD")
     base = build or tempfile.mkdtemp(prefix="conv_agree.")
-    cache_dir = None if a.no_cache else os.path.join(base, "cache", "tshark-conv")
+    # tshark's view of a capture depends only on the file and tshark's version (both
+    # in the key), so one cache serves every build directory (release and asan runs).
+    cache_dir = None if a.no_cache else os.environ.get(
+        "OTASUKE_TSHARK_CACHE", os.path.join(src, "build-cache", "tshark-conv"))
     report = a.report or os.path.join(base, "reports", "conv_agree.txt")
 
     sensor = None
