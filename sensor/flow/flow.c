@@ -430,6 +430,15 @@ static struct flow *create(struct flow_table *t, const struct flow_key *k,
     }
     struct flow *f = xalloc(MEM_FLOW, sizeof(*f));
     if (f == NULL) {
+        /* The allocator refused (its MEM_FLOW cap also counts the table's own
+         * bookkeeping, or an injected fault): evict the oldest flow and retry once. */
+        struct flow *old = oldest_head(t);
+        if (old != NULL) {
+            end_flow(t, old, FLOW_END_FORCED);
+            f = xalloc(MEM_FLOW, sizeof(*f));
+        }
+    }
+    if (f == NULL) {
         t->st.memcap_fails++;
         return NULL;
     }
