@@ -1,8 +1,9 @@
 /*
  * Decoder entry point, counters, event names and the link layers: Ethernet II with
  * up to PKT_MAX_VLAN 802.1Q/802.1ad tags, Linux SLL and SLL2, raw IP, BSD loopback,
- * and ARP. Each layer reads through a struct rd bounded to the captured bytes and
- * hands the rest to the next layer; nothing is allocated here per packet.
+ * and ARP (PPP, Cisco HDLC, PPPoE and MPLS are in encap.c). Each layer reads through
+ * a struct rd bounded to the captured bytes and hands the rest to the next layer;
+ * nothing is allocated here per packet.
  */
 #include "decode/decode.h"
 
@@ -23,6 +24,10 @@
 #define ETHERTYPE_QINQ   0x88a8
 #define ETHERTYPE_QINQ9  0x9100
 #define ETHERTYPE_IPV6   0x86dd
+#define ETHERTYPE_MPLS   0x8847
+#define ETHERTYPE_MPLSM  0x8848
+#define ETHERTYPE_PPPOED 0x8863
+#define ETHERTYPE_PPPOES 0x8864
 
 static const char *const g_ev_names[DECODE_EV_COUNT] = {
     [DECODE_EV_NONE] = "none",
@@ -65,6 +70,13 @@ static const char *const g_ev_names[DECODE_EV_COUNT] = {
     [DECODE_EV_GRE_VERSION0_RECUR] = "gre.version0_recur",
     [DECODE_EV_GRE_VERSION0_FLAGS] = "gre.version0_flags",
     [DECODE_EV_ERSPAN_PKT_TOO_SMALL] = "erspan.pkt_too_small",
+    [DECODE_EV_PPP_PKT_TOO_SMALL] = "ppp.pkt_too_small",
+    [DECODE_EV_CHDLC_PKT_TOO_SMALL] = "chdlc.pkt_too_small",
+    [DECODE_EV_PPPOE_PKT_TOO_SMALL] = "pppoe.pkt_too_small",
+    [DECODE_EV_PPPOE_WRONG_VERSION] = "pppoe.wrong_version",
+    [DECODE_EV_PPPOE_WRONG_CODE] = "pppoe.wrong_code",
+    [DECODE_EV_MPLS_PKT_TOO_SMALL] = "mpls.pkt_too_small",
+    [DECODE_EV_MPLS_TOO_MANY_LABELS] = "mpls.too_many_labels",
     [DECODE_EV_TUNNEL_TOO_DEEP] = "decode.tunnel_too_deep",
     [DECODE_EV_DEFRAG_MEMCAP] = "defrag.memcap",
     [DECODE_EV_DEFRAG_MAX_TRACKERS] = "defrag.max_trackers",
@@ -89,6 +101,11 @@ static const char *const g_proto_names[DECODE_P_COUNT + 1] = {
     [DECODE_P_ICMPV6] = "icmpv6",
     [DECODE_P_GRE] = "gre",
     [DECODE_P_ERSPAN] = "erspan",
+    [DECODE_P_IPIP] = "ipip",
+    [DECODE_P_PPP] = "ppp",
+    [DECODE_P_CHDLC] = "chdlc",
+    [DECODE_P_PPPOE] = "pppoe",
+    [DECODE_P_MPLS] = "mpls",
     [DECODE_P_IP_OTHER] = "ip_other",
     [DECODE_P_FRAG] = "frag",
     [DECODE_P_DEFRAG_REASSEMBLED] = "defrag_reassembled",
@@ -189,6 +206,14 @@ enum decode_rc decode_ethertype(struct dctx *c, struct rd *r, uint16_t type)
         return decode_ipv6(c, r);
     case ETHERTYPE_ARP:
         return decode_arp(c, r);
+    case ETHERTYPE_MPLS:
+    case ETHERTYPE_MPLSM:
+        return decode_mpls(c, r);
+    case ETHERTYPE_PPPOES:
+        return decode_pppoe_session(c, r);
+    case ETHERTYPE_PPPOED: /* discovery: no payload for us */
+        c->d->st.proto[DECODE_P_PPPOE]++;
+        return DECODE_SKIP;
     default:
         return DECODE_SKIP;
     }
@@ -309,6 +334,13 @@ static enum decode_rc decode_link(struct dctx *c, struct rd *r, int linktype)
         return decode_null(c, r, false);
     case DECODE_DLT_LOOP:
         return decode_null(c, r, true);
+    case DECODE_DLT_PPP:
+    case DECODE_DLT_PPP_SERIAL:
+        return decode_ppp_link(c, r);
+    case DECODE_DLT_PPP_ETHER:
+        return decode_pppoe_session(c, r);
+    case DECODE_DLT_C_HDLC:
+        return decode_chdlc(c, r);
     default:
         return DECODE_SKIP;
     }

@@ -1,8 +1,9 @@
 /*
  * The packet decoder stack: link layer (Ethernet II, 802.1Q/QinQ, Linux SLL/SLL2,
- * raw IP, BSD loopback), ARP, IPv4 (options, fragments), IPv6 (extension headers,
- * fragments), TCP (options), UDP, ICMP, ICMPv6 and GRE (v0, inner IPv4/IPv6/Ethernet,
- * ERSPAN I/II) into a struct pkt.
+ * raw IP, BSD loopback, PPP, Cisco HDLC), PPPoE, MPLS, ARP, IPv4 (options, fragments),
+ * IPv6 (extension headers, fragments), TCP (options), UDP, ICMP, ICMPv6, IP-in-IP
+ * (4in4, 6in4, 4in6, 6in6) and GRE (v0, inner IPv4/IPv6/Ethernet/MPLS/PPP, ERSPAN
+ * I/II/III) into a struct pkt.
  *
  * A decoder is single-threaded state: counters, the last event and the IP
  * fragment trackers. Headers are checked in Suricata's order (length, version,
@@ -20,18 +21,25 @@
 #include "decode/pkt.h"
 
 /* Link types (pcap LINKTYPE_* / DLT_* values) decode_packet() understands. */
-#define DECODE_DLT_NULL     0   /* BSD loopback, 4-byte family in host order */
-#define DECODE_DLT_EN10MB   1   /* Ethernet II */
-#define DECODE_DLT_RAW      12  /* raw IPv4/IPv6 (DLT_RAW on most systems) */
-#define DECODE_DLT_RAW_LT   101 /* LINKTYPE_RAW as written in pcap files */
-#define DECODE_DLT_LOOP     108 /* OpenBSD loopback, family in network order */
-#define DECODE_DLT_SLL      113 /* Linux cooked capture v1 */
-#define DECODE_DLT_IPV4     228
-#define DECODE_DLT_IPV6     229
-#define DECODE_DLT_SLL2     276 /* Linux cooked capture v2 */
+#define DECODE_DLT_NULL       0   /* BSD loopback, 4-byte family in host order */
+#define DECODE_DLT_EN10MB     1   /* Ethernet II */
+#define DECODE_DLT_PPP        9   /* PPP, optional ff 03 address/control, or Cisco HDLC */
+#define DECODE_DLT_RAW        12  /* raw IPv4/IPv6 (DLT_RAW on most systems) */
+#define DECODE_DLT_PPP_SERIAL 50  /* PPP in HDLC-like framing (RFC 1662), or Cisco HDLC */
+#define DECODE_DLT_PPP_ETHER  51  /* PPPoE header without the Ethernet header */
+#define DECODE_DLT_RAW_LT     101 /* LINKTYPE_RAW as written in pcap files */
+#define DECODE_DLT_C_HDLC     104 /* Cisco HDLC */
+#define DECODE_DLT_LOOP       108 /* OpenBSD loopback, family in network order */
+#define DECODE_DLT_SLL        113 /* Linux cooked capture v1 */
+#define DECODE_DLT_IPV4       228
+#define DECODE_DLT_IPV6       229
+#define DECODE_DLT_SLL2       276 /* Linux cooked capture v2 */
 
-#define DECODE_MAX_TUNNEL   3   /* GRE layers followed; one more is decode.tunnel_too_deep */
+/* Tunnel layers followed (GRE, IP-in-IP, MPLS Ethernet pseudowire, all together); one
+ * more is decode.tunnel_too_deep. */
+#define DECODE_MAX_TUNNEL   3
 #define DECODE_MAX_IPV6_EXT 8   /* IPv6 extension headers; one more is ipv6.exthdr_too_many */
+#define DECODE_MAX_MPLS     8   /* MPLS label stack entries; one more is mpls.too_many_labels */
 
 /* Zero numeric fields take the defaults below (decoder_new copies the struct). */
 struct decode_conf {
@@ -94,6 +102,14 @@ enum decode_ev {
     DECODE_EV_GRE_VERSION0_RECUR,
     DECODE_EV_GRE_VERSION0_FLAGS,
     DECODE_EV_ERSPAN_PKT_TOO_SMALL,
+    /* a stats writer nests these by the part before the dot: keep each group together */
+    DECODE_EV_PPP_PKT_TOO_SMALL,
+    DECODE_EV_CHDLC_PKT_TOO_SMALL,
+    DECODE_EV_PPPOE_PKT_TOO_SMALL,
+    DECODE_EV_PPPOE_WRONG_VERSION,
+    DECODE_EV_PPPOE_WRONG_CODE,
+    DECODE_EV_MPLS_PKT_TOO_SMALL,
+    DECODE_EV_MPLS_TOO_MANY_LABELS,
     DECODE_EV_TUNNEL_TOO_DEEP,
     DECODE_EV_DEFRAG_MEMCAP,
     DECODE_EV_DEFRAG_MAX_TRACKERS,
@@ -120,6 +136,11 @@ enum decode_proto {
     DECODE_P_ICMPV6,
     DECODE_P_GRE,
     DECODE_P_ERSPAN,
+    DECODE_P_IPIP,      /* IP-in-IP layers (IPv4 protocol / IPv6 next header 4 or 41) */
+    DECODE_P_PPP,       /* PPP headers (DLT_PPP, PPPoE, GRE) */
+    DECODE_P_CHDLC,     /* Cisco HDLC headers */
+    DECODE_P_PPPOE,     /* PPPoE headers (session and discovery) */
+    DECODE_P_MPLS,      /* MPLS label stacks */
     DECODE_P_IP_OTHER,  /* IP packets with another L4 protocol (ESP, SCTP, IGMP ...) */
     DECODE_P_FRAG,      /* IPv4/IPv6 fragments seen */
     DECODE_P_DEFRAG_REASSEMBLED,

@@ -70,6 +70,18 @@ static inline void dec_note(struct decoder *d, enum decode_ev ev)
 enum decode_rc decode_eth(struct dctx *c, struct rd *r, bool inner);
 enum decode_rc decode_ethertype(struct dctx *c, struct rd *r, uint16_t type);
 
+/* PPP, Cisco HDLC, PPPoE and MPLS (encap.c). `r` starts at the layer's header.
+ * decode_ppp_link() is DLT_PPP / DLT_PPP_SERIAL (address/control optional, Cisco HDLC
+ * recognised by its address byte); decode_ppp() starts at the PPP protocol field. */
+enum decode_rc decode_ppp_link(struct dctx *c, struct rd *r);
+enum decode_rc decode_ppp(struct dctx *c, struct rd *r);
+enum decode_rc decode_chdlc(struct dctx *c, struct rd *r);
+enum decode_rc decode_pppoe_session(struct dctx *c, struct rd *r);
+enum decode_rc decode_mpls(struct dctx *c, struct rd *r);
+/* Enters one more tunnel layer (GRE, IP-in-IP, pseudowire): false, with
+ * decode.tunnel_too_deep counted, when DECODE_MAX_TUNNEL layers are already open. */
+bool tunnel_enter(struct dctx *c);
+
 /* IP (ip.c). r covers the IP header to the end of the captured bytes. */
 enum decode_rc decode_ipv4(struct dctx *c, struct rd *r);
 enum decode_rc decode_ipv6(struct dctx *c, struct rd *r);

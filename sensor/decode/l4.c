@@ -1,7 +1,8 @@
 /*
  * Layer 4: TCP (with MSS, window scale, SACK-permitted and timestamp options), UDP,
- * ICMP, ICMPv6, and GRE version 0 (checksum/key/sequence, inner IPv4, IPv6, ARP,
- * Ethernet 0x6558 and ERSPAN I/II/III), followed at most DECODE_MAX_TUNNEL deep.
+ * ICMP, ICMPv6, IP-in-IP (protocols 4 and 41) and GRE version 0 (checksum/key/
+ * sequence, inner IPv4, IPv6, ARP, MPLS, PPP, Ethernet 0x6558 and ERSPAN I/II/III);
+ * tunnels are followed at most DECODE_MAX_TUNNEL deep, all kinds together.
  * Each decoder sees exactly the L4 bytes present; `claimed` is what the IP header
  * says, so a UDP length is checked against the datagram, not the snap length.
  * ICMP keeps sport/dport at 0: the flow table keys ICMP by type and code itself.
@@ -189,37 +190,65 @@ static enum decode_rc decode_gre(struct dctx *c, struct rd *r)
         return dec_event(d, DECODE_EV_GRE_PKT_TOO_SMALL);
     if (!d->conf.decode_gre)
         return DECODE_OK;
-    if (p->tunnel_depth >= DECODE_MAX_TUNNEL)
-        return dec_event(d, DECODE_EV_TUNNEL_TOO_DEEP);
-    p->tunnel_depth++;
+    uint8_t depth = p->tunnel_depth;
+    const uint8_t *outer_l3 = p->l3;
+    if (!tunnel_enter(c))
+        return DECODE_BAD;
     p->l4 = NULL; /* the inner packet's L4 replaces the GRE header */
     p->l4_len = 0;
+    struct dctx in = *c; /* the inner packet is not the reassembled datagram */
+    in.reassembled = false;
     enum decode_rc rc;
     switch (type) {
     case 0x0800:
     case 0x86dd:
     case 0x0806:
-        return decode_ethertype(c, r, type);
+        return decode_ethertype(&in, r, type);
+    case 0x8847:
+    case 0x8848:
+        rc = decode_mpls(&in, r);
+        break;
+    case 0x880b:
+        rc = decode_ppp(&in, r);
+        break;
     case 0x6558:
-        rc = decode_eth(c, r, true);
+        rc = decode_eth(&in, r, true);
         break;
     case 0x88be:
     case 0x22eb:
-        rc = decode_erspan(c, r, type, (flags & GRE_F_SEQ) != 0);
+        rc = decode_erspan(&in, r, type, (flags & GRE_F_SEQ) != 0);
         break;
-    default: /* PPP, MPLS ...: the GRE packet itself is the flow */
-        p->tunnel_depth--;
+    default: /* WCCP, NSH ...: the GRE packet itself is the flow */
+        p->tunnel_depth = depth;
         p->l4 = gre;
         p->l4_len = (uint32_t)len;
         return DECODE_OK;
     }
-    if (rc == DECODE_SKIP) { /* inner frame not IP: keep the outer GRE packet */
-        p->tunnel_depth--;
+    /* Inner frame not IP: keep the outer GRE packet. (An inner IP packet that is
+     * skipped, a fragment cut by the snap length, has replaced p's L3: it stays
+     * skipped.) */
+    if (rc == DECODE_SKIP && p->l3 == outer_l3) {
+        p->tunnel_depth = depth;
         p->l4 = gre;
         p->l4_len = (uint32_t)len;
         return DECODE_OK;
     }
     return rc;
+}
+
+/* IP-in-IP (4in4, 6in4, 4in6, 6in6; RFC 2003, RFC 4213, RFC 2473): the inner header
+ * becomes p's L3, as with GRE. Its version must match the protocol number, else the
+ * inner decoder reports wrong_ip_version. */
+static enum decode_rc decode_ipip(struct dctx *c, struct rd *r)
+{
+    if (!tunnel_enter(c))
+        return DECODE_BAD;
+    c->d->st.proto[DECODE_P_IPIP]++;
+    struct dctx in = *c;
+    in.reassembled = false;
+    c->p->l4 = NULL;
+    c->p->l4_len = 0;
+    return c->p->proto == 4 ? decode_ipv4(&in, r) : decode_ipv6(&in, r);
 }
 
 enum decode_rc decode_l4(struct dctx *c, struct rd *r, uint32_t claimed)
@@ -240,6 +269,9 @@ enum decode_rc decode_l4(struct dctx *c, struct rd *r, uint32_t claimed)
         break;
     case 47:
         return decode_gre(c, r);
+    case 4:
+    case 41:
+        return decode_ipip(c, r);
     default:
         break;
     }

@@ -59,7 +59,7 @@ struct pkt {
     uint32_t l3_len;        /* from l3 to the end of the IP payload, capped at caplen */
     bool defragged;         /* l3 points at a reassembled datagram */
     bool is_fragment;       /* a fragment held for reassembly: no L4 yet */
-    uint8_t tunnel_depth;   /* GRE layers passed */
+    uint8_t tunnel_depth;   /* tunnel layers passed: GRE, IP-in-IP, MPLS pseudowire */
 
     /* Layer 4. */
     uint16_t sport;

@@ -1,8 +1,8 @@
 /*
  * Decoder tests: hand-built frames for every layer (with their decoded text, Suricata
  * style), one malformed case per event with the exact event expected, snap-length
- * truncation, GRE tunnels, and real captures from ../shared/corpus (skipped with a
- * visible message when absent).
+ * truncation, GRE and IP-in-IP tunnels, PPP, Cisco HDLC, PPPoE, MPLS, and real captures
+ * from ../shared/corpus (skipped with a visible message when absent).
  */
 #include <pcap/pcap.h>
 #include <stdlib.h>
@@ -606,6 +606,39 @@ static void test_gre(void)
     CHECK_MEM(g_p.src.b, v4(198, 51, 100, 1), 16);
 }
 
+/* GRE carrying MPLS (0x8847) and PPP (0x880b): MPLS / IPv4 is followed; a PPP control
+ * frame is not IP, so the GRE packet itself is the flow. */
+static void test_gre_mpls_ppp(void)
+{
+    uint8_t b[sizeof(gre_ip_udp) + 4];
+    memcpy(b, gre_ip_udp, 42);   /* Ethernet, outer IPv4, GRE with key */
+    b[17] = 64 + 4;              /* outer total length */
+    b[36] = 0x88;                /* GRE protocol 0x8847 */
+    b[37] = 0x47;
+    static const uint8_t lse[4] = {0x00, 0x01, 0x01, 0x40}; /* label 16, S 1, TTL 64 */
+    memcpy(b + 42, lse, 4);
+    memcpy(b + 46, gre_ip_udp + 42, sizeof(gre_ip_udp) - 42);
+    fresh();
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, b, sizeof(b)), DECODE_OK);
+    CHECK_EQ_U64(g_p.tunnel_depth, 1);
+    CHECK_MEM(g_p.src.b, v4(10, 9, 9, 1), 16);
+    CHECK_EQ_U64(g_p.sport, 514);
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_MPLS], 1);
+
+    /* PPP LCP configure-request in GRE: outer packet, protocol 47. */
+    static const uint8_t lcp[] = {0xc0, 0x21, 0x01, 0x01, 0x00, 0x04};
+    memcpy(b, gre_ip_udp, 42);
+    b[17] = 20 + 8 + sizeof(lcp);
+    b[36] = 0x88;
+    b[37] = 0x0b;
+    memcpy(b + 42, lcp, sizeof(lcp));
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, b, 42 + sizeof(lcp)), DECODE_OK);
+    CHECK_EQ_U64(g_p.proto, 47);
+    CHECK_EQ_U64(g_p.tunnel_depth, 0);
+    CHECK(g_p.l4 == g_copy + 34);
+    CHECK_MEM(g_p.src.b, v4(198, 51, 100, 1), 16);
+}
+
 /* GRE in GRE ... one level more than DECODE_MAX_TUNNEL; and Ethernet over GRE. */
 static void test_gre_depth_and_eth(void)
 {
@@ -661,6 +694,298 @@ static void test_gre_depth_and_eth(void)
     CHECK_EQ_U64(g_p.vlan[0], 7);
     CHECK_MEM(g_p.eth_src, "\x66\x77\x88\x99\xaa\xbb", 6); /* outer MACs kept */
     CHECK_MEM(g_p.dst.b, v4(10, 0, 0, 2), 16);
+}
+
+/* ---- IP-in-IP, PPP, Cisco HDLC, PPPoE, MPLS ---- */
+
+/* Ethernet / IPv4 / IPv4 (protocol 4, RFC 2003) / UDP */
+static const uint8_t ipip_4in4[] = {
+    0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0x08, 0x00,
+    /* outer IPv4: total 56, ttl 64, protocol 4 (IPIP), 203.0.113.1 -> 203.0.113.2 */
+    0x45, 0x00, 0x00, 0x38, 0x00, 0x01, 0x00, 0x00, 0x40, 0x04, 0x00, 0x00,
+    203, 0, 113, 1, 203, 0, 113, 2,
+    /* inner IPv4: total 36, ttl 63, UDP, 10.10.100.25 -> 10.10.101.2 */
+    0x45, 0x00, 0x00, 0x24, 0x00, 0x02, 0x00, 0x00, 0x3f, 0x11, 0x00, 0x00,
+    10, 10, 100, 25, 10, 10, 101, 2,
+    /* UDP: 62367 -> 17000, length 16, "tunneled" */
+    0xf3, 0x9f, 0x42, 0x68, 0x00, 0x10, 0x00, 0x00,
+    't', 'u', 'n', 'n', 'e', 'l', 'e', 'd',
+};
+
+/* Raw IPv6 / IPv6 (next header 41, RFC 2473) / UDP: 6in6 */
+static const uint8_t ipip_6in6[] = {
+    /* outer IPv6: payload 48, next header 41 (IPv6), hop limit 64, 2001:db8::1 ->
+     * 2001:db8::2 */
+    0x60, 0x00, 0x00, 0x00, 0x00, 0x30, 0x29, 0x40,
+    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2,
+    /* inner IPv6: payload 8, UDP, hop limit 7, dead::beef -> cafe::babe */
+    0x60, 0x00, 0x00, 0x00, 0x00, 0x08, 0x11, 0x07,
+    0xde, 0xad, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xbe, 0xef,
+    0xca, 0xfe, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xba, 0xbe,
+    /* UDP: 30000 -> 13000, length 8 */
+    0x75, 0x30, 0x32, 0xc8, 0x00, 0x08, 0x00, 0x00,
+};
+
+static void test_ipip(void)
+{
+    fresh();
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, ipip_4in4, sizeof(ipip_4in4)), DECODE_OK);
+    CHECK_EQ_U64(g_p.tunnel_depth, 1);
+    CHECK_MEM(g_p.src.b, v4(10, 10, 100, 25), 16);
+    CHECK_MEM(g_p.dst.b, v4(10, 10, 101, 2), 16);
+    CHECK_EQ_U64(g_p.ttl, 63);
+    CHECK_EQ_U64(g_p.proto, 17);
+    CHECK_EQ_U64(g_p.sport, 62367);
+    CHECK_EQ_U64(g_p.dport, 17000);
+    CHECK_MEM(g_p.payload, "tunneled", 8);
+    CHECK(g_p.l3 == g_copy + 34); /* the inner header */
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_IPV4], 2);
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_IPIP], 1);
+
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_RAW, ipip_6in6, sizeof(ipip_6in6)), DECODE_OK);
+    CHECK_EQ_U64(g_p.tunnel_depth, 1);
+    CHECK_EQ_U64(g_p.ipver, 6);
+    CHECK_EQ_U64(g_p.src.b[0], 0xde);
+    CHECK_EQ_U64(g_p.dst.b[15], 0xbe);
+    CHECK_EQ_U64(g_p.ttl, 7);
+    CHECK_EQ_U64(g_p.sport, 30000);
+    CHECK_EQ_U64(g_p.dport, 13000);
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_IPV6], 2);
+
+    /* 6in4: the 4in4 outer header (protocol 41) around the 6in6 inner packet. */
+    uint8_t b[20 + 48];
+    memcpy(b, ipip_4in4 + 14, 20);
+    b[3] = sizeof(b);
+    b[9] = 41;
+    memcpy(b + 20, ipip_6in6 + 40, 48);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_RAW, b, sizeof(b)), DECODE_OK);
+    CHECK_EQ_U64(g_p.ipver, 6);
+    CHECK_EQ_U64(g_p.dport, 13000);
+    /* 4in6: the 6in6 outer header (next header 4) around the inner IPv4/UDP. */
+    uint8_t c[40 + 36];
+    memcpy(c, ipip_6in6, 40);
+    c[5] = 36;
+    c[6] = 4;
+    memcpy(c + 40, ipip_4in4 + 34, 36);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_RAW, c, sizeof(c)), DECODE_OK);
+    CHECK_EQ_U64(g_p.ipver, 4);
+    CHECK_MEM(g_p.src.b, v4(10, 10, 100, 25), 16);
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_IPIP], 4);
+
+    /* Protocol 4 with an IPv6 header inside: the inner decoder's version check. */
+    c[40] = 0x65;
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_RAW, c, sizeof(c)), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_IPV4_WRONG_IP_VER);
+    /* Inner header cut: 10 bytes of the 20. */
+    c[40] = 0x45;
+    c[5] = 10;
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_RAW, c, 50), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_IPV4_PKT_TOO_SMALL);
+}
+
+/* IP-in-IP and GRE share DECODE_MAX_TUNNEL: IPv4 / GRE / IPv4 / IPIP / IPv4 / IPIP /
+ * IPv4 / IPIP / IPv4 / ICMP is one layer too many; without the GRE it decodes. */
+static void test_tunnel_depth_mixed(void)
+{
+    uint8_t b[256];
+    size_t n = 0;
+    int layers = DECODE_MAX_TUNNEL + 1;
+    for (int i = 0; i <= layers; i++) {
+        uint8_t proto = i == layers ? 1 : i == 0 ? 47 : 4;
+        uint8_t ih[20] = {0x45, 0, 0, 0, 0, 1, 0, 0, 64, proto, 0, 0,
+                          10, 0, 0, (uint8_t)i, 10, 0, 1, (uint8_t)i};
+        memcpy(b + n, ih, 20);
+        n += 20;
+        if (i == 0) { /* GRE v0, protocol IPv4 */
+            static const uint8_t gh[4] = {0x00, 0x00, 0x08, 0x00};
+            memcpy(b + n, gh, 4);
+            n += 4;
+        }
+    }
+    memset(b + n, 0, 8); /* ICMP echo reply */
+    n += 8;
+    size_t o = 0;
+    for (int i = 0; i <= layers; i++) {
+        b[o + 2] = (uint8_t)((n - o) >> 8);
+        b[o + 3] = (uint8_t)(n - o);
+        o += i == 0 ? 24 : 20;
+    }
+    fresh();
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_RAW, b, n), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_TUNNEL_TOO_DEEP);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_RAW, b + 24, n - 24), DECODE_OK);
+    CHECK_EQ_U64(g_p.tunnel_depth, DECODE_MAX_TUNNEL);
+    CHECK_EQ_U64(g_p.proto, 1);
+    CHECK_MEM(g_p.src.b, v4(10, 0, 0, (uint8_t)layers), 16);
+}
+
+/* IPv4 / UDP 1.1.1.1:1000 -> 2.2.2.2:53, 4 bytes of payload: the packet carried by the
+ * PPP, HDLC, PPPoE and MPLS frames below. */
+#define INNER_V4_UDP                                                                               \
+    0x45, 0x00, 0x00, 0x20, 0x00, 0x01, 0x00, 0x00, 0x40, 0x11, 0x00, 0x00, 1, 1, 1, 1, 2, 2, 2,   \
+        2, 0x03, 0xe8, 0x00, 0x35, 0x00, 0x0c, 0x00, 0x00, 'p', 'i', 'n', 'g'
+
+static void check_inner_v4_udp(void)
+{
+    CHECK_EQ_U64(g_p.ipver, 4);
+    CHECK_MEM(g_p.src.b, v4(1, 1, 1, 1), 16);
+    CHECK_EQ_U64(g_p.sport, 1000);
+    CHECK_EQ_U64(g_p.dport, 53);
+    CHECK_EQ_U64(g_p.payload_len, 4);
+    CHECK_MEM(g_p.payload, "ping", 4);
+}
+
+static void test_ppp_chdlc(void)
+{
+    /* DLT_PPP: address ff, control 03, protocol 0x0021 (IPv4) */
+    static const uint8_t ppp[] = {0xff, 0x03, 0x00, 0x21, INNER_V4_UDP};
+    /* DLT_PPP without address/control, protocol field compressed to 0x21 */
+    static const uint8_t ppp_pfc[] = {0x21, INNER_V4_UDP};
+    /* Cisco HDLC: address 0x0f (unicast), control 0, protocol 0x0800 */
+    static const uint8_t chdlc[] = {0x0f, 0x00, 0x08, 0x00, INNER_V4_UDP};
+    /* PPP LCP configure-request (0xc021): valid, not for us */
+    static const uint8_t lcp[] = {0xff, 0x03, 0xc0, 0x21, 0x01, 0x01, 0x00, 0x04};
+    /* Cisco SLARP (0x8035) keepalive, cut after the type */
+    static const uint8_t slarp[] = {0x8f, 0x00, 0x80, 0x35, 0x00, 0x00, 0x00, 0x02};
+    fresh();
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_PPP, ppp, sizeof(ppp)), DECODE_OK);
+    check_inner_v4_udp();
+    CHECK(!g_p.has_eth);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_PPP_SERIAL, ppp, sizeof(ppp)), DECODE_OK);
+    check_inner_v4_udp();
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_PPP, ppp_pfc, sizeof(ppp_pfc)), DECODE_OK);
+    check_inner_v4_udp();
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_PPP], 3);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_C_HDLC, chdlc, sizeof(chdlc)), DECODE_OK);
+    check_inner_v4_udp();
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_PPP, chdlc, sizeof(chdlc)), DECODE_OK); /* as routers write */
+    check_inner_v4_udp();
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_CHDLC], 2);
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_PPP], 3);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_PPP, lcp, sizeof(lcp)), DECODE_SKIP);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_C_HDLC, slarp, sizeof(slarp)), DECODE_SKIP);
+
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_PPP, ppp, 1), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_PPP_PKT_TOO_SMALL);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_PPP, ppp, 3), DECODE_BAD); /* protocol cut */
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_PPP_PKT_TOO_SMALL);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_C_HDLC, chdlc, 3), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_CHDLC_PKT_TOO_SMALL);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_PPP, ppp, 4 + 12), DECODE_BAD); /* IPv4 cut */
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_IPV4_PKT_TOO_SMALL);
+}
+
+/* Ethernet / PPPoE session / PPP / IPv4 / UDP, with Ethernet padding past the PPPoE
+ * length. */
+static const uint8_t pppoe_udp[] = {
+    0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0x88, 0x64,
+    /* PPPoE: version 1 type 1, code 0 (session data), session 0x0042, length 34 */
+    0x11, 0x00, 0x00, 0x42, 0x00, 0x22,
+    /* PPP: protocol 0x0021 (IPv4) */
+    0x00, 0x21, INNER_V4_UDP,
+    /* padding */
+    0, 0, 0, 0,
+};
+
+static void test_pppoe(void)
+{
+    fresh();
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, pppoe_udp, sizeof(pppoe_udp)), DECODE_OK);
+    check_inner_v4_udp();
+    CHECK(g_p.has_eth);
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_PPPOE], 1);
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_PPP], 1);
+    /* DLT_PPP_ETHER: the same from the PPPoE header on. */
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_PPP_ETHER, pppoe_udp + 14, sizeof(pppoe_udp) - 14),
+                 DECODE_OK);
+    check_inner_v4_udp();
+
+    uint8_t m[sizeof(pppoe_udp)];
+    memcpy(m, pppoe_udp, sizeof(m));
+    m[15] = 0x09; /* code PADI in a session frame */
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, m, sizeof(m)), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_PPPOE_WRONG_CODE);
+    memcpy(m, pppoe_udp, sizeof(m));
+    m[14] = 0x21; /* version 2 */
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, m, sizeof(m)), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_PPPOE_WRONG_VERSION);
+    memcpy(m, pppoe_udp, sizeof(m));
+    m[19] = 0; /* length 0: no PPP protocol */
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, m, sizeof(m)), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_PPPOE_PKT_TOO_SMALL);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, pppoe_udp, 14 + 5), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_PPPOE_PKT_TOO_SMALL);
+    /* Discovery (0x8863): counted, skipped. */
+    memcpy(m, pppoe_udp, sizeof(m));
+    m[13] = 0x63;
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, m, sizeof(m)), DECODE_SKIP);
+}
+
+/* Ethernet / MPLS (two labels) / IPv4 / UDP */
+static const uint8_t mpls_udp[] = {
+    0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0x88, 0x47,
+    /* label 16, TC 0, S 0, TTL 64; label 17, S 1, TTL 64 */
+    0x00, 0x01, 0x00, 0x40, 0x00, 0x01, 0x11, 0x40,
+    INNER_V4_UDP,
+};
+
+/* Ethernet / MPLS / pseudowire control word / Ethernet / IPv4 / UDP */
+static const uint8_t mpls_pw[] = {
+    0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0x88, 0x47,
+    /* label 1000, S 1, TTL 255 */
+    0x00, 0x3e, 0x81, 0xff,
+    /* control word (RFC 4385): first nibble 0 */
+    0x00, 0x00, 0x00, 0x00,
+    /* inner Ethernet: 02:00:00:00:00:02 <- 02:00:00:00:00:01, IPv4 */
+    0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00,
+    INNER_V4_UDP,
+};
+
+static void test_mpls(void)
+{
+    fresh();
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, mpls_udp, sizeof(mpls_udp)), DECODE_OK);
+    check_inner_v4_udp();
+    CHECK_EQ_U64(g_p.tunnel_depth, 0);
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_MPLS], 1);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, mpls_pw, sizeof(mpls_pw)), DECODE_OK);
+    check_inner_v4_udp();
+    CHECK_EQ_U64(g_p.tunnel_depth, 1);
+    CHECK_MEM(g_p.eth_src, "\x66\x77\x88\x99\xaa\xbb", 6); /* outer MACs kept */
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_ETH], 3);
+
+    /* IPv4 explicit null (label 0) says IPv4 whatever the nibble; a payload that is
+     * neither IP nor a control word is skipped. */
+    uint8_t m[sizeof(mpls_udp)];
+    memcpy(m, mpls_udp, sizeof(m));
+    m[18] = 0x00;
+    m[19] = 0x00;
+    m[20] = 0x01; /* second entry: label 0, S 1 */
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, m, sizeof(m)), DECODE_OK);
+    memcpy(m, mpls_udp, sizeof(m));
+    m[22] = 0x55;
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, m, sizeof(m)), DECODE_SKIP);
+
+    /* Label stack cut, nothing after the bottom, and one entry too many. */
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, mpls_udp, 14 + 6), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_MPLS_PKT_TOO_SMALL);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, mpls_udp, 14 + 8), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_MPLS_PKT_TOO_SMALL);
+    uint8_t deep[14 + 4 * (DECODE_MAX_MPLS + 1) + 32];
+    memcpy(deep, mpls_udp, 14);
+    for (int i = 0; i <= DECODE_MAX_MPLS; i++) {
+        static const uint8_t e[4] = {0x00, 0x01, 0x00, 0x40}; /* label 16, S 0 */
+        memcpy(deep + 14 + 4 * i, e, 4);
+    }
+    deep[14 + 4 * DECODE_MAX_MPLS + 2] = 0x01; /* S on the last one */
+    memcpy(deep + 14 + 4 * (DECODE_MAX_MPLS + 1), mpls_udp + 22, 32);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, deep, sizeof(deep)), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_MPLS_TOO_MANY_LABELS);
+    /* exactly DECODE_MAX_MPLS entries decode: drop the first, move Ethernet up */
+    memmove(deep + 4, deep, 14);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, deep + 4, sizeof(deep) - 4), DECODE_OK);
+    check_inner_v4_udp();
 }
 
 static void test_names(void)
@@ -821,6 +1146,68 @@ static void test_pcap_defrag(void)
     CHECK_EQ_U64(r.st.proto[DECODE_P_UDP], 5);
 }
 
+/* Real captures of the encapsulations ndpiReader follows (nDPI's and Zeek's test
+ * traces, Suricata-verify's PPP and Cisco HDLC cases). */
+static void test_pcap_encaps(void)
+{
+    NEED_CORPUS();
+    struct pcap_run r;
+    if (run_pcap("ndpi/6in4tunnel.pcap", &r) != 0)
+        SKIP("ndpi/6in4tunnel.pcap missing");
+    CHECK_EQ_U64(r.n, 127);
+    CHECK_EQ_U64(r.rc[DECODE_OK], 127);
+    CHECK_EQ_U64(r.st.proto[DECODE_P_IPIP], 127);
+    CHECK_EQ_U64(r.st.proto[DECODE_P_IPV6], 127);
+    CHECK_EQ_U64(r.st.proto[DECODE_P_IPV4], 127);
+    static const struct {
+        const char *file;
+        unsigned n;            /* frames */
+        enum decode_proto what;
+        unsigned count;        /* of `what` */
+        unsigned ok;           /* DECODE_OK results */
+    } caps[] = {
+        {"ndpi/4in4tunnel.pcap", 5, DECODE_P_IPIP, 5, 5},
+        {"ndpi/4in6tunnel.pcap", 4, DECODE_P_IPIP, 4, 4},
+        {"ndpi/6in6tunnel.pcap", 2, DECODE_P_IPIP, 2, 2},
+        {"zeek/tunnels/6in6in6.pcap", 1, DECODE_P_IPIP, 2, 1},
+        {"ndpi/BGP_Cisco_hdlc_slarp.pcap", 14, DECODE_P_CHDLC, 14, 14}, /* DLT_PPP */
+        {"suricata-verify/decode-chdlc-01/hdlc-http_1tx.pcap", 17, DECODE_P_CHDLC, 17, 17},
+        {"ndpi/BGP_redist.pcap", 2, DECODE_P_MPLS, 1, 2},
+        {"ndpi/dlt_ppp.pcap", 1, DECODE_P_PPP, 1, 1},
+        {"suricata-verify/bug-4810/pppoe-session-http.pcap", 30, DECODE_P_PPPOE, 30, 30},
+        {"zeek/mpls-in-vlan.pcap", 3, DECODE_P_MPLS, 2, 3},
+    };
+    unsigned ran = 0;
+    for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+        if (run_pcap(caps[i].file, &r) != 0)
+            continue;
+        ran++;
+        if (r.rc[DECODE_OK] != caps[i].ok || r.st.proto[caps[i].what] != caps[i].count)
+            fprintf(stderr, "%s: %u ok, %llu counted\n", caps[i].file, r.rc[DECODE_OK],
+                    (unsigned long long)r.st.proto[caps[i].what]);
+        CHECK_EQ_U64(r.n, caps[i].n);
+        CHECK_EQ_U64(r.rc[DECODE_OK], caps[i].ok);
+        CHECK_EQ_U64(r.st.proto[caps[i].what], caps[i].count);
+        CHECK_EQ_U64(r.rc[DECODE_BAD], 0);
+    }
+    if (ran == 0)
+        SKIP("none of the encapsulation captures found");
+    /* PPP (protocol field compressed to 0x21) carrying IPv4 fragments. */
+    if (run_pcap("suricata-verify/defrag/bug-6887-defrag-ppp-ipv4-tcp-syn/frag-ppp-ip-tcp-syn.pcap",
+                 &r) == 0) {
+        CHECK_EQ_U64(r.st.proto[DECODE_P_PPP], 3);
+        CHECK_EQ_U64(r.rc[DECODE_HELD], 2);
+        CHECK_EQ_U64(r.st.proto[DECODE_P_DEFRAG_REASSEMBLED], 1);
+        CHECK_EQ_U64(r.st.proto[DECODE_P_TCP], 1);
+    }
+    /* Malformed on purpose (Zeek's invalid-version trace): MPLS / 6in6 / IPv4 with a
+     * version 6 header. */
+    if (run_pcap("zeek/tunnels/mpls-6in6-6in6-invalid-version-6.pcap", &r) == 0) {
+        CHECK_EQ_U64(r.rc[DECODE_BAD], 1);
+        CHECK_EQ_U64(r.st.ev[DECODE_EV_IPV6_WRONG_IP_VER], 1);
+    }
+}
+
 /* Broad sweep: these captures hold only well-formed traffic. */
 static void test_pcap_no_bad(void)
 {
@@ -867,11 +1254,18 @@ int main(void)
     RUN(test_skip);
     RUN(test_gre);
     RUN(test_gre_depth_and_eth);
+    RUN(test_gre_mpls_ppp);
+    RUN(test_ipip);
+    RUN(test_tunnel_depth_mixed);
+    RUN(test_ppp_chdlc);
+    RUN(test_pppoe);
+    RUN(test_mpls);
     RUN(test_names);
     RUN(test_pcap_erspan);
     RUN(test_pcap_sll2);
     RUN(test_pcap_gre_and_vlan);
     RUN(test_pcap_defrag);
+    RUN(test_pcap_encaps);
     RUN(test_pcap_no_bad);
     decoder_free(g_d);
     free(g_copy);
