@@ -221,7 +221,9 @@ static bool anomaly_sampled(struct pipeline *pl, enum decode_ev ev)
     return true;
 }
 
-static void on_decode_bad(struct pipeline *pl, const struct pkt *p)
+/* Writes a sampled anomaly event for the decoder's last event on this packet:
+ * malformed packets, and events on packets still accepted (fragment overlap). */
+static void on_decode_event(struct pipeline *pl, const struct pkt *p)
 {
     enum decode_ev ev = decoder_last_event(pl->dec);
     if (ev == DECODE_EV_NONE || (unsigned)ev >= DECODE_EV_COUNT || !anomaly_sampled(pl, ev))
@@ -461,11 +463,14 @@ static void on_packet(struct pipeline *pl, const struct capture_pkt *cp, int lin
     else if (cp->ts_us < pl->now)
         pl->ts_backwards++;
 
-    switch (decode_packet(pl->dec, &p, linktype, cp->data, cp->caplen, cp->wirelen, cp->ts_us)) {
-    case DECODE_OK: on_ip_packet(pl, &p); break;
-    case DECODE_BAD: on_decode_bad(pl, &p); break;
-    default: break; /* ARP, fragments held, skipped: counted by the decoder */
-    }
+    enum decode_rc rc =
+        decode_packet(pl->dec, &p, linktype, cp->data, cp->caplen, cp->wirelen, cp->ts_us);
+    if (rc == DECODE_OK)
+        on_ip_packet(pl, &p);
+    /* ARP, held fragments and skipped packets are counted by the decoder; any of them
+     * may still carry an event (e.g. an overlapping fragment). */
+    if (decoder_last_event(pl->dec) != DECODE_EV_NONE)
+        on_decode_event(pl, &p);
     if (pl->now >= pl->next_housekeep)
         housekeep(pl);
 }
