@@ -110,6 +110,7 @@ static const char *const g_proto_names[DECODE_P_COUNT + 1] = {
     [DECODE_P_FRAG] = "frag",
     [DECODE_P_DEFRAG_REASSEMBLED] = "defrag_reassembled",
     [DECODE_P_TRUNCATED] = "truncated",
+    [DECODE_P_IPV4_TSO] = "ipv4_tso",
     [DECODE_P_SKIPPED] = "skipped",
     [DECODE_P_INVALID] = "invalid",
     [DECODE_P_COUNT] = NULL,

@@ -145,6 +145,7 @@ enum decode_proto {
     DECODE_P_FRAG,      /* IPv4/IPv6 fragments seen */
     DECODE_P_DEFRAG_REASSEMBLED,
     DECODE_P_TRUNCATED, /* informational: IP payload cut by the snap length */
+    DECODE_P_IPV4_TSO,  /* informational: IPv4 total length 0 (segmentation offload) */
     DECODE_P_SKIPPED,   /* DECODE_SKIP results */
     DECODE_P_INVALID,   /* DECODE_BAD results */
     DECODE_P_COUNT

@@ -90,6 +90,13 @@ enum decode_rc decode_ipv4(struct dctx *c, struct rd *r)
         return dec_event(d, DECODE_EV_IPV4_HLEN_TOO_SMALL);
     rd_skip(r, 1); /* TOS */
     uint32_t tlen = rd_be16(r);
+    if (tlen == 0 && len >= hlen && len <= 0xffff && !c->reassembled && p->tunnel_depth == 0) {
+        /* A capture taken on the sending host before TCP segmentation offload: the
+         * NIC fills in the length later. Wireshark and tshark take the frame's
+         * length; so do we, and count it. */
+        tlen = (uint32_t)len;
+        d->st.proto[DECODE_P_IPV4_TSO]++;
+    }
     if (tlen < hlen)
         return dec_event(d, DECODE_EV_IPV4_IPLEN_SMALLER_THAN_HLEN);
     if (len < hlen)

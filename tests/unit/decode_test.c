@@ -114,6 +114,29 @@ static void test_eth_ipv4_tcp_syn(void)
     CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_NONE);
 }
 
+/* The SYN frame with an IPv4 total length of 0, as captured on a sender before TCP
+ * segmentation offload: decoded with the frame's length (the 6 padding bytes then
+ * count as IP payload, as Wireshark does), counted as ipv4_tso, not malformed. */
+static void test_ipv4_tso_len0(void)
+{
+    uint8_t m[sizeof(eth_ipv4_syn)];
+    memcpy(m, eth_ipv4_syn, sizeof(m));
+    m[SYN_IP + 2] = 0; /* total length 0 */
+    m[SYN_IP + 3] = 0;
+    fresh();
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, m, sizeof(m)), DECODE_OK);
+    CHECK_EQ_U64(g_p.l3_len, sizeof(m) - 14);
+    CHECK_EQ_U64(g_p.sport, 40000);
+    CHECK_EQ_U64(g_p.payload_len, 6);
+    const struct decode_stats *st = decoder_stats(g_d);
+    CHECK_EQ_U64(st->proto[DECODE_P_IPV4_TSO], 1);
+    CHECK_EQ_U64(st->proto[DECODE_P_INVALID], 0);
+    /* A length of 16 (< header) is still malformed. */
+    m[SYN_IP + 3] = 16;
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, m, sizeof(m)), DECODE_BAD);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_IPV4_IPLEN_SMALLER_THAN_HLEN);
+}
+
 /* The same frame with the pointers checked against the buffer, and no options. */
 static void test_tcp_payload_pointers(void)
 {
@@ -1238,6 +1261,7 @@ static void test_pcap_no_bad(void)
 int main(void)
 {
     RUN(test_eth_ipv4_tcp_syn);
+    RUN(test_ipv4_tso_len0);
     RUN(test_tcp_payload_pointers);
     RUN(test_qinq_udp);
     RUN(test_too_many_vlans);
