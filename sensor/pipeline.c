@@ -78,9 +78,9 @@ static void write_event(struct pipeline *pl, uint64_t ts)
 
 static void write_tcp_flags(struct jw *w, const char *key, uint8_t fl)
 {
-    char hex[3];
-    snprintf(hex, sizeof(hex), "%02x", fl);
-    jw_str(w, key, hex);
+    static const char digits[] = "0123456789abcdef";
+    char hex[2] = {digits[fl >> 4], digits[fl & 15]};
+    jw_strn(w, key, hex, 2);
 }
 
 static void write_flow_tcp(struct jw *w, const struct flow *f)

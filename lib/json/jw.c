@@ -73,16 +73,19 @@ static bool grow(struct jw *w, size_t need)
     return true;
 }
 
-static void put(struct jw *w, const char *s, size_t n)
+/* Appends n bytes; the common case (room left) is a memcpy without a call to grow(). */
+static inline void put(struct jw *w, const char *s, size_t n)
 {
-    if (!grow(w, n))
-        return;
+    if (w->bad || n >= w->cap - w->len) {
+        if (!grow(w, n))
+            return;
+    }
     memcpy(w->buf + w->len, s, n);
     w->len += n;
     w->buf[w->len] = '\0';
 }
 
-static void putc1(struct jw *w, char c)
+static inline void putc1(struct jw *w, char c)
 {
     put(w, &c, 1);
 }

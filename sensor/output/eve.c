@@ -17,8 +17,27 @@ bool eve_addr_is_v4(const struct addr *a)
     return memcmp(a->b, v4_prefix, sizeof(v4_prefix)) == 0;
 }
 
+/* Dotted quad without stdio (every event has two addresses). */
+static void v4_str(const uint8_t *b, char *out)
+{
+    char *o = out;
+    for (int i = 0; i < 4; i++) {
+        unsigned v = b[i];
+        if (v >= 100)
+            *o++ = (char)('0' + v / 100);
+        if (v >= 10)
+            *o++ = (char)('0' + v / 10 % 10);
+        *o++ = (char)('0' + v % 10);
+        *o++ = i < 3 ? '.' : '\0';
+    }
+}
+
 const char *eve_addr_str(const struct addr *a, char *out, size_t outlen)
 {
+    if (eve_addr_is_v4(a) && outlen >= 16) {
+        v4_str(a->b + 12, out);
+        return out;
+    }
     const char *r = eve_addr_is_v4(a) ? inet_ntop(AF_INET, a->b + 12, out, (socklen_t)outlen)
                                       : inet_ntop(AF_INET6, a->b, out, (socklen_t)outlen);
     if (r == NULL && outlen > 0)
