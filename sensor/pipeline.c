@@ -25,6 +25,7 @@
 #include "otasuke/timefmt.h"
 
 #include <netinet/in.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -315,54 +316,86 @@ static void stats_decoder(struct pipeline *pl, struct jw *w)
     jw_obj_close(w);
 }
 
+/* A stats object whose fields are uint64_t counters of a module's stats struct:
+ * one table per module instead of one jw_u64 line per counter. */
+struct stat_field {
+    const char *name;
+    size_t off;
+};
+
+static void write_fields(struct jw *w, const void *st, const struct stat_field *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v;
+        memcpy(&v, (const char *)st + f[i].off, sizeof(v));
+        jw_u64(w, f[i].name, v);
+    }
+}
+
+#define SF(type, name, field) {name, offsetof(struct type, field)}
+#define NFIELDS(a)            (sizeof(a) / sizeof((a)[0]))
+
+static const struct stat_field flow_fields[] = {
+    SF(flow_stats, "active", active),
+    SF(flow_stats, "created", created),
+    SF(flow_stats, "ended_timeout", ended_timeout),
+    SF(flow_stats, "ended_forced", ended_forced),
+    SF(flow_stats, "ended_shutdown", ended_shutdown),
+    SF(flow_stats, "evictions", evictions),
+    SF(flow_stats, "memcap_fails", memcap_fails),
+    SF(flow_stats, "ended_tcp_reuse", ended_tcp_reuse),
+    SF(flow_stats, "tcp_reuse", tcp_reuse),
+};
+static const struct stat_field flow_fields2[] = {
+    SF(flow_stats, "emergency_entered", emergency_entered),
+    SF(flow_stats, "emergency_left", emergency_left),
+    SF(flow_stats, "memuse", mem_in_use),
+};
+static const struct stat_field reasm_fields[] = {
+    SF(reasm_stats, "segments", segments),
+    SF(reasm_stats, "bytes_delivered", bytes_delivered),
+    SF(reasm_stats, "ooo_queued", ooo_queued),
+    SF(reasm_stats, "retrans", retrans),
+    SF(reasm_stats, "overlaps", overlaps),
+    SF(reasm_stats, "overlap_diff", overlap_diff),
+    SF(reasm_stats, "gaps", gaps),
+    SF(reasm_stats, "gap_bytes", gap_bytes),
+    SF(reasm_stats, "depth_reached", depth_reached),
+    SF(reasm_stats, "ooo_limit", ooo_limit),
+    SF(reasm_stats, "memcap_drops", memcap_drops),
+    SF(reasm_stats, "streams", streams),
+    SF(reasm_stats, "memuse", mem_in_use),
+};
+static const struct stat_field appid_fields[] = {
+    SF(appid_stats, "flows_fed", flows_fed),
+    SF(appid_stats, "packets_fed", packets_fed),
+    SF(appid_stats, "detected", detected),
+    SF(appid_stats, "guessed", guessed),
+    SF(appid_stats, "unknown", unknown),
+    SF(appid_stats, "memcap_fails", memcap_fails),
+};
+
 static void stats_flow(struct pipeline *pl, struct jw *w)
 {
     struct flow_stats fs;
     flow_table_stats(pl->flows, &fs);
     jw_obj_open(w, "flow");
-    jw_u64(w, "active", fs.active);
-    jw_u64(w, "created", fs.created);
-    jw_u64(w, "ended_timeout", fs.ended_timeout);
-    jw_u64(w, "ended_forced", fs.ended_forced);
-    jw_u64(w, "ended_shutdown", fs.ended_shutdown);
-    jw_u64(w, "evictions", fs.evictions);
-    jw_u64(w, "memcap_fails", fs.memcap_fails);
-    jw_u64(w, "ended_tcp_reuse", fs.ended_tcp_reuse);
-    jw_u64(w, "tcp_reuse", fs.tcp_reuse);
+    write_fields(w, &fs, flow_fields, NFIELDS(flow_fields));
     jw_bool(w, "emergency", fs.emergency);
-    jw_u64(w, "emergency_entered", fs.emergency_entered);
-    jw_u64(w, "emergency_left", fs.emergency_left);
-    jw_u64(w, "memuse", fs.mem_in_use);
+    write_fields(w, &fs, flow_fields2, NFIELDS(flow_fields2));
     jw_obj_close(w);
     if (pl->reasm != NULL) {
         struct reasm_stats rs;
         reasm_stats(pl->reasm, &rs);
         jw_obj_open(w, "reassembly");
-        jw_u64(w, "segments", rs.segments);
-        jw_u64(w, "bytes_delivered", rs.bytes_delivered);
-        jw_u64(w, "ooo_queued", rs.ooo_queued);
-        jw_u64(w, "retrans", rs.retrans);
-        jw_u64(w, "overlaps", rs.overlaps);
-        jw_u64(w, "overlap_diff", rs.overlap_diff);
-        jw_u64(w, "gaps", rs.gaps);
-        jw_u64(w, "gap_bytes", rs.gap_bytes);
-        jw_u64(w, "depth_reached", rs.depth_reached);
-        jw_u64(w, "ooo_limit", rs.ooo_limit);
-        jw_u64(w, "memcap_drops", rs.memcap_drops);
-        jw_u64(w, "streams", rs.streams);
-        jw_u64(w, "memuse", rs.mem_in_use);
+        write_fields(w, &rs, reasm_fields, NFIELDS(reasm_fields));
         jw_obj_close(w);
     }
     if (pl->appid != NULL) {
         struct appid_stats as;
         appid_stats(pl->appid, &as);
         jw_obj_open(w, "appid");
-        jw_u64(w, "flows_fed", as.flows_fed);
-        jw_u64(w, "packets_fed", as.packets_fed);
-        jw_u64(w, "detected", as.detected);
-        jw_u64(w, "guessed", as.guessed);
-        jw_u64(w, "unknown", as.unknown);
-        jw_u64(w, "memcap_fails", as.memcap_fails);
+        write_fields(w, &as, appid_fields, NFIELDS(appid_fields));
         jw_obj_close(w);
     }
 }

@@ -45,54 +45,20 @@ static int apply_filter(struct capture *c, const char *bpf, char *err, size_t er
     return 0;
 }
 
-struct capture *capture_open_file(const char *path, const char *bpf, char *err, size_t errlen)
-{
-    char ebuf[PCAP_ERRBUF_SIZE] = "";
-    struct capture *c = xcalloc(MEM_CAPTURE, 1, sizeof(*c));
-    if (c == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    if (strcmp(path, "-") == 0) {
-        c->p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
-    } else {
-        FILE *fp = fopen(path, "rb");
-        if (fp == NULL) {
-            snprintf(err, errlen, "%s: %s", path, strerror(errno));
-            goto fail;
-        }
-        c->iobuf = xalloc(MEM_CAPTURE, CAPTURE_FILE_BUF);
-        if (c->iobuf != NULL)
-            setvbuf(fp, c->iobuf, _IOFBF, CAPTURE_FILE_BUF);
-        c->p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
-        if (c->p == NULL)
-            fclose(fp);
-    }
-    if (c->p == NULL) {
-        snprintf(err, errlen, "%s: %s", path, ebuf);
-        goto fail;
-    }
-    struct stat st;
-    if (strcmp(path, "-") != 0 && stat(path, &st) == 0)
-        c->file_size = (uint64_t)st.st_size;
-    if (apply_filter(c, bpf, err, errlen) != 0)
-        goto fail;
-    return c;
-fail:
-    capture_close(c);
-    return NULL;
-}
-
-struct capture *capture_open_fp(FILE *fp, const char *name, const char *bpf, char *err,
-                                size_t errlen)
+/* Opens a capture on fp (owned from here on: closed on failure too). iobuf, when not
+ * NULL, is fp's stdio buffer and is freed with the capture. */
+static struct capture *open_stream(FILE *fp, char *iobuf, const char *name, const char *bpf,
+                                   char *err, size_t errlen)
 {
     char ebuf[PCAP_ERRBUF_SIZE] = "";
     struct capture *c = xcalloc(MEM_CAPTURE, 1, sizeof(*c));
     if (c == NULL) {
         fclose(fp);
+        xfree(iobuf);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    c->iobuf = iobuf;
     c->p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
     if (c->p == NULL) {
         fclose(fp);
@@ -105,6 +71,32 @@ struct capture *capture_open_fp(FILE *fp, const char *name, const char *bpf, cha
 fail:
     capture_close(c);
     return NULL;
+}
+
+struct capture *capture_open_file(const char *path, const char *bpf, char *err, size_t errlen)
+{
+    if (strcmp(path, "-") == 0)
+        return open_stream(stdin, NULL, "stdin", bpf, err, errlen);
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *iobuf = xalloc(MEM_CAPTURE, CAPTURE_FILE_BUF);
+    if (iobuf != NULL)
+        setvbuf(fp, iobuf, _IOFBF, CAPTURE_FILE_BUF);
+    struct stat st;
+    uint64_t size = fstat(fileno(fp), &st) == 0 ? (uint64_t)st.st_size : 0;
+    struct capture *c = open_stream(fp, iobuf, path, bpf, err, errlen);
+    if (c != NULL)
+        c->file_size = size;
+    return c;
+}
+
+struct capture *capture_open_fp(FILE *fp, const char *name, const char *bpf, char *err,
+                                size_t errlen)
+{
+    return open_stream(fp, NULL, name, bpf, err, errlen);
 }
 
 struct capture *capture_open_live(const char *iface, const char *bpf,
