@@ -50,33 +50,39 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
-int main(int argc, char **argv)
+static int usage(void)
 {
-    long rounds = 1;
-    const char *path = NULL;
+    fprintf(stderr, "usage: pcap_read [-n ROUNDS] FILE\n");
+    return 2;
+}
+
+/* Reads "[-n ROUNDS] FILE"; returns 0, or 2 after printing what is wrong. */
+static int parse_args(int argc, char **argv, long *rounds, const char **path)
+{
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
             char *end = NULL;
             errno = 0;
-            rounds = strtol(argv[++i], &end, 10);
-            if (errno || !end || *end || rounds < 1 || rounds > 1000) {
+            *rounds = strtol(argv[++i], &end, 10);
+            if (errno || !end || *end || *rounds < 1 || *rounds > 1000) {
                 fprintf(stderr, "pcap_read: bad -n value\n");
                 return 2;
             }
-        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            fprintf(stderr, "usage: pcap_read [-n ROUNDS] FILE\n");
-            return 2;
-        } else if (!path) {
-            path = argv[i];
-        } else {
-            fprintf(stderr, "usage: pcap_read [-n ROUNDS] FILE\n");
-            return 2;
+            continue;
         }
+        if ((argv[i][0] == '-' && argv[i][1] != '\0') || *path != NULL)
+            return usage();
+        *path = argv[i];
     }
-    if (!path) {
-        fprintf(stderr, "usage: pcap_read [-n ROUNDS] FILE\n");
+    return *path ? 0 : usage();
+}
+
+int main(int argc, char **argv)
+{
+    long rounds = 1;
+    const char *path = NULL;
+    if (parse_args(argc, argv, &rounds, &path) != 0)
         return 2;
-    }
 
     uint64_t pkts = 0, wire = 0, cap = 0, sum = 0;
     int failed = 0;

@@ -77,7 +77,8 @@ int defrag_init(struct decoder *d)
     while (n < d->conf.defrag_max_trackers && n < (1u << 16))
         n <<= 1;
     d->nbuckets = n;
-    d->buckets = xcalloc(MEM_DECODE, n, sizeof(*d->buckets));
+    /* buckets is an array of tracker pointers: one pointer per bucket is wanted. */
+    d->buckets = xcalloc(MEM_DECODE, n, sizeof(*d->buckets)); // NOLINT(bugprone-sizeof-expression)
     d->reasm = xalloc(MEM_DECODE, DEFRAG_BUF_SIZE);
     if (d->buckets == NULL || d->reasm == NULL)
         return -1;

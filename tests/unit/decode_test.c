@@ -999,10 +999,10 @@ static void test_mpls(void)
     memcpy(deep, mpls_udp, 14);
     for (int i = 0; i <= DECODE_MAX_MPLS; i++) {
         static const uint8_t e[4] = {0x00, 0x01, 0x00, 0x40}; /* label 16, S 0 */
-        memcpy(deep + 14 + 4 * i, e, 4);
+        memcpy(deep + 14 + 4 * (size_t)i, e, 4);
     }
     deep[14 + 4 * DECODE_MAX_MPLS + 2] = 0x01; /* S on the last one */
-    memcpy(deep + 14 + 4 * (DECODE_MAX_MPLS + 1), mpls_udp + 22, 32);
+    memcpy(deep + 14 + 4 * (size_t)(DECODE_MAX_MPLS + 1), mpls_udp + 22, 32);
     CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, deep, sizeof(deep)), DECODE_BAD);
     CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_MPLS_TOO_MANY_LABELS);
     /* exactly DECODE_MAX_MPLS entries decode: drop the first, move Ethernet up */
