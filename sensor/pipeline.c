@@ -561,7 +561,7 @@ struct pipeline *pipeline_new(const struct sensor_conf *c, char *err, size_t err
     pl->conf = c;
     /* The flow table enforces flow.memcap itself (evicting before it is reached);
      * the allocator cap is a backstop with room for the table's bookkeeping. */
-    mem_set_cap(MEM_FLOW, c->flow_memcap + 64u * 1024u);
+    mem_set_cap(MEM_FLOW, c->flow_memcap + (uint64_t)64 * 1024);
     mem_set_cap(MEM_REASM, c->reasm_memcap);
     mem_set_cap(MEM_DEFRAG, c->defrag_memcap);
 
