@@ -12,6 +12,7 @@
 #include "pipeline.h"
 
 #include "app/appid.h"
+#include "app/dhcp.h"
 #include "capture/capture.h"
 #include "decode/decode.h"
 #include "flow/flow.h"
@@ -60,6 +61,10 @@ struct pipeline {
     uint64_t anom_written, anom_dropped;
     uint64_t anom_sec;
     uint64_t anom_in_sec;
+    /* application-layer parsers */
+    uint64_t dhcp_msgs, dhcp_logged, dhcp_bad;
+    uint64_t dhcp_anom[DHCP_AN_COUNT];
+    uint64_t dhcp_anom_suppressed[DHCP_AN_COUNT];
     bool read_error;
 };
 
@@ -200,10 +205,12 @@ static void on_flow_end(struct flow *f, enum flow_end_reason why, void *ud)
 
 /* ---- anomaly events ------------------------------------------------------- */
 
-static bool anomaly_sampled(struct pipeline *pl, enum decode_ev ev)
+/* The sampling decision for the n-th anomaly of one kind (n counts from 1): the
+ * first anomaly_burst, then one in anomaly_sample, at most anomaly_rate per second
+ * of packet time over all kinds. Increments *suppressed when not written. */
+static bool anomaly_sample(struct pipeline *pl, uint64_t n, uint64_t *suppressed)
 {
     const struct sensor_conf *c = pl->conf;
-    uint64_t n = ++pl->anom_seen[ev];
     uint64_t sec = pl->now / 1000000u;
     if (sec != pl->anom_sec) {
         pl->anom_sec = sec;
@@ -212,7 +219,7 @@ static bool anomaly_sampled(struct pipeline *pl, enum decode_ev ev)
     bool want = n <= (uint64_t)c->anomaly_burst ||
                 (n - (uint64_t)c->anomaly_burst) % (uint64_t)c->anomaly_sample == 0;
     if (!want || pl->anom_in_sec >= (uint64_t)c->anomaly_rate) {
-        pl->anom_suppressed[ev]++;
+        (*suppressed)++;
         pl->anom_dropped++;
         return false;
     }
@@ -225,7 +232,8 @@ static bool anomaly_sampled(struct pipeline *pl, enum decode_ev ev)
 static void on_decode_event(struct pipeline *pl, const struct pkt *p)
 {
     enum decode_ev ev = decoder_last_event(pl->dec);
-    if (ev == DECODE_EV_NONE || (unsigned)ev >= DECODE_EV_COUNT || !anomaly_sampled(pl, ev))
+    if (ev == DECODE_EV_NONE || (unsigned)ev >= DECODE_EV_COUNT ||
+        !anomaly_sample(pl, ++pl->anom_seen[ev], &pl->anom_suppressed[ev]))
         return;
     struct jw *w = &pl->jw;
     jw_reset(w);
@@ -244,6 +252,88 @@ static void on_decode_event(struct pipeline *pl, const struct pkt *p)
     pl->anom_suppressed[ev] = 0;
     pl->anom_written++;
     write_event(pl, p->ts_us);
+}
+
+/* ---- application-layer parsers ------------------------------------------- */
+
+/* An anomaly found by an application parser (Suricata's "applayer" anomalies). */
+static void write_app_anomaly(struct pipeline *pl, const struct flow *f, const struct pkt *p,
+                              const char *app, const char *event, uint64_t count,
+                              uint64_t *suppressed)
+{
+    struct jw *w = &pl->jw;
+    jw_reset(w);
+    eve_begin(w, p->ts_us, "anomaly", f->flow_id);
+    eve_tuple(w, &p->src, p->sport, &p->dst, p->dport, p->proto, p->ipver);
+    jw_str(w, "app_proto", app);
+    jw_obj_open(w, "anomaly");
+    jw_str(w, "type", "applayer");
+    jw_str(w, "event", event);
+    jw_str(w, "layer", "proto_parser");
+    jw_u64(w, "count", count);
+    jw_u64(w, "suppressed", *suppressed);
+    jw_obj_close(w);
+    jw_obj_close(w);
+    *suppressed = 0;
+    pl->anom_written++;
+    write_event(pl, p->ts_us);
+}
+
+static bool is_dhcp(const struct pkt *p)
+{
+    return p->proto == IPPROTO_UDP && p->payload_len > 0 &&
+           ((p->sport == DHCP_PORT_CLIENT && p->dport == DHCP_PORT_SERVER) ||
+            (p->sport == DHCP_PORT_SERVER && p->dport == DHCP_PORT_CLIENT) ||
+            (p->sport == DHCP_PORT_SERVER && p->dport == DHCP_PORT_SERVER));
+}
+
+/* One DHCPv4 message per datagram: a dhcp event (Suricata's policy on which),
+ * and a counter plus a sampled anomaly event per problem found. */
+static void on_dhcp(struct pipeline *pl, const struct flow *f, const struct pkt *p)
+{
+    struct dhcp_msg m;
+    int rc = dhcp_parse(&m, p->payload, p->payload_len);
+    pl->dhcp_msgs++;
+    for (int a = 0; a < DHCP_AN_COUNT; a++) {
+        if (!(m.anomalies & (1u << a)))
+            continue;
+        uint64_t n = ++pl->dhcp_anom[a];
+        if (anomaly_sample(pl, n, &pl->dhcp_anom_suppressed[a])) {
+            char name[64];
+            snprintf(name, sizeof(name), "dhcp.%s", dhcp_anomaly_name((enum dhcp_anomaly)a));
+            write_app_anomaly(pl, f, p, "dhcp", name, n, &pl->dhcp_anom_suppressed[a]);
+        }
+    }
+    if (rc != PARSE_OK) {
+        pl->dhcp_bad++;
+        return;
+    }
+    if (!dhcp_should_log(&m, pl->conf->dhcp_extended))
+        return;
+    struct jw *w = &pl->jw;
+    jw_reset(w);
+    eve_begin(w, p->ts_us, "dhcp", f->flow_id);
+    eve_tuple(w, &p->src, p->sport, &p->dst, p->dport, p->proto, p->ipver);
+    dhcp_write_event(w, &m, pl->conf->dhcp_extended);
+    jw_obj_close(w);
+    pl->dhcp_logged++;
+    write_event(pl, p->ts_us);
+}
+
+static void stats_app(struct pipeline *pl, struct jw *w)
+{
+    jw_obj_open(w, "app_layer");
+    jw_obj_open(w, "dhcp");
+    jw_u64(w, "messages", pl->dhcp_msgs);
+    jw_u64(w, "logged", pl->dhcp_logged);
+    jw_u64(w, "malformed", pl->dhcp_bad);
+    jw_obj_open(w, "anomaly");
+    for (int a = 0; a < DHCP_AN_COUNT; a++)
+        if (pl->dhcp_anom[a] != 0)
+            jw_u64(w, dhcp_anomaly_name((enum dhcp_anomaly)a), pl->dhcp_anom[a]);
+    jw_obj_close(w);
+    jw_obj_close(w);
+    jw_obj_close(w);
 }
 
 /* ---- stats events --------------------------------------------------------- */
@@ -424,6 +514,7 @@ static void write_stats(struct pipeline *pl, bool final)
     jw_obj_close(w);
     stats_decoder(pl, w);
     stats_flow(pl, w);
+    stats_app(pl, w);
     jw_obj_open(w, "output");
     jw_u64(w, "events", ss.events);
     jw_u64(w, "bytes", ss.bytes);
@@ -479,6 +570,8 @@ static void on_ip_packet(struct pipeline *pl, const struct pkt *p)
     }
     if (pl->reasm != NULL && p->proto == IPPROTO_TCP)
         reasm_packet(pl->reasm, f, dir, p);
+    if (pl->conf->dhcp_enabled && p->ipver == 4 && is_dhcp(p))
+        on_dhcp(pl, f, p);
 }
 
 static void on_packet(struct pipeline *pl, const struct capture_pkt *cp, int linktype)

@@ -120,6 +120,11 @@ const struct conf_item sensor_conf_table[] = {
      "memory for nDPI's per-flow state (on top of its module); flows beyond are not identified",
      NULL},
 
+    {"app.dhcp.enabled", CONF_BOOL, "yes", 0, 0, OFF(dhcp_enabled),
+     "parse DHCPv4 (UDP 67/68) and write dhcp events", NULL},
+    {"app.dhcp.extended", CONF_BOOL, "yes", 0, 0, OFF(dhcp_extended),
+     "log every DHCP message with all options (no: only ACKs, Suricata's default)", NULL},
+
     {"log.level", CONF_ENUM, "notice", 0, 0, OFF(log_level),
      "diagnostics written to stderr at or above this level", log_levels},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},

@@ -56,6 +56,9 @@ struct sensor_conf {
     int64_t appid_max_packets_tcp;
     int64_t appid_max_packets_udp;
     uint64_t appid_memcap;
+    /* application-layer parsers */
+    bool dhcp_enabled;
+    bool dhcp_extended;
     /* logging */
     int log_level;
 };
