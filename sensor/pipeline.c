@@ -13,6 +13,7 @@
 
 #include "app/appid.h"
 #include "app/dhcp.h"
+#include "app/dns.h"
 #include "capture/capture.h"
 #include "decode/decode.h"
 #include "flow/flow.h"
@@ -62,6 +63,10 @@ struct pipeline {
     uint64_t anom_sec;
     uint64_t anom_in_sec;
     /* application-layer parsers */
+    uint64_t dns_msgs, dns_bad;
+    uint64_t dns_anom[DNS_AN_COUNT];
+    uint64_t dns_anom_suppressed[DNS_AN_COUNT];
+    struct dns_msg dns; /* scratch for one message (~19 KiB, kept off the stack) */
     uint64_t dhcp_msgs, dhcp_logged, dhcp_bad;
     uint64_t dhcp_anom[DHCP_AN_COUNT];
     uint64_t dhcp_anom_suppressed[DHCP_AN_COUNT];
@@ -320,9 +325,50 @@ static void on_dhcp(struct pipeline *pl, const struct flow *f, const struct pkt 
     write_event(pl, p->ts_us);
 }
 
+/* One DNS message per UDP datagram on port 53: a dns event, and a counter plus a
+ * sampled anomaly event per problem. tx_id pairs a query with its response: the
+ * k-th message of each direction of the flow has tx_id k - 1. */
+static void on_dns_udp(struct pipeline *pl, const struct flow *f, int dir, const struct pkt *p)
+{
+    struct dns_msg *m = &pl->dns;
+    int rc = dns_parse(p->payload, p->payload_len, NULL, m);
+    pl->dns_msgs++;
+    for (int a = 0; a < DNS_AN_COUNT; a++) {
+        if (!(m->anomalies & (1u << a)))
+            continue;
+        uint64_t n = ++pl->dns_anom[a];
+        if (anomaly_sample(pl, n, &pl->dns_anom_suppressed[a])) {
+            char name[64];
+            snprintf(name, sizeof(name), "dns.%s", dns_anomaly_name((enum dns_anomaly)a));
+            write_app_anomaly(pl, f, p, "dns", name, n, &pl->dns_anom_suppressed[a]);
+        }
+    }
+    if (rc != PARSE_OK) {
+        pl->dns_bad++;
+        return;
+    }
+    m->tx_id = f->pkts[dir] - 1;
+    struct jw *w = &pl->jw;
+    jw_reset(w);
+    eve_begin(w, p->ts_us, "dns", f->flow_id);
+    eve_tuple(w, &p->src, p->sport, &p->dst, p->dport, p->proto, p->ipver);
+    dns_write_event(w, m);
+    jw_obj_close(w);
+    write_event(pl, p->ts_us);
+}
+
 static void stats_app(struct pipeline *pl, struct jw *w)
 {
     jw_obj_open(w, "app_layer");
+    jw_obj_open(w, "dns");
+    jw_u64(w, "messages", pl->dns_msgs);
+    jw_u64(w, "malformed", pl->dns_bad);
+    jw_obj_open(w, "anomaly");
+    for (int a = 0; a < DNS_AN_COUNT; a++)
+        if (pl->dns_anom[a] != 0)
+            jw_u64(w, dns_anomaly_name((enum dns_anomaly)a), pl->dns_anom[a]);
+    jw_obj_close(w);
+    jw_obj_close(w);
     jw_obj_open(w, "dhcp");
     jw_u64(w, "messages", pl->dhcp_msgs);
     jw_u64(w, "logged", pl->dhcp_logged);
@@ -572,6 +618,9 @@ static void on_ip_packet(struct pipeline *pl, const struct pkt *p)
         reasm_packet(pl->reasm, f, dir, p);
     if (pl->conf->dhcp_enabled && p->ipver == 4 && is_dhcp(p))
         on_dhcp(pl, f, p);
+    else if (pl->conf->dns_enabled && p->proto == IPPROTO_UDP && p->payload_len > 0 &&
+             (p->sport == 53 || p->dport == 53))
+        on_dns_udp(pl, f, dir, p);
 }
 
 static void on_packet(struct pipeline *pl, const struct capture_pkt *cp, int linktype)

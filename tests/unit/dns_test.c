@@ -450,8 +450,10 @@ static int feed_split(struct dns_tcp *t, const uint8_t *b, size_t n, const size_
     size_t from = 0;
     int rc = PARSE_OK;
     for (size_t i = 0; i <= ncuts; i++) {
-        size_t to = i < ncuts ? cuts[i] : n;
+        size_t to = (cuts != NULL && i < ncuts) ? cuts[i] : n;
         uint8_t *chunk = malloc(to - from + 1);
+        if (chunk == NULL)
+            abort();
         memcpy(chunk, b + from, to - from);
         rc = dns_tcp_feed(t, chunk, to - from, NULL, scratch, on_msg, c);
         free(chunk);
