@@ -284,6 +284,34 @@ static void write_app_anomaly(struct pipeline *pl, const struct flow *f, const s
     write_event(pl, p->ts_us);
 }
 
+/* Counts each anomaly bit set in `bits` (one per kind of the parser `app`) and
+ * writes a sampled anomaly event for it, named "<app>.<kind>". */
+static void app_anomalies(struct pipeline *pl, const struct flow *f, const struct pkt *p,
+                          const char *app, uint32_t bits, int nkinds, uint64_t *seen,
+                          uint64_t *suppressed, const char *(*kind_name)(int))
+{
+    for (int a = 0; a < nkinds; a++) {
+        if (!(bits & (1u << a)))
+            continue;
+        uint64_t n = ++seen[a];
+        if (anomaly_sample(pl, n, &suppressed[a])) {
+            char name[64];
+            snprintf(name, sizeof(name), "%s.%s", app, kind_name(a));
+            write_app_anomaly(pl, f, p, app, name, n, &suppressed[a]);
+        }
+    }
+}
+
+static const char *dhcp_kind_name(int a)
+{
+    return dhcp_anomaly_name((enum dhcp_anomaly)a);
+}
+
+static const char *dns_kind_name(int a)
+{
+    return dns_anomaly_name((enum dns_anomaly)a);
+}
+
 static bool is_dhcp(const struct pkt *p)
 {
     return p->proto == IPPROTO_UDP && p->payload_len > 0 &&
@@ -299,16 +327,8 @@ static void on_dhcp(struct pipeline *pl, const struct flow *f, const struct pkt 
     struct dhcp_msg m;
     int rc = dhcp_parse(&m, p->payload, p->payload_len);
     pl->dhcp_msgs++;
-    for (int a = 0; a < DHCP_AN_COUNT; a++) {
-        if (!(m.anomalies & (1u << a)))
-            continue;
-        uint64_t n = ++pl->dhcp_anom[a];
-        if (anomaly_sample(pl, n, &pl->dhcp_anom_suppressed[a])) {
-            char name[64];
-            snprintf(name, sizeof(name), "dhcp.%s", dhcp_anomaly_name((enum dhcp_anomaly)a));
-            write_app_anomaly(pl, f, p, "dhcp", name, n, &pl->dhcp_anom_suppressed[a]);
-        }
-    }
+    app_anomalies(pl, f, p, "dhcp", m.anomalies, DHCP_AN_COUNT, pl->dhcp_anom,
+                  pl->dhcp_anom_suppressed, dhcp_kind_name);
     if (rc != PARSE_OK) {
         pl->dhcp_bad++;
         return;
@@ -333,16 +353,8 @@ static void on_dns_udp(struct pipeline *pl, const struct flow *f, int dir, const
     struct dns_msg *m = &pl->dns;
     int rc = dns_parse(p->payload, p->payload_len, NULL, m);
     pl->dns_msgs++;
-    for (int a = 0; a < DNS_AN_COUNT; a++) {
-        if (!(m->anomalies & (1u << a)))
-            continue;
-        uint64_t n = ++pl->dns_anom[a];
-        if (anomaly_sample(pl, n, &pl->dns_anom_suppressed[a])) {
-            char name[64];
-            snprintf(name, sizeof(name), "dns.%s", dns_anomaly_name((enum dns_anomaly)a));
-            write_app_anomaly(pl, f, p, "dns", name, n, &pl->dns_anom_suppressed[a]);
-        }
-    }
+    app_anomalies(pl, f, p, "dns", m->anomalies, DNS_AN_COUNT, pl->dns_anom,
+                  pl->dns_anom_suppressed, dns_kind_name);
     if (rc != PARSE_OK) {
         pl->dns_bad++;
         return;
@@ -357,27 +369,30 @@ static void on_dns_udp(struct pipeline *pl, const struct flow *f, int dir, const
     write_event(pl, p->ts_us);
 }
 
+/* The non-zero per-kind anomaly counters of a parser, as an "anomaly" object. */
+static void write_kind_counters(struct jw *w, const uint64_t *seen, int nkinds,
+                                const char *(*kind_name)(int))
+{
+    jw_obj_open(w, "anomaly");
+    for (int a = 0; a < nkinds; a++)
+        if (seen[a] != 0)
+            jw_u64(w, kind_name(a), seen[a]);
+    jw_obj_close(w);
+}
+
 static void stats_app(struct pipeline *pl, struct jw *w)
 {
     jw_obj_open(w, "app_layer");
     jw_obj_open(w, "dns");
     jw_u64(w, "messages", pl->dns_msgs);
     jw_u64(w, "malformed", pl->dns_bad);
-    jw_obj_open(w, "anomaly");
-    for (int a = 0; a < DNS_AN_COUNT; a++)
-        if (pl->dns_anom[a] != 0)
-            jw_u64(w, dns_anomaly_name((enum dns_anomaly)a), pl->dns_anom[a]);
-    jw_obj_close(w);
+    write_kind_counters(w, pl->dns_anom, DNS_AN_COUNT, dns_kind_name);
     jw_obj_close(w);
     jw_obj_open(w, "dhcp");
     jw_u64(w, "messages", pl->dhcp_msgs);
     jw_u64(w, "logged", pl->dhcp_logged);
     jw_u64(w, "malformed", pl->dhcp_bad);
-    jw_obj_open(w, "anomaly");
-    for (int a = 0; a < DHCP_AN_COUNT; a++)
-        if (pl->dhcp_anom[a] != 0)
-            jw_u64(w, dhcp_anomaly_name((enum dhcp_anomaly)a), pl->dhcp_anom[a]);
-    jw_obj_close(w);
+    write_kind_counters(w, pl->dhcp_anom, DHCP_AN_COUNT, dhcp_kind_name);
     jw_obj_close(w);
     jw_obj_close(w);
 }
