@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int check_passed, check_failed, check_cur_failed;
 static int check_skipped;
@@ -67,6 +68,22 @@ static int check_skipped;
         check_cur_failed = -1;                                                                     \
         return;                                                                                    \
     } while (0)
+
+/* The corpus's pcap folder: $OTASUKE_CORPUS/pcap, else $OTASUKE_SRC/../shared/corpus/pcap
+ * (ctest sets OTASUKE_SRC), else ../shared/corpus/pcap; NULL when absent, and the
+ * test then SKIPs with a visible message. */
+static inline const char *check_corpus_pcap_dir(void)
+{
+    static char dir[1024];
+    const char *corpus = getenv("OTASUKE_CORPUS");
+    const char *src = getenv("OTASUKE_SRC");
+    if (corpus != NULL)
+        snprintf(dir, sizeof(dir), "%s/pcap", corpus);
+    else
+        snprintf(dir, sizeof(dir), "%s/../shared/corpus/pcap", src ? src : ".");
+    struct stat sb;
+    return stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) ? dir : NULL;
+}
 
 #define RUN(test)                                                                                  \
     do {                                                                                           \

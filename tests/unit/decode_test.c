@@ -1043,15 +1043,7 @@ struct pcap_run {
 
 static const char *corpus_dir(void)
 {
-    static char dir[1024];
-    const char *src = getenv("OTASUKE_SRC");
-    snprintf(dir, sizeof(dir), "%s/../shared/corpus/pcap", src ? src : "..");
-    struct stat sb;
-    if (stat(dir, &sb) == 0)
-        return dir;
-    if (stat("/work/shared/corpus/pcap", &sb) == 0)
-        return "/work/shared/corpus/pcap";
-    return NULL;
+    return check_corpus_pcap_dir();
 }
 
 /* Returns 0, or -1 when the file cannot be opened. */

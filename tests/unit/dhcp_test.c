@@ -365,15 +365,7 @@ static void test_an_others(void)
 
 static const char *corpus_dir(void)
 {
-    static char dir[1024];
-    const char *src = getenv("OTASUKE_SRC");
-    snprintf(dir, sizeof(dir), "%s/../shared/corpus/pcap", src ? src : "..");
-    struct stat sb;
-    if (stat(dir, &sb) == 0)
-        return dir;
-    if (stat("/work/shared/corpus/pcap", &sb) == 0)
-        return "/work/shared/corpus/pcap";
-    return NULL;
+    return check_corpus_pcap_dir();
 }
 
 #define MAX_MSGS 16
