@@ -682,12 +682,13 @@ int main(int argc, char **argv)
 {
     if (argc == 5 && strcmp(argv[1], "-r") == 0 && strcmp(argv[3], "-o") == 0)
         return dump_main(argv[2], argv[4]);
+    /* CORPUS is what tests/pcap/ndpi_agree.sh passes; otherwise the shared lookup. */
     const char *corpus = getenv("CORPUS");
-    const char *src = getenv("OTASUKE_SRC");
+    const char *pcaps = check_corpus_pcap_dir();
     if (corpus != NULL)
         snprintf(g_dir, sizeof(g_dir), "%s/pcap/ndpi", corpus);
     else
-        snprintf(g_dir, sizeof(g_dir), "%s/../shared/corpus/pcap/ndpi", src ? src : ".");
+        snprintf(g_dir, sizeof(g_dir), "%s/ndpi", pcaps ? pcaps : "(corpus not found)");
     RUN(test_eve_names);
     RUN(test_corpus_verdicts);
     RUN(test_slots_freed);
