@@ -47,6 +47,7 @@ struct pipeline {
 
     uint64_t now;           /* highest packet time seen */
     uint64_t first_ts;
+    bool clock_started;
     uint64_t next_housekeep;
     uint64_t next_stats;
     uint64_t wall_start;
@@ -55,6 +56,7 @@ struct pipeline {
     uint64_t packets, bytes;
     uint64_t events_oversized;
     uint64_t ts_backwards;
+    uint64_t last_pkt_ts; /* newest packet timestamp seen */
     /* anomaly sampling (Zeek weird-style): per kind a burst, then 1 in N, and a
      * global cap per second of packet time; suppressed ones are counted */
     uint64_t anom_seen[DECODE_EV_COUNT];
@@ -638,20 +640,30 @@ static void on_ip_packet(struct pipeline *pl, const struct pkt *p)
         on_dns_udp(pl, f, dir, p);
 }
 
+/* The sensor's clock starts at the first packet of a file, or, live, at the first read
+ * timeout if that comes first, so that periodic stats run on an idle interface too. */
+static void start_clock(struct pipeline *pl, uint64_t ts)
+{
+    pl->clock_started = true;
+    pl->first_ts = ts;
+    pl->now = ts;
+    pl->next_housekeep = ts + HOUSEKEEP_US;
+}
+
 static void on_packet(struct pipeline *pl, const struct capture_pkt *cp, int linktype)
 {
     struct pkt p;
-    if (pl->packets == 0) {
-        pl->first_ts = cp->ts_us;
-        pl->now = cp->ts_us;
-        pl->next_housekeep = cp->ts_us + HOUSEKEEP_US;
-    }
+    if (!pl->clock_started)
+        start_clock(pl, cp->ts_us);
     pl->packets++;
     pl->bytes += cp->wirelen;
+    /* Compared with the packets seen, not the clock, which live read timeouts also move. */
+    if (cp->ts_us < pl->last_pkt_ts)
+        pl->ts_backwards++;
+    else
+        pl->last_pkt_ts = cp->ts_us;
     if (cp->ts_us > pl->now)
         pl->now = cp->ts_us;
-    else if (cp->ts_us < pl->now)
-        pl->ts_backwards++;
 
     enum decode_rc rc =
         decode_packet(pl->dec, &p, linktype, cp->data, cp->caplen, cp->wirelen, cp->ts_us);
@@ -817,7 +829,9 @@ int pipeline_run(struct pipeline *pl, struct capture *cap, bool progress)
             on_packet(pl, &cp, linktype);
         } else if (rc == CAPTURE_TIMEOUT) {
             uint64_t wall = ts_now_us();
-            if (wall > pl->now && pl->packets > 0) {
+            if (!pl->clock_started)
+                start_clock(pl, wall);
+            if (wall >= pl->now) {
                 pl->now = wall;
                 housekeep(pl);
             }

@@ -44,7 +44,13 @@ import socket
 c = socket.create_connection(("10.213.7.2", 8080), timeout=5)
 c.sendall(b"GET / HTTP/1.0\r\nHost: test\r\n\r\n"); c.recv(100); c.close()'
 wait $srv
-sleep 1.5
+# The clock runs on read timeouts while idle, so periodic stats (1 s here) come even
+# without traffic; wait for one (up to 10 s) instead of guessing a sleep.
+for _ in $(seq 50); do
+    grep -q '"final":false' "$T_TMP/live.json" 2>/dev/null && break
+    sleep 0.2
+done
+sleep 0.3
 kill -TERM $pid
 wait $pid; rc=$?
 check "exits 0 on SIGTERM" [ "$rc" -eq 0 ]
