@@ -43,6 +43,9 @@ void jw_arr_close(struct jw *w);
 void jw_str(struct jw *w, const char *key, const char *s);
 /* Writes n bytes of s (binary-safe) as a JSON string. */
 void jw_strn(struct jw *w, const char *key, const char *s, size_t n);
+/* Writes n bytes as lowercase hex, with sep between bytes unless sep is '\0'
+ * ("a1:b2:..." for certificate fingerprints, "a1b2..." for digests). */
+void jw_hex(struct jw *w, const char *key, const uint8_t *b, size_t n, char sep);
 void jw_u64(struct jw *w, const char *key, uint64_t v);
 void jw_i64(struct jw *w, const char *key, int64_t v);
 void jw_dbl(struct jw *w, const char *key, double v);

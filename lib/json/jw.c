@@ -205,6 +205,21 @@ void jw_strn(struct jw *w, const char *k, const char *s, size_t n)
     put_string(w, s, n);
 }
 
+void jw_hex(struct jw *w, const char *k, const uint8_t *b, size_t n, char sep)
+{
+    static const char hex[] = "0123456789abcdef";
+    char buf[3];
+    key(w, k);
+    putc1(w, '"');
+    for (size_t i = 0; i < n && !w->bad; i++) {
+        buf[0] = hex[b[i] >> 4];
+        buf[1] = hex[b[i] & 15];
+        buf[2] = sep;
+        put(w, buf, sep != '\0' && i + 1 < n ? 3 : 2);
+    }
+    putc1(w, '"');
+}
+
 void jw_str(struct jw *w, const char *k, const char *s)
 {
     if (s == NULL) {

@@ -1,0 +1,96 @@
+/*
+ * The interface between the pipeline and the application-layer parsers of TCP
+ * streams (HTTP, TLS, SMTP, SSH, DNS over TCP) and of UDP datagrams (mDNS, SSDP,
+ * NBNS, LLMNR).
+ *
+ * A parser is a table of functions (`struct app_parser`). The pipeline picks one for
+ * a TCP flow by asking each parser's probe() about the first bytes of the stream
+ * (either direction, whichever comes first), then creates the flow's state and feeds
+ * it every in-order byte of both directions as the reassembler delivers it, in any
+ * split. A parser never sees the packet path: what it learns it writes as events
+ * through a `struct app_sink`, which the pipeline implements (and a unit test can
+ * implement to capture events). The sink also counts anomalies and samples them into
+ * `anomaly` events (type "applayer").
+ *
+ * Rules every parser follows:
+ *  - resumable: data split anywhere parses the same as whole (tests feed every split);
+ *  - bounded: no allocation from a length on the wire; state from MEM_APP, with the
+ *    caps of its configuration; a limit reached is an anomaly, not a crash;
+ *  - it never calls back into the pipeline except through the sink, and the sink's
+ *    functions are valid only during the call that received the sink.
+ */
+#ifndef OTASUKE_SENSOR_APPLAYER_H
+#define OTASUKE_SENSOR_APPLAYER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct jw;
+struct sensor_conf;
+
+/* Directions, as in flow.h: bytes from the client (the flow's initiator), from the
+ * server. */
+#define APP_TOSERVER 0
+#define APP_TOCLIENT 1
+
+enum app_probe {
+    APP_PROBE_NO = 0, /* not this protocol */
+    APP_PROBE_YES,    /* this protocol */
+    APP_PROBE_MORE    /* cannot tell yet: ask again with more bytes (up to 512) */
+};
+
+/* What a parser may do with what it found. */
+struct app_sink {
+    /* Opens an event of `event_type` about the current flow: writes timestamp (the
+     * current packet's time), flow_id, event_type and the 5-tuple with src = the sender
+     * of direction `dir` (APP_TOSERVER: src is the client), and leaves w inside the
+     * top-level object. The parser adds its object(s), then calls event_end. Returns
+     * NULL when the event is not wanted (the type is disabled): write nothing then. */
+    struct jw *(*event_begin)(struct app_sink *s, const char *event_type, int dir);
+    void (*event_end)(struct app_sink *s);
+    /* Counts one anomaly of this parser (kind < parser's nkinds) seen in direction dir,
+     * and may write an `anomaly` event {type: "applayer", app_proto, event: name}. */
+    void (*anomaly)(struct app_sink *s, int kind, int dir);
+    /* The current packet's time, µs since the epoch (for fields such as timestamps of
+     * transactions). */
+    uint64_t now_us;
+    /* The flow's id (written by event_begin; for parsers that keep it in state). */
+    uint64_t flow_id;
+    void *ud; /* the implementation's */
+};
+
+struct app_parser {
+    const char *name; /* "http", "tls", ...: app_proto and the stats key */
+    int nkinds;       /* anomaly kinds: 0 .. nkinds-1 */
+    const char *(*kind_name)(int kind); /* "line_too_long", ... (static strings) */
+
+    /* ---- TCP stream parsers (NULL for datagram parsers) ---- */
+    /* Whether a stream whose first bytes in direction dir are d[0..n) is this
+     * protocol. sport/dport are the flow's client and server ports (a port may only
+     * strengthen a guess from content, except where the protocol has no signature in
+     * its first bytes, e.g. DNS over TCP). */
+    enum app_probe (*probe)(const uint8_t *d, size_t n, int dir, uint16_t sport,
+                            uint16_t dport);
+    /* Per-flow state from MEM_APP, configured from c; NULL when memory is refused (the
+     * pipeline counts it and does not parse the flow). */
+    void *(*state_new)(const struct sensor_conf *c);
+    void (*state_free)(void *st);
+    /* n > 0 in-order bytes of direction dir, borrowed until return. */
+    void (*data)(void *st, struct app_sink *s, int dir, const uint8_t *d, size_t n);
+    /* len bytes of direction dir were lost (reassembly gap): resynchronise or stop. */
+    void (*gap)(void *st, struct app_sink *s, int dir, uint64_t len);
+    /* The flow ends: log what is still pending (a request without response, a file
+     * not complete). The sink's now_us is the flow's last packet time. */
+    void (*end)(void *st, struct app_sink *s);
+
+    /* ---- UDP datagram parsers (NULL for stream parsers) ---- */
+    /* Whether a datagram between these ports is this parser's. */
+    bool (*udp_match)(uint16_t sport, uint16_t dport);
+    /* One datagram payload sent in direction dir (flow direction); the parser writes
+     * its events; c gives its limits. */
+    void (*datagram)(struct app_sink *s, const struct sensor_conf *c, int dir, const uint8_t *d,
+                     size_t n);
+};
+
+#endif

@@ -1,0 +1,158 @@
+/*
+ * Files carried by application protocols: hashing, type by content, fileinfo.
+ */
+#include "app/files.h"
+
+#include "otasuke/jw.h"
+#include "otasuke/log.h"
+
+#include <magic.h>
+#include <string.h>
+
+static magic_t g_magic;      /* description ("PE32 executable ...") */
+static magic_t g_magic_mime; /* MIME type ("application/vnd.microsoft.portable-executable") */
+static bool g_magic_tried;
+
+static magic_t open_magic(int flags)
+{
+    magic_t m = magic_open(flags | MAGIC_ERROR | MAGIC_NO_CHECK_COMPRESS);
+    if (m == NULL)
+        return NULL;
+    if (magic_load(m, NULL) != 0) {
+        log_warn("files", "cannot load the magic database: %s", magic_error(m));
+        magic_close(m);
+        return NULL;
+    }
+    return m;
+}
+
+bool files_magic_init(void)
+{
+    if (!g_magic_tried) {
+        g_magic_tried = true;
+        g_magic = open_magic(MAGIC_NONE);
+        g_magic_mime = g_magic != NULL ? open_magic(MAGIC_MIME_TYPE) : NULL;
+    }
+    return g_magic != NULL && g_magic_mime != NULL;
+}
+
+void files_magic_free(void)
+{
+    if (g_magic != NULL)
+        magic_close(g_magic);
+    if (g_magic_mime != NULL)
+        magic_close(g_magic_mime);
+    g_magic = g_magic_mime = NULL;
+    g_magic_tried = false;
+}
+
+/* Length of s[0..n) cut to at most max bytes without splitting a UTF-8 sequence. */
+static size_t utf8_cut(const char *s, size_t n, size_t max)
+{
+    if (n <= max)
+        return n;
+    size_t k = max;
+    /* Step back over continuation bytes so the cut falls before a lead byte. */
+    while (k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80)
+        k--;
+    return k;
+}
+
+void file_open(struct app_file *f, const char *name, size_t namelen, uint32_t id,
+               uint64_t declared)
+{
+    size_t k = utf8_cut(name, namelen, FILE_NAME_MAX - 1);
+    memcpy(f->name, name, k);
+    f->name[k] = '\0';
+    f->size = 0;
+    f->declared = declared;
+    f->gap_bytes = 0;
+    f->id = id;
+    f->state = FILE_OPEN;
+    f->gaps = false;
+    f->head_len = 0;
+    md5_init(&f->md5);
+    sha1_init(&f->sha1);
+    sha256_init(&f->sha256);
+}
+
+void file_data(struct app_file *f, const uint8_t *d, size_t n)
+{
+    if (f->state != FILE_OPEN || n == 0)
+        return;
+    if (f->head_len < FILE_HEAD_SIZE && !f->gaps) {
+        size_t k = FILE_HEAD_SIZE - f->head_len;
+        if (k > n)
+            k = n;
+        memcpy(f->head + f->head_len, d, k);
+        f->head_len = (uint16_t)(f->head_len + k);
+    }
+    md5_update(&f->md5, n, d);
+    sha1_update(&f->sha1, n, d);
+    sha256_update(&f->sha256, n, d);
+    f->size += n;
+}
+
+void file_gap(struct app_file *f, uint64_t len)
+{
+    if (f->state != FILE_OPEN)
+        return;
+    f->gaps = true;
+    f->gap_bytes += len;
+}
+
+void file_close(struct app_file *f, bool complete, bool error)
+{
+    if (f->state != FILE_OPEN)
+        return;
+    if (error)
+        f->state = FILE_ERROR;
+    else if (complete && !f->gaps && (f->declared == 0 || f->size >= f->declared))
+        f->state = FILE_CLOSED;
+    else
+        f->state = FILE_TRUNCATED;
+    md5_digest(&f->md5, sizeof f->md5_digest, f->md5_digest);
+    sha1_digest(&f->sha1, sizeof f->sha1_digest, f->sha1_digest);
+    sha256_digest(&f->sha256, sizeof f->sha256_digest, f->sha256_digest);
+}
+
+const char *file_state_name(enum file_state s)
+{
+    switch (s) {
+    case FILE_OPEN:
+        return "OPEN";
+    case FILE_CLOSED:
+        return "CLOSED";
+    case FILE_TRUNCATED:
+        return "TRUNCATED";
+    case FILE_ERROR:
+        return "ERROR";
+    }
+    return "UNKNOWN";
+}
+
+void file_write_fileinfo(struct jw *w, const struct app_file *f, uint64_t tx_id)
+{
+    jw_obj_open(w, "fileinfo");
+    jw_str(w, "filename", f->name);
+    if (g_magic != NULL && f->head_len > 0) {
+        const char *d = magic_buffer(g_magic, f->head, f->head_len);
+        const char *mt = magic_buffer(g_magic_mime, f->head, f->head_len);
+        if (d != NULL)
+            jw_str(w, "magic", d);
+        if (mt != NULL)
+            jw_str(w, "mimetype", mt);
+    }
+    jw_bool(w, "gaps", f->gaps);
+    jw_str(w, "state", file_state_name((enum file_state)f->state));
+    if (f->state == FILE_CLOSED) {
+        jw_hex(w, "md5", f->md5_digest, sizeof f->md5_digest, '\0');
+        jw_hex(w, "sha1", f->sha1_digest, sizeof f->sha1_digest, '\0');
+        jw_hex(w, "sha256", f->sha256_digest, sizeof f->sha256_digest, '\0');
+    }
+    jw_bool(w, "stored", false);
+    jw_u64(w, "size", f->size);
+    jw_u64(w, "tx_id", tx_id);
+    jw_u64(w, "file_id", f->id);
+    jw_obj_close(w);
+}

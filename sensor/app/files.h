@@ -1,0 +1,80 @@
+/*
+ * Files carried by application protocols (HTTP bodies, mail attachments): each is
+ * hashed as its bytes go by (md5, sha1, sha256 with nettle: fixed-size state, no
+ * allocation), its first bytes are kept for libmagic, and at its end it becomes a
+ * Suricata-style `fileinfo` object.
+ *
+ * A `struct app_file` is a plain value (about 1 KiB) that lives inside the parser's
+ * per-flow state; nothing here allocates. The magic database is loaded once per
+ * process (files_magic_init); without it, files simply have no "magic"/"mimetype".
+ */
+#ifndef OTASUKE_SENSOR_FILES_H
+#define OTASUKE_SENSOR_FILES_H
+
+#include <nettle/md5.h>
+#include <nettle/sha1.h>
+#include <nettle/sha2.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct jw;
+
+#define FILE_NAME_MAX  256  /* bytes of the name kept (UTF-8, cut on a character) */
+#define FILE_HEAD_SIZE 4096 /* first bytes kept for libmagic */
+
+enum file_state {
+    FILE_OPEN = 0,
+    FILE_CLOSED,    /* complete: every byte seen, the declared size (if any) reached */
+    FILE_TRUNCATED, /* ended early: flow end, a gap, a cap or a declared size not met */
+    FILE_ERROR      /* the carrying encoding was broken (e.g. bad gzip) */
+};
+
+struct app_file {
+    char name[FILE_NAME_MAX]; /* NUL-terminated; may be empty */
+    uint64_t size;            /* bytes seen (after transfer/content decoding) */
+    uint64_t declared;        /* size the protocol announced, 0 if none */
+    uint64_t gap_bytes;       /* bytes lost inside the file */
+    uint32_t id;              /* per-flow file number, from 1 */
+    uint8_t state;            /* enum file_state */
+    bool gaps;
+    uint16_t head_len;
+    struct md5_ctx md5;
+    struct sha1_ctx sha1;
+    struct sha256_ctx sha256;
+    uint8_t md5_digest[MD5_DIGEST_SIZE];
+    uint8_t sha1_digest[SHA1_DIGEST_SIZE];
+    uint8_t sha256_digest[SHA256_DIGEST_SIZE];
+    uint8_t head[FILE_HEAD_SIZE];
+};
+
+/* Loads the system's magic database (libmagic) once; later calls do nothing.
+ * Returns false (and files get no type) when it cannot be loaded. */
+bool files_magic_init(void);
+/* Releases the magic database (at exit; optional). */
+void files_magic_free(void);
+
+/* Starts file f named name[0..namelen) (bytes from the wire: invalid UTF-8 is kept
+ * as the JSON writer escapes it; cut at FILE_NAME_MAX - 1 on a character boundary).
+ * declared is the announced size or 0. */
+void file_open(struct app_file *f, const char *name, size_t namelen, uint32_t id,
+               uint64_t declared);
+/* n more bytes of the file's content. */
+void file_data(struct app_file *f, const uint8_t *d, size_t n);
+/* len bytes of the file were lost. */
+void file_gap(struct app_file *f, uint64_t len);
+/* Ends the file: FILE_CLOSED when complete is true, no gap was seen and the declared
+ * size (if any) was reached, else FILE_TRUNCATED (or FILE_ERROR when error is true).
+ * Computes the digests. Idempotent. */
+void file_close(struct app_file *f, bool complete, bool error);
+
+/* Writes the "fileinfo" object (w inside an open object): filename, magic, mimetype,
+ * gaps, state, md5, sha1, sha256 (closed files only, as Suricata), stored (false),
+ * size, tx_id and file_id. */
+void file_write_fileinfo(struct jw *w, const struct app_file *f, uint64_t tx_id);
+
+/* "CLOSED", "TRUNCATED", ... as Suricata writes fileinfo.state. */
+const char *file_state_name(enum file_state s);
+
+#endif
