@@ -49,10 +49,12 @@ static void test_states(void)
 
 static void test_name_cut_on_character(void)
 {
+    static const uint8_t a[3] = {0xe3, 0x81, 0x82}; /* "あ" */
     char name[400];
-    /* "あ" is 3 bytes (e3 81 82): 133 of them = 399 bytes, cut to <= 255 whole ones. */
+    /* 133 of them = 399 bytes, cut to <= 255 bytes of whole characters. */
     for (int i = 0; i < 133; i++)
-        memcpy(name + 3 * i, "\xe3\x81\x82", 3);
+        for (int j = 0; j < 3; j++)
+            name[3 * i + j] = (char)a[j];
     file_open(&F, name, 399, 1, 0);
     CHECK_EQ_U64(strlen(F.name), 255);
     CHECK_EQ_U64(strlen(F.name) % 3, 0);
