@@ -12,8 +12,8 @@
 #include "pipeline.h"
 
 #include "app/appid.h"
-#include "app/dhcp.h"
-#include "app/dns.h"
+#include "app/dispatch.h"
+#include "app/files.h"
 #include "capture/capture.h"
 #include "decode/decode.h"
 #include "flow/flow.h"
@@ -65,13 +65,7 @@ struct pipeline {
     uint64_t anom_sec;
     uint64_t anom_in_sec;
     /* application-layer parsers */
-    uint64_t dns_msgs, dns_bad;
-    uint64_t dns_anom[DNS_AN_COUNT];
-    uint64_t dns_anom_suppressed[DNS_AN_COUNT];
-    struct dns_msg dns; /* scratch for one message (~19 KiB, kept off the stack) */
-    uint64_t dhcp_msgs, dhcp_logged, dhcp_bad;
-    uint64_t dhcp_anom[DHCP_AN_COUNT];
-    uint64_t dhcp_anom_suppressed[DHCP_AN_COUNT];
+    struct applayer *al;
     bool read_error;
 };
 
@@ -170,7 +164,9 @@ static void on_flow_end(struct flow *f, enum flow_end_reason why, void *ud)
         have_app = true;
     }
     if (pl->reasm != NULL)
-        reasm_flow_end(pl->reasm, f);
+        reasm_flow_end(pl->reasm, f); /* delivers what was still buffered */
+    if (pl->al != NULL)
+        applayer_flow_end(pl->al, f);
 
     jw_reset(w);
     eve_begin(w, f->ts_start, "flow", f->flow_id);
@@ -259,144 +255,6 @@ static void on_decode_event(struct pipeline *pl, const struct pkt *p)
     pl->anom_suppressed[ev] = 0;
     pl->anom_written++;
     write_event(pl, p->ts_us);
-}
-
-/* ---- application-layer parsers ------------------------------------------- */
-
-/* An anomaly found by an application parser (Suricata's "applayer" anomalies). */
-static void write_app_anomaly(struct pipeline *pl, const struct flow *f, const struct pkt *p,
-                              const char *app, const char *event, uint64_t count,
-                              uint64_t *suppressed)
-{
-    struct jw *w = &pl->jw;
-    jw_reset(w);
-    eve_begin(w, p->ts_us, "anomaly", f->flow_id);
-    eve_tuple(w, &p->src, p->sport, &p->dst, p->dport, p->proto, p->ipver);
-    jw_str(w, "app_proto", app);
-    jw_obj_open(w, "anomaly");
-    jw_str(w, "type", "applayer");
-    jw_str(w, "event", event);
-    jw_str(w, "layer", "proto_parser");
-    jw_u64(w, "count", count);
-    jw_u64(w, "suppressed", *suppressed);
-    jw_obj_close(w);
-    jw_obj_close(w);
-    *suppressed = 0;
-    pl->anom_written++;
-    write_event(pl, p->ts_us);
-}
-
-/* Counts each anomaly bit set in `bits` (one per kind of the parser `app`) and
- * writes a sampled anomaly event for it, named "<app>.<kind>". */
-static void app_anomalies(struct pipeline *pl, const struct flow *f, const struct pkt *p,
-                          const char *app, uint32_t bits, int nkinds, uint64_t *seen,
-                          uint64_t *suppressed, const char *(*kind_name)(int))
-{
-    for (int a = 0; a < nkinds; a++) {
-        if (!(bits & (1u << a)))
-            continue;
-        uint64_t n = ++seen[a];
-        if (anomaly_sample(pl, n, &suppressed[a])) {
-            char name[64];
-            snprintf(name, sizeof(name), "%s.%s", app, kind_name(a));
-            write_app_anomaly(pl, f, p, app, name, n, &suppressed[a]);
-        }
-    }
-}
-
-static const char *dhcp_kind_name(int a)
-{
-    return dhcp_anomaly_name((enum dhcp_anomaly)a);
-}
-
-static const char *dns_kind_name(int a)
-{
-    return dns_anomaly_name((enum dns_anomaly)a);
-}
-
-static bool is_dhcp(const struct pkt *p)
-{
-    return p->proto == IPPROTO_UDP && p->payload_len > 0 &&
-           ((p->sport == DHCP_PORT_CLIENT && p->dport == DHCP_PORT_SERVER) ||
-            (p->sport == DHCP_PORT_SERVER && p->dport == DHCP_PORT_CLIENT) ||
-            (p->sport == DHCP_PORT_SERVER && p->dport == DHCP_PORT_SERVER));
-}
-
-/* One DHCPv4 message per datagram: a dhcp event (Suricata's policy on which),
- * and a counter plus a sampled anomaly event per problem found. */
-static void on_dhcp(struct pipeline *pl, const struct flow *f, const struct pkt *p)
-{
-    struct dhcp_msg m;
-    int rc = dhcp_parse(&m, p->payload, p->payload_len);
-    pl->dhcp_msgs++;
-    app_anomalies(pl, f, p, "dhcp", m.anomalies, DHCP_AN_COUNT, pl->dhcp_anom,
-                  pl->dhcp_anom_suppressed, dhcp_kind_name);
-    if (rc != PARSE_OK) {
-        pl->dhcp_bad++;
-        return;
-    }
-    if (!dhcp_should_log(&m, pl->conf->dhcp_extended))
-        return;
-    struct jw *w = &pl->jw;
-    jw_reset(w);
-    eve_begin(w, p->ts_us, "dhcp", f->flow_id);
-    eve_tuple(w, &p->src, p->sport, &p->dst, p->dport, p->proto, p->ipver);
-    dhcp_write_event(w, &m, pl->conf->dhcp_extended);
-    jw_obj_close(w);
-    pl->dhcp_logged++;
-    write_event(pl, p->ts_us);
-}
-
-/* One DNS message per UDP datagram on port 53: a dns event, and a counter plus a
- * sampled anomaly event per problem. tx_id pairs a query with its response: the
- * k-th message of each direction of the flow has tx_id k - 1. */
-static void on_dns_udp(struct pipeline *pl, const struct flow *f, int dir, const struct pkt *p)
-{
-    struct dns_msg *m = &pl->dns;
-    int rc = dns_parse(p->payload, p->payload_len, NULL, m);
-    pl->dns_msgs++;
-    app_anomalies(pl, f, p, "dns", m->anomalies, DNS_AN_COUNT, pl->dns_anom,
-                  pl->dns_anom_suppressed, dns_kind_name);
-    if (rc != PARSE_OK) {
-        pl->dns_bad++;
-        return;
-    }
-    m->tx_id = f->pkts[dir] - 1;
-    struct jw *w = &pl->jw;
-    jw_reset(w);
-    eve_begin(w, p->ts_us, "dns", f->flow_id);
-    eve_tuple(w, &p->src, p->sport, &p->dst, p->dport, p->proto, p->ipver);
-    dns_write_event(w, m);
-    jw_obj_close(w);
-    write_event(pl, p->ts_us);
-}
-
-/* The non-zero per-kind anomaly counters of a parser, as an "anomaly" object. */
-static void write_kind_counters(struct jw *w, const uint64_t *seen, int nkinds,
-                                const char *(*kind_name)(int))
-{
-    jw_obj_open(w, "anomaly");
-    for (int a = 0; a < nkinds; a++)
-        if (seen[a] != 0)
-            jw_u64(w, kind_name(a), seen[a]);
-    jw_obj_close(w);
-}
-
-static void stats_app(struct pipeline *pl, struct jw *w)
-{
-    jw_obj_open(w, "app_layer");
-    jw_obj_open(w, "dns");
-    jw_u64(w, "messages", pl->dns_msgs);
-    jw_u64(w, "malformed", pl->dns_bad);
-    write_kind_counters(w, pl->dns_anom, DNS_AN_COUNT, dns_kind_name);
-    jw_obj_close(w);
-    jw_obj_open(w, "dhcp");
-    jw_u64(w, "messages", pl->dhcp_msgs);
-    jw_u64(w, "logged", pl->dhcp_logged);
-    jw_u64(w, "malformed", pl->dhcp_bad);
-    write_kind_counters(w, pl->dhcp_anom, DHCP_AN_COUNT, dhcp_kind_name);
-    jw_obj_close(w);
-    jw_obj_close(w);
 }
 
 /* ---- stats events --------------------------------------------------------- */
@@ -577,7 +435,8 @@ static void write_stats(struct pipeline *pl, bool final)
     jw_obj_close(w);
     stats_decoder(pl, w);
     stats_flow(pl, w);
-    stats_app(pl, w);
+    if (pl->al != NULL)
+        applayer_stats(pl->al, w);
     jw_obj_open(w, "output");
     jw_u64(w, "events", ss.events);
     jw_u64(w, "bytes", ss.bytes);
@@ -594,16 +453,20 @@ static void write_stats(struct pipeline *pl, bool final)
 
 /* ---- the packet path ------------------------------------------------------ */
 
-/* In-order TCP payload of one direction of a flow. The application parsers (DNS over
- * TCP, HTTP, TLS, SMTP: not yet built) will consume it here; until then reassembly
- * runs so that its limits and counters (stats.reassembly) are exercised and measured. */
+/* In-order TCP payload of one direction of a flow, and the holes in it: for the
+ * application-layer parsers. */
 static void on_stream_data(void *ud, struct flow *f, int dir, const uint8_t *data, size_t len)
 {
-    (void)ud;
-    (void)f;
-    (void)dir;
-    (void)data;
-    (void)len;
+    struct pipeline *pl = ud;
+    if (pl->al != NULL)
+        applayer_stream(pl->al, f, dir, data, len, pl->now);
+}
+
+static void on_stream_gap(void *ud, struct flow *f, int dir, uint64_t len)
+{
+    struct pipeline *pl = ud;
+    if (pl->al != NULL)
+        applayer_gap(pl->al, f, dir, len, pl->now);
 }
 
 static void housekeep(struct pipeline *pl)
@@ -633,11 +496,8 @@ static void on_ip_packet(struct pipeline *pl, const struct pkt *p)
     }
     if (pl->reasm != NULL && p->proto == IPPROTO_TCP)
         reasm_packet(pl->reasm, f, dir, p);
-    if (pl->conf->dhcp_enabled && p->ipver == 4 && is_dhcp(p))
-        on_dhcp(pl, f, p);
-    else if (pl->conf->dns_enabled && p->proto == IPPROTO_UDP && p->payload_len > 0 &&
-             (p->sport == 53 || p->dport == 53))
-        on_dns_udp(pl, f, dir, p);
+    if (pl->al != NULL && p->proto == IPPROTO_UDP && p->payload_len > 0)
+        applayer_udp(pl->al, f, dir, p->sport, p->dport, p->payload, p->payload_len, p->ts_us);
 }
 
 /* The sensor's clock starts at the first packet of a file, or, live, at the first read
@@ -720,6 +580,29 @@ static int open_sink(struct pipeline *pl, char *err, size_t errlen)
     return pl->sink ? 0 : ERR_IO;
 }
 
+/* The dispatcher's view of the pipeline (app/dispatch.h). */
+static void host_write(void *ud, uint64_t ts)
+{
+    write_event(ud, ts);
+}
+
+static bool host_sample(void *ud, uint64_t n, uint64_t *suppressed)
+{
+    return anomaly_sample(ud, n, suppressed);
+}
+
+static int open_applayer(struct pipeline *pl, char *err, size_t errlen)
+{
+    files_magic_init(); /* without it, files have no type: logged, not fatal */
+    struct applayer_host h = {&pl->jw, host_write, host_sample, pl};
+    pl->al = applayer_new(pl->conf, &h);
+    if (pl->al == NULL) {
+        snprintf(err, errlen, "out of memory setting up the application-layer parsers");
+        return ERR_NOMEM;
+    }
+    return 0;
+}
+
 struct pipeline *pipeline_new(const struct sensor_conf *c, char *err, size_t errlen)
 {
     struct pipeline *pl = xcalloc(MEM_CORE, 1, sizeof(*pl));
@@ -733,6 +616,7 @@ struct pipeline *pipeline_new(const struct sensor_conf *c, char *err, size_t err
     mem_set_cap(MEM_FLOW, c->flow_memcap + (uint64_t)64 * 1024);
     mem_set_cap(MEM_REASM, c->reasm_memcap);
     mem_set_cap(MEM_DEFRAG, c->defrag_memcap);
+    mem_set_cap(MEM_APP, c->app_memcap);
 
     struct decode_conf dc = {
         .defrag_memcap = c->defrag_memcap,
@@ -755,7 +639,7 @@ struct pipeline *pipeline_new(const struct sensor_conf *c, char *err, size_t err
             .max_ooo_segments = (uint32_t)c->reasm_max_ooo_segments,
             .max_ooo_bytes = (uint32_t)c->reasm_max_ooo_bytes,
         };
-        pl->reasm = reasm_new(&rc, on_stream_data, NULL, pl);
+        pl->reasm = reasm_new(&rc, on_stream_data, on_stream_gap, pl);
         if (pl->reasm == NULL) {
             snprintf(err, errlen, "out of memory setting up TCP reassembly");
             goto fail;
@@ -773,7 +657,7 @@ struct pipeline *pipeline_new(const struct sensor_conf *c, char *err, size_t err
             goto fail;
         }
     }
-    if (open_sink(pl, err, errlen) != 0)
+    if (open_applayer(pl, err, errlen) != 0 || open_sink(pl, err, errlen) != 0)
         goto fail;
     return pl;
 fail:
@@ -789,6 +673,7 @@ void pipeline_free(struct pipeline *pl)
         flow_table_free(pl->flows);
     reasm_free(pl->reasm);
     appid_free(pl->appid);
+    applayer_free(pl->al);
     decoder_free(pl->dec);
     sink_close(pl->sink);
     jw_free(&pl->jw);

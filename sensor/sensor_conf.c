@@ -120,8 +120,11 @@ const struct conf_item sensor_conf_table[] = {
      "memory for nDPI's per-flow state (on top of its module); flows beyond are not identified",
      NULL},
 
+    {"app.memcap", CONF_SIZE, "256 MiB", 1 * MiB, 64 * GiB, OFF(app_memcap),
+     "memory for the application-layer parsers' per-flow state; flows beyond are not parsed",
+     NULL},
     {"app.dns.enabled", CONF_BOOL, "yes", 0, 0, OFF(dns_enabled),
-     "parse DNS over UDP port 53 and write dns events (DNS over TCP: not yet)", NULL},
+     "parse DNS over UDP and TCP port 53 and write dns events", NULL},
     {"app.dhcp.enabled", CONF_BOOL, "yes", 0, 0, OFF(dhcp_enabled),
      "parse DHCPv4 (UDP 67/68) and write dhcp events", NULL},
     {"app.dhcp.extended", CONF_BOOL, "yes", 0, 0, OFF(dhcp_extended),

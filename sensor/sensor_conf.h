@@ -57,6 +57,7 @@ struct sensor_conf {
     int64_t appid_max_packets_udp;
     uint64_t appid_memcap;
     /* application-layer parsers */
+    uint64_t app_memcap;
     bool dns_enabled;
     bool dhcp_enabled;
     bool dhcp_extended;

@@ -13,6 +13,8 @@
  * list in it has len <= its cap; params_fp always matches params[0..params_n).
  */
 #include "app/dhcp.h"
+#include "app/applayer.h"
+#include "sensor_conf.h"
 
 #include <string.h>
 
@@ -527,3 +529,44 @@ void dhcp_write_event(struct jw *w, const struct dhcp_msg *m, bool extended)
         w_extended(w, m);
     jw_obj_close(w);
 }
+
+/* --- as an application-layer parser (applayer.h) ---------------------------------- */
+
+static const char *dhcp_kind_name(int k)
+{
+    return dhcp_anomaly_name((enum dhcp_anomaly)k);
+}
+
+static bool dhcp_udp_match(uint16_t sport, uint16_t dport)
+{
+    return (sport == DHCP_PORT_CLIENT && dport == DHCP_PORT_SERVER) ||
+           (sport == DHCP_PORT_SERVER && dport == DHCP_PORT_CLIENT) ||
+           (sport == DHCP_PORT_SERVER && dport == DHCP_PORT_SERVER);
+}
+
+/* One message per datagram: counted anomalies, then a dhcp event when Suricata's
+ * policy (dhcp_should_log) wants one. */
+static void dhcp_datagram(struct app_sink *s, const struct sensor_conf *c, int dir,
+                          const uint8_t *d, size_t n)
+{
+    struct dhcp_msg m;
+    int rc = dhcp_parse(&m, d, n);
+    for (int a = 0; a < DHCP_AN_COUNT; a++)
+        if (m.anomalies & (1u << a))
+            s->anomaly(s, a, dir);
+    if (rc != PARSE_OK || !dhcp_should_log(&m, c->dhcp_extended))
+        return;
+    struct jw *w = s->event_begin(s, "dhcp", dir);
+    if (w == NULL)
+        return;
+    dhcp_write_event(w, &m, c->dhcp_extended);
+    s->event_end(s);
+}
+
+const struct app_parser dhcp_parser = {
+    .name = "dhcp",
+    .nkinds = DHCP_AN_COUNT,
+    .kind_name = dhcp_kind_name,
+    .udp_match = dhcp_udp_match,
+    .datagram = dhcp_datagram,
+};

@@ -7,9 +7,9 @@
  * input sets an anomaly bit (enum dhcp_anomaly) and never reads outside the payload:
  * every read goes through struct rd.
  *
- * Not wired into the sensor yet: the caller (UDP 67/68) parses, asks
- * dhcp_should_log(), writes the common EVE header and then dhcp_write_event(), and
- * turns anomaly bits into `anomaly` events and counters.
+ * The sensor uses it through `dhcp_parser` (applayer.h): UDP 67/68 datagrams are
+ * parsed, dhcp_should_log() decides, the event is the common EVE header and then
+ * dhcp_write_event(); anomaly bits become counters and sampled `anomaly` events.
  */
 #ifndef OTASUKE_SENSOR_DHCP_H
 #define OTASUKE_SENSOR_DHCP_H
@@ -19,6 +19,8 @@
 #include <stdint.h>
 
 #include "otasuke/jw.h"
+
+struct app_parser;
 
 #define DHCP_PORT_SERVER 67
 #define DHCP_PORT_CLIENT 68
@@ -140,5 +142,8 @@ void dhcp_write_event(struct jw *w, const struct dhcp_msg *m, bool extended);
 const char *dhcp_type_name(uint8_t msg_type);
 /* Static names for anomaly events: "truncated", "bad_cookie", ... or "unknown". */
 const char *dhcp_anomaly_name(enum dhcp_anomaly a);
+
+/* The parser as the pipeline uses it (applayer.h): datagrams on UDP 67/68. */
+extern const struct app_parser dhcp_parser;
 
 #endif

@@ -10,6 +10,8 @@
  * themselves and before the run of labels that they end, so no name is read twice.
  */
 #include "app/dns.h"
+#include "app/applayer.h"
+#include "sensor_conf.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -727,3 +729,140 @@ void dns_tcp_free(struct dns_tcp *s)
 {
     tcp_done(s);
 }
+
+/* --- as an application-layer parser (applayer.h): UDP datagrams and TCP streams ---- */
+
+static const char *dns_kind_name(int k)
+{
+    return dns_anomaly_name((enum dns_anomaly)k);
+}
+
+/* Anomalies of m counted, then its dns event unless the message had no header. */
+static void dns_report(struct app_sink *s, int dir, const struct dns_msg *m, int rc)
+{
+    for (int a = 0; a < DNS_AN_COUNT; a++)
+        if (m->anomalies & (1u << a))
+            s->anomaly(s, a, dir);
+    if (rc != PARSE_OK)
+        return;
+    struct jw *w = s->event_begin(s, "dns", dir);
+    if (w == NULL)
+        return;
+    dns_write_event(w, m);
+    s->event_end(s);
+}
+
+static bool dns_udp_match(uint16_t sport, uint16_t dport)
+{
+    return sport == DNS_PORT || dport == DNS_PORT;
+}
+
+/* One message per datagram; tx_id pairs a query with its response: the k-th message
+ * of each direction of the flow has tx_id k - 1. */
+static void dns_datagram(struct app_sink *s, const struct sensor_conf *c, int dir,
+                         const uint8_t *d, size_t n)
+{
+    (void)c;
+    struct dns_msg m; /* ~20 KiB: on the stack, nothing outlives the call */
+    int rc = dns_parse(d, n, NULL, &m);
+    m.tx_id = s->dgram_index;
+    dns_report(s, dir, &m, rc);
+}
+
+/* Whether d starts like a DNS-over-TCP message: a length prefix that covers at least a
+ * header, a standard-ish opcode, and one to a few questions (a response may have
+ * none). Enough to tell DNS from another protocol on port 53, and to find a message
+ * boundary again after a gap (Suricata resynchronises the same way). */
+static bool dns_tcp_start(const uint8_t *d, size_t n)
+{
+    if (n < 2 + 12)
+        return false;
+    unsigned len = (unsigned)d[0] << 8 | d[1];
+    unsigned opcode = (d[4] >> 3) & 15u;
+    unsigned qd = (unsigned)d[6] << 8 | d[7];
+    bool qr = (d[4] & 0x80) != 0;
+    return len >= 12 && opcode <= 6 && qd <= 16 && (qd > 0 || qr);
+}
+
+static enum app_probe dns_probe(const uint8_t *d, size_t n, int dir, uint16_t sport,
+                                uint16_t dport)
+{
+    (void)dir;
+    if (sport != DNS_PORT && dport != DNS_PORT)
+        return APP_PROBE_NO;
+    if (n < 2 + 12)
+        return APP_PROBE_MORE;
+    return dns_tcp_start(d, n) ? APP_PROBE_YES : APP_PROBE_NO;
+}
+
+struct dns_tcp_flow {
+    struct dns_tcp dir[2];
+    bool lost[2]; /* after a gap: waiting for data that starts like a message */
+};
+
+struct dns_tcp_call {
+    struct app_sink *s;
+    const struct dns_tcp *t;
+    struct dns_msg *scratch; /* the message dns_tcp_feed parses into */
+    int dir;
+};
+
+static void dns_tcp_msg(void *ud, const struct dns_msg *m, int rc)
+{
+    struct dns_tcp_call *c = ud;
+    (void)m; /* == c->scratch */
+    c->scratch->tx_id = c->t->msgs - 1;
+    dns_report(c->s, c->dir, c->scratch, rc);
+}
+
+static void *dns_tcp_new(const struct sensor_conf *c)
+{
+    (void)c;
+    return xcalloc(MEM_APP, 1, sizeof(struct dns_tcp_flow));
+}
+
+static void dns_tcp_state_free(void *st)
+{
+    struct dns_tcp_flow *t = st;
+    dns_tcp_free(&t->dir[0]);
+    dns_tcp_free(&t->dir[1]);
+    xfree(t);
+}
+
+static void dns_tcp_data(void *st, struct app_sink *s, int dir, const uint8_t *d, size_t n)
+{
+    struct dns_tcp_flow *t = st;
+    if (t->lost[dir]) {
+        if (!dns_tcp_start(d, n))
+            return;
+        t->lost[dir] = false;
+    }
+    struct dns_msg m;
+    struct dns_tcp_call c = {s, &t->dir[dir], &m, dir};
+    dns_tcp_feed(&t->dir[dir], d, n, NULL, &m, dns_tcp_msg, &c);
+}
+
+/* After a gap the framing is lost: drop the partial message and skip data until a
+ * chunk starts like a message (segments usually start on message boundaries). */
+static void dns_tcp_gap(void *st, struct app_sink *s, int dir, uint64_t len)
+{
+    (void)s;
+    (void)len;
+    struct dns_tcp_flow *t = st;
+    t->lost[dir] = true;
+    dns_tcp_free(&t->dir[dir]);
+}
+
+const struct app_parser dns_parser = {
+    .name = "dns",
+    .nkinds = DNS_AN_COUNT,
+    .kind_name = dns_kind_name,
+    .probe = dns_probe,
+    .state_new = dns_tcp_new,
+    .state_free = dns_tcp_state_free,
+    .data = dns_tcp_data,
+    .gap = dns_tcp_gap,
+    .end = NULL,
+    .udp_match = dns_udp_match,
+    .datagram = dns_datagram,
+};

@@ -28,7 +28,9 @@
 #include <stdint.h>
 
 struct jw;
+struct app_parser;
 
+#define DNS_PORT          53
 #define DNS_MAX_NAME      255 /* bytes of a name on the wire (RFC 1035 2.3.4) */
 #define DNS_MAX_LABEL     63
 #define DNS_MAX_PTR_HOPS  16 /* compression pointers followed per name */
@@ -155,5 +157,9 @@ typedef void (*dns_msg_fn)(void *ud, const struct dns_msg *m, int rc);
 int dns_tcp_feed(struct dns_tcp *s, const uint8_t *p, size_t n, const struct dns_conf *conf,
                  struct dns_msg *scratch, dns_msg_fn fn, void *ud);
 void dns_tcp_free(struct dns_tcp *s);
+
+/* The parser as the pipeline uses it (applayer.h): datagrams to or from port 53, and
+ * TCP streams on port 53 (tx_id: the message's index in its direction). */
+extern const struct app_parser dns_parser;
 
 #endif

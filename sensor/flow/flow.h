@@ -107,6 +107,8 @@ struct flow {
     void *app_state;
     /* Reassembly state (reasm.c), allocated lazily; freed by reasm_flow_end(). */
     struct reasm_stream *stream[2];
+    /* Application-layer dispatch state (app/dispatch.c); released by applayer_flow_end. */
+    void *app_stream;
     uint32_t tcp_isn[2]; /* valid when FLOW_F_SYN_TS / FLOW_F_SYN_TC is set */
     uint16_t app_proto_master;
     uint16_t app_proto_app;

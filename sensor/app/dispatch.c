@@ -1,0 +1,437 @@
+/*
+ * Application-layer dispatch: parser choice, feeding, the sink, counters.
+ */
+#include "app/dispatch.h"
+
+#include "app/dhcp.h"
+#include "app/dns.h"
+#include "output/eve.h"
+#include "otasuke/alloc.h"
+#include "otasuke/jw.h"
+#include "sensor_conf.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#define APP_MAX_KINDS 32
+
+/* The parsers, in probe order, with the configuration switch that enables each.
+ * Stream parsers whose first bytes are distinctive come before DNS over TCP, which
+ * has no signature and is chosen by port. */
+static const struct {
+    const struct app_parser *p;
+    size_t enabled; /* offsetof(struct sensor_conf, <bool>) */
+} registry[] = {
+    {&dns_parser, offsetof(struct sensor_conf, dns_enabled)},
+    {&dhcp_parser, offsetof(struct sensor_conf, dhcp_enabled)},
+};
+#define NPARSERS (sizeof(registry) / sizeof(registry[0]))
+
+struct parser_stats {
+    uint64_t flows;     /* stream states created */
+    uint64_t bytes;     /* stream bytes fed */
+    uint64_t gaps;      /* stream gaps passed on */
+    uint64_t datagrams; /* datagrams fed */
+    uint64_t events;    /* events written */
+    uint64_t nomem;     /* flows not parsed: state refused by MEM_APP */
+    uint64_t anom[APP_MAX_KINDS];
+    uint64_t suppressed[APP_MAX_KINDS];
+};
+
+struct applayer {
+    const struct sensor_conf *conf;
+    struct applayer_host host;
+    bool on[NPARSERS];
+    bool any_stream;
+    struct parser_stats st[NPARSERS];
+    uint64_t probe_nomem; /* flows not probed: no memory for the probe state */
+    uint64_t undecided;   /* stream flows that ended before any parser decided */
+};
+
+/* Per-flow state in flow->app_stream. */
+struct app_stream {
+    void *st;       /* the chosen parser's state */
+    uint8_t parser; /* registry index + 1; 0 while undecided */
+    bool no[2];     /* every probe said no for this direction's first bytes */
+    uint16_t plen[2];
+    uint64_t dropped[2]; /* bytes of a refused direction not kept while undecided */
+    uint8_t *pbuf[2];    /* first bytes while undecided (APP_PROBE_MAX, lazily) */
+};
+
+/* flow->app_stream of a flow that no parser wants (or that could not get memory). */
+static char no_parser;
+#define NO_PARSER ((void *)&no_parser)
+
+/* The sink handed to a parser for one call. */
+struct app_ctx {
+    struct app_sink sink;
+    struct applayer *al;
+    struct flow *f;
+    unsigned idx;
+};
+
+/* ---- the sink --------------------------------------------------------------- */
+
+static void write_tuple(struct jw *w, const struct flow *f, int dir)
+{
+    const struct flow_key *k = &f->key;
+    if (dir == APP_TOSERVER)
+        eve_tuple(w, &k->src, k->sport, &k->dst, k->dport, k->proto, f->ipver);
+    else
+        eve_tuple(w, &k->dst, k->dport, &k->src, k->sport, k->proto, f->ipver);
+}
+
+static struct jw *sink_event_begin(struct app_sink *s, const char *event_type, int dir)
+{
+    struct app_ctx *c = s->ud;
+    struct jw *w = c->al->host.jw;
+    jw_reset(w);
+    eve_begin(w, s->now_us, event_type, c->f->flow_id);
+    write_tuple(w, c->f, dir);
+    return w;
+}
+
+static void sink_event_end(struct app_sink *s)
+{
+    struct app_ctx *c = s->ud;
+    jw_obj_close(c->al->host.jw);
+    c->al->st[c->idx].events++;
+    c->al->host.write(c->al->host.ud, s->now_us);
+}
+
+/* Counts the anomaly and writes a sampled `anomaly` event (Suricata's "applayer"
+ * anomalies), named "<parser>.<kind>". */
+static void sink_anomaly(struct app_sink *s, int kind, int dir)
+{
+    struct app_ctx *c = s->ud;
+    const struct app_parser *p = registry[c->idx].p;
+    struct parser_stats *ps = &c->al->st[c->idx];
+    if (kind < 0 || kind >= p->nkinds)
+        return;
+    uint64_t n = ++ps->anom[kind];
+    if (!c->al->host.sample(c->al->host.ud, n, &ps->suppressed[kind]))
+        return;
+    char name[96];
+    snprintf(name, sizeof(name), "%s.%s", p->name, p->kind_name(kind));
+    struct jw *w = c->al->host.jw;
+    jw_reset(w);
+    eve_begin(w, s->now_us, "anomaly", c->f->flow_id);
+    write_tuple(w, c->f, dir);
+    jw_str(w, "app_proto", p->name);
+    jw_obj_open(w, "anomaly");
+    jw_str(w, "type", "applayer");
+    jw_str(w, "event", name);
+    jw_str(w, "layer", "proto_parser");
+    jw_u64(w, "count", n);
+    jw_u64(w, "suppressed", ps->suppressed[kind]);
+    jw_obj_close(w);
+    jw_obj_close(w);
+    ps->suppressed[kind] = 0;
+    c->al->host.write(c->al->host.ud, s->now_us);
+}
+
+static void ctx_init(struct app_ctx *c, struct applayer *al, struct flow *f, unsigned idx,
+                     uint64_t now_us)
+{
+    c->sink.event_begin = sink_event_begin;
+    c->sink.event_end = sink_event_end;
+    c->sink.anomaly = sink_anomaly;
+    c->sink.now_us = now_us;
+    c->sink.flow_id = f->flow_id;
+    c->sink.dgram_index = 0;
+    c->sink.ud = c;
+    c->al = al;
+    c->f = f;
+    c->idx = idx;
+}
+
+/* ---- setup ------------------------------------------------------------------ */
+
+struct applayer *applayer_new(const struct sensor_conf *c, const struct applayer_host *h)
+{
+    struct applayer *al = xcalloc(MEM_APP, 1, sizeof(*al));
+    if (al == NULL)
+        return NULL;
+    al->conf = c;
+    al->host = *h;
+    for (unsigned i = 0; i < NPARSERS; i++) {
+        const bool *enabled = (const bool *)((const char *)c + registry[i].enabled);
+        al->on[i] = *enabled && registry[i].p->nkinds <= APP_MAX_KINDS;
+        if (al->on[i] && registry[i].p->probe != NULL)
+            al->any_stream = true;
+    }
+    return al;
+}
+
+void applayer_free(struct applayer *al)
+{
+    xfree(al);
+}
+
+/* ---- datagrams ---------------------------------------------------------------- */
+
+void applayer_udp(struct applayer *al, struct flow *f, int dir, uint16_t sport, uint16_t dport,
+                  const uint8_t *d, size_t n, uint64_t now_us)
+{
+    for (unsigned i = 0; i < NPARSERS; i++) {
+        const struct app_parser *p = registry[i].p;
+        if (!al->on[i] || p->datagram == NULL || !p->udp_match(sport, dport))
+            continue;
+        struct app_ctx c;
+        ctx_init(&c, al, f, i, now_us);
+        c.sink.dgram_index = f->pkts[dir] - 1;
+        al->st[i].datagrams++;
+        p->datagram(&c.sink, al->conf, dir, d, n);
+        return;
+    }
+}
+
+/* ---- streams ------------------------------------------------------------------ */
+
+static void stream_free(struct app_stream *as)
+{
+    xfree(as->pbuf[0]);
+    xfree(as->pbuf[1]);
+    xfree(as);
+}
+
+static void feed(struct applayer *al, struct flow *f, struct app_stream *as, int dir,
+                 const uint8_t *d, size_t n, uint64_t now_us)
+{
+    unsigned idx = as->parser - 1u;
+    struct app_ctx c;
+    ctx_init(&c, al, f, idx, now_us);
+    al->st[idx].bytes += n;
+    registry[idx].p->data(as->st, &c.sink, dir, d, n);
+}
+
+/* Parser idx wants the flow: create its state and give it what was kept while
+ * undecided (the other direction's bytes first: they came before this call's), and
+ * tell it about bytes of a refused direction that were not kept. */
+static void choose(struct applayer *al, struct flow *f, struct app_stream *as, unsigned idx,
+                   int dir, uint64_t now_us)
+{
+    const struct app_parser *p = registry[idx].p;
+    as->st = p->state_new(al->conf);
+    if (as->st == NULL) {
+        al->st[idx].nomem++;
+        stream_free(as);
+        f->app_stream = NO_PARSER;
+        return;
+    }
+    as->parser = (uint8_t)(idx + 1);
+    al->st[idx].flows++;
+    int order[2] = {!dir, dir};
+    for (int k = 0; k < 2; k++) {
+        int d = order[k];
+        if (as->plen[d] > 0)
+            feed(al, f, as, d, as->pbuf[d], as->plen[d], now_us);
+        if (as->dropped[d] > 0 && p->gap != NULL) {
+            struct app_ctx c;
+            ctx_init(&c, al, f, idx, now_us);
+            al->st[idx].gaps++;
+            p->gap(as->st, &c.sink, d, as->dropped[d]);
+        }
+        as->plen[d] = 0;
+    }
+}
+
+/* Asks every enabled stream parser about b[0..n) of direction dir: the index of the
+ * first that says yes, or -1; *more is set when one needs more bytes. */
+static int probe_all(const struct applayer *al, const struct flow *f, int dir, const uint8_t *b,
+                     size_t n, bool *more)
+{
+    *more = false;
+    for (unsigned i = 0; i < NPARSERS; i++) {
+        const struct app_parser *p = registry[i].p;
+        if (!al->on[i] || p->probe == NULL)
+            continue;
+        enum app_probe r = p->probe(b, n, dir, f->key.sport, f->key.dport);
+        if (r == APP_PROBE_YES)
+            return (int)i;
+        if (r == APP_PROBE_MORE)
+            *more = true;
+    }
+    return -1;
+}
+
+/* Keeps d[0..n) (as much as fits) after what direction dir already kept. Returns the
+ * number of bytes kept, or -1 when the buffer could not be had. */
+static long keep(struct app_stream *as, int dir, const uint8_t *d, size_t n)
+{
+    if (as->pbuf[dir] == NULL) {
+        as->pbuf[dir] = xalloc(MEM_APP, APP_PROBE_MAX);
+        if (as->pbuf[dir] == NULL)
+            return -1;
+    }
+    size_t room = APP_PROBE_MAX - as->plen[dir];
+    size_t k = n < room ? n : room;
+    memcpy(as->pbuf[dir] + as->plen[dir], d, k);
+    as->plen[dir] = (uint16_t)(as->plen[dir] + k);
+    return (long)k;
+}
+
+static void give_up(struct applayer *al, struct flow *f, struct app_stream *as)
+{
+    (void)al;
+    stream_free(as);
+    f->app_stream = NO_PARSER;
+}
+
+/* The undecided case: probe this direction's first bytes (those kept plus d). */
+static void probe_stream(struct applayer *al, struct flow *f, struct app_stream *as, int dir,
+                         const uint8_t *d, size_t n, uint64_t now_us)
+{
+    if (as->no[dir]) {
+        as->dropped[dir] += n;
+        return;
+    }
+    const uint8_t *b = d;
+    size_t bn = n, used = n;
+    if (as->plen[dir] > 0) {
+        long k = keep(as, dir, d, n);
+        if (k < 0) {
+            give_up(al, f, as);
+            return;
+        }
+        b = as->pbuf[dir];
+        bn = as->plen[dir];
+        used = (size_t)k;
+    }
+    bool more;
+    int idx = probe_all(al, f, dir, b, bn, &more);
+    if (idx >= 0) {
+        if (b == d) { /* decided on this call's bytes alone: nothing kept */
+            choose(al, f, as, (unsigned)idx, dir, now_us);
+            if (f->app_stream == as)
+                feed(al, f, as, dir, d, n, now_us);
+        } else {
+            choose(al, f, as, (unsigned)idx, dir, now_us); /* feeds the kept bytes */
+            if (f->app_stream == as && used < n)
+                feed(al, f, as, dir, d + used, n - used, now_us);
+        }
+        return;
+    }
+    if (more && bn < APP_PROBE_MAX) {
+        if (b == d && keep(as, dir, d, n) < 0)
+            give_up(al, f, as);
+        return;
+    }
+    /* No parser wants this direction's start: keep what fits, for a parser that the
+     * other direction may still choose, and count the rest as lost to it. */
+    as->no[dir] = true;
+    if (b == d) {
+        long k = keep(as, dir, d, n);
+        if (k < 0) {
+            give_up(al, f, as);
+            return;
+        }
+        used = (size_t)k;
+    }
+    as->dropped[dir] += n - used;
+    if (as->no[!dir])
+        give_up(al, f, as);
+}
+
+void applayer_stream(struct applayer *al, struct flow *f, int dir, const uint8_t *d, size_t n,
+                     uint64_t now_us)
+{
+    if (!al->any_stream || n == 0 || f->app_stream == NO_PARSER)
+        return;
+    struct app_stream *as = f->app_stream;
+    if (as == NULL) {
+        as = xcalloc(MEM_APP, 1, sizeof(*as));
+        if (as == NULL) {
+            al->probe_nomem++;
+            f->app_stream = NO_PARSER;
+            return;
+        }
+        f->app_stream = as;
+    }
+    if (as->parser != 0)
+        feed(al, f, as, dir, d, n, now_us);
+    else
+        probe_stream(al, f, as, dir, d, n, now_us);
+}
+
+void applayer_gap(struct applayer *al, struct flow *f, int dir, uint64_t len, uint64_t now_us)
+{
+    struct app_stream *as = f->app_stream;
+    if (as == NULL || as == NO_PARSER)
+        return;
+    if (as->parser == 0) {
+        /* Undecided: what was kept no longer starts the stream; stop looking. */
+        give_up(al, f, as);
+        return;
+    }
+    unsigned idx = as->parser - 1u;
+    const struct app_parser *p = registry[idx].p;
+    al->st[idx].gaps++;
+    if (p->gap != NULL) {
+        struct app_ctx c;
+        ctx_init(&c, al, f, idx, now_us);
+        p->gap(as->st, &c.sink, dir, len);
+    }
+}
+
+void applayer_flow_end(struct applayer *al, struct flow *f)
+{
+    struct app_stream *as = f->app_stream;
+    f->app_stream = NULL;
+    if (as == NULL || as == NO_PARSER)
+        return;
+    if (as->parser != 0) {
+        unsigned idx = as->parser - 1u;
+        const struct app_parser *p = registry[idx].p;
+        struct app_ctx c;
+        ctx_init(&c, al, f, idx, f->ts_last);
+        if (p->end != NULL)
+            p->end(as->st, &c.sink);
+        p->state_free(as->st);
+    } else {
+        al->undecided++;
+    }
+    stream_free(as);
+}
+
+/* ---- counters ----------------------------------------------------------------- */
+
+void applayer_stats(const struct applayer *al, struct jw *w)
+{
+    jw_obj_open(w, "app_layer");
+    for (unsigned i = 0; i < NPARSERS; i++) {
+        const struct app_parser *p = registry[i].p;
+        const struct parser_stats *ps = &al->st[i];
+        if (!al->on[i])
+            continue;
+        jw_obj_open(w, p->name);
+        if (p->probe != NULL) {
+            jw_u64(w, "flows", ps->flows);
+            jw_u64(w, "bytes", ps->bytes);
+            jw_u64(w, "gaps", ps->gaps);
+            jw_u64(w, "nomem", ps->nomem);
+        }
+        if (p->datagram != NULL)
+            jw_u64(w, "datagrams", ps->datagrams);
+        jw_u64(w, "events", ps->events);
+        jw_obj_open(w, "anomaly");
+        for (int k = 0; k < p->nkinds; k++)
+            if (ps->anom[k] != 0)
+                jw_u64(w, p->kind_name(k), ps->anom[k]);
+        jw_obj_close(w);
+        jw_obj_close(w);
+    }
+    jw_u64(w, "undecided", al->undecided);
+    jw_u64(w, "probe_nomem", al->probe_nomem);
+    jw_obj_close(w);
+}
+
+uint64_t applayer_events(const struct applayer *al, const char *name)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < NPARSERS; i++)
+        if (strcmp(registry[i].p->name, name) == 0)
+            n += al->st[i].events;
+    return n;
+}
