@@ -1,14 +1,18 @@
 /*
  * Fuzz harness: the input is a whole capture file (pcap or pcapng) read through
  * the sensor's capture module, then every packet goes through the decoder, the flow
- * table (small memcap, so eviction runs) and TCP reassembly, as in the sensor. No
- * nDPI here (its own fuzzing is upstream's) and no output, which keeps runs fast.
+ * table (small memcap, so eviction runs), TCP reassembly and the application-layer
+ * dispatch with every parser the default configuration enables, as in the sensor.
+ * No nDPI here (its own fuzzing is upstream's); events are built and discarded.
  */
+#include "app/dispatch.h"
 #include "capture/capture.h"
 #include "decode/decode.h"
 #include "flow/flow.h"
 #include "flow/reasm.h"
 #include "otasuke/alloc.h"
+#include "otasuke/jw.h"
+#include "sensor_conf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,20 +21,47 @@
 #define MAX_PKTS 20000
 
 static size_t g_delivered;
+static struct sensor_conf g_conf;
+static struct jw g_jw;
+static struct reasm *g_ra;
+static struct applayer *g_al;
+static uint64_t g_now;
 
 static void on_data(void *ud, struct flow *f, int dir, const uint8_t *d, size_t n)
 {
     (void)ud;
-    (void)f;
-    (void)dir;
     if (n > 0)
         g_delivered += d[0] + n; /* touch the bytes so ASan checks them */
+    applayer_stream(g_al, f, dir, d, n, g_now);
+}
+
+static void on_gap(void *ud, struct flow *f, int dir, uint64_t len)
+{
+    (void)ud;
+    applayer_gap(g_al, f, dir, len, g_now);
 }
 
 static void on_end(struct flow *f, enum flow_end_reason why, void *ud)
 {
     (void)why;
-    reasm_flow_end(ud, f);
+    (void)ud;
+    reasm_flow_end(g_ra, f);
+    applayer_flow_end(g_al, f);
+}
+
+static void host_write(void *ud, uint64_t ts)
+{
+    (void)ud;
+    (void)ts;
+    if (jw_ok(&g_jw))
+        g_delivered += g_jw.len; /* events are built, then dropped */
+}
+
+static bool host_sample(void *ud, uint64_t n, uint64_t *suppressed)
+{
+    (void)ud;
+    (void)suppressed;
+    return n < 4;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -61,9 +92,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct reasm_conf rc;
     reasm_conf_defaults(&rc);
     rc.memcap = 256ull * 1024;
+    if (g_jw.buf == NULL && (conf_defaults(sensor_conf_table, &g_conf) != 0 ||
+                             jw_init(&g_jw, 4096, 1 << 20) != 0))
+        abort();
+    struct applayer_host h = {&g_jw, host_write, host_sample, NULL};
+    g_al = applayer_new(&g_conf, &h);
     struct decoder *dec = decoder_new(&dc);
-    struct reasm *ra = reasm_new(&rc, on_data, NULL, NULL);
-    struct flow_table *ft = ra ? flow_table_new(&fc, on_end, ra) : NULL;
+    struct reasm *ra = reasm_new(&rc, on_data, on_gap, NULL);
+    g_ra = ra;
+    struct flow_table *ft = ra && g_al ? flow_table_new(&fc, on_end, NULL) : NULL;
     if (dec && ft) {
         struct capture_pkt cp;
         struct pkt p;
@@ -73,8 +110,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 continue;
             int dir;
             struct flow *f = flow_table_update(ft, &p, &dir);
+            g_now = cp.ts_us;
             if (f != NULL && p.proto == 6)
                 reasm_packet(ra, f, dir, &p);
+            else if (f != NULL && p.proto == 17 && p.payload_len > 0)
+                applayer_udp(g_al, f, dir, p.sport, p.dport, p.payload, p.payload_len, cp.ts_us);
             flow_table_expire(ft, cp.ts_us);
             decoder_expire(dec, cp.ts_us);
         }
@@ -83,6 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ft)
         flow_table_free(ft);
     reasm_free(ra);
+    applayer_free(g_al);
     decoder_free(dec);
     capture_close(cap);
     free(copy);
