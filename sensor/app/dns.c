@@ -382,7 +382,7 @@ const char *dns_anomaly_name(enum dns_anomaly a)
     static const char *const names[DNS_AN_COUNT] = {
         "name_too_long", "label_too_long", "ptr_loop",         "ptr_forward",
         "ptr_too_many",  "truncated",      "too_many_records", "rdata_bad",
-        "pool_full",     "trailing_data",  "short_message",
+        "pool_full",     "trailing_data",  "short_message",    "nomem",
     };
     return (unsigned)a < DNS_AN_COUNT ? names[a] : "unknown";
 }
@@ -839,7 +839,10 @@ static void dns_tcp_data(void *st, struct app_sink *s, int dir, const uint8_t *d
     }
     struct dns_msg m;
     struct dns_tcp_call c = {s, &t->dir[dir], &m, dir};
+    uint64_t nomem = t->dir[dir].nomem;
     dns_tcp_feed(&t->dir[dir], d, n, NULL, &m, dns_tcp_msg, &c);
+    if (t->dir[dir].nomem != nomem)
+        s->anomaly(s, DNS_AN_NOMEM, dir);
 }
 
 /* After a gap the framing is lost: drop the partial message and skip data until a

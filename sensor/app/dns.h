@@ -52,6 +52,7 @@ enum dns_anomaly {
     DNS_AN_POOL_FULL,         /* string pool exhausted: later strings empty */
     DNS_AN_TRAILING,          /* bytes after the last counted record */
     DNS_AN_SHORT,             /* under 12 bytes: no header (message not usable) */
+    DNS_AN_NOMEM,             /* TCP: no memory for the message's buffer: skipped */
     DNS_AN_COUNT
 };
 

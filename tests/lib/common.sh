@@ -40,3 +40,21 @@ assert n>0' "$1"; }
 ev_query() { "$PY" -c 'import json,sys
 E=[json.loads(l) for l in open(sys.argv[1],encoding="utf-8")]
 print(eval(sys.argv[2]))' "$1" "$2"; }
+
+# run_limit_case DIR NAME SETTINGS: runs the sensor on DIR/NAME.pcap into
+# $T_TMP/NAME.json with the space-separated NAME=VALUE settings ("-" for none); fails
+# (printing the end of stderr) on a non-zero exit, a sanitizer report or a line that
+# is not JSON. For the crafted-capture limit tests.
+run_limit_case() {
+    local dir=$1 name=$2 sets=$3 args=()
+    if [ "$sets" != "-" ]; then
+        for s in $sets; do args+=(--set "$s"); done
+    fi
+    "$SENSOR" -q -r "$dir/$name.pcap" -o "$T_TMP/$name.json" "${args[@]}" 2>"$T_TMP/$name.err"
+    local rc=$?
+    if [ $rc -ne 0 ] || grep -qE 'Sanitizer|runtime error' "$T_TMP/$name.err"; then
+        echo "  sensor exit $rc: $(tail -3 "$T_TMP/$name.err")"
+        return 1
+    fi
+    all_json "$T_TMP/$name.json"
+}

@@ -18,20 +18,7 @@ D="$T_TMP/pcaps"
 "$PY" "$GEN" -o "$T_TMP/again" >/dev/null
 check "generator is deterministic" diff -r "$D" "$T_TMP/again"
 
-# run_case NAME SETTINGS: runs the sensor on $D/NAME.pcap into $T_TMP/NAME.json.
-run_case() {
-    local name=$1 sets=$2 args=()
-    if [ "$sets" != "-" ]; then
-        for s in $sets; do args+=(--set "$s"); done
-    fi
-    "$SENSOR" -q -r "$D/$name.pcap" -o "$T_TMP/$name.json" "${args[@]}" 2>"$T_TMP/$name.err"
-    local rc=$?
-    if [ $rc -ne 0 ] || grep -qE 'Sanitizer|runtime error' "$T_TMP/$name.err"; then
-        echo "  sensor exit $rc: $(tail -3 "$T_TMP/$name.err")"
-        return 1
-    fi
-    all_json "$T_TMP/$name.json"
-}
+run_case() { run_limit_case "$D" "$@"; }
 
 while IFS=$'\t' read -r name pcap event count result sets; do
     [ -n "$name" ] || continue
