@@ -59,6 +59,8 @@ struct sensor_conf {
     /* application-layer parsers */
     uint64_t app_memcap;
     bool dns_enabled;
+    int64_t dns_max_questions;
+    int64_t dns_max_records;
     bool dhcp_enabled;
     bool dhcp_extended;
     /* logging */

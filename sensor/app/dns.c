@@ -762,9 +762,9 @@ static bool dns_udp_match(uint16_t sport, uint16_t dport)
 static void dns_datagram(struct app_sink *s, const struct sensor_conf *c, int dir,
                          const uint8_t *d, size_t n)
 {
-    (void)c;
+    struct dns_conf dc = {(uint8_t)c->dns_max_questions, (uint8_t)c->dns_max_records};
     struct dns_msg m; /* ~20 KiB: on the stack, nothing outlives the call */
-    int rc = dns_parse(d, n, NULL, &m);
+    int rc = dns_parse(d, n, &dc, &m);
     m.tx_id = s->dgram_index;
     dns_report(s, dir, &m, rc);
 }
@@ -797,6 +797,7 @@ static enum app_probe dns_probe(const uint8_t *d, size_t n, int dir, uint16_t sp
 
 struct dns_tcp_flow {
     struct dns_tcp dir[2];
+    struct dns_conf conf;
     bool lost[2]; /* after a gap: waiting for data that starts like a message */
 };
 
@@ -817,8 +818,12 @@ static void dns_tcp_msg(void *ud, const struct dns_msg *m, int rc)
 
 static void *dns_tcp_new(const struct sensor_conf *c)
 {
-    (void)c;
-    return xcalloc(MEM_APP, 1, sizeof(struct dns_tcp_flow));
+    struct dns_tcp_flow *t = xcalloc(MEM_APP, 1, sizeof(*t));
+    if (t != NULL) {
+        t->conf.max_questions = (uint8_t)c->dns_max_questions;
+        t->conf.max_records = (uint8_t)c->dns_max_records;
+    }
+    return t;
 }
 
 static void dns_tcp_state_free(void *st)
@@ -840,7 +845,7 @@ static void dns_tcp_data(void *st, struct app_sink *s, int dir, const uint8_t *d
     struct dns_msg m;
     struct dns_tcp_call c = {s, &t->dir[dir], &m, dir};
     uint64_t nomem = t->dir[dir].nomem;
-    dns_tcp_feed(&t->dir[dir], d, n, NULL, &m, dns_tcp_msg, &c);
+    dns_tcp_feed(&t->dir[dir], d, n, &t->conf, &m, dns_tcp_msg, &c);
     if (t->dir[dir].nomem != nomem)
         s->anomaly(s, DNS_AN_NOMEM, dir);
 }
