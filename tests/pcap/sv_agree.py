@@ -41,6 +41,7 @@ Python 3 standard library + python3-yaml (Debian).
 """
 
 import argparse
+import calendar
 import collections
 import concurrent.futures
 import json
@@ -301,7 +302,6 @@ TS_RE = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?
 
 def event_time(ev):
     """An event's timestamp as (seconds, microseconds) UTC, or None."""
-    import calendar
     m = TS_RE.match(str(ev.get("timestamp", "")))
     if not m:
         return None
@@ -757,6 +757,25 @@ def report(args, results, outdir):
     return 1 if bad else 0
 
 
+def self_test():
+    """The filter semantics on small cases (run every time: a broken scorer fails)."""
+    ev = {"event_type": "dns", "timestamp": "2017-01-27T16:03:18.623093+00:00",
+          "dns": {"queries": [{"rrname": "a.example"}], "answers": [1, 2],
+                  "flags": "8180", "id": 7}}
+    cases = [("event_type", "dns", True), ("dns.queries[0].rrname", "a.example", True),
+             ("dns.queries[1].rrname", "a.example", False), ("dns.answers.__len", 2, True),
+             ("dns.missing.__len", -1, False),
+             ("dns.flags.__len", 4, True), ("dns.id.__len", -1, True), ("dns.flags.__startswith", "81", True),
+             ("dns.flags.__endswith", "81", False), ("dns.answers.__contains", 2, True),
+             ("dns.queries[0].rrname.__find", "exam", True), ("dns.id.__gt", 6, True),
+             ("dns.id.__lte", 6, False), ("dns.id", "7", False), ("dns.id", 7.0, True),
+             ("has-key", "dns.flags", True), ("not-has-key", ["dns.x", "dns.id"], False)]
+    bad = [(k, v) for k, v, want in cases if match_key(k, v, ev) != want]
+    if event_time(ev) != (1485532998, 623093):
+        bad.append(("timestamp", ev["timestamp"]))
+    return bad
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     src = os.environ.get("OTASUKE_SRC", os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -773,6 +792,10 @@ def main():
     if yaml is None:
         print("sv_agree: SKIP: python3-yaml is not installed")
         return SKIP
+    bad = self_test()
+    if bad:
+        print("sv_agree: FAIL: the scorer's own semantics are broken: %s" % bad)
+        return 1
     root = os.path.join(args.corpus, "pcap", "suricata-verify")
     if not os.path.isdir(root):
         print("sv_agree: SKIP: no corpus at %s (set OTASUKE_CORPUS)" % root)
