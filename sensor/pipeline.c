@@ -193,7 +193,7 @@ static void on_flow_end(struct flow *f, enum flow_end_reason why, void *ud)
     jw_str(w, "start", ts);
     ts_format(ts, sizeof(ts), f->ts_last, 0);
     jw_str(w, "end", ts);
-    jw_u64(w, "age", (f->ts_last - f->ts_start) / 1000000u);
+    jw_u64(w, "age", f->ts_last / 1000000u - f->ts_start / 1000000u); /* as Suricata: seconds fields */
     jw_str(w, "state", flow_state_name(f));
     jw_str(w, "reason", flow_end_reason_name(why));
     jw_bool(w, "alerted", false);
@@ -241,8 +241,10 @@ static void on_decode_event(struct pipeline *pl, const struct pkt *p)
     struct jw *w = &pl->jw;
     jw_reset(w);
     eve_begin(w, p->ts_us, "anomaly", 0);
+    jw_u64(w, "pcap_cnt", pl->packets);
     if (p->ipver != 0)
         eve_tuple(w, &p->src, p->sport, &p->dst, p->dport, p->proto, p->ipver);
+    jw_str(w, "pkt_src", "wire/pcap");
     jw_obj_open(w, "anomaly");
     jw_str(w, "type", "decode");
     jw_str(w, "event", decode_ev_name(ev));
@@ -594,7 +596,7 @@ static bool host_sample(void *ud, uint64_t n, uint64_t *suppressed)
 static int open_applayer(struct pipeline *pl, char *err, size_t errlen)
 {
     files_magic_init(); /* without it, files have no type: logged, not fatal */
-    struct applayer_host h = {&pl->jw, host_write, host_sample, pl};
+    struct applayer_host h = {&pl->jw, &pl->packets, host_write, host_sample, pl};
     pl->al = applayer_new(pl->conf, &h);
     if (pl->al == NULL) {
         snprintf(err, errlen, "out of memory setting up the application-layer parsers");

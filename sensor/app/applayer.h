@@ -57,8 +57,8 @@ struct app_sink {
     uint64_t now_us;
     /* The flow's id (written by event_begin; for parsers that keep it in state). */
     uint64_t flow_id;
-    /* Datagram parsers: packets the flow carried in this direction before this one
-     * (the k-th message of a direction has index k - 1: DNS pairs tx_id with it). */
+    /* Datagram parsers: packets the flow carried, both directions, before this one
+     * (DNS numbers its transactions with it, as Suricata 8: one per message). */
     uint64_t dgram_index;
     void *ud; /* the implementation's */
 };

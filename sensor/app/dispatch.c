@@ -69,26 +69,34 @@ struct app_ctx {
     struct applayer *al;
     struct flow *f;
     unsigned idx;
+    bool at_end; /* called from applayer_flow_end: no current packet */
 };
 
 /* ---- the sink --------------------------------------------------------------- */
 
-static void write_tuple(struct jw *w, const struct flow *f, int dir)
+/* The common header of an event about the current flow: as Suricata, pcap_cnt (the
+ * number of the packet that completed what is logged) and pkt_src ("wire/pcap", or
+ * "stream (flow timeout)" for what is logged when the flow ends). */
+static void write_header(struct app_ctx *c, struct jw *w, const char *event_type, int dir)
 {
+    const struct flow *f = c->f;
     const struct flow_key *k = &f->key;
+    jw_reset(w);
+    eve_begin(w, c->sink.now_us, event_type, f->flow_id);
+    if (!c->at_end && c->al->host.packets != NULL)
+        jw_u64(w, "pcap_cnt", *c->al->host.packets);
     if (dir == APP_TOSERVER)
         eve_tuple(w, &k->src, k->sport, &k->dst, k->dport, k->proto, f->ipver);
     else
         eve_tuple(w, &k->dst, k->dport, &k->src, k->sport, k->proto, f->ipver);
+    jw_str(w, "pkt_src", c->at_end ? "stream (flow timeout)" : "wire/pcap");
 }
 
 static struct jw *sink_event_begin(struct app_sink *s, const char *event_type, int dir)
 {
     struct app_ctx *c = s->ud;
     struct jw *w = c->al->host.jw;
-    jw_reset(w);
-    eve_begin(w, s->now_us, event_type, c->f->flow_id);
-    write_tuple(w, c->f, dir);
+    write_header(c, w, event_type, dir);
     return w;
 }
 
@@ -115,9 +123,7 @@ static void sink_anomaly(struct app_sink *s, int kind, int dir)
     char name[96];
     snprintf(name, sizeof(name), "%s.%s", p->name, p->kind_name(kind));
     struct jw *w = c->al->host.jw;
-    jw_reset(w);
-    eve_begin(w, s->now_us, "anomaly", c->f->flow_id);
-    write_tuple(w, c->f, dir);
+    write_header(c, w, "anomaly", dir);
     jw_str(w, "app_proto", p->name);
     jw_obj_open(w, "anomaly");
     jw_str(w, "type", "applayer");
@@ -144,6 +150,7 @@ static void ctx_init(struct app_ctx *c, struct applayer *al, struct flow *f, uns
     c->al = al;
     c->f = f;
     c->idx = idx;
+    c->at_end = false;
 }
 
 /* ---- setup ------------------------------------------------------------------ */
@@ -180,7 +187,7 @@ void applayer_udp(struct applayer *al, struct flow *f, int dir, uint16_t sport, 
             continue;
         struct app_ctx c;
         ctx_init(&c, al, f, i, now_us);
-        c.sink.dgram_index = f->pkts[dir] - 1;
+        c.sink.dgram_index = f->pkts[0] + f->pkts[1] - 1;
         al->st[i].datagrams++;
         p->datagram(&c.sink, al->conf, dir, d, n);
         return;
@@ -386,6 +393,7 @@ void applayer_flow_end(struct applayer *al, struct flow *f)
         const struct app_parser *p = registry[idx].p;
         struct app_ctx c;
         ctx_init(&c, al, f, idx, f->ts_last);
+        c.at_end = true;
         if (p->end != NULL)
             p->end(as->st, &c.sink);
         p->state_free(as->st);

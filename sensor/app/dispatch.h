@@ -23,11 +23,12 @@
 struct jw;
 struct sensor_conf;
 
-/* What the dispatcher needs from the pipeline: its event writer, the function that
+/* What the dispatcher needs from the pipeline: its event writer, its packet count, the function that
  * writes the finished event in w (counting oversized ones), and the anomaly
  * sampling decision for the n-th anomaly of a kind. */
 struct applayer_host {
     struct jw *jw;
+    const uint64_t *packets; /* packets read so far: the current one's number (pcap_cnt) */
     void (*write)(void *ud, uint64_t ts_us);
     bool (*sample)(void *ud, uint64_t n, uint64_t *suppressed);
     void *ud;

@@ -11,6 +11,7 @@
  */
 #include "app/dns.h"
 #include "app/applayer.h"
+#include "output/eve.h"
 #include "sensor_conf.h"
 
 #include <stdio.h>
@@ -175,6 +176,9 @@ static bool read_name(struct dns_msg *m, struct rd *r, size_t lim, struct dns_st
     return ok;
 }
 
+/* TXT rdata is kept in wire form (each character-string with its length byte), so
+ * that the writer can log one entry per string as Suricata does; at most DNS_MAX_TXT
+ * bytes, the string that crosses the cap cut (its length byte adjusted). */
 static void rdata_txt(struct dns_msg *m, struct rd *d, struct dns_rr *rr)
 {
     uint8_t txt[DNS_MAX_TXT];
@@ -184,12 +188,28 @@ static void rdata_txt(struct dns_msg *m, struct rd *d, struct dns_rr *rr)
         const uint8_t *s = rd_take(d, l);
         if (s == NULL)
             break;
-        size_t k = l < DNS_MAX_TXT - n ? l : DNS_MAX_TXT - n;
+        if (n + 1 >= DNS_MAX_TXT)
+            continue; /* full: the rest is still checked, not kept */
+        size_t k = l < DNS_MAX_TXT - n - 1 ? l : DNS_MAX_TXT - n - 1;
+        txt[n++] = (uint8_t)k;
         memcpy(txt + n, s, k);
         n += k;
     }
     rr->data = pool_add(m, txt, n);
     rr->has_rdata = !d->bad;
+}
+
+bool dns_txt_next(const uint8_t *b, size_t n, size_t *off, const uint8_t **s, size_t *len)
+{
+    if (*off >= n)
+        return false;
+    size_t l = b[*off];
+    if (l > n - *off - 1)
+        l = n - *off - 1; /* cannot happen for data from rdata_txt; stay inside anyway */
+    *s = b + *off + 1;
+    *len = l;
+    *off += 1 + l;
+    return true;
 }
 
 /* Reads n big-endian 16- or 32-bit numbers into rr->n. */
@@ -205,6 +225,9 @@ static void read_rdata(struct dns_msg *m, struct rd *d, struct dns_rr *rr)
 {
     size_t rdlen = d->len - d->off;
     bool ok = true;
+    /* RFC 2136 UPDATE prerequisites and deletions: class NONE or ANY with no rdata. */
+    if (rdlen == 0 && (rr->rclass == 254 || rr->rclass == 255))
+        return;
     switch (rr->type) {
     case 1:  /* A */
     case 28: /* AAAA */
@@ -312,9 +335,7 @@ int dns_parse(const uint8_t *p, size_t n, const struct dns_conf *conf, struct dn
         maxq = conf->max_questions;
     if (conf != NULL && conf->max_records > 0 && conf->max_records < maxrr)
         maxrr = conf->max_records;
-    uint64_t tx_id = m->tx_id;
     memset(m, 0, offsetof(struct dns_msg, q)); /* the arrays are written as they fill */
-    m->tx_id = tx_id;
     m->pool_len = 0;
     if (n < DNS_HDR_LEN) {
         anomaly(m, DNS_AN_SHORT);
@@ -487,9 +508,7 @@ static bool put_rdata_str(struct jw *w, const char *key, const struct dns_msg *m
     case 28: /* Suricata writes all eight groups, zero-padded, not RFC 5952 */
         if (rr->data.len != 16)
             return false;
-        for (size_t i = 0; i < 8; i++)
-            snprintf(txt + i * 5, sizeof(txt) - i * 5, "%02x%02x%s", b[2 * i], b[2 * i + 1],
-                     i < 7 ? ":" : "");
+        eve_ip6_full(b, txt);
         jw_str(w, key, txt);
         return true;
     case 2:
@@ -498,10 +517,7 @@ static bool put_rdata_str(struct jw *w, const char *key, const struct dns_msg *m
     case 15: /* MX: the exchange only, as Suricata */
         put_name(w, key, m, rr->data);
         return true;
-    case 16:
-        put_bytes(w, key, b, rr->data.len);
-        return true;
-    default:
+    default: /* TXT: one value per character-string, by the callers */
         return false;
     }
 }
@@ -534,6 +550,34 @@ static bool put_rdata_obj(struct jw *w, const char *key, const struct dns_msg *m
     return false;
 }
 
+static void put_record_head(struct jw *w, const struct dns_msg *m, const struct dns_rr *rr)
+{
+    put_name(w, "rrname", m, rr->name);
+    put_rrtype(w, "rrtype", rr->type);
+    jw_u64(w, "ttl", rr->ttl);
+}
+
+/* A TXT record is one entry per character-string (Suricata 8), each with the
+ * record's name, type and TTL; one without strings (or rdata) is one bare entry. */
+static void put_txt_entries(struct jw *w, const struct dns_msg *m, const struct dns_rr *rr)
+{
+    const uint8_t *b = dns_str_ptr(m, rr->data), *str;
+    size_t off = 0, len;
+    bool any = false;
+    while (rr->has_rdata && dns_txt_next(b, rr->data.len, &off, &str, &len)) {
+        jw_obj_open(w, NULL);
+        put_record_head(w, m, rr);
+        put_bytes(w, "rdata", str, len);
+        jw_obj_close(w);
+        any = true;
+    }
+    if (!any) {
+        jw_obj_open(w, NULL);
+        put_record_head(w, m, rr);
+        jw_obj_close(w);
+    }
+}
+
 static void put_records(struct jw *w, const char *key, const struct dns_msg *m, uint8_t sec)
 {
     bool any = false;
@@ -544,16 +588,31 @@ static void put_records(struct jw *w, const char *key, const struct dns_msg *m, 
         if (!any)
             jw_arr_open(w, key);
         any = true;
+        if (rr->type == 16) {
+            put_txt_entries(w, m, rr);
+            continue;
+        }
         jw_obj_open(w, NULL);
-        put_name(w, "rrname", m, rr->name);
-        put_rrtype(w, "rrtype", rr->type);
-        jw_u64(w, "ttl", rr->ttl);
+        put_record_head(w, m, rr);
         if (!put_rdata_str(w, "rdata", m, rr))
             put_rdata_obj(w, rr->type == 6 ? "soa" : "srv", m, rr);
         jw_obj_close(w);
     }
     if (any)
         jw_arr_close(w);
+}
+
+/* The values of one record in "grouped": TXT gives one per character-string. */
+static void put_grouped_values(struct jw *w, const struct dns_msg *m, const struct dns_rr *rr)
+{
+    if (rr->type == 16) {
+        const uint8_t *b = dns_str_ptr(m, rr->data), *str;
+        size_t off = 0, len;
+        while (dns_txt_next(b, rr->data.len, &off, &str, &len))
+            put_bytes(w, NULL, str, len);
+    } else if (!put_rdata_str(w, NULL, m, rr)) {
+        put_rdata_obj(w, NULL, m, rr);
+    }
 }
 
 static bool groupable(const struct dns_rr *rr)
@@ -595,9 +654,8 @@ static void put_grouped(struct jw *w, const struct dns_msg *m)
         open = true;
         jw_arr_open(w, dns_rrtype_name(rr->type));
         for (unsigned j = i; j < m->nrr; j++)
-            if (groupable(&m->rr[j]) && m->rr[j].type == rr->type &&
-                !put_rdata_str(w, NULL, m, &m->rr[j]))
-                put_rdata_obj(w, NULL, m, &m->rr[j]);
+            if (groupable(&m->rr[j]) && m->rr[j].type == rr->type)
+                put_grouped_values(w, m, &m->rr[j]);
         jw_arr_close(w);
     }
     if (open)
@@ -757,8 +815,8 @@ static bool dns_udp_match(uint16_t sport, uint16_t dport)
     return sport == DNS_PORT || dport == DNS_PORT;
 }
 
-/* One message per datagram; tx_id pairs a query with its response: the k-th message
- * of each direction of the flow has tx_id k - 1. */
+/* One message per datagram, each its own transaction as in Suricata 8: tx_id is the
+ * message's index in the flow, both directions counted. */
 static void dns_datagram(struct app_sink *s, const struct sensor_conf *c, int dir,
                          const uint8_t *d, size_t n)
 {
@@ -803,7 +861,7 @@ struct dns_tcp_flow {
 
 struct dns_tcp_call {
     struct app_sink *s;
-    const struct dns_tcp *t;
+    const struct dns_tcp_flow *t;
     struct dns_msg *scratch; /* the message dns_tcp_feed parses into */
     int dir;
 };
@@ -812,7 +870,7 @@ static void dns_tcp_msg(void *ud, const struct dns_msg *m, int rc)
 {
     struct dns_tcp_call *c = ud;
     (void)m; /* == c->scratch */
-    c->scratch->tx_id = c->t->msgs - 1;
+    c->scratch->tx_id = c->t->dir[0].msgs + c->t->dir[1].msgs - 1; /* index in the flow */
     dns_report(c->s, c->dir, c->scratch, rc);
 }
 
@@ -843,7 +901,7 @@ static void dns_tcp_data(void *st, struct app_sink *s, int dir, const uint8_t *d
         t->lost[dir] = false;
     }
     struct dns_msg m;
-    struct dns_tcp_call c = {s, &t->dir[dir], &m, dir};
+    struct dns_tcp_call c = {s, t, &m, dir};
     uint64_t nomem = t->dir[dir].nomem;
     dns_tcp_feed(&t->dir[dir], d, n, &t->conf, &m, dns_tcp_msg, &c);
     if (t->dir[dir].nomem != nomem)

@@ -72,8 +72,8 @@ struct dns_question {
 
 /* One resource record. Which rdata fields are set depends on the type:
  * A/AAAA: data = 4/16 address bytes; CNAME/NS/PTR: data = name; MX: data = exchange,
- * n[0] = preference; TXT: data = the character-strings concatenated (capped at
- * DNS_MAX_TXT); SRV: data = target, n[0..2] = priority, weight, port; SOA: data =
+ * n[0] = preference; TXT: data = the character-strings in wire form, each after its
+ * length byte (capped at DNS_MAX_TXT; walk them with dns_txt_next()); SRV: data = target, n[0..2] = priority, weight, port; SOA: data =
  * mname, data2 = rname, n[0..4] = serial, refresh, retry, expire, minimum. Other
  * types: only type, class and TTL. has_rdata is false when the rdata was malformed. */
 struct dns_rr {
@@ -118,6 +118,11 @@ struct dns_conf {
  * PARSE_BAD when the message is under 12 bytes (DNS_AN_SHORT set). */
 int dns_parse(const uint8_t *p, size_t n, const struct dns_conf *conf, struct dns_msg *m);
 
+/* Iterates the character-strings of TXT rdata b[0..n) (struct dns_rr.data): from
+ * *off (start at 0), sets *s and *len to the next string and advances *off; returns false
+ * at the end. */
+bool dns_txt_next(const uint8_t *b, size_t n, size_t *off, const uint8_t **s, size_t *len);
+
 /* Returns the bytes of s inside m. */
 const uint8_t *dns_str_ptr(const struct dns_msg *m, struct dns_str s);
 
@@ -160,7 +165,7 @@ int dns_tcp_feed(struct dns_tcp *s, const uint8_t *p, size_t n, const struct dns
 void dns_tcp_free(struct dns_tcp *s);
 
 /* The parser as the pipeline uses it (applayer.h): datagrams to or from port 53, and
- * TCP streams on port 53 (tx_id: the message's index in its direction). */
+ * TCP streams on port 53 (tx_id: the message's index in the flow, as Suricata 8). */
 extern const struct app_parser dns_parser;
 
 #endif

@@ -32,15 +32,30 @@ static void v4_str(const uint8_t *b, char *out)
     }
 }
 
+void eve_ip6_full(const uint8_t *b, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *o = out;
+    for (int i = 0; i < 16; i++) {
+        *o++ = hex[b[i] >> 4];
+        *o++ = hex[b[i] & 15];
+        if (i % 2 == 1 && i < 15)
+            *o++ = ':';
+    }
+    *o = '\0';
+}
+
 const char *eve_addr_str(const struct addr *a, char *out, size_t outlen)
 {
     if (eve_addr_is_v4(a) && outlen >= 16) {
         v4_str(a->b + 12, out);
         return out;
     }
-    const char *r = eve_addr_is_v4(a) ? inet_ntop(AF_INET, a->b + 12, out, (socklen_t)outlen)
-                                      : inet_ntop(AF_INET6, a->b, out, (socklen_t)outlen);
-    if (r == NULL && outlen > 0)
+    if (!eve_addr_is_v4(a) && outlen >= EVE_IP6_FULL_LEN) {
+        eve_ip6_full(a->b, out);
+        return out;
+    }
+    if (outlen > 0)
         out[0] = '\0';
     return out;
 }

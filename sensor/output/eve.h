@@ -14,7 +14,14 @@
 
 #define EVE_ADDR_LEN 46 /* INET6_ADDRSTRLEN */
 
-/* Formats a (possibly IPv4-mapped) address as text; returns out. */
+#define EVE_IP6_FULL_LEN 40 /* "2001:0db8:0000:...": 39 characters and the NUL */
+
+/* Writes the 16 bytes at b as Suricata writes IPv6 addresses: all eight groups, four
+ * lowercase hex digits each ("2001:0db8:0000:0000:0000:0000:0000:0001"), into out
+ * (EVE_IP6_FULL_LEN bytes). */
+void eve_ip6_full(const uint8_t *b, char *out);
+/* Formats a (possibly IPv4-mapped) address as text, IPv6 as eve_ip6_full; returns out
+ * (empty when outlen is too small). */
 const char *eve_addr_str(const struct addr *a, char *out, size_t outlen);
 /* Returns true when a is IPv4-mapped. */
 bool eve_addr_is_v4(const struct addr *a);

@@ -95,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (g_jw.buf == NULL && (conf_defaults(sensor_conf_table, &g_conf) != 0 ||
                              jw_init(&g_jw, 4096, 1 << 20) != 0))
         abort();
-    struct applayer_host h = {&g_jw, host_write, host_sample, NULL};
+    struct applayer_host h = {&g_jw, NULL, host_write, host_sample, NULL};
     g_al = applayer_new(&g_conf, &h);
     struct decoder *dec = decoder_new(&dc);
     struct reasm *ra = reasm_new(&rc, on_data, on_gap, NULL);

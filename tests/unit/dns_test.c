@@ -106,7 +106,7 @@ static const uint8_t r_all[] = {
     0xc0, 0x10,
     /* example.com PTR ttl 3: www.example.com (ptr @12) */
     0xc0, 0x10, 0x00, 0x0c, 0x00, 0x01, 0x00, 0x00, 0x00, 0x03, 0x00, 0x02, 0xc0, 0x0c,
-    /* example.com TXT ttl 4: "v=spf1" "-all" (two strings, logged joined) */
+    /* example.com TXT ttl 4: "v=spf1" "-all" (two strings: two entries, as Suricata 8) */
     0xc0, 0x10, 0x00, 0x10, 0x00, 0x01, 0x00, 0x00, 0x00, 0x04, 0x00, 0x0c, 6, 'v', '=', 's',
     'p', 'f', '1', 4, '-', 'a', 'l', 'l',
     /* example.com SRV ttl 5: priority 1 weight 2 port 5060 target www.example.com */
@@ -141,7 +141,7 @@ static void test_response_all_types(void)
     CHECK_MEM(dns_str_ptr(&g_m, rr[1].data), "\x5d\xb8\xd8\x22", 4);
     CHECK_EQ_U64(rr[3].n[0], 10);
     CHECK_STR(str(&g_m, rr[3].data), "mx.example.com");
-    CHECK_STR(str(&g_m, rr[6].data), "v=spf1-all");
+    CHECK_STR(str(&g_m, rr[6].data), "\x06v=spf1\x04-all"); /* wire form */
     CHECK_EQ_U64(rr[7].n[2], 5060);
     CHECK(!rr[8].has_rdata);
     CHECK_EQ_U64(rr[10].section, DNS_SEC_AUTHORITY);
@@ -164,14 +164,15 @@ static void test_response_all_types(void)
         "{\"rrname\":\"example.com\",\"rrtype\":\"MX\",\"ttl\":1,\"rdata\":\"mx.example.com\"},"
         "{\"rrname\":\"example.com\",\"rrtype\":\"NS\",\"ttl\":2,\"rdata\":\"ns1.example.com\"},"
         "{\"rrname\":\"example.com\",\"rrtype\":\"PTR\",\"ttl\":3,\"rdata\":\"www.example.com\"},"
-        "{\"rrname\":\"example.com\",\"rrtype\":\"TXT\",\"ttl\":4,\"rdata\":\"v=spf1-all\"},"
+        "{\"rrname\":\"example.com\",\"rrtype\":\"TXT\",\"ttl\":4,\"rdata\":\"v=spf1\"},"
+        "{\"rrname\":\"example.com\",\"rrtype\":\"TXT\",\"ttl\":4,\"rdata\":\"-all\"},"
         "{\"rrname\":\"example.com\",\"rrtype\":\"SRV\",\"ttl\":5,\"srv\":{\"priority\":1,"
         "\"weight\":2,\"port\":5060,\"name\":\"www.example.com\"}},"
         "{\"rrname\":\"example.com\",\"rrtype\":\"HINFO\",\"ttl\":6},"
         "{\"rrname\":\"example.com\",\"rrtype\":\"A\",\"ttl\":7,\"rdata\":\"10.0.0.1\"}],"
         "\"grouped\":{\"CNAME\":[\"a.example.com\"],\"A\":[\"93.184.216.34\",\"10.0.0.1\"],"
         "\"AAAA\":[\"2001:0db8:0000:0000:0000:0000:0000:0001\"],\"MX\":[\"mx.example.com\"],"
-        "\"NS\":[\"ns1.example.com\"],\"PTR\":[\"www.example.com\"],\"TXT\":[\"v=spf1-all\"],"
+        "\"NS\":[\"ns1.example.com\"],\"PTR\":[\"www.example.com\"],\"TXT\":[\"v=spf1\",\"-all\"],"
         "\"SRV\":[{\"priority\":1,\"weight\":2,\"port\":5060,\"name\":\"www.example.com\"}]},"
         "\"authorities\":[{\"rrname\":\"example.com\",\"rrtype\":\"SOA\",\"ttl\":899,"
         "\"soa\":{\"mname\":\"ns1.example.com\",\"rname\":\"hostmaster.example.com\","
