@@ -171,6 +171,7 @@ static void tx_unlink(struct http_state *h, struct http_tx *tx)
     if (h->tail == tx)
         h->tail = prev;
     h->npending--;
+    xfree(tx->uri);
     xfree(tx);
 }
 
@@ -189,7 +190,7 @@ void http_write_tx(struct jw *w, const struct http_tx *tx)
     if (tx->port >= 0)
         jw_u64(w, "http_port", (uint64_t)tx->port);
     if (tx->has_request)
-        jw_strn(w, "url", tx->uri, tx->uri_len);
+        jw_strn(w, "url", tx->uri != NULL ? tx->uri : "", tx->uri_len);
     if (tx->ua_len > 0)
         jw_strn(w, "http_user_agent", tx->ua, tx->ua_len);
     if (tx->ctype_len > 0)
@@ -366,20 +367,18 @@ static void request_line(struct http_state *h, struct app_sink *s, const uint8_t
         dir_stop(h, s, APP_TOSERVER);
         return;
     }
+    /* The URI ends at the first space (as libhtp and tshark); the rest, trimmed, is
+     * the protocol, whatever it holds. */
     const uint8_t *u = p + m;
     size_t ul = n - m;
     trim(&u, &ul);
-    const uint8_t *ver = NULL;
-    size_t vl = 0;
-    const uint8_t *sp = ul > 0 ? u + ul : NULL;
-    while (sp != NULL && sp > u && !is_ows(sp[-1]))
-        sp--;
-    if (sp != NULL && sp > u && is_version(sp, (size_t)(u + ul - sp))) {
-        ver = sp;
-        vl = (size_t)(u + ul - sp);
-        ul = (size_t)(sp - u);
-        trim(&u, &ul);
-    }
+    size_t k = 0;
+    while (k < ul && !is_ows(u[k]))
+        k++;
+    const uint8_t *ver = u + k;
+    size_t vl = ul - k;
+    trim(&ver, &vl);
+    ul = k;
     msg_reset(d);
     d->state = HS_HEADERS;
     struct http_tx *tx = tx_new(h, s, APP_TOSERVER);
@@ -388,9 +387,15 @@ static void request_line(struct http_state *h, struct app_sink *s, const uint8_t
         return;
     tx->has_request = true;
     SET(tx, method, p, m);
-    SET(tx, uri, u, ul);
-    if (ver != NULL)
-        SET(tx, proto, ver, vl);
+    if (ul > 0) {
+        tx->uri = xalloc(MEM_APP, ul);
+        if (tx->uri == NULL)
+            http_anomaly(s, HTTP_AN_NO_MEMORY, APP_TOSERVER);
+        else
+            memcpy(tx->uri, u, ul);
+        tx->uri_len = tx->uri != NULL ? (uint32_t)ul : 0;
+    }
+    SET(tx, proto, ver, vl);
     tx->head = ieq(p, m, "head");
     tx->connect = ieq(p, m, "connect");
     const uint8_t *a;
@@ -937,6 +942,7 @@ static void http_state_free(void *st)
     while (h->head != NULL) {
         struct http_tx *t = h->head;
         h->head = t->next;
+        xfree(t->uri);
         xfree(t);
     }
     xfree(h);

@@ -80,7 +80,7 @@ static void file_name(const struct http_dir *d, const char **name, size_t *len)
         *len = d->cd_len;
         return;
     }
-    if (d->tx == NULL)
+    if (d->tx == NULL || d->tx->uri == NULL)
         return;
     size_t k = 0;
     while (k < d->tx->uri_len && d->tx->uri[k] != '?' && d->tx->uri[k] != '#')

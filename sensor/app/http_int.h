@@ -15,7 +15,6 @@
 #include "app/http.h"
 
 #define HTTP_METHOD_MAX 32
-#define HTTP_URI_MAX    2048
 #define HTTP_HOST_MAX   256
 #define HTTP_UA_MAX     512
 #define HTTP_REF_MAX    1024
@@ -33,7 +32,8 @@ struct http_tx {
     struct http_tx *next;
     uint64_t id; /* from 0, per flow, in request order */
     HTTP_FIELD(method, HTTP_METHOD_MAX);
-    HTTP_FIELD(uri, HTTP_URI_MAX);
+    char *uri; /* exactly uri_len bytes (at most max_line), MEM_APP; NULL when empty */
+    uint32_t uri_len;
     HTTP_FIELD(host, HTTP_HOST_MAX); /* lower case, without the port */
     HTTP_FIELD(ua, HTTP_UA_MAX);
     HTTP_FIELD(referer, HTTP_REF_MAX);

@@ -5,10 +5,17 @@
  * bodies, CONNECT, gzip/deflate bodies whose sha256 is computed here with nettle,
  * a gzip bomb stopped at the caps, line/header/pending limits, gaps, and
  * Content-Disposition names. Every conversation is also fed split at every offset
- * and byte by byte, and must give the same output. The corpus part (reassembled
- * with the project's flow table and reassembler) is in http_corpus_test.c.
+ * and byte by byte, and must give the same output.
+ *
+ * Corpus part: HTTP captures of ../shared/corpus are decoded and reassembled with the
+ * project's decoder, flow table and reassembler, fed to the parser, and each request
+ * that tshark dissects (method, URI, host, user agent, status of its response) is
+ * looked up among our http events; the agreement must stay above a floor.
+ * `http_test --dump FILE.pcap` prints our events for a capture (for scoring
+ * scripts).
  */
 #include <nettle/sha2.h>
+#include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -18,11 +25,14 @@
 #include "app/files.h"
 #include "otasuke/conf.h"
 #include "otasuke/jw.h"
+#include "decode/decode.h"
+#include "flow/flow.h"
+#include "flow/reasm.h"
 #include "sensor_conf.h"
 
 /* ---- capturing sink ---- */
 
-#define OUT_MAX (1u << 20)
+#define OUT_MAX (16u << 20)
 
 struct tsink {
     struct app_sink s;
@@ -619,8 +629,392 @@ static void test_max_files(void)
     CHECK_EQ_U64(count(o, "\"event_type\":\"http\""), 2);
 }
 
-int main(void)
+/* ---- corpus: decoder + flow table + reassembler + parser ---- */
+
+struct cflow {
+    void *st;
+    bool decided;
+};
+
+struct cdrv {
+    struct decoder *dec;
+    struct flow_table *ft;
+    struct reasm *ra;
+};
+
+static struct cdrv g_d;
+
+static void c_deliver(void *ud, struct flow *f, int dir, const uint8_t *data, size_t len)
 {
+    (void)ud;
+    struct cflow *c = f->app_state;
+    if (c == NULL) {
+        c = calloc(1, sizeof(*c));
+        f->app_state = c;
+    }
+    if (!c->decided) {
+        c->decided = true;
+        if (http_parser.probe(data, len, dir, f->key.sport, f->key.dport) == APP_PROBE_NO)
+            return;
+        c->st = http_parser.state_new(&g_conf);
+    }
+    if (c->st != NULL)
+        http_parser.data(c->st, &g_t.s, dir, data, len);
+}
+
+static void c_gap(void *ud, struct flow *f, int dir, uint64_t len)
+{
+    (void)ud;
+    struct cflow *c = f->app_state;
+    if (c != NULL && c->st != NULL)
+        http_parser.gap(c->st, &g_t.s, dir, len);
+}
+
+static void c_end(struct flow *f, enum flow_end_reason why, void *ud)
+{
+    (void)why;
+    (void)ud;
+    reasm_flow_end(g_d.ra, f);
+    struct cflow *c = f->app_state;
+    if (c == NULL)
+        return;
+    if (c->st != NULL) {
+        http_parser.end(c->st, &g_t.s);
+        http_parser.state_free(c->st);
+    }
+    free(c);
+    f->app_state = NULL;
+}
+
+/* Runs a capture through the parser; the events are in g_t.out. -1: unreadable. */
+static int corpus_run(const char *path)
+{
+    char err[PCAP_ERRBUF_SIZE];
+    pcap_t *pc = pcap_open_offline(path, err);
+    if (pc == NULL)
+        return -1;
+    sink_init();
+    struct flow_conf fc;
+    flow_conf_defaults(&fc);
+    struct reasm_conf rc;
+    reasm_conf_defaults(&rc);
+    g_d.dec = decoder_new(NULL);
+    g_d.ft = flow_table_new(&fc, c_end, NULL);
+    g_d.ra = reasm_new(&rc, c_deliver, c_gap, NULL);
+    int dlt = pcap_datalink(pc);
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    while (pcap_next_ex(pc, &h, &data) == 1) {
+        struct pkt p;
+        uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+        if (decode_packet(g_d.dec, &p, dlt, data, h->caplen, h->len, ts) != DECODE_OK)
+            continue;
+        int dir;
+        struct flow *f = flow_table_update(g_d.ft, &p, &dir);
+        if (f != NULL && p.proto == 6)
+            reasm_packet(g_d.ra, f, dir, &p);
+    }
+    pcap_close(pc);
+    flow_table_flush(g_d.ft);
+    flow_table_free(g_d.ft);
+    reasm_free(g_d.ra);
+    decoder_free(g_d.dec);
+    return 0;
+}
+
+/* The JSON string value of key in line (minimal unescaping) into out; false when
+ * absent. */
+static bool jget(const char *line, const char *key, char *out, size_t cap)
+{
+    char pat[64];
+    snprintf(pat, sizeof(pat), "\"%s\":", key);
+    const char *p = strstr(line, pat);
+    if (p == NULL)
+        return false;
+    p += strlen(pat);
+    size_t o = 0;
+    if (*p != '"') { /* a number */
+        while (*p >= '0' && *p <= '9' && o + 1 < cap)
+            out[o++] = *p++;
+        out[o] = '\0';
+        return true;
+    }
+    for (p++; *p != '\0' && *p != '"' && o + 1 < cap; p++) {
+        if (*p == '\\' && p[1] == 'u') {
+            unsigned v = 0;
+            sscanf(p + 2, "%4x", &v);
+            out[o++] = (char)v;
+            p += 5;
+        } else {
+            if (*p == '\\')
+                p++;
+            out[o++] = *p;
+        }
+    }
+    out[o] = '\0';
+    return true;
+}
+
+struct ev {
+    char line_key[2300]; /* method SP url */
+    char host[300], ua[600], status[8];
+    bool used;
+};
+
+static struct ev *g_evs;
+static size_t g_nev;
+
+static void collect_events(void)
+{
+    free(g_evs);
+    g_nev = 0;
+    g_evs = calloc(count(g_t.out, "\"event_type\":\"http\"") + 1, sizeof(*g_evs));
+    for (char *l = g_t.out; l != NULL && *l != '\0';) {
+        char *nl = strchr(l, '\n');
+        if (nl != NULL)
+            *nl = '\0';
+        if (strstr(l, "\"event_type\":\"http\"") != NULL) {
+            struct ev *e = &g_evs[g_nev++];
+            char m[64] = "", u[2100] = "";
+            jget(l, "http_method", m, sizeof(m));
+            jget(l, "url", u, sizeof(u));
+            snprintf(e->line_key, sizeof(e->line_key), "%s %s", m, u);
+            jget(l, "hostname", e->host, sizeof(e->host));
+            jget(l, "http_user_agent", e->ua, sizeof(e->ua));
+            jget(l, "status", e->status, sizeof(e->status));
+        }
+        if (nl != NULL)
+            *nl = '\n';
+        l = nl != NULL ? nl + 1 : NULL;
+    }
+}
+
+struct agree {
+    size_t requests, found, host, ua, status, status_total;
+};
+
+/* tshark's host without port, lower case. */
+static void norm_host(char *h)
+{
+    char *c = h[0] == '[' ? strchr(h, ']') : strrchr(h, ':');
+    if (h[0] == '[' && c != NULL) {
+        memmove(h, h + 1, (size_t)(c - h - 1));
+        h[c - h - 1] = '\0';
+    } else if (c != NULL && strchr(h, ':') == c) {
+        *c = '\0';
+    }
+    for (char *p = h; *p; p++)
+        *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+    size_t n = strlen(h);
+    while (n > 0 && h[n - 1] == '.')
+        h[--n] = '\0';
+}
+
+/* Splits a tab-separated line into at most n fields (in place). */
+static size_t split_tabs(char *l, char **f, size_t n)
+{
+    size_t k = 0;
+    f[k++] = l;
+    for (char *p = l; *p != '\0' && k < n; p++)
+        if (*p == '\t') {
+            *p = '\0';
+            f[k++] = p + 1;
+        }
+    for (size_t i = k; i < n; i++)
+        f[i] = (char *)"";
+    return k;
+}
+
+/* status of each request frame, from tshark's response lines */
+struct rsp {
+    long req;
+    char code[8];
+};
+
+static void compare_request(struct agree *a, char **f, const struct rsp *rs, size_t nrs)
+{
+    char key[2300], host[300];
+    a->requests++;
+    snprintf(key, sizeof(key), "%s %s", f[1], f[2]);
+    snprintf(host, sizeof(host), "%s", f[3]);
+    norm_host(host);
+    struct ev *e = NULL;
+    for (size_t i = 0; i < g_nev && e == NULL; i++)
+        if (!g_evs[i].used && strcmp(g_evs[i].line_key, key) == 0)
+            e = &g_evs[i];
+    if (e == NULL) {
+        if (getenv("HTTP_TEST_VERBOSE") != NULL)
+            fprintf(stderr, "  missing: %s (host %s)\n", key, host);
+        return;
+    }
+    e->used = true;
+    a->found++;
+    a->host += strcmp(e->host, host) == 0;
+    a->ua += strcmp(e->ua, f[4]) == 0;
+    long fr = atol(f[0]);
+    for (size_t i = 0; i < nrs; i++)
+        if (rs[i].req == fr) {
+            a->status_total++;
+            a->status += strcmp(rs[i].code, e->status) == 0;
+            break;
+        }
+}
+
+/* Compares our events (collected) with tshark's dissection of path. */
+static int tshark_compare(const char *path, struct agree *a)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd),
+             "tshark -n -r '%s' -Y 'tcp and (http.request or http.response)' -T fields -E separator=/t "
+             "-e frame.number -e http.request.method -e http.request.uri -e http.host "
+             "-e http.user_agent -e http.request_in -e http.response.code 2>/dev/null",
+             path);
+    FILE *fp = popen(cmd, "r");
+    if (fp == NULL)
+        return -1;
+    static char line[65536];
+    char **lines = NULL;
+    size_t nl = 0;
+    struct rsp *rs = NULL;
+    size_t nrs = 0;
+    while (fgets(line, sizeof(line), fp) != NULL) {
+        line[strcspn(line, "\r\n")] = '\0';
+        lines = realloc(lines, (nl + 1) * sizeof(*lines));
+        lines[nl++] = strdup(line);
+        char *f[7];
+        char *tmp = strdup(line);
+        split_tabs(tmp, f, 7);
+        if (f[6][0] != '\0') {
+            rs = realloc(rs, (nrs + 1) * sizeof(*rs));
+            rs[nrs].req = atol(f[5]);
+            snprintf(rs[nrs].code, sizeof(rs[nrs].code), "%s", f[6]);
+            nrs++;
+        }
+        free(tmp);
+    }
+    int st = pclose(fp);
+    for (size_t i = 0; i < nl; i++) {
+        char *f[7];
+        split_tabs(lines[i], f, 7);
+        /* several requests in one frame: tshark joins their fields with ',' - skip */
+        if (f[1][0] != '\0' && strchr(f[1], ',') == NULL)
+            compare_request(a, f, rs, nrs);
+        free(lines[i]);
+    }
+    free(lines);
+    free(rs);
+    return st == 0 ? 0 : -1;
+}
+
+static bool have_tshark(void)
+{
+    return system("tshark -v >/dev/null 2>&1") == 0;
+}
+
+/* The corpus captures compared by default (HTTP_TEST_ALL=1: every capture labelled
+ * http in MANIFEST.tsv). */
+static const char *const corpus_files[] = {
+    "ndpi/1kxun.pcap",
+    "ndpi/WebattackRCE.pcap",
+    "ndpi/WebattackSQLinj.pcap",
+    "ndpi/exe_download.pcap",
+    "ndpi/http.pcapng",
+    "ndpi/http_connect.pcap",
+    "ndpi/http_ipv6.pcap",
+    "ndpi/log4j-webapp-exploit.pcap",
+    "ndpi/ocsp.pcapng",
+    "ndpi/soap.pcap",
+    "ndpi/webdav.pcap",
+    "ndpi/windowsupdate_over_http.pcap",
+    "ndpi/xss.pcap",
+    "ndpi/sql_injection.pcap",
+    "other/corelight/bro-shellshock/exploit.pcap",
+    "other/corelight/cve-2021-44228/log4j-attack.pcap",
+    NULL,
+};
+
+static void corpus_one(const char *dir, const char *rel, struct agree *tot)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    conf_reset();
+    if (corpus_run(path) != 0)
+        return;
+    collect_events();
+    struct agree a = {0};
+    if (tshark_compare(path, &a) != 0)
+        return;
+    if (getenv("HTTP_TEST_VERBOSE") != NULL || a.found < a.requests)
+        fprintf(stderr, "  %s: tshark requests %zu, found %zu, host %zu, ua %zu, status %zu/%zu\n",
+                rel, a.requests, a.found, a.host, a.ua, a.status, a.status_total);
+    tot->requests += a.requests;
+    tot->found += a.found;
+    tot->host += a.host;
+    tot->ua += a.ua;
+    tot->status += a.status;
+    tot->status_total += a.status_total;
+}
+
+/* Every capture labelled http in MANIFEST.tsv. */
+static void corpus_manifest(const char *dir, struct agree *tot)
+{
+    char mpath[1024], line[4096];
+    snprintf(mpath, sizeof(mpath), "%s/MANIFEST.tsv", dir);
+    FILE *fp = fopen(mpath, "r");
+    if (fp == NULL)
+        return;
+    while (fgets(line, sizeof(line), fp) != NULL) {
+        char *tab = strchr(line, '\t');
+        char *labels = strrchr(line, '\t');
+        if (tab == NULL || labels == NULL || strstr(labels, "http") == NULL)
+            continue;
+        *tab = '\0';
+        corpus_one(dir, line, tot);
+    }
+    fclose(fp);
+}
+
+static void test_corpus_tshark(void)
+{
+    const char *dir = check_corpus_pcap_dir();
+    if (dir == NULL)
+        SKIP("corpus not found (OTASUKE_CORPUS)");
+    if (!have_tshark())
+        SKIP("tshark not installed");
+    struct agree tot = {0};
+    if (getenv("HTTP_TEST_ALL") != NULL)
+        corpus_manifest(dir, &tot);
+    else
+        for (size_t i = 0; corpus_files[i] != NULL; i++)
+            corpus_one(dir, corpus_files[i], &tot);
+    fprintf(stderr,
+            "corpus vs tshark: %zu requests, %zu found (%.1f%%), host %zu, user agent %zu, "
+            "status %zu/%zu\n",
+            tot.requests, tot.found, tot.requests ? 100.0 * (double)tot.found / (double)tot.requests : 0.0,
+            tot.host, tot.ua, tot.status, tot.status_total);
+    CHECK(tot.requests > 100);
+    CHECK(tot.found * 100 >= tot.requests * 97);
+    CHECK(tot.host * 100 >= tot.found * 98);
+    CHECK(tot.ua * 100 >= tot.found * 98);
+    CHECK(tot.status * 100 >= tot.status_total * 97);
+    free(g_evs);
+    g_evs = NULL;
+}
+
+static int dump(const char *path)
+{
+    conf_reset();
+    files_magic_init();
+    if (corpus_run(path) != 0)
+        return 1;
+    fputs(g_t.out, stdout);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--dump") == 0)
+        return dump(argv[2]);
     files_magic_init();
     RUN(test_probe);
     RUN(test_keepalive);
@@ -636,6 +1030,7 @@ int main(void)
     RUN(test_errors);
     RUN(test_gaps);
     RUN(test_max_files);
+    RUN(test_corpus_tshark);
     files_magic_free();
     free(g_t.out);
     jw_free(&g_t.w);
