@@ -356,6 +356,31 @@ static void set_host(struct http_tx *tx, const uint8_t *a, size_t n)
     tx->port = port;
 }
 
+/* A line that is not a start line where one was due: one anomaly, then lines are
+ * skipped until a valid start line. In a response, the junk is taken for the body of
+ * the oldest pending request's response whose headers were lost (capture started
+ * late, a gap): that transaction is logged without status, so that the next status
+ * line pairs with the next request. */
+static void start_junk(struct http_state *h, struct app_sink *s, int dir)
+{
+    struct http_dir *d = &h->d[dir];
+    if (d->junk)
+        return;
+    d->junk = true;
+    http_anomaly(s, dir == APP_TOSERVER ? HTTP_AN_BAD_REQUEST_LINE : HTTP_AN_BAD_STATUS, dir);
+    if (dir == APP_TOSERVER)
+        return;
+    struct http_tx *t = d->tx; /* after a 1xx */
+    for (struct http_tx *q = h->head; t == NULL && q != NULL; q = q->next)
+        if (!q->has_response && !q->logged)
+            t = q;
+    d->tx = NULL;
+    if (t != NULL) {
+        t->has_response = true;
+        tx_log(h, s, t);
+    }
+}
+
 static void request_line(struct http_state *h, struct app_sink *s, const uint8_t *p, size_t n)
 {
     struct http_dir *d = &h->d[APP_TOSERVER];
@@ -363,8 +388,7 @@ static void request_line(struct http_state *h, struct app_sink *s, const uint8_t
     while (m < n && is_tchar(p[m]))
         m++;
     if (m == 0 || m >= HTTP_METHOD_MAX || m >= n || !is_ows(p[m])) {
-        http_anomaly(s, HTTP_AN_BAD_REQUEST_LINE, APP_TOSERVER);
-        dir_stop(h, s, APP_TOSERVER);
+        start_junk(h, s, APP_TOSERVER);
         return;
     }
     /* The URI ends at the first space (as libhtp and tshark); the rest, trimmed, is
@@ -379,6 +403,9 @@ static void request_line(struct http_state *h, struct app_sink *s, const uint8_t
     size_t vl = ul - k;
     trim(&ver, &vl);
     ul = k;
+    if (d->junk && !is_version(ver, vl))
+        return; /* resynchronise only on a complete request line */
+    d->junk = false;
     msg_reset(d);
     d->state = HS_HEADERS;
     struct http_tx *tx = tx_new(h, s, APP_TOSERVER);
@@ -421,10 +448,10 @@ static void status_line(struct http_state *h, struct app_sink *s, const uint8_t 
     uint64_t st = 0;
     if (n < 12 || !is_version(p, 8) || !is_ows(p[8]) || !parse_dec(p + 9, 3, &st) ||
         st < 100 || (n > 12 && !is_ows(p[12]))) {
-        http_anomaly(s, HTTP_AN_BAD_STATUS, APP_TOCLIENT);
-        dir_stop(h, s, APP_TOCLIENT);
+        start_junk(h, s, APP_TOCLIENT);
         return;
     }
+    d->junk = false;
     msg_reset(d);
     d->state = HS_HEADERS;
     d->interim = (st < 200 && st != 101) ? (uint16_t)st : 0;
@@ -757,7 +784,7 @@ static size_t line_step(struct http_state *h, struct app_sink *s, int dir, const
     size_t take = lf != NULL ? (size_t)(lf - p) : n;
     size_t room = max > d->line_len ? max - d->line_len : 0;
     size_t keep = take < room ? take : room;
-    if (take > room && !d->line_over) {
+    if (take > room && !d->line_over && !d->junk) {
         d->line_over = true;
         http_anomaly(s, HTTP_AN_LINE_TOO_LONG, dir);
     }
@@ -838,6 +865,31 @@ static void http_data(void *st, struct app_sink *s, int dir, const uint8_t *p, s
 
 /* ---- gaps, end ---- */
 
+/* A gap outside a body, or past its end: the message in progress ends there (its
+ * file truncated, a response's transaction logged) and parsing resumes at the next
+ * valid start line; the lines before it are taken as junk (start_junk). */
+static void gap_resync(struct http_state *h, struct app_sink *s, int dir)
+{
+    struct http_dir *d = &h->d[dir];
+    http_body_end(h, s, dir, false);
+    struct http_tx *tx = d->tx;
+    d->tx = NULL;
+    d->line_len = 0;
+    d->line_over = false;
+    d->junk = false;
+    d->interim = 0;
+    d->state = HS_START;
+    if (tx == NULL)
+        return;
+    if (dir == APP_TOCLIENT) {
+        tx->has_response = true;
+        tx_log(h, s, tx);
+    } else {
+        tx->req_done = true;
+        tx_maybe_free(h, tx);
+    }
+}
+
 static void http_gap(void *st, struct app_sink *s, int dir, uint64_t len)
 {
     struct http_state *h = st;
@@ -849,7 +901,7 @@ static void http_gap(void *st, struct app_sink *s, int dir, uint64_t len)
     bool in_body = d->state == HS_BODY_EOF ||
                    ((d->state == HS_BODY_LEN || d->state == HS_CHUNK_DATA) && len <= d->remain);
     if (!in_body) {
-        dir_stop(h, s, dir);
+        gap_resync(h, s, dir);
         return;
     }
     /* Resynchronise inside the body: the rest of it is skipped, its file truncated. */

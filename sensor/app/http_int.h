@@ -74,6 +74,7 @@ struct http_dir {
     uint8_t *line;     /* partial line across data calls: max_line bytes, MEM_APP */
     uint32_t line_len; /* bytes kept in line */
     bool line_over;    /* the current line passed max_line (anomaly given) */
+    bool junk;         /* skipping lines until a valid start line (anomaly given) */
     uint8_t state;     /* enum http_pstate */
     uint64_t remain;   /* bytes left of a Content-Length body or a chunk */
     /* message being read */
