@@ -292,9 +292,19 @@ static void tunnel(struct http_state *h, struct app_sink *s)
 
 /* ---- start lines ---- */
 
+static bool is_alpha(uint8_t c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_digit(uint8_t c)
+{
+    return c >= '0' && c <= '9';
+}
+
 static bool is_tchar(uint8_t c)
 {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+    if (is_alpha(c) || is_digit(c))
         return true;
     return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
@@ -311,11 +321,15 @@ static void uri_authority(const uint8_t *u, size_t n, const uint8_t **a, size_t 
 {
     *a = NULL;
     *alen = 0;
-    const uint8_t *sep = n >= 3 ? memchr(u, ':', n) : NULL;
-    if (sep == NULL || (size_t)(u + n - sep) < 3 || sep[1] != '/' || sep[2] != '/')
+    size_t k = 0; /* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
+    while (k < n && k < 16 && (is_alpha(u[k]) || (k > 0 && (is_digit(u[k]) || u[k] == '+' ||
+                                                             u[k] == '-' || u[k] == '.'))))
+        k++;
+    const uint8_t *sep = u + k;
+    if (k == 0 || n - k < 3 || sep[0] != ':' || sep[1] != '/' || sep[2] != '/')
         return;
     const uint8_t *b = sep + 3;
-    size_t k = 0;
+    k = 0;
     while (b + k < u + n && b[k] != '/' && b[k] != '?' && b[k] != '#')
         k++;
     const uint8_t *at = memchr(b, '@', k); /* userinfo */

@@ -355,6 +355,24 @@ static void test_content_disposition(void)
     HAS(o, "\"status\":200,\"length\":2}");
 }
 
+/* An absolute URI (proxy request) gives the host and port; "http://" inside a query
+ * does not; IPv6 literal hosts lose their brackets. */
+static void test_absolute_uri(void)
+{
+    conf_reset();
+    static const struct seg abs[] = {
+        TS("GET http://user@Proxy.Example:3128/p?x HTTP/1.1\r\nHost: other\r\n\r\n"
+           "GET /n?u=http://evil.example/ HTTP/1.1\r\nHost: good.example\r\n\r\n"
+           "GET / HTTP/1.1\r\nHost: [2001:db8::1]:8080\r\n\r\n"),
+    };
+    const char *o = CONV(abs);
+    CHECK(o != NULL);
+    HAS(o, "\"hostname\":\"proxy.example\",\"http_port\":3128,"
+           "\"url\":\"http://user@Proxy.Example:3128/p?x\"");
+    HAS(o, "\"hostname\":\"good.example\",\"url\":\"/n?u=http://evil.example/\"");
+    HAS(o, "\"hostname\":\"2001:db8::1\",\"http_port\":8080,");
+}
+
 /* CONNECT with 200: the rest is a tunnel and not parsed; 101 likewise. */
 static void test_tunnels(void)
 {
@@ -413,7 +431,7 @@ static void sha256_hex(const uint8_t *d, size_t n, char out[65])
     sha256_update(&c, n, d);
     sha256_digest(&c, sizeof(dg), dg);
     for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", dg[i]);
+        snprintf(out + (size_t)2 * (size_t)i, 3, "%02x", dg[i]);
 }
 
 /* A response whose body is `body` (n bytes) with the given Content-Encoding; the
@@ -436,8 +454,9 @@ static size_t coded_response(struct seg sg[3], const char *enc, const uint8_t *b
     memcpy(rsp, body, n);
     size_t rn = n;
     if (chunk) {
-        memcpy(rsp + n, "\r\n0\r\n\r\n", 7);
-        rn += 7;
+        static const uint8_t tail[7] = {'\r', '\n', '0', '\r', '\n', '\r', '\n'};
+        memcpy(rsp + n, tail, sizeof(tail));
+        rn += sizeof(tail);
     }
     sg[2] = (struct seg){APP_TOCLIENT, rsp, rn};
     return 3;
@@ -885,13 +904,21 @@ static int tshark_compare(const char *path, struct agree *a)
     size_t nrs = 0;
     while (fgets(line, sizeof(line), fp) != NULL) {
         line[strcspn(line, "\r\n")] = '\0';
-        lines = realloc(lines, (nl + 1) * sizeof(*lines));
+        char **nlines = realloc(lines, (nl + 1) * sizeof(*lines));
+        if (nlines == NULL)
+            break;
+        lines = nlines;
         lines[nl++] = strdup(line);
         char *f[7];
         char *tmp = strdup(line);
         split_tabs(tmp, f, 7);
         if (f[6][0] != '\0') {
-            rs = realloc(rs, (nrs + 1) * sizeof(*rs));
+            struct rsp *nrs_ = realloc(rs, (nrs + 1) * sizeof(*rs));
+            if (nrs_ == NULL) {
+                free(tmp);
+                break;
+            }
+            rs = nrs_;
             rs[nrs].req = atol(f[5]);
             snprintf(rs[nrs].code, sizeof(rs[nrs].code), "%s", f[6]);
             nrs++;
@@ -1028,6 +1055,7 @@ int main(int argc, char **argv)
     RUN(test_chunked);
     RUN(test_eof_body);
     RUN(test_content_disposition);
+    RUN(test_absolute_uri);
     RUN(test_tunnels);
     RUN(test_gzip);
     RUN(test_bad_gzip);
