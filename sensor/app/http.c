@@ -203,6 +203,8 @@ void http_write_tx(struct jw *w, const struct http_tx *tx)
         jw_strn(w, "protocol", tx->proto, tx->proto_len);
     if (tx->status > 0)
         jw_u64(w, "status", tx->status);
+    else if (tx->status_str_len > 0)
+        jw_strn(w, "status_string", tx->status_str, tx->status_str_len);
     if (tx->location_len > 0)
         jw_strn(w, "redirect", tx->location, tx->location_len);
     jw_u64(w, "length", tx->resp_len);
@@ -459,12 +461,18 @@ static struct http_tx *response_tx(struct http_state *h, struct app_sink *s)
 static void status_line(struct http_state *h, struct app_sink *s, const uint8_t *p, size_t n)
 {
     struct http_dir *d = &h->d[APP_TOCLIENT];
+    /* "HTTP/d.d SP status [SP reason]"; a status that is not 3 digits is kept as a
+     * string (Suricata's status_string) and counts as a final response. */
     uint64_t st = 0;
-    if (n < 12 || !is_version(p, 8) || !is_ows(p[8]) || !parse_dec(p + 9, 3, &st) ||
-        st < 100 || (n > 12 && !is_ows(p[12]))) {
+    size_t k = 9;
+    while (k < n && !is_ows(p[k]))
+        k++;
+    if (n < 10 || !is_version(p, 8) || !is_ows(p[8]) || k == 9) {
         start_junk(h, s, APP_TOCLIENT);
         return;
     }
+    if (k != 12 || !parse_dec(p + 9, 3, &st) || st < 100)
+        st = 0;
     d->junk = false;
     msg_reset(d);
     d->state = HS_HEADERS;
@@ -475,6 +483,9 @@ static void status_line(struct http_state *h, struct app_sink *s, const uint8_t 
     if (tx == NULL)
         return;
     tx->status = (uint16_t)st;
+    tx->status_str_len = 0;
+    if (st == 0)
+        SET(tx, status_str, p + 9, k - 9);
     if (d->interim == 0)
         tx->has_response = true;
     if (!tx->has_request)

@@ -237,7 +237,10 @@ void http_body_gap(struct http_state *h, struct app_sink *s, int dir, uint64_t l
         d->tx->resp_len += len;
     if (file_start(h, s, dir) != NULL)
         file_gap(d->file, len);
-    d->discard = true;
+    /* A plain body goes on being hashed after the gap (the file is TRUNCATED anyway,
+     * its size counts the bytes seen, as Suricata's); a coded one cannot resume. */
+    if (decoding(h, d))
+        d->discard = true;
 }
 
 static void z_release(struct http_dir *d)

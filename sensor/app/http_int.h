@@ -40,6 +40,7 @@ struct http_tx {
     HTTP_FIELD(proto, HTTP_PROTO_MAX);
     HTTP_FIELD(ctype, HTTP_CT_MAX); /* response Content-Type */
     HTTP_FIELD(location, HTTP_LOC_MAX);
+    HTTP_FIELD(status_str, 16); /* a status that is not 3 digits ("2XX") */
     int32_t port;      /* from Host or an absolute URI; -1 when none */
     uint16_t status;   /* 0 before a status line */
     uint64_t resp_len; /* response body bytes (after transfer decoding) */

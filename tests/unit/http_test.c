@@ -588,11 +588,18 @@ static void test_errors(void)
     HAS(o, "\"status\":200");
     static const struct seg st[] = {
         TS("GET / HTTP/1.1\r\n\r\n"),
-        TC("HTTP/1.1 2x0 OK\r\n\r\n"),
+        TC("HTTP/1.1\r\n\r\n"),
     };
     o = CONV(st);
     CHECK(o != NULL);
     HAS(o, "anomaly invalid_status 1");
+    static const struct seg nonint[] = {
+        TS("GET /test HTTP/1.1\r\n\r\n"),
+        TC("HTTP/1.0 2XX OK\r\nContent-Length: 0\r\n\r\n"),
+    };
+    o = CONV(nonint);
+    CHECK(o != NULL);
+    HAS(o, "\"protocol\":\"HTTP/1.1\",\"status_string\":\"2XX\",\"length\":0}");
     static const struct seg unm[] = {
         TC("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
     };
@@ -655,7 +662,7 @@ static void test_max_files(void)
 
 struct cflow {
     void *st;
-    bool decided;
+    bool probed[2]; /* each direction's first bytes were probed */
 };
 
 struct cdrv {
@@ -674,8 +681,10 @@ static void c_deliver(void *ud, struct flow *f, int dir, const uint8_t *data, si
         c = calloc(1, sizeof(*c));
         f->app_state = c;
     }
-    if (!c->decided) {
-        c->decided = true;
+    /* Each direction's first bytes are probed (Suricata probes both): a junk
+     * request with an HTTP response is still parsed, from the response on. */
+    if (c->st == NULL && !c->probed[dir & 1]) {
+        c->probed[dir & 1] = true;
         if (http_parser.probe(data, len, dir, f->key.sport, f->key.dport) == APP_PROBE_NO)
             return;
         c->st = http_parser.state_new(&g_conf);
