@@ -240,6 +240,7 @@ static void msg_reset(struct http_dir *d)
     d->clen = 0;
     d->cd_len = 0;
     d->cd_star = false;
+    d->boundary_len = 0;
     d->remain = 0;
     d->discard = false;
 }
@@ -585,7 +586,20 @@ static void cd_ext_name(struct http_dir *d, const uint8_t *v, size_t n)
     d->cd_star = true;
 }
 
-static void content_disposition(struct http_dir *d, const uint8_t *v, size_t n)
+/* Content-Type of a request: the boundary of multipart/form-data. */
+static void request_content_type(struct http_dir *d, const uint8_t *v, size_t n)
+{
+    const uint8_t *b;
+    size_t bl;
+    if (n < 19 || !ieq(v, 19, "multipart/form-data") || !cd_param(v, n, "boundary=", &b, &bl))
+        return;
+    if (bl == 0 || bl > HTTP_BOUNDARY_MAX)
+        return;
+    memcpy(d->boundary, b, bl);
+    d->boundary_len = (uint8_t)bl;
+}
+
+void http_content_disposition(struct http_dir *d, const uint8_t *v, size_t n)
 {
     const uint8_t *fv;
     size_t fl;
@@ -612,7 +626,7 @@ static bool common_header(struct http_dir *d, struct app_sink *s, int dir, const
     else if (ieq(nm, nl, "content-encoding"))
         content_encoding(d, v, vl);
     else if (ieq(nm, nl, "content-disposition"))
-        content_disposition(d, v, vl);
+        http_content_disposition(d, v, vl);
     else
         return false;
     return true;
@@ -634,6 +648,8 @@ static void header_value(struct http_state *h, struct app_sink *s, int dir, cons
             SET(tx, ua, v, vl);
         else if (ieq(nm, nl, "referer"))
             SET(tx, referer, v, vl);
+        else if (ieq(nm, nl, "content-type"))
+            request_content_type(d, v, vl);
     } else {
         if (ieq(nm, nl, "content-type"))
             SET(tx, ctype, v, vl);

@@ -69,6 +69,9 @@ enum http_pstate {
 enum http_enc { ENC_NONE = 0, ENC_GZIP, ENC_DEFLATE };
 
 struct z_stream_s;
+struct http_mp; /* multipart/form-data state, http_body.c */
+
+#define HTTP_BOUNDARY_MAX 70 /* RFC 2046 5.1.1 */
 
 /* One direction of the flow. */
 struct http_dir {
@@ -91,6 +94,9 @@ struct http_dir {
     char cd_name[FILE_NAME_MAX]; /* file name from Content-Disposition */
     uint16_t cd_len;
     bool cd_star; /* cd_name came from filename* (wins over filename) */
+    uint8_t boundary_len; /* request multipart/form-data boundary, 0 when none */
+    char boundary[HTTP_BOUNDARY_MAX];
+    struct http_mp *mp; /* multipart parsing of the body, MEM_APP */
     struct http_tx *tx; /* transaction of the message being read (may be NULL) */
     /* body */
     bool discard;          /* body bytes are counted, not decoded nor hashed */
@@ -111,6 +117,8 @@ struct http_state {
 
 /* http.c */
 void http_anomaly(struct app_sink *s, enum http_anomaly k, int dir);
+/* Reads a Content-Disposition value's file name into d->cd_name. */
+void http_content_disposition(struct http_dir *d, const uint8_t *v, size_t n);
 /* Writes the `http` object of tx. */
 void http_write_tx(struct jw *w, const struct http_tx *tx);
 

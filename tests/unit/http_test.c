@@ -373,6 +373,34 @@ static void test_absolute_uri(void)
     HAS(o, "\"hostname\":\"2001:db8::1\",\"http_port\":8080,");
 }
 
+/* multipart/form-data: each part with a file name is a file (Suricata); the
+ * boundary text inside a part without CRLF before it is data. */
+static void test_multipart(void)
+{
+    conf_reset();
+    static const struct seg mp[] = {
+        TS("POST /upload HTTP/1.1\r\nHost: h\r\n"
+           "Content-Type: multipart/form-data; boundary=\"XyZ\"\r\nContent-Length: 265\r\n\r\n"
+           "preamble\r\n--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nfield\r\n"
+           "--XyZ\r\ncontent-disposition: form-data; name=\"f\"; filename=\"one.txt\"\r\n"
+           "Content-Type: text/plain\r\n\r\nabc\r\n"
+           "--XyZ\r\nContent-Disposition: form-data; name=\"g\"; filename=\"two.bin\"\r\n\r\n"
+           "x--XyZ\r\r\n--Xy\r\n--XyZ--\r\n"),
+        TC("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+    };
+    const char *o = CONV(mp);
+    CHECK(o != NULL);
+    HAS(o, "\"filename\":\"one.txt\"");
+    /* sha256("abc") */
+    HAS(o, "\"sha256\":\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"");
+    HAS(o, "\"filename\":\"two.bin\"");
+    /* "x--XyZ\r\r\n--Xy": 13 bytes */
+    HAS(o, "\"size\":13,");
+    CHECK_EQ_U64(count(o, "\"event_type\":\"fileinfo\""), 2);
+    CHECK_EQ_U64(count(o, "\"state\":\"CLOSED\""), 2);
+    CHECK_EQ_U64(count(o, "anomaly"), 0);
+}
+
 /* CONNECT with 200: the rest is a tunnel and not parsed; 101 likewise. */
 static void test_tunnels(void)
 {
@@ -1065,6 +1093,7 @@ int main(int argc, char **argv)
     RUN(test_eof_body);
     RUN(test_content_disposition);
     RUN(test_absolute_uri);
+    RUN(test_multipart);
     RUN(test_tunnels);
     RUN(test_gzip);
     RUN(test_bad_gzip);
