@@ -420,6 +420,11 @@ static void request_line(struct http_state *h, struct app_sink *s, const uint8_t
     size_t vl = ul - k;
     trim(&ver, &vl);
     ul = k;
+    if (vl == 0 && is_version(u, ul)) { /* "GET  HTTP/1.1": an empty target */
+        ver = u;
+        vl = ul;
+        ul = 0;
+    }
     if (d->junk && !is_version(ver, vl))
         return; /* resynchronise only on a complete request line */
     d->junk = false;

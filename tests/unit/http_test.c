@@ -371,6 +371,11 @@ static void test_absolute_uri(void)
            "\"url\":\"http://user@Proxy.Example:3128/p?x\"");
     HAS(o, "\"hostname\":\"good.example\",\"url\":\"/n?u=http://evil.example/\"");
     HAS(o, "\"hostname\":\"2001:db8::1\",\"http_port\":8080,");
+    static const struct seg nouri[] = {TS("GET  HTTP/1.1\r\nHost: bro.org\r\n\r\n")};
+    o = CONV(nouri);
+    CHECK(o != NULL);
+    HAS(o, "\"hostname\":\"bro.org\",\"url\":\"\",\"http_method\":\"GET\","
+           "\"protocol\":\"HTTP/1.1\"");
 }
 
 /* multipart/form-data: each part with a file name is a file (Suricata); the
