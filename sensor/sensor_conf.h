@@ -63,6 +63,16 @@ struct sensor_conf {
     int64_t dns_max_records;
     bool dhcp_enabled;
     bool dhcp_extended;
+    /* http */
+    bool http_enabled;
+    int64_t http_max_line;
+    int64_t http_max_headers;
+    int64_t http_max_header_bytes;
+    int64_t http_max_pending;
+    int64_t http_max_files;
+    bool http_decompress;
+    uint64_t http_decompress_cap;
+    int64_t http_decompress_ratio;
     /* logging */
     int log_level;
 };

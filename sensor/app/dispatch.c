@@ -5,6 +5,7 @@
 
 #include "app/dhcp.h"
 #include "app/dns.h"
+#include "app/http.h"
 #include "output/eve.h"
 #include "otasuke/alloc.h"
 #include "otasuke/jw.h"
@@ -23,6 +24,7 @@ static const struct {
     const struct app_parser *p;
     size_t enabled; /* offsetof(struct sensor_conf, <bool>) */
 } registry[] = {
+    {&http_parser, offsetof(struct sensor_conf, http_enabled)},
     {&dns_parser, offsetof(struct sensor_conf, dns_enabled)},
     {&dhcp_parser, offsetof(struct sensor_conf, dhcp_enabled)},
 };
