@@ -60,6 +60,14 @@ struct sensor_conf {
     bool dns_enabled;
     bool dhcp_enabled;
     bool dhcp_extended;
+    /* smtp */
+    bool smtp_enabled;
+    int64_t smtp_max_line;
+    int64_t smtp_max_rcpt;
+    uint64_t smtp_max_message;
+    int64_t smtp_mime_max_depth;
+    int64_t smtp_mime_max_parts;
+    bool smtp_decode_attachments;
     /* logging */
     int log_level;
 };
