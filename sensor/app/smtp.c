@@ -292,9 +292,7 @@ static void file_log(struct smtp *s)
         return;
     write_smtp_obj(w, s);
     write_email_obj(w, s, false);
-    jw_obj_open(w, "fileinfo");
-    file_write_fileinfo(w, &s->file, s->tx_id);
-    jw_obj_close(w);
+    file_write_fileinfo(w, &s->file, s->tx_id); /* writes the "fileinfo" object */
     s->sink->event_end(s->sink);
 }
 

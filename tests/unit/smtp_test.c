@@ -232,6 +232,8 @@ static void test_full_session(void)
     };
     CHECK(same_every_split(ss, sizeof(ss) / sizeof(ss[0])));
     const char *o = g_out;
+    if (getenv("SMTP_TEST_DUMP") != NULL)
+        fputs(o, stderr);
     CHECK(strstr(o, "anomaly") == NULL);
     CHECK(strstr(o, "\"fileinfo\":{\"filename\":\"こん.bin\"") != NULL);
     CHECK(strstr(o, "f3a25aa93aa2fbba28d79260535bbd6a5eb0fc1c24a8b0f04e12b484c1dfe363") != NULL);
