@@ -415,6 +415,8 @@ struct pseg {
 static void seg_copy(const struct pseg *s, char *buf, size_t cap, size_t *len)
 {
     for (size_t i = 0; i < s->n; i++) {
+        if (s->v[i] == '\n' || s->v[i] == '\r')
+            continue; /* a fold inside the value */
         if (s->quoted && s->v[i] == '\\' && i + 1 < s->n)
             i++;
         put(buf, cap, len, s->v + i, 1);
@@ -429,7 +431,7 @@ static void seg_pct(const char *v, size_t n, char *buf, size_t cap, size_t *len)
             char c = (char)(hexval(v[i + 1]) << 4 | hexval(v[i + 2]));
             put(buf, cap, len, &c, 1);
             i += 2;
-        } else {
+        } else if (v[i] != '\n' && v[i] != '\r') {
             put(buf, cap, len, v + i, 1);
         }
     }
@@ -902,6 +904,8 @@ static void on_line(struct mime *m, const uint8_t *l, size_t n, bool piece)
             header_done(m);
             hdr_append(m, l, content);
         } else {
+            if (start && m->hdr_len > 0)
+                hdr_append(m, (const uint8_t *)"\n", 1); /* the fold, for the consumer */
             hdr_append(m, l, content);
         }
         break;

@@ -70,7 +70,7 @@ size_t mime_qp_feed(struct mime_qp *q, const uint8_t *in, size_t n, uint8_t *out
  * on a character boundary when full). Text outside encoded words is copied as is;
  * folding line breaks become nothing (the following white space stays). Anomalies are
  * OR-ed into *an as bits (1u << enum mime_anomaly); an may be NULL. Returns the length
- * written. */
+ * written (the text may hold NUL bytes decoded from the wire, e.g. "=00"). */
 size_t mime_decode_words(const char *in, size_t n, char *out, size_t cap, uint32_t *an);
 
 /* Converts in[0..n) from charset (NUL-terminated) to UTF-8 into out[0..cap), NUL-
@@ -99,7 +99,9 @@ struct mime_part {
 };
 
 struct mime_cb {
-    /* An unfolded header of the message (depth 0) or of a part; value as on the wire. */
+    /* A header of the message (depth 0) or of a part: value as on the wire without its
+     * line ends, except that each fold is marked by one '\n' (before the fold's white
+     * space): remove the '\n' to unfold as RFC 5322 says. */
     void (*header)(void *ud, unsigned depth, const char *name, size_t nlen, const char *value,
                    size_t vlen);
     /* A leaf part starts / has decoded content / ends (complete: its closing boundary or

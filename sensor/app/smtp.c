@@ -41,6 +41,8 @@ enum msg { MSG_NONE = 0, MSG_HEADERS, MSG_BODY, MSG_DONE, MSG_TRUNC };
 #define F_LARGE  1024
 #define RCPT_POOL 4096
 #define ATT_POOL  2048
+#define RECV_POOL 2048
+#define RECV_MAX  16
 
 struct line {
     uint8_t *buf;
@@ -71,12 +73,13 @@ struct smtp {
     bool rcpt_over;
     uint64_t msg_size;
     uint64_t tx_id;
-    uint32_t nrcpt, rcpt_len, natt, att_len;
+    uint32_t nrcpt, rcpt_len, natt, att_len, nrecv, recv_len;
     char helo[F_SMALL];
     char mail_from[F_SMALL];
     char auth[32];
     char rcpt[RCPT_POOL];
     char att[ATT_POOL];
+    char recv[RECV_POOL]; /* Received headers, NUL-separated */
     char from[F_LARGE], to[F_LARGE], cc[F_LARGE], subject[F_LARGE];
     char message_id[F_SMALL], date[F_SMALL], x_mailer[F_SMALL];
     /* message */
@@ -133,6 +136,24 @@ static void set_field(char *dst, size_t cap, const void *src, size_t n)
         n = cap - 1;
     memcpy(dst, src, n);
     dst[n] = '\0';
+}
+
+/* Copies a header value v[0..n) with its fold marks ('\n', mime.h) removed; with
+ * eat_blank, also the one blank after each (Suricata's unfolding of Received). Returns
+ * the length written (NUL-terminated, cut at cap - 1). */
+static size_t unfold(char *dst, size_t cap, const char *v, size_t n, bool eat_blank)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 1 < cap; i++) {
+        if (v[i] == '\n') {
+            if (eat_blank && i + 1 < n && is_wsp(v[i + 1]))
+                i++;
+            continue;
+        }
+        dst[o++] = v[i];
+    }
+    dst[o] = '\0';
+    return o;
 }
 
 /* ---- events ---- */
@@ -253,6 +274,7 @@ static void write_email_obj(struct jw *w, const struct smtp *s, bool status)
     if (s->x_mailer[0] != '\0')
         jw_str(w, "x_mailer", s->x_mailer);
     write_list(w, "attachment", s->att, s->natt);
+    write_list(w, "received", s->recv, s->nrecv);
     jw_obj_close(w);
 }
 
@@ -263,7 +285,7 @@ static void tx_reset(struct smtp *s)
     s->msg_capped = false;
     s->rcpt_over = false;
     s->msg_size = 0;
-    s->nrcpt = s->rcpt_len = s->natt = s->att_len = 0;
+    s->nrcpt = s->rcpt_len = s->natt = s->att_len = s->nrecv = s->recv_len = 0;
     s->mail_from[0] = s->from[0] = s->to[0] = s->cc[0] = s->subject[0] = '\0';
     s->message_id[0] = s->date[0] = s->x_mailer[0] = '\0';
 }
@@ -304,6 +326,14 @@ static void on_header(void *ud, unsigned depth, const char *name, size_t nl, con
     struct smtp *s = ud;
     if (depth != 0)
         return;
+    if (nl == 8 && starts((const uint8_t *)name, nl, "RECEIVED")) {
+        if (s->nrecv < RECV_MAX && s->recv_len + 2 <= RECV_POOL) {
+            size_t k = unfold(s->recv + s->recv_len, RECV_POOL - s->recv_len, v, vl, true);
+            s->recv_len += (uint32_t)k + 1;
+            s->nrecv++;
+        }
+        return;
+    }
     static const struct {
         const char *name;
         size_t off, cap;
@@ -322,7 +352,7 @@ static void on_header(void *ud, unsigned depth, const char *name, size_t nl, con
             continue;
         char *dst = (char *)s + h[i].off;
         if (dst[0] == '\0')
-            set_field(dst, h[i].cap, v, vl);
+            unfold(dst, h[i].cap, v, vl, false);
         return;
     }
 }
@@ -524,18 +554,30 @@ static size_t arg_trim(const uint8_t *l, size_t n, size_t skip, const uint8_t **
     return e - i;
 }
 
+/* Whether the transaction has an envelope or a message (then HELO, MAIL and RSET end
+ * it; a transaction of HELO and other commands only is logged at QUIT or the end). */
+static bool has_envelope(const struct smtp *s)
+{
+    return s->mail_from[0] != '\0' || s->nrcpt > 0 || s->msg != MSG_NONE;
+}
+
 static enum cmd command(struct smtp *s, const uint8_t *l, size_t n)
 {
     const uint8_t *a;
     size_t k;
     if (starts(l, n, "HELO") || starts(l, n, "EHLO")) {
-        tx_log(s);
         k = arg_trim(l, n, 4, &a);
+        if (k == 0)
+            return CMD_OTHER; /* refused by any server: ends nothing */
+        if (has_envelope(s))
+            tx_log(s);
         set_field(s->helo, sizeof(s->helo), a, k);
+        s->tx_open = true;
         return CMD_HELO;
     }
     if (starts(l, n, "MAIL FROM:")) {
-        tx_log(s);
+        if (has_envelope(s))
+            tx_log(s);
         k = path_arg(l, n, 10, &a);
         set_field(s->mail_from, sizeof(s->mail_from), a, k);
         s->tx_open = true;
@@ -555,10 +597,16 @@ static enum cmd command(struct smtp *s, const uint8_t *l, size_t n)
         cmd_bdat(s, l, n);
         return CMD_BDAT;
     }
-    if (starts(l, n, "RSET") || starts(l, n, "QUIT")) {
-        tx_log(s);
-        return up(l[0]) == 'R' ? CMD_RSET : CMD_QUIT;
+    if (starts(l, n, "RSET")) {
+        if (has_envelope(s))
+            tx_log(s);
+        return CMD_RSET;
     }
+    if (starts(l, n, "QUIT")) {
+        tx_log(s);
+        return CMD_QUIT;
+    }
+    s->tx_open = true;
     if (starts(l, n, "STARTTLS"))
         return CMD_STARTTLS;
     if (starts(l, n, "AUTH ")) {
@@ -885,11 +933,9 @@ static void smtp_end(void *st, struct app_sink *sink)
 {
     struct smtp *s = st;
     s->sink = sink;
-    if (!s->done) {
-        if (s->cmode == CM_DATA || s->cmode == CM_BDAT)
-            msg_end(s, false);
-        tx_log(s);
-    }
+    if (!s->done && (s->cmode == CM_DATA || s->cmode == CM_BDAT))
+        msg_end(s, false);
+    tx_log(s); /* also after STARTTLS: the transaction of the commands before it */
     s->sink = NULL;
 }
 

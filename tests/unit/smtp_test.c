@@ -7,12 +7,16 @@
  * byte: the events must be the same. Expected hashes and decodings were computed with
  * Python (hashlib, email.header), not with this parser.
  */
+#include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "app/files.h"
 #include "app/smtp.h"
+#include "decode/decode.h"
+#include "flow/flow.h"
+#include "flow/reasm.h"
 #include "otasuke/jw.h"
 #include "sensor_conf.h"
 
@@ -37,6 +41,7 @@ static struct jw *t_begin(struct app_sink *s, const char *type, int dir)
     jw_reset(&g_w);
     jw_obj_open(&g_w, NULL);
     jw_str(&g_w, "event_type", type);
+    jw_str(&g_w, "app_proto", "smtp");
     jw_u64(&g_w, "dir", (uint64_t)dir);
     return &g_w;
 }
@@ -388,6 +393,238 @@ static void test_probe(void)
     CHECK_EQ_U64(p->probe((const uint8_t *)"SSH-2.0", 7, APP_TOCLIENT, 1234, 22), APP_PROBE_NO);
 }
 
+
+/* ---- real captures: the project's decoder, flow table and reassembler feed the parser;
+ * the events are compared with tshark's dissection and with the suricata-verify checks
+ * by a Python script (run by the test) ---- */
+
+struct mini {
+    FILE *out; /* events of the current capture, one JSON line each */
+};
+
+static void mini_sink_flush(struct mini *m)
+{
+    if (g_len > 0)
+        fwrite(g_out, 1, g_len, m->out);
+    g_len = 0;
+    g_out[0] = '\0';
+}
+
+static void mini_deliver(void *ud, struct flow *f, int dir, const uint8_t *d, size_t n)
+{
+    struct mini *m = ud;
+    if (f->app_flags == 2)
+        return; /* not SMTP */
+    if (f->app_state == NULL) {
+        enum app_probe pr = smtp_parser.probe(d, n, dir, f->key.sport, f->key.dport);
+        if (pr != APP_PROBE_YES) {
+            f->app_flags = pr == APP_PROBE_NO ? 2 : 0;
+            return;
+        }
+        f->app_state = smtp_parser.state_new(&g_conf);
+        if (f->app_state == NULL)
+            return;
+    }
+    smtp_parser.data(f->app_state, &g_sink, dir, d, n);
+    mini_sink_flush(m);
+}
+
+static void mini_gap(void *ud, struct flow *f, int dir, uint64_t len)
+{
+    if (f->app_state != NULL)
+        smtp_parser.gap(f->app_state, &g_sink, dir, len);
+    mini_sink_flush(ud);
+}
+
+static struct reasm *g_reasm;
+
+static void mini_end(struct flow *f, enum flow_end_reason why, void *ud)
+{
+    (void)why;
+    reasm_flow_end(g_reasm, f);
+    if (f->app_state != NULL) {
+        smtp_parser.end(f->app_state, &g_sink);
+        smtp_parser.state_free(f->app_state);
+        f->app_state = NULL;
+    }
+    mini_sink_flush(ud);
+}
+
+static int run_capture(const char *path, FILE *out)
+{
+    char eb[PCAP_ERRBUF_SIZE];
+    pcap_t *pc = pcap_open_offline(path, eb);
+    if (pc == NULL)
+        return -1;
+    struct mini m = {out};
+    struct flow_conf fc;
+    flow_conf_defaults(&fc);
+    struct reasm_conf rc;
+    reasm_conf_defaults(&rc);
+    struct decoder *d = decoder_new(NULL);
+    struct flow_table *t = flow_table_new(&fc, mini_end, &m);
+    g_reasm = reasm_new(&rc, mini_deliver, mini_gap, &m);
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    struct pkt p;
+    int lt = pcap_datalink(pc);
+    while (pcap_next_ex(pc, &h, &data) == 1) {
+        uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+        if (decode_packet(d, &p, lt, data, h->caplen, h->len, ts) != DECODE_OK)
+            continue;
+        int dir;
+        struct flow *f = flow_table_update(t, &p, &dir);
+        if (f != NULL && p.proto == 6)
+            reasm_packet(g_reasm, f, dir, &p);
+        flow_table_expire(t, ts);
+    }
+    flow_table_flush(t);
+    flow_table_free(t);
+    reasm_free(g_reasm);
+    decoder_free(d);
+    pcap_close(pc);
+    return 0;
+}
+
+static const char py_cmp[] =
+    "import sys,os,json,subprocess,re,yaml\n"
+    "def get(ev,path):\n"
+    "    cur=ev\n"
+    "    for part in re.findall(r'[^.\\[\\]]+|\\[\\d+\\]',path):\n"
+    "        if part.startswith('['):\n"
+    "            i=int(part[1:-1])\n"
+    "            if not isinstance(cur,list) or i>=len(cur): return KeyError\n"
+    "            cur=cur[i]\n"
+    "        else:\n"
+    "            if not isinstance(cur,dict) or part not in cur: return KeyError\n"
+    "            cur=cur[part]\n"
+    "    return cur\n"
+    "OK=('event_type','app_proto','smtp.','email.','fileinfo.filename','fileinfo.size',\n"
+    "    'fileinfo.sha256','fileinfo.md5','fileinfo.sha1','fileinfo.state')\n"
+    "def applicable(f):\n"
+    "    keys=list(f.get('match',{}).keys())\n"
+    "    nk=f.get('match',{}).get('not-has-key',[])\n"
+    "    if isinstance(nk,str): nk=[nk]\n"
+    "    keys=[k for k in keys if k!='not-has-key']+nk\n"
+    "    et=f.get('match',{}).get('event_type')\n"
+    "    if et not in ('smtp','fileinfo'): return False\n"
+    "    if et=='fileinfo' and f['match'].get('app_proto')!='smtp' and not any(k.startswith(('smtp.','email.')) for k in keys): return False\n"
+    "    return all(k.startswith(OK) for k in keys)\n"
+    "def evaluate(f,evs):\n"
+    "    m=f.get('match',{})\n"
+    "    n=0\n"
+    "    for ev in evs:\n"
+    "        good=True\n"
+    "        for k,v in m.items():\n"
+    "            if k=='not-has-key':\n"
+    "                for kk in ([v] if isinstance(v,str) else v):\n"
+    "                    if get(ev,kk) is not KeyError: good=False\n"
+    "                continue\n"
+    "            g=get(ev,k)\n"
+    "            if g is KeyError or (str(g)!=str(v) and g!=v): good=False\n"
+    "        n+=good\n"
+    "    if 'count' in f: return n==f['count']\n"
+    "    return n>=1\n"
+    "tsh=[0,0,0]; sv=[0,0]\n"
+    "for line in open(sys.argv[1]):\n"
+    "    pcap,evf=line.rstrip('\\n').split('\\t')\n"
+    "    evs=[json.loads(l) for l in open(evf) if l.startswith('{')]\n"
+    "    ours=set()\n"
+    "    for e in evs:\n"
+    "        s=e.get('smtp',{})\n"
+    "        if 'helo' in s: ours.add(('HELO',s['helo']))\n"
+    "        if 'mail_from' in s: ours.add(('MAIL',s['mail_from']))\n"
+    "        for r in s.get('rcpt_to',[]): ours.add(('RCPT',r))\n"
+    "    out=subprocess.run(['tshark','-n','-r',pcap,'-Y','smtp.req.command','-T','fields','-e','smtp.req.command','-e','smtp.req.parameter'],capture_output=True,text=True,errors='replace').stdout\n"
+    "    theirs=set()\n"
+    "    for l in out.splitlines():\n"
+    "        cs,_,ps=l.partition('\\t'); cs=cs.split(','); ps=ps.split(',')\n"
+    "        if len(ps)!=len(cs): ps=[ps[0]]+['']*(len(cs)-1)\n"
+    "        for c,prm in zip(cs,ps):\n"
+    "            c=c.upper()\n"
+    "            if c in ('HELO','EHLO') and prm.strip(): theirs.add(('HELO',prm.strip()))\n"
+    "            elif c=='MAIL' and prm.upper().startswith('FROM:') and prm[5:].split(): theirs.add(('MAIL',prm[5:].split()[0]))\n"
+    "            elif c=='RCPT' and prm.upper().startswith('TO:') and prm[3:].split(): theirs.add(('RCPT',prm[3:].split()[0]))\n"
+    "    tsh[0]+=len(theirs); tsh[1]+=len(theirs&ours); tsh[2]+=len(ours-theirs)\n"
+    "    for x in sorted(theirs-ours)[:3]: print('tshark-only',os.path.basename(os.path.dirname(pcap)),x)\n"
+    "    for x in sorted(ours-theirs)[:3]: print('ours-only',os.path.basename(os.path.dirname(pcap)),x)\n"
+    "    y=os.path.join(os.path.dirname(pcap),'test.yaml')\n"
+    "    if 'suricata-verify' in pcap and os.path.exists(y):\n"
+    "        t=yaml.safe_load(open(y)) or {}\n"
+    "        for c in t.get('checks') or []:\n"
+    "            f=c.get('filter') if isinstance(c,dict) else None\n"
+    "            if not f or not applicable(f): continue\n"
+    "            sv[0]+=1\n"
+    "            if evaluate(f,evs): sv[1]+=1\n"
+    "            else: print('sv-fail',os.path.basename(os.path.dirname(pcap)),json.dumps(f)[:300])\n"
+    "print('TSHARK %d %d %d' % tuple(tsh)); print('SV %d %d' % tuple(sv))\n";
+
+static void test_corpus_pcaps(void)
+{
+    const char *dir = check_corpus_pcap_dir();
+    if (dir == NULL)
+        SKIP("corpus not found");
+    smtp_conf_defaults();
+    g_len = 0; /* nothing of the earlier tests */
+    g_out[0] = '\0';
+    char path[2048 + 8192];
+    snprintf(path, sizeof(path), "%s/MANIFEST.tsv", dir);
+    FILE *man = fopen(path, "r");
+    CHECK(man != NULL);
+    FILE *list = fopen("smtp_pcaps.tsv", "w");
+    CHECK(list != NULL);
+    static char line[8192];
+    unsigned n = 0;
+    while (fgets(line, sizeof(line), man) != NULL) {
+        char *tab = strchr(line, '\t');
+        char *labels = strrchr(line, '\t');
+        if (tab == NULL || labels == NULL || strstr(labels, "smtp") == NULL)
+            continue;
+        *tab = '\0';
+        char ev[64];
+        snprintf(ev, sizeof(ev), "smtp_ev_%u.json", n);
+        snprintf(path, sizeof(path), "%s/%s", dir, line);
+        FILE *out = fopen(ev, "w");
+        if (out == NULL || run_capture(path, out) != 0) {
+            if (out != NULL)
+                fclose(out);
+            continue;
+        }
+        fclose(out);
+        fprintf(list, "%s\t%s\n", path, ev);
+        n++;
+    }
+    fclose(man);
+    fclose(list);
+    FILE *py = fopen("smtp_cmp.py", "w");
+    CHECK(py != NULL);
+    fputs(py_cmp, py);
+    fclose(py);
+    FILE *p = popen("python3 smtp_cmp.py smtp_pcaps.tsv", "r");
+    CHECK(p != NULL);
+    unsigned th = 0, tagree = 0, tours = 0, svn = 0, svp = 0;
+    while (fgets(line, sizeof(line), p) != NULL) {
+        if (sscanf(line, "TSHARK %u %u %u", &th, &tagree, &tours) == 3 ||
+            sscanf(line, "SV %u %u", &svn, &svp) == 2)
+            continue;
+        fputs(line, stderr);
+    }
+    CHECK(pclose(p) == 0);
+    for (unsigned i = 0; i < n; i++) {
+        char ev[64];
+        snprintf(ev, sizeof(ev), "smtp_ev_%u.json", i);
+        remove(ev);
+    }
+    remove("smtp_pcaps.tsv");
+    remove("smtp_cmp.py");
+    fprintf(stderr, "smtp corpus: %u captures; tshark HELO/MAIL/RCPT values %u, found by us %u "
+                    "(ours not in tshark: %u); suricata-verify checks %u, passed %u\n",
+            n, th, tagree, tours, svn, svp);
+    CHECK(n >= 20);
+    CHECK(tagree * 100 >= th * 90);
+    CHECK(svp * 100 >= svn * 80);
+}
+
 int main(void)
 {
     jw_init(&g_w, 1024, 1 << 20);
@@ -398,6 +635,7 @@ int main(void)
     RUN(test_caps_and_rejected_data);
     RUN(test_gap_in_data);
     RUN(test_probe);
+    RUN(test_corpus_pcaps);
     jw_free(&g_w);
     return check_done();
 }
