@@ -336,6 +336,50 @@ struct wrun {
     size_t rl;
 };
 
+/* Adds an encoded word to the run (a different charset flushes the run first). */
+static void run_add(struct wrun *r, const struct eword *e, char *out, size_t cap, size_t *len,
+                    uint32_t *an)
+{
+    char cs[64];
+    size_t cl = e->cslen < sizeof(cs) - 1 ? e->cslen : sizeof(cs) - 1;
+    memcpy(cs, e->cs, cl);
+    cs[cl] = '\0';
+    char *star = strchr(cs, '*'); /* RFC 2231 language: =?cs*lang?...?= */
+    if (star != NULL)
+        *star = '\0';
+    if (r->rl > 0 && !ieq(r->cs, strlen(r->cs), cs)) {
+        flush_run(r->cs, r->raw, r->rl, out, cap, len, an);
+        r->rl = 0;
+    }
+    memcpy(r->cs, cs, strlen(cs) + 1);
+    eword_bytes(e, r->raw, sizeof(r->raw), &r->rl, an);
+}
+
+/* After an encoded word: the end of the white space (and folding) at in[i..) when an
+ * encoded word follows it (that space vanishes), else i. */
+static size_t skip_between(const char *in, size_t n, size_t i)
+{
+    size_t j = i;
+    while (j < n && (is_wsp(in[j]) || in[j] == '\r' || in[j] == '\n'))
+        j++;
+    struct eword e;
+    if (j > i && j < n && eword_parse(in + j, n - j, &e) > 0)
+        return j;
+    return i;
+}
+
+/* Never end inside a UTF-8 sequence when the output was cut. */
+static size_t utf8_cut(char *out, size_t len)
+{
+    size_t k = len;
+    while (k > 0 && ((unsigned char)out[k - 1] & 0xc0) == 0x80)
+        k--;
+    if (k > 0 && (unsigned char)out[k - 1] >= 0xc0)
+        len = k - 1;
+    out[len] = '\0';
+    return len;
+}
+
 size_t mime_decode_words(const char *in, size_t n, char *out, size_t cap, uint32_t *an)
 {
     uint32_t dummy = 0;
@@ -354,30 +398,15 @@ size_t mime_decode_words(const char *in, size_t n, char *out, size_t cap, uint32
         struct eword e;
         size_t k = in[i] == '=' ? eword_parse(in + i, n - i, &e) : 0;
         if (k > 0) {
-            char cs[64];
-            size_t cl = e.cslen < sizeof(cs) - 1 ? e.cslen : sizeof(cs) - 1;
-            memcpy(cs, e.cs, cl);
-            cs[cl] = '\0';
-            char *star = strchr(cs, '*'); /* RFC 2231 language: =?cs*lang?...?= */
-            if (star != NULL)
-                *star = '\0';
-            if (r.rl > 0 && !ieq(r.cs, strlen(r.cs), cs)) {
-                flush_run(r.cs, r.raw, r.rl, out, cap, &len, an);
-                r.rl = 0;
-            }
-            memcpy(r.cs, cs, strlen(cs) + 1);
-            eword_bytes(&e, r.raw, sizeof(r.raw), &r.rl, an);
+            run_add(&r, &e, out, cap, &len, an);
             i += k;
             after_word = true;
             continue;
         }
         if (in[i] == '=' && i + 1 < n && in[i + 1] == '?')
             *an |= 1u << MIME_AN_BAD_ENCODED_WORD;
-        /* white space (and folding) between two encoded words vanishes */
-        size_t j = i;
-        while (j < n && (is_wsp(in[j]) || in[j] == '\r' || in[j] == '\n'))
-            j++;
-        if (after_word && j > i && j < n && eword_parse(in + j, n - j, &e) > 0) {
+        size_t j = after_word ? skip_between(in, n, i) : i;
+        if (j != i) {
             i = j;
             continue;
         }
@@ -389,15 +418,8 @@ size_t mime_decode_words(const char *in, size_t n, char *out, size_t cap, uint32
         i++;
     }
     flush_run(r.cs, r.raw, r.rl, out, cap, &len, an);
-    /* never end inside a UTF-8 sequence when cut */
-    if (len + 1 >= cap) {
-        size_t k = len;
-        while (k > 0 && ((unsigned char)out[k - 1] & 0xc0) == 0x80)
-            k--;
-        if (k > 0 && (unsigned char)out[k - 1] >= 0xc0)
-            len = k - 1;
-        out[len] = '\0';
-    }
+    if (len + 1 >= cap)
+        len = utf8_cut(out, len);
     return len;
 }
 
@@ -437,6 +459,33 @@ static void seg_pct(const char *v, size_t n, char *buf, size_t cap, size_t *len)
     }
 }
 
+/* Reads a parameter value (quoted string or token) at v[*p..n) into val. */
+static void param_value(const char *v, size_t n, size_t *pp, struct pseg *val)
+{
+    size_t p = *pp;
+    while (p < n && is_wsp(v[p]))
+        p++;
+    if (p < n && v[p] == '"') {
+        size_t s = ++p;
+        while (p < n && v[p] != '"')
+            p += v[p] == '\\' && p + 1 < n ? 2 : 1;
+        size_t e = p < n ? p : n;
+        *val = (struct pseg){.v = v + s, .n = e - s, .quoted = true, .set = true};
+        if (p < n)
+            p++;
+        *pp = p;
+        return;
+    }
+    size_t s = p;
+    while (p < n && v[p] != ';')
+        p++;
+    size_t e = p;
+    while (e > s && (is_wsp(v[e - 1]) || v[e - 1] == '\r' || v[e - 1] == '\n'))
+        e--;
+    *val = (struct pseg){.v = v + s, .n = e - s, .set = true};
+    *pp = p;
+}
+
 /* Reads one "attr=value" at v[*i..n); fills the spans; returns false at the end. */
 static bool param_next(const char *v, size_t n, size_t *i, const char **an_, size_t *anl,
                        struct pseg *val)
@@ -458,31 +507,9 @@ static bool param_next(const char *v, size_t n, size_t *i, const char **an_, siz
     *an_ = v + a;
     *anl = ae - a;
     memset(val, 0, sizeof(*val));
-    if (p >= n || v[p] != '=') {
-        *i = p;
-        return true;
-    }
-    p++;
-    while (p < n && is_wsp(v[p]))
+    if (p < n && v[p] == '=') {
         p++;
-    if (p < n && v[p] == '"') {
-        size_t s = ++p;
-        while (p < n && v[p] != '"') {
-            if (v[p] == '\\' && p + 1 < n)
-                p++;
-            p++;
-        }
-        *val = (struct pseg){.v = v + s, .n = (p < n ? p : n) - s, .quoted = true, .set = true};
-        if (p < n)
-            p++;
-    } else {
-        size_t s = p;
-        while (p < n && v[p] != ';')
-            p++;
-        size_t e = p;
-        while (e > s && (is_wsp(v[e - 1]) || v[e - 1] == '\r' || v[e - 1] == '\n'))
-            e--;
-        *val = (struct pseg){.v = v + s, .n = e - s, .set = true};
+        param_value(v, n, &p, val);
     }
     *i = p;
     return true;
@@ -708,53 +735,68 @@ static void body_bytes(struct mime *m, const uint8_t *d, size_t n)
     }
 }
 
+/* Content-Type: type/subtype (lowercased), boundary, name. */
+static void ct_header(struct mime *m, const char *v, size_t vl, uint32_t *an)
+{
+    size_t i = 0;
+    while (i < vl && is_wsp(v[i]))
+        i++;
+    size_t k = 0;
+    while (i < vl && v[i] != ';' && !is_wsp(v[i]) && v[i] != '\r' && v[i] != '\n' &&
+           k + 1 < MIME_CT_MAX)
+        m->part.ctype[k++] = (char)lower((unsigned char)v[i++]);
+    m->part.ctype[k] = '\0';
+    if (k == 0 || memchr(m->part.ctype, '/', k) == NULL)
+        memcpy(m->part.ctype, "text/plain", sizeof("text/plain"));
+    char b[MIME_BOUNDARY_MAX * 2];
+    if (strncmp(m->part.ctype, "multipart/", 10) == 0 &&
+        mime_param(v, vl, "boundary", b, sizeof(b), NULL)) {
+        size_t bl = strlen(b);
+        if (bl > 0 && bl < MIME_BOUNDARY_MAX) {
+            memcpy(m->next_boundary, b, bl);
+            m->next_blen = (uint8_t)bl;
+        }
+    }
+    if (m->part.name[0] == '\0')
+        mime_param(v, vl, "name", m->part.name, sizeof(m->part.name), an);
+}
+
+static void cte_header(struct mime *m, const char *v, size_t vl)
+{
+    size_t i = 0;
+    while (i < vl && is_wsp(v[i]))
+        i++;
+    size_t e = i;
+    while (e < vl && !is_wsp(v[e]) && v[e] != ';' && v[e] != '\r' && v[e] != '\n')
+        e++;
+    if (ieq(v + i, e - i, "base64"))
+        m->part.cte = MIME_CTE_BASE64;
+    else if (ieq(v + i, e - i, "quoted-printable"))
+        m->part.cte = MIME_CTE_QP;
+}
+
+static void cd_header(struct mime *m, const char *v, size_t vl, uint32_t *an)
+{
+    size_t i = 0;
+    while (i < vl && is_wsp(v[i]))
+        i++;
+    if (vl - i >= 10 && ieq(v + i, 10, "attachment"))
+        m->part.attachment = true;
+    char fn[sizeof(m->part.name)];
+    if (mime_param(v, vl, "filename", fn, sizeof(fn), an))
+        memcpy(m->part.name, fn, strlen(fn) + 1);
+}
+
 /* Parses the Content-* headers of the entity being read. */
 static void content_header(struct mime *m, const char *name, size_t nl, const char *v, size_t vl)
 {
     uint32_t an = 0;
-    if (ieq(name, nl, "content-type")) {
-        size_t i = 0;
-        while (i < vl && is_wsp(v[i]))
-            i++;
-        size_t k = 0;
-        while (i < vl && v[i] != ';' && !is_wsp(v[i]) && v[i] != '\r' && v[i] != '\n' &&
-               k + 1 < MIME_CT_MAX)
-            m->part.ctype[k++] = (char)lower((unsigned char)v[i++]);
-        m->part.ctype[k] = '\0';
-        if (k == 0 || memchr(m->part.ctype, '/', k) == NULL)
-            memcpy(m->part.ctype, "text/plain", sizeof("text/plain"));
-        char b[MIME_BOUNDARY_MAX * 2];
-        if (strncmp(m->part.ctype, "multipart/", 10) == 0 &&
-            mime_param(v, vl, "boundary", b, sizeof(b), NULL)) {
-            size_t bl = strlen(b);
-            if (bl > 0 && bl < MIME_BOUNDARY_MAX) {
-                memcpy(m->next_boundary, b, bl);
-                m->next_blen = (uint8_t)bl;
-            }
-        }
-        if (m->part.name[0] == '\0')
-            mime_param(v, vl, "name", m->part.name, sizeof(m->part.name), &an);
-    } else if (ieq(name, nl, "content-transfer-encoding")) {
-        size_t i = 0;
-        while (i < vl && is_wsp(v[i]))
-            i++;
-        size_t e = i;
-        while (e < vl && !is_wsp(v[e]) && v[e] != ';' && v[e] != '\r' && v[e] != '\n')
-            e++;
-        if (ieq(v + i, e - i, "base64"))
-            m->part.cte = MIME_CTE_BASE64;
-        else if (ieq(v + i, e - i, "quoted-printable"))
-            m->part.cte = MIME_CTE_QP;
-    } else if (ieq(name, nl, "content-disposition")) {
-        size_t i = 0;
-        while (i < vl && is_wsp(v[i]))
-            i++;
-        if (vl - i >= 10 && ieq(v + i, 10, "attachment"))
-            m->part.attachment = true;
-        char fn[sizeof(m->part.name)];
-        if (mime_param(v, vl, "filename", fn, sizeof(fn), &an))
-            memcpy(m->part.name, fn, strlen(fn) + 1);
-    }
+    if (ieq(name, nl, "content-type"))
+        ct_header(m, v, vl, &an);
+    else if (ieq(name, nl, "content-transfer-encoding"))
+        cte_header(m, v, vl);
+    else if (ieq(name, nl, "content-disposition"))
+        cd_header(m, v, vl, &an);
     anomalies(m, an);
 }
 

@@ -10,6 +10,7 @@
  */
 #include "app/smtp.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "app/files.h"
@@ -182,7 +183,9 @@ static void write_addrs(struct jw *w, const char *key, const char *v)
     int angle = 0;
     size_t start = 0, n = strlen(v);
     for (size_t i = 0; i <= n; i++) {
-        char c = i < n ? v[i] : ',';
+        char c = ',';
+        if (i < n)
+            c = v[i];
         if (c == '"')
             q = !q;
         else if (c == '<' && !q)
@@ -228,9 +231,7 @@ static void write_decoded(struct jw *w, const char *key, const char *raw, bool l
     if (n == strlen(raw) && memcmp(dec, raw, n) == 0)
         return;
     char k[32];
-    size_t kl = strlen(key);
-    memcpy(k, key, kl);
-    memcpy(k + kl, "_decoded", sizeof("_decoded"));
+    snprintf(k, sizeof(k), "%s_decoded", key);
     if (list)
         write_addrs(w, k, dec);
     else
@@ -697,6 +698,23 @@ static size_t line_take(struct smtp *s, struct line *ln, const uint8_t *d, size_
     return take;
 }
 
+/* One byte after a line-start dot (DOT_DOT, DOT_DOTCR): 1 when it ends the message, 0
+ * when it was consumed, -1 when it is content to look at again in DOT_MID (the dot is
+ * dropped: unstuffing; a lone "\r" after it is content too). */
+static int dot_after(struct smtp *s, uint8_t c, bool keep)
+{
+    if (c == '\n')
+        return 1;
+    if (s->dot == DOT_DOT && c == '\r') {
+        s->dot = DOT_DOTCR;
+        return 0;
+    }
+    if (s->dot == DOT_DOTCR && keep)
+        msg_data(s, (const uint8_t *)"\r", 1);
+    s->dot = DOT_MID;
+    return -1;
+}
+
 /* The DATA message: emits unstuffed content, returns the bytes consumed; sets *end when
  * the terminating line "." was consumed. */
 static size_t data_scan(struct smtp *s, const uint8_t *d, size_t n, bool keep, bool *end)
@@ -704,10 +722,8 @@ static size_t data_scan(struct smtp *s, const uint8_t *d, size_t n, bool keep, b
     size_t i = 0, run = 0;
     *end = false;
     while (i < n) {
-        uint8_t c = d[i];
-        switch (s->dot) {
-        case DOT_BOL:
-            if (c == '.') {
+        if (s->dot == DOT_BOL) {
+            if (d[i] == '.') {
                 if (keep)
                     msg_data(s, d + run, i - run);
                 s->dot = DOT_DOT;
@@ -715,34 +731,22 @@ static size_t data_scan(struct smtp *s, const uint8_t *d, size_t n, bool keep, b
                 continue;
             }
             s->dot = DOT_MID;
-            continue;
-        case DOT_MID:
-            if (c == '\n')
-                s->dot = DOT_BOL;
-            i++;
-            continue;
-        case DOT_DOT:
-            if (c == '\r') {
-                s->dot = DOT_DOTCR;
-                run = ++i;
-                continue;
-            }
-            if (c == '\n') {
-                *end = true;
-                return i + 1;
-            }
-            s->dot = DOT_MID;
-            continue;
-        default: /* DOT_DOTCR */
-            if (c == '\n') {
-                *end = true;
-                return i + 1;
-            }
-            if (keep)
-                msg_data(s, (const uint8_t *)"\r", 1);
-            s->dot = DOT_MID;
+        }
+        if (s->dot == DOT_MID) {
+            const uint8_t *nl = memchr(d + i, '\n', n - i);
+            if (nl == NULL)
+                break; /* the rest is content */
+            i = (size_t)(nl - d) + 1;
+            s->dot = DOT_BOL;
             continue;
         }
+        int r = dot_after(s, d[i], keep);
+        if (r == 1) {
+            *end = true;
+            return i + 1;
+        }
+        if (r == 0)
+            run = ++i;
     }
     if (keep)
         msg_data(s, d + run, n - run);

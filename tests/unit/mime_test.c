@@ -314,7 +314,8 @@ static void compare_one(struct agree *a, char *line)
     a->subj += same && strcmp(r.subject, f[1]) == 0;
     a->from += same && strcmp(r.from, f[2]) == 0;
     a->names += same && strcmp(r.names, f[3]) == 0;
-    if ((strcmp(r.subject, f[1]) || strcmp(r.from, f[2]) || strcmp(r.names, f[3])) &&
+    if ((strcmp(r.subject, f[1]) != 0 || strcmp(r.from, f[2]) != 0 ||
+         strcmp(r.names, f[3]) != 0) &&
         a->shown++ < 8)
         fprintf(stderr, "differs %s:\n  subject [%s] python [%s]\n  from [%s] python [%s]\n"
                         "  names [%s] python [%s]\n",

@@ -334,14 +334,18 @@ static void test_caps_and_rejected_data(void)
     g_conf.smtp_max_message = 1024;
     static char big[3000];
     memset(big, 'a', sizeof(big) - 1);
-    memcpy(big, "HELO ", 5);
-    memcpy(big + sizeof(big) - 3, "\r\n", 2);
+    big[sizeof(big) - 1] = '\0';
+    big[0] = 'H', big[1] = 'E', big[2] = 'L', big[3] = 'O', big[4] = ' ';
+    big[sizeof(big) - 3] = '\r', big[sizeof(big) - 2] = '\n';
+    /* "Subject: big", a blank line, then lines of 98 'b' and the terminator */
     static char msg[4000];
-    memset(msg, 'b', sizeof(msg) - 1);
-    memcpy(msg, "Subject: big\r\n\r\n", 16);
-    for (size_t i = 100; i < sizeof(msg) - 10; i += 100)
-        memcpy(msg + i, "\r\n", 2);
-    memcpy(msg + sizeof(msg) - 6, "\r\n.\r\n", 5);
+    size_t o = (size_t)snprintf(msg, sizeof(msg), "Subject: big\r\n\r\n");
+    while (o + 100 + 6 < sizeof(msg)) {
+        memset(msg + o, 'b', 98);
+        msg[o + 98] = '\r', msg[o + 99] = '\n';
+        o += 100;
+    }
+    snprintf(msg + o, sizeof(msg) - o, ".\r\n");
     struct seg ss[] = {
         S(S_, "220 mx\r\n"),
         {C_, big, strlen(big)},
