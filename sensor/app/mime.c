@@ -194,7 +194,10 @@ size_t mime_qp_feed(struct mime_qp *q, const uint8_t *in, size_t n, uint8_t *out
 static const char *charset_alias(const char *cs)
 {
     static const char *const map[][2] = {
-        {"x-sjis", "SHIFT_JIS"},   {"sjis", "SHIFT_JIS"},   {"shift-jis", "SHIFT_JIS"},
+        /* what mailers label Shift_JIS is in practice Windows' CP932 (NEC and IBM
+         * extensions: circled digits, roman numerals); same as Shift_JIS otherwise */
+        {"shift_jis", "CP932"},    {"x-sjis", "CP932"},     {"sjis", "CP932"},
+        {"shift-jis", "CP932"},
         {"x-euc-jp", "EUC-JP"},    {"ks_c_5601-1987", "CP949"}, {"x-gbk", "GBK"},
         {"utf8", "UTF-8"},         {"ascii", "US-ASCII"},   {"x-unknown", ""},
         {"unknown-8bit", ""},      {"default", ""},

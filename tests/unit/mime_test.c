@@ -49,6 +49,8 @@ static void test_rfc2047(void)
     /* expected values: python3 email.header.decode_header */
     CHECK_STR(dec("=?ISO-2022-JP?B?GyRCJDMkcyRLJEEkTxsoQg==?="), "こんにちは");
     CHECK_STR(dec("=?Shift_JIS?B?jlKTY5G+mFk=?="), "山田太郎");
+    /* "①" (NEC special 0x8740) labelled Shift_JIS: Python's cp932 gives U+2460 */
+    CHECK_STR(dec("=?Shift_JIS?B?h0A=?="), "①");
     CHECK_STR(dec("=?EUC-JP?B?xvzL3Ljs?="), "日本語");
     CHECK_STR(dec("=?utf-8?q?caf=C3=A9_au_lait?="), "café au lait");
     /* adjacent words: the white space between them vanishes */
@@ -269,10 +271,14 @@ static char *read_file(const char *path, size_t *n)
     size_t cap = 1 << 16, len = 0;
     char *b = malloc(cap);
     size_t k;
-    while ((k = fread(b + len, 1, cap - len, f)) > 0) {
+    while (b != NULL && (k = fread(b + len, 1, cap - len, f)) > 0) {
         len += k;
-        if (len == cap)
-            b = realloc(b, cap *= 2);
+        if (len == cap) {
+            char *nb = realloc(b, cap *= 2);
+            if (nb == NULL)
+                free(b);
+            b = nb;
+        }
     }
     fclose(f);
     *n = len;
