@@ -154,6 +154,22 @@ const struct conf_item sensor_conf_table[] = {
     {"app.http.decompress_ratio", CONF_INT, "2048", 0, 1000000, OFF(http_decompress_ratio),
      "decoded/coded ratio allowed once 1 MiB is decoded (more: decompression_bomb; 0 = off)",
      NULL},
+    /* smtp */
+    {"app.smtp.enabled", CONF_BOOL, "yes", 0, 0, OFF(smtp_enabled),
+     "parse SMTP (commands, replies, the DATA message and its MIME parts) and write smtp, "
+     "fileinfo events", NULL},
+    {"app.smtp.max_line", CONF_INT, "4096", 256, 1048576, OFF(smtp_max_line),
+     "bytes of an SMTP command, reply or message line kept (longer: line_too_long)", NULL},
+    {"app.smtp.max_rcpt", CONF_INT, "64", 1, 10000, OFF(smtp_max_rcpt),
+     "RCPT TO addresses logged per message (more: too_many_rcpt)", NULL},
+    {"app.smtp.max_message_size", CONF_SIZE, "32 MiB", 1 * KiB, 4 * GiB, OFF(smtp_max_message),
+     "bytes of a DATA/BDAT message parsed (more: message_too_long, files truncated)", NULL},
+    {"app.smtp.mime_max_depth", CONF_INT, "8", 1, 16, OFF(smtp_mime_max_depth),
+     "nesting of multipart entities followed (deeper: mime_too_deep, content skipped)", NULL},
+    {"app.smtp.mime_max_parts", CONF_INT, "100", 1, 100000, OFF(smtp_mime_max_parts),
+     "leaf MIME parts handled per message (more: too_many_parts, content skipped)", NULL},
+    {"app.smtp.decode_attachments", CONF_BOOL, "yes", 0, 0, OFF(smtp_decode_attachments),
+     "decode attachments and non-text parts into files (hashes, type, fileinfo events)", NULL},
 
     {"log.level", CONF_ENUM, "notice", 0, 0, OFF(log_level),
      "diagnostics written to stderr at or above this level", log_levels},

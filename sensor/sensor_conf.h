@@ -73,6 +73,14 @@ struct sensor_conf {
     bool http_decompress;
     uint64_t http_decompress_cap;
     int64_t http_decompress_ratio;
+    /* smtp */
+    bool smtp_enabled;
+    int64_t smtp_max_line;
+    int64_t smtp_max_rcpt;
+    uint64_t smtp_max_message;
+    int64_t smtp_mime_max_depth;
+    int64_t smtp_mime_max_parts;
+    bool smtp_decode_attachments;
     /* logging */
     int log_level;
 };

@@ -6,6 +6,7 @@
 #include "app/dhcp.h"
 #include "app/dns.h"
 #include "app/http.h"
+#include "app/smtp.h"
 #include "output/eve.h"
 #include "otasuke/alloc.h"
 #include "otasuke/jw.h"
@@ -25,6 +26,7 @@ static const struct {
     size_t enabled; /* offsetof(struct sensor_conf, <bool>) */
 } registry[] = {
     {&http_parser, offsetof(struct sensor_conf, http_enabled)},
+    {&smtp_parser, offsetof(struct sensor_conf, smtp_enabled)},
     {&dns_parser, offsetof(struct sensor_conf, dns_enabled)},
     {&dhcp_parser, offsetof(struct sensor_conf, dhcp_enabled)},
 };
@@ -92,6 +94,8 @@ static void write_header(struct app_ctx *c, struct jw *w, const char *event_type
     else
         eve_tuple(w, &k->dst, k->dport, &k->src, k->sport, k->proto, f->ipver);
     jw_str(w, "pkt_src", c->at_end ? "stream (flow timeout)" : "wire/pcap");
+    if (strcmp(event_type, "fileinfo") == 0) /* Suricata names the carrier of a file */
+        jw_str(w, "app_proto", registry[c->idx].p->name);
 }
 
 static struct jw *sink_event_begin(struct app_sink *s, const char *event_type, int dir)
