@@ -26,4 +26,26 @@ check "DNS: the piracy site's name was asked and answered" [ "$(q 'sorted(set(e[
 check "DNS: every query got its response (same id, the next tx_id)" [ "$(q 'sorted(set((e["flow_id"],e["dns"]["id"],e["dns"]["tx_id"] + 1) for e in E if e["event_type"]=="dns" and e["dns"]["type"]=="request")) == sorted(set((e["flow_id"],e["dns"]["id"],e["dns"]["tx_id"]) for e in E if e["event_type"]=="dns" and e["dns"]["type"]=="response"))')" = True ]
 check "DNS: no parser anomaly on the demo" [ "$(q 'len(E[-1]["stats"]["app_layer"]["dns"]["anomaly"])')" -eq 0 ]
 check "DHCP counters agree with the events" [ "$(q 'E[-1]["stats"]["app_layer"]["dhcp"]["events"]')" -eq "$(q 'sum(e["event_type"]=="dhcp" for e in E)')" ]
+
+# HTTP: the Windows connectivity probe from every Windows PC, and the piracy site's
+# redirect to HTTPS from SEIZOU-PC03 (.107).
+check "HTTP: NCSI probes (Microsoft NCSI) from the 8 Windows PCs (KEIRI-PC02 at .104 and .112)" [ "$(q 'sorted(set(e["src_ip"] for e in E if e["event_type"]=="http" and e["http"].get("http_user_agent")=="Microsoft NCSI" and e["http"].get("url")=="/connecttest.txt"))')" = "$(printf "['192.168.1.101', '192.168.1.102', '192.168.1.103', '192.168.1.104', '192.168.1.105', '192.168.1.106', '192.168.1.107', '192.168.1.108', '192.168.1.112']")" ]
+check "HTTP: the piracy site answered 301 to https, for 192.168.1.107" [ "$(q '[(e["src_ip"], e["http"]["status"], e["http"].get("redirect")) for e in E if e["event_type"]=="http" and e["http"].get("hostname")=="ww13.manga-zip.info"]')" = "[('192.168.1.107', 301, 'https://ww13.manga-zip.info/')]" ]
+check "HTTP: no parser anomaly on the demo" [ "$(q 'len(E[-1]["stats"]["app_layer"]["http"]["anomaly"])')" -eq 0 ]
+
+# SMTP: the phishing mail to srv01, its ISO-2022-JP subject decoded, and the attachment
+# as a file whose sha256 equals the one Python's email package computes from the
+# message tshark exports (an independent reading of the same bytes).
+check "SMTP: the mail to keiri@ with its Japanese subject decoded" [ "$(q '[(e["email"]["subject"], e["smtp"]["rcpt_to"]) for e in E if e["event_type"]=="smtp"]')" = "[('【至急】お支払い明細書の送付（10月分）', ['<keiri@yamato-seiki.example.jp>'])]" ]
+mkdir -p "$T_TMP/imf"
+if command -v tshark >/dev/null && tshark -r "$PCAP" -q --export-objects "imf,$T_TMP/imf" >/dev/null 2>&1; then
+    want=$("$PY" -c '
+import email, glob, hashlib, sys
+m = email.message_from_binary_file(open(glob.glob(sys.argv[1] + "/*.eml")[0], "rb"))
+print(sorted((p.get_filename(), hashlib.sha256(p.get_payload(decode=True)).hexdigest()) for p in m.walk() if p.get_filename()))' "$T_TMP/imf")
+    check "SMTP: the attachment as a file, hashed as Python hashes it ($want)" [ "$(q 'sorted((e["fileinfo"]["filename"], e["fileinfo"].get("sha256")) for e in E if e["event_type"]=="fileinfo" and e.get("app_proto")=="smtp")')" = "$want" ]
+    check "SMTP: the attachment's type from its bytes is a zip" [ "$(q '[e["fileinfo"].get("mimetype") for e in E if e["event_type"]=="fileinfo" and e.get("app_proto")=="smtp"]')" = "['application/zip']" ]
+else
+    echo "SKIP the attachment checks: tshark cannot export IMF objects here"
+fi
 finish
