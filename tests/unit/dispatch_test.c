@@ -2,10 +2,12 @@
  * (split anywhere, in either direction first), feeding, gaps, memory refusal, and the
  * sink's events -- driven with DNS over TCP, a real parser of the registry. */
 #include "app/dispatch.h"
+#include "app/dns.h"
 #include "otasuke/alloc.h"
 #include "otasuke/jw.h"
 #include "sensor_conf.h"
 
+#include "../app_test.h"
 #include "../check.h"
 
 #include <netinet/in.h>
@@ -35,6 +37,14 @@ static bool host_sample(void *ud, uint64_t n, uint64_t *suppressed)
     (void)n;
     (void)suppressed;
     return true;
+}
+
+static size_t count_of(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = hay ? strstr(hay, needle) : NULL; p != NULL; p = strstr(p + 1, needle))
+        n++;
+    return n;
 }
 
 static struct applayer *setup(void)
@@ -140,7 +150,7 @@ static void test_not_dns_on_53(void)
     struct applayer *al = setup();
     struct flow f;
     tcp_flow(&f, 53);
-    static const uint8_t junk[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    static const uint8_t junk[] = "\x01\x02ABCDEFGHIJKLMNOPQRSTUVWXYZ"; /* no parser's */
     applayer_stream(al, &f, APP_TOSERVER, junk, sizeof junk - 1, 1000);
     applayer_stream(al, &f, APP_TOCLIENT, junk, sizeof junk - 1, 1000);
     CHECK(f.app_stream != NULL); /* decided: nobody */
@@ -199,6 +209,25 @@ static void test_alloc_failures(void)
     }
 }
 
+/* suricata-verify's dns-tcp-ts-gap: a lost segment among the requests; the parser
+ * resynchronises and gives Suricata's 2 requests and 3 responses of 12 answers. */
+static void test_corpus_dns_tcp_gap(void)
+{
+    const char *dir = check_corpus_pcap_dir();
+    if (dir == NULL)
+        SKIP("corpus not found (set OTASUKE_CORPUS)");
+    char path[1200];
+    snprintf(path, sizeof path, "%s/suricata-verify/dns-tcp-ts-gap/input.pcap", dir);
+    struct test_sink t;
+    test_sink_init(&t, &dns_parser, false);
+    CHECK(test_pcap_events(path, &conf, &t) > 0);
+    CHECK_EQ_U64(count_of(t.out, "\"event_type\":\"dns\""), 5);
+    CHECK_EQ_U64(count_of(t.out, "\"type\":\"request\""), 2);
+    CHECK_EQ_U64(count_of(t.out, "\"type\":\"response\""), 3);
+    CHECK_EQ_U64(count_of(t.out, "\"proto\":\"TCP\""), 5);
+    test_sink_free(&t);
+}
+
 int main(void)
 {
     conf_defaults(sensor_conf_table, &conf);
@@ -210,6 +239,7 @@ int main(void)
     RUN(test_not_dns_on_53);
     RUN(test_gap_resync);
     RUN(test_alloc_failures);
+    RUN(test_corpus_dns_tcp_gap);
     jw_free(&w);
     return check_done();
 }
