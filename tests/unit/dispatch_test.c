@@ -150,7 +150,7 @@ static void test_not_dns_on_53(void)
     struct applayer *al = setup();
     struct flow f;
     tcp_flow(&f, 53);
-    static const uint8_t junk[] = "\x01\x02ABCDEFGHIJKLMNOPQRSTUVWXYZ"; /* no parser's */
+    static const uint8_t junk[] = "\x01\x02" "ABCDEFGHIJKLMNOPQRSTUVWXYZ"; /* no parser's */
     applayer_stream(al, &f, APP_TOSERVER, junk, sizeof junk - 1, 1000);
     applayer_stream(al, &f, APP_TOCLIENT, junk, sizeof junk - 1, 1000);
     CHECK(f.app_stream != NULL); /* decided: nobody */
