@@ -325,8 +325,9 @@ static void uri_authority(const uint8_t *u, size_t n, const uint8_t **a, size_t 
     *a = NULL;
     *alen = 0;
     size_t k = 0; /* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
-    while (k < n && k < 16 && (is_alpha(u[k]) || (k > 0 && (is_digit(u[k]) || u[k] == '+' ||
-                                                             u[k] == '-' || u[k] == '.'))))
+    while (k < n && k < 16 &&
+           (is_alpha(u[k]) ||
+            (k > 0 && (is_digit(u[k]) || u[k] == '+' || u[k] == '-' || u[k] == '.'))))
         k++;
     const uint8_t *sep = u + k;
     if (k == 0 || n - k < 3 || sep[0] != ':' || sep[1] != '/' || sep[2] != '/')
@@ -981,10 +982,10 @@ static void http_end(void *st, struct app_sink *s)
 /* ---- probe, state ---- */
 
 static const char *const methods[] = {
-    "GET ",       "POST ",      "HEAD ",   "PUT ",   "DELETE ",    "OPTIONS ",
-    "CONNECT ",   "TRACE ",     "PATCH ",  "PROPFIND ", "PROPPATCH ", "MKCOL ",
-    "COPY ",      "MOVE ",      "LOCK ",   "UNLOCK ", "SEARCH ",    "REPORT ",
-    "SUBSCRIBE ", "NOTIFY ",    "MKCALENDAR ", NULL,
+    "GET ",       "POST ",   "HEAD ",       "PUT ",      "DELETE ",    "OPTIONS ",
+    "CONNECT ",   "TRACE ",  "PATCH ",      "PROPFIND ", "PROPPATCH ", "MKCOL ",
+    "COPY ",      "MOVE ",   "LOCK ",       "UNLOCK ",   "SEARCH ",    "REPORT ",
+    "SUBSCRIBE ", "NOTIFY ", "MKCALENDAR ", NULL,
 };
 
 /* YES when d starts with lit, MORE when d is a proper prefix of it. */
