@@ -31,7 +31,7 @@ enum http_anomaly {
     HTTP_AN_LINE_TOO_LONG = 0,  /* start/header/chunk line over max_line: cut */
     HTTP_AN_TOO_MANY_HEADERS,   /* more header lines than max_headers: rest ignored */
     HTTP_AN_HEADERS_TOO_BIG,    /* header block over max_header_bytes: rest ignored */
-    HTTP_AN_TOO_MANY_PENDING,   /* queue of transactions full: this one not kept */
+    HTTP_AN_TOO_MANY_PENDING,   /* queue full: the oldest is logged early to make room */
     HTTP_AN_BAD_REQUEST_LINE,   /* not "METHOD SP URI [SP HTTP/x.y]": direction stops */
     HTTP_AN_BAD_STATUS,         /* not "HTTP/x.y SP 3DIGIT": direction stops */
     HTTP_AN_BAD_HEADER,         /* header line without ':' (ignored) */
