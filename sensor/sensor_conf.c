@@ -143,7 +143,7 @@ const struct conf_item sensor_conf_table[] = {
     {"app.http.max_header_bytes", CONF_INT, "65536", 64, 16777216, OFF(http_max_header_bytes),
      "bytes of a message's header block read (more: ignored, anomaly)", NULL},
     {"app.http.max_pending", CONF_INT, "32", 1, 10000, OFF(http_max_pending),
-     "transactions queued per flow awaiting their response (more: not logged, anomaly)", NULL},
+     "transactions queued per flow awaiting their response (more: oldest logged early, anomaly)", NULL},
     {"app.http.max_files", CONF_INT, "1000", 0, 1000000, OFF(http_max_files),
      "bodies tracked as files per flow (more: no fileinfo, anomaly)", NULL},
     {"app.http.decompress", CONF_BOOL, "yes", 0, 0, OFF(http_decompress),

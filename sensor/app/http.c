@@ -136,11 +136,27 @@ static bool parse_dec(const uint8_t *d, size_t n, uint64_t *v)
 
 /* ---- transactions ---- */
 
+static void tx_log(struct http_state *h, struct app_sink *s, struct http_tx *tx);
+
+/* The queue is full: the oldest transaction that no direction is reading is logged
+ * as it is (its response never came) to make room. False when none can go. */
+static bool tx_evict(struct http_state *h, struct app_sink *s)
+{
+    for (struct http_tx *t = h->head; t != NULL; t = t->next)
+        if (!t->logged && t != h->d[0].tx && t != h->d[1].tx) {
+            t->has_response = true; /* a late response does not pair with it */
+            tx_log(h, s, t);
+            return true;
+        }
+    return false;
+}
+
 static struct http_tx *tx_new(struct http_state *h, struct app_sink *s, int dir)
 {
     if (h->npending >= h->lim.max_pending) {
         http_anomaly(s, HTTP_AN_TOO_MANY_PENDING, dir);
-        return NULL;
+        if (!tx_evict(h, s) || h->npending >= h->lim.max_pending)
+            return NULL;
     }
     struct http_tx *tx = xcalloc(MEM_APP, 1, sizeof(*tx));
     if (tx == NULL) {
@@ -325,8 +341,9 @@ static void uri_authority(const uint8_t *u, size_t n, const uint8_t **a, size_t 
     *a = NULL;
     *alen = 0;
     size_t k = 0; /* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
-    while (k < n && k < 16 && (is_alpha(u[k]) || (k > 0 && (is_digit(u[k]) || u[k] == '+' ||
-                                                             u[k] == '-' || u[k] == '.'))))
+    while (k < n && k < 16 &&
+           (is_alpha(u[k]) ||
+            (k > 0 && (is_digit(u[k]) || u[k] == '+' || u[k] == '-' || u[k] == '.'))))
         k++;
     const uint8_t *sep = u + k;
     if (k == 0 || n - k < 3 || sep[0] != ':' || sep[1] != '/' || sep[2] != '/')
@@ -981,10 +998,10 @@ static void http_end(void *st, struct app_sink *s)
 /* ---- probe, state ---- */
 
 static const char *const methods[] = {
-    "GET ",       "POST ",      "HEAD ",   "PUT ",   "DELETE ",    "OPTIONS ",
-    "CONNECT ",   "TRACE ",     "PATCH ",  "PROPFIND ", "PROPPATCH ", "MKCOL ",
-    "COPY ",      "MOVE ",      "LOCK ",   "UNLOCK ", "SEARCH ",    "REPORT ",
-    "SUBSCRIBE ", "NOTIFY ",    "MKCALENDAR ", NULL,
+    "GET ",       "POST ",   "HEAD ",       "PUT ",      "DELETE ",    "OPTIONS ",
+    "CONNECT ",   "TRACE ",  "PATCH ",      "PROPFIND ", "PROPPATCH ", "MKCOL ",
+    "COPY ",      "MOVE ",   "LOCK ",       "UNLOCK ",   "SEARCH ",    "REPORT ",
+    "SUBSCRIBE ", "NOTIFY ", "MKCALENDAR ", NULL,
 };
 
 /* YES when d starts with lit, MORE when d is a proper prefix of it. */

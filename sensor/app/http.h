@@ -28,22 +28,22 @@
 struct sensor_conf;
 
 enum http_anomaly {
-    HTTP_AN_LINE_TOO_LONG = 0, /* start/header/chunk line over max_line: cut */
-    HTTP_AN_TOO_MANY_HEADERS,  /* more header lines than max_headers: rest ignored */
-    HTTP_AN_HEADERS_TOO_BIG,   /* header block over max_header_bytes: rest ignored */
-    HTTP_AN_TOO_MANY_PENDING,  /* queue of transactions full: this one not kept */
-    HTTP_AN_BAD_REQUEST_LINE,  /* not "METHOD SP URI [SP HTTP/x.y]": direction stops */
-    HTTP_AN_BAD_STATUS,        /* not "HTTP/x.y SP 3DIGIT": direction stops */
-    HTTP_AN_BAD_HEADER,        /* header line without ':' (ignored) */
+    HTTP_AN_LINE_TOO_LONG = 0,  /* start/header/chunk line over max_line: cut */
+    HTTP_AN_TOO_MANY_HEADERS,   /* more header lines than max_headers: rest ignored */
+    HTTP_AN_HEADERS_TOO_BIG,    /* header block over max_header_bytes: rest ignored */
+    HTTP_AN_TOO_MANY_PENDING,   /* queue full: the oldest is logged early to make room */
+    HTTP_AN_BAD_REQUEST_LINE,   /* not "METHOD SP URI [SP HTTP/x.y]": direction stops */
+    HTTP_AN_BAD_STATUS,         /* not "HTTP/x.y SP 3DIGIT": direction stops */
+    HTTP_AN_BAD_HEADER,         /* header line without ':' (ignored) */
     HTTP_AN_BAD_CONTENT_LENGTH, /* not digits, or two different values */
-    HTTP_AN_TE_AND_CL,         /* Transfer-Encoding chunked and Content-Length */
-    HTTP_AN_BAD_CHUNK,         /* bad chunk size or chunk end: direction stops */
-    HTTP_AN_BAD_GZIP,          /* gzip/deflate body did not decode: file ERROR */
+    HTTP_AN_TE_AND_CL,          /* Transfer-Encoding chunked and Content-Length */
+    HTTP_AN_BAD_CHUNK,          /* bad chunk size or chunk end: direction stops */
+    HTTP_AN_BAD_GZIP,           /* gzip/deflate body did not decode: file ERROR */
     HTTP_AN_DECOMPRESSION_BOMB, /* decoded size or ratio over the caps: file cut */
-    HTTP_AN_GAP,               /* bytes lost: body skipped or direction stopped */
+    HTTP_AN_GAP,                /* bytes lost: body skipped or direction stopped */
     HTTP_AN_UNMATCHED_RESPONSE, /* response without a pending request */
-    HTTP_AN_TOO_MANY_FILES,    /* files of the flow over max_files: not tracked */
-    HTTP_AN_NO_MEMORY,         /* a buffer or decoder could not be allocated */
+    HTTP_AN_TOO_MANY_FILES,     /* files of the flow over max_files: not tracked */
+    HTTP_AN_NO_MEMORY,          /* a buffer or decoder could not be allocated */
     HTTP_AN_COUNT
 };
 

@@ -291,8 +291,7 @@ static void mp_emit(struct http_dir *d, const uint8_t *p, size_t n)
  * found ends the part and the call). The matcher is streaming (KMP), so a delimiter
  * split anywhere is found, and the bytes matched so far are known delimiter bytes:
  * nothing is held back. */
-static size_t mp_scan(struct http_state *h, struct app_sink *s, int dir, const uint8_t *p,
-                      size_t n)
+static size_t mp_scan(struct http_state *h, struct app_sink *s, int dir, const uint8_t *p, size_t n)
 {
     struct http_dir *d = &h->d[dir];
     struct http_mp *mp = d->mp;

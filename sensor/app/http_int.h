@@ -41,9 +41,9 @@ struct http_tx {
     HTTP_FIELD(ctype, HTTP_CT_MAX); /* response Content-Type */
     HTTP_FIELD(location, HTTP_LOC_MAX);
     HTTP_FIELD(status_str, 16); /* a status that is not 3 digits ("2XX") */
-    int32_t port;      /* from Host or an absolute URI; -1 when none */
-    uint16_t status;   /* 0 before a status line */
-    uint64_t resp_len; /* response body bytes (after transfer decoding) */
+    int32_t port;               /* from Host or an absolute URI; -1 when none */
+    uint16_t status;            /* 0 before a status line */
+    uint64_t resp_len;          /* response body bytes (after transfer decoding) */
     bool has_request;
     bool has_response; /* a final (non-1xx) status line was read */
     bool req_done;     /* request headers and body read */
@@ -88,12 +88,12 @@ struct http_dir {
     bool has_clen;
     bool chunked;
     bool te_seen;
-    uint8_t enc; /* enum http_enc */
+    uint8_t enc;      /* enum http_enc */
     uint16_t interim; /* 1xx response headers being read */
     uint64_t clen;
     char cd_name[FILE_NAME_MAX]; /* file name from Content-Disposition */
     uint16_t cd_len;
-    bool cd_star; /* cd_name came from filename* (wins over filename) */
+    bool cd_star;         /* cd_name came from filename* (wins over filename) */
     uint8_t boundary_len; /* request multipart/form-data boundary, 0 when none */
     char boundary[HTTP_BOUNDARY_MAX];
     struct http_mp *mp; /* multipart parsing of the body, MEM_APP */
@@ -124,8 +124,7 @@ void http_write_tx(struct jw *w, const struct http_tx *tx);
 
 /* http_body.c */
 /* Body bytes d[0..n) of direction dir (after transfer decoding). */
-void http_body_data(struct http_state *h, struct app_sink *s, int dir, const uint8_t *d,
-                    size_t n);
+void http_body_data(struct http_state *h, struct app_sink *s, int dir, const uint8_t *d, size_t n);
 /* The body ended (complete or not): closes and logs its file, frees the decoder. */
 void http_body_end(struct http_state *h, struct app_sink *s, int dir, bool complete);
 /* len body bytes were lost. */
