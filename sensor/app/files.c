@@ -99,6 +99,7 @@ void file_gap(struct app_file *f, uint64_t len)
         return;
     f->gaps = true;
     f->gap_bytes += len;
+    f->size += len; /* as Suricata: the size counts the lost bytes (they are not hashed) */
 }
 
 void file_close(struct app_file *f, bool complete, bool error)
@@ -145,7 +146,7 @@ void file_write_fileinfo(struct jw *w, const struct app_file *f, uint64_t tx_id)
     }
     jw_bool(w, "gaps", f->gaps);
     jw_str(w, "state", file_state_name((enum file_state)f->state));
-    if (f->state == FILE_CLOSED) {
+    if (f->state == FILE_CLOSED || f->state == FILE_TRUNCATED) { /* Suricata: both */
         jw_hex(w, "md5", f->md5_digest, sizeof f->md5_digest, '\0');
         jw_hex(w, "sha1", f->sha1_digest, sizeof f->sha1_digest, '\0');
         jw_hex(w, "sha256", f->sha256_digest, sizeof f->sha256_digest, '\0');

@@ -33,7 +33,7 @@ enum file_state {
 
 struct app_file {
     char name[FILE_NAME_MAX]; /* NUL-terminated; may be empty */
-    uint64_t size;            /* bytes seen (after transfer/content decoding) */
+    uint64_t size;            /* bytes seen (after transfer/content decoding) + bytes lost */
     uint64_t declared;        /* size the protocol announced, 0 if none */
     uint64_t gap_bytes;       /* bytes lost inside the file */
     uint32_t id;              /* per-flow file number, from 1 */
@@ -70,8 +70,8 @@ void file_gap(struct app_file *f, uint64_t len);
 void file_close(struct app_file *f, bool complete, bool error);
 
 /* Writes the "fileinfo" object (w inside an open object): filename, magic, mimetype,
- * gaps, state, md5, sha1, sha256 (closed files only, as Suricata), stored (false),
- * size, tx_id and file_id. */
+ * gaps, state, md5, sha1, sha256 (closed and truncated files, as Suricata: the hashes
+ * of the bytes seen), stored (false), size, tx_id and file_id. */
 void file_write_fileinfo(struct jw *w, const struct app_file *f, uint64_t tx_id);
 
 /* "CLOSED", "TRUNCATED", ... as Suricata writes fileinfo.state. */
