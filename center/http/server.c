@@ -256,6 +256,10 @@ static enum MHD_Result first_call(struct server *s, struct MHD_Connection *c, st
     if (r->route == R_HEALTH)
         return send_buf(c, 200, "{\"status\":\"ok\"}", 15, 0);
     if (r->route == R_ENROLL) {
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        uint64_t len = 0;
+        if (cl != NULL && parse_u64(cl, &len) == 0 && len > ENROLL_MAX_BODY)
+            return send_error(c, 413, "body too large");
         r->max = ENROLL_MAX_BODY;
         *answered = 0;
         return MHD_YES;
