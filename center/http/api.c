@@ -69,7 +69,9 @@ enum MHD_Result handle_enroll(struct server *s, struct MHD_Connection *c, struct
     token_hash(token, strlen(token), th);
     struct principal who = {0};
     struct store *st = pool_get(&s->pool);
+    pthread_mutex_lock(&s->write_mu);
     int rc = store_enroll(st, ch, th, (int64_t)ts_now_us(), &who);
+    pthread_mutex_unlock(&s->write_mu);
     enum MHD_Result res;
     if (rc == 0) {
         log_notice("http", "enrolled sensor=%lld company=%lld", (long long)who.sensor_id,
@@ -150,7 +152,9 @@ static enum MHD_Result ingest_store(struct server *s, struct MHD_Connection *c, 
                             .rejected = res->rejected};
     struct store_batch_result br = {0};
     struct store *st = pool_get(&s->pool);
+    pthread_mutex_lock(&s->write_mu);
     int rc = store_ingest(st, &r->who, &b, (int64_t)ts_now_us(), &br);
+    pthread_mutex_unlock(&s->write_mu);
     enum MHD_Result ret;
     if (rc == 0 || rc == STORE_DUPLICATE) {
         log_info("http", "ingest sensor=%lld batch=%s seq=%llu stored=%llu rejected=%llu dup=%d",

@@ -407,6 +407,7 @@ struct server *server_start(const struct server_conf *conf, char *err, size_t er
     }
     s->conf = *conf;
     s->busy_log.interval_s = 1;
+    pthread_mutex_init(&s->write_mu, NULL);
     struct sockaddr_storage addr;
     int v6 = 0;
     if (parse_listen(conf->listen, &addr, &v6) != 0) {
@@ -448,5 +449,6 @@ void server_stop(struct server *srv)
     if (srv->mhd != NULL)
         MHD_stop_daemon(srv->mhd);
     pool_close(&srv->pool);
+    pthread_mutex_destroy(&srv->write_mu);
     xfree(srv);
 }

@@ -34,6 +34,10 @@ struct server {
     struct server_conf conf;
     struct MHD_Daemon *mhd;
     struct pool pool;
+    /* Serializes this process's writers (ingest, enroll): they queue here instead of
+     * polling SQLite's busy handler; other processes (the CLI) still meet the busy
+     * timeout. Readers do not take it (WAL). */
+    pthread_mutex_t write_mu;
     uint16_t port;
     struct log_rate busy_log;
 };
