@@ -207,8 +207,12 @@ static int run_http(struct cfg *c)
     pthread_t *th = calloc((size_t)c->senders, sizeof(*th));
     size_t nl = (size_t)c->senders * (size_t)c->batches;
     double *lat = calloc(nl, sizeof(*lat));
-    if (s == NULL || th == NULL || lat == NULL)
+    if (s == NULL || th == NULL || lat == NULL) {
+        free(s);
+        free(th);
+        free(lat);
         return 1;
+    }
     uint64_t t0 = ts_mono_us();
     for (int i = 0; i < c->senders; i++) {
         s[i] = (struct sender){.c = c, .id = i, .lat_ms = lat + (size_t)i * (size_t)c->batches};
@@ -317,7 +321,14 @@ int main(int argc, char **argv)
     }
     if (load_lines(&c) != 0) {
         fprintf(stderr, "center_load: cannot read events from %s\n", c.events);
+        free(c.lines);
+        free(c.lens);
         return 1;
     }
-    return c.baseline ? run_baseline(&c) : run_http(&c);
+    int rc = c.baseline ? run_baseline(&c) : run_http(&c);
+    for (size_t i = 0; i < c.n_lines; i++)
+        free(c.lines[i]);
+    free(c.lines);
+    free(c.lens);
+    return rc;
 }

@@ -108,7 +108,7 @@ static enum MHD_Result ingest_reply(struct MHD_Connection *c, const struct req *
                                     const struct store_batch_result *br, int dup)
 {
     struct jw w;
-    if (jw_init(&w, 1024, 64 * 1024) != 0)
+    if (jw_init(&w, 1024, (size_t)64 * 1024) != 0)
         return MHD_NO;
     jw_obj_open(&w, NULL);
     jw_str(&w, "batch", r->batch_id);

@@ -54,8 +54,8 @@ static int pool_open(struct pool *p, const struct server_conf *c, char *err, siz
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     p->inited = 1;
-    p->all = xcalloc(MEM_CORE, c->threads, sizeof(*p->all));
-    p->free = xcalloc(MEM_CORE, c->threads, sizeof(*p->free));
+    p->all = xcalloc(MEM_CORE, c->threads, sizeof(struct store *));
+    p->free = xcalloc(MEM_CORE, c->threads, sizeof(struct store *));
     if (p->all == NULL || p->free == NULL) {
         snprintf(err, errlen, "out of memory");
         return ERR_NOMEM;

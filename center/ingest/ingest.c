@@ -259,7 +259,7 @@ int ingest_parse_time(const char *s, size_t n, int64_t *us)
     int off_s;
     if (i >= n || parse_zone(s + i, n - i, &off_s) != 0)
         return ERR_INVAL;
-    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - off_s;
+    int64_t secs = days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + se - off_s;
     *us = secs * 1000000 + frac;
     return 0;
 }
