@@ -362,7 +362,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
     vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -420,11 +420,11 @@ struct server *server_start(const struct server_conf *conf, char *err, size_t er
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
                      (v6 ? MHD_USE_IPv6 : 0);
     s->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_THREAD_POOL_SIZE, conf->threads, MHD_OPTION_CONNECTION_LIMIT,
-        conf->conn_limit, MHD_OPTION_CONNECTION_TIMEOUT, conf->timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_NOTIFY_COMPLETED,
-        completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_END);
+        flags, 0, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
+        conf->threads, MHD_OPTION_CONNECTION_LIMIT, conf->conn_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, conf->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)32768, MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_END);
     if (s->mhd == NULL) {
         snprintf(err, errlen, "cannot listen on %s (address in use or not local?)", conf->listen);
         goto fail;

@@ -103,7 +103,8 @@ static int pragmas(struct store *st, const struct store_opts *o)
 {
     char sql[256];
     snprintf(sql, sizeof(sql),
-             "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON;",
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON; "
+             "PRAGMA cache_size=-16384; PRAGMA journal_size_limit=67108864;",
              o->sync == STORE_SYNC_NORMAL ? "NORMAL" : "FULL");
     char *msg = NULL;
     /* Fixed text, no parameters: the one place besides migrations that uses exec. */
@@ -470,32 +471,55 @@ static int str_eq(const char *a, const char *b)
     return strcmp(a, b) == 0;
 }
 
-/* Counters of a batch: consecutive events with the same (day, type, category) are
- * summed before the upsert, which is what a sensor's batches mostly look like. */
+#define COUNTER_KEYS 32
+
+struct counter_key {
+    char day[11];
+    const char *type, *cat;
+    int64_t n;
+};
+
+static int counters_flush(struct store *st, int64_t company, struct counter_key *k, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = counter_add(st, company, k[i].day, k[i].type, k[i].cat, k[i].n);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Counters of a batch: events are summed per (day, type, category) in a small table
+ * first (a batch has few distinct keys), then one upsert per key; the table is
+ * flushed whenever it fills. */
 static int counters_add(struct store *st, const struct principal *who, const struct store_batch *b)
 {
-    size_t i = 0;
-    while (i < b->n_ev) {
+    struct counter_key keys[COUNTER_KEYS];
+    size_t nk = 0;
+    for (size_t i = 0; i < b->n_ev; i++) {
         const struct store_event *e = &b->ev[i];
         char day[11];
         utc_day(e->ts_us, day);
-        int64_t n = 1;
-        size_t j = i + 1;
-        for (; j < b->n_ev; j++) {
-            const struct store_event *f = &b->ev[j];
-            char d2[11];
-            utc_day(f->ts_us, d2);
-            if (strcmp(d2, day) != 0 || !str_eq(f->event_type, e->event_type) ||
-                !str_eq(f->category, e->category))
-                break;
-            n++;
+        size_t k = 0;
+        while (k < nk && !(strcmp(keys[k].day, day) == 0 && str_eq(keys[k].type, e->event_type) &&
+                           str_eq(keys[k].cat, e->category)))
+            k++;
+        if (k == COUNTER_KEYS) {
+            int rc = counters_flush(st, who->company_id, keys, nk);
+            if (rc != 0)
+                return rc;
+            nk = k = 0;
         }
-        int rc = counter_add(st, who->company_id, day, e->event_type, e->category, n);
-        if (rc != 0)
-            return rc;
-        i = j;
+        if (k == nk) {
+            memcpy(keys[k].day, day, sizeof(day));
+            keys[k].type = e->event_type;
+            keys[k].cat = e->category;
+            keys[k].n = 0;
+            nk++;
+        }
+        keys[k].n++;
     }
-    return 0;
+    return counters_flush(st, who->company_id, keys, nk);
 }
 
 static int ingest_body(struct store *st, const struct principal *who, const struct store_batch *b,

@@ -172,6 +172,45 @@ static void test_ingest_exactly_once(void)
     store_close(st);
 }
 
+/* More distinct (day, type) keys in one batch than the per-batch table holds. */
+static void test_counters_many_keys(void)
+{
+    struct store *st = open_new("k.db");
+    CHECK(st != NULL);
+    struct company_in ca = {"A", "x", "Asia/Tokyo", "ja", "", 0};
+    int64_t a = 0;
+    struct principal pa;
+    CHECK(store_company_add(st, &ca, &a) == 0 && enroll(st, a, &pa) == 0);
+    static char body[100 * 80];
+    size_t n = 0;
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < 45; i++)
+            n += (size_t)snprintf(body + n, sizeof(body) - n,
+                                  "{\"timestamp\":\"2026-11-%02dT00:00:00Z\",\"event_type\":\"t%d\"}\n",
+                                  1 + i % 3, i);
+    struct ingest_limits lim = {4096, 1000};
+    struct ingest_result res;
+    CHECK(ingest_parse(body, n, &lim, &res) == 0);
+    struct store_batch bt = {"k", 1, res.se, res.n_ev, res.rejected};
+    struct store_batch_result br;
+    int rc = store_ingest(st, &pa, &bt, 1, &br);
+    ingest_result_free(&res);
+    CHECK(rc == 0);
+    struct counter_sum s = {0};
+    struct store_counter_query q = {.company_id = a};
+    CHECK(store_counters(st, &q, sum_counters, &s) == 0);
+    CHECK_EQ_U64(s.rows, 45);
+    CHECK_EQ_U64(s.other, 90);
+    q.event_type = "t44";
+    q.day_from = "2026-11-03";
+    q.day_to = "2026-11-03";
+    struct counter_sum one = {0};
+    CHECK(store_counters(st, &q, sum_counters, &one) == 0);
+    CHECK_EQ_U64(one.rows, 1);
+    CHECK_EQ_U64(one.other, 2);
+    store_close(st);
+}
+
 int main(void)
 {
     if (mkdtemp(g_dir) == NULL)
@@ -179,6 +218,7 @@ int main(void)
     RUN(test_migrations);
     RUN(test_enroll_once);
     RUN(test_ingest_exactly_once);
+    RUN(test_counters_many_keys);
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
     if (system(cmd) != 0)
