@@ -147,6 +147,18 @@ st=$(req r.json GET /api/v1/nothing); check "unknown path: 404" [ "$st" = 404 ]
 st=$(req r.json GET "/api/v1/events?limit=0" -H "Authorization: Bearer $TOK1"); check "bad limit: 400" [ "$st" = 400 ]
 st=$(req r.json GET "/api/v1/events?since=%27%20OR%201=1--" -H "Authorization: Bearer $TOK1")
 check "injection string in since: 400" [ "$st" = 400 ]
+# S7: injection strings in every parameter: never a 500, never another tenant's data.
+inj_bad=0
+for v in "%27%20OR%201=1--" "1%3BDROP%20TABLE%20events" "%22%29%29--" "%00" "-1" \
+    "99999999999999999999999" "2026-11-22T00:00:00Z%27" "..%2F..%2Fetc%2Fpasswd"; do
+    for p in "events?type=$v" "events?since=$v" "events?after=$v" "events?limit=$v" \
+        "counters?type=$v" "counters?from=$v" "counters?to=$v"; do
+        st=$(req r.json GET "/api/v1/$p" -H "Authorization: Bearer $TOK2")
+        case "$st" in 200) [ "$(jget r.json 'sum(1 for e in J.get("events", []) if e["sensor_id"] != 2)')" = 0 ] || inj_bad=$((inj_bad + 1)) ;;
+                      400) ;; *) echo "  $p -> $st"; inj_bad=$((inj_bad + 1)) ;; esac
+    done
+done
+check "injection sweep over every query parameter: only 200 (own data) or 400" [ "$inj_bad" -eq 0 ]
 check "nothing of the bad requests was stored" \
     [ "$(sqlite3 "$DB" "select count(*) from batches where batch_id like 'g%'")" = 0 ]
 
