@@ -6,6 +6,7 @@
  * Signals are blocked before any thread starts, so that only the main thread takes
  * them, with sigwait().
  */
+#include "center_conf.h"
 #include "http/server.h"
 
 #include "otasuke/alloc.h"
@@ -28,124 +29,156 @@ static void usage(FILE *f)
             "Receives events from sensors (POST /api/v1/ingest) and keeps them, per tenant,\n"
             "in an SQLite database (WAL). See docs/center.md and docs/api.md.\n"
             "\n"
-            "  --db FILE              SQLite database (created and migrated when needed)\n"
-            "  --listen ADDR:PORT     numeric address and port (default 127.0.0.1:8080;\n"
-            "                         port 0 picks a free port, see --port-file)\n"
-            "  --port-file FILE       write the bound port to FILE once listening\n"
-            "  --threads N            server threads and database connections (default 4)\n"
-            "  --max-connections N    concurrent connections (default 256)\n"
-            "  --timeout DURATION     idle connection timeout (default 10s)\n"
-            "  --max-body SIZE        ingest body as sent (default 16 MiB)\n"
-            "  --max-inflated SIZE    ingest body after gzip/deflate (default 64 MiB)\n"
-            "  --max-line SIZE        one event line (default 1 MiB)\n"
-            "  --max-events N         events per batch (default 100000)\n"
-            "  --sync full|normal     SQLite synchronous mode (default full: an acknowledged\n"
-            "                         batch survives power loss; normal: survives a crash)\n"
-            "  --busy-timeout DURATION  wait for the write lock before answering 503 (2s)\n"
-            "  --log-level LEVEL      error, warn, notice (default), info, debug\n"
+            "  -c, --config FILE      YAML configuration file (settings: --help-config)\n"
+            "      --set NAME=VALUE   override one setting (repeatable)\n"
+            "  -T, --test-config      check the configuration, print effective settings, exit\n"
+            "      --help-config      list every setting with its default and bounds\n"
+            "      --port-file FILE   write the bound port to FILE once listening\n"
+            "Shortcuts for settings:\n"
+            "  --db FILE (db), --listen ADDR:PORT (listen), --threads N (http.threads),\n"
+            "  --max-connections N, --timeout DURATION, --max-body SIZE, --max-inflated SIZE,\n"
+            "  --max-line SIZE, --max-events N, --sync full|normal, --busy-timeout DURATION,\n"
+            "  --log-level LEVEL\n"
             "  -h, --help, --version\n");
 }
 
-struct opts {
-    struct server_conf sc;
+#define MAX_SETS 64
+
+struct cli {
+    const char *config;
     const char *port_file;
+    const char *names[MAX_SETS];
+    const char *values[MAX_SETS];
+    char *owned[MAX_SETS]; /* copies of NAME=VALUE split at '=' */
+    int nsets;
+    int test_config;
 };
 
-static int parse_num(const char *name, const char *v, uint64_t min, uint64_t max, uint64_t *out,
-                     int kind)
+enum { O_SET = 1000, O_PORTFILE, O_HELPCONF, O_VERSION, O_SHORTCUT };
+
+/* Long options that are shortcuts for a setting, in the order of `long_opts`. */
+static const char *const g_shortcut[] = {
+    "db",          "listen",          "http.threads",   "http.max_connections",
+    "http.timeout", "ingest.max_body", "ingest.max_inflated", "ingest.max_line",
+    "ingest.max_events", "store.sync", "store.busy_timeout",  "log_level",
+};
+
+static int add_set(struct cli *cl, const char *name, const char *value, char *owned)
 {
-    int rc = kind == 1 ? conf_parse_size(v, out) : kind == 2 ? conf_parse_duration(v, out) : 0;
-    if (kind == 0) {
-        char *end = NULL;
-        unsigned long long x = strtoull(v, &end, 10);
-        rc = (*v == '\0' || *end != '\0') ? -1 : 0;
-        *out = x;
+    if (cl->nsets == MAX_SETS) {
+        fprintf(stderr, "otasuke-center: too many settings on the command line\n");
+        free(owned);
+        return -1;
     }
-    if (rc != 0 || *out < min || *out > max) {
-        fprintf(stderr, "otasuke-center: %s: invalid value \"%s\"\n", name, v);
+    cl->names[cl->nsets] = name;
+    cl->values[cl->nsets] = value;
+    cl->owned[cl->nsets] = owned;
+    cl->nsets++;
+    return 0;
+}
+
+static int add_set_arg(struct cli *cl, const char *arg)
+{
+    char *copy = strdup(arg);
+    char *eq = copy ? strchr(copy, '=') : NULL;
+    if (eq == NULL) {
+        fprintf(stderr, "otasuke-center: --set %s: expected NAME=VALUE\n", arg);
+        free(copy);
+        return -1;
+    }
+    *eq = '\0';
+    return add_set(cl, copy, eq + 1, copy);
+}
+
+/* Returns 0 to go on, 1 to exit 0 (help, version), 2 for a usage error. */
+static int parse_args(int argc, char **argv, struct cli *cl)
+{
+    static const struct option lo[] = {
+        {"db", 1, NULL, O_SHORTCUT + 0},           {"listen", 1, NULL, O_SHORTCUT + 1},
+        {"threads", 1, NULL, O_SHORTCUT + 2},      {"max-connections", 1, NULL, O_SHORTCUT + 3},
+        {"timeout", 1, NULL, O_SHORTCUT + 4},      {"max-body", 1, NULL, O_SHORTCUT + 5},
+        {"max-inflated", 1, NULL, O_SHORTCUT + 6}, {"max-line", 1, NULL, O_SHORTCUT + 7},
+        {"max-events", 1, NULL, O_SHORTCUT + 8},   {"sync", 1, NULL, O_SHORTCUT + 9},
+        {"busy-timeout", 1, NULL, O_SHORTCUT + 10}, {"log-level", 1, NULL, O_SHORTCUT + 11},
+        {"config", 1, NULL, 'c'},                  {"set", 1, NULL, O_SET},
+        {"test-config", 0, NULL, 'T'},             {"help-config", 0, NULL, O_HELPCONF},
+        {"port-file", 1, NULL, O_PORTFILE},        {"version", 0, NULL, O_VERSION},
+        {"help", 0, NULL, 'h'},                    {NULL, 0, NULL, 0},
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "c:Th", lo, NULL)) != -1) {
+        int rc = 0;
+        if (c >= O_SHORTCUT && c < O_SHORTCUT + (int)(sizeof(g_shortcut) / sizeof(*g_shortcut)))
+            rc = add_set(cl, g_shortcut[c - O_SHORTCUT], optarg, NULL);
+        else if (c == O_SET)
+            rc = add_set_arg(cl, optarg);
+        else if (c == 'c')
+            cl->config = optarg;
+        else if (c == 'T')
+            cl->test_config = 1;
+        else if (c == O_PORTFILE)
+            cl->port_file = optarg;
+        else if (c == 'h' || c == O_HELPCONF || c == O_VERSION) {
+            if (c == 'h')
+                usage(stdout);
+            else if (c == O_HELPCONF)
+                conf_help(center_conf_table, stdout);
+            else
+                printf("otasuke-center %s\n", OTASUKE_VERSION);
+            return 1;
+        } else
+            return 2;
+        if (rc != 0)
+            return 2;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "otasuke-center: unexpected argument \"%s\"\n", argv[optind]);
+        return 2;
+    }
+    return 0;
+}
+
+/* Defaults, then the file, then the command line in its order. */
+static int load_conf(const struct cli *cl, struct center_conf *cf)
+{
+    char err[512];
+    if (conf_defaults(center_conf_table, cf) != 0)
+        return -1;
+    if (cl->config != NULL && conf_load_file(center_conf_table, cf, cl->config, err,
+                                             sizeof(err)) != 0) {
+        fprintf(stderr, "otasuke-center: %s\n", err);
+        return -1;
+    }
+    for (int i = 0; i < cl->nsets; i++) {
+        if (conf_set(center_conf_table, cf, cl->names[i], cl->values[i], err, sizeof(err)) !=
+            0) {
+            fprintf(stderr, "otasuke-center: %s\n", err);
+            return -1;
+        }
+    }
+    if (cf->db[0] == '\0') {
+        fprintf(stderr, "otasuke-center: the database is required (--db FILE, or db: in the "
+                        "configuration)\n");
         return -1;
     }
     return 0;
 }
 
-enum { O_DB = 1000, O_LISTEN, O_PORTFILE, O_THREADS, O_MAXCONN, O_TIMEOUT, O_MAXBODY,
-       O_MAXINFL, O_MAXLINE, O_MAXEV, O_SYNC, O_BUSY, O_LOG, O_VERSION };
-
-static int set_opt(struct opts *o, int c, const char *v)
+static void to_server_conf(const struct center_conf *cf, struct server_conf *sc)
 {
-    uint64_t x = 0;
-    struct server_conf *sc = &o->sc;
-    switch (c) {
-    case O_DB: sc->db_path = v; return 0;
-    case O_LISTEN: sc->listen = v; return 0;
-    case O_PORTFILE: o->port_file = v; return 0;
-    case O_THREADS:
-        return parse_num("--threads", v, 1, 64, &x, 0) ? -1 : (sc->threads = (unsigned)x, 0);
-    case O_MAXCONN:
-        return parse_num("--max-connections", v, 1, 65536, &x, 0)
-                   ? -1 : (sc->conn_limit = (unsigned)x, 0);
-    case O_TIMEOUT:
-        return parse_num("--timeout", v, 1000000, 3600000000ULL, &x, 2)
-                   ? -1 : (sc->timeout_s = (unsigned)(x / 1000000), 0);
-    case O_MAXBODY:
-        return parse_num("--max-body", v, 1024, 1ULL << 30, &x, 1) ? -1 : (sc->max_body = x, 0);
-    case O_MAXINFL:
-        return parse_num("--max-inflated", v, 1024, 1ULL << 32, &x, 1)
-                   ? -1 : (sc->max_inflated = x, 0);
-    case O_MAXLINE:
-        return parse_num("--max-line", v, 256, 64ULL << 20, &x, 1) ? -1 : (sc->max_line = x, 0);
-    case O_MAXEV:
-        return parse_num("--max-events", v, 1, 10000000, &x, 0) ? -1 : (sc->max_events = x, 0);
-    case O_BUSY:
-        return parse_num("--busy-timeout", v, 0, 600000000, &x, 2)
-                   ? -1 : (sc->store.busy_timeout_ms = (int)(x / 1000), 0);
-    default: break;
-    }
-    if (c == O_SYNC && (strcmp(v, "full") == 0 || strcmp(v, "normal") == 0)) {
-        sc->store.sync = v[0] == 'f' ? STORE_SYNC_FULL : STORE_SYNC_NORMAL;
-        return 0;
-    }
-    if (c == O_LOG && log_level_parse(v) >= 0) {
-        log_set_level((enum log_level)log_level_parse(v));
-        return 0;
-    }
-    fprintf(stderr, "otasuke-center: invalid value \"%s\"\n", v);
-    return -1;
-}
-
-/* Returns 0 to run, 1 to exit 0 (help, version), 2 for a usage error. */
-static int parse_args(int argc, char **argv, struct opts *o)
-{
-    static const struct option lo[] = {
-        {"db", 1, NULL, O_DB},          {"listen", 1, NULL, O_LISTEN},
-        {"port-file", 1, NULL, O_PORTFILE}, {"threads", 1, NULL, O_THREADS},
-        {"max-connections", 1, NULL, O_MAXCONN}, {"timeout", 1, NULL, O_TIMEOUT},
-        {"max-body", 1, NULL, O_MAXBODY}, {"max-inflated", 1, NULL, O_MAXINFL},
-        {"max-line", 1, NULL, O_MAXLINE}, {"max-events", 1, NULL, O_MAXEV},
-        {"sync", 1, NULL, O_SYNC},      {"busy-timeout", 1, NULL, O_BUSY},
-        {"log-level", 1, NULL, O_LOG},  {"version", 0, NULL, O_VERSION},
-        {"help", 0, NULL, 'h'},         {NULL, 0, NULL, 0},
+    *sc = (struct server_conf){
+        .db_path = cf->db,
+        .store = {cf->sync == CENTER_SYNC_NORMAL ? STORE_SYNC_NORMAL : STORE_SYNC_FULL,
+                  (int)(cf->busy_timeout / 1000)},
+        .listen = cf->listen,
+        .threads = (unsigned)cf->threads,
+        .conn_limit = (unsigned)cf->max_connections,
+        .timeout_s = (unsigned)(cf->timeout / 1000000),
+        .max_body = cf->max_body,
+        .max_inflated = cf->max_inflated,
+        .max_line = cf->max_line,
+        .max_events = (size_t)cf->max_events,
     };
-    int c;
-    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-        if (c == 'h') {
-            usage(stdout);
-            return 1;
-        }
-        if (c == O_VERSION) {
-            printf("otasuke-center %s\n", OTASUKE_VERSION);
-            return 1;
-        }
-        if (c == '?' || set_opt(o, c, optarg) != 0)
-            return 2;
-    }
-    if (optind < argc || o->sc.db_path == NULL) {
-        fprintf(stderr, "otasuke-center: %s\n",
-                optind < argc ? "unexpected argument" : "--db FILE is required");
-        usage(stderr);
-        return 2;
-    }
-    return 0;
 }
 
 static void *json_alloc(size_t n)
@@ -166,41 +199,60 @@ static int write_port(const char *path, uint16_t port)
     return rename(tmp, path); /* readers never see a half-written file */
 }
 
+static void cli_free(struct cli *cl)
+{
+    for (int i = 0; i < cl->nsets; i++)
+        free(cl->owned[i]);
+}
+
+/* Serves until SIGTERM or SIGINT. Returns the exit status. */
+static int serve(const struct server_conf *sc, const char *port_file, const sigset_t *set)
+{
+    char err[512];
+    struct server *srv = server_start(sc, err, sizeof(err));
+    if (srv == NULL) {
+        fprintf(stderr, "otasuke-center: %s\n", err);
+        return 1;
+    }
+    log_notice("center", "listening addr=%s port=%u db=%s threads=%u", sc->listen,
+               server_port(srv), sc->db_path, sc->threads);
+    if (port_file != NULL && write_port(port_file, server_port(srv)) != 0)
+        log_warn("center", "cannot write --port-file %s", port_file);
+    int sig = 0;
+    sigwait(set, &sig);
+    log_notice("center", "stopping signal=%d", sig);
+    server_stop(srv);
+    log_notice("center", "stopped");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    struct opts o = {.sc = {.listen = "127.0.0.1:8080",
-                            .threads = 4,
-                            .conn_limit = 256,
-                            .timeout_s = 10,
-                            .max_body = 16u << 20,
-                            .max_inflated = 64u << 20,
-                            .max_line = 1u << 20,
-                            .max_events = 100000,
-                            .store = {STORE_SYNC_FULL, 2000}}};
-    int rc = parse_args(argc, argv, &o);
-    if (rc != 0)
-        return rc == 1 ? 0 : 2;
+    struct cli cl = {0};
+    struct center_conf cf;
+    int rc = parse_args(argc, argv, &cl);
+    if (rc == 0 && load_conf(&cl, &cf) != 0)
+        rc = 2;
+    if (rc != 0) {
+        cli_free(&cl);
+        return rc == 1 ? 0 : rc;
+    }
+    if (cl.test_config) {
+        conf_print(center_conf_table, &cf, stdout);
+        cli_free(&cl);
+        return 0;
+    }
+    log_set_level((enum log_level)cf.log_level);
     json_set_alloc_funcs(json_alloc, xfree);
+    struct server_conf sc;
+    to_server_conf(&cf, &sc);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
-    char err[512];
-    struct server *srv = server_start(&o.sc, err, sizeof(err));
-    if (srv == NULL) {
-        fprintf(stderr, "otasuke-center: %s\n", err);
-        return 1;
-    }
-    log_notice("center", "listening addr=%s port=%u db=%s threads=%u", o.sc.listen,
-               server_port(srv), o.sc.db_path, o.sc.threads);
-    if (o.port_file != NULL && write_port(o.port_file, server_port(srv)) != 0)
-        log_warn("center", "cannot write --port-file %s", o.port_file);
-    int sig = 0;
-    sigwait(&set, &sig);
-    log_notice("center", "stopping signal=%d", sig);
-    server_stop(srv);
-    log_notice("center", "stopped");
-    return 0;
+    rc = serve(&sc, cl.port_file, &set);
+    cli_free(&cl);
+    return rc;
 }

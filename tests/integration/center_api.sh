@@ -17,6 +17,32 @@ check "otasuke --help" bash -c "'$OTASUKE' --help | grep -q 'company add'"
 check "otasuke-center --version" bash -c "'$CENTER' --version | grep -q '^otasuke-center [0-9]'"
 check "otasuke-center without --db is a usage error (2)" \
     bash -c "'$CENTER' 2>/dev/null; [ \$? -eq 2 ]"
+"$CENTER" -T --db "$DB" --max-body 2MiB --set store.sync=normal >eff1.yaml
+check "-T shows the effective settings" \
+    bash -c "grep -q '^ingest.max_body: 2 MiB' eff1.yaml && grep -q '^store.sync: normal' eff1.yaml"
+"$PY" - eff1.yaml >nested.yaml <<'PYEOF'
+import sys
+tree = {}
+for line in open(sys.argv[1]):
+    k, _, v = line.rstrip("\n").partition(": ")
+    node = tree
+    for p in k.split(".")[:-1]:
+        node = node.setdefault(p, {})
+    node[k.split(".")[-1]] = v
+def out(n, ind=0):
+    for k, v in n.items():
+        if isinstance(v, dict):
+            print(" " * ind + k + ":"); out(v, ind + 2)
+        else:
+            print(" " * ind + k + ": " + v)
+out(tree)
+PYEOF
+"$CENTER" -c nested.yaml -T >eff2.yaml
+check "-T output loads back to the same settings" diff eff1.yaml eff2.yaml
+printf 'db: x.db\nhttp:\n  threads: 8\n  bogus: 1\n' >bad.yaml
+"$CENTER" -c bad.yaml -T >/dev/null 2>err.txt; rc=$?
+check "unknown setting: exit 2 with file:line" bash -c "[ $rc -eq 2 ] && grep -q 'bad.yaml:4: http.bogus' err.txt"
+check "out-of-range setting refused" bash -c "! '$CENTER' -T --db x --threads 0 2>/dev/null"
 "$OTASUKE" company add --db "$DB" --name "株式会社ヤマト精機" --sector automotive \
     --tz Asia/Tokyo --lang ja --devices 40 --contacts it@yamato.example >a.txt
 check "company add prints company_id" grep -q '^company_id=1$' a.txt
