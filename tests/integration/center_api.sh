@@ -69,7 +69,7 @@ check "db version" bash -c "'$OTASUKE' db version --db '$DB' | grep -q '^schema_
 
 # ---- server ----
 center_start "$DB" "$LOG" --max-body 1MiB --max-inflated 4MiB --max-line 64KiB \
-    --busy-timeout 300ms || { cat "$LOG"; bad "center starts"; finish; exit 1; }
+    --busy-timeout 300ms --timeout 2s || { cat "$LOG"; bad "center starts"; finish; exit 1; }
 ok "center starts on port $CENTER_PORT"
 
 st=$(req en1.json POST /api/v1/enroll -d "{\"code\":\"$CODE1\"}")
@@ -209,6 +209,21 @@ check "locked database: Retry-After" grep -qi '^Retry-After: 1' hdr.txt
 wait $lockpid
 st=$(ingest r.json "$TOK1" busy-1 200 part.00)
 check "after the lock: the same batch stored" [ "$st/$(jget r.json 'J["stored"]')" = "200/500" ]
+
+# ---- slow clients (S9): a connection stuck in its headers is closed by the timeout ----
+"$PY" - "$CENTER_PORT" >slow.txt <<'PYEOF'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"POST /api/v1/ingest HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+s.settimeout(8)
+t = time.time()
+try:
+    data = s.recv(100)
+except OSError:
+    data = b"error"
+print("closed" if data == b"" else "open", round(time.time() - t))
+PYEOF
+check "headers stalled: connection closed after --timeout 2s" grep -Eq '^closed [1-4]$' slow.txt
 
 # ---- revoke ----
 "$OTASUKE" sensor revoke --db "$DB" --id 1 >/dev/null
