@@ -46,7 +46,7 @@ cpp_pid=$!
 # 2. clang-tidy, one process per translation unit; headers through the header filter.
 # shellcheck disable=SC2016 # the single-quoted script expands its own arguments
 printf '%s\n' "${files[@]}" | xargs -P "$jobs" -I{} sh -c \
-    '"$1" -p "$2" --quiet --header-filter="^$3/(include|lib|sensor|tests|bench)/" "$4" \
+    '"$1" -p "$2" --quiet --header-filter="^$3/(include|lib|sensor|center|tests|bench)/" "$4" \
         >"$5/tidy.$(echo "$4" | tr / _).log" 2>&1; echo "$4 $?" >>"$5/tidy.rc"' \
     _ "$TIDY" "$build" "$root" {} "$tmp"
 

@@ -445,7 +445,7 @@ static int dump_main(const char *in, const char *outp)
 
 /* ---- tests -------------------------------------------------------------------- */
 
-static char g_dir[1024];
+static char g_dir[1100]; /* the corpus folder (<= 1023 bytes) + "/ndpi" */
 
 static bool corpus_file(const char *name, char *path, size_t len)
 {

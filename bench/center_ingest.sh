@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Center ingest benchmark (RELIABILITY.md P3, issue 6): events/s into SQLite from N
+# concurrent senders over loopback and the p99 acknowledgement latency, against a
+# baseline measured in the same run on the same events: the same batches parsed and
+# stored in-process (ingest_parse + store_ingest, one thread, no HTTP).
+#
+#   bench/center_ingest.sh            SENDERS=100 BATCHES=5 PER=500 SYNC=full THREADS=4
+#
+# Events: the sensor's output on the demo capture (make demo/office.pcap), cycled.
+# The databases live in bench/data/ (local disk, git-ignored). Prints a Markdown table
+# and writes it to bench/results/center_ingest.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SENDERS=${SENDERS:-100}
+BATCHES=${BATCHES:-5}
+PER=${PER:-500}
+SYNC=${SYNC:-full}
+THREADS=${THREADS:-4}
+B=build/bin
+cmake --preset release >/dev/null
+cmake --build build -j2 --target otasuke-center otasuke center_load otasuke-sensor >/dev/null
+make -s demo/office.pcap >/dev/null
+mkdir -p bench/data bench/results
+EV=bench/data/center-events.ndjson
+[ -s "$EV" ] || "$B/otasuke-sensor" -r demo/office.pcap -o "$EV" 2>/dev/null
+DB=bench/data/center-bench.db
+BASE=bench/data/center-baseline.db
+rm -f "$DB" "$DB"-* "$BASE" "$BASE"-* bench/data/center.port
+
+echo "baseline (in-process parse + store, no HTTP)..." >&2
+base=$("$B/center_load" --baseline "$BASE" --events "$EV" --senders "$SENDERS" \
+    --batches "$BATCHES" --per "$PER" --sync "$SYNC")
+
+"$B/otasuke" company add --db "$DB" --name bench --sector bench >/dev/null
+code=$("$B/otasuke" sensor add --db "$DB" --company 1 | sed -n 's/^enrollment_code=//p')
+"$B/otasuke-center" --db "$DB" --listen 127.0.0.1:0 --port-file bench/data/center.port \
+    --threads "$THREADS" --sync "$SYNC" --max-connections $((SENDERS + 16)) \
+    --log-level warn 2>bench/data/center.log &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do [ -s bench/data/center.port ] && break; sleep 0.05; done
+port=$(cat bench/data/center.port)
+tok=$(curl -s -X POST -d "{\"code\":\"$code\"}" "http://127.0.0.1:$port/api/v1/enroll" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+echo "HTTP: $SENDERS senders..." >&2
+http=$("$B/center_load" --port "$port" --token "$tok" --events "$EV" --senders "$SENDERS" \
+    --batches "$BATCHES" --per "$PER")
+# CPU seconds the center used (utime + stime), so that the rate per CPU second can be
+# compared across runs on a shared machine.
+cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' /proc/$pid/stat)
+kill -TERM $pid; wait $pid || true
+stored=$(sqlite3 "$DB" 'select count(*) from events')
+
+f() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+ratio=$(python3 -c "print(f'{$(f events_per_s "$http") / $(f events_per_s "$base"):.2f}')")
+{
+    echo "| measure | value |"
+    echo "|---|---|"
+    echo "| setup | $SENDERS senders x $BATCHES batches x $PER events, sync=$SYNC, $THREADS server threads, $(nproc) CPUs |"
+    echo "| baseline: in-process parse + store (events/s) | $(f events_per_s "$base") |"
+    echo "| otasuke-center over HTTP (events/s) | $(f events_per_s "$http") |"
+    echo "| ratio HTTP / baseline | $ratio |"
+    echo "| center CPU seconds / events per CPU second | $cpu / $(python3 -c "print(round($(f events "$http") / $cpu))") |"
+    echo "| load average during the run | $(cut -d' ' -f1-3 /proc/loadavg) |"
+    echo "| ack latency p50 / p99 / max (ms) | $(f p50_ms "$http") / $(f p99_ms "$http") / $(f max_ms "$http") |"
+    echo "| retried requests | $(f retries "$http") |"
+    echo "| events in the database afterwards | $stored (expected $(f events "$http")) |"
+} | tee bench/results/center_ingest.md

@@ -1,0 +1,46 @@
+/*
+ * The center's configuration table (center_conf.h). docs/center.md lists the same
+ * settings; `otasuke-center --help-config` prints them from here.
+ */
+#include "center_conf.h"
+
+#include <stddef.h>
+
+#define OFF(f) offsetof(struct center_conf, f)
+#define KiB    1024LL
+#define MiB    (1024LL * KiB)
+#define GiB    (1024LL * MiB)
+#define SEC    1000000LL
+
+static const char *const syncs[] = {"full", "normal", NULL};
+static const char *const log_levels[] = {"error", "warn", "notice", "info", "debug", NULL};
+
+const struct conf_item center_conf_table[] = {
+    {"db", CONF_STRING, "", 0, 0, OFF(db),
+     "SQLite database file (required; created and migrated when needed)", NULL},
+    {"listen", CONF_STRING, "127.0.0.1:8080", 0, 0, OFF(listen),
+     "numeric ADDRESS:PORT or [IPv6]:PORT to listen on; port 0 picks a free port", NULL},
+    {"http.threads", CONF_INT, "4", 1, 64, OFF(threads),
+     "server threads, and as many database connections", NULL},
+    {"http.max_connections", CONF_INT, "256", 1, 65536, OFF(max_connections),
+     "concurrent connections; more are refused", NULL},
+    {"http.timeout", CONF_DURATION, "10s", 1 * SEC, 3600 * SEC, OFF(timeout),
+     "a connection idle this long is closed", NULL},
+    {"ingest.max_body", CONF_SIZE, "16 MiB", 1 * KiB, 1 * GiB, OFF(max_body),
+     "largest ingest body as sent (413 above)", NULL},
+    {"ingest.max_inflated", CONF_SIZE, "64 MiB", 1 * KiB, 4 * GiB, OFF(max_inflated),
+     "largest ingest body after gzip/deflate (413 above)", NULL},
+    {"ingest.max_line", CONF_SIZE, "1 MiB", 256, 64 * MiB, OFF(max_line),
+     "longest event line; longer lines are rejected", NULL},
+    {"ingest.max_events", CONF_INT, "100000", 1, 10000000, OFF(max_events),
+     "events per batch; further lines are rejected", NULL},
+    {"store.sync", CONF_ENUM, "full", 0, 0, OFF(sync),
+     "SQLite synchronous mode: full (an acknowledged batch survives power loss) or normal "
+     "(it survives a crash of the process)",
+     syncs},
+    {"store.busy_timeout", CONF_DURATION, "2s", 0, 600 * SEC, OFF(busy_timeout),
+     "how long a write waits for a lock held by another process before 503", NULL},
+    {"log_level", CONF_ENUM, "notice", 0, 0, OFF(log_level),
+     "diagnostics on stderr: error, warn, notice, info (one line per batch), debug", log_levels},
+    {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
+};

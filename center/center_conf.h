@@ -1,0 +1,31 @@
+/*
+ * otasuke-center's settings: one typed table (otasuke/conf.h) drives the defaults, the
+ * YAML file (-c), --set NAME=VALUE, the long options, -T and --help-config.
+ */
+#ifndef OTASUKE_CENTER_CONF_H
+#define OTASUKE_CENTER_CONF_H
+
+#include "otasuke/conf.h"
+
+#include <stdint.h>
+
+enum center_sync { CENTER_SYNC_FULL = 0, CENTER_SYNC_NORMAL };
+
+struct center_conf {
+    char db[CONF_STR_MAX];
+    char listen[CONF_STR_MAX];
+    int64_t threads;
+    int64_t max_connections;
+    uint64_t timeout;      /* µs */
+    uint64_t max_body;     /* bytes */
+    uint64_t max_inflated; /* bytes */
+    uint64_t max_line;     /* bytes */
+    int64_t max_events;
+    int sync;              /* enum center_sync */
+    uint64_t busy_timeout; /* µs */
+    int log_level;         /* enum log_level */
+};
+
+extern const struct conf_item center_conf_table[];
+
+#endif

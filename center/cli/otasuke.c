@@ -1,0 +1,264 @@
+/*
+ * otasuke: the operators' command line for the center's database. It works on the
+ * SQLite file directly (WAL lets it run beside a live otasuke-center):
+ *
+ *   otasuke company add --db F --name NAME --sector SECTOR [--tz ZONE] [--lang ja|en]
+ *                       [--devices N] [--contacts a@x,b@y]
+ *   otasuke company list --db F
+ *   otasuke sensor add --db F --company ID [--name NAME] [--ttl DURATION]
+ *   otasuke sensor list --db F [--company ID]
+ *   otasuke sensor revoke --db F --id ID
+ *   otasuke db version --db F
+ *
+ * Results go to stdout as key=value lines (for scripts), errors to stderr. The
+ * enrollment code is printed once and stored only as its SHA-256 digest.
+ */
+#include "auth/token.h"
+#include "store/store.h"
+
+#include "otasuke/conf.h"
+#include "otasuke/err.h"
+#include "otasuke/timefmt.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct args {
+    const char *db, *name, *sector, *tz, *lang, *contacts, *ttl;
+    int64_t company, id, devices;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage:\n"
+               "  otasuke company add --db FILE --name NAME --sector SECTOR [--tz ZONE]\n"
+               "                      [--lang ja|en] [--devices N] [--contacts a@x,b@y]\n"
+               "  otasuke company list --db FILE\n"
+               "  otasuke sensor add --db FILE --company ID [--name NAME] [--ttl DURATION]\n"
+               "  otasuke sensor list --db FILE [--company ID]\n"
+               "  otasuke sensor revoke --db FILE --id ID\n"
+               "  otasuke db version --db FILE\n"
+               "Defaults: --tz Asia/Tokyo, --lang ja, --ttl 24h. See docs/center.md.\n");
+}
+
+__attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "otasuke: ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+static int parse_id(const char *v, int64_t *out)
+{
+    char *end = NULL;
+    long long x = strtoll(v, &end, 10);
+    if (*v == '\0' || *end != '\0' || x <= 0)
+        return -1;
+    *out = x;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+    static const struct option lo[] = {
+        {"db", 1, NULL, 'd'},      {"name", 1, NULL, 'n'},     {"sector", 1, NULL, 's'},
+        {"tz", 1, NULL, 'z'},      {"lang", 1, NULL, 'l'},     {"contacts", 1, NULL, 'm'},
+        {"devices", 1, NULL, 'v'}, {"company", 1, NULL, 'c'}, {"id", 1, NULL, 'i'},
+        {"ttl", 1, NULL, 't'},     {"help", 0, NULL, 'h'},    {NULL, 0, NULL, 0},
+    };
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case 'd': a->db = optarg; break;
+        case 'n': a->name = optarg; break;
+        case 's': a->sector = optarg; break;
+        case 'z': a->tz = optarg; break;
+        case 'l': a->lang = optarg; break;
+        case 'm': a->contacts = optarg; break;
+        case 't': a->ttl = optarg; break;
+        case 'v': bad = parse_id(optarg, &a->devices) && strcmp(optarg, "0") != 0; break;
+        case 'c': bad = parse_id(optarg, &a->company); break;
+        case 'i': bad = parse_id(optarg, &a->id); break;
+        default: return -1;
+        }
+        if (bad)
+            return fail("invalid number \"%s\"", optarg);
+    }
+    if (optind < argc)
+        return fail("unexpected argument \"%s\"", argv[optind]);
+    if (a->db == NULL)
+        return fail("%s", "--db FILE is required");
+    return 0;
+}
+
+/* Text of 1..max bytes of valid UTF-8 without control characters. */
+static int text_ok(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return 0;
+    json_t *j = json_stringn(s, n); /* NULL when not UTF-8 */
+    json_decref(j);
+    return j != NULL;
+}
+
+/* An IANA zone name that tzdata knows (when tzdata is installed). */
+static int tz_ok(const char *tz)
+{
+    size_t n = strlen(tz);
+    if (n == 0 || n > 64 || tz[0] == '/' || strstr(tz, "..") != NULL)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = tz[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '/' || c == '_' || c == '-' || c == '+'))
+            return 0;
+    }
+    struct stat sb;
+    if (stat("/usr/share/zoneinfo", &sb) != 0)
+        return 1;
+    char path[128];
+    snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", tz);
+    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+static struct store *open_db(const char *path)
+{
+    char err[512];
+    struct store *st = store_open_sqlite(path, NULL, err, sizeof(err));
+    if (st == NULL)
+        fprintf(stderr, "otasuke: %s\n", err);
+    return st;
+}
+
+static int company_add(struct store *st, const struct args *a)
+{
+    struct company_in c = {a->name, a->sector, a->tz ? a->tz : "Asia/Tokyo",
+                           a->lang ? a->lang : "ja", a->contacts ? a->contacts : "", a->devices};
+    if (c.name == NULL || !text_ok(c.name, 200))
+        return fail("%s", "--name: 1..200 bytes of UTF-8 text required");
+    if (c.sector == NULL || !text_ok(c.sector, 100))
+        return fail("%s", "--sector: 1..100 bytes of UTF-8 text required");
+    if (!tz_ok(c.tz))
+        return fail("--tz %s: not a known time zone (e.g. Asia/Tokyo)", c.tz);
+    if (strcmp(c.lang, "ja") != 0 && strcmp(c.lang, "en") != 0)
+        return fail("--lang %s: ja or en", c.lang);
+    if (c.contacts[0] != '\0' && (!text_ok(c.contacts, 1000) || strchr(c.contacts, '@') == NULL))
+        return fail("--contacts %s: comma-separated mail addresses", c.contacts);
+    int64_t id = 0;
+    int rc = store_company_add(st, &c, &id);
+    if (rc == ERR_EXISTS)
+        return fail("a company named \"%s\" exists already", c.name);
+    if (rc != 0)
+        return fail("%s", store_errmsg(st));
+    printf("company_id=%lld\n", (long long)id);
+    return 0;
+}
+
+static void company_row(void *arg, int64_t id, const char *name, const char *sector,
+                        const char *tz, const char *lang)
+{
+    printf("%lld\t%s\t%s\t%s\t%s\n", (long long)id, name, sector, tz, lang);
+}
+
+static int sensor_add(struct store *st, const struct args *a)
+{
+    uint64_t ttl_us = 0;
+    if (a->company <= 0)
+        return fail("%s", "--company ID is required");
+    if (conf_parse_duration(a->ttl ? a->ttl : "24h", &ttl_us) != 0 || ttl_us < 60000000ULL ||
+        ttl_us > 30ULL * 86400 * 1000000)
+        return fail("--ttl %s: a duration from 1m to 30d", a->ttl);
+    const char *name = a->name ? a->name : "sensor";
+    if (!text_ok(name, 120))
+        return fail("%s", "--name: 1..120 bytes of UTF-8 text");
+    char code[TOKEN_MAX_LEN];
+    if (token_random(TOKEN_CODE_PREFIX, TOKEN_CODE_BYTES, code, sizeof(code)) != 0)
+        return fail("%s", "no randomness");
+    uint8_t h[STORE_HASH_LEN];
+    token_hash(code, strlen(code), h);
+    int64_t expires = (int64_t)(ts_now_us() + ttl_us), id = 0;
+    int rc = store_sensor_add(st, a->company, name, h, expires, &id);
+    if (rc == ERR_NOTFOUND)
+        return fail("%s", "no such company");
+    if (rc != 0)
+        return fail("%s", store_errmsg(st));
+    char exp[TS_RFC3339_LEN];
+    ts_format(exp, sizeof(exp), (uint64_t)expires, 0);
+    printf("sensor_id=%lld\nenrollment_code=%s\nexpires=%s\n", (long long)id, code, exp);
+    return 0;
+}
+
+static void sensor_row(void *arg, const struct sensor_info *s)
+{
+    printf("%lld\t%lld\t%s\t%s\n", (long long)s->id, (long long)s->company_id, s->name,
+           s->revoked ? "revoked" : s->enrolled ? "enrolled" : "waiting");
+}
+
+static int dispatch(struct store *st, const char *what, const char *verb, const struct args *a)
+{
+    int rc = -1;
+    if (strcmp(what, "company") == 0 && strcmp(verb, "add") == 0)
+        return company_add(st, a);
+    if (strcmp(what, "company") == 0 && strcmp(verb, "list") == 0)
+        rc = store_company_list(st, company_row, NULL);
+    else if (strcmp(what, "sensor") == 0 && strcmp(verb, "add") == 0)
+        return sensor_add(st, a);
+    else if (strcmp(what, "sensor") == 0 && strcmp(verb, "list") == 0)
+        rc = store_sensor_list(st, a->company, sensor_row, NULL);
+    else if (strcmp(what, "sensor") == 0 && strcmp(verb, "revoke") == 0) {
+        if (a->id <= 0)
+            return fail("%s", "--id ID is required");
+        rc = store_sensor_revoke(st, a->id);
+        if (rc == ERR_NOTFOUND)
+            return fail("%s", "no such sensor, or revoked already");
+        if (rc == 0)
+            printf("revoked=%lld\n", (long long)a->id);
+    } else if (strcmp(what, "db") == 0 && strcmp(verb, "version") == 0) {
+        printf("schema_version=%d\nlatest=%d\n", store_schema_version(st), store_schema_latest());
+        rc = 0;
+    } else {
+        usage(stderr);
+        return 2;
+    }
+    return rc == 0 ? 0 : fail("%s", store_errmsg(st));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+        printf("otasuke %s\n", OTASUKE_VERSION);
+        return 0;
+    }
+    if (argc < 3) {
+        usage(stderr);
+        return 2;
+    }
+    struct args a = {0};
+    if (parse_args(argc - 2, argv + 2, &a) != 0)
+        return 2;
+    struct store *st = open_db(a.db);
+    if (st == NULL)
+        return 1;
+    int rc = dispatch(st, argv[1], argv[2], &a);
+    store_close(st);
+    return rc;
+}

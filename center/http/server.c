@@ -1,0 +1,454 @@
+/*
+ * The HTTP server (server.h). libmicrohttpd calls handle() several times per
+ * request: first with the headers (we route, authenticate and check the declared
+ * size, and may answer at once), then with each piece of the body (appended to a
+ * bounded buffer), then once more with no data (we process and answer).
+ *
+ * Invariants: a request's body is never read before its route's checks passed; an
+ * ingest answer of 200 is sent only after the batch committed; a store connection is
+ * held only while one request is processed, and always returned to the pool.
+ */
+#include "http/server.h"
+#include "http/server_int.h"
+#include "auth/token.h"
+#include "ingest/ingest.h"
+
+#include "otasuke/alloc.h"
+#include "otasuke/err.h"
+#include "otasuke/jw.h"
+#include "otasuke/log.h"
+#include "otasuke/timefmt.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- store pool ---- */
+
+struct store *pool_get(struct pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    while (p->n_free == 0)
+        pthread_cond_wait(&p->cv, &p->mu);
+    struct store *st = p->free[--p->n_free];
+    pthread_mutex_unlock(&p->mu);
+    return st;
+}
+
+void pool_put(struct pool *p, struct store *st)
+{
+    pthread_mutex_lock(&p->mu);
+    p->free[p->n_free++] = st;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static int pool_open(struct pool *p, const struct server_conf *c, char *err, size_t errlen)
+{
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    p->inited = 1;
+    p->all = xcalloc(MEM_CORE, c->threads, sizeof(struct store *));
+    p->free = xcalloc(MEM_CORE, c->threads, sizeof(struct store *));
+    if (p->all == NULL || p->free == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return ERR_NOMEM;
+    }
+    for (unsigned i = 0; i < c->threads; i++) {
+        p->all[i] = store_open_sqlite(c->db_path, &c->store, err, errlen);
+        if (p->all[i] == NULL)
+            return ERR_IO;
+        p->n++;
+        p->free[p->n_free++] = p->all[i];
+    }
+    return 0;
+}
+
+static void pool_close(struct pool *p)
+{
+    if (!p->inited)
+        return;
+    for (unsigned i = 0; i < p->n; i++)
+        store_close(p->all[i]);
+    xfree(p->all);
+    xfree(p->free);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+}
+
+/* ---- responses ---- */
+
+enum MHD_Result send_buf(struct MHD_Connection *c, unsigned status, const char *buf,
+                                size_t len, unsigned retry_after)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)(uintptr_t)buf, MHD_RESPMEM_MUST_COPY);
+    if (r == NULL)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    if (retry_after > 0) {
+        char ra[16];
+        snprintf(ra, sizeof(ra), "%u", retry_after);
+        MHD_add_response_header(r, "Retry-After", ra);
+    }
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* {"error": msg} with status. */
+enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *msg)
+{
+    struct jw w;
+    if (jw_init(&w, 256, 4096) != 0)
+        return MHD_NO;
+    jw_obj_open(&w, NULL);
+    jw_str(&w, "error", msg);
+    jw_obj_close(&w);
+    enum MHD_Result r = jw_ok(&w) ? send_buf(c, status, w.buf, w.len, status == 503 ? 1 : 0)
+                                  : MHD_NO;
+    jw_free(&w);
+    return r;
+}
+
+enum MHD_Result send_jw(struct MHD_Connection *c, unsigned status, struct jw *w)
+{
+    enum MHD_Result r = jw_ok(w) ? send_buf(c, status, w->buf, w->len, 0)
+                                 : send_error(c, 500, "response too large");
+    jw_free(w);
+    return r;
+}
+
+/* Maps a store failure to its answer: busy → 503 with Retry-After, else 500. */
+enum MHD_Result send_store_error(struct server *s, struct MHD_Connection *c, int rc,
+                                        struct store *st)
+{
+    uint64_t suppressed = 0;
+    if (log_rate_allow(&s->busy_log, &suppressed))
+        log_warn("http", "store error rc=%d msg=\"%s\" suppressed=%llu", rc, store_errmsg(st),
+                 (unsigned long long)suppressed);
+    if (rc == STORE_BUSY || rc == ERR_NOSPACE)
+        return send_error(c, 503, "store busy, retry later");
+    return send_error(c, 500, "store error");
+}
+
+/* ---- authentication ---- */
+
+/* 0 with r->who set, ERR_NOTFOUND for a missing/bad/unknown/revoked token, or a store
+ * error code. */
+static int authenticate(struct server *s, struct MHD_Connection *c, struct req *r)
+{
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+        return ERR_NOTFOUND;
+    const char *tok = h + 7;
+    size_t n = strlen(tok);
+    if (!token_shape_ok(tok, n, TOKEN_DEVICE_PREFIX, TOKEN_DEVICE_BYTES))
+        return ERR_NOTFOUND;
+    uint8_t digest[STORE_HASH_LEN];
+    token_hash(tok, n, digest);
+    struct store *st = pool_get(&s->pool);
+    int rc = store_auth_token(st, digest, &r->who);
+    if (rc != 0 && rc != ERR_NOTFOUND)
+        log_warn("http", "auth lookup failed: %s", store_errmsg(st));
+    pool_put(&s->pool, st);
+    return rc;
+}
+
+/* ---- routing and the first call ---- */
+
+static enum route route_of(const char *url, const char *method, int *bad_method)
+{
+    static const struct {
+        const char *url, *method;
+        enum route r;
+    } routes[] = {
+        {"/api/v1/enroll", "POST", R_ENROLL},   {"/api/v1/ingest", "POST", R_INGEST},
+        {"/api/v1/events", "GET", R_EVENTS},    {"/api/v1/counters", "GET", R_COUNTERS},
+        {"/healthz", "GET", R_HEALTH},
+    };
+    *bad_method = 0;
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (strcmp(url, routes[i].url) != 0)
+            continue;
+        if (strcmp(method, routes[i].method) == 0)
+            return routes[i].r;
+        *bad_method = 1;
+    }
+    return R_NONE;
+}
+
+static int batch_id_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > BATCH_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '-' || ch == '_' || ch == '.' || ch == ':'))
+            return 0;
+    }
+    return 1;
+}
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+    if (s == NULL || *s < '0' || *s > '9')
+        return -1;
+    char *end = NULL;
+    unsigned long long x = strtoull(s, &end, 10);
+    if (*end != '\0' || strlen(s) > 19)
+        return -1;
+    *v = x;
+    return 0;
+}
+
+/* The ingest headers: batch id, sequence, encoding, declared length. Returns 0 when
+ * the body may be read, else the status to answer with and *msg. */
+static unsigned ingest_headers(struct server *s, struct MHD_Connection *c, struct req *r,
+                               const char **msg)
+{
+    const char *bid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Otasuke-Batch");
+    const char *seq = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Otasuke-Seq");
+    const char *enc = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding");
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    uint64_t len = 0;
+    *msg = "X-Otasuke-Batch missing or not [A-Za-z0-9_.:-]{1,64}";
+    if (bid == NULL || !batch_id_ok(bid))
+        return 400;
+    *msg = "X-Otasuke-Seq missing or not a decimal integer";
+    if (parse_u64(seq, &r->seq) != 0 || r->seq > INT64_MAX)
+        return 400;
+    snprintf(r->batch_id, sizeof(r->batch_id), "%s", bid);
+    *msg = "Content-Encoding must be gzip, deflate or identity";
+    if (enc != NULL && strcasecmp(enc, "identity") != 0) {
+        if (strcasecmp(enc, "gzip") != 0 && strcasecmp(enc, "deflate") != 0)
+            return 415;
+        r->gzip = 1;
+    }
+    *msg = "body larger than the ingest limit";
+    if (cl != NULL && parse_u64(cl, &len) == 0 && len > s->conf.max_body)
+        return 413;
+    r->max = s->conf.max_body;
+    return 0;
+}
+
+/* The first call of a request: route, authenticate, check headers. Returns 0 to go on
+ * reading the request, else the status already answered (or 1 when queueing failed). */
+static enum MHD_Result first_call(struct server *s, struct MHD_Connection *c, struct req *r,
+                                  const char *url, const char *method, int *answered)
+{
+    int bad_method = 0;
+    r->route = route_of(url, method, &bad_method);
+    *answered = 1;
+    if (r->route == R_NONE)
+        return send_error(c, bad_method ? 405 : 404, bad_method ? "method not allowed"
+                                                                : "no such endpoint");
+    if (r->route == R_HEALTH)
+        return send_buf(c, 200, "{\"status\":\"ok\"}", 15, 0);
+    if (r->route == R_ENROLL) {
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        uint64_t len = 0;
+        if (cl != NULL && parse_u64(cl, &len) == 0 && len > ENROLL_MAX_BODY)
+            return send_error(c, 413, "body too large");
+        r->max = ENROLL_MAX_BODY;
+        *answered = 0;
+        return MHD_YES;
+    }
+    int rc = authenticate(s, c, r);
+    if (rc == ERR_NOTFOUND)
+        return send_error(c, 401, "missing, unknown or revoked device token");
+    if (rc != 0)
+        return send_error(c, 503, "store busy, retry later");
+    if (r->route == R_INGEST) {
+        const char *msg = NULL;
+        unsigned st = ingest_headers(s, c, r, &msg);
+        if (st != 0)
+            return send_error(c, st, msg);
+    }
+    *answered = 0;
+    return MHD_YES;
+}
+
+/* Appends a piece of the body, up to r->max; past it the rest is discarded. */
+static int body_append(struct req *r, const char *data, size_t n)
+{
+    if (r->too_big || r->len + n > r->max) {
+        r->too_big = 1;
+        return 0;
+    }
+    if (r->len + n + 1 > r->cap) {
+        size_t cap = r->cap ? r->cap : 16384;
+        while (cap < r->len + n + 1)
+            cap *= 2;
+        if (cap > r->max + 1)
+            cap = r->max + 1;
+        char *b = xrealloc(MEM_CORE, r->body, cap);
+        if (b == NULL)
+            return ERR_NOMEM;
+        r->body = b;
+        r->cap = cap;
+    }
+    memcpy(r->body + r->len, data, n);
+    r->len += n;
+    r->body[r->len] = '\0';
+    return 0;
+}
+
+/* ---- handlers (last call) ---- */
+
+static enum MHD_Result last_call(struct server *s, struct MHD_Connection *c, struct req *r)
+{
+    if (r->too_big)
+        return send_error(c, 413, r->route == R_ENROLL ? "body too large"
+                                                       : "body larger than the ingest limit");
+    switch (r->route) {
+    case R_ENROLL:
+        return handle_enroll(s, c, r);
+    case R_INGEST:
+        return handle_ingest(s, c, r);
+    case R_EVENTS:
+        return handle_events(s, c, r);
+    case R_COUNTERS:
+        return handle_counters(s, c, r);
+    default:
+        return send_error(c, 500, "unexpected route");
+    }
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **con_cls)
+{
+    struct server *s = cls;
+    struct req *r = *con_cls;
+    if (r == NULL) {
+        r = xcalloc(MEM_CORE, 1, sizeof(*r));
+        if (r == NULL)
+            return MHD_NO;
+        *con_cls = r;
+        int answered = 0;
+        enum MHD_Result res = first_call(s, c, r, url, method, &answered);
+        return answered ? res : MHD_YES;
+    }
+    if (*upload_size > 0) {
+        if (body_append(r, upload, *upload_size) != 0)
+            return MHD_NO;
+        if (r->too_big && r->route == R_ENROLL)
+            return MHD_NO; /* unauthenticated: do not read on */
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    return last_call(s, c, r);
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    struct req *r = *con_cls;
+    if (r == NULL)
+        return;
+    xfree(r->body);
+    xfree(r);
+    *con_cls = NULL;
+}
+
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    log_info("http", "mhd: %s", msg);
+}
+
+/* Resolves "host:port" / "[v6]:port" into addr. */
+static int parse_listen(const char *spec, struct sockaddr_storage *addr, int *v6)
+{
+    char host[256];
+    const char *colon = strrchr(spec, ':');
+    if (colon == NULL || colon == spec || (size_t)(colon - spec) >= sizeof(host))
+        return ERR_INVAL;
+    size_t hl = (size_t)(colon - spec);
+    const char *h = spec;
+    if (spec[0] == '[' && colon[-1] == ']') {
+        h = spec + 1;
+        hl -= 2;
+    }
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
+                             .ai_socktype = SOCK_STREAM};
+    struct addrinfo *ai = NULL;
+    if (getaddrinfo(host, colon + 1, &hints, &ai) != 0 || ai == NULL)
+        return ERR_INVAL;
+    memcpy(addr, ai->ai_addr, ai->ai_addrlen);
+    *v6 = ai->ai_family == AF_INET6;
+    freeaddrinfo(ai);
+    return 0;
+}
+
+struct server *server_start(const struct server_conf *conf, char *err, size_t errlen)
+{
+    struct server *s = xcalloc(MEM_CORE, 1, sizeof(*s));
+    if (s == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->conf = *conf;
+    s->busy_log.interval_s = 1;
+    pthread_mutex_init(&s->write_mu, NULL);
+    struct sockaddr_storage addr;
+    int v6 = 0;
+    if (parse_listen(conf->listen, &addr, &v6) != 0) {
+        snprintf(err, errlen, "--listen %s: expected ADDRESS:PORT with a numeric address",
+                 conf->listen);
+        goto fail;
+    }
+    if (pool_open(&s->pool, conf, err, errlen) != 0)
+        goto fail;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
+                     (v6 ? MHD_USE_IPv6 : 0);
+    s->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, handle, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
+        conf->threads, MHD_OPTION_CONNECTION_LIMIT, conf->conn_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, conf->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)32768, MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_END);
+    if (s->mhd == NULL) {
+        snprintf(err, errlen, "cannot listen on %s (address in use or not local?)", conf->listen);
+        goto fail;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : 0;
+    return s;
+fail:
+    server_stop(s);
+    return NULL;
+}
+
+uint16_t server_port(const struct server *srv)
+{
+    return srv->port;
+}
+
+void server_stop(struct server *srv)
+{
+    if (srv == NULL)
+        return;
+    if (srv->mhd != NULL)
+        MHD_stop_daemon(srv->mhd);
+    pool_close(&srv->pool);
+    pthread_mutex_destroy(&srv->write_mu);
+    xfree(srv);
+}

@@ -1,0 +1,76 @@
+/*
+ * Internals shared by the server (server.c) and its API handlers (api.c).
+ */
+#ifndef OTASUKE_CENTER_SERVER_INT_H
+#define OTASUKE_CENTER_SERVER_INT_H
+
+#include "http/server.h"
+
+#include "otasuke/jw.h"
+#include "otasuke/log.h"
+
+#include <microhttpd.h>
+#include <pthread.h>
+
+#define ENROLL_MAX_BODY 4096
+#define EVENTS_MAX_LIMIT 1000
+#define EVENTS_DEFAULT_LIMIT 100
+#define RESPONSE_SOFT_MAX (8u << 20) /* events listing stops adding events past this */
+#define RESPONSE_MAX (RESPONSE_SOFT_MAX + (4u << 20))
+#define BATCH_ID_MAX 64
+
+enum route { R_NONE, R_ENROLL, R_INGEST, R_EVENTS, R_COUNTERS, R_HEALTH };
+
+struct pool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct store **all;
+    struct store **free;
+    unsigned n, n_free;
+    int inited;
+};
+
+struct server {
+    struct server_conf conf;
+    struct MHD_Daemon *mhd;
+    struct pool pool;
+    /* Serializes this process's writers (ingest, enroll): they queue here instead of
+     * polling SQLite's busy handler; other processes (the CLI) still meet the busy
+     * timeout. Readers do not take it (WAL). */
+    pthread_mutex_t write_mu;
+    uint16_t port;
+    struct log_rate busy_log;
+};
+
+struct req {
+    enum route route;
+    struct principal who;
+    char *body;
+    size_t len, cap, max;
+    int too_big;
+    int gzip;
+    uint64_t seq;
+    char batch_id[BATCH_ID_MAX + 1];
+};
+
+/* Borrows a store connection from the pool (waits when all are in use). */
+struct store *pool_get(struct pool *p);
+void pool_put(struct pool *p, struct store *st);
+
+/* Queue a JSON answer (copied). retry_after > 0 adds a Retry-After header. */
+enum MHD_Result send_buf(struct MHD_Connection *c, unsigned status, const char *buf, size_t len,
+                         unsigned retry_after);
+/* {"error": msg}; 503 answers carry Retry-After: 1. */
+enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *msg);
+/* Sends the document of w (500 when it overflowed) and frees w. */
+enum MHD_Result send_jw(struct MHD_Connection *c, unsigned status, struct jw *w);
+/* Busy or disk full: 503 with Retry-After; anything else 500. Logs, rate-limited. */
+enum MHD_Result send_store_error(struct server *s, struct MHD_Connection *c, int rc,
+                                 struct store *st);
+
+enum MHD_Result handle_enroll(struct server *s, struct MHD_Connection *c, struct req *r);
+enum MHD_Result handle_ingest(struct server *s, struct MHD_Connection *c, struct req *r);
+enum MHD_Result handle_events(struct server *s, struct MHD_Connection *c, struct req *r);
+enum MHD_Result handle_counters(struct server *s, struct MHD_Connection *c, struct req *r);
+
+#endif

@@ -1,0 +1,158 @@
+/*
+ * The schema of the SQLite store, as an ordered list of migrations compiled into
+ * the program. Never edit a released migration: add the next one. Times are
+ * microseconds since the epoch (UTC); digests are 32-byte SHA-256 blobs.
+ */
+#include "store/migrations.h"
+
+#include "otasuke/err.h"
+
+#include <stdio.h>
+#include <time.h>
+
+static const char *const g_migrations[] = {
+    /* 1: tenants, sensors, batches, events, per-day counters */
+    "CREATE TABLE companies("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " sector TEXT NOT NULL,"
+    " devices INTEGER NOT NULL DEFAULT 0,"
+    " contacts TEXT NOT NULL DEFAULT '',"
+    " tz TEXT NOT NULL,"
+    " lang TEXT NOT NULL CHECK (lang IN ('ja', 'en')),"
+    " created INTEGER NOT NULL);"
+    "CREATE TABLE sensors("
+    " id INTEGER PRIMARY KEY,"
+    " company_id INTEGER NOT NULL REFERENCES companies(id),"
+    " name TEXT NOT NULL,"
+    " code_hash BLOB UNIQUE,"
+    " code_expires INTEGER,"
+    " token_hash BLOB UNIQUE,"
+    " created INTEGER NOT NULL,"
+    " enrolled INTEGER,"
+    " revoked INTEGER);"
+    "CREATE INDEX sensors_company ON sensors(company_id);"
+    "CREATE TABLE batches("
+    " sensor_id INTEGER NOT NULL REFERENCES sensors(id),"
+    " batch_id TEXT NOT NULL,"
+    " seq INTEGER NOT NULL,"
+    " received INTEGER NOT NULL,"
+    " stored INTEGER NOT NULL,"
+    " rejected INTEGER NOT NULL,"
+    " PRIMARY KEY (sensor_id, batch_id)) WITHOUT ROWID;"
+    "CREATE TABLE events("
+    " id INTEGER PRIMARY KEY,"
+    " company_id INTEGER NOT NULL,"
+    " sensor_id INTEGER NOT NULL,"
+    " event_type TEXT NOT NULL,"
+    " category TEXT,"
+    " ts INTEGER NOT NULL,"
+    " received INTEGER NOT NULL,"
+    " body TEXT NOT NULL);"
+    "CREATE INDEX events_company_id ON events(company_id, id);"
+    "CREATE TABLE counters("
+    " company_id INTEGER NOT NULL,"
+    " day TEXT NOT NULL,"
+    " event_type TEXT NOT NULL,"
+    " category TEXT NOT NULL,"
+    " count INTEGER NOT NULL,"
+    " PRIMARY KEY (company_id, day, event_type, category)) WITHOUT ROWID;",
+};
+
+#define N_MIGRATIONS ((int)(sizeof(g_migrations) / sizeof(g_migrations[0])))
+
+int migrations_latest(void)
+{
+    return N_MIGRATIONS;
+}
+
+int migrations_current(sqlite3 *db)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT coalesce(max(version), 0) FROM schema_version", -1, &s,
+                           NULL) != SQLITE_OK)
+        return -1;
+    int v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+    sqlite3_finalize(s);
+    return v;
+}
+
+/* Runs fixed SQL text (migrations only: no parameters, nothing from outside). */
+static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errlen, "%s", msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return ERR_IO;
+    }
+    return 0;
+}
+
+static int record(sqlite3 *db, int version, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(db,
+                                "INSERT INTO schema_version(version, applied_at) "
+                                "VALUES(?, ?)",
+                                -1, &s, NULL);
+    if (rc == SQLITE_OK) {
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        sqlite3_bind_int(s, 1, version);
+        sqlite3_bind_int64(s, 2, (sqlite3_int64)t.tv_sec * 1000000 + t.tv_nsec / 1000);
+        rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    }
+    if (rc != SQLITE_OK)
+        snprintf(err, errlen, "schema_version: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(s);
+    return rc == SQLITE_OK ? 0 : ERR_IO;
+}
+
+/* Applies migration `version` (1-based) unless another process did it first. */
+static int apply_one(sqlite3 *db, int version, char *err, size_t errlen)
+{
+    if (exec(db, "BEGIN IMMEDIATE", err, errlen) != 0)
+        return ERR_IO;
+    int rc = 0;
+    if (migrations_current(db) < version) {
+        rc = exec(db, g_migrations[version - 1], err, errlen);
+        if (rc == 0)
+            rc = record(db, version, err, errlen);
+    }
+    if (rc == 0)
+        rc = exec(db, "COMMIT", err, errlen);
+    if (rc != 0) {
+        char ignored[64];
+        (void)exec(db, "ROLLBACK", ignored, sizeof(ignored));
+    }
+    return rc;
+}
+
+int migrations_run(sqlite3 *db, char *err, size_t errlen)
+{
+    if (exec(db,
+             "CREATE TABLE IF NOT EXISTS schema_version("
+             " version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+             err, errlen) != 0)
+        return ERR_IO;
+    int cur = migrations_current(db);
+    if (cur < 0) {
+        snprintf(err, errlen, "cannot read schema_version: %s", sqlite3_errmsg(db));
+        return ERR_IO;
+    }
+    if (cur > N_MIGRATIONS) {
+        snprintf(err, errlen,
+                 "database schema version %d is newer than this program's (%d): upgrade "
+                 "otasuke",
+                 cur, N_MIGRATIONS);
+        return ERR_UNSUP;
+    }
+    for (int v = cur + 1; v <= N_MIGRATIONS; v++) {
+        int rc = apply_one(db, v, err, errlen);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}

@@ -1,0 +1,21 @@
+/*
+ * Versioned schema migrations of the SQLite store. Migration N turns a database of
+ * schema version N-1 into version N; schema_version holds one row per applied one.
+ */
+#ifndef OTASUKE_CENTER_MIGRATIONS_H
+#define OTASUKE_CENTER_MIGRATIONS_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+/* Applies every migration newer than the database's version, each in its own
+ * BEGIN IMMEDIATE transaction (so two processes starting at once apply each one
+ * once). Refuses a database newer than this program. Returns 0 or a negative
+ * ERR_* with a message in err. */
+int migrations_run(sqlite3 *db, char *err, size_t errlen);
+/* The database's schema version (0 for a new file, -1 on error). */
+int migrations_current(sqlite3 *db);
+/* The newest version this program knows. */
+int migrations_latest(void);
+
+#endif

@@ -1,0 +1,177 @@
+/*
+ * The center's store: tenants (companies), sensors and their credentials, ingested
+ * batches, events and per-tenant per-day counters, behind one interface so that the
+ * embedded SQLite store (sqlite.c) and, later, PostgreSQL (pg.c, not yet) are
+ * interchangeable.
+ *
+ * A `struct store` is one database connection: use it from one thread at a time. The
+ * HTTP server keeps a pool of them (center/http/server.c).
+ *
+ * What it keeps true:
+ *  - The schema is versioned (table schema_version); store_open() runs every missing
+ *    migration, each in its own transaction, and refuses a database whose version is
+ *    newer than this program knows.
+ *  - Secrets are never stored: enrollment codes and device tokens are kept only as
+ *    their SHA-256 digests.
+ *  - A batch is stored exactly once: the (sensor, batch id) row, its events and the
+ *    counter updates commit in one transaction, or none of them do. The caller
+ *    acknowledges only after store_ingest() returned 0.
+ *  - Every query is a prepared statement with bound parameters.
+ */
+#ifndef OTASUKE_CENTER_STORE_H
+#define OTASUKE_CENTER_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_HASH_LEN 32     /* SHA-256 */
+#define STORE_ERRMSG_LEN 256
+
+/* Extra results beside the ERR_* codes of otasuke/err.h. */
+#define STORE_BUSY (-100)      /* the database is locked or overloaded: retry later */
+#define STORE_DUPLICATE (-101) /* store_ingest: the batch was stored before */
+#define STORE_EXPIRED (-102)   /* store_enroll: the code is past its expiry */
+
+enum store_sync { STORE_SYNC_FULL = 0, STORE_SYNC_NORMAL };
+
+struct store;
+
+struct store_opts {
+    enum store_sync sync;  /* FULL: an acknowledged batch survives power loss too */
+    int busy_timeout_ms;   /* how long a writer waits for the lock before STORE_BUSY */
+};
+
+struct company_in {
+    const char *name;
+    const char *sector;
+    const char *tz;       /* IANA zone name, e.g. Asia/Tokyo */
+    const char *lang;     /* "ja" or "en" */
+    const char *contacts; /* comma-separated mail addresses, may be "" */
+    int64_t devices;
+};
+
+/* One sensor as the API and the CLI see it. */
+struct sensor_info {
+    int64_t id;
+    int64_t company_id;
+    char name[128];
+    int enrolled; /* the enrollment code was exchanged for a token */
+    int revoked;
+};
+
+/* The identity behind a device token. */
+struct principal {
+    int64_t sensor_id;
+    int64_t company_id;
+};
+
+/* One event of a batch, as the ingest parser validated it. Borrowed strings. */
+struct store_event {
+    const char *event_type; /* [a-z0-9_]{1,64} */
+    const char *category;   /* alert.category for alerts, else NULL */
+    int64_t ts_us;          /* event time, µs since the epoch, UTC */
+    const char *body;       /* the event line, valid UTF-8 JSON */
+    size_t body_len;
+};
+
+struct store_batch {
+    const char *batch_id; /* [A-Za-z0-9_.:-]{1,64} */
+    uint64_t seq;
+    const struct store_event *ev;
+    size_t n_ev;
+    uint64_t rejected; /* malformed lines of the batch, recorded with it */
+};
+
+/* What a stored batch recorded; filled on success and on STORE_DUPLICATE. */
+struct store_batch_result {
+    uint64_t stored;
+    uint64_t rejected;
+    uint64_t seq;
+};
+
+struct store_event_row {
+    int64_t id;
+    int64_t sensor_id;
+    const char *event_type;
+    int64_t ts_us;
+    int64_t received_us;
+    const char *body;
+};
+
+struct store_counter_row {
+    const char *day; /* YYYY-MM-DD, UTC */
+    const char *event_type;
+    const char *category; /* "" when none */
+    int64_t count;
+};
+
+struct store_event_query {
+    int64_t company_id;
+    const char *event_type; /* NULL: every type */
+    int64_t since_us;       /* events with ts >= since_us */
+    int64_t after_id;       /* events with id > after_id (paging) */
+    int limit;
+};
+
+struct store_counter_query {
+    int64_t company_id;
+    const char *event_type; /* NULL: every type */
+    const char *day_from;   /* inclusive, NULL: open */
+    const char *day_to;     /* inclusive, NULL: open */
+};
+
+typedef int (*store_event_cb)(void *arg, const struct store_event_row *row);
+typedef int (*store_counter_cb)(void *arg, const struct store_counter_row *row);
+
+/* Opens (creating if needed) the SQLite database at `path` in WAL mode and runs the
+ * missing migrations. Returns NULL on failure with a message in errmsg (errlen bytes). */
+struct store *store_open_sqlite(const char *path, const struct store_opts *opts, char *errmsg,
+                                size_t errlen);
+/* Closes the connection (NULL is accepted). */
+void store_close(struct store *st);
+/* The last error message of this connection (static storage of `st`). */
+const char *store_errmsg(const struct store *st);
+/* The schema version of the open database. */
+int store_schema_version(struct store *st);
+/* The newest schema version this program knows. */
+int store_schema_latest(void);
+
+/* Adds a company; *id receives its id. ERR_EXISTS when the name is taken. */
+int store_company_add(struct store *st, const struct company_in *c, int64_t *id);
+/* Calls cb(arg, id, name) for each company in id order. */
+int store_company_list(struct store *st, void (*cb)(void *arg, int64_t id, const char *name,
+                                                    const char *sector, const char *tz,
+                                                    const char *lang),
+                       void *arg);
+/* Adds a sensor of company `company_id` with the digest of its one-time enrollment code,
+ * valid until expires_us. ERR_NOTFOUND when the company does not exist. */
+int store_sensor_add(struct store *st, int64_t company_id, const char *name,
+                     const uint8_t code_hash[STORE_HASH_LEN], int64_t expires_us,
+                     int64_t *sensor_id);
+/* Lists the sensors of company_id (0: all) through cb. */
+int store_sensor_list(struct store *st, int64_t company_id,
+                      void (*cb)(void *arg, const struct sensor_info *s), void *arg);
+/* Revokes a sensor: its token and any unused code stop working at once.
+ * ERR_NOTFOUND when there is no such sensor. */
+int store_sensor_revoke(struct store *st, int64_t sensor_id);
+/* Exchanges an enrollment code (by digest) for a device token (by digest), once.
+ * ERR_NOTFOUND for an unknown, used or revoked code, STORE_EXPIRED past its expiry. */
+int store_enroll(struct store *st, const uint8_t code_hash[STORE_HASH_LEN],
+                 const uint8_t token_hash[STORE_HASH_LEN], int64_t now_us,
+                 struct principal *who);
+/* Looks up a device token by digest. ERR_NOTFOUND for unknown or revoked tokens. */
+int store_auth_token(struct store *st, const uint8_t token_hash[STORE_HASH_LEN],
+                     struct principal *who);
+/* Stores a batch for `who` in one transaction: the batch row, its events and the
+ * per-day counters. Returns 0, STORE_DUPLICATE (nothing written, *res tells what the
+ * first delivery stored), STORE_BUSY, or another negative code. */
+int store_ingest(struct store *st, const struct principal *who, const struct store_batch *b,
+                 int64_t now_us, struct store_batch_result *res);
+/* Reads events of q->company_id in id order; stops early when cb returns nonzero. */
+int store_events(struct store *st, const struct store_event_query *q, store_event_cb cb,
+                 void *arg);
+/* Reads counters of q->company_id ordered by day, type, category. */
+int store_counters(struct store *st, const struct store_counter_query *q, store_counter_cb cb,
+                   void *arg);
+
+#endif

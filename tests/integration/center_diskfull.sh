@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# A full disk under the center's database (RELIABILITY.md D2): the database lives on a
+# small tmpfs; batches are sent until the disk is full. The center must stay up and
+# answer 503 with Retry-After (nothing half-stored), log the error at most about once
+# a second, and, once space is back, store the same batch; integrity_check is ok and
+# the events stored are exactly those acknowledged. Needs root (mount); else SKIP.
+. "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/../lib/center.sh"
+need_center
+[ "$(id -u)" -eq 0 ] || skip_all "needs root to mount a tmpfs"
+command -v sqlite3 >/dev/null || skip_all "sqlite3 not installed"
+MNT=$T_TMP/mnt
+mkdir -p "$MNT"
+mount -t tmpfs -o size=6m tmpfs "$MNT" 2>/dev/null || skip_all "cannot mount a tmpfs here"
+trap 'center_stop; umount "$MNT"; rm -rf "$T_TMP"' EXIT
+cd "$T_TMP"
+DB=$MNT/c.db
+LOG=$T_TMP/center.log
+"$OTASUKE" company add --db "$DB" --name A --sector x >/dev/null
+"$OTASUKE" sensor add --db "$DB" --company 1 >s.txt
+CODE=$(sed -n 's/^enrollment_code=//p' s.txt)
+dd if=/dev/zero of="$MNT/filler" bs=1k count=1024 status=none   # 1 MiB to give back later
+center_start "$DB" "$LOG" || { cat "$LOG"; bad "center starts"; finish; exit 1; }
+req en.json POST /api/v1/enroll -d "{\"code\":\"$CODE\"}" >/dev/null
+TOK=$(jget en.json 'J["token"]')
+
+"$PY" - batch.ndjson <<'PYEOF'
+import json, sys
+with open(sys.argv[1], "w") as f:
+    for i in range(400):
+        f.write(json.dumps({"timestamp": "2026-11-22T10:00:00Z", "event_type": "flow",
+                            "pad": "x" * 600, "i": i}) + "\n")
+PYEOF
+acked=0; full=""; n=0
+t0=$(date +%s)
+while [ $n -lt 60 ]; do
+    n=$((n + 1))
+    st=$(curl -s -D hdr.txt -o r.json -w '%{http_code}' -H "Authorization: Bearer $TOK" \
+        -H "X-Otasuke-Batch: b$n" -H "X-Otasuke-Seq: $n" --data-binary @batch.ndjson \
+        "http://127.0.0.1:$CENTER_PORT/api/v1/ingest")
+    if [ "$st" = 200 ]; then acked=$((acked + $(jget r.json 'J["stored"]'))); continue; fi
+    full=$st; break
+done
+check "disk full: 503 (after $acked events stored)" [ "$full" = 503 ]
+check "disk full: Retry-After" grep -qi '^Retry-After: 1' hdr.txt
+# More attempts while full: still 503, the center stays up, the log stays short.
+for i in 1 2 3 4 5 6 7 8 9 10; do
+    st=$(ingest r.json "$TOK" "b$n" "$n" batch.ndjson)
+    [ "$st" = 503 ] || break
+done
+check "still full: 503 each time" [ "$st" = 503 ]
+check "center still running" kill -0 "$CENTER_PID"
+secs=$(( $(date +%s) - t0 + 1 ))
+lines=$(grep -c 'store error' "$LOG")
+check "store errors logged at most once a second ($lines lines in ${secs}s)" [ "$lines" -le $((secs + 1)) ]
+rm -f "$MNT/filler"
+st=$(ingest r.json "$TOK" "b$n" "$n" batch.ndjson)
+check "space back: the same batch stored" [ "$st" = 200 ]
+[ "$st" = 200 ] && acked=$((acked + $(jget r.json 'J["stored"]')))
+center_stop
+check "integrity_check ok" [ "$(sqlite3 "$DB" 'PRAGMA integrity_check')" = ok ]
+check "events stored = events acknowledged ($acked)" \
+    [ "$(sqlite3 "$DB" 'select count(*) from events')" = "$acked" ]
+check "counters = events acknowledged" [ "$(sqlite3 "$DB" 'select sum(count) from counters')" = "$acked" ]
+finish
