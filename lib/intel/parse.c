@@ -259,8 +259,9 @@ static bool url_split(const char *u, size_t n, struct url_parts *p)
     const char *frag = memchr(u, '#', n);
     if (frag)
         n = (size_t)(frag - u);
-    size_t alen = strcspn(u, "/?#");
-    alen = alen < n ? alen : n;
+    size_t alen = 0;
+    while (alen < n && u[alen] != '/' && u[alen] != '?')
+        alen++;
     p->rest = u + alen;
     p->rlen = n - alen;
     for (size_t i = alen; i > 0; i--) /* userinfo: up to the last '@' */

@@ -562,7 +562,8 @@ static int flatten(struct intel_set *s, struct pfxvec *pv, unsigned bits, struct
     struct stack_ent st[130];
     size_t sp = 0;
     u128 max = bits == 128 ? ~(u128)0 : (((u128)1 << bits) - 1);
-    qsort(pv->v, pv->n, sizeof(struct pfx), pfx_cmp);
+    if (pv->n > 1)
+        qsort(pv->v, pv->n, sizeof(struct pfx), pfx_cmp);
     long n = pfx_dedup(s, pv->v, pv->n);
     if (n < 0 || seg_emit(out, 0, REF_NONE) != 0)
         return ERR_NOMEM;
@@ -646,7 +647,7 @@ int intel_set_freeze(struct intel_set *s)
 {
     if (s->frozen)
         return 0;
-    if (s->broken || freeze_v4(s) != 0 || freeze_v6(s) != 0) {
+    if (s->broken || (s->p4.n > 0 && freeze_v4(s) != 0) || (s->p6.n > 0 && freeze_v6(s) != 0)) {
         s->broken = true;
         return ERR_NOMEM;
     }
