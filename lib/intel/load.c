@@ -65,6 +65,20 @@ static void file_fill(struct lines *lr)
     }
 }
 
+/* Drops the rest of an overlong line: reads until its newline or the end. */
+static void skip_line(struct lines *lr)
+{
+    for (;;) {
+        lr->off = lr->len;
+        file_fill(lr);
+        const uint8_t *e = memchr(lr->buf, '\n', lr->len);
+        if (e != NULL || lr->eof) {
+            lr->off = e ? (size_t)(e - lr->buf) + 1 : lr->len;
+            return;
+        }
+    }
+}
+
 /* Next line from the file; a line over INTEL_MAX_LINE comes back with *n beyond it
  * (only its first INTEL_MAX_LINE bytes are readable) and the rest is skipped. */
 static bool file_next(struct lines *lr, const char **line, size_t *n)
@@ -85,15 +99,7 @@ static bool file_next(struct lines *lr, const char **line, size_t *n)
         if (left > INTEL_MAX_LINE) { /* overlong: report it, then drop up to its end */
             *line = (const char *)p;
             *n = left;
-            for (;;) {
-                lr->off = lr->len;
-                file_fill(lr);
-                const uint8_t *e = memchr(lr->buf, '\n', lr->len);
-                if (e != NULL || lr->eof) {
-                    lr->off = e ? (size_t)(e - lr->buf) + 1 : lr->len;
-                    break;
-                }
-            }
+            skip_line(lr);
             return true;
         }
         file_fill(lr);
@@ -276,13 +282,12 @@ static int plain_line(struct ctx *c, const char *t, size_t n)
 
 /* ---- CSV -------------------------------------------------------------------------------- */
 
-/* Field `col` (1-based) of a CSV line with quotes ("" escapes a quote) into out; returns
- * its length, or -1 when the line has fewer fields or a broken quote. */
-static long csv_field(const char *t, size_t n, char delim, unsigned col, char *out, size_t cap)
+/* Offset just past the delimiter that ends field `col - 1` of t[0..n) (quotes respected),
+ * or -1 when the line has fewer fields. */
+static long csv_skip(const char *t, size_t n, char delim, unsigned col)
 {
-    unsigned f = 1;
-    size_t i = 0, o = 0;
-    while (f < col) { /* skip fields */
+    size_t i = 0;
+    for (unsigned f = 1; f < col; f++) {
         bool q = false;
         for (; i < n && (q || t[i] != delim); i++)
             if (t[i] == '"')
@@ -290,19 +295,28 @@ static long csv_field(const char *t, size_t n, char delim, unsigned col, char *o
         if (i >= n)
             return -1;
         i++;
-        f++;
     }
+    return (long)i;
+}
+
+/* Field `col` (1-based) of a CSV line with quotes ("" escapes a quote) into out; returns
+ * its length, or -1 when the line has fewer fields or a broken quote. */
+static long csv_field(const char *t, size_t n, char delim, unsigned col, char *out, size_t cap)
+{
+    long start = csv_skip(t, n, delim, col);
+    if (start < 0)
+        return -1;
+    size_t i = (size_t)start, o = 0;
     while (i < n && is_space(t[i]))
         i++;
     bool quoted = i < n && t[i] == '"';
     for (i += quoted ? 1 : 0; i < n; i++) {
         if (quoted && t[i] == '"') {
-            if (i + 1 < n && t[i + 1] == '"') {
-                i++;
-            } else {
+            if (i + 1 >= n || t[i + 1] != '"') {
                 quoted = false;
                 continue;
             }
+            i++;
         } else if (!quoted && t[i] == delim) {
             break;
         }
@@ -316,8 +330,10 @@ static long csv_field(const char *t, size_t n, char delim, unsigned col, char *o
 static int csv_take(struct ctx *c, const char *t, size_t n, unsigned col, enum intel_type type)
 {
     char field[INTEL_MAX_LINE];
-    long fl = csv_field(t, n, c->conf->delimiter ? c->conf->delimiter : ',', col, field,
-                        sizeof(field));
+    char delim = c->conf->delimiter;
+    if (delim == '\0')
+        delim = ',';
+    long fl = csv_field(t, n, delim, col, field, sizeof(field));
     if (fl < 0) {
         reject(c, "missing column or unbalanced quote");
         return 0;

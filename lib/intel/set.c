@@ -37,6 +37,7 @@ typedef unsigned __int128 u128; /* scalar typedef: GCC/Clang 128-bit integer */
 #define REF_NONE UINT32_MAX
 #define MAX_COMBOS (1u << 24)
 #define FNV_PRIME 0x100000001b3ULL
+#define IDX4_MIN 4096 /* fewer IPv4 intervals: no /16 index, search them all */
 
 struct ht_slot {
     uint32_t tag;
@@ -588,6 +589,22 @@ static int flatten(struct intel_set *s, struct pfxvec *pv, unsigned bits, struct
     return 0;
 }
 
+/* The /16 index: idx4[h] is the last interval starting at or before h << 16. */
+static int build_idx4(struct intel_set *s)
+{
+    s->idx4 = xalloc(MEM_INTEL, 65537 * sizeof(uint32_t));
+    if (s->idx4 == NULL)
+        return ERR_NOMEM;
+    size_t j = 0;
+    for (uint32_t h = 0; h < 65536; h++) {
+        while (j + 1 < s->n4 && s->s4[j + 1] <= h << 16)
+            j++;
+        s->idx4[h] = (uint32_t)j;
+    }
+    s->idx4[65536] = (uint32_t)(s->n4 - 1);
+    return 0;
+}
+
 static int freeze_v4(struct intel_set *s)
 {
     struct segvec v = {0};
@@ -597,21 +614,15 @@ static int freeze_v4(struct intel_set *s)
     s->count[INTEL_KIND_IP] += s->p4.n;
     s->s4 = xalloc(MEM_INTEL, v.n * sizeof(uint32_t));
     s->r4 = xalloc(MEM_INTEL, v.n * sizeof(uint32_t));
-    s->idx4 = xalloc(MEM_INTEL, 65537 * sizeof(uint32_t));
-    if (s->s4 == NULL || s->r4 == NULL || s->idx4 == NULL)
+    if (s->s4 == NULL || s->r4 == NULL)
         goto out;
     for (size_t i = 0; i < v.n; i++) {
         s->s4[i] = (uint32_t)v.start[i];
         s->r4[i] = v.ref[i];
     }
     s->n4 = v.n;
-    size_t j = 0;
-    for (uint32_t h = 0; h < 65536; h++) {
-        while (j + 1 < v.n && s->s4[j + 1] <= h << 16)
-            j++;
-        s->idx4[h] = (uint32_t)j;
-    }
-    s->idx4[65536] = (uint32_t)(v.n - 1);
+    if (v.n >= IDX4_MIN && build_idx4(s) != 0)
+        goto out;
     rc = 0;
 out:
     xfree(v.start);
@@ -658,6 +669,13 @@ int intel_set_freeze(struct intel_set *s)
 
 /* ---- lookups ---------------------------------------------------------------------------- */
 
+static char ascii_lower(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        c = (char)(c - 'A' + 'a');
+    return c;
+}
+
 static bool fill_hit(const struct intel_set *s, uint32_t ref, struct intel_hit *hit)
 {
     memset(hit, 0, sizeof(*hit));
@@ -678,7 +696,11 @@ bool intel_lookup_ip4(const struct intel_set *s, uint32_t a, struct intel_hit *h
 {
     if (!s->frozen || s->n4 == 0)
         return false;
-    size_t lo = s->idx4[a >> 16], hi = s->idx4[(a >> 16) + 1];
+    size_t lo = 0, hi = s->n4 - 1;
+    if (s->idx4 != NULL) {
+        lo = s->idx4[a >> 16];
+        hi = s->idx4[(a >> 16) + 1];
+    }
     while (lo < hi) {
         size_t mid = lo + (hi - lo + 1) / 2;
         if (s->s4[mid] <= a)
@@ -753,7 +775,7 @@ bool intel_lookup_domain(const struct intel_set *s, const char *name, size_t len
         return false;
     for (size_t i = 0; i < len; i++) {
         char c = name[i];
-        buf[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+        buf[i] = ascii_lower(c);
     }
     const struct ht_slot *best = NULL;
     size_t best_len = 0;
@@ -828,7 +850,7 @@ bool intel_lookup_ja4(const struct intel_set *s, const char *ja4, size_t len,
         return false;
     for (size_t i = 0; i < len; i++) {
         char c = ja4[i];
-        buf[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+        buf[i] = ascii_lower(c);
     }
     return lookup_key(s, INTEL_KIND_JA4, (const uint8_t *)buf, len, hit);
 }

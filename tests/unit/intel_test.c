@@ -184,6 +184,78 @@ static void test_cidr_no_default(void)
     intel_set_unref(s);
 }
 
+/* Random prefixes against a brute-force reference: the union of the lists of every
+ * covering prefix and the longest length, for n prefixes (small: no /16 index; large:
+ * with it). */
+static uint64_t xs = 88172645463325252ULL;
+static uint32_t rnd(void)
+{
+    xs ^= xs << 13;
+    xs ^= xs >> 7;
+    xs ^= xs << 17;
+    return (uint32_t)xs;
+}
+
+struct ref_pfx {
+    uint32_t addr;
+    unsigned plen, list;
+};
+
+static void check_random_cidrs(size_t n)
+{
+    struct intel_set *s = intel_set_new();
+    struct ref_pfx *p = calloc(n, sizeof(*p));
+    CHECK(s != NULL && p != NULL);
+    for (unsigned l = 0; l < 4; l++)
+        CHECK(intel_set_add_list(s, "l", "c2", 4 - l) == (int)l);
+    for (size_t i = 0; i < n; i++) {
+        char text[32];
+        uint32_t a = rnd() & 0x0fffffffu; /* dense enough for overlaps */
+        unsigned plen = i % 3 == 0 ? 32 : 8 + rnd() % 25;
+        p[i].addr = plen ? a & ~(uint32_t)((1ULL << (32 - plen)) - 1) : 0;
+        p[i].plen = plen;
+        p[i].list = rnd() % 4;
+        int tl = snprintf(text, sizeof(text), "%u.%u.%u.%u/%u", a >> 24, a >> 16 & 255,
+                          a >> 8 & 255, a & 255, plen);
+        CHECK(intel_set_add(s, p[i].list, INTEL_TYPE_IP, text, (size_t)tl, NULL) == 0);
+    }
+    CHECK(intel_set_freeze(s) == 0);
+    for (int q = 0; q < 20000; q++) {
+        uint32_t a = q % 2 ? p[rnd() % n].addr + (rnd() % 4) : rnd() & 0x0fffffffu;
+        unsigned want_mask = 0, want_plen = 0;
+        bool want = false;
+        for (size_t i = 0; i < n; i++) {
+            uint32_t m = p[i].plen ? ~(uint32_t)((1ULL << (32 - p[i].plen)) - 1) : 0;
+            if ((a & m) == p[i].addr) {
+                want = true;
+                want_mask |= 1u << p[i].list;
+                want_plen = p[i].plen > want_plen ? p[i].plen : want_plen;
+            }
+        }
+        struct intel_hit h;
+        bool got = intel_lookup_ip4(s, a, &h);
+        CHECK(got == want);
+        if (!got)
+            continue;
+        unsigned mask = 0;
+        for (unsigned i = 0; i < h.n; i++) {
+            mask |= 1u << h.lists[i];
+            if (i > 0)
+                CHECK(h.lists[i] < h.lists[i - 1]); /* list l has severity 4 - l */
+        }
+        CHECK_EQ_U64(mask, want_mask);
+        CHECK_EQ_U64(h.prefix_len, want_plen);
+    }
+    free(p);
+    intel_set_unref(s);
+}
+
+static void test_cidr_random(void)
+{
+    check_random_cidrs(300);
+    check_random_cidrs(20000);
+}
+
 static void test_domains(void)
 {
     struct intel_load_stats st;
@@ -655,10 +727,10 @@ struct corpus_tot {
 static void corpus_one(const char *dir, const char *file, uint64_t entries, struct corpus_tot *t)
 {
     struct intel_list_conf c;
-    char path[2048];
+    char path[4200];
     if (!corpus_conf(file, &c))
         return;
-    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    snprintf(path, sizeof(path), "%.1000s/%.3000s", dir, file);
     c.name = file;
     c.path = path;
     struct intel_load_stats st;
@@ -727,6 +799,7 @@ int main(void)
     RUN(test_plain_formats);
     RUN(test_cidr);
     RUN(test_cidr_no_default);
+    RUN(test_cidr_random);
     RUN(test_domains);
     RUN(test_url_normalize);
     RUN(test_maltrail);
