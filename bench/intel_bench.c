@@ -38,6 +38,13 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static void *must(void *p)
+{
+    if (p == NULL)
+        abort();
+    return p;
+}
+
 /* A text buffer that grows (benchmark scaffolding, plain malloc). */
 struct text {
     char *p;
@@ -48,9 +55,7 @@ static void put(struct text *t, const char *s, size_t n)
 {
     if (t->len + n + 1 > t->cap) {
         t->cap = (t->len + n + 1) * 2;
-        t->p = realloc(t->p, t->cap);
-        if (t->p == NULL)
-            abort();
+        t->p = must(realloc(t->p, t->cap));
     }
     memcpy(t->p + t->len, s, n);
     t->len += n;
@@ -119,7 +124,8 @@ static size_t ip_base(const uint32_t *sorted, size_t n, const uint32_t *q, size_
 static void bench_ip(size_t n)
 {
     struct text t = {0};
-    uint32_t *keys = malloc(n * sizeof(uint32_t)), *q = malloc(QUERIES * sizeof(uint32_t));
+    uint32_t *keys = must(malloc(n * sizeof(uint32_t)));
+    uint32_t *q = must(malloc(QUERIES * sizeof(uint32_t)));
     char line[32];
     for (size_t i = 0; i < n; i++) {
         keys[i] = (uint32_t)next();
@@ -199,12 +205,13 @@ static void dom_run(const struct intel_set *s, char *const *sorted, size_t n, ch
 static void bench_domain(size_t n)
 {
     struct text t = {0};
-    char **keys = malloc(n * sizeof(char *)), **q = malloc(QUERIES * sizeof(char *));
+    char **keys = must(malloc(n * sizeof(char *)));
+    char **q = must(malloc(QUERIES * sizeof(char *)));
     char buf[300];
     uint64_t base_bytes = n * sizeof(char *);
     for (size_t i = 0; i < n; i++) {
         size_t l = make_domain(buf, sizeof(buf));
-        keys[i] = strndup(buf, l);
+        keys[i] = must(strndup(buf, l));
         base_bytes += l + 1;
         buf[l] = '\n';
         put(&t, buf, l + 1);
@@ -215,17 +222,18 @@ static void bench_domain(size_t n)
     report("domain", n, secs, bytes, base_bytes);
     for (size_t i = 0; i < QUERIES; i++) { /* hits: "www." + a listed name (two probes) */
         snprintf(buf, sizeof(buf), "www.%s", keys[next() % n]);
-        q[i] = strdup(buf);
+        q[i] = must(strdup(buf));
     }
-    char **sorted = malloc(n * sizeof(char *));
+    char **sorted = must(malloc(n * sizeof(char *)));
     memcpy(sorted, keys, n * sizeof(char *));
     qsort(sorted, n, sizeof(char *), cmp_str);
     dom_run(s, sorted, n, q, "hit");
     for (size_t i = 0; i < QUERIES; i++) { /* misses: a fresh random name with a subdomain */
         free(q[i]);
-        size_t l = make_domain(buf + 4, sizeof(buf) - 4);
-        memcpy(buf, "img.", 4);
-        q[i] = strndup(buf, l + 4);
+        char name[300];
+        size_t l = make_domain(name, sizeof(name));
+        snprintf(buf, sizeof(buf), "img.%.*s", (int)l, name);
+        q[i] = must(strdup(buf));
     }
     dom_run(s, sorted, n, q, "miss");
     for (size_t i = 0; i < QUERIES; i++)
@@ -265,15 +273,19 @@ static void hash_run(const struct intel_set *s, const uint8_t *sorted, size_t n,
 static void bench_hash(size_t n)
 {
     struct text t = {0};
-    uint8_t *keys = malloc(n * 32), *q = malloc((size_t)QUERIES * 32);
+    uint8_t *keys = must(malloc(n * 32));
+    uint8_t *q = must(malloc((size_t)QUERIES * 32));
     char line[80];
     for (size_t i = 0; i < n * 4; i++) {
         uint64_t v = next();
         memcpy(keys + 8 * i, &v, 8);
     }
     for (size_t i = 0; i < n; i++) {
-        for (int j = 0; j < 32; j++)
-            snprintf(line + 2 * j, 3, "%02x", keys[32 * i + (size_t)j]);
+        static const char hex[] = "0123456789abcdef";
+        for (size_t j = 0; j < 32; j++) {
+            line[2 * j] = hex[keys[32 * i + j] >> 4];
+            line[2 * j + 1] = hex[keys[32 * i + j] & 15];
+        }
         line[64] = '\n';
         put(&t, line, 65);
     }
