@@ -4,12 +4,13 @@
  * Two structures hold everything:
  *   - every exact-match kind (domain, URL, path, endpoint, md5/sha1/sha256, JA3, JA4)
  *     lives in one open-addressing hash table with linear probing. A slot is 16 bytes
- *     (32-bit hash tag, key offset into one byte arena, key length, kind, list ref); the
- *     table is kept at most 70% full. Domains are hashed right to left (an FNV-style step
+ *     (32-bit hash tag, key offset into one byte arena, key length, kind, list ref). Domains are hashed right to left (an FNV-style step
  *     per byte, then a 64-bit finaliser), so that a lookup hashes the name once and
  *     probes each parent suffix as it reaches a label boundary: O(length) hashing and
  *     O(labels) probes. Digests are already uniform and are hashed from their first 8
- *     bytes. The table is filled from configured lists, not from traffic, and is frozen
+ *     bytes. It grows by doubling and is compacted to 75% full at freeze (any size: the
+ *     home slot is a multiply-shift of the hash, not a mask). The table is filled from
+ *     configured lists, not from traffic, and is frozen
  *     before the first lookup, so lookups cannot lengthen its probe chains.
  *   - IP addresses and CIDR ranges are collected as prefixes, then at freeze flattened into
  *     sorted, non-overlapping intervals (per family) whose value is the set of lists of all
@@ -356,14 +357,20 @@ size_t intel_set_list_count(const struct intel_set *s)
 
 /* ---- exact-match table -------------------------------------------------------------- */
 
+/* The home slot of hash h in a table of cap slots (any size up to 2^32): the low 32 bits
+ * scaled to cap (Lemire's multiply-shift); the tag is the high 32 bits. */
+static size_t ht_home(uint64_t h, size_t cap)
+{
+    return (size_t)(((h & 0xffffffffu) * (uint64_t)cap) >> 32);
+}
+
 static const struct ht_slot *ht_find(const struct intel_set *s, uint64_t h, enum intel_kind k,
                                      const uint8_t *p, size_t n)
 {
     if (s->ht_cap == 0)
         return NULL;
-    size_t mask = s->ht_cap - 1;
     uint32_t tag = (uint32_t)(h >> 32);
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
+    for (size_t i = ht_home(h, s->ht_cap);; i = i + 1 == s->ht_cap ? 0 : i + 1) {
         const struct ht_slot *sl = &s->ht[i];
         if (sl->kind == INTEL_KIND_NONE)
             return NULL;
@@ -375,18 +382,16 @@ static const struct ht_slot *ht_find(const struct intel_set *s, uint64_t h, enum
 
 static void ht_place(struct ht_slot *ht, size_t cap, uint64_t h, const struct ht_slot *src)
 {
-    size_t mask = cap - 1, i = h & mask;
+    size_t i = ht_home(h, cap);
     while (ht[i].kind != INTEL_KIND_NONE)
-        i = (i + 1) & mask;
+        i = i + 1 == cap ? 0 : i + 1;
     ht[i] = *src;
     ht[i].tag = (uint32_t)(h >> 32);
 }
 
-static int ht_grow(struct intel_set *s)
+/* Rebuilds the table with ncap slots. */
+static int ht_resize(struct intel_set *s, size_t ncap)
 {
-    if ((s->ht_n + 1) * 10 <= s->ht_cap * 7)
-        return 0;
-    size_t ncap = s->ht_cap ? s->ht_cap * 2 : 1024;
     struct ht_slot *n = xcalloc(MEM_INTEL, ncap, sizeof(*n));
     if (n == NULL)
         return ERR_NOMEM;
@@ -398,6 +403,32 @@ static int ht_grow(struct intel_set *s)
     xfree(s->ht);
     s->ht = n;
     s->ht_cap = ncap;
+    return 0;
+}
+
+static int ht_grow(struct intel_set *s)
+{
+    if ((s->ht_n + 1) * 10 <= s->ht_cap * 7)
+        return 0;
+    if (s->ht_cap >= (size_t)1 << 31)
+        return ERR_NOMEM;
+    return ht_resize(s, s->ht_cap ? s->ht_cap * 2 : 1024);
+}
+
+/* At freeze: the table shrinks to 75% full (doubling left it 35..70% full) and the key
+ * arena to its size. */
+static int ht_compact(struct intel_set *s)
+{
+    size_t want = s->ht_n + s->ht_n / 3 + 1;
+    if (s->ht_n > 0 && want < s->ht_cap && ht_resize(s, want) != 0)
+        return ERR_NOMEM;
+    if (s->keys_len > 0 && s->keys_len < s->keys_cap) {
+        uint8_t *k = xrealloc(MEM_INTEL, s->keys, s->keys_len);
+        if (k == NULL)
+            return ERR_NOMEM;
+        s->keys = k;
+        s->keys_cap = s->keys_len;
+    }
     return 0;
 }
 
@@ -658,7 +689,8 @@ int intel_set_freeze(struct intel_set *s)
 {
     if (s->frozen)
         return 0;
-    if (s->broken || (s->p4.n > 0 && freeze_v4(s) != 0) || (s->p6.n > 0 && freeze_v6(s) != 0)) {
+    if (s->broken || (s->p4.n > 0 && freeze_v4(s) != 0) || (s->p6.n > 0 && freeze_v6(s) != 0) ||
+        ht_compact(s) != 0) {
         s->broken = true;
         return ERR_NOMEM;
     }
