@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "otasuke/alloc.h"
@@ -740,7 +741,7 @@ static void corpus_one(const char *dir, const char *file, uint64_t entries, stru
     struct intel_load_stats st;
     struct intel_set *s = intel_set_load_conf(&c, 1, &st);
     if (st.rejected > 0)
-        fprintf(stderr, "REJ %s: %s\n", file, st.first_error);
+        printf("  rejected in %s: %s\n", file, st.first_error + strlen(dir) + 1);
     bool ok = s != NULL && st.loaded + st.rejected + st.skipped == entries &&
               st.rejected <= 3 + entries / 100; /* see docs/internals/intel.md */
     if (!ok) {
@@ -756,6 +757,49 @@ static void corpus_one(const char *dir, const char *file, uint64_t entries, stru
     t->skipped += st.skipped;
     for (int k = 0; k < INTEL_KIND_COUNT; k++)
         t->kinds[k] += st.by_kind[k];
+    intel_set_unref(s);
+}
+
+/* Every list of the corpus in one set, as the sensor would load them: time and memory. */
+static void corpus_all(const char *dir)
+{
+    static struct intel_list_conf confs[3000];
+    static char paths[3000][512];
+    char mpath[1100], line[4096];
+    size_t n = 0;
+    snprintf(mpath, sizeof(mpath), "%s/MANIFEST.tsv", dir);
+    FILE *m = fopen(mpath, "r");
+    CHECK(m != NULL);
+    while (n < 3000 && fgets(line, sizeof(line), m) != NULL) {
+        char *tab = strchr(line, '\t');
+        if (tab == NULL || strncmp(line, "file\t", 5) == 0)
+            continue;
+        *tab = '\0';
+        if (!corpus_conf(line, &confs[n]))
+            continue;
+        snprintf(paths[n], sizeof(paths[n]), "%.200s/%.300s", dir, line);
+        confs[n].path = paths[n];
+        confs[n].name = paths[n] + strlen(dir) + 1;
+        n++;
+    }
+    fclose(m);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct intel_set *s = intel_set_load_conf(confs, n, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK(s != NULL);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    uint64_t distinct = 0;
+    for (int k = 1; k < INTEL_KIND_COUNT; k++)
+        distinct += intel_set_count(s, (enum intel_kind)k);
+    printf("corpus intel, one set: %zu lists, %llu distinct indicators, %.2f s, %.1f MiB "
+           "(%.1f bytes/indicator)\n",
+           n, (unsigned long long)distinct, secs, (double)intel_set_bytes(s) / 1048576.0,
+           (double)intel_set_bytes(s) / (double)distinct);
+    struct intel_hit h;
+    CHECK(intel_lookup_ja3(s, "b386946a5a44d1ddcc843bc75336dfce", 32, &h)); /* sslbl: Dridex */
+    CHECK(intel_lookup_domain(s, "www.0slot.trade", 15, &h)); /* blocklistproject crypto */
+    CHECK(h.n >= 1);
     intel_set_unref(s);
 }
 
@@ -795,6 +839,20 @@ static void test_corpus(void)
                (unsigned long long)t.kinds[k]);
     CHECK(t.files > 2900);
     CHECK_EQ_U64(t.bad_files, 0);
+    corpus_all(dir);
+}
+
+static void test_names(void)
+{
+    CHECK(intel_format_parse("abusech") == INTEL_FMT_ABUSECH);
+    CHECK(intel_format_parse("Maltrail") == INTEL_FMT_MALTRAIL);
+    CHECK(intel_format_parse("stix") == -1);
+    CHECK(intel_format_parse(NULL) == -1);
+    CHECK_STR(intel_format_name(INTEL_FMT_DATASET), "dataset");
+    CHECK(intel_type_parse("sha256") == INTEL_TYPE_SHA256);
+    CHECK_STR(intel_type_name(INTEL_TYPE_JA4), "ja4");
+    CHECK(intel_dataset_type_parse("ipv6") == INTEL_DS_IPV6);
+    CHECK_STR(intel_kind_name(INTEL_KIND_ENDPOINT), "endpoint");
 }
 
 int main(void)
@@ -816,6 +874,7 @@ int main(void)
     RUN(test_long_lines_file);
     RUN(test_alloc_failures);
     RUN(test_memcap);
+    RUN(test_names);
     RUN(test_corpus);
     return check_done();
 }
