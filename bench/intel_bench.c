@@ -53,11 +53,14 @@ struct text {
 
 static void put(struct text *t, const char *s, size_t n)
 {
+    if (n == 0)
+        return;
     if (t->len + n + 1 > t->cap) {
         t->cap = (t->len + n + 1) * 2;
         t->p = must(realloc(t->p, t->cap));
     }
-    memcpy(t->p + t->len, s, n);
+    char *dst = must(t->p);
+    memcpy(dst + t->len, s, n);
     t->len += n;
 }
 
@@ -273,7 +276,7 @@ static void hash_run(const struct intel_set *s, const uint8_t *sorted, size_t n,
 static void bench_hash(size_t n)
 {
     struct text t = {0};
-    uint8_t *keys = must(malloc(n * 32));
+    uint8_t *keys = must(calloc(n, 32));
     uint8_t *q = must(malloc((size_t)QUERIES * 32));
     char line[80];
     for (size_t i = 0; i < n * 4; i++) {
