@@ -168,10 +168,11 @@ static bool label_ok(const char *l, size_t n)
 
 int intel_domain_normalize(const char *t, size_t n, char *out, size_t cap)
 {
+    bool dotted = n >= 1 && t[0] == '.'; /* ".zip": a whole TLD, on purpose (maltrail) */
     if (n >= 2 && t[0] == '*' && t[1] == '.') {
         t += 2;
         n -= 2;
-    } else if (n >= 1 && t[0] == '.') {
+    } else if (dotted) {
         t++;
         n--;
     }
@@ -195,7 +196,9 @@ int intel_domain_normalize(const char *t, size_t n, char *out, size_t cap)
         }
         start = i + 1;
     }
-    return digits_only ? -1 : (int)n; /* a numeric last label is a broken address */
+    /* a numeric last label is a broken address; one label alone would match a whole TLD,
+     * which only a leading dot asks for */
+    return digits_only || (!dotted && memchr(out, '.', n) == NULL) ? -1 : (int)n;
 }
 
 static bool scheme_ok(const char *t, size_t n)
@@ -248,6 +251,9 @@ static bool url_split(const char *u, size_t n, struct url_parts *p)
         if ((unsigned char)u[i] <= 0x20 || u[i] == 0x7f)
             return false;
     const char *sep = n >= 3 ? memmem(u, n, "://", 3) : NULL;
+    const char *slash = memchr(u, '/', n);
+    if (sep != NULL && slash != NULL && slash < sep)
+        sep = NULL; /* "host/path/http://x": a URL inside the path, no scheme */
     if (sep != NULL) {
         p->scheme = u;
         p->slen = (size_t)(sep - u);
@@ -400,7 +406,8 @@ static int parse_url_or_host(const char *t, size_t n, struct intel_ind *out)
 static bool has_scheme(const char *t, size_t n)
 {
     const char *sep = n >= 3 ? memmem(t, n, "://", 3) : NULL;
-    return sep != NULL && scheme_ok(t, (size_t)(sep - t));
+    const char *slash = memchr(t, '/', n);
+    return sep != NULL && slash == sep + 1 && scheme_ok(t, (size_t)(sep - t));
 }
 
 static int parse_auto(const char *t, size_t n, struct intel_ind *out)

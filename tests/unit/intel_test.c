@@ -265,9 +265,11 @@ static void test_domains(void)
 {
     struct intel_load_stats st;
     struct intel_set *s = one_list(&plain_conf, "evil.com\n*.wild.test\nxn--80ak6aa92e.com\n"
-                                                "deep.sub.example.net\n",
+                                                "deep.sub.example.net\ncom\n.zip\n",
                                    &st);
     CHECK(s != NULL);
+    CHECK_EQ_U64(st.rejected, 1); /* a bare TLD; ".zip" is one on purpose */
+    CHECK(dom(s, "invoice.zip"));
     CHECK(dom(s, "evil.com"));
     CHECK(dom(s, "EVIL.COM."));
     CHECK(dom(s, "a.b.c.evil.com"));
@@ -329,6 +331,8 @@ static void test_url_normalize(void)
     URL_IS("http:///nohost", NULL);
     URL_IS("http://example.com:99999/", NULL);
     URL_IS("1ttp://x.com/", NULL);
+    URL_IS("web.archive.org/web/2022if_/https://x.test/a.pdf",
+           "web.archive.org/web/2022if_/https://x.test/a.pdf");
     CHECK(url_fails == 0);
     struct intel_load_stats st;
     struct intel_list_conf c = {.name = "u", .type = INTEL_TYPE_URL};
@@ -358,7 +362,7 @@ static void test_maltrail(void)
                        "http://157.254.165.254\n"
                        "dl.evil.example/payload.bin\n"
                        "/wp-content/gate.php\n"
-                       "bad# comment glued\n"
+                       "bad.example# comment glued\n"
                        "1.2.3.4:99999\n";
     struct intel_set *s = one_list(&c, text, &st);
     CHECK(s != NULL);
@@ -381,7 +385,7 @@ static void test_maltrail(void)
     CHECK(intel_lookup_url(s, u, strlen(u), &h));
     CHECK(intel_lookup_path(s, "/wp-content/gate.php", 20, &h));
     CHECK(dom(s, "x.c2.evil.example"));
-    CHECK(dom(s, "bad"));
+    CHECK(dom(s, "bad.example"));
     intel_set_unref(s);
 }
 
@@ -740,6 +744,10 @@ static void corpus_one(const char *dir, const char *file, uint64_t entries, stru
     c.path = path;
     struct intel_load_stats st;
     struct intel_set *s = intel_set_load_conf(&c, 1, &st);
+    if (getenv("OTASUKE_INTEL_VERBOSE") != NULL)
+        printf("FILE\t%s\t%llu\t%llu\t%llu\t%llu\n", file, (unsigned long long)entries,
+               (unsigned long long)st.loaded, (unsigned long long)st.rejected,
+               (unsigned long long)st.skipped);
     if (st.rejected > 0)
         printf("  rejected in %s: %s\n", file, st.first_error + strlen(dir) + 1);
     bool ok = s != NULL && st.loaded + st.rejected + st.skipped == entries &&
