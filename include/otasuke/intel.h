@@ -179,6 +179,10 @@ bool intel_lookup_domain(const struct intel_set *s, const char *name, size_t len
 /* The URL is normalised first (intel_url_normalize); the path kind is tried on its path. */
 bool intel_lookup_url(const struct intel_set *s, const char *url, size_t len,
                       struct intel_hit *hit);
+/* An HTTP request's Host header and request target, as the parser sees them: an
+ * absolute-form target ("http://h/x") is looked up alone, else host + target. */
+bool intel_lookup_http(const struct intel_set *s, const char *host, size_t host_len,
+                       const char *target, size_t target_len, struct intel_hit *hit);
 bool intel_lookup_path(const struct intel_set *s, const char *path, size_t len,
                        struct intel_hit *hit);
 /* Binary digest: 16 bytes md5, 20 sha1, 32 sha256. */

@@ -856,6 +856,19 @@ bool intel_lookup_url(const struct intel_set *s, const char *url, size_t len,
     return intel_lookup_path(s, path, plen, hit);
 }
 
+bool intel_lookup_http(const struct intel_set *s, const char *host, size_t host_len,
+                       const char *target, size_t target_len, struct intel_hit *hit)
+{
+    char buf[INTEL_MAX_URL + 8];
+    if (target_len > 0 && target[0] != '/')
+        return intel_lookup_url(s, target, target_len, hit);
+    if (host_len + target_len >= sizeof(buf))
+        return false;
+    memcpy(buf, host, host_len);
+    memcpy(buf + host_len, target, target_len);
+    return intel_lookup_url(s, buf, host_len + target_len, hit);
+}
+
 bool intel_lookup_hash(const struct intel_set *s, const uint8_t *digest, size_t len,
                        struct intel_hit *hit)
 {

@@ -45,6 +45,7 @@ static void fuzz_lookups(const struct intel_set *s, const uint8_t *p, size_t n)
             abort();
         if (intel_lookup_url(s, l, len, &h) && h.n == 0)
             abort();
+        (void)intel_lookup_http(s, l, len / 2, l + len / 2, len - len / 2, &h);
         (void)intel_lookup_ja3(s, l, len, &h);
         (void)intel_lookup_ja4(s, l, len, &h);
         (void)intel_lookup_path(s, l, len, &h);

@@ -345,6 +345,10 @@ static void test_url_normalize(void)
     CHECK(intel_lookup_url(s, "x.test/a?b", 10, &h));
     CHECK(!intel_lookup_url(s, "x.test/a", 8, &h));
     CHECK(!dom(s, "example.com"));
+    CHECK(intel_lookup_http(s, "EXAMPLE.com:80", 14, "/Login.php", 10, &h));
+    CHECK(intel_lookup_http(s, "ignored", 7, "http://example.com/Login.php", 28, &h));
+    CHECK(!intel_lookup_http(s, "example.com", 11, "/login.php", 10, &h));
+    CHECK(!intel_lookup_http(s, "", 0, "", 0, &h));
     intel_set_unref(s);
 }
 
