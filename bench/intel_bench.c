@@ -87,14 +87,13 @@ static struct intel_set *load_text(const struct text *t, double *secs, uint64_t 
 static void report(const char *what, size_t n, double secs, uint64_t bytes, uint64_t base_bytes)
 {
     printf("%-8s load %zu in %.3f s (%.0f k/s), %.1f bytes/indicator (baseline %.1f)\n", what, n,
-           secs, (double)n / secs / 1e3, (double)bytes / (double)n,
-           (double)base_bytes / (double)n);
+           secs, (double)n / secs / 1e3, (double)bytes / (double)n, (double)base_bytes / (double)n);
 }
 
 static void lookups(const char *what, const char *kind, double ns, double base_ns, size_t hits)
 {
-    printf("%-8s %-4s %6.1f ns/lookup, baseline %6.1f ns (ratio %.2f), %zu hits\n", what, kind,
-           ns, base_ns, ns / base_ns, hits);
+    printf("%-8s %-4s %6.1f ns/lookup, baseline %6.1f ns (ratio %.2f), %zu hits\n", what, kind, ns,
+           base_ns, ns / base_ns, hits);
 }
 
 /* ---- IPv4 ----------------------------------------------------------------------------- */
@@ -161,8 +160,8 @@ static void bench_ip(size_t n)
 
 /* ---- domains -------------------------------------------------------------------------- */
 
-static const char *const tlds[] = {"com", "net", "org", "ru", "xyz", "top", "info", "co.uk",
-                                   "duckdns.org", "pages.dev"};
+static const char *const tlds[] = {"com", "net",  "org",   "ru",          "xyz",
+                                   "top", "info", "co.uk", "duckdns.org", "pages.dev"};
 
 static size_t make_domain(char *out, size_t cap)
 {
@@ -259,8 +258,8 @@ static int cmp_h32(const void *a, const void *b)
     return memcmp(a, b, 32);
 }
 
-static void hash_run(const struct intel_set *s, const uint8_t *sorted, size_t n,
-                     const uint8_t *q, const char *kind)
+static void hash_run(const struct intel_set *s, const uint8_t *sorted, size_t n, const uint8_t *q,
+                     const char *kind)
 {
     struct intel_hit h;
     size_t hits = 0;

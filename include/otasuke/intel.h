@@ -50,11 +50,11 @@ enum intel_kind {
     INTEL_KIND_ENDPOINT, /* address and port (maltrail ip:port) */
     INTEL_KIND_DOMAIN,
     INTEL_KIND_URL,
-    INTEL_KIND_PATH,     /* URL path only (maltrail "/x.php") */
+    INTEL_KIND_PATH, /* URL path only (maltrail "/x.php") */
     INTEL_KIND_MD5,
     INTEL_KIND_SHA1,
     INTEL_KIND_SHA256,
-    INTEL_KIND_JA3,      /* md5 of the JA3 string, given as 32 hex digits */
+    INTEL_KIND_JA3, /* md5 of the JA3 string, given as 32 hex digits */
     INTEL_KIND_JA4,
     INTEL_KIND_COUNT
 };
@@ -101,9 +101,9 @@ struct intel_list_conf {
     unsigned severity;    /* 1 (critical) .. 4 (informational) */
     enum intel_format format;
     enum intel_type type;
-    unsigned column;      /* CSV: 1-based column; 0 means 1. abusech: override the header */
-    char delimiter;       /* CSV: field separator; 0 means ',' */
-    bool header;          /* CSV: skip the first non-comment line */
+    unsigned column; /* CSV: 1-based column; 0 means 1. abusech: override the header */
+    char delimiter;  /* CSV: field separator; 0 means ',' */
+    bool header;     /* CSV: skip the first non-comment line */
     enum intel_dataset_type dataset_type;
     const char *categories_path; /* iprep: the categories file "id,shortname,description" */
     const char *iprep_category;  /* iprep: keep only this category shortname (NULL: all) */
@@ -112,10 +112,10 @@ struct intel_list_conf {
 
 /* Per-load counters. */
 struct intel_load_stats {
-    uint64_t lines;      /* lines read, comments and blanks included */
-    uint64_t loaded;     /* indicators added (duplicates within the list included) */
-    uint64_t rejected;   /* malformed or overlong lines, skipped */
-    uint64_t skipped;    /* well-formed lines that hold no indicator we keep (filters) */
+    uint64_t lines;    /* lines read, comments and blanks included */
+    uint64_t loaded;   /* indicators added (duplicates within the list included) */
+    uint64_t rejected; /* malformed or overlong lines, skipped */
+    uint64_t skipped;  /* well-formed lines that hold no indicator we keep (filters) */
     uint64_t by_kind[INTEL_KIND_COUNT];
     char first_error[160]; /* "file:line: reason" of the first rejected line, or "" */
 };

@@ -19,8 +19,8 @@
 #include "otasuke/err.h"
 #include "otasuke/log.h"
 
-#define CHUNK 65536
-#define LOG_FIRST_ERRORS 3
+#define CHUNK                65536
+#define LOG_FIRST_ERRORS     3
 #define IPREP_MAX_CATEGORIES 256
 
 /* ---- line source ---------------------------------------------------------------------- */
@@ -139,8 +139,8 @@ static void reject(struct ctx *c, const char *why)
         snprintf(c->st->first_error, sizeof(c->st->first_error), "%s:%llu: %s", c->origin,
                  (unsigned long long)c->lr.lineno, why);
     if (c->st->rejected <= LOG_FIRST_ERRORS)
-        log_warn("intel", "list=%s %s:%llu: %s", c->conf->name ? c->conf->name : "?",
-                 c->origin, (unsigned long long)c->lr.lineno, why);
+        log_warn("intel", "list=%s %s:%llu: %s", c->conf->name ? c->conf->name : "?", c->origin,
+                 (unsigned long long)c->lr.lineno, why);
 }
 
 /* Adds text t[0..n) as `type`; returns ERR_NOMEM only, bad text is counted. */
@@ -207,8 +207,8 @@ static bool is_sink_addr(const char *t, size_t n)
 
 static bool is_local_name(const char *t, size_t n)
 {
-    static const char *const names[] = {"localhost", "localhost.localdomain", "local",
-                                        "broadcasthost", "ip6-localhost", "ip6-loopback",
+    static const char *const names[] = {"localhost",     "localhost.localdomain", "local",
+                                        "broadcasthost", "ip6-localhost",         "ip6-loopback",
                                         "0.0.0.0"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strlen(names[i]) == n && strncasecmp(names[i], t, n) == 0)
@@ -366,12 +366,18 @@ struct colname {
 
 /* Indicator columns of the abuse.ch exports, by preference. */
 static const struct colname abusech_cols[] = {
-    {"url", INTEL_TYPE_URL},          {"ioc_value", INTEL_TYPE_AUTO},
-    {"ioc", INTEL_TYPE_AUTO},         {"dst_ip", INTEL_TYPE_IP},
-    {"ip_address", INTEL_TYPE_IP},    {"ja3_md5", INTEL_TYPE_JA3},
-    {"sha256_hash", INTEL_TYPE_SHA256}, {"sha256", INTEL_TYPE_SHA256},
-    {"md5_hash", INTEL_TYPE_MD5},     {"sha1_hash", INTEL_TYPE_SHA1},
-    {"domain", INTEL_TYPE_DOMAIN},    {"hostname", INTEL_TYPE_DOMAIN},
+    {"url", INTEL_TYPE_URL},
+    {"ioc_value", INTEL_TYPE_AUTO},
+    {"ioc", INTEL_TYPE_AUTO},
+    {"dst_ip", INTEL_TYPE_IP},
+    {"ip_address", INTEL_TYPE_IP},
+    {"ja3_md5", INTEL_TYPE_JA3},
+    {"sha256_hash", INTEL_TYPE_SHA256},
+    {"sha256", INTEL_TYPE_SHA256},
+    {"md5_hash", INTEL_TYPE_MD5},
+    {"sha1_hash", INTEL_TYPE_SHA1},
+    {"domain", INTEL_TYPE_DOMAIN},
+    {"hostname", INTEL_TYPE_DOMAIN},
 };
 
 /* Looks for the indicator column in a '#' header line "# a,b,c" (quoted or not);
@@ -524,8 +530,8 @@ static int iprep_categories(struct ctx *c)
             continue;
         c->cat_known[cid] = true;
         const char *want = c->conf->iprep_category;
-        c->cat_want[cid] = want == NULL ||
-                           (strlen(want) == namen && strncasecmp(want, name, namen) == 0);
+        c->cat_want[cid] =
+            want == NULL || (strlen(want) == namen && strncasecmp(want, name, namen) == 0);
     }
     fclose(f);
     c->have_cats = true;
@@ -576,9 +582,10 @@ static long b64_decode(const char *t, size_t n, uint8_t *out, size_t cap)
 
 static int dataset_line(struct ctx *c, const char *t, size_t n)
 {
-    static const enum intel_type types[] = {
-        [INTEL_DS_MD5] = INTEL_TYPE_MD5, [INTEL_DS_SHA256] = INTEL_TYPE_SHA256,
-        [INTEL_DS_IPV4] = INTEL_TYPE_IP, [INTEL_DS_IPV6] = INTEL_TYPE_IP};
+    static const enum intel_type types[] = {[INTEL_DS_MD5] = INTEL_TYPE_MD5,
+                                            [INTEL_DS_SHA256] = INTEL_TYPE_SHA256,
+                                            [INTEL_DS_IPV4] = INTEL_TYPE_IP,
+                                            [INTEL_DS_IPV6] = INTEL_TYPE_IP};
     trim(&t, &n);
     if (n == 0 || t[0] == '#')
         return 0;
@@ -611,12 +618,18 @@ static int one_line(struct ctx *c, const char *t, size_t n)
 {
     switch (c->conf->format) {
     case INTEL_FMT_PLAIN:
-    case INTEL_FMT_MALTRAIL: return plain_line(c, t, n);
-    case INTEL_FMT_CSV: return csv_line(c, t, n);
-    case INTEL_FMT_ABUSECH: return abusech_line(c, t, n);
-    case INTEL_FMT_IPREP: return iprep_line(c, t, n);
-    case INTEL_FMT_DATASET: return dataset_line(c, t, n);
-    default: return ERR_INVAL;
+    case INTEL_FMT_MALTRAIL:
+        return plain_line(c, t, n);
+    case INTEL_FMT_CSV:
+        return csv_line(c, t, n);
+    case INTEL_FMT_ABUSECH:
+        return abusech_line(c, t, n);
+    case INTEL_FMT_IPREP:
+        return iprep_line(c, t, n);
+    case INTEL_FMT_DATASET:
+        return dataset_line(c, t, n);
+    default:
+        return ERR_INVAL;
     }
 }
 
@@ -652,8 +665,8 @@ static int run(struct ctx *c)
         return ERR_IO;
     }
     if (c->st->rejected > LOG_FIRST_ERRORS)
-        log_warn("intel", "list=%s %s: %llu bad lines skipped in all", c->conf->name,
-                 c->origin, (unsigned long long)c->st->rejected);
+        log_warn("intel", "list=%s %s: %llu bad lines skipped in all", c->conf->name, c->origin,
+                 (unsigned long long)c->st->rejected);
     return 0;
 }
 
@@ -745,8 +758,7 @@ fail:
 
 /* ---- names ------------------------------------------------------------------------------ */
 
-static const char *const fmt_names[] = {"plain", "csv", "maltrail", "abusech", "iprep",
-                                        "dataset"};
+static const char *const fmt_names[] = {"plain", "csv", "maltrail", "abusech", "iprep", "dataset"};
 static const char *const type_names[] = {"auto", "ip",   "domain", "url", "hash",
                                          "md5",  "sha1", "sha256", "ja3", "ja4"};
 static const char *const kind_names[] = {"none", "ip",   "endpoint", "domain", "url", "path",

@@ -143,7 +143,8 @@ static int parse_endpoint(const char *t, size_t n, struct intel_ind *out)
             return ERR_INVAL;
         alen = (size_t)(colon - t);
     }
-    if (!parse_addr(a, alen, out) || !parse_uint(colon + 1, (size_t)(end - colon - 1), 65535, &port))
+    if (!parse_addr(a, alen, out) ||
+        !parse_uint(colon + 1, (size_t)(end - colon - 1), 65535, &port))
         return ERR_INVAL;
     out->kind = INTEL_KIND_ENDPOINT;
     out->port = (uint16_t)port;
@@ -362,10 +363,14 @@ static int parse_digest(enum intel_kind kind, const char *t, size_t n, struct in
 static int parse_hash(const char *t, size_t n, struct intel_ind *out)
 {
     switch (n) {
-    case 32: return parse_digest(INTEL_KIND_MD5, t, n, out);
-    case 40: return parse_digest(INTEL_KIND_SHA1, t, n, out);
-    case 64: return parse_digest(INTEL_KIND_SHA256, t, n, out);
-    default: return ERR_INVAL;
+    case 32:
+        return parse_digest(INTEL_KIND_MD5, t, n, out);
+    case 40:
+        return parse_digest(INTEL_KIND_SHA1, t, n, out);
+    case 64:
+        return parse_digest(INTEL_KIND_SHA256, t, n, out);
+    default:
+        return ERR_INVAL;
     }
 }
 
@@ -436,7 +441,9 @@ int intel_parse(enum intel_type type, const char *t, size_t n, struct intel_ind 
     out->v4 = false;
     out->port = 0;
     switch (type) {
-    case INTEL_TYPE_AUTO: rc = parse_auto(t, n, out); break;
+    case INTEL_TYPE_AUTO:
+        rc = parse_auto(t, n, out);
+        break;
     case INTEL_TYPE_IP:
         *why = "not an IP address or CIDR range";
         rc = intel_parse_ip(t, n, out);
@@ -453,15 +460,25 @@ int intel_parse(enum intel_type type, const char *t, size_t n, struct intel_ind 
         *why = "not a md5/sha1/sha256 hex digest";
         rc = parse_hash(t, n, out);
         break;
-    case INTEL_TYPE_MD5: rc = parse_digest(INTEL_KIND_MD5, t, n, out); break;
-    case INTEL_TYPE_SHA1: rc = parse_digest(INTEL_KIND_SHA1, t, n, out); break;
-    case INTEL_TYPE_SHA256: rc = parse_digest(INTEL_KIND_SHA256, t, n, out); break;
-    case INTEL_TYPE_JA3: rc = parse_digest(INTEL_KIND_JA3, t, n, out); break;
+    case INTEL_TYPE_MD5:
+        rc = parse_digest(INTEL_KIND_MD5, t, n, out);
+        break;
+    case INTEL_TYPE_SHA1:
+        rc = parse_digest(INTEL_KIND_SHA1, t, n, out);
+        break;
+    case INTEL_TYPE_SHA256:
+        rc = parse_digest(INTEL_KIND_SHA256, t, n, out);
+        break;
+    case INTEL_TYPE_JA3:
+        rc = parse_digest(INTEL_KIND_JA3, t, n, out);
+        break;
     case INTEL_TYPE_JA4:
         *why = "not a JA4 fingerprint";
         rc = parse_ja4(t, n, out);
         break;
-    default: rc = ERR_INVAL; break;
+    default:
+        rc = ERR_INVAL;
+        break;
     }
     if (rc == 0)
         *why = NULL;

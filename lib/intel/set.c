@@ -4,14 +4,15 @@
  * Two structures hold everything:
  *   - every exact-match kind (domain, URL, path, endpoint, md5/sha1/sha256, JA3, JA4)
  *     lives in one open-addressing hash table with linear probing. A slot is 16 bytes
- *     (32-bit hash tag, key offset into one byte arena, key length, kind, list ref). Domains are hashed right to left (an FNV-style step
- *     per byte, then a 64-bit finaliser), so that a lookup hashes the name once and
- *     probes each parent suffix as it reaches a label boundary: O(length) hashing and
- *     O(labels) probes. Digests are already uniform and are hashed from their first 8
- *     bytes. It grows by doubling and is compacted to 75% full at freeze (any size: the
- *     home slot is a multiply-shift of the hash, not a mask). The table is filled from
- *     configured lists, not from traffic, and is frozen
- *     before the first lookup, so lookups cannot lengthen its probe chains.
+ *     (32-bit hash tag, key offset into one byte arena, key length, kind, list ref).
+ *     Domains are hashed right to left (an FNV-style step per byte, then a 64-bit
+ *     finaliser), so that a lookup hashes the name once and probes each parent suffix as
+ *     it reaches a label boundary: O(length) hashing and O(labels) probes. Digests are
+ *     already uniform and are hashed from their first 8 bytes. The table grows by
+ *     doubling and is compacted to 75% full at freeze (any size: the home slot is a
+ *     multiply-shift of the hash, not a mask). It is filled from configured lists, not
+ *     from traffic, and frozen before the first lookup, so lookups cannot lengthen its
+ *     probe chains.
  *   - IP addresses and CIDR ranges are collected as prefixes, then at freeze flattened into
  *     sorted, non-overlapping intervals (per family) whose value is the set of lists of all
  *     prefixes covering that interval plus the longest prefix length. A lookup is a
@@ -35,10 +36,10 @@
 
 typedef unsigned __int128 u128; /* scalar typedef: GCC/Clang 128-bit integer */
 
-#define REF_NONE UINT32_MAX
+#define REF_NONE   UINT32_MAX
 #define MAX_COMBOS (1u << 24)
-#define FNV_PRIME 0x100000001b3ULL
-#define IDX4_MIN 4096 /* fewer IPv4 intervals: no /16 index, search them all */
+#define FNV_PRIME  0x100000001b3ULL
+#define IDX4_MIN   4096 /* fewer IPv4 intervals: no /16 index, search them all */
 
 struct ht_slot {
     uint32_t tag;
@@ -315,8 +316,7 @@ static int combo_union(struct intel_set *s, uint32_t a, uint32_t b, uint32_t *ou
 int intel_set_add_list(struct intel_set *s, const char *name, const char *category,
                        unsigned severity)
 {
-    if (s->frozen || s->broken || name == NULL || name[0] == '\0' || severity < 1 ||
-        severity > 4)
+    if (s->frozen || s->broken || name == NULL || name[0] == '\0' || severity < 1 || severity > 4)
         return ERR_INVAL;
     if (s->nlists >= INTEL_MAX_LISTS)
         return ERR_LIMIT;
@@ -374,8 +374,7 @@ static const struct ht_slot *ht_find(const struct intel_set *s, uint64_t h, enum
         const struct ht_slot *sl = &s->ht[i];
         if (sl->kind == INTEL_KIND_NONE)
             return NULL;
-        if (sl->tag == tag && sl->kind == k && sl->len == n &&
-            memcmp(s->keys + sl->off, p, n) == 0)
+        if (sl->tag == tag && sl->kind == k && sl->len == n && memcmp(s->keys + sl->off, p, n) == 0)
             return sl;
     }
 }
@@ -432,8 +431,7 @@ static int ht_compact(struct intel_set *s)
     return 0;
 }
 
-static int ht_add(struct intel_set *s, unsigned list, enum intel_kind k, const uint8_t *p,
-                  size_t n)
+static int ht_add(struct intel_set *s, unsigned list, enum intel_kind k, const uint8_t *p, size_t n)
 {
     uint64_t h = key_hash(s, k, p, n);
     struct ht_slot *found = (struct ht_slot *)ht_find(s, h, k, p, n);
@@ -476,9 +474,8 @@ int intel_set_add_ind(struct intel_set *s, unsigned list, const struct intel_ind
 {
     if (s->frozen || s->broken || list >= s->nlists)
         return ERR_INVAL;
-    int rc = ind->kind == INTEL_KIND_IP
-                 ? pfx_add(s, list, ind)
-                 : ht_add(s, list, ind->kind, ind->key, ind->klen);
+    int rc = ind->kind == INTEL_KIND_IP ? pfx_add(s, list, ind)
+                                        : ht_add(s, list, ind->kind, ind->key, ind->klen);
     if (rc == ERR_NOMEM)
         s->broken = true;
     return rc;
@@ -753,8 +750,7 @@ bool intel_lookup_ip6(const struct intel_set *s, const uint8_t addr[16], struct 
     static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     if (memcmp(addr, mapped, 12) == 0)
         return intel_lookup_ip4(
-            s, (uint32_t)addr[12] << 24 | (uint32_t)addr[13] << 16 | addr[14] << 8 | addr[15],
-            hit);
+            s, (uint32_t)addr[12] << 24 | (uint32_t)addr[13] << 16 | addr[14] << 8 | addr[15], hit);
     if (!s->frozen || s->n6 == 0)
         return false;
     uint64_t hi = 0, lo = 0;
@@ -817,8 +813,8 @@ bool intel_lookup_domain(const struct intel_set *s, const char *name, size_t len
         if (i > 0 && buf[i - 1] != '.')
             continue;
         size_t n = len - i;
-        const struct ht_slot *sl = ht_find(s, str_final(h, INTEL_KIND_DOMAIN, n),
-                                           INTEL_KIND_DOMAIN, (const uint8_t *)buf + i, n);
+        const struct ht_slot *sl = ht_find(s, str_final(h, INTEL_KIND_DOMAIN, n), INTEL_KIND_DOMAIN,
+                                           (const uint8_t *)buf + i, n);
         if (sl != NULL) {
             best = sl;
             best_len = n;
@@ -837,8 +833,7 @@ bool intel_lookup_path(const struct intel_set *s, const char *path, size_t len,
     return lookup_key(s, INTEL_KIND_PATH, (const uint8_t *)path, len, hit);
 }
 
-bool intel_lookup_url(const struct intel_set *s, const char *url, size_t len,
-                      struct intel_hit *hit)
+bool intel_lookup_url(const struct intel_set *s, const char *url, size_t len, struct intel_hit *hit)
 {
     char buf[INTEL_MAX_URL + 8];
     if (!s->frozen || (s->count[INTEL_KIND_URL] == 0 && s->count[INTEL_KIND_PATH] == 0))
@@ -879,16 +874,14 @@ bool intel_lookup_hash(const struct intel_set *s, const uint8_t *digest, size_t 
     return k != INTEL_KIND_NONE && lookup_key(s, k, digest, len, hit);
 }
 
-bool intel_lookup_ja3(const struct intel_set *s, const char *hex, size_t len,
-                      struct intel_hit *hit)
+bool intel_lookup_ja3(const struct intel_set *s, const char *hex, size_t len, struct intel_hit *hit)
 {
     uint8_t d[16];
     return len == 32 && intel_hex_decode(hex, 16, d) &&
            lookup_key(s, INTEL_KIND_JA3, d, sizeof(d), hit);
 }
 
-bool intel_lookup_ja4(const struct intel_set *s, const char *ja4, size_t len,
-                      struct intel_hit *hit)
+bool intel_lookup_ja4(const struct intel_set *s, const char *ja4, size_t len, struct intel_hit *hit)
 {
     char buf[512];
     if (len > sizeof(buf))
@@ -907,7 +900,7 @@ uint64_t intel_set_count(const struct intel_set *s, enum intel_kind kind)
 
 uint64_t intel_set_bytes(const struct intel_set *s)
 {
-    const void *blocks[] = {s,     s->lists, s->pool, s->off, s->ht,  s->keys, s->s4,
+    const void *blocks[] = {s,     s->lists, s->pool, s->off, s->ht,   s->keys, s->s4,
                             s->r4, s->idx4,  s->s6,   s->r6,  s->p4.v, s->p6.v, s->cindex};
     uint64_t total = 0;
     for (size_t i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++)

@@ -72,8 +72,7 @@ static void fuzz_conf(struct intel_list_conf *c, uint8_t b0, uint8_t b1,
     c->min_score = b1 & 7;
 }
 
-static int fuzz_intel(const uint8_t *data, size_t size, const enum intel_format *fmts,
-                      size_t nfmts)
+static int fuzz_intel(const uint8_t *data, size_t size, const enum intel_format *fmts, size_t nfmts)
 {
     if (size < 2)
         return 0;

@@ -119,8 +119,8 @@ static void test_cidr(void)
     CHECK(load(s, 0, &plain_conf, "0.0.0.0/0\n10.0.0.0/8\n", &st) == 0);
     CHECK(load(s, 1, &plain_conf, "10.1.0.0/16\n10.1.2.3/32\n10.255.255.255\n", &st) == 0);
     CHECK(load(s, 2, &plain_conf,
-               "2001:db8::/32\n2001:db8:1::1/128\n::ffff:192.0.2.0/120\n10.1.2.3\n::/0\n", &st) ==
-          0);
+               "2001:db8::/32\n2001:db8:1::1/128\n::ffff:192.0.2.0/120\n10.1.2.3\n::/0\n",
+               &st) == 0);
     CHECK_EQ_U64(st.rejected, 0);
     CHECK(intel_set_freeze(s) == 0);
     struct intel_hit h;
@@ -264,8 +264,9 @@ static void test_cidr_random(void)
 static void test_domains(void)
 {
     struct intel_load_stats st;
-    struct intel_set *s = one_list(&plain_conf, "evil.com\n*.wild.test\nxn--80ak6aa92e.com\n"
-                                                "deep.sub.example.net\ncom\n.zip\n",
+    struct intel_set *s = one_list(&plain_conf,
+                                   "evil.com\n*.wild.test\nxn--80ak6aa92e.com\n"
+                                   "deep.sub.example.net\ncom\n.zip\n",
                                    &st);
     CHECK(s != NULL);
     CHECK_EQ_U64(st.rejected, 1); /* a bare TLD; ".zip" is one on purpose */
@@ -414,8 +415,11 @@ static void test_csv(void)
     CHECK(dom(s, "comma.example"));
     CHECK(dom(s, "esc.example"));
     intel_set_unref(s);
-    struct intel_list_conf t = {.name = "t", .format = INTEL_FMT_CSV, .delimiter = '\t',
-                                .column = 2, .type = INTEL_TYPE_SHA256};
+    struct intel_list_conf t = {.name = "t",
+                                .format = INTEL_FMT_CSV,
+                                .delimiter = '\t',
+                                .column = 2,
+                                .type = INTEL_TYPE_SHA256};
     s = one_list(&t,
                  "x\t9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n"
                  "y\t9f86d081\n",
@@ -435,7 +439,8 @@ static void test_abusech(void)
         "################################################################\n"
         "# abuse.ch URLhaus Database Dump (CSV)                          #\n"
         "# id,dateadded,url,url_status,last_online,threat,tags,urlhaus_link,reporter\n"
-        "\"3290000\",\"2024-11-20 10:00:03\",\"http://192.0.2.5:43567/i\",\"online\",\"2024-11-20\","
+        "\"3290000\",\"2024-11-20 "
+        "10:00:03\",\"http://192.0.2.5:43567/i\",\"online\",\"2024-11-20\","
         "\"malware_download\",\"32-bit,elf,mips,Mozi\",\"https://urlhaus.abuse.ch/url/3290000/\","
         "\"geenensp\"\n"
         "\"3290001\",\"2024-11-20 10:00:04\",\"https://Evil.example/a.exe\",\"online\"\n"
@@ -449,9 +454,10 @@ static void test_abusech(void)
     CHECK(intel_lookup_url(s, "http://evil.example/a.exe", 25, &h));
     intel_set_unref(s);
 
-    const char *feodo = "# first_seen_utc,dst_ip,dst_port,c2_status,last_online,malware\n"
-                        "\"2021-01-17 07:44:46\",\"51.178.161.32\",\"4643\",\"online\",\"2024-11-20\","
-                        "\"Dridex\"\n";
+    const char *feodo =
+        "# first_seen_utc,dst_ip,dst_port,c2_status,last_online,malware\n"
+        "\"2021-01-17 07:44:46\",\"51.178.161.32\",\"4643\",\"online\",\"2024-11-20\","
+        "\"Dridex\"\n";
     s = one_list(&c, feodo, &st);
     CHECK(s != NULL);
     CHECK_EQ_U64(st.loaded, 1);
@@ -497,8 +503,11 @@ static void test_iprep(void)
     fputs("1,BadHosts,Known bad hosts\n2,Google,Known google host\n", f);
     fclose(f);
     struct intel_load_stats st;
-    struct intel_list_conf c = {.name = "r", .format = INTEL_FMT_IPREP, .categories_path = cats,
-                                .iprep_category = "badhosts", .min_score = 10};
+    struct intel_list_conf c = {.name = "r",
+                                .format = INTEL_FMT_IPREP,
+                                .categories_path = cats,
+                                .iprep_category = "badhosts",
+                                .min_score = 10};
     struct intel_set *s = intel_set_new();
     CHECK(intel_set_add_list(s, "r", "c2", 1) == 0);
     CHECK(load(s, 0, &c,
@@ -530,9 +539,12 @@ static void test_dataset(void)
 {
     struct intel_load_stats st;
     /* "evil.example" and "Other.Example." in base64; a datarep value after the comma */
-    struct intel_list_conf c = {.name = "d", .format = INTEL_FMT_DATASET,
-                                .dataset_type = INTEL_DS_STRING, .type = INTEL_TYPE_DOMAIN};
-    struct intel_set *s = one_list(&c, "ZXZpbC5leGFtcGxl\nT3RoZXIuRXhhbXBsZS4=,10\n!!notb64\n", &st);
+    struct intel_list_conf c = {.name = "d",
+                                .format = INTEL_FMT_DATASET,
+                                .dataset_type = INTEL_DS_STRING,
+                                .type = INTEL_TYPE_DOMAIN};
+    struct intel_set *s =
+        one_list(&c, "ZXZpbC5leGFtcGxl\nT3RoZXIuRXhhbXBsZS4=,10\n!!notb64\n", &st);
     CHECK(s != NULL);
     CHECK_EQ_U64(st.loaded, 2);
     CHECK_EQ_U64(st.rejected, 1);
@@ -541,7 +553,8 @@ static void test_dataset(void)
     intel_set_unref(s);
     c.dataset_type = INTEL_DS_SHA256;
     c.type = INTEL_TYPE_AUTO;
-    s = one_list(&c, "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\nabcd\n", &st);
+    s = one_list(&c, "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\nabcd\n",
+                 &st);
     CHECK(s != NULL);
     CHECK_EQ_U64(st.loaded, 1);
     CHECK_EQ_U64(st.rejected, 1);
@@ -563,13 +576,14 @@ static void test_hashes_and_fingerprints(void)
 {
     struct intel_load_stats st;
     struct intel_list_conf c = {.name = "h", .type = INTEL_TYPE_HASH};
-    struct intel_set *s = one_list(&c,
-                                   "44D88612FEA8A8F36DE82E1278ABB02F\n"
-                                   "3395856ce81f2b7382dee72602f798b642f14140\n"
-                                   "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f\n"
-                                   "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0\n"
-                                   "zz5a021bbfb6489e54d471899f7db9d1\n",
-                                   &st);
+    struct intel_set *s =
+        one_list(&c,
+                 "44D88612FEA8A8F36DE82E1278ABB02F\n"
+                 "3395856ce81f2b7382dee72602f798b642f14140\n"
+                 "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f\n"
+                 "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0\n"
+                 "zz5a021bbfb6489e54d471899f7db9d1\n",
+                 &st);
     CHECK(s != NULL);
     CHECK_EQ_U64(st.loaded, 3);
     CHECK_EQ_U64(st.rejected, 2);
@@ -843,9 +857,8 @@ static void test_corpus(void)
     fclose(m);
     log_set_level(saved);
     printf("corpus intel: %llu files, %llu entries, %llu loaded, %llu rejected, %llu skipped\n",
-           (unsigned long long)t.files, (unsigned long long)t.entries,
-           (unsigned long long)t.loaded, (unsigned long long)t.rejected,
-           (unsigned long long)t.skipped);
+           (unsigned long long)t.files, (unsigned long long)t.entries, (unsigned long long)t.loaded,
+           (unsigned long long)t.rejected, (unsigned long long)t.skipped);
     for (int k = 1; k < INTEL_KIND_COUNT; k++)
         printf("  %-8s %llu\n", intel_kind_name((enum intel_kind)k),
                (unsigned long long)t.kinds[k]);
