@@ -25,6 +25,7 @@ enum mem_subsys {
     MEM_NDPI,
     MEM_OUTPUT,
     MEM_APP,
+    MEM_INTEL, /* threat-intelligence indicator sets (lib/intel) */
     MEM_SUBSYS_COUNT
 };
 

@@ -28,7 +28,7 @@ static const char *const g_names[MEM_SUBSYS_COUNT] = {
     [MEM_CORE] = "core",     [MEM_CONF] = "conf",     [MEM_CAPTURE] = "capture",
     [MEM_DECODE] = "decode", [MEM_DEFRAG] = "defrag", [MEM_FLOW] = "flow",
     [MEM_REASM] = "reassembly", [MEM_NDPI] = "ndpi", [MEM_OUTPUT] = "output",
-    [MEM_APP] = "app",
+    [MEM_APP] = "app",       [MEM_INTEL] = "intel",
 };
 
 const char *mem_subsys_name(enum mem_subsys s)
