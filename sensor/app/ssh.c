@@ -123,6 +123,9 @@ static bool split_banner(struct ssh_side *sd)
 /* A complete (or cut) line of direction dir is in sd->buf[0..len). */
 static void on_line(struct ssh_side *sd, struct app_sink *s, int dir)
 {
+    const uint8_t *nul = memchr(sd->buf, '\0', sd->len); /* as tshark: NUL ends the text */
+    if (nul != NULL)
+        sd->len = (size_t)(nul - sd->buf);
     if (sd->len > 0 && sd->buf[sd->len - 1] == '\r')
         sd->len--;
     if (sd->len >= 4 && memcmp(sd->buf, "SSH-", 4) == 0) {
