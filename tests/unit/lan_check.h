@@ -282,6 +282,7 @@ struct lan_score {
     unsigned items;  /* values tshark showed */
     unsigned found;  /* ... that our events carry */
     unsigned capped; /* ... missing where our parser reported a cap (cap_marker) */
+    unsigned undecoded; /* ... in frames the decoder did not give the parser */
     unsigned missing;
 };
 
@@ -314,7 +315,7 @@ static inline bool lan_tshark_compare(struct lan_frames *f, const char *path, co
         char *tab = strchr(save, '\t');
         unsigned frame = (unsigned)strtoul(line, NULL, 10);
         sc->frames++;
-        const char *txt = frame <= LAN_MAX_FRAMES && f->txt[frame] ? f->txt[frame] : "";
+        const char *txt = frame <= LAN_MAX_FRAMES ? f->txt[frame] : NULL;
         for (int field = 0; tab != NULL; field++) {
             char *val = tab + 1;
             tab = strchr(val, '\t');
@@ -328,7 +329,9 @@ static inline bool lan_tshark_compare(struct lan_frames *f, const char *path, co
                 char needle[1024];
                 if (fn(field, item, needle, sizeof(needle))) {
                     sc->items++;
-                    if (strstr(txt, needle) != NULL) {
+                    if (txt == NULL) {
+                        sc->undecoded++;
+                    } else if (strstr(txt, needle) != NULL) {
                         sc->found++;
                     } else if (cap_marker != NULL && strstr(txt, cap_marker) != NULL) {
                         sc->capped++;
