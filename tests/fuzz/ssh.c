@@ -38,6 +38,27 @@ static void feed(void *st, struct fz_sink *f, int dir, const uint8_t *p, size_t 
     free(copy);
 }
 
+/* Feeds the two streams to st in chunks of random sizes and directions. */
+static void feed_chunks(void *st, const uint8_t *cs, size_t cn, const uint8_t *ss, size_t sn,
+                        uint32_t s)
+{
+    size_t co = 0, so = 0;
+    while (co < cn || so < sn) {
+        int dir = (xorshift(&s) & 1) ? 1 : 0;
+        if (dir == 0 && co == cn)
+            dir = 1;
+        if (dir == 1 && so == sn)
+            dir = 0;
+        size_t k = 1 + xorshift(&s) % 40;
+        size_t *off = dir ? &so : &co;
+        size_t lim = dir ? sn : cn;
+        if (k > lim - *off)
+            k = lim - *off;
+        feed(st, &g_b, dir, (dir ? ss : cs) + *off, k);
+        *off += k;
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct sensor_conf c;
@@ -62,21 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ssh_parser.end(a, &g_a.s);
 
     uint32_t s = ((uint32_t)size * 2654435761u ^ data[size - 1]) | 1;
-    size_t co = 0, so = 0;
-    while (co < cn || so < sn) {
-        int dir = (xorshift(&s) & 1) ? 1 : 0;
-        if (dir == 0 && co == cn)
-            dir = 1;
-        if (dir == 1 && so == sn)
-            dir = 0;
-        size_t k = 1 + xorshift(&s) % 40;
-        size_t *off = dir ? &so : &co;
-        size_t lim = dir ? sn : cn;
-        if (k > lim - *off)
-            k = lim - *off;
-        feed(b, &g_b, dir, (dir ? ss : cs) + *off, k);
-        *off += k;
-    }
+    feed_chunks(b, cs, cn, ss, sn, s);
     ssh_parser.end(b, &g_b.s);
     ssh_parser.state_free(a);
     ssh_parser.state_free(b);

@@ -80,7 +80,7 @@ static void test_pairing(void)
     /* a second answer from another MAC: the first answer's MAC is named */
     uint8_t spoof[28];
     memcpy(spoof, g_rep, 28);
-    memcpy(spoof + 8, "\x66\x66\x66\x66\x66\x66", 6);
+    memset(spoof + 8, 0x66, 6);
     cap_init(&g_cap, &g_arp_names);
     observe(t, spoof, 1000400);
     CHECK(strstr(g_cap.out, "\"solicited\":true,\"response_time_us\":400,"

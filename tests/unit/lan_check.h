@@ -290,10 +290,50 @@ struct lan_score {
  * (in needle); returns false to skip the item. */
 typedef bool (*lan_needle_fn)(int field, const char *item, char *needle, size_t n);
 
-/* Runs `tshark -r path -Y filter -T fields -e frame.number -e <fields...>` and checks
- * every value against the frame's text in f. Values are split on tshark's aggregator
- * (set to \x01 so that commas inside names survive). Returns false when tshark could
- * not run. */
+/* Checks one tshark value against txt (the frame's events; NULL: not decoded). */
+static inline void lan_check_item(struct lan_score *sc, unsigned frame, const char *txt,
+                                  const char *needle, const char *cap_marker)
+{
+    sc->items++;
+    if (txt == NULL) {
+        sc->undecoded++;
+    } else if (strstr(txt, needle) != NULL) {
+        sc->found++;
+    } else if (cap_marker != NULL && strstr(txt, cap_marker) != NULL) {
+        sc->capped++;
+    } else if (sc->missing++ < 8) {
+        fprintf(stderr, "  frame %u: missing %s in: %.300s\n", frame, needle, txt);
+    }
+}
+
+/* Checks every value of one tshark line ("frame\tf0\tf1..."; values of a field joined
+ * by \x01). */
+static inline void lan_check_line(struct lan_frames *f, char *line, lan_needle_fn fn,
+                                  const char *cap_marker, struct lan_score *sc)
+{
+    unsigned frame = (unsigned)strtoul(line, NULL, 10);
+    const char *txt = frame <= LAN_MAX_FRAMES ? f->txt[frame] : NULL;
+    char *tab = strchr(line, '\t');
+    sc->frames++;
+    for (int field = 0; tab != NULL; field++) {
+        char *item = tab + 1;
+        tab = strchr(item, '\t');
+        if (tab != NULL)
+            *tab = '\0';
+        for (char *next; item != NULL; item = next) {
+            next = strchr(item, '\x01');
+            if (next != NULL)
+                *next++ = '\0';
+            char needle[1024];
+            if (*item != '\0' && fn(field, item, needle, sizeof(needle)))
+                lan_check_item(sc, frame, txt, needle, cap_marker);
+        }
+    }
+}
+
+/* Runs `tshark -r path -Y filter -T fields -e frame.number <fields>` and checks every
+ * value against the frame's text in f. Values are split on tshark's aggregator (set to
+ * \x01 so that commas inside names survive). Returns false when tshark could not run. */
 static inline bool lan_tshark_compare(struct lan_frames *f, const char *path, const char *filter,
                                       const char *fields, lan_needle_fn fn, const char *cap_marker,
                                       struct lan_score *sc)
@@ -307,46 +347,10 @@ static inline bool lan_tshark_compare(struct lan_frames *f, const char *path, co
     if (pf == NULL)
         return false;
     static char line[1 << 16];
-    unsigned printed = 0;
     memset(sc, 0, sizeof(*sc));
     while (fgets(line, sizeof(line), pf) != NULL) {
         line[strcspn(line, "\n")] = '\0';
-        char *save = line;
-        char *tab = strchr(save, '\t');
-        unsigned frame = (unsigned)strtoul(line, NULL, 10);
-        sc->frames++;
-        const char *txt = frame <= LAN_MAX_FRAMES ? f->txt[frame] : NULL;
-        for (int field = 0; tab != NULL; field++) {
-            char *val = tab + 1;
-            tab = strchr(val, '\t');
-            if (tab != NULL)
-                *tab = '\0';
-            char *item = val;
-            while (*item != '\0') {
-                char *agg = strchr(item, '\x01');
-                if (agg != NULL)
-                    *agg = '\0';
-                char needle[1024];
-                if (fn(field, item, needle, sizeof(needle))) {
-                    sc->items++;
-                    if (txt == NULL) {
-                        sc->undecoded++;
-                    } else if (strstr(txt, needle) != NULL) {
-                        sc->found++;
-                    } else if (cap_marker != NULL && strstr(txt, cap_marker) != NULL) {
-                        sc->capped++;
-                    } else {
-                        sc->missing++;
-                        if (printed++ < 8)
-                            fprintf(stderr, "  frame %u: missing %s in: %.300s\n", frame, needle,
-                                    txt);
-                    }
-                }
-                if (agg == NULL)
-                    break;
-                item = agg + 1;
-            }
-        }
+        lan_check_line(f, line, fn, cap_marker, sc);
     }
     return pclose(pf) == 0 || sc->frames > 0;
 }

@@ -18,9 +18,11 @@ static void nb_encode(const char *name, uint8_t suffix, char enc[33])
 {
     uint8_t raw[16];
     memset(raw, ' ', 15);
-    memcpy(raw, name, strlen(name) < 15 ? strlen(name) : 15);
+    size_t len = strnlen(name, 15);
+    for (size_t i = 0; i < len; i++)
+        raw[i] = (uint8_t)name[i];
     raw[15] = suffix;
-    for (int i = 0; i < 16; i++) {
+    for (size_t i = 0; i < 16; i++) {
         enc[2 * i] = (char)('A' + (raw[i] >> 4));
         enc[2 * i + 1] = (char)('A' + (raw[i] & 15));
     }
@@ -82,9 +84,7 @@ static void test_response(void)
 
 static void build_nbstat(struct dnsb *m)
 {
-    char enc[33];
-    nb_encode("*", 0, enc);
-    memcpy(enc, "CKAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 32); /* "*" and 15 NULs */
+    const char *enc = "CKAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"; /* "*" and 15 NULs */
     db_hdr(m, 0x42, 0x8400, 0, 1, 0, 0);
     size_t at = db_rr(m, enc, 0x21, 1, 0);
     db_u8(m, 3);
