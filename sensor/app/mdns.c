@@ -489,7 +489,6 @@ static void mdns_datagram(struct app_sink *s, const struct sensor_conf *c, int d
     m->tx_id = 0;
     int rc = dns_parse(d, n, NULL, m);
     static _Thread_local struct mctx x; /* about 2 KiB: kept off the stack */
-    memset(&x, 0, offsetof(struct mctx, svc));
     x.m = m;
     x.p = d;
     x.n = n;
@@ -500,7 +499,8 @@ static void mdns_datagram(struct app_sink *s, const struct sensor_conf *c, int d
                                                              : MDNS_MAX_SERVICES;
     if (c != NULL && c->mdns_max_txt > 0)
         x.max_txt = c->mdns_max_txt < MDNS_MAX_TXT ? (size_t)c->mdns_max_txt : MDNS_MAX_TXT;
-    x.nsvc = x.nhosts = 0;
+    x.nsvc = x.nhosts = x.located = 0; /* every field that is read is set here */
+    x.an = 0;
     if (rc == PARSE_OK) {
         x.located = mdns_rdata_locate(d, n, m, x.off, x.len);
         collect(&x);

@@ -288,6 +288,49 @@ static void test_corpus_suricata_verify(void)
     fprintf(stderr, "arp suricata-verify decode-arp-2: 3/3 checks met\n");
 }
 
+/* The demo capture (docs/demo.md): after its DHCP ACK each Windows PC sends an ARP
+ * probe (sender 0.0.0.0) and a gratuitous ARP; counted here, with the pairing. */
+struct demo_acc {
+    struct arp_table *t;
+    unsigned events, probes, gratuitous, solicited, unsolicited;
+};
+
+static void demo_pkt(const struct pkt *p, int rc, unsigned frame, void *ud)
+{
+    struct demo_acc *a = ud;
+    (void)frame;
+    if (rc != DECODE_ARP)
+        return;
+    struct arp_msg m;
+    arp_from_pkt(p, &m);
+    cap_init(&g_cap, &g_arp_names);
+    g_cap.s.now_us = p->ts_us;
+    arp_observe(a->t, &g_cap.s, &m);
+    a->events += g_cap.events;
+    a->probes += strstr(g_cap.out, "\"probe\":true") != NULL;
+    a->gratuitous += strstr(g_cap.out, "\"gratuitous\":true") != NULL;
+    a->solicited += strstr(g_cap.out, "\"solicited\":true") != NULL;
+    a->unsolicited += strstr(g_cap.out, "\"solicited\":false") != NULL;
+}
+
+static void test_demo(void)
+{
+    const char *path = lan_demo_path();
+    if (path == NULL)
+        SKIP("demo/office.pcap absent (make demo/office.pcap)");
+    static struct demo_acc a;
+    memset(&a, 0, sizeof(a));
+    a.t = arp_table_new(NULL);
+    CHECK(a.t != NULL);
+    CHECK(lan_each_pcap(path, demo_pkt, &a) > 0);
+    arp_table_free(a.t);
+    fprintf(stderr, "demo: %u arp events, %u probes, %u gratuitous, replies %u paired / %u not\n",
+            a.events, a.probes, a.gratuitous, a.solicited, a.unsolicited);
+    CHECK(a.probes >= 8);
+    CHECK(a.gratuitous >= 8);
+    CHECK(a.solicited > 0);
+}
+
 int main(void)
 {
     RUN(test_parse);
@@ -296,6 +339,7 @@ int main(void)
     RUN(test_bounded);
     RUN(test_corpus_tshark);
     RUN(test_corpus_suricata_verify);
+    RUN(test_demo);
     cap_free(&g_cap);
     return check_done();
 }

@@ -355,4 +355,70 @@ static inline bool lan_tshark_compare(struct lan_frames *f, const char *path, co
     return pclose(pf) == 0 || sc->frames > 0;
 }
 
+/* --- the demo capture (docs/demo.md) ------------------------------------------------ */
+
+/* demo/office.pcap of the source tree (make demo/office.pcap), or NULL when absent. */
+static inline const char *lan_demo_path(void)
+{
+    static char path[1024];
+    const char *src = getenv("OTASUKE_SRC");
+    snprintf(path, sizeof(path), "%s/demo/office.pcap", src ? src : ".");
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    fclose(f);
+    return path;
+}
+
+struct lan_all {
+    const struct app_parser *parser;
+    struct cap_sink cap;
+    char *txt;
+    size_t len, cap_len;
+};
+
+static void lan_all_pkt(const struct pkt *p, int rc, unsigned frame, void *ud)
+{
+    struct lan_all *a = ud;
+    (void)frame;
+    if (rc != DECODE_OK || p->proto != 17 || !a->parser->udp_match(p->sport, p->dport))
+        return;
+    cap_datagram(&a->cap, a->parser, 0, p->payload, p->payload_len);
+    if (a->len + a->cap.len + 1 > a->cap_len) {
+        size_t n = (a->cap_len + a->cap.len + 1) * 2;
+        char *t = realloc(a->txt, n);
+        if (t == NULL)
+            return;
+        a->txt = t;
+        a->cap_len = n;
+    }
+    memcpy(a->txt + a->len, a->cap.out, a->cap.len + 1);
+    a->len += a->cap.len;
+}
+
+/* Everything the datagram parser p writes for the capture at path, as one text
+ * (malloc'ed, the caller frees), or NULL. */
+static inline char *lan_all_text(const struct app_parser *p, const char *path)
+{
+    static struct lan_all a;
+    a.parser = p;
+    a.txt = NULL;
+    a.len = a.cap_len = 0;
+    if (lan_each_pcap(path, lan_all_pkt, &a) <= 0) {
+        free(a.txt);
+        a.txt = NULL;
+    }
+    cap_free(&a.cap);
+    return a.txt;
+}
+
+/* How many times needle occurs in hay. */
+static inline unsigned lan_count(const char *hay, const char *needle)
+{
+    unsigned n = 0;
+    for (const char *p = hay; hay != NULL && (p = strstr(p, needle)) != NULL; p++)
+        n++;
+    return n;
+}
+
 #endif

@@ -127,6 +127,10 @@ static void test_caps(void)
     CHECK(strstr(g_cap.out, "anomaly:too_many_services:1") != NULL);
     CHECK(strstr(g_cap.out, "anomaly:txt_truncated:1") != NULL);
     CHECK(strstr(g_cap.out, "anomaly:too_many_records") == NULL);
+    /* nothing of this message stays for the next one */
+    build_printer(&m);
+    cap_datagram(&g_cap, &mdns_parser, APP_TOCLIENT, m.b, m.n);
+    CHECK_EQ_U64(g_cap.anomalies, 0);
 }
 
 /* Every prefix of the printer response: no crash (ASan), anomaly kinds in range, and
@@ -267,6 +271,54 @@ static void test_corpus(void)
     CHECK_EQ_U64(missing, 0);
 }
 
+/* The demo capture's devices (docs/demo.md, "Devices"): what their mDNS says. */
+static void test_demo(void)
+{
+    const char *path = lan_demo_path();
+    if (path == NULL)
+        SKIP("demo/office.pcap absent (make demo/office.pcap)");
+    char *m = lan_all_text(&mdns_parser, path);
+    char *l = lan_all_text(&llmnr_parser, path);
+    CHECK(m != NULL && l != NULL);
+    static const char *const want[] = {
+        /* NAS: _http._tcp with TXT vendor=Synology, model=DS220+; _smb, _afpovertcp,
+         * _device-info */
+        "\"instance\":\"YAMATO-NAS\",\"type\":\"_http._tcp.local\"",
+        "\"vendor\":\"Synology\",\"model\":\"DS220+\"",
+        "\"model\":\"DS220+\"}",
+        "\"type\":\"_smb._tcp.local\"",
+        "\"type\":\"_afpovertcp._tcp.local\"",
+        "\"type\":\"_device-info._tcp.local\"",
+        /* Brother printer: _ipp, _printer, _pdl-datastream; ty, note */
+        "\"instance\":\"Brother MFC-L2750DW series\",\"type\":\"_ipp._tcp.local\"",
+        "\"type\":\"_printer._tcp.local\"",
+        "\"type\":\"_pdl-datastream._tcp.local\"",
+        "\"ty\":\"Brother MFC-L2750DW series\"",
+        "\"note\":\"2F 事務所\"",
+        /* the Mac and the PCs' host announcements */
+        "\"hostname\":\"Yamada-MacBook-Pro.local\",\"ip\":\"192.168.1.110\"",
+        "\"hostname\":\"SOUMU-PC01.local\",\"ip\":\"192.168.1.101\"",
+        "\"hostname\":\"SEKKEI-PC01.local\",\"ip\":\"192.168.1.108\"",
+        /* the iPhone's queries */
+        "\"rrname\":\"_companion-link._tcp.local\"",
+        "\"rrname\":\"_airplay._tcp.local\"",
+        "\"rrname\":\"_raop._tcp.local\"",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        if (strstr(m, want[i]) == NULL)
+            fprintf(stderr, "demo mdns: missing %s\n", want[i]);
+        CHECK(strstr(m, want[i]) != NULL);
+    }
+    /* the Windows PCs' LLMNR queries for wpad and fileserv */
+    CHECK(strstr(l, "\"rrname\":\"wpad\"") != NULL);
+    CHECK(strstr(l, "\"rrname\":\"fileserv\"") != NULL);
+    CHECK(strstr(m, "anomaly:") == NULL && strstr(l, "anomaly:") == NULL);
+    fprintf(stderr, "demo: %u mdns and %u llmnr events, every device named\n",
+            lan_count(m, "\"event_type\":\"mdns\""), lan_count(l, "\"event_type\":\"llmnr\""));
+    free(m);
+    free(l);
+}
+
 int main(void)
 {
     RUN(test_dnssd_response);
@@ -275,6 +327,7 @@ int main(void)
     RUN(test_truncations);
     RUN(test_llmnr);
     RUN(test_corpus);
+    RUN(test_demo);
     cap_free(&g_cap);
     return check_done();
 }

@@ -217,6 +217,38 @@ static void test_corpus(void)
     CHECK_EQ_U64(missing, 0);
 }
 
+/* The demo capture (docs/demo.md): each Windows PC registers NAME<00>, NAME<20> and
+ * the group YAMATO<00>, and asks for WPAD and FILESERV. */
+static void test_demo(void)
+{
+    const char *path = lan_demo_path();
+    if (path == NULL)
+        SKIP("demo/office.pcap absent (make demo/office.pcap)");
+    char *t = lan_all_text(&nbns_parser, path);
+    CHECK(t != NULL);
+    static const char *const pcs[] = {"SOUMU-PC01", "SOUMU-PC02", "KEIRI-PC01", "KEIRI-PC02",
+                                      "EIGYO-PC01", "EIGYO-PC02", "SEIZOU-PC03", "SEKKEI-PC01"};
+    bool ok = true;
+    for (size_t i = 0; i < sizeof(pcs) / sizeof(pcs[0]); i++) {
+        char a[96], b[96];
+        snprintf(a, sizeof(a), "\"registration\",\"broadcast\":true,\"name\":\"%s\",\"suffix\":\"<00>\"",
+                 pcs[i]);
+        snprintf(b, sizeof(b), "\"registration\",\"broadcast\":true,\"name\":\"%s\",\"suffix\":\"<20>\"",
+                 pcs[i]);
+        if (strstr(t, a) == NULL || strstr(t, b) == NULL) {
+            fprintf(stderr, "demo nbns: %s not registered\n", pcs[i]);
+            ok = false;
+        }
+    }
+    ok = ok && strstr(t, "\"name\":\"YAMATO\",\"suffix\":\"<00>\"") != NULL &&
+         strstr(t, "\"group\":true") != NULL && strstr(t, "\"name\":\"WPAD\"") != NULL &&
+         strstr(t, "\"name\":\"FILESERV\",\"suffix\":\"<20>\"") != NULL &&
+         strstr(t, "anomaly:") == NULL;
+    fprintf(stderr, "demo: %u nbns events\n", lan_count(t, "\"event_type\":\"nbns\""));
+    free(t);
+    CHECK(ok);
+}
+
 int main(void)
 {
     RUN(test_decode_name);
@@ -225,6 +257,7 @@ int main(void)
     RUN(test_node_status);
     RUN(test_bad_name_and_truncations);
     RUN(test_corpus);
+    RUN(test_demo);
     cap_free(&g_cap);
     return check_done();
 }

@@ -204,6 +204,24 @@ static void test_corpus(void)
     CHECK_EQ_U64(missing, 0);
 }
 
+/* The demo capture (docs/demo.md): the router, NAS and camera announce themselves. */
+static void test_demo(void)
+{
+    const char *path = lan_demo_path();
+    if (path == NULL)
+        SKIP("demo/office.pcap absent (make demo/office.pcap)");
+    char *t = lan_all_text(&ssdp_parser, path);
+    CHECK(t != NULL);
+    bool ok = strstr(t, "\"server\":\"Synology/DSM/192.168.1.10\"") != NULL &&
+              strstr(t, "Panasonic-UPnP-MW/1.0\"") != NULL &&
+              strstr(t, "\"type\":\"search\"") != NULL &&
+              strstr(t, "\"st\":\"urn:schemas-upnp-org:device:InternetGatewayDevice:1\"") != NULL &&
+              strstr(t, "anomaly:") == NULL;
+    fprintf(stderr, "demo: %u ssdp events\n", lan_count(t, "\"event_type\":\"ssdp\""));
+    free(t);
+    CHECK(ok);
+}
+
 int main(void)
 {
     RUN(test_notify);
@@ -211,6 +229,7 @@ int main(void)
     RUN(test_bad_and_caps);
     RUN(test_truncations);
     RUN(test_corpus);
+    RUN(test_demo);
     cap_free(&g_cap);
     return check_done();
 }
