@@ -235,7 +235,9 @@ static inline const char *lan_corpus(const char *rel, char *buf, size_t len)
     const char *dir = check_corpus_pcap_dir();
     if (dir == NULL)
         return NULL;
-    snprintf(buf, len, "%s/%s", dir, rel);
+    int k = snprintf(buf, len, "%s/%s", dir, rel);
+    if (k < 0 || (size_t)k >= len)
+        return NULL;
     FILE *f = fopen(buf, "rb");
     if (f == NULL)
         return NULL;
@@ -362,7 +364,9 @@ static inline const char *lan_demo_path(void)
 {
     static char path[1024];
     const char *src = getenv("OTASUKE_SRC");
-    snprintf(path, sizeof(path), "%s/demo/office.pcap", src ? src : ".");
+    int k = snprintf(path, sizeof(path), "%s/demo/office.pcap", src ? src : ".");
+    if (k < 0 || (size_t)k >= sizeof(path))
+        return NULL;
     FILE *f = fopen(path, "rb");
     if (f == NULL)
         return NULL;
