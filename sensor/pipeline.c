@@ -531,6 +531,8 @@ static void on_packet(struct pipeline *pl, const struct capture_pkt *cp, int lin
         decode_packet(pl->dec, &p, linktype, cp->data, cp->caplen, cp->wirelen, cp->ts_us);
     if (rc == DECODE_OK)
         on_ip_packet(pl, &p);
+    else if (rc == DECODE_ARP && pl->al != NULL)
+        applayer_arp(pl->al, &p, cp->ts_us);
     /* ARP, held fragments and skipped packets are counted by the decoder; any of them
      * may still carry an event (e.g. an overlapping fragment). */
     if (decoder_last_event(pl->dec) != DECODE_EV_NONE)

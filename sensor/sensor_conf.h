@@ -81,6 +81,20 @@ struct sensor_conf {
     int64_t smtp_mime_max_depth;
     int64_t smtp_mime_max_parts;
     bool smtp_decode_attachments;
+    /* LAN discovery and SSH parsers (mdns, llmnr, ssdp, nbns, arp, ssh) */
+    bool mdns_enabled;
+    int64_t mdns_max_services;
+    uint64_t mdns_max_txt;
+    bool llmnr_enabled;
+    bool ssdp_enabled;
+    int64_t ssdp_max_headers;
+    uint64_t ssdp_max_line;
+    bool nbns_enabled;
+    bool arp_enabled;
+    int64_t arp_pending;
+    uint64_t arp_window;
+    bool ssh_enabled;
+    uint64_t ssh_max_banner;
     /* logging */
     int log_level;
 };

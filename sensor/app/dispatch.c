@@ -5,7 +5,12 @@
 
 #include "app/dhcp.h"
 #include "app/dns.h"
+#include "app/arp.h"
 #include "app/http.h"
+#include "app/mdns.h"
+#include "app/nbns.h"
+#include "app/ssdp.h"
+#include "app/ssh.h"
 #include "app/smtp.h"
 #include "output/eve.h"
 #include "otasuke/alloc.h"
@@ -27,8 +32,13 @@ static const struct {
 } registry[] = {
     {&http_parser, offsetof(struct sensor_conf, http_enabled)},
     {&smtp_parser, offsetof(struct sensor_conf, smtp_enabled)},
+    {&ssh_parser, offsetof(struct sensor_conf, ssh_enabled)},
     {&dns_parser, offsetof(struct sensor_conf, dns_enabled)},
     {&dhcp_parser, offsetof(struct sensor_conf, dhcp_enabled)},
+    {&mdns_parser, offsetof(struct sensor_conf, mdns_enabled)},
+    {&llmnr_parser, offsetof(struct sensor_conf, llmnr_enabled)},
+    {&nbns_parser, offsetof(struct sensor_conf, nbns_enabled)},
+    {&ssdp_parser, offsetof(struct sensor_conf, ssdp_enabled)},
 };
 #define NPARSERS (sizeof(registry) / sizeof(registry[0]))
 
@@ -51,6 +61,9 @@ struct applayer {
     struct parser_stats st[NPARSERS];
     uint64_t probe_nomem; /* flows not probed: no memory for the probe state */
     uint64_t undecided;   /* stream flows that ended before any parser decided */
+    struct arp_table *arp; /* ARP request/reply pairing; NULL when ARP is off */
+    uint64_t arp_events;
+    uint64_t arp_anom[ARP_AN_COUNT];
 };
 
 /* Per-flow state in flow->app_stream. */
@@ -174,11 +187,17 @@ struct applayer *applayer_new(const struct sensor_conf *c, const struct applayer
         if (al->on[i] && registry[i].p->probe != NULL)
             al->any_stream = true;
     }
+    if (c->arp_enabled && (al->arp = arp_table_new(c)) == NULL) {
+        xfree(al);
+        return NULL;
+    }
     return al;
 }
 
 void applayer_free(struct applayer *al)
 {
+    if (al != NULL)
+        arp_table_free(al->arp);
     xfree(al);
 }
 
@@ -409,6 +428,55 @@ void applayer_flow_end(struct applayer *al, struct flow *f)
     stream_free(as);
 }
 
+/* ---- ARP: packets without a flow --------------------------------------------- */
+
+struct arp_ctx {
+    struct app_sink sink;
+    struct applayer *al;
+};
+
+/* An arp event's header: timestamp, event_type and pcap_cnt; the addresses are in
+ * the arp object. */
+static struct jw *arp_event_begin(struct app_sink *s, const char *event_type, int dir)
+{
+    (void)dir;
+    struct arp_ctx *c = s->ud;
+    struct jw *w = c->al->host.jw;
+    jw_reset(w);
+    eve_begin(w, s->now_us, event_type, 0);
+    if (c->al->host.packets != NULL)
+        jw_u64(w, "pcap_cnt", *c->al->host.packets);
+    return w;
+}
+
+static void arp_event_end(struct app_sink *s)
+{
+    struct arp_ctx *c = s->ud;
+    jw_obj_close(c->al->host.jw);
+    c->al->arp_events++;
+    c->al->host.write(c->al->host.ud, s->now_us);
+}
+
+/* ARP anomalies are counted (stats.app_layer.arp.anomaly), not written: no flow. */
+static void arp_event_anomaly(struct app_sink *s, int kind, int dir)
+{
+    (void)dir;
+    struct arp_ctx *c = s->ud;
+    if (kind >= 0 && kind < ARP_AN_COUNT)
+        c->al->arp_anom[kind]++;
+}
+
+void applayer_arp(struct applayer *al, const struct pkt *p, uint64_t now_us)
+{
+    if (al->arp == NULL)
+        return;
+    struct arp_msg m;
+    arp_from_pkt(p, &m);
+    struct arp_ctx c = {{arp_event_begin, arp_event_end, arp_event_anomaly, now_us, 0, 0, NULL}, al};
+    c.sink.ud = &c;
+    arp_observe(al->arp, &c.sink, &m);
+}
+
 /* ---- counters ----------------------------------------------------------------- */
 
 void applayer_stats(const struct applayer *al, struct jw *w)
@@ -433,6 +501,16 @@ void applayer_stats(const struct applayer *al, struct jw *w)
         for (int k = 0; k < p->nkinds; k++)
             if (ps->anom[k] != 0)
                 jw_u64(w, p->kind_name(k), ps->anom[k]);
+        jw_obj_close(w);
+        jw_obj_close(w);
+    }
+    if (al->arp != NULL) {
+        jw_obj_open(w, "arp");
+        jw_u64(w, "events", al->arp_events);
+        jw_obj_open(w, "anomaly");
+        for (int k = 0; k < ARP_AN_COUNT; k++)
+            if (al->arp_anom[k] != 0)
+                jw_u64(w, arp_anomaly_name(k), al->arp_anom[k]);
         jw_obj_close(w);
         jw_obj_close(w);
     }

@@ -12,6 +12,7 @@
 #define OTASUKE_SENSOR_DISPATCH_H
 
 #include "app/applayer.h"
+#include "decode/pkt.h"
 #include "flow/flow.h"
 
 #include <stdbool.h>
@@ -45,6 +46,9 @@ void applayer_free(struct applayer *al);
 /* A UDP datagram payload of flow f sent in direction dir between ports sport → dport. */
 void applayer_udp(struct applayer *al, struct flow *f, int dir, uint16_t sport, uint16_t dport,
                   const uint8_t *d, size_t n, uint64_t now_us);
+/* An ARP packet the decoder read (DECODE_ARP): an `arp` event, requests paired with
+ * their replies. */
+void applayer_arp(struct applayer *al, const struct pkt *p, uint64_t now_us);
 /* In-order stream bytes of TCP flow f, direction dir (from the reassembler). */
 void applayer_stream(struct applayer *al, struct flow *f, int dir, const uint8_t *d, size_t n,
                      uint64_t now_us);
