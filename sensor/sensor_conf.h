@@ -60,6 +60,12 @@ struct sensor_conf {
     bool dns_enabled;
     bool dhcp_enabled;
     bool dhcp_extended;
+    /* tls */
+    bool tls_enabled;
+    uint64_t tls_max_handshake; /* bytes of one handshake message buffered at most */
+    int64_t tls_max_certificates;
+    bool tls_ja3;
+    bool tls_ja4;
     /* logging */
     int log_level;
 };
