@@ -983,10 +983,11 @@ static void cmp_tshark(const char *path, const struct cdrv *d, struct agree *ja3
 static const char *const tshark_files[] = {
     "ndpi/443-chrome.pcap", "ndpi/443-curl.pcap", "ndpi/443-firefox.pcap", "ndpi/443-git.pcap",
     "ndpi/443-safari.pcap", "ndpi/tls_verylong_certificate.pcap", "ndpi/tls_esni_sni_both.pcap",
-    "ndpi/tls_alert.pcap", "ndpi/tls-appdata.pcap", "ndpi/tls_2_reasms.pcapng",
-    "ndpi/tls_certificate_too_long.pcap", "ndpi/tls_false_positives.pcapng",
+    "ndpi/tls-appdata.pcap", "ndpi/tls_certificate_too_long.pcap",
     "ndpi/tls_missing_ch_frag.pcap", "ndpi/tls_multiple_synack_different_seq.pcapng",
-    "ndpi/chrome.pcap", "ndpi/tls_unidirectional.pcap", "ndpi/tls_heur__vmess-tcp.pcap",
+    "ndpi/tls_unidirectional.pcap", "ndpi/long_tls_certificate.pcap",
+    "ndpi/ssl-cert-name-mismatch.pcap", "ndpi/tls-esni-fuzzed.pcap", "ndpi/1kxun.pcap",
+    "ndpi/tls_1.2_unidirectional_client.pcapng", "ndpi/tls_1.3_unidirectional_server.pcapng",
     "suricata-verify/bug-2646-01/input.pcap", "suricata-verify/tls-duplicate-hello/input.pcap",
     "suricata-verify/community-id-ipv4/input.pcap", NULL};
 
