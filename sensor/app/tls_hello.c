@@ -288,7 +288,7 @@ static void sha_trunc12(struct sha256_ctx *h, bool empty, char *out)
     uint8_t d[SHA256_DIGEST_SIZE];
     sha256_digest(h, sizeof(d), d);
     for (int i = 0; i < 6; i++)
-        snprintf(out + 2 * i, 3, "%02x", empty ? 0 : d[i]);
+        snprintf(out + (size_t)2 * (size_t)i, 3, "%02x", empty ? 0 : d[i]);
 }
 
 static const char *ja4_version(uint16_t v)

@@ -125,6 +125,8 @@ static void put16(struct bb *b, unsigned v)
 
 static void putn(struct bb *b, const void *p, size_t n)
 {
+    if (n == 0)
+        return;
     memcpy(b->b + b->n, p, n);
     b->n += n;
 }
@@ -935,16 +937,37 @@ static bool seen_key(uint32_t *keys, size_t *nk, size_t cap, uint32_t key)
     return false;
 }
 
-/* The first ClientHello (JA3 hash, full string, SNI) and ServerHello (JA3S) of each TCP
- * connection as tshark dissects them, compared with our events. */
-static void cmp_tshark(const char *path, const struct cdrv *d, struct agree *ja3,
-                       struct agree *ja3s, struct agree *sni)
+/* One line of tshark's fields (client port, server port, ja3 or ja3s, full string,
+ * SNI) compared with our event of that connection. */
+static void cmp_tshark_line(char *line, int type, const struct cdrv *d, const char *file,
+                            struct agree *a[3])
 {
-    char cmd[4096], line[8192], ours[2048];
+    char ours[2048];
+    char *f[5] = {"", "", "", "", ""};
+    if (split_tabs(line, f, 5) < 4 || f[2][0] == '\0')
+        return;
+    unsigned sp = (unsigned)strtoul(f[0], NULL, 10), dp = (unsigned)strtoul(f[1], NULL, 10);
+    const char *ev = drv_find(d, sp, dp);
+    const char *obj = ev ? strstr(ev, type == 1 ? "\"ja3\"" : "\"ja3s\"") : NULL;
+    jget(obj ? obj : "", "hash", ours, sizeof(ours));
+    agree_add(a[type - 1], f[2], ours, ev != NULL, type == 1 ? "ja3" : "ja3s", file);
+    if (type == 1 && f[4][0] != '\0') {
+        jget(ev ? ev : "", "sni", ours, sizeof(ours));
+        agree_add(a[2], f[4], ours, ev != NULL, "sni", file);
+    }
+}
+
+/* The first ClientHello (JA3 hash, SNI) and ServerHello (JA3S) of each TCP connection
+ * as tshark dissects them, compared with our events. a: ja3, ja3s, sni. */
+static void cmp_tshark(const char *path, const struct cdrv *d, struct agree *a[3])
+{
+    char cmd[4096], line[8192];
     static uint32_t keys[4096];
+    const char *slash = strrchr(path, '/');
+    const char *file = slash ? slash + 1 : path;
     for (int type = 1; type <= 2; type++) {
         snprintf(cmd, sizeof(cmd),
-                 "tshark -r '%s' -Y 'tls.handshake.type==%d && !tcp.analysis.retransmission' "
+                 "tshark -r '%s' -Y 'tcp && tls.handshake.type==%d && !tcp.analysis.retransmission' "
                  "-T fields -E occurrence=f -e tcp.srcport -e tcp.dstport -e %s -e %s "
                  "-e tls.handshake.extensions_server_name 2>/dev/null",
                  path, type, type == 1 ? "tls.handshake.ja3" : "tls.handshake.ja3s",
@@ -954,25 +977,11 @@ static void cmp_tshark(const char *path, const struct cdrv *d, struct agree *ja3
             return;
         size_t nk = 0;
         while (fgets(line, sizeof(line), fp) != NULL) {
-            char *f[5];
-            if (split_tabs(line, f, 5) < 4 || f[2][0] == '\0')
-                continue;
-            unsigned sp = (unsigned)strtoul(f[0], NULL, 10), dp = (unsigned)strtoul(f[1], NULL, 10);
-            if (seen_key(keys, &nk, 4096, sp << 16 | dp))
-                continue;
-            const char *ev = drv_find(d, sp, dp);
-            const char *file = strrchr(path, '/') + 1;
-            if (type == 1) {
-                agree_add(ja3, f[2], ev ? jget(strstr(ev, "\"ja3\""), "hash", ours, sizeof(ours)) : "",
-                          ev != NULL, "ja3", file);
-                if (f[4][0] != '\0')
-                    agree_add(sni, f[4], ev ? jget(ev, "sni", ours, sizeof(ours)) : "", ev != NULL,
-                              "sni", file);
-            } else {
-                const char *js = ev ? strstr(ev, "\"ja3s\"") : NULL;
-                agree_add(ja3s, f[2], js ? jget(js, "hash", ours, sizeof(ours)) : "", ev != NULL,
-                          "ja3s", file);
-            }
+            unsigned sp = (unsigned)strtoul(line, NULL, 10);
+            const char *t = strchr(line, '\t');
+            unsigned dp = t ? (unsigned)strtoul(t + 1, NULL, 10) : 0;
+            if (!seen_key(keys, &nk, 4096, sp << 16 | dp))
+                cmp_tshark_line(line, type, d, file, a);
         }
         pclose(fp);
     }
@@ -1025,8 +1034,9 @@ static void test_corpus_tshark(void)
         }
         snprintf(path, sizeof(path), "%s/%s", dir, rel);
         struct cdrv d;
+        struct agree *a[3] = {&ja3, &ja3s, &sni};
         if (drv_run(path, &d) == 0)
-            cmp_tshark(path, &d, &ja3, &ja3s, &sni);
+            cmp_tshark(path, &d, a);
         drv_free(&d);
     }
     if (ls != NULL)
