@@ -703,6 +703,8 @@ struct cdrv {
     const struct flow *cur;
     struct cev *ev;
     size_t nev, cap;
+    uint32_t *conns; /* client port << 16 | server port of every flow */
+    size_t nconns, capconns;
     uint64_t anomalies;
 };
 
@@ -793,6 +795,11 @@ static void drv_flow_end(struct flow *f, enum flow_end_reason why, void *ud)
 {
     struct cdrv *d = ud;
     (void)why;
+    if (d->nconns == d->capconns) {
+        d->capconns = d->capconns ? 2 * d->capconns : 64;
+        d->conns = realloc(d->conns, d->capconns * sizeof(*d->conns));
+    }
+    d->conns[d->nconns++] = (uint32_t)f->key.sport << 16 | f->key.dport;
     reasm_flow_end(d->reasm, f);
     struct cflow *cf = f->app_state;
     if (cf != NULL && cf->st != NULL) {
@@ -809,6 +816,7 @@ static void drv_free(struct cdrv *d)
     for (size_t i = 0; i < d->nev; i++)
         free(d->ev[i].json);
     free(d->ev);
+    free(d->conns);
     memset(d, 0, sizeof(*d));
 }
 
@@ -1198,6 +1206,126 @@ static void test_corpus_ndpi(void)
     CHECK(a.sha1.ok * 100 >= a.sha1.n * 90);
 }
 
+/* ---- agreement with the ssl.log baselines of the Zeek traces (zeek/tls) ---- */
+
+/* Our version name in Zeek's form ("TLS 1.2" -> "TLSv12", "TLSv1" -> "TLSv10",
+ * "TLS 1.3 draft-23" -> "TLSv13-draft23"). */
+static void zeek_version(const char *ours, char *out, size_t cap)
+{
+    unsigned major, minor, draft;
+    if (strcmp(ours, "TLSv1") == 0)
+        snprintf(out, cap, "TLSv10");
+    else if (sscanf(ours, "TLS %u.%u draft-%u", &major, &minor, &draft) == 3)
+        snprintf(out, cap, "TLSv%u%u-draft%u", major, minor, draft);
+    else if (sscanf(ours, "TLS %u.%u", &major, &minor) == 2)
+        snprintf(out, cap, "TLSv%u%u", major, minor);
+    else
+        snprintf(out, cap, "%s", ours);
+}
+
+struct zeek_agree {
+    struct agree sni, version;
+};
+
+/* Index of column `name` in a "#fields\t..." header line, or -1. */
+static int zeek_col(const char *fields, const char *name)
+{
+    char buf[2048];
+    snprintf(buf, sizeof(buf), "%s", fields);
+    char *f[32];
+    int n = split_tabs(buf, f, 32);
+    for (int i = 1; i < n; i++)
+        if (strcmp(f[i], name) == 0)
+            return i - 1;
+    return -1;
+}
+
+static void zeek_row(char *line, const int col[4], const struct cdrv *d, const char *file,
+                     struct zeek_agree *a)
+{
+    char *f[32], ours[512], zv[64];
+    int n = split_tabs(line, f, 32);
+    if (n <= col[0] || n <= col[1] || n <= col[2] || n <= col[3])
+        return;
+    unsigned sp = (unsigned)strtoul(f[col[0]], NULL, 10), dp = (unsigned)strtoul(f[col[1]], NULL, 10);
+    bool in_capture = false;
+    for (size_t i = 0; i < d->nconns; i++)
+        in_capture |= d->conns[i] == (sp << 16 | dp);
+    if (!in_capture)
+        return; /* some baselines were made from another trace than the one beside them */
+    const char *ev = drv_find(d, sp, dp);
+    if (strcmp(f[col[2]], "-") != 0) {
+        zeek_version(jget(ev ? ev : "", "version", ours, sizeof(ours)), zv, sizeof(zv));
+        if (strncmp(f[col[2]], "unknown-", 8) == 0 && strcmp(zv, "UNDETERMINED") == 0)
+            snprintf(zv, sizeof(zv), "%s", f[col[2]]); /* a value neither names */
+        agree_add(&a->version, f[col[2]], zv, ev != NULL, "version(zeek)", file);
+    }
+    if (strcmp(f[col[3]], "-") != 0)
+        agree_add(&a->sni, f[col[3]], jget(ev ? ev : "", "sni", ours, sizeof(ours)), ev != NULL,
+                  "sni(zeek)", file);
+}
+
+/* One ssl.log against our events on its capture. */
+static void zeek_log(const char *log, const char *pcap, struct zeek_agree *a)
+{
+    FILE *fp = fopen(log, "r");
+    if (fp == NULL)
+        return;
+    struct cdrv d;
+    if (drv_run(pcap, &d) != 0) {
+        fclose(fp);
+        return;
+    }
+    char line[8192];
+    int col[4] = {-1, -1, -1, -1};
+    const char *file = strrchr(pcap, '/') + 1;
+    while (fgets(line, sizeof(line), fp) != NULL) {
+        if (strncmp(line, "#fields", 7) == 0) {
+            col[0] = zeek_col(line, "id.orig_p");
+            col[1] = zeek_col(line, "id.resp_p");
+            col[2] = zeek_col(line, "version");
+            col[3] = zeek_col(line, "server_name");
+        } else if (line[0] != '#' && col[0] >= 0 && col[1] >= 0 && col[2] >= 0 && col[3] >= 0) {
+            zeek_row(line, col, &d, file, a);
+        }
+    }
+    drv_free(&d);
+    fclose(fp);
+}
+
+/* Zeek's TLS-over-TCP baselines (zeek/tls, not DTLS, QUIC or STARTTLS): server_name
+ * and version per connection. */
+static void test_corpus_zeek(void)
+{
+    const char *dir = check_corpus_pcap_dir();
+    if (dir == NULL)
+        SKIP("corpus not found (../shared/corpus/pcap or OTASUKE_CORPUS)");
+    char cmd[2048], log[2048], pcap[2048];
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s/zeek/tls' && find . -name ssl.log | grep -v -i 'dtls\\|starttls\\|stun' | "
+             "sort",
+             dir);
+    FILE *ls = popen(cmd, "r");
+    CHECK(ls != NULL);
+    struct zeek_agree a;
+    memset(&a, 0, sizeof(a));
+    while (fgets(log, sizeof(log), ls) != NULL) {
+        log[strcspn(log, "\n")] = '\0';
+        const char *b = strstr(log, ".baseline/");
+        if (b == NULL)
+            continue;
+        snprintf(pcap, sizeof(pcap), "%s/zeek/tls/%.*s", dir, (int)(b - log - 2), log + 2);
+        snprintf(cmd, sizeof(cmd), "%s/zeek/tls/%s", dir, log + 2);
+        zeek_log(cmd, pcap, &a);
+    }
+    pclose(ls);
+    report_agree("sni vs Zeek ssl.log", &a.sni);
+    report_agree("version vs Zeek ssl.log", &a.version);
+    CHECK(a.sni.n >= 5 && a.version.n >= 20);
+    CHECK(a.sni.ok * 100 >= a.sni.n * 90);
+    CHECK(a.version.ok * 100 >= a.version.n * 90);
+}
+
 /* ---- suricata-verify expectations (test.yaml checks on tls.* of event_type tls) ---- */
 
 struct sv_check {
@@ -1311,6 +1439,7 @@ int main(void)
     RUN(test_nomem);
     RUN(test_corpus_suricata_verify);
     RUN(test_corpus_ndpi);
+    RUN(test_corpus_zeek);
     RUN(test_corpus_tshark);
     jw_free(&g_w);
     return check_done();
