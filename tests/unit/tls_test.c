@@ -1130,7 +1130,7 @@ static void cmp_ndpi_line(const char *line, const struct cdrv *d, const char *fi
     if (bracket(line, "JA4", ref, sizeof(ref))[0] != '\0') {
         jget(ev ? ev : "", "ja4", ours, sizeof(ours));
         agree_add(&a->ja4, ref, ours, ev != NULL, "ja4", file);
-        char r2[64], o2[64];
+        char r2[1024], o2[1024];
         ja4_core(ref, r2, sizeof(r2));
         ja4_core(ours, o2, sizeof(o2));
         agree_add(&a->ja4core, r2, o2, ev != NULL, "ja4core", file);
@@ -1300,7 +1300,7 @@ static void test_corpus_zeek(void)
     const char *dir = check_corpus_pcap_dir();
     if (dir == NULL)
         SKIP("corpus not found (../shared/corpus/pcap or OTASUKE_CORPUS)");
-    char cmd[2048], log[2048], pcap[2048];
+    char cmd[4096], log[1024], pcap[4096];
     snprintf(cmd, sizeof(cmd),
              "cd '%s/zeek/tls' && find . -name ssl.log | grep -v -i 'dtls\\|starttls\\|stun' | "
              "sort",
