@@ -247,8 +247,8 @@ static void log_tls(struct tls_state *t, struct app_sink *s)
 static bool server_is_tls13(const struct tls_state *t)
 {
     uint16_t v = t->sh.selected;
-    return t->has_sh && !t->sh.hrr && (v == 0x0304 || (v >= 0x7f00 && v <= 0x7fff) ||
-                                       (v & 0xff00) == 0xfb00);
+    return t->has_sh && !t->sh.hrr &&
+           (v == 0x0304 || (v >= 0x7f00 && v <= 0x7fff) || (v & 0xff00) == 0xfb00);
 }
 
 /* Whether the message of this type in this direction is decoded (and so buffered). */
@@ -485,8 +485,7 @@ static void tls_state_free(void *st)
 /* A handshake record (0x16), version 3.0-3.4, a plausible length, and a ClientHello
  * to the server or a ServerHello to the client. SSLv2-compatible hellos are not
  * taken. */
-static enum app_probe tls_probe(const uint8_t *d, size_t n, int dir, uint16_t sport,
-                                uint16_t dport)
+static enum app_probe tls_probe(const uint8_t *d, size_t n, int dir, uint16_t sport, uint16_t dport)
 {
     (void)sport;
     (void)dport;
@@ -504,7 +503,7 @@ static enum app_probe tls_probe(const uint8_t *d, size_t n, int dir, uint16_t sp
     if (n < 6)
         return APP_PROBE_MORE;
     return d[5] == (dir == APP_TOSERVER ? HS_CLIENT_HELLO : HS_SERVER_HELLO) ? APP_PROBE_YES
-                                                                            : APP_PROBE_NO;
+                                                                             : APP_PROBE_NO;
 }
 
 const struct app_parser tls_parser = {

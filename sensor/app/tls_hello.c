@@ -162,8 +162,7 @@ static void ext_alpn(struct rd *e, struct tls_client_hello *ch, struct ch_lists 
 }
 
 /* A list of 16-bit values after a length of lenbytes (1 or 2) bytes. */
-static void ext_u16s(struct rd *e, int lenbytes, struct u16list *out, uint16_t *maxv,
-                     uint32_t *an)
+static void ext_u16s(struct rd *e, int lenbytes, struct u16list *out, uint16_t *maxv, uint32_t *an)
 {
     size_t n = lenbytes == 1 ? rd_u8(e) : rd_be16(e);
     struct rd list = rd_sub(e, n);
@@ -384,8 +383,8 @@ static void hello_start(struct rd *r, uint16_t *version, uint8_t *sid, uint8_t *
     *sid_len = r->bad ? 0 : n;
 }
 
-uint32_t tls_parse_client_hello(const uint8_t *b, size_t n, struct tls_client_hello *ch,
-                                bool ja3, bool ja4)
+uint32_t tls_parse_client_hello(const uint8_t *b, size_t n, struct tls_client_hello *ch, bool ja3,
+                                bool ja4)
 {
     struct ch_lists lists; /* about 9 KiB: on the stack, no allocation */
     struct ch_lists *l = &lists;

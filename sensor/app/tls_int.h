@@ -12,17 +12,17 @@
 
 #include "app/tls.h"
 
-#define TLS_MAX_LIST     1024 /* cipher suites / extensions / groups kept for hashing */
-#define TLS_MAX_SNI      255  /* bytes of the server name kept */
-#define TLS_MAX_ALPN     8    /* client ALPN protocols kept */
-#define TLS_ALPN_POOL    256  /* bytes of their names */
-#define TLS_JA3_MAX      1536 /* bytes of the JA3 string kept (the hash covers all) */
-#define TLS_JA3S_MAX     256
-#define TLS_DN_MAX       512 /* subject / issuer text */
-#define TLS_SERIAL_MAX   64  /* serial bytes kept */
-#define TLS_MAX_SAN      8   /* dNSName SANs kept */
-#define TLS_SAN_POOL     512
-#define TLS_JA4_LEN      36 /* "t13d1516h2_8daaf6152771_e5627efa2ab1" */
+#define TLS_MAX_LIST   1024 /* cipher suites / extensions / groups kept for hashing */
+#define TLS_MAX_SNI    255  /* bytes of the server name kept */
+#define TLS_MAX_ALPN   8    /* client ALPN protocols kept */
+#define TLS_ALPN_POOL  256  /* bytes of their names */
+#define TLS_JA3_MAX    1536 /* bytes of the JA3 string kept (the hash covers all) */
+#define TLS_JA3S_MAX   256
+#define TLS_DN_MAX     512 /* subject / issuer text */
+#define TLS_SERIAL_MAX 64  /* serial bytes kept */
+#define TLS_MAX_SAN    8   /* dNSName SANs kept */
+#define TLS_SAN_POOL   512
+#define TLS_JA4_LEN    36 /* "t13d1516h2_8daaf6152771_e5627efa2ab1" */
 
 struct tls_client_hello {
     uint16_t version; /* legacy_version */
@@ -73,22 +73,18 @@ struct tls_cert {
     char san_pool[TLS_SAN_POOL];
 };
 
-
-
-
 /* The decoders below return what went wrong as bits (1u << enum tls_anomaly). */
 
 /* Decodes a ClientHello body into *ch, computing JA3 (when ja3) and JA4 (when ja4).
  * Returns the anomaly bits. Borrows b until return. */
-uint32_t tls_parse_client_hello(const uint8_t *b, size_t n, struct tls_client_hello *ch,
-                                     bool ja3, bool ja4);
+uint32_t tls_parse_client_hello(const uint8_t *b, size_t n, struct tls_client_hello *ch, bool ja3,
+                                bool ja4);
 /* Decodes a ServerHello body into *sh, computing JA3S (when ja3). */
-uint32_t tls_parse_server_hello(const uint8_t *b, size_t n, struct tls_server_hello *sh,
-                                     bool ja3);
+uint32_t tls_parse_server_hello(const uint8_t *b, size_t n, struct tls_server_hello *sh, bool ja3);
 /* Decodes a Certificate message body (TLS 1.2 and older): the first certificate into
  * *c, and the next ones up to max_certs in all only checked with OpenSSL. Returns the
  * anomaly bits; *ok says whether *c was filled. */
 uint32_t tls_parse_certificate(const uint8_t *b, size_t n, int max_certs, struct tls_cert *c,
-                                    bool *ok);
+                               bool *ok);
 
 #endif

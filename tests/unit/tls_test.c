@@ -255,14 +255,14 @@ static const uint8_t cert_der[] = {
  */
 static void client_hello(struct bb *h)
 {
-    static const uint16_t ciphers[] = {0x0a0a, 0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c,
-                                       0xc030, 0xcca9, 0xcca8, 0xc013, 0xc014, 0x009c, 0x009d,
-                                       0x002f, 0x0035};
+    static const uint16_t ciphers[] = {0x0a0a, 0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f,
+                                       0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013, 0xc014,
+                                       0x009c, 0x009d, 0x002f, 0x0035};
     static const uint16_t groups[] = {0x2a2a, 0x001d, 0x0017, 0x0018};
     static const uint16_t sigalgs[] = {0x0403, 0x0804, 0x0401, 0x0503,
                                        0x0805, 0x0501, 0x0806, 0x0601};
-    static const uint8_t sni[] = {0, 14, 0, 0, 11, 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c',
-                                  'o', 'm'};
+    static const uint8_t sni[] = {0,   14,  0,   0,   11,  'e', 'x', 'a',
+                                  'm', 'p', 'l', 'e', '.', 'c', 'o', 'm'};
     static const uint8_t alpn[] = {0, 12, 2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
     static const uint8_t versions[] = {6, 0x3a, 0x3a, 3, 4, 3, 3};
     static const uint8_t status[] = {1, 0, 0, 0, 0};
@@ -370,7 +370,7 @@ static void full_handshake(struct bb *cs, struct bb *ss, size_t frag)
 }
 
 #define JA3_STR                                                                                    \
-    "771,4865-4866-4867-49195-49199-49196-49200-52393-52392-49171-49172-156-157-47-53,"           \
+    "771,4865-4866-4867-49195-49199-49196-49200-52393-52392-49171-49172-156-157-47-53,"            \
     "0-23-65281-10-11-35-16-5-13-18-51-45-43-27-17513-21,29-23-24,0"
 
 static const char full_event[] =
@@ -751,8 +751,7 @@ static void drv_probe(struct cdrv *d, struct cflow *cf, int dir, const uint8_t *
     size_t k = n < PROBE_MAX - cf->n ? n : PROBE_MAX - cf->n;
     memcpy(cf->buf + cf->n, p, k);
     cf->n += k;
-    enum app_probe pr = tls_parser.probe(cf->buf, cf->n, dir, d->cur->key.sport,
-                                         d->cur->key.dport);
+    enum app_probe pr = tls_parser.probe(cf->buf, cf->n, dir, d->cur->key.sport, d->cur->key.dport);
     if (pr == APP_PROBE_NO || (pr == APP_PROBE_MORE && cf->n == PROBE_MAX)) {
         cf->decided = 2;
         return;
@@ -974,12 +973,13 @@ static void cmp_tshark(const char *path, const struct cdrv *d, struct agree *a[3
     const char *slash = strrchr(path, '/');
     const char *file = slash ? slash + 1 : path;
     for (int type = 1; type <= 2; type++) {
-        snprintf(cmd, sizeof(cmd),
-                 "tshark -r '%s' -Y 'tcp && tls.handshake.type==%d && !tcp.analysis.retransmission' "
-                 "-T fields -E occurrence=f -e tcp.srcport -e tcp.dstport -e %s -e %s "
-                 "-e tls.handshake.extensions_server_name 2>/dev/null",
-                 path, type, type == 1 ? "tls.handshake.ja3" : "tls.handshake.ja3s",
-                 type == 1 ? "tls.handshake.ja3_full" : "tls.handshake.ja3s_full");
+        snprintf(
+            cmd, sizeof(cmd),
+            "tshark -r '%s' -Y 'tcp && tls.handshake.type==%d && !tcp.analysis.retransmission' "
+            "-T fields -E occurrence=f -e tcp.srcport -e tcp.dstport -e %s -e %s "
+            "-e tls.handshake.extensions_server_name 2>/dev/null",
+            path, type, type == 1 ? "tls.handshake.ja3" : "tls.handshake.ja3s",
+            type == 1 ? "tls.handshake.ja3_full" : "tls.handshake.ja3s_full");
         FILE *fp = popen(cmd, "r");
         if (fp == NULL)
             return;
@@ -997,16 +997,28 @@ static void cmp_tshark(const char *path, const struct cdrv *d, struct agree *a[3
 
 /* TLS captures compared with tshark; all the corpus's TLS captures when the
  * environment has TLS_TEST_ALL=1 (slow: two tshark runs per file). */
-static const char *const tshark_files[] = {
-    "ndpi/443-chrome.pcap", "ndpi/443-curl.pcap", "ndpi/443-firefox.pcap", "ndpi/443-git.pcap",
-    "ndpi/443-safari.pcap", "ndpi/tls_verylong_certificate.pcap", "ndpi/tls_esni_sni_both.pcap",
-    "ndpi/tls-appdata.pcap", "ndpi/tls_certificate_too_long.pcap",
-    "ndpi/tls_missing_ch_frag.pcap", "ndpi/tls_multiple_synack_different_seq.pcapng",
-    "ndpi/tls_unidirectional.pcap", "ndpi/long_tls_certificate.pcap",
-    "ndpi/ssl-cert-name-mismatch.pcap", "ndpi/tls-esni-fuzzed.pcap", "ndpi/1kxun.pcap",
-    "ndpi/tls_1.2_unidirectional_client.pcapng", "ndpi/tls_1.3_unidirectional_server.pcapng",
-    "suricata-verify/bug-2646-01/input.pcap", "suricata-verify/tls-duplicate-hello/input.pcap",
-    "suricata-verify/community-id-ipv4/input.pcap", NULL};
+static const char *const tshark_files[] = {"ndpi/443-chrome.pcap",
+                                           "ndpi/443-curl.pcap",
+                                           "ndpi/443-firefox.pcap",
+                                           "ndpi/443-git.pcap",
+                                           "ndpi/443-safari.pcap",
+                                           "ndpi/tls_verylong_certificate.pcap",
+                                           "ndpi/tls_esni_sni_both.pcap",
+                                           "ndpi/tls-appdata.pcap",
+                                           "ndpi/tls_certificate_too_long.pcap",
+                                           "ndpi/tls_missing_ch_frag.pcap",
+                                           "ndpi/tls_multiple_synack_different_seq.pcapng",
+                                           "ndpi/tls_unidirectional.pcap",
+                                           "ndpi/long_tls_certificate.pcap",
+                                           "ndpi/ssl-cert-name-mismatch.pcap",
+                                           "ndpi/tls-esni-fuzzed.pcap",
+                                           "ndpi/1kxun.pcap",
+                                           "ndpi/tls_1.2_unidirectional_client.pcapng",
+                                           "ndpi/tls_1.3_unidirectional_server.pcapng",
+                                           "suricata-verify/bug-2646-01/input.pcap",
+                                           "suricata-verify/tls-duplicate-hello/input.pcap",
+                                           "suricata-verify/community-id-ipv4/input.pcap",
+                                           NULL};
 
 static void report_agree(const char *what, const struct agree *a)
 {
@@ -1247,7 +1259,8 @@ static void zeek_row(char *line, const int col[4], const struct cdrv *d, const c
     int n = split_tabs(line, f, 32);
     if (n <= col[0] || n <= col[1] || n <= col[2] || n <= col[3])
         return;
-    unsigned sp = (unsigned)strtoul(f[col[0]], NULL, 10), dp = (unsigned)strtoul(f[col[1]], NULL, 10);
+    unsigned sp = (unsigned)strtoul(f[col[0]], NULL, 10),
+             dp = (unsigned)strtoul(f[col[1]], NULL, 10);
     bool in_capture = false;
     for (size_t i = 0; i < d->nconns; i++)
         in_capture |= d->conns[i] == (sp << 16 | dp);
