@@ -168,7 +168,7 @@ static void write_fingerprints(struct jw *w, const struct tls_state *t)
         jw_strn(w, "string", t->ch.ja3, t->ch.ja3_len);
         jw_obj_close(w);
     }
-    if (t->ja3 && t->has_sh) {
+    if (t->ja3 && t->has_sh && t->sh.ja3s_len > 0) { /* 0: the hello was cut short */
         jw_obj_open(w, "ja3s");
         jw_hex(w, "hash", t->sh.ja3s_md5, sizeof(t->sh.ja3s_md5), '\0');
         jw_strn(w, "string", t->sh.ja3s, t->sh.ja3s_len);
@@ -246,7 +246,7 @@ static void log_tls(struct tls_state *t, struct app_sink *s)
 
 static bool server_is_tls13(const struct tls_state *t)
 {
-    uint16_t v = t->sh.selected;
+    uint16_t v = t->sh.selected ? t->sh.selected : t->sh.version;
     return t->has_sh && !t->sh.hrr &&
            (v == 0x0304 || (v >= 0x7f00 && v <= 0x7fff) || (v & 0xff00) == 0xfb00);
 }

@@ -441,9 +441,18 @@ uint32_t tls_parse_server_hello(const uint8_t *b, size_t n, struct tls_server_he
     memset(sh, 0, sizeof(*sh));
     struct rd r = rd_init(b, n);
     const uint8_t *random;
-    hello_start(&r, &sh->version, sh->sid, &sh->sid_len, &random);
-    sh->cipher = rd_be16(&r);
-    (void)rd_u8(&r); /* compression method */
+    sh->version = rd_be16(&r);
+    r.off = 0;
+    if ((sh->version & 0xff00) == 0x7f00) {
+        /* TLS 1.3 drafts before 22: no session id, no compression method */
+        sh->version = rd_be16(&r);
+        random = rd_take(&r, 32);
+        sh->cipher = rd_be16(&r);
+    } else {
+        hello_start(&r, &sh->version, sh->sid, &sh->sid_len, &random);
+        sh->cipher = rd_be16(&r);
+        (void)rd_u8(&r); /* compression method */
+    }
     if (r.bad)
         return AN(TLS_AN_BAD_HANDSHAKE);
     sh->hrr = random != NULL && memcmp(random, hrr_random, 32) == 0;

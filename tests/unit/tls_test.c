@@ -1018,6 +1018,10 @@ static const char *const tshark_files[] = {"ndpi/443-chrome.pcap",
                                            "suricata-verify/bug-2646-01/input.pcap",
                                            "suricata-verify/tls-duplicate-hello/input.pcap",
                                            "suricata-verify/community-id-ipv4/input.pcap",
+                                           "suricata-verify/tls/tls13-draft14/tls13_draft14.pcap",
+                                           "suricata-verify/tls/tls13-draft18/tls13_draft18.pcap",
+                                           "suricata-verify/tls/tls13-draft19/tls13_draft19.pcap",
+                                           "zeek/tls/tls-13draft19-early-data.pcap",
                                            NULL};
 
 static void report_agree(const char *what, const struct agree *a)
