@@ -95,6 +95,12 @@ struct sensor_conf {
     uint64_t arp_window;
     bool ssh_enabled;
     uint64_t ssh_max_banner;
+    /* tls */
+    bool tls_enabled;
+    uint64_t tls_max_handshake; /* bytes of one handshake message buffered at most */
+    int64_t tls_max_certificates;
+    bool tls_ja3;
+    bool tls_ja4;
     /* logging */
     int log_level;
 };

@@ -11,6 +11,7 @@
 #include "app/nbns.h"
 #include "app/ssdp.h"
 #include "app/ssh.h"
+#include "app/tls.h"
 #include "app/smtp.h"
 #include "output/eve.h"
 #include "otasuke/alloc.h"
@@ -31,6 +32,7 @@ static const struct {
     size_t enabled; /* offsetof(struct sensor_conf, <bool>) */
 } registry[] = {
     {&http_parser, offsetof(struct sensor_conf, http_enabled)},
+    {&tls_parser, offsetof(struct sensor_conf, tls_enabled)},
     {&smtp_parser, offsetof(struct sensor_conf, smtp_enabled)},
     {&ssh_parser, offsetof(struct sensor_conf, ssh_enabled)},
     {&dns_parser, offsetof(struct sensor_conf, dns_enabled)},
