@@ -125,7 +125,7 @@ const struct conf_item sensor_conf_table[] = {
      NULL},
     {"app.dns.enabled", CONF_BOOL, "yes", 0, 0, OFF(dns_enabled),
      "parse DNS over UDP and TCP port 53 and write dns events", NULL},
-    {"app.dns.max_questions", CONF_INT, "8", 1, 8, OFF(dns_max_questions),
+    {"app.dns.max_questions", CONF_INT, "32", 1, 32, OFF(dns_max_questions),
      "questions kept per DNS message; more: anomaly dns.too_many_records", NULL},
     {"app.dns.max_records", CONF_INT, "64", 1, 64, OFF(dns_max_records),
      "resource records kept per DNS message, all sections; more: dns.too_many_records", NULL},

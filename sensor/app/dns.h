@@ -34,7 +34,7 @@ struct app_parser;
 #define DNS_MAX_NAME      255 /* bytes of a name on the wire (RFC 1035 2.3.4) */
 #define DNS_MAX_LABEL     63
 #define DNS_MAX_PTR_HOPS  16 /* compression pointers followed per name */
-#define DNS_MAX_QUESTIONS 8  /* array sizes; dns_conf may lower them */
+#define DNS_MAX_QUESTIONS 32 /* array sizes; dns_conf may lower them (mDNS: 17 seen) */
 #define DNS_MAX_RECORDS   64
 #define DNS_MAX_TXT       1024  /* bytes of TXT character-strings kept per record */
 #define DNS_POOL_SIZE     16384 /* string pool of one message */
