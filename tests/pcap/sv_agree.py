@@ -68,6 +68,12 @@ IN_SCOPE = ("dns", "dhcp", "flow", "http", "tls", "smtp", "fileinfo", "ssh")
 THRESHOLDS = {
     "dns": 94.0,     # measured 97.0% (196/202) after the tx_id, TXT and pkt_src fixes
     "dhcp": 95.0,    # measured 100% (2 checks)
+    # First measurements with the parsers wired (2026-11-23); the target is 90%:
+    "http": 66.0,    # measured 69.6% (32/46)
+    "tls": 56.0,     # measured 60.0% (18/30)
+    "smtp": 76.0,    # measured 80.0% (32/40)
+    "fileinfo": 56.0,  # measured 60.3% (44/73)
+    "ssh": 45.0,     # measured 50.0% (4/8)
 }
 EMULATED_VERSION = (8, 0, 7)          # the Suricata whose expectations we score
 FEATURES = {"HAVE_JA3", "HAVE_JA4", "MAGIC", "RUST"}   # build features we have
