@@ -208,7 +208,7 @@ const struct conf_item sensor_conf_table[] = {
      "largest handshake message buffered (a certificate chain is one); larger are skipped",
      NULL},
     {"app.tls.max_certificates", CONF_INT, "8", 1, 64, OFF(tls_max_certificates),
-     "certificates of the server's chain decoded (the first is logged, the rest checked)",
+     "certificates of the server's chain walked (the first is decoded and logged)",
      NULL},
     {"app.tls.ja3", CONF_BOOL, "yes", 0, 0, OFF(tls_ja3),
      "compute and log the JA3 and JA3S fingerprints (tls.ja3, tls.ja3s)", NULL},

@@ -5,6 +5,7 @@
 
 #include "app/dhcp.h"
 #include "app/dns.h"
+#include "app/files.h"
 #include "app/arp.h"
 #include "app/http.h"
 #include "app/mdns.h"
@@ -516,6 +517,12 @@ void applayer_stats(const struct applayer *al, struct jw *w)
         jw_obj_close(w);
         jw_obj_close(w);
     }
+    uint64_t typed, cached;
+    files_magic_stats(&typed, &cached);
+    jw_obj_open(w, "files");
+    jw_u64(w, "typed", typed);
+    jw_u64(w, "type_cache_hits", cached);
+    jw_obj_close(w);
     jw_u64(w, "undecided", al->undecided);
     jw_u64(w, "probe_nomem", al->probe_nomem);
     jw_obj_close(w);

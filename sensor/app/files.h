@@ -22,7 +22,7 @@
 struct jw;
 
 #define FILE_NAME_MAX  256  /* bytes of the name kept (UTF-8, cut on a character) */
-#define FILE_HEAD_SIZE 4096 /* first bytes kept for libmagic */
+#define FILE_HEAD_SIZE 512 /* first bytes kept for libmagic (as Suricata: FILEMAGIC_MIN_SIZE) */
 
 enum file_state {
     FILE_OPEN = 0,
@@ -54,6 +54,9 @@ struct app_file {
 bool files_magic_init(void);
 /* Releases the magic database (at exit; optional). */
 void files_magic_free(void);
+/* Files typed so far, and how many of them from the cache of libmagic's answers (the
+ * same first bytes give the same type). */
+void files_magic_stats(uint64_t *calls, uint64_t *hits);
 
 /* Starts file f named name[0..namelen) (bytes from the wire: invalid UTF-8 is kept
  * as the JSON writer escapes it; cut at FILE_NAME_MAX - 1 on a character boundary).

@@ -7,8 +7,10 @@
  * DER INTEGER's content bytes "00:8A:..." (upper case), validity as
  * "2016-01-01T00:00:00" (UTC), SHA-1 of the DER "aa:bb:..." (written by the event
  * writer), and the dNSName subjectAltNames. The next certificates, up to
- * max_certs in all, are only checked to decode. OpenSSL's own allocations are not
- * counted in MEM_APP; they live only during this call.
+ * max_certs in all, only have their framing checked: decoding them cost more than
+ * the rest of the parser (OpenSSL's decoder allocates and locks) and nothing is
+ * logged from them. OpenSSL's own allocations are not counted in MEM_APP; they live
+ * only during this call.
  */
 #include "app/tls_int.h"
 
@@ -179,11 +181,11 @@ uint32_t tls_parse_certificate(const uint8_t *b, size_t n, int max_certs, struct
             an |= AN(TLS_AN_BAD_CERTIFICATE);
             break;
         }
-        bool good = cert_decode(der, len, i == 0 ? c : NULL);
-        if (!good)
+        if (i > 0)
+            continue; /* the chain's other certificates: framing checked, not decoded */
+        *ok = cert_decode(der, len, c);
+        if (!*ok)
             an |= AN(TLS_AN_BAD_CERTIFICATE);
-        if (i == 0)
-            *ok = good;
     }
     return an;
 }

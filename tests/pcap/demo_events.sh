@@ -48,4 +48,15 @@ print(sorted((p.get_filename(), hashlib.sha256(p.get_payload(decode=True)).hexdi
 else
     echo "SKIP the attachment checks: tshark cannot export IMF objects here"
 fi
+
+# TLS: the SNI of every HTTPS site of docs/demo.md, and a JA3 and JA4 on every event.
+check "TLS: the SNIs of the demo's HTTPS sites, the piracy site among them" [ "$(q 'sorted(set(e["tls"].get("sni") for e in E if e["event_type"]=="tls"))')" = "['bank.example.jp', 'cad-vendor.example.com', 'e-tax.example.go.jp', 'kaikei.example.jp', 'mail.example.ne.jp', 'news.example.jp', 'shop.example.com', 'sns.example', 'tenki.example.jp', 'update.nas-vendor.example', 'ww13.manga-zip.info', 'www.example.co.jp']" ]
+check "TLS: every tls event has a JA3 and a JA4" [ "$(q 'all(e["tls"].get("ja3",{}).get("hash") and e["tls"].get("ja4") for e in E if e["event_type"]=="tls")')" = True ]
+
+# LAN discovery: what the inventory of issue 5 will name the devices by.
+check "mDNS: the NAS's model DS220+ and the printer's model" [ "$(q 'sorted(set((e["src_ip"], s.get("model")) for e in E if e["event_type"]=="mdns" for s in e["mdns"].get("services",[]) if s.get("model") in ("DS220+", "Brother MFC-L2750DW series")))')" = "[('192.168.1.10', 'DS220+'), ('192.168.1.20', 'Brother MFC-L2750DW series')]" ]
+check "SSDP: the router's, the NAS's and the camera's server strings" [ "$(q 'sorted(set((e["src_ip"], e["ssdp"]["server"]) for e in E if e["event_type"]=="ssdp" and e["ssdp"].get("server")))')" = "[('192.168.1.1', 'RTX830 UPnP/1.0 YAMAHA/1.0'), ('192.168.1.10', 'Synology/DSM/192.168.1.10'), ('192.168.1.30', 'Linux/4.14 UPnP/1.0 Panasonic-UPnP-MW/1.0')]" ]
+check "NBNS: every Windows PC registers NAME<00> and NAME<20>" [ "$(q 'sorted(n for n in ("SOUMU-PC01","SOUMU-PC02","KEIRI-PC01","KEIRI-PC02","EIGYO-PC01","EIGYO-PC02","SEIZOU-PC03","SEKKEI-PC01") if {(n,"<00>"),(n,"<20>")} <= set((e["nbns"].get("name"), e["nbns"].get("suffix")) for e in E if e["event_type"]=="nbns"))')" = "['EIGYO-PC01', 'EIGYO-PC02', 'KEIRI-PC01', 'KEIRI-PC02', 'SEIZOU-PC03', 'SEKKEI-PC01', 'SOUMU-PC01', 'SOUMU-PC02']" ]
+check "ARP: probes (sender 0.0.0.0) and gratuitous announcements after DHCP" [ "$(q '(sum(1 for e in E if e["event_type"]=="arp" and e["arp"].get("probe") and e["arp"]["src_ip"]=="0.0.0.0") > 0, sum(1 for e in E if e["event_type"]=="arp" and e["arp"].get("gratuitous")) > 0)')" = "(True, True)" ]
+check "no application-layer anomaly on the demo" [ "$(q 'sum(len(v.get("anomaly", {})) for v in E[-1]["stats"]["app_layer"].values() if isinstance(v, dict))')" -eq 0 ]
 finish
