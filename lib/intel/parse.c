@@ -16,29 +16,16 @@
 #include <string.h>
 #include <strings.h>
 
+#include "otasuke/ascii.h"
 #include "otasuke/err.h"
 
 static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
-static int lower(int c)
-{
-    return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = lower(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 bool intel_hex_decode(const char *t, size_t len, uint8_t *out)
 {
     for (size_t i = 0; i < len; i++) {
-        int hi = hexval((unsigned char)t[2 * i]), lo = hexval((unsigned char)t[2 * i + 1]);
+        int hi = ascii_hexval((unsigned char)t[2 * i]);
+        int lo = ascii_hexval((unsigned char)t[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return false;
         out[i] = (uint8_t)(hi << 4 | lo);
@@ -49,7 +36,7 @@ bool intel_hex_decode(const char *t, size_t len, uint8_t *out)
 static bool all_hex(const char *t, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (hexval((unsigned char)t[i]) < 0)
+        if (ascii_hexval((unsigned char)t[i]) < 0)
             return false;
     return true;
 }
@@ -185,7 +172,7 @@ int intel_domain_normalize(const char *t, size_t n, char *out, size_t cap)
     bool digits_only = true;
     for (size_t i = 0; i <= n; i++) {
         if (i < n && t[i] != '.') {
-            out[i] = (char)lower((unsigned char)t[i]);
+            out[i] = (char)ascii_lower((unsigned char)t[i]);
             digits_only = digits_only && isdigit((unsigned char)t[i]);
             continue;
         }
@@ -306,7 +293,7 @@ int intel_url_normalize(const char *url, size_t len, char *out, size_t cap)
         return -1;
     size_t o = 0;
     for (size_t i = 0; i < hlen; i++)
-        out[o++] = (char)lower((unsigned char)p.host[i]);
+        out[o++] = (char)ascii_lower((unsigned char)p.host[i]);
     if (keep_port)
         o += (size_t)snprintf(out + o, cap - o, ":%u", port);
     if (p.rlen == 0 || p.rest[0] != '/')
@@ -383,7 +370,7 @@ static int parse_ja4(const char *t, size_t n, struct intel_ind *out)
         unsigned char c = (unsigned char)t[i];
         if (c <= 0x20 || c >= 0x7f)
             return ERR_INVAL;
-        out->key[i] = (uint8_t)lower(c);
+        out->key[i] = (uint8_t)ascii_lower(c);
     }
     out->kind = INTEL_KIND_JA4;
     out->klen = n;

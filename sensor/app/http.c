@@ -15,6 +15,7 @@
 
 #include "app/http_int.h"
 #include "otasuke/alloc.h"
+#include "otasuke/ascii.h"
 #include "otasuke/jw.h"
 #include "sensor_conf.h"
 
@@ -76,11 +77,6 @@ void http_anomaly(struct app_sink *s, enum http_anomaly k, int dir)
 
 /* ---- small string helpers ---- */
 
-static int lower(int c)
-{
-    return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-}
-
 /* Whether p[0..n) equals the lower-case literal lit, ignoring case. */
 static bool ieq(const uint8_t *p, size_t n, const char *lit)
 {
@@ -88,7 +84,7 @@ static bool ieq(const uint8_t *p, size_t n, const char *lit)
     if (n != k)
         return false;
     for (size_t i = 0; i < k; i++)
-        if (lower(p[i]) != lit[i])
+        if (ascii_lower(p[i]) != lit[i])
             return false;
     return true;
 }
@@ -386,7 +382,7 @@ static void set_host(struct http_tx *tx, const uint8_t *a, size_t n)
         hl--;
     SET(tx, host, hp, hl);
     for (size_t i = 0; i < tx->host_len; i++)
-        tx->host[i] = (char)lower((unsigned char)tx->host[i]);
+        tx->host[i] = (char)ascii_lower((unsigned char)tx->host[i]);
     tx->port = port;
 }
 
@@ -579,14 +575,6 @@ static bool cd_param(const uint8_t *v, size_t n, const char *name, const uint8_t
     return false;
 }
 
-static int hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (uint8_t)lower(c);
-    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-}
-
 /* filename*=charset'lang'percent-encoded (RFC 5987), decoded into d->cd_name. */
 static void cd_ext_name(struct http_dir *d, const uint8_t *v, size_t n)
 {
@@ -595,8 +583,8 @@ static void cd_ext_name(struct http_dir *d, const uint8_t *v, size_t n)
     const uint8_t *p = q2 != NULL ? q2 + 1 : v;
     size_t len = (size_t)(v + n - p), o = 0;
     for (size_t i = 0; i < len && o < sizeof(d->cd_name); i++) {
-        int hi = (p[i] == '%' && i + 2 < len) ? hexval(p[i + 1]) : -1;
-        int lo = hi >= 0 ? hexval(p[i + 2]) : -1;
+        int hi = (p[i] == '%' && i + 2 < len) ? ascii_hexval(p[i + 1]) : -1;
+        int lo = hi >= 0 ? ascii_hexval(p[i + 2]) : -1;
         if (lo >= 0) {
             d->cd_name[o++] = (char)(hi << 4 | lo);
             i += 2;

@@ -16,6 +16,7 @@
 
 #include "app/http_int.h"
 #include "otasuke/alloc.h"
+#include "otasuke/ascii.h"
 #include "otasuke/jw.h"
 
 #define RATIO_FLOOR (1u << 20) /* the ratio cap applies past this many decoded bytes */
@@ -32,17 +33,6 @@ static void z_free(voidpf opaque, voidpf p)
     xfree(p);
 }
 
-static int hexdig(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 bool http_chunk_size(const uint8_t *p, size_t n, uint64_t *size)
 {
     size_t i = 0;
@@ -50,10 +40,10 @@ bool http_chunk_size(const uint8_t *p, size_t n, uint64_t *size)
     while (i < n && (p[i] == ' ' || p[i] == '\t'))
         i++;
     size_t start = i;
-    for (; i < n && hexdig(p[i]) >= 0; i++) {
+    for (; i < n && ascii_hexval(p[i]) >= 0; i++) {
         if (v >> 56)
             return false; /* over 2^60: not a size anyone sends */
-        v = v << 4 | (uint64_t)hexdig(p[i]);
+        v = v << 4 | (uint64_t)ascii_hexval(p[i]);
     }
     if (i == start)
         return false;

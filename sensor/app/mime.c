@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "otasuke/alloc.h"
+#include "otasuke/ascii.h"
 #include "otasuke/err.h"
 
 enum { ST_HEADERS = 0, ST_BODY, ST_SKIP, ST_DONE };
@@ -33,24 +34,9 @@ const char *mime_anomaly_name(enum mime_anomaly a)
 
 /* ---- small helpers ---- */
 
-static int lower(int c)
-{
-    return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
-
 static bool is_wsp(int c)
 {
     return c == ' ' || c == '\t';
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = lower(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
 }
 
 static bool ieq(const char *a, size_t an, const char *b)
@@ -59,7 +45,7 @@ static bool ieq(const char *a, size_t an, const char *b)
     if (an != bn)
         return false;
     for (size_t i = 0; i < an; i++)
-        if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
+        if (ascii_lower((unsigned char)a[i]) != ascii_lower((unsigned char)b[i]))
             return false;
     return true;
 }
@@ -146,7 +132,7 @@ size_t mime_qp_feed(struct mime_qp *q, const uint8_t *in, size_t n, uint8_t *out
         uint8_t c = in[i];
         switch (q->st) {
         case 1:
-            if (hexval(c) >= 0) {
+            if (ascii_hexval(c) >= 0) {
                 q->hi = c;
                 q->st = 2;
             } else if (c == '\r') {
@@ -164,8 +150,8 @@ size_t mime_qp_feed(struct mime_qp *q, const uint8_t *in, size_t n, uint8_t *out
             break;
         case 2:
             q->st = 0;
-            if (hexval(c) >= 0) {
-                out[o++] = (uint8_t)(hexval(q->hi) << 4 | hexval(c));
+            if (ascii_hexval(c) >= 0) {
+                out[o++] = (uint8_t)(ascii_hexval(q->hi) << 4 | ascii_hexval(c));
             } else {
                 q->bad = true;
                 out[o++] = '=';
@@ -263,7 +249,7 @@ static size_t eword_parse(const char *in, size_t n, struct eword *e)
         return 0;
     e->cs = in + 2;
     e->cslen = i - 2;
-    char enc = (char)lower((unsigned char)in[i + 1]);
+    char enc = (char)ascii_lower((unsigned char)in[i + 1]);
     if ((enc != 'b' && enc != 'q') || in[i + 2] != '?')
         return 0;
     e->enc = enc;
@@ -310,8 +296,8 @@ static void eword_bytes(const struct eword *e, char *raw, size_t rcap, size_t *r
         uint8_t c = s[i];
         if (c == '_') {
             c = ' ';
-        } else if (c == '=' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            c = (uint8_t)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
+        } else if (c == '=' && i + 2 < n && ascii_hexval(s[i + 1]) >= 0 && ascii_hexval(s[i + 2]) >= 0) {
+            c = (uint8_t)(ascii_hexval(s[i + 1]) << 4 | ascii_hexval(s[i + 2]));
             i += 2;
         }
         raw[(*rl)++] = (char)c;
@@ -452,8 +438,8 @@ static void seg_copy(const struct pseg *s, char *buf, size_t cap, size_t *len)
 static void seg_pct(const char *v, size_t n, char *buf, size_t cap, size_t *len)
 {
     for (size_t i = 0; i < n; i++) {
-        if (v[i] == '%' && i + 2 < n && hexval(v[i + 1]) >= 0 && hexval(v[i + 2]) >= 0) {
-            char c = (char)(hexval(v[i + 1]) << 4 | hexval(v[i + 2]));
+        if (v[i] == '%' && i + 2 < n && ascii_hexval(v[i + 1]) >= 0 && ascii_hexval(v[i + 2]) >= 0) {
+            char c = (char)(ascii_hexval(v[i + 1]) << 4 | ascii_hexval(v[i + 2]));
             put(buf, cap, len, &c, 1);
             i += 2;
         } else if (v[i] != '\n' && v[i] != '\r') {
@@ -747,7 +733,7 @@ static void ct_header(struct mime *m, const char *v, size_t vl, uint32_t *an)
     size_t k = 0;
     while (i < vl && v[i] != ';' && !is_wsp(v[i]) && v[i] != '\r' && v[i] != '\n' &&
            k + 1 < MIME_CT_MAX)
-        m->part.ctype[k++] = (char)lower((unsigned char)v[i++]);
+        m->part.ctype[k++] = (char)ascii_lower((unsigned char)v[i++]);
     m->part.ctype[k] = '\0';
     if (k == 0 || memchr(m->part.ctype, '/', k) == NULL)
         memcpy(m->part.ctype, "text/plain", sizeof("text/plain"));
