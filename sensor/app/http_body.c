@@ -109,8 +109,7 @@ static void file_end(struct http_state *h, struct app_sink *s, int dir, bool com
     struct jw *w = s->event_begin(s, "fileinfo", dir);
     if (w != NULL) {
         if (d->tx != NULL)
-            http_write_tx(w, d->tx);
-        jw_str(w, "app_proto", "http");
+            http_write_tx(w, d->tx); /* app_proto: written by the sink's header */
         file_write_fileinfo(w, f, d->tx != NULL ? d->tx->id : 0);
         s->event_end(s);
     }

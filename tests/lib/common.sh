@@ -31,10 +31,17 @@ demo_pcap() {
     echo "$f"
 }
 # every line of a file is a JSON object
+# all_json FILE: every line is one JSON object, with no key twice in any object
+# (strict readers such as jansson refuse duplicates), and there is at least one line.
 all_json() { "$PY" -c 'import json,sys
+def once(pairs):
+    keys = [k for k, _ in pairs]
+    if len(keys) != len(set(keys)):
+        raise ValueError("duplicate key in %s" % keys)
+    return dict(pairs)
 n=0
 for i,l in enumerate(open(sys.argv[1],encoding="utf-8"),1):
-    o=json.loads(l); assert isinstance(o,dict), i; n+=1
+    o=json.loads(l, object_pairs_hook=once); assert isinstance(o,dict), i; n+=1
 assert n>0' "$1"; }
 # jq-free query: prints the result of a python expression over the list of events E
 ev_query() { "$PY" -c 'import json,sys

@@ -299,7 +299,7 @@ static void test_chunked(void)
     /* request body "abc" as a file, sent by the client */
     HAS(o, "{\"event_type\":\"fileinfo\",\"dir\":0,\"http\":{\"hostname\":\"h\","
            "\"url\":\"/up/load.php\",\"http_method\":\"POST\",\"protocol\":\"HTTP/1.1\","
-           "\"status\":100,\"length\":0},\"app_proto\":\"http\",\"fileinfo\":"
+           "\"status\":100,\"length\":0},\"fileinfo\":"
            "{\"filename\":\"/up/load.php\"");
     HAS(o, "\"sha256\":\"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\"");
     /* the response: "hello world" de-chunked */
