@@ -357,6 +357,43 @@ static inline bool lan_tshark_compare(struct lan_frames *f, const char *path, co
     return pclose(pf) == 0 || sc->frames > 0;
 }
 
+/* Runs parser p over each of files[0..n) found in the corpus and compares it with
+ * tshark (as lan_tshark_compare), printing a line per capture and adding the counts
+ * into *total (zeroed first). Returns the captures compared (0: tshark or the files
+ * absent); *unreadable is set when the parser's run could not read a capture. */
+static inline unsigned lan_corpus_agree(const struct app_parser *p, const char *const *files,
+                                        size_t n, const char *filter, const char *fields,
+                                        lan_needle_fn fn, const char *cap_marker,
+                                        struct lan_score *total, bool *unreadable)
+{
+    static struct lan_frames f;
+    unsigned compared = 0;
+    memset(total, 0, sizeof(*total));
+    *unreadable = false;
+    for (size_t i = 0; i < n; i++) {
+        char path[1024];
+        if (lan_corpus(files[i], path, sizeof(path)) == NULL)
+            continue;
+        if (lan_frames_run(&f, p, path) <= 0)
+            *unreadable = true;
+        struct lan_score sc;
+        bool ran = lan_tshark_compare(&f, path, filter, fields, fn, cap_marker, &sc);
+        lan_frames_free(&f);
+        if (!ran || sc.frames == 0)
+            continue;
+        fprintf(stderr, "%s %s: %u frames, %u/%u values agree\n", p->name, files[i], sc.frames,
+                sc.found, sc.items);
+        compared++;
+        total->frames += sc.frames;
+        total->items += sc.items;
+        total->found += sc.found;
+        total->capped += sc.capped;
+        total->undecoded += sc.undecoded;
+        total->missing += sc.missing;
+    }
+    return compared;
+}
+
 /* --- the demo capture (docs/demo.md) ------------------------------------------------ */
 
 /* demo/office.pcap of the source tree (make demo/office.pcap), or NULL when absent. */

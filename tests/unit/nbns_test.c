@@ -186,35 +186,20 @@ static void test_corpus(void)
 {
     if (check_corpus_pcap_dir() == NULL)
         SKIP("corpus not found");
-    static struct lan_frames f;
-    unsigned items = 0, found = 0, missing = 0, files = 0, frames = 0;
-    for (size_t i = 0; i < sizeof(g_files) / sizeof(g_files[0]); i++) {
-        char path[1024];
-        if (lan_corpus(g_files[i], path, sizeof(path)) == NULL)
-            continue;
-        CHECK(lan_frames_run(&f, &nbns_parser, path) > 0);
-        struct lan_score sc;
-        bool ran = lan_tshark_compare(&f, path, "nbns",
+    struct lan_score t;
+    bool unreadable;
+    unsigned files = lan_corpus_agree(&nbns_parser, g_files, sizeof(g_files) / sizeof(g_files[0]),
+                                      "nbns",
                                       "-e nbns.name -e nbns.addr -e nbns.netbios_name "
                                       "-e nbns.unit_id",
-                                      needle_nbns, NULL, &sc);
-        lan_frames_free(&f);
-        if (!ran || sc.frames == 0)
-            continue;
-        fprintf(stderr, "nbns %s: %u frames, %u/%u values agree\n", g_files[i], sc.frames,
-                sc.found, sc.items);
-        files++;
-        frames += sc.frames;
-        items += sc.items;
-        found += sc.found;
-        missing += sc.missing;
-    }
+                                      needle_nbns, NULL, &t, &unreadable);
+    CHECK(!unreadable);
     if (files == 0)
         SKIP("tshark or the corpus files are absent");
     fprintf(stderr, "nbns corpus: %u files, %u frames, %u/%u values agree with tshark\n", files,
-            frames, found, items);
-    CHECK(items > 100);
-    CHECK_EQ_U64(missing, 0);
+            t.frames, t.found, t.items);
+    CHECK(t.items > 100);
+    CHECK_EQ_U64(t.missing, 0);
 }
 
 /* The demo capture (docs/demo.md): each Windows PC registers NAME<00>, NAME<20> and
