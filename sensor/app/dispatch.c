@@ -523,6 +523,11 @@ void applayer_stats(const struct applayer *al, struct jw *w)
     jw_u64(w, "typed", typed);
     jw_u64(w, "type_cache_hits", cached);
     jw_obj_close(w);
+    tls_cert_cache_counts(&typed, &cached);
+    jw_obj_open(w, "tls_certs");
+    jw_u64(w, "decoded", typed);
+    jw_u64(w, "cache_hits", cached);
+    jw_obj_close(w);
     jw_u64(w, "undecided", al->undecided);
     jw_u64(w, "probe_nomem", al->probe_nomem);
     jw_obj_close(w);

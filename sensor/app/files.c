@@ -3,7 +3,7 @@
  */
 #include "app/files.h"
 
-#include "otasuke/hash.h"
+#include "otasuke/dmcache.h"
 #include "otasuke/jw.h"
 #include "otasuke/log.h"
 
@@ -15,22 +15,17 @@ static magic_t g_magic;      /* description ("PE32 executable ...") */
 static magic_t g_magic_mime; /* MIME type ("application/vnd.microsoft.portable-executable") */
 static bool g_magic_tried;
 
-/* libmagic costs about 0.3 ms per call (it walks its whole rule set), more than all
+/* libmagic costs about 0.25 ms per call (it walks its whole rule set), more than all
  * else a file costs; the same first bytes always give the same answer, and the same
  * content recurs on a network (one resource fetched by many clients), so the answers
- * are cached in a direct-mapped table. An entry keeps the bytes it was made from and
- * a hit compares them all, so a crafted collision can only cost a miss; the slot hash
- * has a fixed key so that the counters (and so a pcap run) are deterministic. */
+ * are kept in a direct-mapped cache keyed by those bytes (otasuke/dmcache.h). */
 #define MAGIC_CACHE 512
-struct magic_entry {
-    uint16_t len; /* 0 = empty */
-    uint8_t head[FILE_HEAD_SIZE];
+struct magic_answer {
     char desc[128];
     char mime[80];
 };
-static struct magic_entry g_cache[MAGIC_CACHE]; /* 370 KiB, static */
-static const struct hash_key g_key = {0x6f7461737563686bull, 0x6d61676963636163ull};
-static uint64_t g_magic_calls, g_magic_hits;
+/* 370 KiB of MEM_CORE (process-wide); without it every file asks libmagic */
+static struct dmcache *g_cache;
 
 static magic_t open_magic(int flags)
 {
@@ -51,6 +46,7 @@ bool files_magic_init(void)
         g_magic_tried = true;
         g_magic = open_magic(MAGIC_NONE);
         g_magic_mime = g_magic != NULL ? open_magic(MAGIC_MIME_TYPE) : NULL;
+        g_cache = dmcache_new(MEM_CORE, MAGIC_CACHE, FILE_HEAD_SIZE, sizeof(struct magic_answer));
     }
     return g_magic != NULL && g_magic_mime != NULL;
 }
@@ -63,31 +59,28 @@ void files_magic_free(void)
         magic_close(g_magic_mime);
     g_magic = g_magic_mime = NULL;
     g_magic_tried = false;
-    memset(g_cache, 0, sizeof(g_cache));
+    dmcache_free(g_cache);
+    g_cache = NULL;
 }
 
 void files_magic_stats(uint64_t *calls, uint64_t *hits)
 {
-    *calls = g_magic_calls;
-    *hits = g_magic_hits;
+    dmcache_counts(g_cache, calls, hits);
 }
 
-/* The description and MIME type of f's first bytes, from the cache or libmagic. */
-static const struct magic_entry *magic_of(const struct app_file *f)
+/* The description and MIME type of f's first bytes, from the cache or libmagic;
+ * written into *tmp when there is no cache. */
+static const struct magic_answer *magic_of(const struct app_file *f, struct magic_answer *tmp)
 {
-    uint64_t h = siphash24(&g_key, f->head, f->head_len);
-    struct magic_entry *e = &g_cache[h % MAGIC_CACHE];
-    g_magic_calls++;
-    if (e->len == f->head_len && memcmp(e->head, f->head, f->head_len) == 0) {
-        g_magic_hits++;
+    struct magic_answer *e = dmcache_get(g_cache, f->head, f->head_len);
+    if (e != NULL)
         return e;
-    }
+    if (g_cache == NULL || (e = dmcache_put(g_cache, f->head, f->head_len)) == NULL)
+        e = tmp;
     const char *d = magic_buffer(g_magic, f->head, f->head_len);
     const char *mt = magic_buffer(g_magic_mime, f->head, f->head_len);
     snprintf(e->desc, sizeof e->desc, "%s", d != NULL ? d : "");
     snprintf(e->mime, sizeof e->mime, "%s", mt != NULL ? mt : "");
-    memcpy(e->head, f->head, f->head_len);
-    e->len = f->head_len;
     return e;
 }
 
@@ -182,7 +175,8 @@ void file_write_fileinfo(struct jw *w, const struct app_file *f, uint64_t tx_id)
     jw_obj_open(w, "fileinfo");
     jw_str(w, "filename", f->name);
     if (g_magic != NULL && f->head_len > 0) {
-        const struct magic_entry *e = magic_of(f);
+        struct magic_answer tmp;
+        const struct magic_answer *e = magic_of(f, &tmp);
         if (e->desc[0] != '\0')
             jw_str(w, "magic", e->desc);
         if (e->mime[0] != '\0')

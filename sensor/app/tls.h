@@ -57,4 +57,9 @@ const char *tls_version_name(uint16_t v, char *buf, size_t n);
 /* The parser table (probe, state_new, state_free, data, gap, end). */
 extern const struct app_parser tls_parser;
 
+/* Decoded server certificates are cached process-wide (tls_cert.c): lookups and
+ * hits so far; and the cache's release (tests, leak checks). */
+void tls_cert_cache_counts(uint64_t *lookups, uint64_t *hits);
+void tls_cert_cache_free(void);
+
 #endif

@@ -11,10 +11,17 @@
  * the rest of the parser (OpenSSL's decoder allocates and locks) and nothing is
  * logged from them. OpenSSL's own allocations are not counted in MEM_APP; they live
  * only during this call.
+ *
+ * A server sends the same certificate to every client, and decoding it with OpenSSL
+ * costs more than the rest of the handshake, so decoded certificates are kept in a
+ * direct-mapped cache (otasuke/dmcache.h) keyed by the SHA-256 of their DER bytes:
+ * a recurring certificate is decoded once. Certificates OpenSSL refuses are cached
+ * as refused.
  */
 #include "app/tls_int.h"
 
 #include <nettle/sha1.h>
+#include <nettle/sha2.h>
 #include <openssl/asn1.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
@@ -23,6 +30,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "otasuke/dmcache.h"
 #include "otasuke/rd.h"
 
 #define AN(a) (1u << (a))
@@ -134,29 +142,76 @@ static void san_names(X509 *x, struct tls_cert *c)
     GENERAL_NAMES_free(g);
 }
 
-/* Decodes one DER certificate; fills *c when c is not NULL. Returns false when
- * OpenSSL refuses it. */
-static bool cert_decode(const uint8_t *der, size_t n, struct tls_cert *c)
+/* Decodes one DER certificate with OpenSSL into *c. Returns false when OpenSSL
+ * refuses it. */
+static bool cert_decode_openssl(const uint8_t *der, size_t n, struct tls_cert *c)
 {
     const unsigned char *p = der;
     X509 *x = d2i_X509(NULL, &p, (long)n);
     if (x == NULL)
         return false;
-    if (c != NULL) {
-        memset(c, 0, sizeof(*c));
-        dn_text(X509_get_subject_name(x), c->subject, sizeof(c->subject), &c->subject_len);
-        dn_text(X509_get_issuer_name(x), c->issuer, sizeof(c->issuer), &c->issuer_len);
-        serial_bytes(x, c);
-        time_text(X509_get0_notBefore(x), c->notbefore, sizeof(c->notbefore));
-        time_text(X509_get0_notAfter(x), c->notafter, sizeof(c->notafter));
-        san_names(x, c);
-        struct sha1_ctx h;
-        sha1_init(&h);
-        sha1_update(&h, n, der);
-        sha1_digest(&h, sizeof(c->sha1), c->sha1);
-    }
+    memset(c, 0, sizeof(*c));
+    dn_text(X509_get_subject_name(x), c->subject, sizeof(c->subject), &c->subject_len);
+    dn_text(X509_get_issuer_name(x), c->issuer, sizeof(c->issuer), &c->issuer_len);
+    serial_bytes(x, c);
+    time_text(X509_get0_notBefore(x), c->notbefore, sizeof(c->notbefore));
+    time_text(X509_get0_notAfter(x), c->notafter, sizeof(c->notafter));
+    san_names(x, c);
+    struct sha1_ctx h;
+    sha1_init(&h);
+    sha1_update(&h, n, der);
+    sha1_digest(&h, sizeof(c->sha1), c->sha1);
     X509_free(x);
     return true;
+}
+
+#define CERT_CACHE 256
+struct cert_answer {
+    bool ok;
+    struct tls_cert c;
+};
+/* 256 * ~1.7 KiB of MEM_CORE (process-wide, not per flow), made at first use */
+static struct dmcache *g_certs;
+static bool g_certs_tried;
+
+/* As cert_decode_openssl, through the cache. */
+static bool cert_decode(const uint8_t *der, size_t n, struct tls_cert *c)
+{
+    if (!g_certs_tried) {
+        g_certs_tried = true;
+        g_certs = dmcache_new(MEM_CORE, CERT_CACHE, SHA256_DIGEST_SIZE, sizeof(struct cert_answer));
+    }
+    uint8_t key[SHA256_DIGEST_SIZE];
+    struct sha256_ctx h;
+    sha256_init(&h);
+    sha256_update(&h, n, der);
+    sha256_digest(&h, sizeof(key), key);
+    const struct cert_answer *hit = dmcache_get(g_certs, key, sizeof(key));
+    if (hit != NULL) {
+        if (hit->ok)
+            memcpy(c, &hit->c, sizeof(*c));
+        return hit->ok;
+    }
+    bool ok = cert_decode_openssl(der, n, c);
+    struct cert_answer *slot = dmcache_put(g_certs, key, sizeof(key));
+    if (slot != NULL) {
+        slot->ok = ok;
+        if (ok)
+            memcpy(&slot->c, c, sizeof(*c));
+    }
+    return ok;
+}
+
+void tls_cert_cache_counts(uint64_t *lookups, uint64_t *hits)
+{
+    dmcache_counts(g_certs, lookups, hits);
+}
+
+void tls_cert_cache_free(void)
+{
+    dmcache_free(g_certs);
+    g_certs = NULL;
+    g_certs_tried = false;
 }
 
 static uint32_t rd_be24(struct rd *r)
