@@ -52,6 +52,7 @@ run() {
     local out="$T_TMP/$1-$2.json"
     "$SENSOR" -q -r "$T_TMP/$1.pcap" -o "$out" --set "reassembly.delivery=$2" 2>"$T_TMP/err" ||
         { echo "sensor failed: $(tail -2 "$T_TMP/err")"; return 1; }
+    ! grep -qE 'Sanitizer|runtime error' "$T_TMP/err" || { echo "sanitizer report"; return 1; }
     all_json "$out" || return 1
     ev_query "$out" "'\n'.join('%s %s' % (e.get('pcap_cnt', '-'), e.get('pkt_src')) for e in E if e['event_type'] == 'http')"
 }
@@ -83,7 +84,10 @@ else
         [ -f "$SV/$t/input.pcap" ] || { echo "SKIP $t: capture absent"; continue; }
         for mode in ack arrival; do
             out="$T_TMP/sv-$mode.json"
-            "$SENSOR" -q -r "$SV/$t/input.pcap" -o "$out" --set "reassembly.delivery=$mode" 2>/dev/null
+            "$SENSOR" -q -r "$SV/$t/input.pcap" -o "$out" --set "reassembly.delivery=$mode" 2>"$T_TMP/err"
+            rc=$?
+            grep -qE 'Sanitizer|runtime error' "$T_TMP/err" && rc=sanitizer
+            check "$t ($mode): sensor exit 0, no sanitizer report (got $rc)" [ "$rc" = 0 ]
             got=$(ev_query "$out" "','.join(str(e.get('pcap_cnt')) for e in E if e['event_type'] == '$type')")
             exp=$want
             [ "$mode" = ack ] || exp=$arrival
