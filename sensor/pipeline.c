@@ -54,6 +54,9 @@ struct pipeline {
     volatile sig_atomic_t stop;
 
     uint64_t packets, bytes;
+    /* pcap_cnt of application events: the current packet's number, 0 while a flow's
+     * end flushes its streams (the events then say "stream (flow timeout)") */
+    uint64_t pcap_cnt;
     uint64_t events_oversized;
     uint64_t ts_backwards;
     uint64_t last_pkt_ts; /* newest packet timestamp seen */
@@ -163,8 +166,13 @@ static void on_flow_end(struct flow *f, enum flow_end_reason why, void *ud)
         appid_flow_end(pl->appid, (struct appid_flow **)&f->app_state, &ar);
         have_app = true;
     }
-    if (pl->reasm != NULL)
-        reasm_flow_end(pl->reasm, f); /* delivers what was still buffered */
+    if (pl->reasm != NULL) {
+        /* delivers what was still buffered: no packet of the flow is current */
+        uint64_t cnt = pl->pcap_cnt;
+        pl->pcap_cnt = 0;
+        reasm_flow_end(pl->reasm, f);
+        pl->pcap_cnt = cnt;
+    }
     if (pl->al != NULL)
         applayer_flow_end(pl->al, f);
 
@@ -374,6 +382,8 @@ static const struct stat_field reasm_fields[] = {
     SF(reasm_stats, "depth_reached", depth_reached),
     SF(reasm_stats, "ooo_limit", ooo_limit),
     SF(reasm_stats, "memcap_drops", memcap_drops),
+    SF(reasm_stats, "unacked_forced", unacked_forced),
+    SF(reasm_stats, "unacked_forced_bytes", unacked_forced_bytes),
     SF(reasm_stats, "streams", streams),
     SF(reasm_stats, "memuse", mem_in_use),
 };
@@ -518,6 +528,7 @@ static void on_packet(struct pipeline *pl, const struct capture_pkt *cp, int lin
     if (!pl->clock_started)
         start_clock(pl, cp->ts_us);
     pl->packets++;
+    pl->pcap_cnt = pl->packets;
     pl->bytes += cp->wirelen;
     /* Compared with the packets seen, not the clock, which live read timeouts also move. */
     if (cp->ts_us < pl->last_pkt_ts)
@@ -598,7 +609,7 @@ static bool host_sample(void *ud, uint64_t n, uint64_t *suppressed)
 static int open_applayer(struct pipeline *pl, char *err, size_t errlen)
 {
     files_magic_init(); /* without it, files have no type: logged, not fatal */
-    struct applayer_host h = {&pl->jw, &pl->packets, host_write, host_sample, pl};
+    struct applayer_host h = {&pl->jw, &pl->pcap_cnt, host_write, host_sample, pl};
     pl->al = applayer_new(pl->conf, &h);
     if (pl->al == NULL) {
         snprintf(err, errlen, "out of memory setting up the application-layer parsers");
@@ -642,6 +653,7 @@ struct pipeline *pipeline_new(const struct sensor_conf *c, char *err, size_t err
             .depth = c->reasm_depth > UINT32_MAX ? UINT32_MAX : (uint32_t)c->reasm_depth,
             .max_ooo_segments = (uint32_t)c->reasm_max_ooo_segments,
             .max_ooo_bytes = (uint32_t)c->reasm_max_ooo_bytes,
+            .ack_delivery = c->reasm_delivery == REASM_DELIVERY_ACK,
         };
         pl->reasm = reasm_new(&rc, on_stream_data, on_stream_gap, pl);
         if (pl->reasm == NULL) {

@@ -14,6 +14,7 @@
 #define SEC    1000000LL
 
 static const char *const output_modes[] = {"file", "stdout", "dir", NULL};
+static const char *const reasm_deliveries[] = {"ack", "arrival", NULL};
 static const char *const log_levels[] = {"error", "warn", "notice", "info", "debug", NULL};
 
 const struct conf_item sensor_conf_table[] = {
@@ -106,9 +107,13 @@ const struct conf_item sensor_conf_table[] = {
     {"reassembly.depth", CONF_SIZE, "1 MiB", 0, 4 * GiB, OFF(reasm_depth),
      "bytes reassembled per direction of a flow (0 = unlimited)", NULL},
     {"reassembly.max_ooo_segments", CONF_INT, "64", 0, 65535, OFF(reasm_max_ooo_segments),
-     "out-of-order segments buffered per direction", NULL},
+     "out-of-order or not yet acknowledged segments buffered per direction", NULL},
     {"reassembly.max_ooo_bytes", CONF_SIZE, "256 KiB", 0, 64 * MiB, OFF(reasm_max_ooo_bytes),
-     "out-of-order bytes buffered per direction", NULL},
+     "out-of-order or not yet acknowledged bytes buffered per direction", NULL},
+    {"reassembly.delivery", CONF_ENUM, "ack", 0, 0, OFF(reasm_delivery),
+     "when stream data reaches the parsers: ack = once the other side acknowledged it "
+     "(Suricata IDS semantics; events carry the ACKing packet's pcap_cnt), arrival = at once",
+     reasm_deliveries},
 
     {"appid.enabled", CONF_BOOL, "yes", 0, 0, OFF(appid_enabled),
      "identify applications with nDPI", NULL},

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 enum output_mode { OUTPUT_FILE, OUTPUT_STDOUT, OUTPUT_DIR };
+enum reasm_delivery { REASM_DELIVERY_ACK, REASM_DELIVERY_ARRIVAL };
 
 struct sensor_conf {
     /* capture */
@@ -51,6 +52,7 @@ struct sensor_conf {
     uint64_t reasm_depth;
     int64_t reasm_max_ooo_segments;
     uint64_t reasm_max_ooo_bytes;
+    int reasm_delivery; /* enum reasm_delivery */
     /* application identification */
     bool appid_enabled;
     int64_t appid_max_packets_tcp;

@@ -227,7 +227,10 @@ static inline void test_pcap_end(struct flow *f, enum flow_end_reason why, void 
 {
     (void)why;
     (void)ud;
+    uint64_t cnt = test_pcap_cur->packets; /* 0: no current packet (as the pipeline) */
+    test_pcap_cur->packets = 0;
     reasm_flow_end(test_pcap_cur->ra, f);
+    test_pcap_cur->packets = cnt;
     applayer_flow_end(test_pcap_cur->al, f);
 }
 

@@ -103,13 +103,17 @@ static void write_header(struct app_ctx *c, struct jw *w, const char *event_type
     const struct flow_key *k = &f->key;
     jw_reset(w);
     eve_begin(w, c->sink.now_us, event_type, f->flow_id);
-    if (!c->at_end && c->al->host.packets != NULL)
-        jw_u64(w, "pcap_cnt", *c->al->host.packets);
+    /* no current packet: the flow's end (a host packet number of 0 says that
+     * reassembly flushes the flow's streams) */
+    const uint64_t *pkts = c->al->host.packets;
+    bool flushed = c->at_end || (pkts != NULL && *pkts == 0);
+    if (!flushed && pkts != NULL)
+        jw_u64(w, "pcap_cnt", *pkts);
     if (dir == APP_TOSERVER)
         eve_tuple(w, &k->src, k->sport, &k->dst, k->dport, k->proto, f->ipver);
     else
         eve_tuple(w, &k->dst, k->dport, &k->src, k->sport, k->proto, f->ipver);
-    jw_str(w, "pkt_src", c->at_end ? "stream (flow timeout)" : "wire/pcap");
+    jw_str(w, "pkt_src", flushed ? "stream (flow timeout)" : "wire/pcap");
     if (strcmp(event_type, "fileinfo") == 0) /* Suricata names the carrier of a file */
         jw_str(w, "app_proto", registry[c->idx].p->name);
 }

@@ -29,7 +29,8 @@ struct sensor_conf;
  * sampling decision for the n-th anomaly of a kind. */
 struct applayer_host {
     struct jw *jw;
-    const uint64_t *packets; /* packets read so far: the current one's number (pcap_cnt) */
+    const uint64_t *packets; /* the current packet's number (pcap_cnt); 0: none, the
+                                events come from a flow's end (reassembly flush) */
     void (*write)(void *ud, uint64_t ts_us);
     bool (*sample)(void *ud, uint64_t n, uint64_t *suppressed);
     void *ud;

@@ -4,8 +4,10 @@
  * Each direction of a flow has, once it carried payload, a struct reasm_stream:
  * the sequence number of the next byte to deliver (`base`), the stream offset
  * passed so far, and a sorted singly linked list of non-overlapping buffered
- * segments that all start after `base`. In-order data goes to the deliver
- * callback straight from the packet; only out-of-order data is copied.
+ * segments that all end after `base` (only the head may start at or before it:
+ * data waiting for its ACK, possibly partly delivered). Data that may be delivered
+ * now (in order, and acknowledged by the other side in ack mode) goes to the
+ * deliver callback straight from the packet; everything else is copied.
  * Sequence comparisons are serial-number arithmetic on uint32_t.
  */
 #include "flow/reasm.h"
@@ -17,8 +19,12 @@
 #define IPPROTO_TCP_  6
 #define REASM_MAX_SEG (1u << 30) /* longer payloads are nonsense; ignored */
 
-#define RS_FIN  0x01 /* fin_seq is valid */
-#define RS_DONE 0x02 /* nothing more is delivered: depth, RST */
+#define RS_FIN    0x01 /* fin_seq is valid */
+#define RS_DONE   0x02 /* nothing more is delivered: depth, RST */
+#define RS_ACKED  0x04 /* ack is valid */
+#define RS_NOBASE 0x08 /* created by an ACK before any data and without a SYN: base unset */
+#define RS_FLUSH  0x10 /* deliver regardless of the ACK (flow end, a limit forces it) */
+#define RS_CLOSED 0x20 /* ack mode, after a RST: new data refused, buffered data kept */
 
 struct reasm_seg {
     struct reasm_seg *next;
@@ -32,6 +38,7 @@ struct reasm_stream {
     uint64_t offset; /* stream bytes passed: delivered + gaps */
     uint32_t base;   /* sequence number of the next byte to deliver */
     uint32_t fin_seq;
+    uint32_t ack; /* highest ACK number the other direction sent (RS_ACKED) */
     uint32_t ooo_n;
     uint32_t ooo_bytes;
     uint8_t flags;
@@ -72,6 +79,7 @@ void reasm_conf_defaults(struct reasm_conf *c)
     c->depth = 1u << 20;
     c->max_ooo_segments = 64;
     c->max_ooo_bytes = 256u << 10;
+    c->ack_delivery = true;
 }
 
 struct reasm *reasm_new(const struct reasm_conf *c,
@@ -138,6 +146,19 @@ static struct reasm_seg *pop_head(struct reasm_stream *s)
 
 /* ---- delivery ----------------------------------------------------------- */
 
+/* Bytes past s->base that may be delivered now: all of them in arrival mode, when
+ * flushing, or while no packet of the other direction was seen (a one-sided
+ * capture); else those the other direction acknowledged. */
+static uint32_t allowed(const struct reasm *r, const struct flow *f, int dir,
+                        const struct reasm_stream *s)
+{
+    if (!r->conf.ack_delivery || (s->flags & RS_FLUSH) || f->pkts[!dir] == 0)
+        return UINT32_MAX;
+    if ((s->flags & RS_ACKED) && seq_gt(s->ack, s->base))
+        return s->ack - s->base;
+    return 0;
+}
+
 static void finish_depth(struct reasm *r, struct reasm_stream *s)
 {
     s->flags |= RS_DONE;
@@ -188,29 +209,44 @@ static void skip_gap(struct reasm *r, struct flow *f, int dir, struct reasm_stre
         finish_depth(r, s);
 }
 
-/* Delivers the head segment, which starts at or before s->base. */
-static void emit_head(struct reasm *r, struct flow *f, int dir, struct reasm_stream *s)
+/* Delivers what is allowed of the head segment when it is contiguous with s->base.
+ * The head may be delivered in part (an ACK inside it); it then stays buffered.
+ * True when all of it went out. */
+static bool drain_one(struct reasm *r, struct flow *f, int dir, struct reasm_stream *s)
 {
-    struct reasm_seg *g = pop_head(s);
+    struct reasm_seg *g = s->ooo;
+    if ((s->flags & RS_DONE) || g == NULL || seq_gt(g->seq, s->base))
+        return false;
     uint32_t end = g->seq + g->len;
-    if (seq_gt(end, s->base)) {
-        uint32_t skip = s->base - g->seq;
-        emit(r, f, dir, s, g->data + skip, g->len - skip);
+    if (seq_leq(end, s->base)) { /* cannot happen: buffered data ends after base */
+        seg_free(r, pop_head(s));
+        return true;
     }
+    uint32_t a = allowed(r, f, dir, s);
+    uint32_t skip = s->base - g->seq;
+    uint32_t avail = end - s->base;
+    if (a < avail) {
+        emit(r, f, dir, s, g->data + skip, a); /* at the depth the buffer (g too) is freed */
+        return false;
+    }
+    pop_head(s); /* popped first: emit frees the buffer at the depth */
+    emit(r, f, dir, s, g->data + skip, avail);
     seg_free(r, g);
+    return true;
 }
 
-/* Delivers buffered segments as long as they are contiguous with s->base. */
+/* Delivers buffered data as long as it is contiguous with s->base and allowed. */
 static void drain(struct reasm *r, struct flow *f, int dir, struct reasm_stream *s)
 {
-    while (!(s->flags & RS_DONE) && s->ooo != NULL && seq_leq(s->ooo->seq, s->base))
-        emit_head(r, f, dir, s);
+    while (drain_one(r, f, dir, s)) {
+    }
 }
 
 /* Gives up the hole before the first buffered segment and delivers from there. */
 static void force_gap(struct reasm *r, struct flow *f, int dir, struct reasm_stream *s)
 {
-    skip_gap(r, f, dir, s, s->ooo->seq - s->base);
+    if (seq_gt(s->ooo->seq, s->base))
+        skip_gap(r, f, dir, s, s->ooo->seq - s->base);
     drain(r, f, dir, s);
 }
 
@@ -230,34 +266,36 @@ static void count_overlap(struct reasm *r, unsigned ov)
         r->st.overlap_diff++;
 }
 
-/* Data that starts at or before s->base and ends after it. Buffered bytes win
- * where they overlap the new data. */
-static void in_order(struct reasm *r, struct flow *f, int dir, struct reasm_stream *s, uint32_t seq,
-                     const uint8_t *data, uint32_t len)
+/* New data [*seq, *seq + *len) with *seq == s->base: delivers from the packet what
+ * is allowed (buffered bytes win where they overlap it) and advances *seq, *data
+ * and *len past what was delivered or found buffered; the rest is for the buffer. */
+static void in_order(struct reasm *r, struct flow *f, int dir, struct reasm_stream *s,
+                     uint32_t *seq, const uint8_t **data, uint32_t *len)
 {
-    uint32_t skip = s->base - seq;
-    data += skip;
-    len -= skip;
-    seq = s->base;
     unsigned ovf = 0;
-    while (len > 0 && !(s->flags & RS_DONE)) {
+    while (*len > 0 && !(s->flags & RS_DONE) && *seq == s->base) {
         struct reasm_seg *g = s->ooo;
-        if (g == NULL || seq_geq(g->seq, seq + len)) {
-            emit(r, f, dir, s, data, len);
-            break;
+        if (g != NULL && seq_leq(g->seq, s->base)) {
+            /* buffered data at base (it waits for its ACK): it wins over the new bytes */
+            uint32_t off = s->base - g->seq;
+            uint32_t ov = min_u32(*len, g->len - off);
+            note_overlap(&ovf, g->data + off, *data, ov);
+            *data += ov;
+            *len -= ov;
+            *seq += ov;
+            if (!drain_one(r, f, dir, s))
+                break; /* g waits: what follows it is for the buffer */
+            continue;
         }
-        uint32_t before = g->seq - seq; /* g starts after base: before > 0 or g is at base */
-        emit(r, f, dir, s, data, before);
-        if (s->flags & RS_DONE) /* depth reached: the buffer is gone */
+        uint32_t n = min_u32(*len, allowed(r, f, dir, s));
+        if (g != NULL)
+            n = min_u32(n, g->seq - s->base);
+        if (n == 0)
             break;
-        data += before;
-        len -= before;
-        uint32_t ov = min_u32(len, g->len);
-        note_overlap(&ovf, g->data, data, ov);
-        data += ov;
-        len -= ov;
-        seq = g->seq + ov;
-        emit_head(r, f, dir, s);
+        emit(r, f, dir, s, *data, n);
+        *data += n;
+        *len -= n;
+        *seq += n;
     }
     count_overlap(r, ovf);
     drain(r, f, dir, s);
@@ -315,16 +353,49 @@ static void ooo_walk(struct reasm *r, struct reasm_stream *s, uint32_t seq, cons
     count_overlap(r, ovf);
 }
 
-/* Data that starts after s->base: buffer it, giving up holes while limits say no. */
-static void out_of_order(struct reasm *r, struct flow *f, int dir, struct reasm_stream *s,
-                         uint32_t seq, const uint8_t *data, uint32_t len)
+/* A limit says no to buffering [seq, ...): delivers the oldest waiting data at base
+ * regardless of the ACK (buffered head or the new data itself), or, when the data at
+ * base is missing, gives up the hole before the next data. */
+static void make_room(struct reasm *r, struct flow *f, int dir, struct reasm_stream *s,
+                      uint32_t *seq, const uint8_t **data, uint32_t *len)
+{
+    struct reasm_seg *g = s->ooo;
+    uint64_t before = s->offset;
+    if ((g != NULL && seq_leq(g->seq, s->base)) || *seq == s->base) {
+        s->flags |= RS_FLUSH;
+        if (g != NULL && seq_leq(g->seq, s->base))
+            drain_one(r, f, dir, s); /* the oldest buffered piece */
+        else
+            in_order(r, f, dir, s, seq, data, len); /* the new data is the oldest */
+        s->flags &= (uint8_t)~RS_FLUSH;
+        r->st.unacked_forced++;
+        r->st.unacked_forced_bytes += s->offset - before;
+        return;
+    }
+    if (g != NULL)
+        force_gap(r, f, dir, s);
+    else
+        skip_gap(r, f, dir, s, *seq - s->base);
+}
+
+/* Data that may not be delivered now: buffer it, making room while limits say no. */
+static void buffer_data(struct reasm *r, struct flow *f, int dir, struct reasm_stream *s,
+                        uint32_t seq, const uint8_t *data, uint32_t len)
 {
     bool counted = false;
-    while (!(s->flags & RS_DONE)) {
-        if (seq_leq(seq, s->base)) {
-            if (seq_gt(seq + len, s->base))
-                in_order(r, f, dir, s, seq, data, len);
-            return;
+    while (len > 0 && !(s->flags & RS_DONE)) {
+        if (seq_lt(seq, s->base)) { /* room was made past the start of the new data */
+            uint32_t skip = s->base - seq;
+            if (skip >= len)
+                return;
+            seq += skip;
+            data += skip;
+            len -= skip;
+        }
+        if (seq == s->base) {
+            in_order(r, f, dir, s, &seq, &data, &len);
+            if (len == 0 || (s->flags & RS_DONE))
+                return;
         }
         uint32_t pieces, bytes;
         ooo_walk(r, s, seq, data, len, true, &pieces, &bytes);
@@ -343,22 +414,18 @@ static void out_of_order(struct reasm *r, struct flow *f, int dir, struct reasm_
             else
                 r->st.memcap_drops++;
         }
-        if (s->ooo != NULL)
-            force_gap(r, f, dir, s);
-        else
-            skip_gap(r, f, dir, s, seq - s->base);
+        make_room(r, f, dir, s, &seq, &data, &len);
     }
 }
 
 /* ---- entry points ------------------------------------------------------- */
 
-static struct reasm_stream *stream_get(struct reasm *r, struct flow *f, int dir, uint32_t seq)
+static struct reasm_stream *stream_new(struct reasm *r, struct flow *f, int dir)
 {
-    struct reasm_stream *s = f->stream[dir];
+    struct reasm_stream *s;
     uint8_t off = dir == FLOW_TOSERVER ? FLOW_F_REASM_OFF_TS : FLOW_F_REASM_OFF_TC;
-    uint8_t syn = dir == FLOW_TOSERVER ? FLOW_F_SYN_TS : FLOW_F_SYN_TC;
-    if (s != NULL || (f->flags & off))
-        return s;
+    if (f->flags & off)
+        return NULL;
     if (r->st.mem_in_use + sizeof(*s) > r->conf.memcap ||
         (s = xalloc(MEM_REASM, sizeof(*s))) == NULL) {
         r->st.memcap_drops++;
@@ -366,17 +433,58 @@ static struct reasm_stream *stream_get(struct reasm *r, struct flow *f, int dir,
         return NULL;
     }
     memset(s, 0, sizeof(*s));
-    s->base = (f->flags & syn) ? f->tcp_isn[dir] + 1 : seq;
     r->st.mem_in_use += sizeof(*s);
     r->st.streams++;
     f->stream[dir] = s;
     return s;
 }
 
+/* The stream of direction dir for data starting at seq (the first data sets the
+ * start unless the SYN did). */
+static struct reasm_stream *stream_get(struct reasm *r, struct flow *f, int dir, uint32_t seq)
+{
+    struct reasm_stream *s = f->stream[dir];
+    uint8_t syn = dir == FLOW_TOSERVER ? FLOW_F_SYN_TS : FLOW_F_SYN_TC;
+    if (s == NULL) {
+        s = stream_new(r, f, dir);
+        if (s == NULL)
+            return NULL;
+        s->flags |= RS_NOBASE;
+    }
+    if (s->flags & RS_NOBASE) {
+        s->base = (f->flags & syn) ? f->tcp_isn[dir] + 1 : seq;
+        s->flags &= (uint8_t)~RS_NOBASE;
+    }
+    return s;
+}
+
+/* The other direction acknowledged direction dir's data up to ack: deliver it. An
+ * ACK that arrives before any data of dir is kept only when it says something (the
+ * direction was seen and the ACK is past its SYN). */
+static void ack_update(struct reasm *r, struct flow *f, int dir, uint32_t ack)
+{
+    struct reasm_stream *s = f->stream[dir];
+    if (s == NULL) {
+        uint8_t syn = dir == FLOW_TOSERVER ? FLOW_F_SYN_TS : FLOW_F_SYN_TC;
+        if (f->pkts[dir] == 0 || ((f->flags & syn) && seq_leq(ack, f->tcp_isn[dir] + 1)))
+            return;
+        s = stream_new(r, f, dir);
+        if (s == NULL)
+            return;
+        s->flags |= RS_NOBASE;
+    }
+    if ((s->flags & RS_ACKED) && seq_leq(ack, s->ack))
+        return;
+    s->ack = ack;
+    s->flags |= RS_ACKED;
+    if (s->ooo != NULL && !(s->flags & RS_NOBASE))
+        drain(r, f, dir, s);
+}
+
 static void stream_data(struct reasm *r, struct flow *f, int dir, struct reasm_stream *s,
                         uint32_t seq, const uint8_t *data, uint32_t len)
 {
-    if (s->flags & RS_DONE)
+    if (s->flags & (RS_DONE | RS_CLOSED))
         return;
     if (s->flags & RS_FIN) { /* nothing after the FIN */
         if (seq_geq(seq, s->fin_seq))
@@ -388,17 +496,25 @@ static void stream_data(struct reasm *r, struct flow *f, int dir, struct reasm_s
         r->st.retrans++;
         return;
     }
-    if (seq_leq(seq, s->base))
-        in_order(r, f, dir, s, seq, data, len);
-    else
-        out_of_order(r, f, dir, s, seq, data, len);
+    if (seq_lt(seq, s->base)) { /* delivered bytes are not looked at again */
+        uint32_t skip = s->base - seq;
+        seq += skip;
+        data += skip;
+        len -= skip;
+    }
+    if (seq == s->base)
+        in_order(r, f, dir, s, &seq, &data, &len);
+    if (len > 0)
+        buffer_data(r, f, dir, s, seq, data, len);
 }
 
 /* Delivers everything buffered, giving up the holes between. */
 static void flush_stream(struct reasm *r, struct flow *f, int dir, struct reasm_stream *s)
 {
+    s->flags |= RS_FLUSH;
     while (s->ooo != NULL && !(s->flags & RS_DONE))
         force_gap(r, f, dir, s);
+    s->flags &= (uint8_t)~RS_FLUSH;
     free_ooo(r, s);
 }
 
@@ -409,6 +525,10 @@ void reasm_packet(struct reasm *r, struct flow *f, int dir, const struct pkt *p)
     uint8_t fl = p->tcp_flags;
     uint32_t seq = p->tcp_seq + ((fl & TH_SYN) ? 1u : 0u);
     uint32_t len = p->payload != NULL ? p->payload_len : 0;
+    /* as Suricata in IDS mode: the ACK first, it may deliver the other direction's
+     * data (with this packet as the current one), then this packet's data */
+    if (r->conf.ack_delivery && (fl & TH_ACK))
+        ack_update(r, f, !dir, p->tcp_ack);
     struct reasm_stream *s = f->stream[dir];
     if (len > 0 && len < REASM_MAX_SEG) {
         r->st.segments++;
@@ -416,15 +536,20 @@ void reasm_packet(struct reasm *r, struct flow *f, int dir, const struct pkt *p)
         if (s != NULL)
             stream_data(r, f, dir, s, seq, p->payload, len);
     }
-    if ((fl & TH_FIN) && s != NULL && !(s->flags & RS_FIN)) {
+    if ((fl & TH_FIN) && s != NULL && !(s->flags & (RS_FIN | RS_NOBASE))) {
         s->flags |= RS_FIN;
         s->fin_seq = seq + len;
     }
     if (fl & TH_RST) {
         for (int d = 0; d < 2; d++) {
-            if (f->stream[d] != NULL) {
-                flush_stream(r, f, d, f->stream[d]);
-                f->stream[d]->flags |= RS_DONE;
+            struct reasm_stream *x = f->stream[d];
+            if (x == NULL)
+                continue;
+            if (r->conf.ack_delivery) {
+                x->flags |= RS_CLOSED; /* buffered data waits for the flow's end */
+            } else {
+                flush_stream(r, f, d, x);
+                x->flags |= RS_DONE;
             }
         }
     }

@@ -5,26 +5,41 @@
  * Policy (docs/internals/flow.md has the details):
  *  - a direction starts at ISN+1 when its SYN was seen, else at the first segment
  *    with payload (midstream);
- *  - in-order data is delivered straight from the packet, never copied;
- *  - out-of-order data is copied into a bounded per-direction buffer (segments,
- *    bytes, and a global memcap); overlaps follow ONE policy, first data wins:
+ *  - delivery (conf.ack_delivery, the default; Suricata's IDS semantics): a
+ *    direction's in-order bytes are delivered only up to the highest ACK number
+ *    that packets of the other direction carried, when such a packet arrives (it
+ *    is the current packet for the events the data causes; a packet's ACK is
+ *    applied before its own data); data not yet acknowledged is copied and waits.
+ *    While no packet of the other direction was seen (one-sided capture), data is
+ *    delivered on arrival. Without ack_delivery every in-order byte is delivered
+ *    on arrival;
+ *  - data that may be delivered now goes straight from the packet, never copied;
+ *  - other data (out of order, or waiting for its ACK) is copied into a bounded
+ *    per-direction buffer (segments, bytes, and a global memcap); overlaps follow
+ *    ONE policy, first data wins:
  *    bytes already buffered are kept, differing new bytes are counted
  *    (overlap_diff); data before the delivery point is a retransmission and is
  *    dropped unseen;
- *  - when a limit would be exceeded, the oldest hole is given up: a gap is
- *    declared (gap callback), delivery resumes at the next buffered segment, and
- *    the new segment is buffered or, once the buffer is empty, delivered;
- *  - delivery stops for good after `depth` bytes of stream per direction, after a
- *    RST, and at the FIN's sequence number;
+ *  - when a limit would be exceeded, the oldest data is delivered without its
+ *    ACK (unacked_forced) if it waits at the delivery point, else the oldest hole
+ *    is given up: a gap is declared (gap callback), delivery resumes at the next
+ *    buffered segment; this repeats until the new segment fits or is delivered;
+ *  - delivery stops for good after `depth` bytes of stream per direction and at
+ *    the FIN's sequence number; after a RST no new data is taken (arrival mode
+ *    flushes the buffer at the RST, ack mode at the flow's end);
+ *  - the flow's end (reasm_flow_end) delivers everything buffered, acknowledged
+ *    or not;
  *  - sequence numbers use serial-number arithmetic (RFC 1982), so 2^32 wrap is
  *    transparent.
  *
  * Invariant: buffered segments of a direction are sorted, never overlap, and all
- * start after the delivery point; memory in use <= conf.memcap.
+ * end after the delivery point; only the first may start at or before it (data
+ * waiting for its ACK, possibly delivered in part); memory in use <= conf.memcap.
  */
 #ifndef OTASUKE_SENSOR_REASM_H
 #define OTASUKE_SENSOR_REASM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,12 +51,13 @@ struct reasm_conf {
     uint32_t depth;            /* bytes of stream per direction to deliver; 0 = no limit */
     uint32_t max_ooo_segments; /* per direction */
     uint32_t max_ooo_bytes;    /* per direction */
+    bool ack_delivery;         /* deliver data when the other side ACKs it (else on arrival) */
 };
 
 struct reasm_stats {
     uint64_t segments; /* segments with payload looked at */
     uint64_t bytes_delivered;
-    uint64_t ooo_queued;   /* segment pieces copied into an out-of-order buffer */
+    uint64_t ooo_queued;   /* segment pieces copied into the buffer (out of order, unacked) */
     uint64_t retrans;      /* segments entirely before the delivery point */
     uint64_t overlaps;     /* segments overlapping buffered data */
     uint64_t overlap_diff; /* ... whose overlapping bytes differed (first kept) */
@@ -50,17 +66,21 @@ struct reasm_stats {
     uint64_t depth_reached; /* directions that hit the depth limit */
     uint64_t ooo_limit;     /* times a per-direction limit forced a gap */
     uint64_t memcap_drops;  /* times the memcap forced a gap or refused a stream */
-    uint64_t streams;       /* stream states allocated */
+    uint64_t unacked_forced;       /* times a limit forced delivery of unacknowledged data */
+    uint64_t unacked_forced_bytes; /* ... bytes so delivered */
+    uint64_t streams;              /* stream states allocated */
     uint64_t mem_in_use;
 };
 
 struct reasm;
 
-/* Fills *c with the defaults: 64 MiB, depth 1 MiB, 64 segments, 256 KiB. */
+/* Fills *c with the defaults: 64 MiB, depth 1 MiB, 64 segments, 256 KiB, ack delivery. */
 void reasm_conf_defaults(struct reasm_conf *c);
 
 /* Creates a reassembler. Borrows c until return. deliver(ud, f, dir, data, len)
- * receives every in-order byte once; data is borrowed until it returns. gap(ud, f,
+ * receives every in-order byte once (in ack mode usually while reasm_packet handles
+ * the ACKing packet of the other direction, and at reasm_flow_end what was not
+ * acknowledged); data is borrowed until it returns. gap(ud, f,
  * dir, len) (may be NULL) says that len bytes were skipped before the next data.
  * Callbacks must not call back into the reassembler for the same flow. */
 struct reasm *reasm_new(const struct reasm_conf *c,

@@ -3,13 +3,18 @@
  *
  * Input: one config byte, then segments until the input ends:
  *   byte 0   bit 0 direction, bit 1 SYN, bit 2 FIN, bit 3 RST, bit 4 payload from
- *            the input instead of generated
+ *            the input instead of generated, bit 5 ACK number = the other
+ *            direction's ISN + 1 + the sequence offset (else ISN + 1: acks nothing),
+ *            bit 6 the packet is not counted for its direction (f.pkts), bit 7 of
+ *            the FIRST segment only: arrival delivery instead of ack delivery
  *   byte 1-2 sequence offset (big endian) from the direction's ISN + 1, times the
  *            config's stride; wraps around 2^32 when the ISN is near it
  *   byte 3   payload length
  *   ...      payload bytes (when bit 4 is set; cut short at the end of input)
  * Config byte: bits 0-1 depth (0, 16, 300, 4096), bits 2-3 memcap (small to
  * large), bit 4 ISN near 2^32, bit 5 handshake seen, bits 6-7 seq stride.
+ * Packets count for their direction's f.pkts as the flow table's would, so ack
+ * delivery waits for the other side once it was seen.
  *
  * Invariants checked (abort on violation): delivered bytes per direction never
  * exceed the payload bytes sent; memory in use never exceeds the memcap;
@@ -81,6 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint32_t isn = (cfg & 0x10) ? 0xffffff00u : 1000u;
     bool handshake = cfg & 0x20;
     uint32_t stride = strides[cfg >> 6];
+    c.ack_delivery = !(size > 1 && (data[1] & 0x80));
 
     /* Generated payloads are checked byte by byte only when each direction's start
      * is known (handshake seen) and no input payload may disagree with them. */
@@ -122,6 +128,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             i += n;
         }
         uint32_t seq = isn + 1 + off;
+        if (!(h & 0x40))
+            f.pkts[dir]++;
         if (!(h & 0x10))
             for (size_t j = 0; j < n; j++)
                 buf[j] = gen(seq + (uint32_t)j);
@@ -132,6 +140,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         p.tcp_flags = (uint8_t)(TH_ACK | ((h & 2) ? TH_SYN : 0) | ((h & 4) ? TH_FIN : 0) |
                                 ((h & 8) ? TH_RST : 0));
         p.tcp_seq = (h & 2) ? seq - 1 : seq;
+        p.tcp_ack = (h & 0x20) ? seq : isn + 1; /* both directions share the ISN */
         p.payload = buf;
         p.payload_len = (uint32_t)n;
         z.sent[dir] += n;

@@ -2,7 +2,10 @@
  * (first data wins), retransmissions, sequence wrap-around, gaps forced by the
  * per-direction limits and the memcap, depth, midstream start, FIN and RST, and
  * a property test: every split and order of a small stream delivers the same
- * bytes. Flows are zeroed structs with the fields the flow table would set. */
+ * bytes. Flows are zeroed structs with the fields the flow table would set; with
+ * no packet of the other direction counted (f.pkts) they are one-sided, where ack
+ * delivery falls back to delivery on arrival. The test_ack_* tests count both
+ * directions: data then waits for the other side's ACK (Suricata's IDS mode). */
 #include "check.h"
 #include "flow/reasm.h"
 #include "otasuke/alloc.h"
@@ -15,12 +18,15 @@ struct sink {
     uint64_t gaps[2];
     uint64_t gap_bytes[2];
     int calls;
+    int pkt;          /* number of the packet being fed (set by the ack tests) */
+    int last_pkt[2];  /* the packet during which direction d last got data */
 };
 
 static void deliver(void *ud, struct flow *f, int dir, const uint8_t *data, size_t len)
 {
     struct sink *k = ud;
     k->calls++;
+    k->last_pkt[dir] = k->pkt;
     if (k->len[dir] + len <= OUT_MAX) {
         memcpy(k->out[dir] + k->len[dir], data, len);
         k->len[dir] += len;
@@ -56,11 +62,14 @@ static void flow_syn(struct flow *f, uint32_t isn)
     f->tcp_isn[0] = isn;
 }
 
+static bool g_arrival; /* mk() builds an arrival-mode reassembler */
+
 static struct reasm *mk(struct sink *k, uint32_t depth, uint32_t segs, uint32_t bytes,
                         uint64_t memcap)
 {
     struct reasm_conf c;
     reasm_conf_defaults(&c);
+    c.ack_delivery = !g_arrival;
     c.depth = depth;
     if (segs)
         c.max_ooo_segments = segs;
@@ -348,7 +357,9 @@ static void test_midstream(void)
 static void test_fin_rst(void)
 {
     struct sink k;
+    g_arrival = true; /* RST flushes at once in arrival mode; see test_ack_rst */
     struct reasm *r = mk(&k, 0, 0, 0, 0);
+    g_arrival = false;
     struct flow f;
     flow_syn(&f, 0);
     feed(r, &f, 0, 1, TH_FIN, "bye");
@@ -372,6 +383,317 @@ static void test_fin_rst(void)
     reasm_flow_end(r, &f);
     reasm_flow_end(r, &g);
     reasm_free(r);
+}
+
+/* ---- ack delivery (two-sided flows) --------------------------------------- */
+
+/* A flow whose handshake was seen: client ISN cisn, server ISN sisn, both sides
+ * counted. */
+static void flow_hs(struct flow *f, uint32_t cisn, uint32_t sisn)
+{
+    flow_syn(f, cisn);
+    f->flags |= FLOW_F_SYN_TC;
+    f->tcp_isn[1] = sisn;
+    f->pkts[0] = f->pkts[1] = 1;
+}
+
+/* Packet number n of direction dir: seq, ACK number ack, flags (ACK added). */
+static void pkt_ack(struct reasm *r, struct sink *k, struct flow *f, int n, int dir, uint32_t seq,
+                    uint32_t ack, uint8_t fl, const char *data)
+{
+    struct pkt p = seg(seq, fl, data);
+    p.tcp_ack = ack;
+    k->pkt = n;
+    f->pkts[dir]++;
+    reasm_packet(r, f, dir, &p);
+}
+
+static void test_ack_basic(void)
+{
+    struct sink k;
+    struct reasm *r = mk(&k, 0, 0, 0, 0);
+    struct flow f;
+    flow_hs(&f, 1000, 5000);
+    pkt_ack(r, &k, &f, 4, 0, 1001, 5001, 0, "GET / HTTP/1.1\r\n"); /* 16 bytes */
+    CHECK_EQ_U64(k.len[0], 0);                                    /* waits for the ACK */
+    pkt_ack(r, &k, &f, 5, 1, 5001, 1017, 0, "HTTP/1.1 200 OK\r\n");
+    OUT_IS(k, 0, "GET / HTTP/1.1\r\n");
+    CHECK_EQ_U64(k.last_pkt[0], 5); /* delivered while the ACKing packet is current */
+    CHECK_EQ_U64(k.len[1], 0);      /* the response waits for the client's ACK */
+    pkt_ack(r, &k, &f, 6, 0, 1017, 5018, 0, NULL);
+    OUT_IS(k, 1, "HTTP/1.1 200 OK\r\n");
+    CHECK_EQ_U64(k.last_pkt[1], 6);
+    struct reasm_stats st;
+    reasm_stats(r, &st);
+    CHECK_EQ_U64(st.ooo_queued, 2); /* both copied while waiting */
+    CHECK_EQ_U64(st.unacked_forced, 0);
+    CHECK_EQ_U64(st.gaps, 0);
+    reasm_flow_end(r, &f);
+    reasm_stats(r, &st);
+    CHECK_EQ_U64(st.mem_in_use, 0);
+    reasm_free(r);
+}
+
+/* Data split over packets, one ACK for all; an ACK inside a segment delivers part of
+ * it; old and duplicate ACKs change nothing. */
+static void test_ack_split_and_partial(void)
+{
+    struct sink k;
+    struct reasm *r = mk(&k, 0, 0, 0, 0);
+    struct flow f;
+    flow_hs(&f, 0, 100);
+    pkt_ack(r, &k, &f, 1, 0, 1, 101, 0, "abc");
+    pkt_ack(r, &k, &f, 2, 0, 4, 101, 0, "defg");
+    pkt_ack(r, &k, &f, 3, 0, 8, 101, 0, "hij");
+    CHECK_EQ_U64(k.len[0], 0);
+    pkt_ack(r, &k, &f, 4, 1, 101, 8, 0, NULL); /* acks [0,7): abc, defg */
+    OUT_IS(k, 0, "abcdefg");
+    CHECK_EQ_U64(k.calls, 2);
+    pkt_ack(r, &k, &f, 5, 1, 101, 9, 0, NULL); /* inside "hij" */
+    OUT_IS(k, 0, "abcdefgh");
+    CHECK_EQ_U64(k.last_pkt[0], 5);
+    pkt_ack(r, &k, &f, 6, 1, 101, 5, 0, NULL); /* older ACK: nothing */
+    pkt_ack(r, &k, &f, 7, 1, 101, 9, 0, NULL); /* duplicate: nothing */
+    OUT_IS(k, 0, "abcdefgh");
+    /* a retransmission of the waiting part: buffered bytes win, nothing new */
+    pkt_ack(r, &k, &f, 8, 0, 8, 101, 0, "hXj");
+    pkt_ack(r, &k, &f, 9, 1, 101, 11, 0, NULL);
+    OUT_IS(k, 0, "abcdefghij");
+    CHECK_EQ_U64(k.last_pkt[0], 9);
+    struct reasm_stats st;
+    reasm_stats(r, &st);
+    CHECK_EQ_U64(st.overlaps, 1);
+    CHECK_EQ_U64(st.overlap_diff, 1);
+    /* data that arrives already acknowledged goes straight through */
+    uint64_t q = st.ooo_queued;
+    pkt_ack(r, &k, &f, 10, 1, 101, 14, 0, NULL); /* acks data not yet seen */
+    pkt_ack(r, &k, &f, 11, 0, 11, 101, 0, "klmno"); /* [10,15): 3 acked */
+    OUT_IS(k, 0, "abcdefghijklm");
+    CHECK_EQ_U64(k.last_pkt[0], 11);
+    reasm_stats(r, &st);
+    CHECK_EQ_U64(st.ooo_queued, q + 1); /* only "no" copied */
+    reasm_flow_end(r, &f);              /* the flow's end delivers the unacked rest */
+    OUT_IS(k, 0, "abcdefghijklmno");
+    reasm_stats(r, &st);
+    CHECK_EQ_U64(st.mem_in_use, 0);
+    reasm_free(r);
+}
+
+/* ACKs seen before the data they cover (capture reordering), with and without the
+ * handshake; the packet that carries both an ACK and data applies the ACK first. */
+static void test_ack_before_data(void)
+{
+    struct sink k;
+    struct reasm *r = mk(&k, 0, 0, 0, 0);
+    struct flow f;
+    flow_hs(&f, 0, 100);
+    pkt_ack(r, &k, &f, 1, 1, 101, 6, 0, NULL);
+    pkt_ack(r, &k, &f, 2, 0, 1, 101, 0, "hello");
+    OUT_IS(k, 0, "hello");
+    CHECK_EQ_U64(k.last_pkt[0], 2);
+    /* midstream (no SYN): the first ACK creates the state, the data sets the start */
+    struct flow g;
+    memset(&g, 0, sizeof(g));
+    g.key.proto = 6;
+    g.flags = FLOW_F_MIDSTREAM;
+    g.pkts[0] = g.pkts[1] = 1;
+    pkt_ack(r, &k, &g, 3, 0, 7000, 9003, 0, NULL);
+    pkt_ack(r, &k, &g, 4, 1, 9000, 7000, 0, "xyz12");
+    OUT_IS(k, 1, "xyz");
+    /* one packet with data and the ACK for the other side's data */
+    pkt_ack(r, &k, &g, 5, 0, 7000, 9005, 0, "req");
+    OUT_IS(k, 1, "xyz12");
+    CHECK_EQ_U64(k.last_pkt[1], 5);
+    CHECK_EQ_U64(k.len[0], 5); /* "req" waits */
+    pkt_ack(r, &k, &g, 6, 1, 9005, 7003, 0, NULL);
+    OUT_IS(k, 0, "helloreq");
+    reasm_flow_end(r, &f);
+    reasm_flow_end(r, &g);
+    struct reasm_stats st;
+    reasm_stats(r, &st);
+    CHECK_EQ_U64(st.mem_in_use, 0);
+    CHECK_EQ_U64(st.gaps, 0);
+    reasm_free(r);
+}
+
+static void test_ack_wraparound(void)
+{
+    struct sink k;
+    struct reasm *r = mk(&k, 0, 0, 0, 0);
+    struct flow f;
+    flow_hs(&f, 0xfffffff8u, 77);
+    pkt_ack(r, &k, &f, 1, 0, 0xfffffff9u, 78, 0, "ABCDE"); /* [2^32-7, 2^32-2) */
+    pkt_ack(r, &k, &f, 2, 0, 0xfffffffeu, 78, 0, "FGHIJ"); /* crosses 2^32 */
+    pkt_ack(r, &k, &f, 3, 1, 78, 0xfffffffcu, 0, NULL);
+    OUT_IS(k, 0, "ABC");
+    pkt_ack(r, &k, &f, 4, 1, 78, 0x00000001u, 0, NULL); /* past the wrap: inside FGHIJ */
+    OUT_IS(k, 0, "ABCDEFGH");
+    pkt_ack(r, &k, &f, 5, 1, 78, 0xfffffffdu, 0, NULL); /* older, before the wrap */
+    pkt_ack(r, &k, &f, 6, 1, 78, 0x00000003u, 0, NULL);
+    OUT_IS(k, 0, "ABCDEFGHIJ");
+    CHECK_EQ_U64(k.last_pkt[0], 6);
+    reasm_flow_end(r, &f);
+    reasm_free(r);
+}
+
+/* One-sided capture: while the other direction was never seen, data is delivered
+ * on arrival; once it shows up, its ACKs rule. */
+static void test_ack_one_sided(void)
+{
+    struct sink k;
+    struct reasm *r = mk(&k, 0, 0, 0, 0);
+    struct flow f;
+    flow_syn(&f, 0);
+    f.pkts[0] = 1;
+    pkt_ack(r, &k, &f, 2, 0, 1, 0, 0, "USER x\r\n");
+    OUT_IS(k, 0, "USER x\r\n");
+    CHECK_EQ_U64(k.last_pkt[0], 2);
+    pkt_ack(r, &k, &f, 3, 0, 9, 0, 0, "PASS y\r\n");
+    OUT_IS(k, 0, "USER x\r\nPASS y\r\n");
+    pkt_ack(r, &k, &f, 4, 1, 500, 17, 0, "+OK\r\n"); /* the other side appears */
+    pkt_ack(r, &k, &f, 5, 0, 17, 505, 0, "QUIT\r\n");
+    OUT_IS(k, 0, "USER x\r\nPASS y\r\n");
+    pkt_ack(r, &k, &f, 6, 1, 505, 23, 0, NULL);
+    OUT_IS(k, 0, "USER x\r\nPASS y\r\nQUIT\r\n");
+    /* the server's data: its start was not seen (no SYN+ACK), it waits for ACK 505 */
+    OUT_IS(k, 1, "+OK\r\n");
+    CHECK_EQ_U64(k.last_pkt[1], 5);
+    reasm_flow_end(r, &f);
+    reasm_free(r);
+}
+
+/* Limits: unacknowledged data beyond max_ooo_segments / max_ooo_bytes is delivered
+ * oldest first without its ACK, never dropped; out-of-order holes still become gaps. */
+static void test_ack_limits(void)
+{
+    struct sink k;
+    struct reasm *r = mk(&k, 0, 2, 0, 0);
+    struct flow f;
+    flow_hs(&f, 0, 100);
+    pkt_ack(r, &k, &f, 1, 0, 1, 101, 0, "aaa");
+    pkt_ack(r, &k, &f, 2, 0, 4, 101, 0, "bbb");
+    CHECK_EQ_U64(k.len[0], 0);
+    pkt_ack(r, &k, &f, 3, 0, 7, 101, 0, "ccc"); /* third: "aaa" goes out */
+    OUT_IS(k, 0, "aaa");
+    CHECK_EQ_U64(k.last_pkt[0], 3);
+    struct reasm_stats st;
+    reasm_stats(r, &st);
+    CHECK_EQ_U64(st.unacked_forced, 1);
+    CHECK_EQ_U64(st.unacked_forced_bytes, 3);
+    CHECK_EQ_U64(st.gaps, 0);
+    pkt_ack(r, &k, &f, 4, 1, 101, 10, 0, NULL);
+    OUT_IS(k, 0, "aaabbbccc");
+    /* byte limit: one segment larger than the buffer is delivered at once */
+    struct reasm *r2 = mk(&k, 0, 0, 4, 0);
+    struct flow g;
+    flow_hs(&g, 0, 100);
+    pkt_ack(r2, &k, &g, 1, 0, 1, 101, 0, "0123456789");
+    OUT_IS(k, 0, "0123456789");
+    reasm_stats(r2, &st);
+    CHECK_EQ_U64(st.unacked_forced_bytes, 10);
+    /* a hole is still a gap: [3,6) missing, then the limit */
+    pkt_ack(r2, &k, &g, 2, 0, 15, 101, 0, "EF");
+    pkt_ack(r2, &k, &g, 3, 0, 18, 101, 0, "HI"); /* [17,19): 4 bytes buffered */
+    pkt_ack(r2, &k, &g, 4, 0, 20, 101, 0, "J");  /* over 4: the hole [10,14) is given up */
+    CHECK_EQ_U64(k.gaps[0], 1);
+    CHECK_EQ_U64(k.gap_bytes[0], 4);
+    reasm_flow_end(r, &f);
+    reasm_flow_end(r2, &g);
+    OUT_IS(k, 0, "0123456789EFHIJ");
+    reasm_stats(r2, &st);
+    CHECK_EQ_U64(st.mem_in_use, 0);
+    reasm_free(r);
+    reasm_free(r2);
+}
+
+/* Out-of-order data in ack mode: filled holes still wait for the ACK; FIN data is
+ * acknowledged by the FIN's ACK; the depth cuts delivery inside an ACK. */
+static void test_ack_ooo_fin_depth(void)
+{
+    struct sink k;
+    struct reasm *r = mk(&k, 8, 0, 0, 0);
+    struct flow f;
+    flow_hs(&f, 0, 100);
+    pkt_ack(r, &k, &f, 1, 0, 5, 101, 0, "EFGH");
+    pkt_ack(r, &k, &f, 2, 1, 101, 3, 0, NULL); /* acks [0,2): not there yet */
+    CHECK_EQ_U64(k.len[0], 0);
+    pkt_ack(r, &k, &f, 3, 0, 1, 101, 0, "ABCD");
+    OUT_IS(k, 0, "AB"); /* acknowledged before it arrived */
+    pkt_ack(r, &k, &f, 4, 1, 101, 12, 0, NULL);
+    OUT_IS(k, 0, "ABCDEFGH"); /* depth 8 */
+    struct reasm_stats st;
+    reasm_stats(r, &st);
+    CHECK_EQ_U64(st.depth_reached, 1);
+    struct flow g;
+    flow_hs(&g, 0, 100);
+    pkt_ack(r, &k, &g, 5, 1, 101, 1, TH_FIN, "bye");
+    pkt_ack(r, &k, &g, 6, 1, 104, 1, 0, "more"); /* after the FIN: ignored */
+    pkt_ack(r, &k, &g, 7, 0, 1, 105, 0, NULL);   /* ACK of the FIN */
+    OUT_IS(k, 1, "bye");
+    CHECK_EQ_U64(k.last_pkt[1], 7);
+    reasm_flow_end(r, &f);
+    reasm_flow_end(r, &g);
+    reasm_stats(r, &st);
+    CHECK_EQ_U64(st.mem_in_use, 0);
+    reasm_free(r);
+}
+
+/* RST in ack mode: what waits is kept for the flow's end, new data is refused. */
+static void test_ack_rst(void)
+{
+    struct sink k;
+    struct reasm *r = mk(&k, 0, 0, 0, 0);
+    struct flow f;
+    flow_hs(&f, 0, 100);
+    pkt_ack(r, &k, &f, 1, 0, 1, 101, 0, "abc");
+    pkt_ack(r, &k, &f, 2, 0, 4, 101, 0, "def");
+    pkt_ack(r, &k, &f, 3, 1, 101, 4, TH_RST, NULL); /* its ACK delivers "abc" */
+    OUT_IS(k, 0, "abc");
+    pkt_ack(r, &k, &f, 4, 0, 7, 101, 0, "ghi");
+    reasm_flow_end(r, &f);
+    OUT_IS(k, 0, "abcdef");
+    reasm_free(r);
+}
+
+/* Property: every split and order of a stream, each piece followed by an ACK of a
+ * pseudo-random point, delivers the stream exactly once, in order, without gaps. */
+static void test_ack_every_split(void)
+{
+    static const char msg[] = "GET / HT";
+    const uint32_t len = 8;
+    uint32_t rnd = 12345;
+    for (uint32_t mask = 0; mask < (1u << (len - 1)); mask++) {
+        uint32_t cut[9];
+        int n = 0;
+        cut[n++] = 0;
+        for (uint32_t i = 1; i < len; i++)
+            if (mask & (1u << (i - 1)))
+                cut[n++] = i;
+        cut[n] = len;
+        int order[8];
+        for (int i = 0; i < n; i++)
+            order[i] = n - 1 - i; /* reversed: the worst case for waiting */
+        struct sink k;
+        struct reasm *r = mk(&k, 0, 0, 0, 0);
+        struct flow f;
+        flow_hs(&f, 50, 100);
+        char buf[16];
+        for (int i = 0; i < n; i++) {
+            int j = order[i];
+            memcpy(buf, msg + cut[j], cut[j + 1] - cut[j]);
+            buf[cut[j + 1] - cut[j]] = 0;
+            pkt_ack(r, &k, &f, 2 * i, 0, 51 + cut[j], 101, 0, buf);
+            rnd = rnd * 1103515245u + 12345u;
+            pkt_ack(r, &k, &f, 2 * i + 1, 1, 101, 51 + (rnd >> 16) % (len + 1), 0, NULL);
+        }
+        pkt_ack(r, &k, &f, 99, 1, 101, 51 + len, 0, NULL);
+        OUT_IS(k, 0, msg);
+        struct reasm_stats st;
+        reasm_stats(r, &st);
+        CHECK_EQ_U64(st.gaps, 0);
+        reasm_flow_end(r, &f);
+        reasm_free(r);
+    }
 }
 
 /* ---- property: every split and order delivers the same stream ------------- */
@@ -552,5 +874,14 @@ int main(void)
     RUN(test_every_split_and_order);
     RUN(test_random_overlaps);
     RUN(test_alloc_failures);
+    RUN(test_ack_basic);
+    RUN(test_ack_split_and_partial);
+    RUN(test_ack_before_data);
+    RUN(test_ack_wraparound);
+    RUN(test_ack_one_sided);
+    RUN(test_ack_limits);
+    RUN(test_ack_ooo_fin_depth);
+    RUN(test_ack_rst);
+    RUN(test_ack_every_split);
     return check_done();
 }
