@@ -150,3 +150,94 @@ enum decode_rc decode_mpls(struct dctx *c, struct rd *r)
         return DECODE_BAD;
     return decode_eth(c, r, c->p->has_eth);
 }
+
+/* ---- UDP tunnels: VXLAN (RFC 7348) and Geneve (RFC 8926) ------------------------ */
+
+#define VXLAN_HDR_LEN  8
+#define VXLAN_F_VNI    0x08   /* I flag: the VNI is valid */
+#define GENEVE_HDR_LEN 8
+#define ETHERTYPE_TEB  0x6558 /* transparent Ethernet bridging */
+
+/* VXLAN: flags(1, I set) reserved(3) VNI(3) reserved(1), then an Ethernet frame. A
+ * header without the I flag or with the last reserved byte set is not VXLAN for
+ * Suricata 8 either: DECODE_SKIP, the caller keeps the outer datagram. */
+static enum decode_rc vxlan_inner(struct dctx *c, struct rd *r, uint32_t dgram_len)
+{
+    if (rd_left(r) < VXLAN_HDR_LEN)
+        return dec_event(c->d, DECODE_EV_VXLAN_PKT_TOO_SMALL);
+    uint8_t flags = rd_u8(r);
+    rd_skip(r, 6);
+    uint8_t res = rd_u8(r);
+    if ((flags & VXLAN_F_VNI) == 0 || res != 0)
+        return DECODE_SKIP;
+    c->d->st.proto[DECODE_P_VXLAN]++;
+    c->p->wirelen = dgram_len - VXLAN_HDR_LEN;
+    return decode_eth(c, r, true);
+}
+
+/* Geneve: ver(2 bits, 0) optlen(6 bits, 4-byte words) flags(1) protocol(2) VNI(3)
+ * reserved(1), options, then the payload the protocol names: Ethernet (0x6558), IPv4
+ * or IPv6. */
+static enum decode_rc geneve_inner(struct dctx *c, struct rd *r, uint32_t dgram_len)
+{
+    if (rd_left(r) < GENEVE_HDR_LEN)
+        return dec_event(c->d, DECODE_EV_GENEVE_PKT_TOO_SMALL);
+    uint8_t vo = rd_u8(r);
+    rd_skip(r, 1);
+    uint16_t type = rd_be16(r);
+    rd_skip(r, 4);
+    if ((vo >> 6) != 0)
+        return DECODE_SKIP; /* a version we do not know: leave the datagram as it is */
+    size_t opt = (size_t)(vo & 0x3f) * 4;
+    rd_skip(r, opt);
+    if (r->bad)
+        return dec_event(c->d, DECODE_EV_GENEVE_PKT_TOO_SMALL);
+    c->d->st.proto[DECODE_P_GENEVE]++;
+    uint32_t hdr = (uint32_t)(GENEVE_HDR_LEN + opt);
+    c->p->wirelen = dgram_len > hdr ? dgram_len - hdr : 0;
+    switch (type) {
+    case ETHERTYPE_TEB:
+        return decode_eth(c, r, true);
+    case 0x0800:
+    case 0x86dd:
+        return decode_ethertype(c, r, type);
+    default:
+        dec_note(c->d, DECODE_EV_GENEVE_UNKNOWN_PAYLOAD);
+        return DECODE_SKIP;
+    }
+}
+
+/* The inner packet replaces p's L3/L4 as with GRE, and p remembers the outermost UDP
+ * tuple (has_outer) so that the tunnel's own flow is tracked as well. When the inner
+ * frame is not something we decode (not IP or ARP, malformed, too deep) p is put
+ * back as the outer UDP datagram, whose events stay counted. */
+enum decode_rc decode_udp_tunnel(struct dctx *c, struct rd *r, bool geneve, uint32_t dgram_len)
+{
+    struct pkt *p = c->p;
+    struct pkt outer = *p; /* only tunnel packets pay for this copy */
+    if (!tunnel_enter(c))
+        return DECODE_OK;
+    if (!p->has_outer) {
+        p->has_outer = true;
+        p->outer_ipver = p->ipver;
+        p->outer_vlan_n = p->vlan_n;
+        p->outer_src = p->src;
+        p->outer_dst = p->dst;
+        p->outer_sport = p->sport;
+        p->outer_dport = p->dport;
+        p->outer_wirelen = p->wirelen;
+    }
+    p->l4 = NULL;
+    p->l4_len = 0;
+    p->payload = NULL;
+    p->payload_len = 0;
+    p->sport = 0;
+    p->dport = 0;
+    struct dctx in = *c;
+    in.reassembled = false;
+    enum decode_rc rc = geneve ? geneve_inner(&in, r, dgram_len) : vxlan_inner(&in, r, dgram_len);
+    if (rc == DECODE_OK || rc == DECODE_HELD || rc == DECODE_ARP)
+        return rc;
+    *p = outer;
+    return DECODE_OK;
+}

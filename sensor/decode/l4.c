@@ -1,7 +1,8 @@
 /*
  * Layer 4: TCP (with MSS, window scale, SACK-permitted and timestamp options), UDP,
- * ICMP, ICMPv6, IP-in-IP (protocols 4 and 41) and GRE version 0 (checksum/key/
- * sequence, inner IPv4, IPv6, ARP, MPLS, PPP, Ethernet 0x6558 and ERSPAN I/II/III);
+ * ICMP, ICMPv6, IP-in-IP (protocols 4 and 41), GRE version 0 (checksum/key/
+ * sequence, inner IPv4, IPv6, ARP, MPLS, PPP, Ethernet 0x6558 and ERSPAN I/II/III)
+ * and, on their UDP ports, VXLAN and Geneve (encap.c);
  * tunnels are followed at most DECODE_MAX_TUNNEL deep, all kinds together.
  * Each decoder sees exactly the L4 bytes present; `claimed` is what the IP header
  * says, so a UDP length is checked against the datagram, not the snap length.
@@ -124,6 +125,10 @@ static enum decode_rc decode_udp(struct dctx *c, struct rd *r, uint32_t claimed)
     p->l4_len = have;
     p->payload = rd_ptr(r);
     p->payload_len = have - UDP_HDR_LEN;
+    if (p->dport != 0 && (p->dport == d->conf.vxlan_port || p->dport == d->conf.geneve_port)) {
+        struct rd in = rd_init(p->payload, p->payload_len);
+        return decode_udp_tunnel(c, &in, p->dport == d->conf.geneve_port, ulen - UDP_HDR_LEN);
+    }
     return DECODE_OK;
 }
 

@@ -77,14 +77,15 @@ struct flow_key {
     uint16_t vlan[PKT_MAX_VLAN];
     uint8_t proto;
     uint8_t icmp_echo;
-    uint8_t pad_[2];
 };
 
 /* struct flow.flags bits */
 #define FLOW_F_SYN_TS       0x01 /* SYN seen to server: tcp_isn[0] is valid */
 #define FLOW_F_SYN_TC       0x02 /* SYN+ACK seen to client: tcp_isn[1] is valid */
 #define FLOW_F_MIDSTREAM    0x04 /* TCP picked up without the client's SYN */
-#define FLOW_F_REVERSED     0x08 /* first packet was a SYN+ACK: key.src is its receiver */
+#define FLOW_F_REVERSED     0x08 /* first packet came from the server (SYN+ACK, a TCP
+                                    pickup from a well-known port, a DNS response):
+                                    key.src is its receiver */
 #define FLOW_F_REASM_OFF_TS 0x10 /* reassembly gave up on this direction (memcap) */
 #define FLOW_F_REASM_OFF_TC 0x20
 
@@ -125,6 +126,8 @@ struct flow {
     uint8_t ipver;        /* 4 or 6 */
     uint8_t icmp_type;    /* ICMP/ICMPv6: type and code of the first packet */
     uint8_t icmp_code;
+    bool has_mac;         /* the first packet had an Ethernet header: */
+    uint8_t mac[2][6];    /* its MAC addresses, [0] the client's, [1] the server's */
 };
 
 struct flow_stats {

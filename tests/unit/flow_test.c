@@ -274,6 +274,53 @@ static void test_tcp_states(void)
     flow_table_free(t);
 }
 
+/* A UDP flow whose first packet is a DNS response (from port 53, QR set) belongs to
+ * the response's receiver (dns-reversed-udp-1); a query, or a non-DNS datagram from
+ * port 53, does not turn the flow around. The first packet's MACs are kept, client's
+ * first. */
+static void test_dns_response_first(void)
+{
+    struct ended e = {0};
+    struct flow_conf c = conf();
+    struct flow_table *t = flow_table_new(&c, on_end, &e);
+    int d;
+    /* DNS header: id 0x1234, flags 0x8180 (response, RD, RA), counts 1/1/0/0 */
+    static const uint8_t resp[12] = {0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0};
+    static const uint8_t query[12] = {0x12, 0x35, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
+    struct pkt p = mk(17, B, 53, A, 41805, S(1));
+    p.payload = resp;
+    p.payload_len = sizeof(resp);
+    p.has_eth = true;
+    memcpy(p.eth_src, "\x02\x00\x00\x00\x00\x0b", 6); /* the server's MAC */
+    memcpy(p.eth_dst, "\x02\x00\x00\x00\x00\x0a", 6);
+    struct flow *f = upd(t, p, &d);
+    CHECK_EQ_U64(d, FLOW_TOCLIENT);
+    struct addr a = v4(A);
+    CHECK(memcmp(&f->key.src, &a, sizeof(a)) == 0);
+    CHECK_EQ_U64(f->key.sport, 41805);
+    CHECK_EQ_U64(f->key.dport, 53);
+    CHECK(f->flags & FLOW_F_REVERSED);
+    CHECK(f->has_mac);
+    CHECK_MEM(f->mac[0], "\x02\x00\x00\x00\x00\x0a", 6);
+    CHECK_MEM(f->mac[1], "\x02\x00\x00\x00\x00\x0b", 6);
+    /* a query from port 53 (server to server): the sender stays the client */
+    p = mk(17, B, 53, A, 41806, S(1));
+    p.payload = query;
+    p.payload_len = sizeof(query);
+    f = upd(t, p, &d);
+    CHECK_EQ_U64(d, FLOW_TOSERVER);
+    CHECK(!(f->flags & FLOW_F_REVERSED));
+    CHECK(!f->has_mac);
+    /* too short to be DNS */
+    p = mk(17, B, 53, A, 41807, S(1));
+    p.payload = resp;
+    p.payload_len = 11;
+    f = upd(t, p, &d);
+    CHECK_EQ_U64(d, FLOW_TOSERVER);
+    flow_table_flush(t);
+    flow_table_free(t);
+}
+
 static void test_midstream(void)
 {
     struct ended e = {0};
@@ -297,13 +344,26 @@ static void test_midstream(void)
     CHECK_EQ_U64(d, FLOW_TOSERVER);
     CHECK_EQ_U64(f->tcp_state, FLOW_TCP_ESTABLISHED);
     CHECK(!f->handshake_seen); /* the SYN was never seen */
-    /* data first: its sender is the client, established at once */
-    struct flow *g = upd(t, mk_tcp(B, 22, A, 50001, TH_ACK | TH_PSH, S(2)), &d);
+    /* data first between two ephemeral ports: its sender is the client, established
+     * at once */
+    struct flow *g = upd(t, mk_tcp(B, 40022, A, 50001, TH_ACK | TH_PSH, S(2)), &d);
     CHECK_EQ_U64(d, FLOW_TOSERVER);
     CHECK(memcmp(&g->key.src, &b, sizeof(b)) == 0);
     CHECK_EQ_U64(g->tcp_state, FLOW_TCP_ESTABLISHED);
     CHECK(g->flags & FLOW_F_MIDSTREAM);
     CHECK(!(g->flags & FLOW_F_REVERSED));
+    /* data first from a well-known port to an ephemeral one: the server spoke first
+     * (Suricata's probing parser turns such a flow around: tcp-stream-after-swap) */
+    struct flow *h = upd(t, mk_tcp(B, 80, A, 50002, TH_ACK | TH_PSH, S(2)), &d);
+    CHECK_EQ_U64(d, FLOW_TOCLIENT);
+    CHECK(memcmp(&h->key.src, &a, sizeof(a)) == 0);
+    CHECK_EQ_U64(h->key.dport, 80);
+    CHECK(h->flags & FLOW_F_REVERSED);
+    CHECK_EQ_U64(h->pkts[FLOW_TOCLIENT], 1);
+    /* a SYN from a well-known port is still the client's */
+    struct flow *i = upd(t, mk_tcp(B, 80, A, 50003, TH_SYN, S(2)), &d);
+    CHECK_EQ_U64(d, FLOW_TOSERVER);
+    CHECK(!(i->flags & FLOW_F_REVERSED));
     flow_table_flush(t);
     flow_table_free(t);
 }
@@ -683,6 +743,7 @@ int main(void)
     RUN(test_timeouts);
     RUN(test_eviction_and_emergency);
     RUN(test_emergency_recovery);
+    RUN(test_dns_response_first);
     RUN(test_memcap_fail);
     RUN(test_flush_order_and_ids_deterministic);
     RUN(test_hash_spread);
