@@ -174,12 +174,18 @@ static void on_flow_end(struct flow *f, enum flow_end_reason why, void *ud)
     if (f->key.proto == IPPROTO_ICMP || f->key.proto == IPPROTO_ICMPV6) {
         jw_u64(w, "icmp_type", f->icmp_type);
         jw_u64(w, "icmp_code", f->icmp_code);
+        if (f->icmp_tc_seen) {
+            jw_u64(w, "response_icmp_type", f->icmp_type_tc);
+            jw_u64(w, "response_icmp_code", f->icmp_code_tc);
+        }
     }
     const struct sensor_conf *sc = pl->conf;
     struct eve_opts eo = {sc->eve_community_id, (uint16_t)sc->eve_community_id_seed,
                           sc->eve_ethernet};
     eve_flow_fields(w, f, true, &eo, true); /* vlan, ether, community_id */
-    const char *app_proto = have_app ? appid_eve_app_proto(&ar) : NULL;
+    /* Suricata's app-layer runs on TCP and UDP only (no app_proto on ICMP flows) */
+    bool app_l4 = f->key.proto == IPPROTO_TCP || f->key.proto == IPPROTO_UDP;
+    const char *app_proto = have_app && app_l4 ? appid_eve_app_proto(&ar) : NULL;
     if (app_proto != NULL)
         jw_str(w, "app_proto", app_proto);
     jw_obj_open(w, "flow");
@@ -657,6 +663,7 @@ struct pipeline *pipeline_new(const struct sensor_conf *c, char *err, size_t err
         .decode_gre = c->decode_gre,
         .vxlan_port = c->decode_vxlan ? (uint16_t)c->vxlan_port : 0,
         .geneve_port = c->decode_geneve ? (uint16_t)c->geneve_port : 0,
+        .teredo_port = c->decode_teredo ? (uint16_t)c->teredo_port : 0,
     };
     struct flow_conf fc;
     fill_flow_conf(c, &fc);

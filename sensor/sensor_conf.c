@@ -236,5 +236,9 @@ const struct conf_item sensor_conf_table[] = {
      NULL},
     {"decoder.geneve.port", CONF_INT, "6081", 1, 65535, OFF(geneve_port),
      "UDP destination port of Geneve", NULL},
+    {"decoder.teredo.enabled", CONF_BOOL, "yes", 0, 0, OFF(decode_teredo),
+     "decode Teredo (IPv6 in UDP) and track the inner packets' flows", NULL},
+    {"decoder.teredo.port", CONF_INT, "3544", 1, 65535, OFF(teredo_port),
+     "UDP port (source or destination) of Teredo", NULL},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };

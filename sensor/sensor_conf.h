@@ -111,6 +111,8 @@ struct sensor_conf {
     int64_t vxlan_port;
     bool decode_geneve;
     int64_t geneve_port;
+    bool decode_teredo;
+    int64_t teredo_port;
 };
 
 extern const struct conf_item sensor_conf_table[];

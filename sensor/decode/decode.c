@@ -107,6 +107,7 @@ static const char *const g_proto_names[DECODE_P_COUNT + 1] = {
     [DECODE_P_IPIP] = "ipip",
     [DECODE_P_VXLAN] = "vxlan",
     [DECODE_P_GENEVE] = "geneve",
+    [DECODE_P_TEREDO] = "teredo",
     [DECODE_P_PPP] = "ppp",
     [DECODE_P_CHDLC] = "chdlc",
     [DECODE_P_PPPOE] = "pppoe",
@@ -143,7 +144,8 @@ struct decoder *decoder_new(const struct decode_conf *c)
     else
         d->conf = (struct decode_conf){.decode_gre = true,
                                        .vxlan_port = DECODE_VXLAN_PORT,
-                                       .geneve_port = DECODE_GENEVE_PORT};
+                                       .geneve_port = DECODE_GENEVE_PORT,
+                                       .teredo_port = DECODE_TEREDO_PORT};
     if (d->conf.defrag_memcap == 0)
         d->conf.defrag_memcap = 32ull << 20;
     if (d->conf.defrag_timeout_us == 0)

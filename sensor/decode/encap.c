@@ -151,12 +151,15 @@ enum decode_rc decode_mpls(struct dctx *c, struct rd *r)
     return decode_eth(c, r, c->p->has_eth);
 }
 
-/* ---- UDP tunnels: VXLAN (RFC 7348) and Geneve (RFC 8926) ------------------------ */
+/* ---- UDP tunnels: VXLAN (RFC 7348), Geneve (RFC 8926), Teredo (RFC 4380) ------- */
 
 #define VXLAN_HDR_LEN  8
 #define VXLAN_F_VNI    0x08   /* I flag: the VNI is valid */
 #define GENEVE_HDR_LEN 8
 #define ETHERTYPE_TEB  0x6558 /* transparent Ethernet bridging */
+#define TEREDO_ORIGIN_LEN 8
+#define IPV6_HDR_LEN   40
+#define IPPROTO_NONE_  59
 
 /* VXLAN: flags(1, I set) reserved(3) VNI(3) reserved(1), then an Ethernet frame. A
  * header without the I flag or with the last reserved byte set is not VXLAN for
@@ -207,11 +210,43 @@ static enum decode_rc geneve_inner(struct dctx *c, struct rd *r, uint32_t dgram_
     }
 }
 
+/* Teredo (RFC 4380): an optional origin indication (00 00, 8 bytes), then an IPv6
+ * packet whose length fills the datagram exactly: there is no Teredo header to check,
+ * so the IPv6 header must be right (Suricata's test). Authentication indications
+ * (00 01) and bubbles (no next header, no payload) are left as UDP, as in Suricata. */
+static enum decode_rc teredo_inner(struct dctx *c, struct rd *r, uint32_t dgram_len)
+{
+    struct rd peek = *r;
+    uint8_t b0 = rd_u8(&peek);
+    uint8_t b1 = rd_u8(&peek);
+    if (peek.bad)
+        return DECODE_SKIP;
+    uint32_t skip = 0;
+    if (b0 == 0) {
+        if (b1 != 0)
+            return DECODE_SKIP;
+        skip = TEREDO_ORIGIN_LEN;
+    }
+    rd_skip(r, skip);
+    peek = *r;
+    uint8_t ver = rd_u8(&peek) >> 4;
+    rd_skip(&peek, 3);
+    uint32_t plen = rd_be16(&peek);
+    uint8_t nh = rd_u8(&peek);
+    if (r->bad || peek.bad || ver != 6 || plen + IPV6_HDR_LEN + skip != dgram_len ||
+        (nh == IPPROTO_NONE_ && plen == 0))
+        return DECODE_SKIP;
+    c->d->st.proto[DECODE_P_TEREDO]++;
+    c->p->wirelen = dgram_len - skip;
+    return decode_ipv6(c, r);
+}
+
 /* The inner packet replaces p's L3/L4 as with GRE, and p remembers the outermost UDP
  * tuple (has_outer) so that the tunnel's own flow is tracked as well. When the inner
  * frame is not something we decode (not IP or ARP, malformed, too deep) p is put
  * back as the outer UDP datagram, whose events stay counted. */
-enum decode_rc decode_udp_tunnel(struct dctx *c, struct rd *r, bool geneve, uint32_t dgram_len)
+enum decode_rc decode_udp_tunnel(struct dctx *c, struct rd *r, enum udp_tunnel kind,
+                                 uint32_t dgram_len)
 {
     struct pkt *p = c->p;
     struct pkt outer = *p; /* only tunnel packets pay for this copy */
@@ -235,7 +270,9 @@ enum decode_rc decode_udp_tunnel(struct dctx *c, struct rd *r, bool geneve, uint
     p->dport = 0;
     struct dctx in = *c;
     in.reassembled = false;
-    enum decode_rc rc = geneve ? geneve_inner(&in, r, dgram_len) : vxlan_inner(&in, r, dgram_len);
+    enum decode_rc rc = kind == UDP_TUN_GENEVE ? geneve_inner(&in, r, dgram_len)
+                        : kind == UDP_TUN_VXLAN ? vxlan_inner(&in, r, dgram_len)
+                                                : teredo_inner(&in, r, dgram_len);
     if (rc == DECODE_OK || rc == DECODE_HELD || rc == DECODE_ARP)
         return rc;
     *p = outer;

@@ -599,8 +599,14 @@ struct flow *flow_table_update(struct flow_table *t, const struct pkt *p, int *d
     f->bytes[d] += p->wirelen;
     if (p->ts_us > f->ts_last)
         f->ts_last = p->ts_us;
-    if (k.proto == IPPROTO_TCP_)
+    if (k.proto == IPPROTO_TCP_) {
         tcp_update(f, d, p);
+    } else if (d == FLOW_TOCLIENT && !f->icmp_tc_seen &&
+               (k.proto == IPPROTO_ICMP_ || k.proto == IPPROTO_ICMPV6_)) {
+        f->icmp_tc_seen = true;
+        f->icmp_type_tc = p->icmp_type;
+        f->icmp_code_tc = p->icmp_code;
+    }
     lru_touch(t, f);
     *dir = d;
     return f;

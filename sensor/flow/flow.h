@@ -126,6 +126,9 @@ struct flow {
     uint8_t ipver;        /* 4 or 6 */
     uint8_t icmp_type;    /* ICMP/ICMPv6: type and code of the first packet */
     uint8_t icmp_code;
+    bool icmp_tc_seen;    /* ICMP/ICMPv6: a packet to the client was seen, with */
+    uint8_t icmp_type_tc; /* the type and code of the first one (EVE response_icmp_*) */
+    uint8_t icmp_code_tc;
     bool has_mac;         /* the first packet had an Ethernet header: */
     uint8_t mac[2][6];    /* its MAC addresses, [0] the client's, [1] the server's */
 };

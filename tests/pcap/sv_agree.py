@@ -112,7 +112,7 @@ ARG_MAP = {
 }
 for _p in IN_SCOPE:
     ARG_MAP["app-layer.protocols.%s.enabled" % _p] = ("app.%s.enabled" % _p, _bool)
-for _p in ("vxlan", "geneve"):
+for _p in ("vxlan", "geneve", "teredo"):
     ARG_MAP["decoder.%s.enabled" % _p] = ("decoder.%s.enabled" % _p, _bool)
 # eve-log options of a test's suricata.yaml -> our settings (the per-flow header fields).
 EVE_LOG_MAP = {

@@ -261,7 +261,8 @@ static size_t wrap_udp(uint8_t *buf, size_t n, uint16_t dport, const uint8_t *hd
     u[4] = (uint8_t)((tot - 20) >> 8);
     u[5] = (uint8_t)(tot - 20);
     u[6] = u[7] = 0;
-    memcpy(u + 8, hdr, hlen);
+    if (hlen > 0)
+        memcpy(u + 8, hdr, hlen);
     return pre + n;
 }
 
@@ -370,6 +371,57 @@ static void test_geneve(void)
     b[14 + 20 + 8] = 0x3f;
     CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, b, n), DECODE_OK);
     CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_GENEVE_PKT_TOO_SMALL);
+    CHECK_EQ_U64(g_p.tunnel_depth, 0);
+}
+
+static void test_teredo(void)
+{
+    /* IPv6 2001::1 -> 2001::2, payload length 8, next header ICMPv6, hop limit 64;
+     * ICMPv6 echo request id 1 seq 1 */
+    static const uint8_t v6[48] = {
+        0x60, 0, 0, 0, 0x00, 0x08, 0x3a, 0x40,
+        0x20, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+        0x20, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2,
+        0x80, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01,
+    };
+    /* origin indication: 00 00, port and address (obfuscated) */
+    static const uint8_t origin[8] = {0x00, 0x00, 0xf2, 0x27, 0xc8, 0xc5, 0xb9, 0xc8};
+    uint8_t b[512];
+    fresh();
+    memcpy(b, v6, sizeof(v6));
+    size_t n = wrap_udp(b, sizeof(v6), DECODE_TEREDO_PORT, NULL, 0);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, b, n), DECODE_OK);
+    CHECK_EQ_U64(g_p.ipver, 6);
+    CHECK_EQ_U64(g_p.proto, 58);
+    CHECK_EQ_U64(g_p.icmp_type, 128);
+    CHECK_EQ_U64(g_p.tunnel_depth, 1);
+    CHECK_EQ_U64(g_p.wirelen, 48); /* the IPv6 packet, as Suricata counts it */
+    CHECK(g_p.has_outer);
+    CHECK_EQ_U64(g_p.outer_dport, DECODE_TEREDO_PORT);
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_TEREDO], 1);
+
+    memcpy(b, origin, sizeof(origin));
+    memcpy(b + sizeof(origin), v6, sizeof(v6));
+    n = wrap_udp(b, sizeof(origin) + sizeof(v6), DECODE_TEREDO_PORT, NULL, 0);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, b, n), DECODE_OK);
+    CHECK_EQ_U64(g_p.ipver, 6);
+    CHECK_EQ_U64(g_p.wirelen, 48);
+
+    /* A payload length that does not fill the datagram: not Teredo, plain UDP. */
+    memcpy(b, v6, sizeof(v6));
+    b[5] = 0x07;
+    n = wrap_udp(b, sizeof(v6), DECODE_TEREDO_PORT, NULL, 0);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, b, n), DECODE_OK);
+    CHECK_EQ_U64(g_p.ipver, 4);
+    CHECK_EQ_U64(g_p.tunnel_depth, 0);
+    CHECK_EQ_U64(g_p.payload_len, 48);
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_TEREDO], 2);
+
+    /* An authentication indication (00 01): left as UDP, as Suricata does. */
+    b[0] = 0x00;
+    b[1] = 0x01;
+    n = wrap_udp(b, 4, DECODE_TEREDO_PORT, NULL, 0);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, b, n), DECODE_OK);
     CHECK_EQ_U64(g_p.tunnel_depth, 0);
 }
 
@@ -1461,6 +1513,7 @@ int main(void)
     RUN(test_vxlan);
     RUN(test_geneve);
     RUN(test_vxlan_nesting);
+    RUN(test_teredo);
     RUN(test_pcap_sll2);
     RUN(test_pcap_gre_and_vlan);
     RUN(test_pcap_defrag);

@@ -204,9 +204,13 @@ static void test_icmp(void)
     struct flow *f = upd(t, mk_icmp(1, A, B, 8, 0, req7, S(1)), &d);
     CHECK(f != NULL);
     CHECK_EQ_U64(d, FLOW_TOSERVER);
+    CHECK(!f->icmp_tc_seen);
     CHECK(upd(t, mk_icmp(1, B, A, 0, 0, rep7, S(1) + 5), &d) == f);
     CHECK_EQ_U64(d, FLOW_TOCLIENT);
     CHECK_STR(flow_state_name(f), "established");
+    CHECK(f->icmp_tc_seen); /* EVE response_icmp_type / response_icmp_code */
+    CHECK_EQ_U64(f->icmp_type_tc, 0);
+    CHECK_EQ_U64(f->icmp_code_tc, 0);
     struct flow *g = upd(t, mk_icmp(1, A, B, 8, 0, req8, S(2)), &d);
     CHECK(g != NULL && g != f);
     /* port unreachable with id bytes 0/0x0303 must not join an echo flow */
