@@ -199,7 +199,7 @@ static uint8_t flow_class(const struct flow *f)
 {
     switch (f->key.proto) {
     case IPPROTO_TCP_:
-        if (f->tcp_state == FLOW_TCP_CLOSED)
+        if (f->tcp_state >= FLOW_TCP_LAST_ACK) /* Suricata's closed flow states */
             return LRU_TCP_CLOSED;
         if (f->tcp_state >= FLOW_TCP_ESTABLISHED)
             return LRU_TCP_EST;
@@ -505,6 +505,40 @@ static struct flow *create(struct flow_table *t, const struct flow_key *k,
 
 /* ---- TCP state ---------------------------------------------------------- */
 
+/* After the first FIN (see enum flow_tcp_state). `dir` sent flags `fl`; the side that
+ * sent the first FIN is f->fin_dir. */
+static void tcp_closing(struct flow *f, int dir, uint8_t fl)
+{
+    bool fin = fl & TH_FIN, ack = fl & TH_ACK, other = dir != f->fin_dir;
+    switch (f->tcp_state) {
+    case FLOW_TCP_FIN_WAIT1: /* the client's FIN */
+        if (other && fin)
+            f->tcp_state = ack ? FLOW_TCP_TIME_WAIT : FLOW_TCP_CLOSING;
+        else if (other && ack)
+            f->tcp_state = FLOW_TCP_FIN_WAIT2;
+        break;
+    case FLOW_TCP_FIN_WAIT2:
+        if (other && fin)
+            f->tcp_state = FLOW_TCP_TIME_WAIT;
+        break;
+    case FLOW_TCP_CLOSING:
+        if (ack && !fin)
+            f->tcp_state = FLOW_TCP_TIME_WAIT;
+        break;
+    case FLOW_TCP_CLOSE_WAIT: /* the server's FIN */
+        if (other && fin)
+            f->tcp_state = FLOW_TCP_LAST_ACK;
+        break;
+    case FLOW_TCP_LAST_ACK: /* both FINs, the server's first: its ACK ends it */
+    case FLOW_TCP_TIME_WAIT: /* both FINs, the client's first: its ACK ends it */
+        if (ack && !fin && dir == f->fin_dir)
+            f->tcp_state = FLOW_TCP_CLOSED;
+        break;
+    default:
+        break;
+    }
+}
+
 /* Cognitive complexity over 25: to bring down (docs/internals/lint.md). */
 // NOLINTNEXTLINE(readability-function-cognitive-complexity)
 static void tcp_update(struct flow *f, int dir, const struct pkt *p)
@@ -545,19 +579,12 @@ static void tcp_update(struct flow *f, int dir, const struct pkt *p)
         break;
     case FLOW_TCP_ESTABLISHED:
         break;
-    case FLOW_TCP_FIN_WAIT1:
-        if ((fl & TH_FIN) && dir != f->fin_dir)
-            f->tcp_state = FLOW_TCP_CLOSING;
-        return;
-    case FLOW_TCP_CLOSING:
-        if (ack && !(fl & TH_FIN) && dir == f->fin_dir)
-            f->tcp_state = FLOW_TCP_CLOSED;
-        return;
     default:
+        tcp_closing(f, dir, fl);
         return;
     }
     if ((fl & TH_FIN) && f->tcp_state >= FLOW_TCP_SYN_RECV) {
-        f->tcp_state = FLOW_TCP_FIN_WAIT1;
+        f->tcp_state = dir == FLOW_TOSERVER ? FLOW_TCP_FIN_WAIT1 : FLOW_TCP_CLOSE_WAIT;
         f->fin_dir = (uint8_t)dir;
     }
 }
@@ -635,7 +662,9 @@ const char *flow_tcp_state_name(enum flow_tcp_state s)
     static const char *const names[] = {
         [FLOW_TCP_NONE] = "none",           [FLOW_TCP_SYN_SENT] = "syn_sent",
         [FLOW_TCP_SYN_RECV] = "syn_recv",   [FLOW_TCP_ESTABLISHED] = "established",
-        [FLOW_TCP_FIN_WAIT1] = "fin_wait1", [FLOW_TCP_CLOSING] = "closing",
+        [FLOW_TCP_FIN_WAIT1] = "fin_wait1", [FLOW_TCP_FIN_WAIT2] = "fin_wait2",
+        [FLOW_TCP_CLOSING] = "closing",     [FLOW_TCP_CLOSE_WAIT] = "close_wait",
+        [FLOW_TCP_LAST_ACK] = "last_ack",   [FLOW_TCP_TIME_WAIT] = "time_wait",
         [FLOW_TCP_CLOSED] = "closed",
     };
     return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";

@@ -52,16 +52,24 @@ enum flow_end_reason {
     FLOW_END_TCP_REUSE, /* a new SYN reused the tuple of a closed TCP flow */
 };
 
-/* TCP states (EVE tcp.state names via flow_tcp_state_name()). A simplification of
- * RFC 793 as seen by a passive observer: FIN_WAIT1 = one side sent FIN, CLOSING =
- * both sides sent FIN, CLOSED = last ACK seen or RST. */
+/* TCP states (EVE tcp.state names via flow_tcp_state_name()), Suricata's names for
+ * what a passive observer sees, from the client's side: the client's FIN first gives
+ * FIN_WAIT1, the server's ACK FIN_WAIT2, the server's FIN TIME_WAIT (CLOSING when it
+ * carries no ACK); the server's FIN first gives CLOSE_WAIT, the client's FIN
+ * LAST_ACK; the last ACK, or an RST, CLOSED. LAST_ACK and later are "closed" flows
+ * (flow_state_name), as Suricata. The order matters: tcp_reused() and the timeout
+ * class compare states. */
 enum flow_tcp_state {
     FLOW_TCP_NONE = 0,
     FLOW_TCP_SYN_SENT,
     FLOW_TCP_SYN_RECV,
     FLOW_TCP_ESTABLISHED,
     FLOW_TCP_FIN_WAIT1,
+    FLOW_TCP_FIN_WAIT2,
     FLOW_TCP_CLOSING,
+    FLOW_TCP_CLOSE_WAIT,
+    FLOW_TCP_LAST_ACK,
+    FLOW_TCP_TIME_WAIT,
     FLOW_TCP_CLOSED,
 };
 
@@ -189,7 +197,7 @@ void flow_table_stats(const struct flow_table *t, struct flow_stats *out);
 uint32_t flow_table_max_chain(const struct flow_table *t);
 
 /* EVE tcp.state: "none", "syn_sent", "syn_recv", "established", "fin_wait1",
- * "closing", "closed". */
+ * "fin_wait2", "closing", "close_wait", "last_ack", "time_wait", "closed". */
 const char *flow_tcp_state_name(enum flow_tcp_state s);
 /* EVE flow.state: "new", "established" or "closed". */
 const char *flow_state_name(const struct flow *f);
