@@ -511,7 +511,7 @@ static void tcp_closing(struct flow *f, int dir, uint8_t fl)
 {
     bool fin = fl & TH_FIN, ack = fl & TH_ACK, other = dir != f->fin_dir;
     switch (f->tcp_state) {
-    case FLOW_TCP_FIN_WAIT1: /* the client's FIN */
+    case FLOW_TCP_FIN_WAIT1: /* the server's FIN */
         if (other && fin)
             f->tcp_state = ack ? FLOW_TCP_TIME_WAIT : FLOW_TCP_CLOSING;
         else if (other && ack)
@@ -525,12 +525,12 @@ static void tcp_closing(struct flow *f, int dir, uint8_t fl)
         if (ack && !fin)
             f->tcp_state = FLOW_TCP_TIME_WAIT;
         break;
-    case FLOW_TCP_CLOSE_WAIT: /* the server's FIN */
+    case FLOW_TCP_CLOSE_WAIT: /* the client's FIN */
         if (other && fin)
             f->tcp_state = FLOW_TCP_LAST_ACK;
         break;
-    case FLOW_TCP_LAST_ACK: /* both FINs, the server's first: its ACK ends it */
-    case FLOW_TCP_TIME_WAIT: /* both FINs, the client's first: its ACK ends it */
+    case FLOW_TCP_LAST_ACK: /* both FINs, the client's first: its ACK ends it */
+    case FLOW_TCP_TIME_WAIT: /* both FINs, the server's first: its ACK ends it */
         if (ack && !fin && dir == f->fin_dir)
             f->tcp_state = FLOW_TCP_CLOSED;
         break;
@@ -584,7 +584,7 @@ static void tcp_update(struct flow *f, int dir, const struct pkt *p)
         return;
     }
     if ((fl & TH_FIN) && f->tcp_state >= FLOW_TCP_SYN_RECV) {
-        f->tcp_state = dir == FLOW_TOSERVER ? FLOW_TCP_FIN_WAIT1 : FLOW_TCP_CLOSE_WAIT;
+        f->tcp_state = dir == FLOW_TOSERVER ? FLOW_TCP_CLOSE_WAIT : FLOW_TCP_FIN_WAIT1;
         f->fin_dir = (uint8_t)dir;
     }
 }

@@ -53,10 +53,11 @@ enum flow_end_reason {
 };
 
 /* TCP states (EVE tcp.state names via flow_tcp_state_name()), Suricata's names for
- * what a passive observer sees, from the client's side: the client's FIN first gives
- * FIN_WAIT1, the server's ACK FIN_WAIT2, the server's FIN TIME_WAIT (CLOSING when it
- * carries no ACK); the server's FIN first gives CLOSE_WAIT, the client's FIN
- * LAST_ACK; the last ACK, or an RST, CLOSED. LAST_ACK and later are "closed" flows
+ * what a passive observer sees, from the server's side (as Suricata's
+ * StreamTcpHandleFin): the client's FIN first gives CLOSE_WAIT, the server's FIN then
+ * LAST_ACK; the server's FIN first gives FIN_WAIT1, the client's ACK FIN_WAIT2, the
+ * client's FIN TIME_WAIT (CLOSING when it carries no ACK); the last ACK, or an RST,
+ * CLOSED. LAST_ACK and later are "closed" flows
  * (flow_state_name), as Suricata. The order matters: tcp_reused() and the timeout
  * class compare states. */
 enum flow_tcp_state {

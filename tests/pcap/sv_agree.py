@@ -135,6 +135,21 @@ EVE_TYPE_ALIASES = {"files": "fileinfo"}
 KNOWN = {
     "dns/dns-forward-pointer": "DIFF issue 3 asks to reject forward compression "
     "pointers; Suricata 8 accepts one that does not loop (Redmine #8584)",
+    # flow checks (decap helper, 2026-11-23)
+    "eve-flow-esp": "TODO ESP flows: Suricata keys them by SPI and writes spi; we key "
+    "ESP by addresses only",
+    "dnp3/dnp3-toclient-start": "TODO flow direction: Suricata's DNP3 parser turns a flow "
+    "whose server spoke first around; we orient by ports only when one is below 1024",
+    "detect-bypass-udp": "DIFF flow.state bypassed: rule-driven bypass, we have no bypass",
+    "ssh-hassh#5": "DIFF flow.state bypassed: Suricata bypasses an encrypted SSH flow",
+    "eve-metadata": "TODO traffic.id/label: set by rules (Suricata 8 traffic tags)",
+    "eve-metadata-01-alert": "TODO traffic.id/label: set by rules (Suricata 8 traffic tags)",
+    "entropy/entropy-01": "TODO metadata.entropy: set by a rule keyword",
+    "dcerpc-request-http-response": "TODO app_proto_tc: per-direction protocols on a flow",
+    "smtp-tls-protodetect": "TODO app_proto_tc: per-direction protocols on a flow",
+    "drop-protocol-change": "TODO app_proto_orig: protocol change (HTTP/1 upgrade to HTTP/2)",
+    "http-connect/http-connect-fail": "TODO app_proto_orig: protocol change after CONNECT",
+    "pgsql/pgsql-upgrade-tls": "TODO app_proto_orig: protocol change (pgsql STARTTLS)",
 }
 
 

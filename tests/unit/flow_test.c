@@ -254,42 +254,42 @@ static void test_tcp_states(void)
     upd(t, mk_tcp(A, 40000, B, 80, TH_ACK | TH_PSH, S(2)), &d);
     upd(t, mk_tcp(B, 80, A, 40000, TH_ACK | TH_PSH, S(2)), &d);
     CHECK_EQ_U64(f->tcp_state, FLOW_TCP_ESTABLISHED);
-    /* the server closes first (Suricata's close_wait, then last_ack: bug-2646-01) */
-    upd(t, mk_tcp(B, 80, A, 40000, TH_FIN | TH_ACK, S(3)), &d);
+    /* the client closes first (Suricata's close_wait, then last_ack: bug-2646-01) */
+    upd(t, mk_tcp(A, 40000, B, 80, TH_FIN | TH_ACK, S(3)), &d);
     CHECK_EQ_U64(f->tcp_state, FLOW_TCP_CLOSE_WAIT);
     CHECK_STR(flow_tcp_state_name(f->tcp_state), "close_wait");
-    upd(t, mk_tcp(A, 40000, B, 80, TH_ACK, S(3)), &d); /* ACK of the FIN only */
+    upd(t, mk_tcp(B, 80, A, 40000, TH_ACK, S(3)), &d); /* ACK of the FIN only */
     CHECK_EQ_U64(f->tcp_state, FLOW_TCP_CLOSE_WAIT);
     CHECK_STR(flow_state_name(f), "established");
-    upd(t, mk_tcp(A, 40000, B, 80, TH_FIN | TH_ACK, S(3)), &d);
+    upd(t, mk_tcp(B, 80, A, 40000, TH_FIN | TH_ACK, S(3)), &d);
     CHECK_EQ_U64(f->tcp_state, FLOW_TCP_LAST_ACK);
     CHECK_STR(flow_tcp_state_name(f->tcp_state), "last_ack");
     CHECK_STR(flow_state_name(f), "closed");
-    upd(t, mk_tcp(B, 80, A, 40000, TH_ACK, S(3)), &d);
+    upd(t, mk_tcp(A, 40000, B, 80, TH_ACK, S(3)), &d);
     CHECK_EQ_U64(f->tcp_state, FLOW_TCP_CLOSED);
     CHECK_STR(flow_state_name(f), "closed");
     CHECK_EQ_U64(f->tcp_flags[FLOW_TOSERVER], TH_SYN | TH_ACK | TH_PSH | TH_FIN);
     CHECK_EQ_U64(f->tcp_flags[FLOW_TOCLIENT], TH_SYN | TH_ACK | TH_PSH | TH_FIN);
     CHECK_EQ_U64(f->pkts[0] + f->pkts[1], 9);
 
-    /* the client closes first: fin_wait1, fin_wait2, time_wait, closed */
+    /* the server closes first: fin_wait1, fin_wait2, time_wait, closed */
     struct flow *h = upd(t, mk_tcp(A, 40002, B, 80, TH_SYN, S(4)), &d);
     upd(t, mk_tcp(B, 80, A, 40002, TH_SYN | TH_ACK, S(4)), &d);
     upd(t, mk_tcp(A, 40002, B, 80, TH_ACK, S(4)), &d);
-    upd(t, mk_tcp(A, 40002, B, 80, TH_FIN | TH_ACK, S(4)), &d);
+    upd(t, mk_tcp(B, 80, A, 40002, TH_FIN | TH_ACK, S(4)), &d);
     CHECK_STR(flow_tcp_state_name(h->tcp_state), "fin_wait1");
-    upd(t, mk_tcp(B, 80, A, 40002, TH_ACK, S(4)), &d);
+    upd(t, mk_tcp(A, 40002, B, 80, TH_ACK, S(4)), &d);
     CHECK_STR(flow_tcp_state_name(h->tcp_state), "fin_wait2");
     CHECK_STR(flow_state_name(h), "established");
-    upd(t, mk_tcp(B, 80, A, 40002, TH_FIN | TH_ACK, S(4)), &d);
+    upd(t, mk_tcp(A, 40002, B, 80, TH_FIN | TH_ACK, S(4)), &d);
     CHECK_STR(flow_tcp_state_name(h->tcp_state), "time_wait");
     CHECK_STR(flow_state_name(h), "closed");
-    upd(t, mk_tcp(A, 40002, B, 80, TH_ACK, S(4)), &d);
+    upd(t, mk_tcp(B, 80, A, 40002, TH_ACK, S(4)), &d);
     CHECK_STR(flow_tcp_state_name(h->tcp_state), "closed");
-    /* both FINs without ACK cross: closing, then an ACK: time_wait */
+    /* the server's FIN, then the client's, neither with ACK: closing; an ACK: time_wait */
     struct flow *k = upd(t, mk_tcp(A, 40003, B, 80, TH_ACK | TH_PSH, S(4)), &d);
-    upd(t, mk_tcp(A, 40003, B, 80, TH_FIN, S(4)), &d);
     upd(t, mk_tcp(B, 80, A, 40003, TH_FIN, S(4)), &d);
+    upd(t, mk_tcp(A, 40003, B, 80, TH_FIN, S(4)), &d);
     CHECK_STR(flow_tcp_state_name(k->tcp_state), "closing");
     upd(t, mk_tcp(A, 40003, B, 80, TH_ACK, S(4)), &d);
     CHECK_STR(flow_tcp_state_name(k->tcp_state), "time_wait");
