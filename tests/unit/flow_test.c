@@ -346,6 +346,7 @@ static void test_dns_response_first(void)
     p.payload_len = 11;
     f = upd(t, p, &d);
     CHECK_EQ_U64(d, FLOW_TOSERVER);
+    CHECK(!(f->flags & FLOW_F_REVERSED));
     flow_table_flush(t);
     flow_table_free(t);
 }
