@@ -182,14 +182,18 @@ static void on_flow_end(struct flow *f, enum flow_end_reason why, void *ud)
     if (f->key.proto == IPPROTO_ICMP || f->key.proto == IPPROTO_ICMPV6) {
         jw_u64(w, "icmp_type", f->icmp_type);
         jw_u64(w, "icmp_code", f->icmp_code);
+        if (f->icmp_tc_seen) {
+            jw_u64(w, "response_icmp_type", f->icmp_type_tc);
+            jw_u64(w, "response_icmp_code", f->icmp_code_tc);
+        }
     }
-    if (f->key.vlan[0] != 0) {
-        jw_arr_open(w, "vlan");
-        for (unsigned i = 0; i < PKT_MAX_VLAN && f->key.vlan[i] != 0; i++)
-            jw_u64(w, NULL, f->key.vlan[i]);
-        jw_arr_close(w);
-    }
-    const char *app_proto = have_app ? appid_eve_app_proto(&ar) : NULL;
+    const struct sensor_conf *sc = pl->conf;
+    struct eve_opts eo = {sc->eve_community_id, (uint16_t)sc->eve_community_id_seed,
+                          sc->eve_ethernet};
+    eve_flow_fields(w, f, true, &eo, true); /* vlan, ether, community_id */
+    /* Suricata's app-layer runs on TCP and UDP only (no app_proto on ICMP flows) */
+    bool app_l4 = f->key.proto == IPPROTO_TCP || f->key.proto == IPPROTO_UDP;
+    const char *app_proto = have_app && app_l4 ? appid_eve_app_proto(&ar) : NULL;
     if (app_proto != NULL)
         jw_str(w, "app_proto", app_proto);
     jw_obj_open(w, "flow");
@@ -512,6 +516,33 @@ static void on_ip_packet(struct pipeline *pl, const struct pkt *p)
         applayer_udp(pl->al, f, dir, p->sport, p->dport, p->payload, p->payload_len, p->ts_us);
 }
 
+/* A packet that came out of a UDP tunnel (VXLAN, Geneve): the tunnel's own UDP flow
+ * counts it as well, as Suricata does, with no application layer (its payload is the
+ * inner packet). */
+static void on_tunnel_packet(struct pipeline *pl, const struct pkt *p)
+{
+    struct pkt o;
+    memset(&o, 0, sizeof(o));
+    o.ts_us = p->ts_us;
+    o.caplen = p->caplen;
+    o.wirelen = p->outer_wirelen;
+    o.raw = p->raw;
+    o.linktype = p->linktype;
+    o.has_eth = p->has_eth;
+    memcpy(o.eth_src, p->eth_src, 6);
+    memcpy(o.eth_dst, p->eth_dst, 6);
+    o.vlan_n = p->outer_vlan_n;
+    memcpy(o.vlan, p->vlan, sizeof(o.vlan));
+    o.ipver = p->outer_ipver;
+    o.src = p->outer_src;
+    o.dst = p->outer_dst;
+    o.proto = IPPROTO_UDP;
+    o.sport = p->outer_sport;
+    o.dport = p->outer_dport;
+    int dir;
+    (void)flow_table_update(pl->flows, &o, &dir);
+}
+
 /* The sensor's clock starts at the first packet of a file, or, live, at the first read
  * timeout if that comes first, so that periodic stats run on an idle interface too. */
 static void start_clock(struct pipeline *pl, uint64_t ts)
@@ -540,6 +571,8 @@ static void on_packet(struct pipeline *pl, const struct capture_pkt *cp, int lin
 
     enum decode_rc rc =
         decode_packet(pl->dec, &p, linktype, cp->data, cp->caplen, cp->wirelen, cp->ts_us);
+    if (p.has_outer && rc != DECODE_BAD && rc != DECODE_SKIP)
+        on_tunnel_packet(pl, &p);
     if (rc == DECODE_OK)
         on_ip_packet(pl, &p);
     else if (rc == DECODE_ARP && pl->al != NULL)
@@ -639,6 +672,9 @@ struct pipeline *pipeline_new(const struct sensor_conf *c, char *err, size_t err
         .defrag_max_frags = (uint32_t)c->defrag_max_frags,
         .defrag_max_trackers = (uint32_t)c->defrag_max_trackers,
         .decode_gre = c->decode_gre,
+        .vxlan_port = c->decode_vxlan ? (uint16_t)c->vxlan_port : 0,
+        .geneve_port = c->decode_geneve ? (uint16_t)c->geneve_port : 0,
+        .teredo_port = c->decode_teredo ? (uint16_t)c->teredo_port : 0,
     };
     struct flow_conf fc;
     fill_flow_conf(c, &fc);

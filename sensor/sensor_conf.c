@@ -222,5 +222,28 @@ const struct conf_item sensor_conf_table[] = {
 
     {"log.level", CONF_ENUM, "notice", 0, 0, OFF(log_level),
      "diagnostics written to stderr at or above this level", log_levels},
+    /* per-flow event header fields and UDP tunnels */
+    {"eve.community_id", CONF_BOOL, "yes", 0, 0, OFF(eve_community_id),
+     "write community_id (Community ID v1, as Suricata and Zeek) on flow and application "
+     "events, to join them with other tools' logs",
+     NULL},
+    {"eve.community_id_seed", CONF_INT, "0", 0, 65535, OFF(eve_community_id_seed),
+     "seed of the Community ID hash; must match the other tools' seed", NULL},
+    {"eve.ethernet", CONF_BOOL, "no", 0, 0, OFF(eve_ethernet),
+     "write ether (the flow's MAC addresses) on flow and application events", NULL},
+    {"decoder.vxlan.enabled", CONF_BOOL, "yes", 0, 0, OFF(decode_vxlan),
+     "decode VXLAN and track the inner packets' flows (the tunnel's flow is kept too)",
+     NULL},
+    {"decoder.vxlan.port", CONF_INT, "4789", 1, 65535, OFF(vxlan_port),
+     "UDP destination port of VXLAN", NULL},
+    {"decoder.geneve.enabled", CONF_BOOL, "yes", 0, 0, OFF(decode_geneve),
+     "decode Geneve and track the inner packets' flows (the tunnel's flow is kept too)",
+     NULL},
+    {"decoder.geneve.port", CONF_INT, "6081", 1, 65535, OFF(geneve_port),
+     "UDP destination port of Geneve", NULL},
+    {"decoder.teredo.enabled", CONF_BOOL, "yes", 0, 0, OFF(decode_teredo),
+     "decode Teredo (IPv6 in UDP) and track the inner packets' flows", NULL},
+    {"decoder.teredo.port", CONF_INT, "3544", 1, 65535, OFF(teredo_port),
+     "UDP port (source or destination) of Teredo", NULL},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };

@@ -105,6 +105,16 @@ struct sensor_conf {
     bool tls_ja4;
     /* logging */
     int log_level;
+    /* per-flow event header fields and UDP tunnels (decap helper) */
+    bool eve_community_id;
+    int64_t eve_community_id_seed;
+    bool eve_ethernet;
+    bool decode_vxlan;
+    int64_t vxlan_port;
+    bool decode_geneve;
+    int64_t geneve_port;
+    bool decode_teredo;
+    int64_t teredo_port;
 };
 
 extern const struct conf_item sensor_conf_table[];

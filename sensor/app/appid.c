@@ -314,6 +314,10 @@ const char *appid_eve_app_proto(const struct appid_result *r)
         n = eve_lookup(r->master);
     if (n == NULL)
         n = eve_lookup(r->app);
+    /* nDPI knows the protocol but Suricata has no parser for it (NetBIOS, Teredo,
+     * STUN ...): Suricata's detection fails on such a flow with payload. */
+    if (n == NULL && r->had_payload)
+        n = "failed";
     return n;
 }
 

@@ -114,6 +114,10 @@ static void write_header(struct app_ctx *c, struct jw *w, const char *event_type
     else
         eve_tuple(w, &k->dst, k->dport, &k->src, k->sport, k->proto, f->ipver);
     jw_str(w, "pkt_src", flushed ? "stream (flow timeout)" : "wire/pcap");
+    const struct sensor_conf *sc = c->al->conf; /* vlan, ether, community_id */
+    struct eve_opts eo = {sc->eve_community_id, (uint16_t)sc->eve_community_id_seed,
+                          sc->eve_ethernet};
+    eve_flow_fields(w, f, dir == APP_TOSERVER, &eo, false);
     if (strcmp(event_type, "fileinfo") == 0) /* Suricata names the carrier of a file */
         jw_str(w, "app_proto", registry[c->idx].p->name);
 }

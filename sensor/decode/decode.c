@@ -70,6 +70,9 @@ static const char *const g_ev_names[DECODE_EV_COUNT] = {
     [DECODE_EV_GRE_VERSION0_RECUR] = "gre.version0_recur",
     [DECODE_EV_GRE_VERSION0_FLAGS] = "gre.version0_flags",
     [DECODE_EV_ERSPAN_PKT_TOO_SMALL] = "erspan.pkt_too_small",
+    [DECODE_EV_VXLAN_PKT_TOO_SMALL] = "vxlan.pkt_too_small",
+    [DECODE_EV_GENEVE_PKT_TOO_SMALL] = "geneve.pkt_too_small",
+    [DECODE_EV_GENEVE_UNKNOWN_PAYLOAD] = "geneve.unknown_payload_type",
     [DECODE_EV_PPP_PKT_TOO_SMALL] = "ppp.pkt_too_small",
     [DECODE_EV_CHDLC_PKT_TOO_SMALL] = "chdlc.pkt_too_small",
     [DECODE_EV_PPPOE_PKT_TOO_SMALL] = "pppoe.pkt_too_small",
@@ -102,6 +105,9 @@ static const char *const g_proto_names[DECODE_P_COUNT + 1] = {
     [DECODE_P_GRE] = "gre",
     [DECODE_P_ERSPAN] = "erspan",
     [DECODE_P_IPIP] = "ipip",
+    [DECODE_P_VXLAN] = "vxlan",
+    [DECODE_P_GENEVE] = "geneve",
+    [DECODE_P_TEREDO] = "teredo",
     [DECODE_P_PPP] = "ppp",
     [DECODE_P_CHDLC] = "chdlc",
     [DECODE_P_PPPOE] = "pppoe",
@@ -136,7 +142,10 @@ struct decoder *decoder_new(const struct decode_conf *c)
     if (c != NULL)
         d->conf = *c;
     else
-        d->conf.decode_gre = true;
+        d->conf = (struct decode_conf){.decode_gre = true,
+                                       .vxlan_port = DECODE_VXLAN_PORT,
+                                       .geneve_port = DECODE_GENEVE_PORT,
+                                       .teredo_port = DECODE_TEREDO_PORT};
     if (d->conf.defrag_memcap == 0)
         d->conf.defrag_memcap = 32ull << 20;
     if (d->conf.defrag_timeout_us == 0)
@@ -369,6 +378,7 @@ static inline void pkt_reset(struct pkt *p)
     p->defragged = false;
     p->is_fragment = false;
     p->tunnel_depth = 0;
+    p->has_outer = false;
     p->sport = 0;
     p->dport = 0;
     p->l4 = NULL;

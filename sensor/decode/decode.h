@@ -2,8 +2,8 @@
  * The packet decoder stack: link layer (Ethernet II, 802.1Q/QinQ, Linux SLL/SLL2,
  * raw IP, BSD loopback, PPP, Cisco HDLC), PPPoE, MPLS, ARP, IPv4 (options, fragments),
  * IPv6 (extension headers, fragments), TCP (options), UDP, ICMP, ICMPv6, IP-in-IP
- * (4in4, 6in4, 4in6, 6in6) and GRE (v0, inner IPv4/IPv6/Ethernet/MPLS/PPP, ERSPAN
- * I/II/III) into a struct pkt.
+ * (4in4, 6in4, 4in6, 6in6), GRE (v0, inner IPv4/IPv6/Ethernet/MPLS/PPP, ERSPAN
+ * I/II/III) and the UDP tunnels VXLAN, Geneve and Teredo into a struct pkt.
  *
  * A decoder is single-threaded state: counters, the last event and the IP
  * fragment trackers. Headers are checked in Suricata's order (length, version,
@@ -35,8 +35,8 @@
 #define DECODE_DLT_IPV6       229
 #define DECODE_DLT_SLL2       276 /* Linux cooked capture v2 */
 
-/* Tunnel layers followed (GRE, IP-in-IP, MPLS Ethernet pseudowire, all together); one
- * more is decode.tunnel_too_deep. */
+/* Tunnel layers followed (GRE, IP-in-IP, MPLS Ethernet pseudowire, VXLAN, Geneve,
+ * Teredo, all together); one more is decode.tunnel_too_deep. */
 #define DECODE_MAX_TUNNEL   3
 #define DECODE_MAX_IPV6_EXT 8   /* IPv6 extension headers; one more is ipv6.exthdr_too_many */
 #define DECODE_MAX_MPLS     8   /* MPLS label stack entries; one more is mpls.too_many_labels */
@@ -49,7 +49,14 @@ struct decode_conf {
     uint32_t defrag_max_frags;    /* per datagram; 256 */
     uint32_t defrag_max_trackers; /* datagrams being reassembled at once; 4096 */
     bool decode_gre;              /* follow GRE to the inner packet */
+    uint16_t vxlan_port;          /* UDP destination port decoded as VXLAN; 0 = off */
+    uint16_t geneve_port;         /* UDP destination port decoded as Geneve; 0 = off */
+    uint16_t teredo_port;         /* UDP port (either side) decoded as Teredo; 0 = off */
 };
+
+#define DECODE_VXLAN_PORT  4789 /* IANA; Suricata's default */
+#define DECODE_GENEVE_PORT 6081
+#define DECODE_TEREDO_PORT 3544
 
 enum decode_rc {
     DECODE_OK = 0, /* IPv4/IPv6 decoded down to L4 (or L3 for protocols without ports) */
@@ -102,6 +109,9 @@ enum decode_ev {
     DECODE_EV_GRE_VERSION0_RECUR,
     DECODE_EV_GRE_VERSION0_FLAGS,
     DECODE_EV_ERSPAN_PKT_TOO_SMALL,
+    DECODE_EV_VXLAN_PKT_TOO_SMALL,
+    DECODE_EV_GENEVE_PKT_TOO_SMALL,
+    DECODE_EV_GENEVE_UNKNOWN_PAYLOAD,
     /* a stats writer nests these by the part before the dot: keep each group together */
     DECODE_EV_PPP_PKT_TOO_SMALL,
     DECODE_EV_CHDLC_PKT_TOO_SMALL,
@@ -137,6 +147,9 @@ enum decode_proto {
     DECODE_P_GRE,
     DECODE_P_ERSPAN,
     DECODE_P_IPIP,      /* IP-in-IP layers (IPv4 protocol / IPv6 next header 4 or 41) */
+    DECODE_P_VXLAN,     /* VXLAN headers decapsulated */
+    DECODE_P_GENEVE,    /* Geneve headers decapsulated */
+    DECODE_P_TEREDO,    /* Teredo packets decapsulated */
     DECODE_P_PPP,       /* PPP headers (DLT_PPP, PPPoE, GRE) */
     DECODE_P_CHDLC,     /* Cisco HDLC headers */
     DECODE_P_PPPOE,     /* PPPoE headers (session and discovery) */
@@ -161,7 +174,7 @@ struct decode_stats {
 struct decoder;
 
 /* Returns a new decoder configured from *c (copied; NULL means all defaults with
- * decode_gre on), or NULL on ERR_NOMEM. Its fixed memory comes from MEM_DECODE,
+ * decode_gre on and VXLAN, Geneve and Teredo on their IANA ports), or NULL on ERR_NOMEM. Its fixed memory comes from MEM_DECODE,
  * fragment trackers from MEM_DEFRAG. */
 struct decoder *decoder_new(const struct decode_conf *c);
 /* Frees d and every fragment it holds. Accepts NULL. */

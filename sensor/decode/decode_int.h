@@ -78,6 +78,12 @@ enum decode_rc decode_ppp(struct dctx *c, struct rd *r);
 enum decode_rc decode_chdlc(struct dctx *c, struct rd *r);
 enum decode_rc decode_pppoe_session(struct dctx *c, struct rd *r);
 enum decode_rc decode_mpls(struct dctx *c, struct rd *r);
+/* VXLAN, Geneve or Teredo in the UDP payload r (dgram_len: the UDP length minus its
+ * header): see encap.c. Returns the inner packet's result, or DECODE_OK with p left
+ * as the outer UDP datagram. */
+enum udp_tunnel { UDP_TUN_VXLAN, UDP_TUN_GENEVE, UDP_TUN_TEREDO };
+enum decode_rc decode_udp_tunnel(struct dctx *c, struct rd *r, enum udp_tunnel kind,
+                                 uint32_t dgram_len);
 /* Enters one more tunnel layer (GRE, IP-in-IP, pseudowire): false, with
  * decode.tunnel_too_deep counted, when DECODE_MAX_TUNNEL layers are already open. */
 bool tunnel_enter(struct dctx *c);

@@ -150,3 +150,131 @@ enum decode_rc decode_mpls(struct dctx *c, struct rd *r)
         return DECODE_BAD;
     return decode_eth(c, r, c->p->has_eth);
 }
+
+/* ---- UDP tunnels: VXLAN (RFC 7348), Geneve (RFC 8926), Teredo (RFC 4380) ------- */
+
+#define VXLAN_HDR_LEN  8
+#define VXLAN_F_VNI    0x08   /* I flag: the VNI is valid */
+#define GENEVE_HDR_LEN 8
+#define ETHERTYPE_TEB  0x6558 /* transparent Ethernet bridging */
+#define TEREDO_ORIGIN_LEN 8
+#define IPV6_HDR_LEN   40
+#define IPPROTO_NONE_  59
+
+/* VXLAN: flags(1, I set) reserved(3) VNI(3) reserved(1), then an Ethernet frame. A
+ * header without the I flag or with the last reserved byte set is not VXLAN for
+ * Suricata 8 either: DECODE_SKIP, the caller keeps the outer datagram. */
+static enum decode_rc vxlan_inner(struct dctx *c, struct rd *r, uint32_t dgram_len)
+{
+    if (rd_left(r) < VXLAN_HDR_LEN)
+        return dec_event(c->d, DECODE_EV_VXLAN_PKT_TOO_SMALL);
+    uint8_t flags = rd_u8(r);
+    rd_skip(r, 6);
+    uint8_t res = rd_u8(r);
+    if ((flags & VXLAN_F_VNI) == 0 || res != 0)
+        return DECODE_SKIP;
+    c->d->st.proto[DECODE_P_VXLAN]++;
+    c->p->wirelen = dgram_len - VXLAN_HDR_LEN;
+    return decode_eth(c, r, true);
+}
+
+/* Geneve: ver(2 bits, 0) optlen(6 bits, 4-byte words) flags(1) protocol(2) VNI(3)
+ * reserved(1), options, then the payload the protocol names: Ethernet (0x6558), IPv4
+ * or IPv6. */
+static enum decode_rc geneve_inner(struct dctx *c, struct rd *r, uint32_t dgram_len)
+{
+    if (rd_left(r) < GENEVE_HDR_LEN)
+        return dec_event(c->d, DECODE_EV_GENEVE_PKT_TOO_SMALL);
+    uint8_t vo = rd_u8(r);
+    rd_skip(r, 1);
+    uint16_t type = rd_be16(r);
+    rd_skip(r, 4);
+    if ((vo >> 6) != 0)
+        return DECODE_SKIP; /* a version we do not know: leave the datagram as it is */
+    size_t opt = (size_t)(vo & 0x3f) * 4;
+    rd_skip(r, opt);
+    if (r->bad)
+        return dec_event(c->d, DECODE_EV_GENEVE_PKT_TOO_SMALL);
+    c->d->st.proto[DECODE_P_GENEVE]++;
+    uint32_t hdr = (uint32_t)(GENEVE_HDR_LEN + opt);
+    c->p->wirelen = dgram_len > hdr ? dgram_len - hdr : 0;
+    switch (type) {
+    case ETHERTYPE_TEB:
+        return decode_eth(c, r, true);
+    case 0x0800:
+    case 0x86dd:
+        return decode_ethertype(c, r, type);
+    default:
+        dec_note(c->d, DECODE_EV_GENEVE_UNKNOWN_PAYLOAD);
+        return DECODE_SKIP;
+    }
+}
+
+/* Teredo (RFC 4380): an optional origin indication (00 00, 8 bytes), then an IPv6
+ * packet whose length fills the datagram exactly: there is no Teredo header to check,
+ * so the IPv6 header must be right (Suricata's test). Authentication indications
+ * (00 01) and bubbles (no next header, no payload) are left as UDP, as in Suricata. */
+static enum decode_rc teredo_inner(struct dctx *c, struct rd *r, uint32_t dgram_len)
+{
+    struct rd peek = *r;
+    uint8_t b0 = rd_u8(&peek);
+    uint8_t b1 = rd_u8(&peek);
+    if (peek.bad)
+        return DECODE_SKIP;
+    uint32_t skip = 0;
+    if (b0 == 0) {
+        if (b1 != 0)
+            return DECODE_SKIP;
+        skip = TEREDO_ORIGIN_LEN;
+    }
+    rd_skip(r, skip);
+    peek = *r;
+    uint8_t ver = rd_u8(&peek) >> 4;
+    rd_skip(&peek, 3);
+    uint32_t plen = rd_be16(&peek);
+    uint8_t nh = rd_u8(&peek);
+    if (r->bad || peek.bad || ver != 6 || plen + IPV6_HDR_LEN + skip != dgram_len ||
+        (nh == IPPROTO_NONE_ && plen == 0))
+        return DECODE_SKIP;
+    c->d->st.proto[DECODE_P_TEREDO]++;
+    c->p->wirelen = dgram_len - skip;
+    return decode_ipv6(c, r);
+}
+
+/* The inner packet replaces p's L3/L4 as with GRE, and p remembers the outermost UDP
+ * tuple (has_outer) so that the tunnel's own flow is tracked as well. When the inner
+ * frame is not something we decode (not IP or ARP, malformed, too deep) p is put
+ * back as the outer UDP datagram, whose events stay counted. */
+enum decode_rc decode_udp_tunnel(struct dctx *c, struct rd *r, enum udp_tunnel kind,
+                                 uint32_t dgram_len)
+{
+    struct pkt *p = c->p;
+    struct pkt outer = *p; /* only tunnel packets pay for this copy */
+    if (!tunnel_enter(c))
+        return DECODE_OK;
+    if (!p->has_outer) {
+        p->has_outer = true;
+        p->outer_ipver = p->ipver;
+        p->outer_vlan_n = p->vlan_n;
+        p->outer_src = p->src;
+        p->outer_dst = p->dst;
+        p->outer_sport = p->sport;
+        p->outer_dport = p->dport;
+        p->outer_wirelen = p->wirelen;
+    }
+    p->l4 = NULL;
+    p->l4_len = 0;
+    p->payload = NULL;
+    p->payload_len = 0;
+    p->sport = 0;
+    p->dport = 0;
+    struct dctx in = *c;
+    in.reassembled = false;
+    enum decode_rc rc = kind == UDP_TUN_GENEVE ? geneve_inner(&in, r, dgram_len)
+                        : kind == UDP_TUN_VXLAN ? vxlan_inner(&in, r, dgram_len)
+                                                : teredo_inner(&in, r, dgram_len);
+    if (rc == DECODE_OK || rc == DECODE_HELD || rc == DECODE_ARP)
+        return rc;
+    *p = outer;
+    return DECODE_OK;
+}

@@ -1,7 +1,8 @@
 /*
  * Layer 4: TCP (with MSS, window scale, SACK-permitted and timestamp options), UDP,
- * ICMP, ICMPv6, IP-in-IP (protocols 4 and 41) and GRE version 0 (checksum/key/
- * sequence, inner IPv4, IPv6, ARP, MPLS, PPP, Ethernet 0x6558 and ERSPAN I/II/III);
+ * ICMP, ICMPv6, IP-in-IP (protocols 4 and 41), GRE version 0 (checksum/key/
+ * sequence, inner IPv4, IPv6, ARP, MPLS, PPP, Ethernet 0x6558 and ERSPAN I/II/III)
+ * and, on their UDP ports, VXLAN, Geneve and Teredo (encap.c);
  * tunnels are followed at most DECODE_MAX_TUNNEL deep, all kinds together.
  * Each decoder sees exactly the L4 bytes present; `claimed` is what the IP header
  * says, so a UDP length is checked against the datagram, not the snap length.
@@ -102,6 +103,27 @@ static enum decode_rc decode_tcp(struct dctx *c, struct rd *r)
     return DECODE_OK;
 }
 
+/* UDP tunnels by port: VXLAN and Geneve on their destination port, Teredo on either
+ * port (its server and relays answer from 3544). */
+static enum decode_rc decode_udp_tunnels(struct dctx *c, uint32_t dgram_len)
+{
+    const struct decode_conf *cf = &c->d->conf;
+    struct pkt *p = c->p;
+    enum udp_tunnel kind;
+    if (p->dport == 0)
+        return DECODE_OK;
+    if (p->dport == cf->vxlan_port)
+        kind = UDP_TUN_VXLAN;
+    else if (p->dport == cf->geneve_port)
+        kind = UDP_TUN_GENEVE;
+    else if (cf->teredo_port != 0 && (p->dport == cf->teredo_port || p->sport == cf->teredo_port))
+        kind = UDP_TUN_TEREDO;
+    else
+        return DECODE_OK;
+    struct rd in = rd_init(p->payload, p->payload_len);
+    return decode_udp_tunnel(c, &in, kind, dgram_len);
+}
+
 static enum decode_rc decode_udp(struct dctx *c, struct rd *r, uint32_t claimed)
 {
     struct decoder *d = c->d;
@@ -124,7 +146,7 @@ static enum decode_rc decode_udp(struct dctx *c, struct rd *r, uint32_t claimed)
     p->l4_len = have;
     p->payload = rd_ptr(r);
     p->payload_len = have - UDP_HDR_LEN;
-    return DECODE_OK;
+    return decode_udp_tunnels(c, ulen - UDP_HDR_LEN);
 }
 
 static enum decode_rc decode_icmp(struct dctx *c, struct rd *r, bool v6)

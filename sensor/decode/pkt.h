@@ -27,7 +27,7 @@ struct addr {
 #define TH_ECE 0x40
 #define TH_CWR 0x80
 
-#define PKT_MAX_VLAN 2
+#define PKT_MAX_VLAN 3 /* as Suricata: a fourth tag is vlan.too_many_layers */
 
 struct pkt {
     uint64_t ts_us;    /* capture timestamp, µs since the epoch */
@@ -59,7 +59,18 @@ struct pkt {
     uint32_t l3_len;        /* from l3 to the end of the IP payload, capped at caplen */
     bool defragged;         /* l3 points at a reassembled datagram */
     bool is_fragment;       /* a fragment held for reassembly: no L4 yet */
-    uint8_t tunnel_depth;   /* tunnel layers passed: GRE, IP-in-IP, MPLS pseudowire */
+    uint8_t tunnel_depth;   /* tunnel layers passed: GRE, IP-in-IP, MPLS pseudowire,
+                               VXLAN, Geneve */
+    /* The outermost UDP tunnel (VXLAN, Geneve) a packet came out of: its flow is
+     * tracked too, as Suricata does. The rest is only meaningful when has_outer. */
+    bool has_outer;
+    uint8_t outer_ipver;
+    uint8_t outer_vlan_n;   /* the tunnel's VLAN tags are vlan[0 .. outer_vlan_n) */
+    uint16_t outer_sport;
+    uint16_t outer_dport;
+    uint32_t outer_wirelen; /* the whole frame; wirelen is then the inner frame's */
+    struct addr outer_src;
+    struct addr outer_dst;
 
     /* Layer 4. */
     uint16_t sport;

@@ -61,10 +61,12 @@ struct flow_table {
 struct norm_key {
     struct addr a, b;
     uint16_t pa, pb;
-    uint16_t vlan[PKT_MAX_VLAN];
+    uint16_t vlan[2];
     uint8_t proto;
     uint8_t icmp_echo;
-    uint8_t pad_[6];
+    uint16_t vlan3; /* the third VLAN id took two bytes of the padding: the bytes, and so
+                       the flow ids, of flows with fewer tags did not change */
+    uint8_t pad_[4];
 };
 
 /* Fixed key for flow ids: ids must not depend on the random bucket key. */
@@ -197,7 +199,7 @@ static uint8_t flow_class(const struct flow *f)
 {
     switch (f->key.proto) {
     case IPPROTO_TCP_:
-        if (f->tcp_state == FLOW_TCP_CLOSED)
+        if (f->tcp_state >= FLOW_TCP_LAST_ACK) /* Suricata's closed flow states */
             return LRU_TCP_CLOSED;
         if (f->tcp_state >= FLOW_TCP_ESTABLISHED)
             return LRU_TCP_EST;
@@ -390,6 +392,7 @@ static void norm_key(const struct flow_key *k, struct norm_key *n)
     n->pb = swap ? k->sport : k->dport;
     n->vlan[0] = k->vlan[0];
     n->vlan[1] = k->vlan[1];
+    n->vlan3 = k->vlan[2];
     n->proto = k->proto;
     n->icmp_echo = k->icmp_echo;
 }
@@ -405,7 +408,7 @@ static struct flow *lookup(struct flow_table *t, const struct flow_key *k, uint3
     for (struct flow *f = t->buckets[h & t->mask]; f != NULL; f = f->hnext) {
         const struct flow_key *fk = &f->key;
         if (f->hash != h || fk->proto != k->proto || fk->icmp_echo != k->icmp_echo ||
-            fk->vlan[0] != k->vlan[0] || fk->vlan[1] != k->vlan[1])
+            memcmp(fk->vlan, k->vlan, sizeof(k->vlan)) != 0)
             continue;
         if (fk->sport == k->sport && fk->dport == k->dport && addr_eq(&fk->src, &k->src) &&
             addr_eq(&fk->dst, &k->dst)) {
@@ -419,6 +422,23 @@ static struct flow *lookup(struct flow_table *t, const struct flow_key *k, uint3
         }
     }
     return NULL;
+}
+
+/* True when the first packet of a flow was sent by its server, as Suricata orients
+ * flows: a TCP SYN+ACK; a TCP pickup without SYN from a well-known port (below 1024)
+ * to an ephemeral one, which Suricata's probing parsers turn around when they
+ * recognise a response (tcp-stream-after-swap); a UDP DNS response from port 53
+ * (QR bit set), which Suricata's DNS probe turns around (dns-reversed-udp-1). */
+static bool first_from_server(const struct pkt *p)
+{
+    if (p->proto == IPPROTO_TCP_) {
+        if ((p->tcp_flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK))
+            return true;
+        return (p->tcp_flags & TH_SYN) == 0 && p->sport < 1024 && p->dport >= 1024;
+    }
+    if (p->proto == IPPROTO_UDP_ && p->sport == 53 && p->dport != 53)
+        return p->payload != NULL && p->payload_len >= 12 && (p->payload[2] & 0x80) != 0;
+    return false;
 }
 
 static struct flow *create(struct flow_table *t, const struct flow_key *k,
@@ -445,14 +465,19 @@ static struct flow *create(struct flow_table *t, const struct flow_key *k,
     memset(f, 0, sizeof(*f));
     f->key = *k;
     *dir = FLOW_TOSERVER;
-    /* Midstream pickup: the sender of a first SYN+ACK is the server. */
-    if (k->proto == IPPROTO_TCP_ && (p->tcp_flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK)) {
+    bool rev = first_from_server(p);
+    if (rev) {
         f->key.src = k->dst;
         f->key.dst = k->src;
         f->key.sport = k->dport;
         f->key.dport = k->sport;
         f->flags |= FLOW_F_REVERSED;
         *dir = FLOW_TOCLIENT;
+    }
+    if (p->has_eth) { /* the MAC addresses of the first packet, client's first */
+        f->has_mac = true;
+        memcpy(f->mac[rev ? 1 : 0], p->eth_src, 6);
+        memcpy(f->mac[rev ? 0 : 1], p->eth_dst, 6);
     }
     f->hash = h;
     f->ts_start = f->ts_last = p->ts_us;
@@ -479,6 +504,40 @@ static struct flow *create(struct flow_table *t, const struct flow_key *k,
 }
 
 /* ---- TCP state ---------------------------------------------------------- */
+
+/* After the first FIN (see enum flow_tcp_state). `dir` sent flags `fl`; the side that
+ * sent the first FIN is f->fin_dir. */
+static void tcp_closing(struct flow *f, int dir, uint8_t fl)
+{
+    bool fin = fl & TH_FIN, ack = fl & TH_ACK, other = dir != f->fin_dir;
+    switch (f->tcp_state) {
+    case FLOW_TCP_FIN_WAIT1: /* the server's FIN */
+        if (other && fin)
+            f->tcp_state = ack ? FLOW_TCP_TIME_WAIT : FLOW_TCP_CLOSING;
+        else if (other && ack)
+            f->tcp_state = FLOW_TCP_FIN_WAIT2;
+        break;
+    case FLOW_TCP_FIN_WAIT2:
+        if (other && fin)
+            f->tcp_state = FLOW_TCP_TIME_WAIT;
+        break;
+    case FLOW_TCP_CLOSING:
+        if (ack && !fin)
+            f->tcp_state = FLOW_TCP_TIME_WAIT;
+        break;
+    case FLOW_TCP_CLOSE_WAIT: /* the client's FIN */
+        if (other && fin)
+            f->tcp_state = FLOW_TCP_LAST_ACK;
+        break;
+    case FLOW_TCP_LAST_ACK: /* both FINs, the client's first: its ACK ends it */
+    case FLOW_TCP_TIME_WAIT: /* both FINs, the server's first: its ACK ends it */
+        if (ack && !fin && dir == f->fin_dir)
+            f->tcp_state = FLOW_TCP_CLOSED;
+        break;
+    default:
+        break;
+    }
+}
 
 /* Cognitive complexity over 25: to bring down (docs/internals/lint.md). */
 // NOLINTNEXTLINE(readability-function-cognitive-complexity)
@@ -520,19 +579,12 @@ static void tcp_update(struct flow *f, int dir, const struct pkt *p)
         break;
     case FLOW_TCP_ESTABLISHED:
         break;
-    case FLOW_TCP_FIN_WAIT1:
-        if ((fl & TH_FIN) && dir != f->fin_dir)
-            f->tcp_state = FLOW_TCP_CLOSING;
-        return;
-    case FLOW_TCP_CLOSING:
-        if (ack && !(fl & TH_FIN) && dir == f->fin_dir)
-            f->tcp_state = FLOW_TCP_CLOSED;
-        return;
     default:
+        tcp_closing(f, dir, fl);
         return;
     }
     if ((fl & TH_FIN) && f->tcp_state >= FLOW_TCP_SYN_RECV) {
-        f->tcp_state = FLOW_TCP_FIN_WAIT1;
+        f->tcp_state = dir == FLOW_TOSERVER ? FLOW_TCP_CLOSE_WAIT : FLOW_TCP_FIN_WAIT1;
         f->fin_dir = (uint8_t)dir;
     }
 }
@@ -574,8 +626,14 @@ struct flow *flow_table_update(struct flow_table *t, const struct pkt *p, int *d
     f->bytes[d] += p->wirelen;
     if (p->ts_us > f->ts_last)
         f->ts_last = p->ts_us;
-    if (k.proto == IPPROTO_TCP_)
+    if (k.proto == IPPROTO_TCP_) {
         tcp_update(f, d, p);
+    } else if (d == FLOW_TOCLIENT && !f->icmp_tc_seen &&
+               (k.proto == IPPROTO_ICMP_ || k.proto == IPPROTO_ICMPV6_)) {
+        f->icmp_tc_seen = true;
+        f->icmp_type_tc = p->icmp_type;
+        f->icmp_code_tc = p->icmp_code;
+    }
     lru_touch(t, f);
     *dir = d;
     return f;
@@ -604,7 +662,9 @@ const char *flow_tcp_state_name(enum flow_tcp_state s)
     static const char *const names[] = {
         [FLOW_TCP_NONE] = "none",           [FLOW_TCP_SYN_SENT] = "syn_sent",
         [FLOW_TCP_SYN_RECV] = "syn_recv",   [FLOW_TCP_ESTABLISHED] = "established",
-        [FLOW_TCP_FIN_WAIT1] = "fin_wait1", [FLOW_TCP_CLOSING] = "closing",
+        [FLOW_TCP_FIN_WAIT1] = "fin_wait1", [FLOW_TCP_FIN_WAIT2] = "fin_wait2",
+        [FLOW_TCP_CLOSING] = "closing",     [FLOW_TCP_CLOSE_WAIT] = "close_wait",
+        [FLOW_TCP_LAST_ACK] = "last_ack",   [FLOW_TCP_TIME_WAIT] = "time_wait",
         [FLOW_TCP_CLOSED] = "closed",
     };
     return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";

@@ -52,16 +52,25 @@ enum flow_end_reason {
     FLOW_END_TCP_REUSE, /* a new SYN reused the tuple of a closed TCP flow */
 };
 
-/* TCP states (EVE tcp.state names via flow_tcp_state_name()). A simplification of
- * RFC 793 as seen by a passive observer: FIN_WAIT1 = one side sent FIN, CLOSING =
- * both sides sent FIN, CLOSED = last ACK seen or RST. */
+/* TCP states (EVE tcp.state names via flow_tcp_state_name()), Suricata's names for
+ * what a passive observer sees, from the server's side (as Suricata's
+ * StreamTcpHandleFin): the client's FIN first gives CLOSE_WAIT, the server's FIN then
+ * LAST_ACK; the server's FIN first gives FIN_WAIT1, the client's ACK FIN_WAIT2, the
+ * client's FIN TIME_WAIT (CLOSING when it carries no ACK); the last ACK, or an RST,
+ * CLOSED. LAST_ACK and later are "closed" flows
+ * (flow_state_name), as Suricata. The order matters: tcp_reused() and the timeout
+ * class compare states. */
 enum flow_tcp_state {
     FLOW_TCP_NONE = 0,
     FLOW_TCP_SYN_SENT,
     FLOW_TCP_SYN_RECV,
     FLOW_TCP_ESTABLISHED,
     FLOW_TCP_FIN_WAIT1,
+    FLOW_TCP_FIN_WAIT2,
     FLOW_TCP_CLOSING,
+    FLOW_TCP_CLOSE_WAIT,
+    FLOW_TCP_LAST_ACK,
+    FLOW_TCP_TIME_WAIT,
     FLOW_TCP_CLOSED,
 };
 
@@ -77,14 +86,15 @@ struct flow_key {
     uint16_t vlan[PKT_MAX_VLAN];
     uint8_t proto;
     uint8_t icmp_echo;
-    uint8_t pad_[2];
 };
 
 /* struct flow.flags bits */
 #define FLOW_F_SYN_TS       0x01 /* SYN seen to server: tcp_isn[0] is valid */
 #define FLOW_F_SYN_TC       0x02 /* SYN+ACK seen to client: tcp_isn[1] is valid */
 #define FLOW_F_MIDSTREAM    0x04 /* TCP picked up without the client's SYN */
-#define FLOW_F_REVERSED     0x08 /* first packet was a SYN+ACK: key.src is its receiver */
+#define FLOW_F_REVERSED     0x08 /* first packet came from the server (SYN+ACK, a TCP
+                                    pickup from a well-known port, a DNS response):
+                                    key.src is its receiver */
 #define FLOW_F_REASM_OFF_TS 0x10 /* reassembly gave up on this direction (memcap) */
 #define FLOW_F_REASM_OFF_TC 0x20
 
@@ -125,6 +135,11 @@ struct flow {
     uint8_t ipver;        /* 4 or 6 */
     uint8_t icmp_type;    /* ICMP/ICMPv6: type and code of the first packet */
     uint8_t icmp_code;
+    bool icmp_tc_seen;    /* ICMP/ICMPv6: a packet to the client was seen, with */
+    uint8_t icmp_type_tc; /* the type and code of the first one (EVE response_icmp_*) */
+    uint8_t icmp_code_tc;
+    bool has_mac;         /* the first packet had an Ethernet header: */
+    uint8_t mac[2][6];    /* its MAC addresses, [0] the client's, [1] the server's */
 };
 
 struct flow_stats {
@@ -183,7 +198,7 @@ void flow_table_stats(const struct flow_table *t, struct flow_stats *out);
 uint32_t flow_table_max_chain(const struct flow_table *t);
 
 /* EVE tcp.state: "none", "syn_sent", "syn_recv", "established", "fin_wait1",
- * "closing", "closed". */
+ * "fin_wait2", "closing", "close_wait", "last_ack", "time_wait", "closed". */
 const char *flow_tcp_state_name(enum flow_tcp_state s);
 /* EVE flow.state: "new", "established" or "closed". */
 const char *flow_state_name(const struct flow *f);

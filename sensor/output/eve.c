@@ -1,7 +1,12 @@
-/* Common EVE event fields. */
+/* Common EVE event fields: timestamp, tuple, and the per-flow fields every event of a
+ * flow carries (vlan, ether, community_id). Nothing here allocates. */
 #include "output/eve.h"
 
+#include "flow/flow.h"
 #include "otasuke/timefmt.h"
+
+#include <nettle/base64.h>
+#include <nettle/sha1.h>
 
 #include <stdbool.h>
 
@@ -96,4 +101,119 @@ void eve_tuple(struct jw *w, const struct addr *src, uint16_t sport, const struc
     if (ports)
         jw_u64(w, "dest_port", dport);
     jw_str(w, "proto", eve_proto_name(proto, ipver, pb, sizeof(pb)));
+}
+
+/* The ICMP / ICMPv6 types that have a counterpart, as in the Community ID spec (taken
+ * from Zeek): the flow is two-way and is ordered like a port pair. 0xff: none. */
+static int icmp_counterpart(uint8_t type, bool v6)
+{
+    static const uint8_t v4[][2] = {{8, 0}, {0, 8}, {13, 14}, {14, 13}, {15, 16}, {16, 15},
+                                    {10, 9}, {9, 10}, {17, 18}, {18, 17}};
+    static const uint8_t v6m[][2] = {{128, 129}, {129, 128}, {130, 131}, {131, 130},
+                                     {133, 134}, {134, 133}, {135, 136}, {136, 135},
+                                     {139, 140}, {140, 139}, {144, 145}, {145, 144}};
+    const uint8_t(*m)[2] = v6 ? v6m : v4;
+    size_t n = v6 ? sizeof(v6m) / sizeof(v6m[0]) : sizeof(v4) / sizeof(v4[0]);
+    for (size_t i = 0; i < n; i++)
+        if (m[i][0] == type)
+            return m[i][1];
+    return -1;
+}
+
+void eve_community_id(char *out, uint16_t seed, const struct addr *src, const struct addr *dst,
+                      uint16_t sport, uint16_t dport, uint8_t proto)
+{
+    bool v4 = eve_addr_is_v4(src);
+    size_t alen = v4 ? 4 : 16;
+    const uint8_t *a = v4 ? src->b + 12 : src->b;
+    const uint8_t *b = v4 ? dst->b + 12 : dst->b;
+    bool ports = proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP;
+    bool one_way = false;
+    if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
+        int peer = icmp_counterpart((uint8_t)sport, proto == IPPROTO_ICMPV6);
+        ports = true;
+        if (peer >= 0)
+            dport = (uint16_t)peer;
+        else
+            one_way = true; /* type and code, never reordered */
+    }
+    int c = memcmp(a, b, alen);
+    if (!one_way && (c > 0 || (c == 0 && ports && sport > dport))) {
+        const uint8_t *t = a;
+        a = b;
+        b = t;
+        uint16_t tp = sport;
+        sport = dport;
+        dport = tp;
+    }
+    uint8_t buf[2 + 16 + 16 + 2 + 4];
+    size_t n = 0;
+    buf[n++] = (uint8_t)(seed >> 8);
+    buf[n++] = (uint8_t)seed;
+    memcpy(buf + n, a, alen);
+    n += alen;
+    memcpy(buf + n, b, alen);
+    n += alen;
+    buf[n++] = proto;
+    buf[n++] = 0;
+    if (ports) {
+        buf[n++] = (uint8_t)(sport >> 8);
+        buf[n++] = (uint8_t)sport;
+        buf[n++] = (uint8_t)(dport >> 8);
+        buf[n++] = (uint8_t)dport;
+    }
+    struct sha1_ctx h;
+    uint8_t dig[SHA1_DIGEST_SIZE];
+    sha1_init(&h);
+    sha1_update(&h, n, buf);
+    sha1_digest(&h, sizeof(dig), dig);
+    out[0] = '1';
+    out[1] = ':';
+    base64_encode_raw(out + 2, sizeof(dig), dig);
+    out[2 + BASE64_ENCODE_RAW_LENGTH(SHA1_DIGEST_SIZE)] = '\0';
+}
+
+void eve_flow_community_id(char *out, uint16_t seed, const struct flow *f)
+{
+    const struct flow_key *k = &f->key;
+    uint16_t sp = k->sport, dp = k->dport;
+    if (k->proto == IPPROTO_ICMP || k->proto == IPPROTO_ICMPV6) {
+        sp = f->icmp_type;
+        dp = f->icmp_code;
+    }
+    eve_community_id(out, seed, &k->src, &k->dst, sp, dp, k->proto);
+}
+
+void eve_flow_fields(struct jw *w, const struct flow *f, bool toserver, const struct eve_opts *o,
+                     bool flow_event)
+{
+    if (f->key.vlan[0] != 0) {
+        jw_arr_open(w, "vlan");
+        for (unsigned i = 0; i < PKT_MAX_VLAN && f->key.vlan[i] != 0; i++)
+            jw_u64(w, NULL, f->key.vlan[i]);
+        jw_arr_close(w);
+    }
+    if (o == NULL)
+        return;
+    if (o->ethernet && f->has_mac) {
+        const uint8_t *s = f->mac[toserver ? 0 : 1], *d = f->mac[toserver ? 1 : 0];
+        jw_obj_open(w, "ether");
+        if (flow_event) {
+            jw_arr_open(w, "src_macs");
+            jw_hex(w, NULL, s, 6, ':');
+            jw_arr_close(w);
+            jw_arr_open(w, "dest_macs");
+            jw_hex(w, NULL, d, 6, ':');
+            jw_arr_close(w);
+        } else {
+            jw_hex(w, "src_mac", s, 6, ':');
+            jw_hex(w, "dest_mac", d, 6, ':');
+        }
+        jw_obj_close(w);
+    }
+    if (o->community_id) {
+        char cid[EVE_COMMUNITY_ID_LEN];
+        eve_flow_community_id(cid, o->community_id_seed, f);
+        jw_str(w, "community_id", cid);
+    }
 }

@@ -9,6 +9,8 @@
 #include "decode/pkt.h"
 #include "otasuke/jw.h"
 
+#include <stdbool.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,5 +35,34 @@ void eve_begin(struct jw *w, uint64_t ts_us, const char *event_type, uint64_t fl
  * icmp_type/icmp_code for ICMP when icmp is true). */
 void eve_tuple(struct jw *w, const struct addr *src, uint16_t sport, const struct addr *dst,
                uint16_t dport, uint8_t proto, uint8_t ipver);
+
+#define EVE_COMMUNITY_ID_LEN 31 /* "1:" + 28 base64 characters + NUL */
+
+struct flow;
+
+/* What every event of a flow carries besides the tuple (sensor settings eve.*). */
+struct eve_opts {
+    bool community_id;          /* community_id: Community ID v1 of the flow */
+    uint16_t community_id_seed;
+    bool ethernet;              /* ether: the flow's MAC addresses */
+};
+
+/* Community ID v1 (Corelight spec; Suricata's and Zeek's community_id) of a tuple, as
+ * text "1:<base64 SHA-1>" into out (EVE_COMMUNITY_ID_LEN bytes). For ICMP and ICMPv6
+ * sport and dport are the type and code: a type with a counterpart (echo and reply,
+ * ...) is mapped to the pair (type, counterpart) as the spec does. Ports are used for
+ * TCP, UDP and SCTP and ICMP only. */
+void eve_community_id(char *out, uint16_t seed, const struct addr *src, const struct addr *dst,
+                      uint16_t sport, uint16_t dport, uint8_t proto);
+/* The flow's Community ID (from its key; ICMP from the first packet's type and code). */
+void eve_flow_community_id(char *out, uint16_t seed, const struct flow *f);
+
+/* Writes the per-flow header fields of an event of flow f: vlan (the ids, outermost
+ * first, when tagged), ether (when o->ethernet and the flow's first packet had an
+ * Ethernet header) and community_id (when o->community_id). `toserver` is the
+ * event's orientation (src = the client); a flow event (flow_event) writes ether as
+ * Suricata's flow events do: src_macs and dest_macs arrays. */
+void eve_flow_fields(struct jw *w, const struct flow *f, bool toserver, const struct eve_opts *o,
+                     bool flow_event);
 
 #endif

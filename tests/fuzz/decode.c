@@ -1,6 +1,7 @@
 /*
  * Fuzz harness for the decoder stack. Input layout:
- *   byte 0: bits 0-3 pick the link type from g_links, bit 7 turns GRE following off
+ *   byte 0: bits 0-3 pick the link type from g_links, bit 7 turns GRE following off,
+ *           bit 6 the UDP tunnels (VXLAN, Geneve, Teredo)
  *   byte 1: packet time step between packets is 1 ms << (byte & 15), so fragment
  *           trackers time out on some inputs and not on others
  *   then packets, each a 2-byte big-endian length and that many bytes (the last one
@@ -38,6 +39,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .defrag_max_frags = 16,
         .defrag_max_trackers = 8,
         .decode_gre = (data[0] & 0x80) == 0,
+        /* bit 6 turns the UDP tunnels (VXLAN, Geneve, Teredo) off */
+        .vxlan_port = (data[0] & 0x40) == 0 ? DECODE_VXLAN_PORT : 0,
+        .geneve_port = (data[0] & 0x40) == 0 ? DECODE_GENEVE_PORT : 0,
+        .teredo_port = (data[0] & 0x40) == 0 ? DECODE_TEREDO_PORT : 0,
     };
     int linktype = g_links[(data[0] & 0x0f) % NLINKS];
     uint64_t step = 1000ull << (data[1] & 15);

@@ -83,7 +83,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(copy);
         return 0;
     }
-    struct decode_conf dc = {256ull * 1024, 30000000, 16, 32, true};
+    struct decode_conf dc = {256ull * 1024,     30000000,           16, 32, true,
+                              DECODE_VXLAN_PORT, DECODE_GENEVE_PORT, DECODE_TEREDO_PORT};
     struct flow_conf fc;
     flow_conf_defaults(&fc);
     fc.memcap = 64ull * 1024;

@@ -203,7 +203,8 @@ static void test_too_many_vlans(void)
         0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb,
         0x91, 0x00, 0x00, 0x01, /* tag 1 (0x9100) */
         0x88, 0xa8, 0x00, 0x02, /* tag 2 */
-        0x81, 0x00, 0x00, 0x03, /* tag 3: one more than PKT_MAX_VLAN */
+        0x81, 0x00, 0x00, 0x03, /* tag 3: the last one PKT_MAX_VLAN allows */
+        0x81, 0x00, 0x00, 0x04, /* tag 4: one more */
         0x08, 0x00, 0x45, 0x00,
     };
     fresh();
@@ -215,6 +216,237 @@ static void test_too_many_vlans(void)
     /* A tag cut short. */
     CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, pk, 16), DECODE_BAD);
     CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_VLAN_HDR_TOO_SMALL);
+}
+
+/* ---- VXLAN and Geneve ----------------------------------------------------------- */
+
+/* Ethernet 02:00:00:00:00:02 <- 02:00:00:00:00:01 / IPv4 10.0.0.1 -> 10.0.0.2 / UDP
+ * 1234 -> 53, 4 bytes "\xde\xad\xbe\xef": 46 bytes. */
+static size_t inner_frame(uint8_t *o)
+{
+    static const uint8_t f[] = {
+        0x02, 0x00, 0x00, 0x00, 0x00, 0x02, 0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x08, 0x00,
+        /* IPv4: ihl 5, total length 32, ttl 64, UDP, 10.0.0.1 -> 10.0.0.2 */
+        0x45, 0x00, 0x00, 0x20, 0x00, 0x02, 0x00, 0x00, 0x40, 0x11, 0x00, 0x00,
+        0x0a, 0x00, 0x00, 0x01, 0x0a, 0x00, 0x00, 0x02,
+        /* UDP 1234 -> 53, length 12 */
+        0x04, 0xd2, 0x00, 0x35, 0x00, 0x0c, 0x00, 0x00, 0xde, 0xad, 0xbe, 0xef,
+    };
+    memcpy(o, f, sizeof(f));
+    return sizeof(f);
+}
+
+/* Wraps the n bytes at in (moved to make room) in Ethernet / IPv4 192.168.1.1 ->
+ * 192.168.1.2 / UDP 50000 -> dport / the tunnel header hdr (hlen bytes). Returns the
+ * new length. */
+static size_t wrap_udp(uint8_t *buf, size_t n, uint16_t dport, const uint8_t *hdr, size_t hlen)
+{
+    static const uint8_t eth[14] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66,
+                                    0x77, 0x88, 0x99, 0xaa, 0xbb, 0x08, 0x00};
+    size_t pre = 14 + 20 + 8 + hlen;
+    memmove(buf + pre, buf, n);
+    memcpy(buf, eth, 14);
+    uint8_t *ip = buf + 14;
+    size_t tot = 20 + 8 + hlen + n;
+    static const uint8_t iph[20] = {0x45, 0, 0, 0, 0, 1, 0, 0, 0x40, 0x11, 0, 0,
+                                    0xc0, 0xa8, 1, 1, 0xc0, 0xa8, 1, 2};
+    memcpy(ip, iph, 20);
+    ip[2] = (uint8_t)(tot >> 8);
+    ip[3] = (uint8_t)tot;
+    uint8_t *u = ip + 20;
+    u[0] = 0xc3; /* 50000 */
+    u[1] = 0x50;
+    u[2] = (uint8_t)(dport >> 8);
+    u[3] = (uint8_t)dport;
+    u[4] = (uint8_t)((tot - 20) >> 8);
+    u[5] = (uint8_t)(tot - 20);
+    u[6] = u[7] = 0;
+    if (hlen > 0)
+        memcpy(u + 8, hdr, hlen);
+    return pre + n;
+}
+
+/* VXLAN: flags 0x08 (VNI valid), VNI 100. */
+static const uint8_t vxlan_hdr[8] = {0x08, 0, 0, 0, 0x00, 0x00, 0x64, 0x00};
+
+static void check_inner(size_t frame_len)
+{
+    CHECK_EQ_U64(g_p.tunnel_depth, 1);
+    CHECK(memcmp(g_p.src.b, v4(10, 0, 0, 1), 16) == 0);
+    CHECK(memcmp(g_p.dst.b, v4(10, 0, 0, 2), 16) == 0);
+    CHECK_EQ_U64(g_p.proto, 17);
+    CHECK_EQ_U64(g_p.sport, 1234);
+    CHECK_EQ_U64(g_p.dport, 53);
+    CHECK_MEM(g_p.payload, "\xde\xad\xbe\xef", 4);
+    CHECK_EQ_U64(g_p.wirelen, 46);  /* the inner frame, as Suricata counts it */
+    CHECK(g_p.has_outer);
+    CHECK_EQ_U64(g_p.outer_ipver, 4);
+    CHECK(memcmp(g_p.outer_src.b, v4(192, 168, 1, 1), 16) == 0);
+    CHECK(memcmp(g_p.outer_dst.b, v4(192, 168, 1, 2), 16) == 0);
+    CHECK_EQ_U64(g_p.outer_sport, 50000);
+    CHECK_EQ_U64(g_p.outer_wirelen, frame_len);
+}
+
+static void test_vxlan(void)
+{
+    uint8_t b[512];
+    fresh();
+    size_t n = wrap_udp(b, inner_frame(b), DECODE_VXLAN_PORT, vxlan_hdr, 8);
+    CHECK_EQ_U64(n, 14 + 20 + 8 + 8 + 46);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, b, n), DECODE_OK);
+    check_inner(n);
+    CHECK_EQ_U64(g_p.outer_dport, DECODE_VXLAN_PORT);
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_VXLAN], 1);
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_UDP], 2);
+    CHECK_MEM(g_p.eth_src, "\x66\x77\x88\x99\xaa\xbb", 6); /* the outer frame's */
+
+    /* Without the I flag it is not VXLAN: the outer datagram, nothing counted. */
+    b[14 + 20 + 8] = 0x00;
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, b, n), DECODE_OK);
+    CHECK_EQ_U64(g_p.tunnel_depth, 0);
+    CHECK(!g_p.has_outer);
+    CHECK_EQ_U64(g_p.dport, DECODE_VXLAN_PORT);
+    CHECK_EQ_U64(g_p.payload_len, 8 + 46);
+    CHECK_EQ_U64(g_p.wirelen, n);
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_VXLAN], 1);
+    b[14 + 20 + 8] = 0x08;
+
+    /* A header cut short: counted, and the datagram is kept as the outer one. */
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, b, 14 + 20 + 8 + 4), DECODE_OK);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_VXLAN_PKT_TOO_SMALL);
+    CHECK_STR(decode_ev_name(decoder_last_event(g_d)), "vxlan.pkt_too_small");
+    CHECK_EQ_U64(g_p.tunnel_depth, 0);
+    CHECK_EQ_U64(g_p.dport, DECODE_VXLAN_PORT);
+
+    /* The inner frame malformed (IPv4 header length 4): outer kept, event counted. */
+    b[14 + 20 + 8 + 8 + 14] = 0x41;
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, b, n), DECODE_OK);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_IPV4_HLEN_TOO_SMALL);
+    CHECK_EQ_U64(g_p.tunnel_depth, 0);
+    CHECK(memcmp(g_p.src.b, v4(192, 168, 1, 1), 16) == 0);
+    b[14 + 20 + 8 + 8 + 14] = 0x45;
+
+    /* Port off: not decoded. */
+    decoder_free(g_d);
+    struct decode_conf c = {.decode_gre = true};
+    g_d = decoder_new(&c);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, b, n), DECODE_OK);
+    CHECK_EQ_U64(g_p.tunnel_depth, 0);
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_VXLAN], 0);
+}
+
+static void test_geneve(void)
+{
+    uint8_t b[512];
+    /* Geneve: version 0, 1 word of options, protocol 0x6558 (Ethernet), VNI 100, then
+     * the option: class 0x0102, type 3, length 0. */
+    static const uint8_t gen_eth[12] = {0x01, 0x00, 0x65, 0x58, 0x00, 0x00, 0x64, 0x00,
+                                        0x01, 0x02, 0x03, 0x00};
+    fresh();
+    size_t n = wrap_udp(b, inner_frame(b), DECODE_GENEVE_PORT, gen_eth, sizeof(gen_eth));
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, b, n), DECODE_OK);
+    check_inner(n);
+    CHECK_EQ_U64(g_p.outer_dport, DECODE_GENEVE_PORT);
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_GENEVE], 1);
+
+    /* Protocol IPv4: the payload is the IP packet itself. */
+    static const uint8_t gen_ip[8] = {0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x64, 0x00};
+    size_t m = inner_frame(b);
+    memmove(b, b + 14, m - 14);
+    n = wrap_udp(b, m - 14, DECODE_GENEVE_PORT, gen_ip, sizeof(gen_ip));
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, b, n), DECODE_OK);
+    CHECK_EQ_U64(g_p.tunnel_depth, 1);
+    CHECK_EQ_U64(g_p.dport, 53);
+    CHECK_EQ_U64(g_p.wirelen, 32);
+
+    /* An unknown protocol: counted, the outer datagram kept. */
+    b[14 + 20 + 8 + 2] = 0x12;
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, b, n), DECODE_OK);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_GENEVE_UNKNOWN_PAYLOAD);
+    CHECK_EQ_U64(g_p.tunnel_depth, 0);
+    CHECK_EQ_U64(g_p.dport, DECODE_GENEVE_PORT);
+
+    /* Options longer than the datagram. */
+    b[14 + 20 + 8 + 2] = 0x08;
+    b[14 + 20 + 8] = 0x3f;
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, b, n), DECODE_OK);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_GENEVE_PKT_TOO_SMALL);
+    CHECK_EQ_U64(g_p.tunnel_depth, 0);
+}
+
+static void test_teredo(void)
+{
+    /* IPv6 2001::1 -> 2001::2, payload length 8, next header ICMPv6, hop limit 64;
+     * ICMPv6 echo request id 1 seq 1 */
+    static const uint8_t v6[48] = {
+        0x60, 0, 0, 0, 0x00, 0x08, 0x3a, 0x40,
+        0x20, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+        0x20, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2,
+        0x80, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01,
+    };
+    /* origin indication: 00 00, port and address (obfuscated) */
+    static const uint8_t origin[8] = {0x00, 0x00, 0xf2, 0x27, 0xc8, 0xc5, 0xb9, 0xc8};
+    uint8_t b[512];
+    fresh();
+    memcpy(b, v6, sizeof(v6));
+    size_t n = wrap_udp(b, sizeof(v6), DECODE_TEREDO_PORT, NULL, 0);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, b, n), DECODE_OK);
+    CHECK_EQ_U64(g_p.ipver, 6);
+    CHECK_EQ_U64(g_p.proto, 58);
+    CHECK_EQ_U64(g_p.icmp_type, 128);
+    CHECK_EQ_U64(g_p.tunnel_depth, 1);
+    CHECK_EQ_U64(g_p.wirelen, 48); /* the IPv6 packet, as Suricata counts it */
+    CHECK(g_p.has_outer);
+    CHECK_EQ_U64(g_p.outer_dport, DECODE_TEREDO_PORT);
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_TEREDO], 1);
+
+    memcpy(b, origin, sizeof(origin));
+    memcpy(b + sizeof(origin), v6, sizeof(v6));
+    n = wrap_udp(b, sizeof(origin) + sizeof(v6), DECODE_TEREDO_PORT, NULL, 0);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, b, n), DECODE_OK);
+    CHECK_EQ_U64(g_p.ipver, 6);
+    CHECK_EQ_U64(g_p.wirelen, 48);
+
+    /* A payload length that does not fill the datagram: not Teredo, plain UDP. */
+    memcpy(b, v6, sizeof(v6));
+    b[5] = 0x07;
+    n = wrap_udp(b, sizeof(v6), DECODE_TEREDO_PORT, NULL, 0);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, b, n), DECODE_OK);
+    CHECK_EQ_U64(g_p.ipver, 4);
+    CHECK_EQ_U64(g_p.tunnel_depth, 0);
+    CHECK_EQ_U64(g_p.payload_len, 48);
+    CHECK_EQ_U64(decoder_stats(g_d)->proto[DECODE_P_TEREDO], 2);
+
+    /* An authentication indication (00 01): left as UDP, as Suricata does. */
+    b[0] = 0x00;
+    b[1] = 0x01;
+    n = wrap_udp(b, 4, DECODE_TEREDO_PORT, NULL, 0);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, b, n), DECODE_OK);
+    CHECK_EQ_U64(g_p.tunnel_depth, 0);
+}
+
+/* VXLAN in VXLAN ...: DECODE_MAX_TUNNEL layers are followed, the next is
+ * decode.tunnel_too_deep and the packet stays the innermost datagram reached. The
+ * outer tuple is the outermost tunnel's. */
+static void test_vxlan_nesting(void)
+{
+    uint8_t b[1024];
+    fresh();
+    size_t n = inner_frame(b);
+    for (int i = 0; i < DECODE_MAX_TUNNEL; i++)
+        n = wrap_udp(b, n, DECODE_VXLAN_PORT, vxlan_hdr, 8);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, b, n), DECODE_OK);
+    CHECK_EQ_U64(g_p.tunnel_depth, DECODE_MAX_TUNNEL);
+    CHECK_EQ_U64(g_p.dport, 53);
+    CHECK_EQ_U64(g_p.outer_wirelen, n);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_NONE);
+    n = wrap_udp(b, n, DECODE_VXLAN_PORT, vxlan_hdr, 8);
+    CHECK_EQ_U64(dec_copy(DECODE_DLT_EN10MB, b, n), DECODE_OK);
+    CHECK_EQ_U64(decoder_last_event(g_d), DECODE_EV_TUNNEL_TOO_DEEP);
+    CHECK_EQ_U64(g_p.tunnel_depth, DECODE_MAX_TUNNEL);
+    CHECK_EQ_U64(g_p.dport, DECODE_VXLAN_PORT); /* the innermost VXLAN datagram */
+    CHECK(g_p.has_outer);
+    CHECK_EQ_U64(g_p.outer_wirelen, n);
 }
 
 static void test_arp(void)
@@ -1278,6 +1510,10 @@ int main(void)
     RUN(test_mpls);
     RUN(test_names);
     RUN(test_pcap_erspan);
+    RUN(test_vxlan);
+    RUN(test_geneve);
+    RUN(test_vxlan_nesting);
+    RUN(test_teredo);
     RUN(test_pcap_sll2);
     RUN(test_pcap_gre_and_vlan);
     RUN(test_pcap_defrag);

@@ -56,7 +56,7 @@ static enum decode_rc feed4(struct decoder *d, uint16_t id, uint32_t off, bool m
 
 static struct decoder *mk(uint64_t memcap, uint64_t timeout, uint32_t frags, uint32_t trackers)
 {
-    struct decode_conf c = {memcap, timeout, frags, trackers, true};
+    struct decode_conf c = {memcap, timeout, frags, trackers, true, 0, 0, 0};
     return decoder_new(&c);
 }
 

@@ -204,9 +204,13 @@ static void test_icmp(void)
     struct flow *f = upd(t, mk_icmp(1, A, B, 8, 0, req7, S(1)), &d);
     CHECK(f != NULL);
     CHECK_EQ_U64(d, FLOW_TOSERVER);
+    CHECK(!f->icmp_tc_seen);
     CHECK(upd(t, mk_icmp(1, B, A, 0, 0, rep7, S(1) + 5), &d) == f);
     CHECK_EQ_U64(d, FLOW_TOCLIENT);
     CHECK_STR(flow_state_name(f), "established");
+    CHECK(f->icmp_tc_seen); /* EVE response_icmp_type / response_icmp_code */
+    CHECK_EQ_U64(f->icmp_type_tc, 0);
+    CHECK_EQ_U64(f->icmp_code_tc, 0);
     struct flow *g = upd(t, mk_icmp(1, A, B, 8, 0, req8, S(2)), &d);
     CHECK(g != NULL && g != f);
     /* port unreachable with id bytes 0/0x0303 must not join an echo flow */
@@ -250,26 +254,99 @@ static void test_tcp_states(void)
     upd(t, mk_tcp(A, 40000, B, 80, TH_ACK | TH_PSH, S(2)), &d);
     upd(t, mk_tcp(B, 80, A, 40000, TH_ACK | TH_PSH, S(2)), &d);
     CHECK_EQ_U64(f->tcp_state, FLOW_TCP_ESTABLISHED);
-    upd(t, mk_tcp(B, 80, A, 40000, TH_FIN | TH_ACK, S(3)), &d);
-    CHECK_EQ_U64(f->tcp_state, FLOW_TCP_FIN_WAIT1);
-    CHECK_STR(flow_tcp_state_name(f->tcp_state), "fin_wait1");
-    upd(t, mk_tcp(A, 40000, B, 80, TH_ACK, S(3)), &d); /* ACK of the FIN only */
-    CHECK_EQ_U64(f->tcp_state, FLOW_TCP_FIN_WAIT1);
+    /* the client closes first (Suricata's close_wait, then last_ack: bug-2646-01) */
     upd(t, mk_tcp(A, 40000, B, 80, TH_FIN | TH_ACK, S(3)), &d);
-    CHECK_EQ_U64(f->tcp_state, FLOW_TCP_CLOSING);
+    CHECK_EQ_U64(f->tcp_state, FLOW_TCP_CLOSE_WAIT);
+    CHECK_STR(flow_tcp_state_name(f->tcp_state), "close_wait");
+    upd(t, mk_tcp(B, 80, A, 40000, TH_ACK, S(3)), &d); /* ACK of the FIN only */
+    CHECK_EQ_U64(f->tcp_state, FLOW_TCP_CLOSE_WAIT);
     CHECK_STR(flow_state_name(f), "established");
-    upd(t, mk_tcp(B, 80, A, 40000, TH_ACK, S(3)), &d);
+    upd(t, mk_tcp(B, 80, A, 40000, TH_FIN | TH_ACK, S(3)), &d);
+    CHECK_EQ_U64(f->tcp_state, FLOW_TCP_LAST_ACK);
+    CHECK_STR(flow_tcp_state_name(f->tcp_state), "last_ack");
+    CHECK_STR(flow_state_name(f), "closed");
+    upd(t, mk_tcp(A, 40000, B, 80, TH_ACK, S(3)), &d);
     CHECK_EQ_U64(f->tcp_state, FLOW_TCP_CLOSED);
     CHECK_STR(flow_state_name(f), "closed");
     CHECK_EQ_U64(f->tcp_flags[FLOW_TOSERVER], TH_SYN | TH_ACK | TH_PSH | TH_FIN);
     CHECK_EQ_U64(f->tcp_flags[FLOW_TOCLIENT], TH_SYN | TH_ACK | TH_PSH | TH_FIN);
     CHECK_EQ_U64(f->pkts[0] + f->pkts[1], 9);
 
+    /* the server closes first: fin_wait1, fin_wait2, time_wait, closed */
+    struct flow *h = upd(t, mk_tcp(A, 40002, B, 80, TH_SYN, S(4)), &d);
+    upd(t, mk_tcp(B, 80, A, 40002, TH_SYN | TH_ACK, S(4)), &d);
+    upd(t, mk_tcp(A, 40002, B, 80, TH_ACK, S(4)), &d);
+    upd(t, mk_tcp(B, 80, A, 40002, TH_FIN | TH_ACK, S(4)), &d);
+    CHECK_STR(flow_tcp_state_name(h->tcp_state), "fin_wait1");
+    upd(t, mk_tcp(A, 40002, B, 80, TH_ACK, S(4)), &d);
+    CHECK_STR(flow_tcp_state_name(h->tcp_state), "fin_wait2");
+    CHECK_STR(flow_state_name(h), "established");
+    upd(t, mk_tcp(A, 40002, B, 80, TH_FIN | TH_ACK, S(4)), &d);
+    CHECK_STR(flow_tcp_state_name(h->tcp_state), "time_wait");
+    CHECK_STR(flow_state_name(h), "closed");
+    upd(t, mk_tcp(B, 80, A, 40002, TH_ACK, S(4)), &d);
+    CHECK_STR(flow_tcp_state_name(h->tcp_state), "closed");
+    /* the server's FIN, then the client's, neither with ACK: closing; an ACK: time_wait */
+    struct flow *k = upd(t, mk_tcp(A, 40003, B, 80, TH_ACK | TH_PSH, S(4)), &d);
+    upd(t, mk_tcp(B, 80, A, 40003, TH_FIN, S(4)), &d);
+    upd(t, mk_tcp(A, 40003, B, 80, TH_FIN, S(4)), &d);
+    CHECK_STR(flow_tcp_state_name(k->tcp_state), "closing");
+    upd(t, mk_tcp(A, 40003, B, 80, TH_ACK, S(4)), &d);
+    CHECK_STR(flow_tcp_state_name(k->tcp_state), "time_wait");
+
     /* RST closes from any state */
     struct flow *g = upd(t, mk_tcp(A, 40001, B, 80, TH_SYN, S(4)), &d);
     upd(t, mk_tcp(B, 80, A, 40001, TH_RST | TH_ACK, S(4)), &d);
     CHECK_EQ_U64(g->tcp_state, FLOW_TCP_CLOSED);
     CHECK_EQ_U64(g->tcp_flags[FLOW_TOCLIENT], TH_RST | TH_ACK);
+    flow_table_flush(t);
+    flow_table_free(t);
+}
+
+/* A UDP flow whose first packet is a DNS response (from port 53, QR set) belongs to
+ * the response's receiver (dns-reversed-udp-1); a query, or a non-DNS datagram from
+ * port 53, does not turn the flow around. The first packet's MACs are kept, client's
+ * first. */
+static void test_dns_response_first(void)
+{
+    struct ended e = {0};
+    struct flow_conf c = conf();
+    struct flow_table *t = flow_table_new(&c, on_end, &e);
+    int d;
+    /* DNS header: id 0x1234, flags 0x8180 (response, RD, RA), counts 1/1/0/0 */
+    static const uint8_t resp[12] = {0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0};
+    static const uint8_t query[12] = {0x12, 0x35, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
+    struct pkt p = mk(17, B, 53, A, 41805, S(1));
+    p.payload = resp;
+    p.payload_len = sizeof(resp);
+    p.has_eth = true;
+    memcpy(p.eth_src, "\x02\x00\x00\x00\x00\x0b", 6); /* the server's MAC */
+    memcpy(p.eth_dst, "\x02\x00\x00\x00\x00\x0a", 6);
+    struct flow *f = upd(t, p, &d);
+    CHECK_EQ_U64(d, FLOW_TOCLIENT);
+    struct addr a = v4(A);
+    CHECK(memcmp(&f->key.src, &a, sizeof(a)) == 0);
+    CHECK_EQ_U64(f->key.sport, 41805);
+    CHECK_EQ_U64(f->key.dport, 53);
+    CHECK(f->flags & FLOW_F_REVERSED);
+    CHECK(f->has_mac);
+    CHECK_MEM(f->mac[0], "\x02\x00\x00\x00\x00\x0a", 6);
+    CHECK_MEM(f->mac[1], "\x02\x00\x00\x00\x00\x0b", 6);
+    /* a query from port 53 (server to server): the sender stays the client */
+    p = mk(17, B, 53, A, 41806, S(1));
+    p.payload = query;
+    p.payload_len = sizeof(query);
+    f = upd(t, p, &d);
+    CHECK_EQ_U64(d, FLOW_TOSERVER);
+    CHECK(!(f->flags & FLOW_F_REVERSED));
+    CHECK(!f->has_mac);
+    /* too short to be DNS */
+    p = mk(17, B, 53, A, 41807, S(1));
+    p.payload = resp;
+    p.payload_len = 11;
+    f = upd(t, p, &d);
+    CHECK_EQ_U64(d, FLOW_TOSERVER);
+    CHECK(!(f->flags & FLOW_F_REVERSED));
     flow_table_flush(t);
     flow_table_free(t);
 }
@@ -297,13 +374,26 @@ static void test_midstream(void)
     CHECK_EQ_U64(d, FLOW_TOSERVER);
     CHECK_EQ_U64(f->tcp_state, FLOW_TCP_ESTABLISHED);
     CHECK(!f->handshake_seen); /* the SYN was never seen */
-    /* data first: its sender is the client, established at once */
-    struct flow *g = upd(t, mk_tcp(B, 22, A, 50001, TH_ACK | TH_PSH, S(2)), &d);
+    /* data first between two ephemeral ports: its sender is the client, established
+     * at once */
+    struct flow *g = upd(t, mk_tcp(B, 40022, A, 50001, TH_ACK | TH_PSH, S(2)), &d);
     CHECK_EQ_U64(d, FLOW_TOSERVER);
     CHECK(memcmp(&g->key.src, &b, sizeof(b)) == 0);
     CHECK_EQ_U64(g->tcp_state, FLOW_TCP_ESTABLISHED);
     CHECK(g->flags & FLOW_F_MIDSTREAM);
     CHECK(!(g->flags & FLOW_F_REVERSED));
+    /* data first from a well-known port to an ephemeral one: the server spoke first
+     * (Suricata's probing parser turns such a flow around: tcp-stream-after-swap) */
+    struct flow *h = upd(t, mk_tcp(B, 80, A, 50002, TH_ACK | TH_PSH, S(2)), &d);
+    CHECK_EQ_U64(d, FLOW_TOCLIENT);
+    CHECK(memcmp(&h->key.src, &a, sizeof(a)) == 0);
+    CHECK_EQ_U64(h->key.dport, 80);
+    CHECK(h->flags & FLOW_F_REVERSED);
+    CHECK_EQ_U64(h->pkts[FLOW_TOCLIENT], 1);
+    /* a SYN from a well-known port is still the client's */
+    struct flow *i = upd(t, mk_tcp(B, 80, A, 50003, TH_SYN, S(2)), &d);
+    CHECK_EQ_U64(d, FLOW_TOSERVER);
+    CHECK(!(i->flags & FLOW_F_REVERSED));
     flow_table_flush(t);
     flow_table_free(t);
 }
@@ -683,6 +773,7 @@ int main(void)
     RUN(test_timeouts);
     RUN(test_eviction_and_emergency);
     RUN(test_emergency_recovery);
+    RUN(test_dns_response_first);
     RUN(test_memcap_fail);
     RUN(test_flush_order_and_ids_deterministic);
     RUN(test_hash_spread);
