@@ -14,6 +14,7 @@
 #define SEC    1000000LL
 
 static const char *const output_modes[] = {"file", "stdout", "dir", NULL};
+static const char *const http_dump_modes[] = {"none", "request", "response", "both", NULL};
 static const char *const log_levels[] = {"error", "warn", "notice", "info", "debug", NULL};
 
 const struct conf_item sensor_conf_table[] = {
@@ -154,6 +155,9 @@ const struct conf_item sensor_conf_table[] = {
     {"app.http.decompress_ratio", CONF_INT, "2048", 0, 1000000, OFF(http_decompress_ratio),
      "decoded/coded ratio allowed once 1 MiB is decoded (more: decompression_bomb; 0 = off)",
      NULL},
+    {"app.http.dump_all_headers", CONF_ENUM, "none", 0, 0, OFF(http_dump_all_headers),
+     "write every header line as http.request_headers / response_headers (Suricata's "
+     "dump-all-headers; bounded by max_header_bytes)", http_dump_modes},
     /* smtp */
     {"app.smtp.enabled", CONF_BOOL, "yes", 0, 0, OFF(smtp_enabled),
      "parse SMTP (commands, replies, the DATA message and its MIME parts) and write smtp, "

@@ -73,6 +73,7 @@ struct sensor_conf {
     bool http_decompress;
     uint64_t http_decompress_cap;
     int64_t http_decompress_ratio;
+    int http_dump_all_headers; /* enum http_dump: none, request, response, both */
     /* smtp */
     bool smtp_enabled;
     int64_t smtp_max_line;

@@ -31,6 +31,7 @@ void http_limits_from_conf(struct http_limits *l, const struct sensor_conf *c)
     l->decompress_ratio = 2048;
     l->decompress_cap = 32u << 20;
     l->decompress = true;
+    l->dump_headers = 0;
     if (c == NULL)
         return;
     l->max_line = (uint32_t)c->http_max_line;
@@ -41,6 +42,8 @@ void http_limits_from_conf(struct http_limits *l, const struct sensor_conf *c)
     l->decompress_ratio = (uint32_t)c->http_decompress_ratio;
     l->decompress_cap = c->http_decompress_cap;
     l->decompress = c->http_decompress;
+    /* none 0, request 1, response 2, both 3: bit 1 << dir */
+    l->dump_headers = (uint8_t)(c->http_dump_all_headers & 3);
 }
 
 static const char *const an_names[HTTP_AN_COUNT] = {
@@ -184,6 +187,8 @@ static void tx_unlink(struct http_state *h, struct http_tx *tx)
         h->tail = prev;
     h->npending--;
     xfree(tx->uri);
+    xfree(tx->hdrs[0]);
+    xfree(tx->hdrs[1]);
     xfree(tx);
 }
 
@@ -192,6 +197,91 @@ static void tx_maybe_free(struct http_state *h, struct http_tx *tx)
 {
     if (tx != NULL && tx->logged && h->d[0].tx != tx && h->d[1].tx != tx)
         tx_unlink(h, tx);
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static void wr32(uint8_t *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+
+/* Keeps a header line of tx's direction dir for dump_all_headers. A repeated name
+ * (ignoring case) gets ", value" appended to its first record, as libhtp merges
+ * repeated headers. Total size: the header bytes read (header_limits) plus 8 per
+ * record. False when memory ran out (the rest of the message's headers are not kept). */
+static bool hdr_keep(struct http_tx *tx, int dir, const uint8_t *nm, size_t nl, const uint8_t *v,
+                     size_t vl)
+{
+    uint8_t *b = tx->hdrs[dir];
+    uint32_t len = tx->hdrs_len[dir];
+    uint32_t at = UINT32_MAX; /* offset of the record with this name */
+    for (uint32_t o = 0; b != NULL && o + 8 <= len;) {
+        uint32_t rn = rd32(b + o), rv = rd32(b + o + 4);
+        if (rn == nl) {
+            size_t i = 0;
+            while (i < nl && ascii_lower(b[o + 8 + i]) == ascii_lower(nm[i]))
+                i++;
+            if (i == nl) {
+                at = o;
+                break;
+            }
+        }
+        o += 8 + rn + rv;
+    }
+    size_t add = at == UINT32_MAX ? 8 + nl + vl : 2 + vl;
+    if ((size_t)len + add > tx->hdrs_cap[dir]) {
+        size_t cap = tx->hdrs_cap[dir] ? tx->hdrs_cap[dir] : 512;
+        while (cap < (size_t)len + add)
+            cap *= 2;
+        if (cap > UINT32_MAX)
+            return false;
+        uint8_t *nb = xrealloc(MEM_APP, b, cap);
+        if (nb == NULL)
+            return false;
+        b = tx->hdrs[dir] = nb;
+        tx->hdrs_cap[dir] = (uint32_t)cap;
+    }
+    if (at == UINT32_MAX) {
+        wr32(b + len, (uint32_t)nl);
+        wr32(b + len + 4, (uint32_t)vl);
+        memcpy(b + len + 8, nm, nl);
+        if (vl > 0)
+            memcpy(b + len + 8 + nl, v, vl);
+    } else {
+        uint32_t rn = rd32(b + at), rv = rd32(b + at + 4);
+        uint32_t end = at + 8 + rn + rv;
+        memmove(b + end + add, b + end, len - end);
+        memcpy(b + end, ", ", 2);
+        if (vl > 0)
+            memcpy(b + end + 2, v, vl);
+        wr32(b + at + 4, (uint32_t)(rv + add));
+    }
+    tx->hdrs_len[dir] = (uint32_t)(len + add);
+    return true;
+}
+
+static void write_headers(struct jw *w, const struct http_tx *tx, int dir)
+{
+    const uint8_t *b = tx->hdrs[dir];
+    uint32_t len = tx->hdrs_len[dir];
+    if (b == NULL || len == 0)
+        return;
+    jw_arr_open(w, dir == APP_TOSERVER ? "request_headers" : "response_headers");
+    for (uint32_t o = 0; o + 8 <= len;) {
+        uint32_t rn = rd32(b + o), rv = rd32(b + o + 4);
+        jw_obj_open(w, NULL);
+        jw_strn(w, "name", (const char *)b + o + 8, rn);
+        jw_strn(w, "value", (const char *)b + o + 8 + rn, rv);
+        jw_obj_close(w);
+        o += 8 + rn + rv;
+    }
+    jw_arr_close(w);
 }
 
 void http_write_tx(struct jw *w, const struct http_tx *tx)
@@ -220,6 +310,8 @@ void http_write_tx(struct jw *w, const struct http_tx *tx)
     if (tx->location_len > 0)
         jw_strn(w, "redirect", tx->location, tx->location_len);
     jw_u64(w, "length", tx->resp_len);
+    write_headers(w, tx, APP_TOSERVER);
+    write_headers(w, tx, APP_TOCLIENT);
     jw_obj_close(w);
 }
 
@@ -700,6 +792,10 @@ static void header_line(struct http_state *h, struct app_sink *s, int dir, const
     size_t nl = (size_t)(colon - p), vl = (size_t)(p + n - v);
     trim(&nm, &nl);
     trim(&v, &vl);
+    struct http_tx *tx = h->d[dir].tx;
+    if ((h->lim.dump_headers >> dir & 1) && tx != NULL && h->d[dir].interim == 0 && nl > 0 &&
+        !hdr_keep(tx, dir, nm, nl, v, vl))
+        http_anomaly(s, HTTP_AN_NO_MEMORY, dir);
     header_value(h, s, dir, nm, nl, v, vl);
 }
 
@@ -1046,6 +1142,8 @@ static void http_state_free(void *st)
         struct http_tx *t = h->head;
         h->head = t->next;
         xfree(t->uri);
+        xfree(t->hdrs[0]);
+        xfree(t->hdrs[1]);
         xfree(t);
     }
     xfree(h);

@@ -57,6 +57,7 @@ struct http_limits {
     uint32_t decompress_ratio; /* decoded/encoded bytes allowed (past 1 MiB decoded) */
     uint64_t decompress_cap;   /* decoded bytes per body */
     bool decompress;           /* decode gzip/deflate bodies */
+    uint8_t dump_headers;      /* bit 1 << dir: keep that direction's header lines */
 };
 
 /* Fills *l from c's app.http.* settings, or with the defaults when c is NULL. */

@@ -49,6 +49,11 @@ struct http_tx {
     bool req_done;     /* request headers and body read */
     bool resp_done;    /* response complete */
     bool logged;
+    /* dump_all_headers: each direction's header lines as records of a 4-byte name
+     * length, a 4-byte value length (host order), the name and the value; at most
+     * max_header_bytes + 8 per line in all, MEM_APP, NULL when not kept */
+    uint8_t *hdrs[2];
+    uint32_t hdrs_len[2], hdrs_cap[2];
     bool head;    /* HEAD request: the response has no body */
     bool connect; /* CONNECT request */
 };

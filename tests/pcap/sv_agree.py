@@ -442,6 +442,10 @@ def derive_settings(test_dir, conf, ours):
     ext = (subs.get("dhcp") or {}).get("extended", False)
     if "app.dhcp.extended" in ours:
         settings.append("app.dhcp.extended=%s" % _bool(ext))
+    # eve-log types: - http: {dump-all-headers: both|request|response} (default off)
+    dump = str((subs.get("http") or {}).get("dump-all-headers", "none")).lower()
+    if "app.http.dump_all_headers" in ours and dump in ("both", "request", "response"):
+        settings.append("app.http.dump_all_headers=%s" % dump)
     dns_version = (subs.get("dns") or {}).get("version", 3)
     words = split_args(conf.get("args"))
     for i, w in enumerate(words):
@@ -469,7 +473,46 @@ def check_event_type(match):
     return "(none)"
 
 
-def check_skip_reason(flt, match, dns_version, test_dir):
+# Issue 3's protocols are HTTP/1.x, SMTP, TLS, DNS, DHCP, SSH and LAN discovery. A
+# check on the http or fileinfo event of another carrier is not applicable; the carrier
+# comes from the check's app_proto, else a well-known port in the check, else a
+# protocol word in the test's name (e.g. http2-range, smb-length-5770).
+CARRIER_PORTS = {445: "smb", 139: "smb", 20: "ftp-data", 21: "ftp", 2049: "nfs",
+                 69: "tftp"}
+CARRIER_NAME_RE = re.compile(r"(?:^|[-_/])(http2|smb[12]?|ftp|nfs[34]?|tftp)(?=[-_/]|$)")
+ISSUE3_CARRIERS = ("http", "http1", "smtp")
+
+
+def check_carrier(name, match):
+    """The application protocol a check's event rides on, when known."""
+    ap = match.get("app_proto")
+    if isinstance(ap, str):
+        return ap
+    for k in ("src_port", "dest_port"):
+        if match.get(k) in CARRIER_PORTS:
+            return CARRIER_PORTS[match[k]]
+    m = CARRIER_NAME_RE.search(name.lower())
+    return m.group(1) if m else None
+
+
+def carrier_skip_reason(name, match):
+    et = check_event_type(match)
+    if et not in ("http", "fileinfo"):
+        return None
+    carrier = check_carrier(name, match)
+    if carrier is None or carrier in ISSUE3_CARRIERS:
+        return None
+    if carrier == "http2":
+        return "HTTP/2 (not in issue 3)"
+    if et == "fileinfo":
+        return "fileinfo over %s (not in issue 3)" % re.sub(r"\d+$", "", carrier)
+    return None
+
+
+def check_skip_reason(flt, match, dns_version, test_dir, name=""):
+    why = carrier_skip_reason(name, match)
+    if why:
+        return why
     if "filename" in flt and os.path.basename(str(flt["filename"])) != "eve.json":
         return "check on %s, not eve.json" % flt["filename"]
     why = requires_problem(flt.get("requires"), test_dir)
@@ -613,7 +656,7 @@ def one_test(args, t, ours, outdir):
         if et not in IN_SCOPE:
             continue
         c = {"index": idx, "event_type": et, "count": flt.get("count"), "match": match}
-        c["skip"] = why or check_skip_reason(flt, match, dns_version, t["dir"])
+        c["skip"] = why or check_skip_reason(flt, match, dns_version, t["dir"], name)
         checks.append(c)
     res["checks"] = checks
     if why is not None or all(c["skip"] for c in checks):
