@@ -347,6 +347,8 @@ static void msg_reset(struct http_dir *d)
     d->boundary_len = 0;
     d->remain = 0;
     d->discard = false;
+    d->chunk_seen = false;
+    d->cz = 0;
 }
 
 static void dir_stop(struct http_state *h, struct app_sink *s, int dir)
@@ -574,16 +576,27 @@ static void status_line(struct http_state *h, struct app_sink *s, const uint8_t 
     struct http_dir *d = &h->d[APP_TOCLIENT];
     /* "HTTP/d.d SP status [SP reason]"; a status that is not 3 digits is kept as a
      * string (Suricata's status_string) and counts as a final response. */
+    /* As libhtp: a line that starts with "HTTP" (any case) is a status line even when
+     * its version is malformed ("HTTP/1\0.1", "HTTP/1.1\0") or the status is absent
+     * ("HTTP/1.1"): the headers that follow frame the body. */
     uint64_t st = 0;
-    size_t k = 9;
-    while (k < n && !is_ows(p[k]))
-        k++;
-    if (n < 10 || !is_version(p, 8) || !is_ows(p[8]) || k == 9) {
+    size_t pl = 0;
+    while (pl < n && !is_ows(p[pl]))
+        pl++;
+    if (n < 4 || !ieq(p, 4, "http")) {
         start_junk(h, s, APP_TOCLIENT);
         return;
     }
-    if (k != 12 || !parse_dec(p + 9, 3, &st) || st < 100)
+    size_t b = pl;
+    while (b < n && is_ows(p[b]))
+        b++;
+    size_t k = b;
+    while (k < n && !is_ows(p[k]))
+        k++;
+    if (k - b != 3 || !parse_dec(p + b, 3, &st) || st < 100)
         st = 0;
+    if (pl != 8 || !is_version(p, 8) || k == b)
+        http_anomaly(s, HTTP_AN_BAD_STATUS, APP_TOCLIENT); /* read on, as libhtp */
     d->junk = false;
     msg_reset(d);
     d->state = HS_HEADERS;
@@ -596,11 +609,11 @@ static void status_line(struct http_state *h, struct app_sink *s, const uint8_t 
     tx->status = (uint16_t)st;
     tx->status_str_len = 0;
     if (st == 0)
-        SET(tx, status_str, p + 9, k - 9);
+        SET(tx, status_str, p + b, k - b);
     if (d->interim == 0)
         tx->has_response = true;
     if (!tx->has_request)
-        SET(tx, proto, p, 8);
+        SET(tx, proto, p, pl);
 }
 
 /* ---- headers ---- */
@@ -868,6 +881,7 @@ static void chunk_size_line(struct http_state *h, struct app_sink *s, int dir, c
         dir_stop(h, s, dir);
         return;
     }
+    d->chunk_seen = true;
     d->remain = sz;
     d->state = sz > 0 ? HS_CHUNK_DATA : HS_TRAILERS;
 }
@@ -921,21 +935,91 @@ static void on_line(struct http_state *h, struct app_sink *s, int dir, const uin
     }
 }
 
+/* Appends p[0..n) to the direction's partial line (at most max_line bytes kept, one
+ * anomaly when more came); false when the buffer could not be allocated (the
+ * direction stopped). */
+static bool line_append(struct http_state *h, struct app_sink *s, int dir, const uint8_t *p,
+                        size_t n)
+{
+    struct http_dir *d = &h->d[dir];
+    uint32_t max = h->lim.max_line;
+    size_t room = max > d->line_len ? max - d->line_len : 0;
+    size_t keep = n < room ? n : room;
+    if (n > room && !d->line_over && !d->junk) {
+        d->line_over = true;
+        http_anomaly(s, HTTP_AN_LINE_TOO_LONG, dir);
+    }
+    if (keep > 0 && d->line == NULL) {
+        d->line = xalloc(MEM_APP, max);
+        if (d->line == NULL) {
+            http_anomaly(s, HTTP_AN_NO_MEMORY, dir);
+            dir_stop(h, s, dir);
+            return false;
+        }
+    }
+    if (keep > 0)
+        memcpy(d->line + d->line_len, p, keep);
+    d->line_len += (uint32_t)keep;
+    return true;
+}
+
+/* The partial line is complete: hands it to on_line (CRs already removed). */
+static void line_finish(struct http_state *h, struct app_sink *s, int dir)
+{
+    struct http_dir *d = &h->d[dir];
+    size_t len = d->line_len;
+    d->line_len = 0;
+    d->line_over = false;
+    on_line(h, s, dir, len > 0 ? d->line : (const uint8_t *)"", len);
+}
+
+/* Whether a lone CR ends a line: in a response's status line and headers, as libhtp
+ * (evasions send CR-only header lines; "\n\r\r\n" ends a header block). */
+static bool cr_eol(const struct http_dir *d, int dir)
+{
+    return dir == APP_TOCLIENT && (d->state == HS_START || d->state == HS_HEADERS);
+}
+
+/* Line bytes where a run of CRs ends a line, with the LF that follows it if any.
+ * A run of CRs at the end of the data waits for the next byte (cr_pending), so every
+ * split parses the same; the CRs are never kept. */
+static size_t line_step_cr(struct http_state *h, struct app_sink *s, int dir, const uint8_t *p,
+                           size_t n)
+{
+    struct http_dir *d = &h->d[dir];
+    size_t e = 0;
+    if (!d->cr_pending)
+        while (e < n && p[e] != '\r' && p[e] != '\n')
+            e++;
+    size_t j = e;
+    while (j < n && p[j] == '\r')
+        j++;
+    if (e > 0 && !line_append(h, s, dir, p, e))
+        return n;
+    if (j == n) {
+        d->cr_pending = d->cr_pending || j > e;
+        return n;
+    }
+    size_t used = p[j] == '\n' ? j + 1 : j;
+    d->cr_pending = false;
+    line_finish(h, s, dir);
+    return used;
+}
+
 /* Consumes bytes of a line state; returns how many. */
 static size_t line_step(struct http_state *h, struct app_sink *s, int dir, const uint8_t *p,
                         size_t n)
 {
     struct http_dir *d = &h->d[dir];
+    if (d->cr_pending || cr_eol(d, dir))
+        return line_step_cr(h, s, dir, p, n);
     uint32_t max = h->lim.max_line;
     const uint8_t *lf = memchr(p, '\n', n);
     size_t take = lf != NULL ? (size_t)(lf - p) : n;
-    size_t room = max > d->line_len ? max - d->line_len : 0;
-    size_t keep = take < room ? take : room;
-    if (take > room && !d->line_over && !d->junk) {
-        d->line_over = true;
-        http_anomaly(s, HTTP_AN_LINE_TOO_LONG, dir);
-    }
     if (lf != NULL && d->line_len == 0) { /* whole line in place */
+        size_t keep = take < max ? take : max;
+        if (take > max && !d->line_over && !d->junk)
+            http_anomaly(s, HTTP_AN_LINE_TOO_LONG, dir);
         size_t len = keep;
         if (len > 0 && len == take && p[len - 1] == '\r')
             len--;
@@ -943,27 +1027,60 @@ static size_t line_step(struct http_state *h, struct app_sink *s, int dir, const
         on_line(h, s, dir, p, len);
         return take + 1;
     }
-    if (keep > 0 && d->line == NULL) {
-        d->line = xalloc(MEM_APP, max);
-        if (d->line == NULL) {
-            http_anomaly(s, HTTP_AN_NO_MEMORY, dir);
-            dir_stop(h, s, dir);
-            return n;
-        }
-    }
-    if (keep > 0)
-        memcpy(d->line + d->line_len, p, keep);
-    d->line_len += (uint32_t)keep;
+    if (!line_append(h, s, dir, p, take))
+        return n;
     if (lf == NULL)
         return n;
     /* A CR is stripped only when it ends the line as received (not when cut). */
-    size_t len = d->line_len;
-    if (len > 0 && !d->line_over && d->line[len - 1] == '\r')
-        len--;
-    d->line_len = 0;
-    d->line_over = false;
-    on_line(h, s, dir, d->line, len);
+    if (d->line_len > 0 && !d->line_over && d->line[d->line_len - 1] == '\r')
+        d->line_len--;
+    line_finish(h, s, dir);
     return take + 1;
+}
+
+static bool is_chunk_ws(uint8_t c)
+{
+    return c == ' ' || c == '\t' || c == '\f' || c == '\v';
+}
+
+/* The first chunk-size line of a response, checked byte by byte (d->cz: 0 leading
+ * space, 1 hex digits, 2 space after them, 3 extension or CR: no more checks). As
+ * libhtp, a response whose first chunk size is not one (a "Transfer-Encoding:
+ * chunked" header over a plain body, an evasion) is read as a body to the end of the
+ * connection, from the first byte of that line; returns the bytes consumed. */
+static size_t chunk_first(struct http_state *h, struct app_sink *s, int dir, const uint8_t *p,
+                          size_t n)
+{
+    struct http_dir *d = &h->d[dir];
+    for (size_t i = 0; i < n && p[i] != '\n' && d->cz != 3; i++) {
+        uint8_t c = p[i];
+        if (is_chunk_ws(c) && d->cz != 1 && d->cz != 2)
+            continue;
+        if (ascii_hexval(c) >= 0 && d->cz <= 1) {
+            d->cz = 1;
+            continue;
+        }
+        if (is_chunk_ws(c) && d->cz >= 1) {
+            d->cz = 2;
+            continue;
+        }
+        if ((c == ';' || c == '\r') && d->cz >= 1) {
+            d->cz = 3;
+            continue;
+        }
+        if (c == '\r' && d->line_len == 0 && i == 0) {
+            break; /* an empty line: line_step refuses it */
+        }
+        http_anomaly(s, HTTP_AN_BAD_CHUNK, dir);
+        d->chunked = false;
+        d->state = HS_BODY_EOF;
+        if (d->line_len > 0 && !d->line_over)
+            http_body_data(h, s, dir, d->line, d->line_len);
+        d->line_len = 0;
+        d->line_over = false;
+        return 0;
+    }
+    return line_step(h, s, dir, p, n);
 }
 
 /* Consumes bytes of a body state; returns how many. */
@@ -1003,6 +1120,12 @@ static void http_data(void *st, struct app_sink *s, int dir, const uint8_t *p, s
         case HS_BODY_EOF:
             off += body_step(h, s, dir, p + off, n - off);
             break;
+        case HS_CHUNK_SIZE:
+            if (dir == APP_TOCLIENT && !d->chunk_seen)
+                off += chunk_first(h, s, dir, p + off, n - off);
+            else
+                off += line_step(h, s, dir, p + off, n - off);
+            break;
         default:
             off += line_step(h, s, dir, p + off, n - off);
             break;
@@ -1023,6 +1146,7 @@ static void gap_resync(struct http_state *h, struct app_sink *s, int dir)
     d->tx = NULL;
     d->line_len = 0;
     d->line_over = false;
+    d->cr_pending = false;
     d->junk = false;
     d->interim = 0;
     d->state = HS_START;

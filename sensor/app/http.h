@@ -33,7 +33,7 @@ enum http_anomaly {
     HTTP_AN_HEADERS_TOO_BIG,    /* header block over max_header_bytes: rest ignored */
     HTTP_AN_TOO_MANY_PENDING,   /* queue full: the oldest is logged early to make room */
     HTTP_AN_BAD_REQUEST_LINE,   /* not "METHOD SP URI [SP HTTP/x.y]": direction stops */
-    HTTP_AN_BAD_STATUS,         /* not "HTTP/x.y SP 3DIGIT": direction stops */
+    HTTP_AN_BAD_STATUS,         /* "HTTP" line without "HTTP/x.y SP status": read on; else junk */
     HTTP_AN_BAD_HEADER,         /* header line without ':' (ignored) */
     HTTP_AN_BAD_CONTENT_LENGTH, /* not digits, or two different values */
     HTTP_AN_TE_AND_CL,          /* Transfer-Encoding chunked and Content-Length */

@@ -37,7 +37,8 @@ bool http_chunk_size(const uint8_t *p, size_t n, uint64_t *size)
 {
     size_t i = 0;
     uint64_t v = 0;
-    while (i < n && (p[i] == ' ' || p[i] == '\t'))
+    /* leading white space as C's isspace (libhtp accepts "\fF" for "F") */
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\f' || p[i] == '\v'))
         i++;
     size_t start = i;
     for (; i < n && ascii_hexval(p[i]) >= 0; i++) {

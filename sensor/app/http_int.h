@@ -84,6 +84,9 @@ struct http_dir {
     uint32_t line_len; /* bytes kept in line */
     bool line_over;    /* the current line passed max_line (anomaly given) */
     bool junk;         /* skipping lines until a valid start line (anomaly given) */
+    bool cr_pending;   /* response head: the data ended in CRs after a line (see line_step) */
+    bool chunk_seen;   /* a chunk-size line of this message was valid */
+    uint8_t cz;        /* first chunk-size line of a response: validator state */
     uint8_t state;     /* enum http_pstate */
     uint64_t remain;   /* bytes left of a Content-Length body or a chunk */
     /* message being read */
