@@ -648,8 +648,10 @@ static void content_encoding(struct http_dir *d, const uint8_t *v, size_t n)
         d->enc = ENC_GZIP;
     else if (ieq(v, n, "deflate"))
         d->enc = ENC_DEFLATE;
+    else if (ieq(v, n, "br"))
+        d->enc = ENC_BROTLI;
     else
-        d->enc = ENC_NONE; /* identity, br, stacked codings: the file keeps the bytes */
+        d->enc = ENC_NONE; /* identity, stacked codings: the file keeps the bytes */
 }
 
 /* Value of parameter `name` (lower case, with '=') in a Content-Disposition value,

@@ -8,7 +8,7 @@
  * when its response is complete, or at a gap that stops the flow's parsing, or at
  * flow end (like Suricata). Bodies are framed by Content-Length, chunked transfer
  * coding or the end of the connection (responses), have none for HEAD, 1xx, 204 and
- * 304, and are decoded from gzip/deflate Content-Encoding under a size cap and a
+ * 304, and are decoded from gzip/deflate/br Content-Encoding under a size cap and a
  * ratio cap. Each body becomes a file (files.h) logged as a `fileinfo` event.
  *
  * Every limit reached is an anomaly through the sink (enum http_anomaly), never a

@@ -1,8 +1,8 @@
 /*
- * HTTP bodies (see http.h): chunk-size lines, gzip/deflate decoding with zlib under
+ * HTTP bodies (see http.h): chunk-size lines, gzip/deflate (zlib) and brotli decoding under
  * the size and ratio caps, and the body's file (files.h) with its `fileinfo` event.
  *
- * Invariants: the decoder's memory comes from MEM_APP through zlib's allocation
+ * Invariants: the decoder's memory comes from MEM_APP through zlib's and brotli's allocation
  * hooks and exists only while a coded body is read; decoded bytes go through a
  * fixed stack buffer straight into the file's hashes, never into a heap buffer, so
  * a body's memory does not depend on its size. A body stops being decoded (and its
@@ -11,6 +11,7 @@
  */
 #include "app/http.h"
 
+#include <brotli/decode.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -28,6 +29,18 @@ static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
 }
 
 static void z_free(voidpf opaque, voidpf p)
+{
+    (void)opaque;
+    xfree(p);
+}
+
+static void *br_alloc(void *opaque, size_t size)
+{
+    (void)opaque;
+    return xalloc(MEM_APP, size);
+}
+
+static void br_free(void *opaque, void *p)
 {
     (void)opaque;
     xfree(p);
@@ -233,6 +246,41 @@ static void inflate_data(struct http_state *h, struct app_sink *s, int dir, cons
     }
 }
 
+/* Brotli (RFC 7932) Content-Encoding "br": the same caps as gzip (inflate_out). */
+static void brotli_data(struct http_state *h, struct app_sink *s, int dir, const uint8_t *p,
+                        size_t n)
+{
+    struct http_dir *d = &h->d[dir];
+    if (d->br == NULL && (d->br = BrotliDecoderCreateInstance(br_alloc, br_free, NULL)) == NULL) {
+        body_cut(d, s, dir, HTTP_AN_NO_MEMORY, false);
+        return;
+    }
+    uint8_t out[16384];
+    const uint8_t *in = p;
+    size_t avail_in = n;
+    for (;;) {
+        uint8_t *o = out;
+        size_t avail_out = sizeof(out);
+        size_t in0 = avail_in;
+        BrotliDecoderResult rc =
+            BrotliDecoderDecompressStream(d->br, &avail_in, &in, &avail_out, &o, NULL);
+        size_t got = sizeof(out) - avail_out;
+        d->z_in += in0 - avail_in;
+        if (got > 0 && !inflate_out(h, s, dir, out, got))
+            return;
+        if (rc == BROTLI_DECODER_RESULT_SUCCESS) {
+            d->z_done = true; /* bytes after the stream's end are ignored */
+            return;
+        }
+        if (rc == BROTLI_DECODER_RESULT_ERROR) {
+            body_cut(d, s, dir, HTTP_AN_BAD_GZIP, true);
+            return;
+        }
+        if (rc == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT)
+            return;
+    }
+}
+
 /* ---- multipart/form-data (RFC 7578): each part with a file name is a file ---- */
 
 enum mp_state { MP_PREAMBLE = 0, MP_DELIM_LINE, MP_HEADERS, MP_DATA, MP_DONE };
@@ -402,7 +450,9 @@ void http_body_data(struct http_state *h, struct app_sink *s, int dir, const uin
     }
     if (file_start(h, s, dir) == NULL)
         return;
-    if (decoding(h, d))
+    if (decoding(h, d) && d->enc == ENC_BROTLI)
+        brotli_data(h, s, dir, p, n);
+    else if (decoding(h, d))
         inflate_data(h, s, dir, p, n);
     else
         file_data(d->file, p, n);
@@ -434,6 +484,10 @@ static void z_release(struct http_dir *d)
         inflateEnd(d->z);
         xfree(d->z);
         d->z = NULL;
+    }
+    if (d->br != NULL) {
+        BrotliDecoderDestroyInstance(d->br);
+        d->br = NULL;
     }
 }
 

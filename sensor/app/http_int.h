@@ -71,9 +71,10 @@ enum http_pstate {
     HS_DEAD        /* parsing stopped in this direction */
 };
 
-enum http_enc { ENC_NONE = 0, ENC_GZIP, ENC_DEFLATE };
+enum http_enc { ENC_NONE = 0, ENC_GZIP, ENC_DEFLATE, ENC_BROTLI };
 
 struct z_stream_s;
+struct BrotliDecoderStateStruct;
 struct http_mp; /* multipart/form-data state, http_body.c */
 
 #define HTTP_BOUNDARY_MAX 70 /* RFC 2046 5.1.1 */
@@ -109,7 +110,8 @@ struct http_dir {
     /* body */
     bool discard;          /* body bytes are counted, not decoded nor hashed */
     struct app_file *file; /* the body's file, MEM_APP, NULL when none */
-    struct z_stream_s *z;  /* decoder, MEM_APP */
+    struct z_stream_s *z;  /* gzip/deflate decoder, MEM_APP */
+    struct BrotliDecoderStateStruct *br; /* brotli decoder, MEM_APP */
     bool z_done;           /* decoder reached the end of the stream */
     uint64_t z_in, z_out;
 };
