@@ -136,6 +136,7 @@ static bool parse_dec(const uint8_t *d, size_t n, uint64_t *v)
 /* ---- transactions ---- */
 
 static void tx_log(struct http_state *h, struct app_sink *s, struct http_tx *tx);
+static void fin_close(struct http_state *h, struct app_sink *s);
 
 /* The queue is full: the oldest transaction that no direction is reading is logged
  * as it is (its response never came) to make room. False when none can go. */
@@ -356,6 +357,8 @@ static void dir_stop(struct http_state *h, struct app_sink *s, int dir)
     struct http_dir *d = &h->d[dir];
     if (d->state == HS_DEAD)
         return;
+    if (dir == APP_TOCLIENT)
+        fin_close(h, s);
     http_body_end(h, s, dir, false);
     d->state = HS_DEAD;
     struct http_tx *tx = d->tx;
@@ -381,14 +384,60 @@ static void request_done(struct http_state *h, struct app_sink *s)
 static void response_done(struct http_state *h, struct app_sink *s)
 {
     struct http_dir *d = &h->d[APP_TOCLIENT];
-    http_body_end(h, s, APP_TOCLIENT, true);
     struct http_tx *tx = d->tx;
-    d->tx = NULL;
+    /* A plain body's file stays open: lines before the next status line are appended
+     * to it (fin_line), as libhtp does ("unexpected response body"). */
+    bool keep = tx != NULL && d->file != NULL && d->z == NULL && d->br == NULL && d->mp == NULL;
+    if (!keep) {
+        http_body_end(h, s, APP_TOCLIENT, true);
+        d->tx = NULL;
+    }
+    d->fin = keep;
     d->state = HS_START;
     if (tx != NULL) {
         tx->resp_done = true;
         tx_log(h, s, tx);
     }
+}
+
+/* Closes the file kept open after a response body (response_done). */
+static void fin_close(struct http_state *h, struct app_sink *s)
+{
+    struct http_dir *d = &h->d[APP_TOCLIENT];
+    if (!d->fin)
+        return;
+    d->fin = false;
+    http_body_end(h, s, APP_TOCLIENT, true);
+    struct http_tx *tx = d->tx;
+    d->tx = NULL;
+    tx_maybe_free(h, tx);
+}
+
+/* libhtp's test for a status line: optional white space or NULs, then "http". */
+static bool status_like(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == 0 || p[i] == '\f' || p[i] == '\v'))
+        i++;
+    return n - i >= 4 && ascii_lower(p[i]) == 'h' && ascii_lower(p[i + 1]) == 't' &&
+           ascii_lower(p[i + 2]) == 't' && ascii_lower(p[i + 3]) == 'p';
+}
+
+/* A line after a response body, before the next status line: it and its line end
+ * are more bytes of that body (fin). */
+static void fin_line(struct http_state *h, struct app_sink *s, const uint8_t *p, size_t n)
+{
+    static const uint8_t crs[16] = {'\r', '\r', '\r', '\r', '\r', '\r', '\r', '\r',
+                                    '\r', '\r', '\r', '\r', '\r', '\r', '\r', '\r'};
+    struct http_dir *d = &h->d[APP_TOCLIENT];
+    http_body_data(h, s, APP_TOCLIENT, p, n);
+    for (uint32_t c = d->eol_cr; c > 0;) {
+        uint32_t k = c < 16 ? c : 16;
+        http_body_data(h, s, APP_TOCLIENT, crs, k);
+        c -= k;
+    }
+    if (d->eol_lf)
+        http_body_data(h, s, APP_TOCLIENT, (const uint8_t *)"\n", 1);
 }
 
 /* The connection became something else (CONNECT tunnel, 101): stop parsing both. */
@@ -902,6 +951,13 @@ static void on_line(struct http_state *h, struct app_sink *s, int dir, const uin
     struct http_dir *d = &h->d[dir];
     switch (d->state) {
     case HS_START:
+        if (dir == APP_TOCLIENT && d->fin) {
+            if (!status_like(p, n)) {
+                fin_line(h, s, p, n);
+                return;
+            }
+            fin_close(h, s);
+        }
         if (n == 0)
             return; /* empty lines before a message (RFC 9112 2.2) */
         if (dir == APP_TOSERVER)
@@ -990,18 +1046,22 @@ static size_t line_step_cr(struct http_state *h, struct app_sink *s, int dir, co
 {
     struct http_dir *d = &h->d[dir];
     size_t e = 0;
-    if (!d->cr_pending)
+    if (!d->cr_pending) {
+        d->eol_cr = 0;
         while (e < n && p[e] != '\r' && p[e] != '\n')
             e++;
+    }
     size_t j = e;
     while (j < n && p[j] == '\r')
         j++;
+    d->eol_cr = (j - e) > UINT32_MAX - d->eol_cr ? UINT32_MAX : d->eol_cr + (uint32_t)(j - e);
     if (e > 0 && !line_append(h, s, dir, p, e))
         return n;
     if (j == n) {
-        d->cr_pending = d->cr_pending || j > e;
+        d->cr_pending = d->eol_cr > 0;
         return n;
     }
+    d->eol_lf = p[j] == '\n';
     size_t used = p[j] == '\n' ? j + 1 : j;
     d->cr_pending = false;
     line_finish(h, s, dir);
@@ -1143,6 +1203,8 @@ static void http_data(void *st, struct app_sink *s, int dir, const uint8_t *p, s
 static void gap_resync(struct http_state *h, struct app_sink *s, int dir)
 {
     struct http_dir *d = &h->d[dir];
+    if (dir == APP_TOCLIENT)
+        fin_close(h, s);
     http_body_end(h, s, dir, false);
     struct http_tx *tx = d->tx;
     d->tx = NULL;

@@ -88,6 +88,10 @@ struct http_dir {
     bool cr_pending;   /* response head: the data ended in CRs after a line (see line_step) */
     bool chunk_seen;   /* a chunk-size line of this message was valid */
     uint8_t cz;        /* first chunk-size line of a response: validator state */
+    bool eol_lf;       /* the line just read ended with LF (after eol_cr CRs) */
+    uint32_t eol_cr;   /* CRs that ended the line just read (response head lines) */
+    bool fin;          /* response: the body ended, its file (and tx) stay open for the
+                        * lines before the next status line (libhtp appends them) */
     uint8_t state;     /* enum http_pstate */
     uint64_t remain;   /* bytes left of a Content-Length body or a chunk */
     /* message being read */
