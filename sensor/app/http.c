@@ -1255,6 +1255,11 @@ static void http_gap(void *st, struct app_sink *s, int dir, uint64_t len)
 static void http_end(void *st, struct app_sink *s)
 {
     struct http_state *h = st;
+    struct http_dir *q = &h->d[APP_TOSERVER];
+    /* A request line cut by the connection's end ("GET /" then RST) is read as one,
+     * as libhtp does with the bytes it holds at close (an HTTP/0.9 request). */
+    if (q->state == HS_START && q->line_len > 0 && !q->line_over && !q->junk)
+        line_finish(h, s, APP_TOSERVER);
     if (h->d[APP_TOCLIENT].state == HS_BODY_EOF)
         response_done(h, s); /* the connection end delimits the body */
     dir_stop(h, s, APP_TOSERVER);
