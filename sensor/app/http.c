@@ -322,7 +322,7 @@ static void tx_log(struct http_state *h, struct app_sink *s, struct http_tx *tx)
     if (tx == NULL || tx->logged)
         return;
     tx->logged = true;
-    struct jw *w = s->event_begin(s, "http", APP_TOSERVER);
+    struct jw *w = s->event_begin(s, "http", APP_TOSERVER ^ (int)h->swapped);
     if (w != NULL) {
         jw_u64(w, "tx_id", tx->id);
         http_write_tx(w, tx);
@@ -945,12 +945,31 @@ static void message_done(struct http_state *h, struct app_sink *s, int dir)
         response_done(h, s);
 }
 
+/* Midstream pickup (the capture began after the request): the flow's first bytes
+ * are a status line and the other side sent nothing yet, so the flow's first sender
+ * is the server. The directions swap for the rest of the flow (events are written
+ * client to server, as Suricata turns such a flow around); true when they did. */
+static bool swap_dirs(struct http_state *h, const uint8_t *p, size_t n)
+{
+    if (h->swapped || h->next_tx_id != 0 || h->seen[1] || n < 5 || memcmp(p, "HTTP/", 5) != 0)
+        return false;
+    struct http_dir t = h->d[0];
+    h->d[0] = h->d[1];
+    h->d[1] = t;
+    h->swapped = true;
+    return true;
+}
+
 /* One complete line (without CR LF) of direction dir in state `state`. */
 static void on_line(struct http_state *h, struct app_sink *s, int dir, const uint8_t *p, size_t n)
 {
     struct http_dir *d = &h->d[dir];
     switch (d->state) {
     case HS_START:
+        if (dir == APP_TOSERVER && swap_dirs(h, p, n)) {
+            status_line(h, s, p, n);
+            return;
+        }
         if (dir == APP_TOCLIENT && d->fin) {
             if (!status_like(p, n)) {
                 fin_line(h, s, p, n);
@@ -1169,10 +1188,19 @@ static size_t body_step(struct http_state *h, struct app_sink *s, int dir, const
 static void http_data(void *st, struct app_sink *s, int dir, const uint8_t *p, size_t n)
 {
     struct http_state *h = st;
-    struct http_dir *d = &h->d[dir & 1];
     dir &= 1;
+    if (n > 0)
+        h->seen[dir] = true;
+    bool sw = h->swapped;
+    dir ^= (int)sw;
+    struct http_dir *d = &h->d[dir];
     size_t off = 0;
     while (off < n) {
+        if (h->swapped != sw) { /* swap_dirs: this direction is now the other */
+            sw = h->swapped;
+            dir ^= 1;
+            d = &h->d[dir];
+        }
         switch (d->state) {
         case HS_DEAD:
         case HS_WAIT:
@@ -1228,7 +1256,7 @@ static void gap_resync(struct http_state *h, struct app_sink *s, int dir)
 static void http_gap(void *st, struct app_sink *s, int dir, uint64_t len)
 {
     struct http_state *h = st;
-    dir &= 1;
+    dir = (dir & 1) ^ (int)h->swapped;
     struct http_dir *d = &h->d[dir];
     if (d->state == HS_DEAD || d->state == HS_WAIT)
         return;
@@ -1298,9 +1326,11 @@ static enum app_probe http_probe(const uint8_t *d, size_t n, int dir, uint16_t s
     (void)dport;
     if (n == 0)
         return APP_PROBE_MORE;
-    if (dir == APP_TOCLIENT)
-        return prefix(d, n, "HTTP/1.");
-    enum app_probe best = APP_PROBE_NO;
+    /* A response first toward the server: a midstream flow whose first sender is
+     * the server (the parser swaps its directions, swap_dirs). */
+    enum app_probe best = prefix(d, n, "HTTP/1.");
+    if (dir == APP_TOCLIENT || best == APP_PROBE_YES)
+        return best;
     for (size_t i = 0; methods[i] != NULL; i++) {
         enum app_probe r = prefix(d, n, methods[i]);
         if (r == APP_PROBE_YES)

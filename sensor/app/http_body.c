@@ -120,7 +120,7 @@ static void file_end(struct http_state *h, struct app_sink *s, int dir, bool com
     if (f == NULL)
         return;
     file_close(f, complete, false);
-    struct jw *w = s->event_begin(s, "fileinfo", dir);
+    struct jw *w = s->event_begin(s, "fileinfo", dir ^ (int)h->swapped);
     if (w != NULL) {
         if (d->tx != NULL)
             http_write_tx(w, d->tx); /* app_proto: written by the sink's header */

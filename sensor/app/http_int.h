@@ -127,6 +127,8 @@ struct http_state {
     uint32_t npending;
     uint64_t next_tx_id;
     uint32_t nfiles;
+    bool seen[2]; /* bytes came in this direction of the flow (as the flow sees it) */
+    bool swapped; /* midstream: the flow's first sender is the server (swap_dirs) */
 };
 
 /* http.c */
