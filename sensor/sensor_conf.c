@@ -158,6 +158,9 @@ const struct conf_item sensor_conf_table[] = {
     {"app.http.dump_all_headers", CONF_ENUM, "none", 0, 0, OFF(http_dump_all_headers),
      "write every header line as http.request_headers / response_headers (Suricata's "
      "dump-all-headers; bounded by max_header_bytes)", http_dump_modes},
+    {"app.http.request_body_limit", CONF_SIZE, "0", 0, 4 * GiB, OFF(http_request_body_limit),
+     "request body bytes that feed files (more: the file is TRUNCATED; libhtp's "
+     "request-body-limit; 0 = no limit)", NULL},
     /* smtp */
     {"app.smtp.enabled", CONF_BOOL, "yes", 0, 0, OFF(smtp_enabled),
      "parse SMTP (commands, replies, the DATA message and its MIME parts) and write smtp, "

@@ -32,6 +32,7 @@ void http_limits_from_conf(struct http_limits *l, const struct sensor_conf *c)
     l->decompress_cap = 32u << 20;
     l->decompress = true;
     l->dump_headers = 0;
+    l->req_body_limit = 0;
     if (c == NULL)
         return;
     l->max_line = (uint32_t)c->http_max_line;
@@ -44,6 +45,7 @@ void http_limits_from_conf(struct http_limits *l, const struct sensor_conf *c)
     l->decompress = c->http_decompress;
     /* none 0, request 1, response 2, both 3: bit 1 << dir */
     l->dump_headers = (uint8_t)(c->http_dump_all_headers & 3);
+    l->req_body_limit = c->http_request_body_limit;
 }
 
 static const char *const an_names[HTTP_AN_COUNT] = {

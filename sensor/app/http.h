@@ -58,6 +58,7 @@ struct http_limits {
     uint64_t decompress_cap;   /* decoded bytes per body */
     bool decompress;           /* decode gzip/deflate bodies */
     uint8_t dump_headers;      /* bit 1 << dir: keep that direction's header lines */
+    uint64_t req_body_limit;   /* request body bytes that feed files (0: all) */
 };
 
 /* Fills *l from c's app.http.* settings, or with the defaults when c is NULL. */

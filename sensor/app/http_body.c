@@ -444,6 +444,18 @@ void http_body_data(struct http_state *h, struct app_sink *s, int dir, const uin
         d->tx->resp_len += n;
     if (d->discard || n == 0 || d->z_done)
         return;
+    uint64_t lim = dir == APP_TOSERVER ? h->lim.req_body_limit : 0;
+    if (lim > 0 && d->body_in + n > lim) { /* libhtp's request-body-limit: files cut */
+        size_t k = (size_t)(lim - d->body_in);
+        if (k > 0)
+            http_body_data(h, s, dir, p, k);
+        d->body_in = lim;
+        d->discard = true;
+        if (d->file != NULL)
+            file_close(d->file, false, false);
+        return;
+    }
+    d->body_in += n;
     if (d->boundary_len > 0) {
         mp_data(h, s, dir, p, n);
         return;
@@ -506,6 +518,7 @@ void http_body_end(struct http_state *h, struct app_sink *s, int dir, bool compl
     z_release(d);
     d->z_done = false;
     d->z_in = d->z_out = 0;
+    d->body_in = 0;
     d->discard = false;
 }
 

@@ -118,6 +118,7 @@ struct http_dir {
     struct BrotliDecoderStateStruct *br; /* brotli decoder, MEM_APP */
     bool z_done;           /* decoder reached the end of the stream */
     uint64_t z_in, z_out;
+    uint64_t body_in; /* request body bytes so far that fed files (request_body_limit) */
 };
 
 struct http_state {

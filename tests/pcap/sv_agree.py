@@ -106,6 +106,8 @@ def _size(v):
 
 ARG_MAP = {
     "stream.reassembly.depth": ("reassembly.depth", _size),
+    "app-layer.protocols.http.libhtp.default-config.request-body-limit":
+        ("app.http.request_body_limit", _size),
     "flow-timeouts.tcp.new": ("flow.timeout.tcp_new", lambda v: "%ss" % v),
     "flow-timeouts.tcp.established": ("flow.timeout.tcp_established", lambda v: "%ss" % v),
     "flow-timeouts.tcp.closed": ("flow.timeout.tcp_closed", lambda v: "%ss" % v),
@@ -446,6 +448,12 @@ def derive_settings(test_dir, conf, ours):
     dump = str((subs.get("http") or {}).get("dump-all-headers", "none")).lower()
     if "app.http.dump_all_headers" in ours and dump in ("both", "request", "response"):
         settings.append("app.http.dump_all_headers=%s" % dump)
+    # app-layer.protocols.http.libhtp.default-config.request-body-limit, when the
+    # test's suricata.yaml sets it (files of request bodies are cut there)
+    htp = ((((sconf or {}).get("app-layer") or {}).get("protocols") or {}).get("http") or {})
+    rbl = ((htp.get("libhtp") or {}).get("default-config") or {}).get("request-body-limit")
+    if rbl is not None and "app.http.request_body_limit" in ours:
+        settings.append("app.http.request_body_limit=%s" % _size(rbl))
     dns_version = (subs.get("dns") or {}).get("version", 3)
     words = split_args(conf.get("args"))
     for i, w in enumerate(words):
