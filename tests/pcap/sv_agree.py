@@ -69,10 +69,10 @@ THRESHOLDS = {
     "dns": 94.0,     # measured 97.0% (196/202) after the tx_id, TXT and pkt_src fixes
     "dhcp": 95.0,    # measured 100% (2 checks)
     # First measurements with the parsers wired (2026-11-23); the issue's target is 90%:
-    "http": 66.0,    # measured 69.6% (32/46)
+    "http": 87.0,    # measured 90.5% (38/42) with issue 3's scope (no HTTP/2), 2026-11-23
     "tls": 56.0,     # measured 60.0% (18/30)
     "smtp": 76.0,    # measured 80.0% (32/40)
-    "fileinfo": 56.0,  # measured 60.3% (44/73)
+    "fileinfo": 87.0,  # measured 90.5% (57/63) over HTTP/1.x and SMTP, 2026-11-23
     "ssh": 45.0,     # measured 50.0% (4/8)
 }
 EMULATED_VERSION = (8, 0, 7)          # the Suricata whose expectations we score
@@ -130,6 +130,21 @@ KNOWN = {
     "dns/dns-forward-pointer": "DIFF issue 3 asks to reject forward compression "
     "pointers; Suricata 8 accepts one that does not loop (Redmine #8584)",
     "vxlan-decoder-03": "TODO the decoder has no VXLAN (the test sets decoder.vxlan.enabled)",
+    "bug-5486": "TODO the ether header object (MAC addresses) on app-layer events: the "
+    "decap helper's (eve.c)",
+    "bug-814#1": "TODO the vlan header array on app-layer events: the decap helper's (eve.c)",
+    "bug-6402-01#11": "TODO the HTTP flow is inside Geneve (UDP 6081), which the decoder "
+    "does not take apart",
+    "bug-4953#1": "TODO a response file with 15 gaps: Suricata's size 137708, ours 142628 "
+    "(the Content-Length, lost bytes counted as in http-gap-simple); not explained yet",
+    "http-range-multiflows": "TODO Suricata joins the Content-Range parts of one file "
+    "fetched over several flows into one file (size 37323); we log each part as a file",
+    "mime/mime-stream-depth#1": "BUG (smtp/mime parser) a base64 attachment cut by the "
+    "reassembly depth: Suricata's size 63891, ours 110010",
+    "mime/mime-dec-parse-long-filename01#3": "TODO (smtp parser) email.status PARSE_DONE "
+    "is not written; pcap_cnt as DIFF pcap_cnt on TCP",
+    "mime/mime-dec-parse-long-filename02#2": "TODO (smtp parser) email.status PARSE_DONE "
+    "is not written; pcap_cnt as DIFF pcap_cnt on TCP",
     "dns-reversed-udp-1#3": "BUG flow direction: Suricata turns a UDP flow whose first "
     "packet is a DNS response around (client = src); our flow keeps the first sender",
 }
