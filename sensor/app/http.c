@@ -218,27 +218,29 @@ static void wr32(uint8_t *p, uint32_t v)
  * (ignoring case) gets ", value" appended to its first record, as libhtp merges
  * repeated headers. Total size: the header bytes read (header_limits) plus 8 per
  * record. False when memory ran out (the rest of the message's headers are not kept). */
+/* Offset of the record named nm[0..nl) (ignoring case) in b[0..len), or UINT32_MAX. */
+static uint32_t hdr_find(const uint8_t *b, uint32_t len, const uint8_t *nm, size_t nl)
+{
+    for (uint32_t o = 0; b != NULL && o + 8 <= len;) {
+        uint32_t rn = rd32(b + o), rv = rd32(b + o + 4);
+        size_t i = 0;
+        while (rn == nl && i < nl && ascii_lower(b[o + 8 + i]) == ascii_lower(nm[i]))
+            i++;
+        if (rn == nl && i == nl)
+            return o;
+        o += 8 + rn + rv;
+    }
+    return UINT32_MAX;
+}
+
 static bool hdr_keep(struct http_tx *tx, int dir, const uint8_t *nm, size_t nl, const uint8_t *v,
                      size_t vl)
 {
     uint8_t *b = tx->hdrs[dir];
     uint32_t len = tx->hdrs_len[dir];
-    uint32_t at = UINT32_MAX; /* offset of the record with this name */
-    for (uint32_t o = 0; b != NULL && o + 8 <= len;) {
-        uint32_t rn = rd32(b + o), rv = rd32(b + o + 4);
-        if (rn == nl) {
-            size_t i = 0;
-            while (i < nl && ascii_lower(b[o + 8 + i]) == ascii_lower(nm[i]))
-                i++;
-            if (i == nl) {
-                at = o;
-                break;
-            }
-        }
-        o += 8 + rn + rv;
-    }
+    uint32_t at = hdr_find(b, len, nm, nl); /* the record with this name */
     size_t add = at == UINT32_MAX ? 8 + nl + vl : 2 + vl;
-    if ((size_t)len + add > tx->hdrs_cap[dir]) {
+    if (b == NULL || (size_t)len + add > tx->hdrs_cap[dir]) {
         size_t cap = tx->hdrs_cap[dir] ? tx->hdrs_cap[dir] : 512;
         while (cap < (size_t)len + add)
             cap *= 2;
@@ -260,7 +262,8 @@ static bool hdr_keep(struct http_tx *tx, int dir, const uint8_t *nm, size_t nl, 
         uint32_t rn = rd32(b + at), rv = rd32(b + at + 4);
         uint32_t end = at + 8 + rn + rv;
         memmove(b + end + add, b + end, len - end);
-        memcpy(b + end, ", ", 2);
+        b[end] = ',';
+        b[end + 1] = ' ';
         if (vl > 0)
             memcpy(b + end + 2, v, vl);
         wr32(b + at + 4, (uint32_t)(rv + add));
