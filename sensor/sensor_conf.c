@@ -15,6 +15,7 @@
 
 static const char *const output_modes[] = {"file", "stdout", "dir", NULL};
 static const char *const reasm_deliveries[] = {"ack", "arrival", NULL};
+static const char *const http_dump_modes[] = {"none", "request", "response", "both", NULL};
 static const char *const log_levels[] = {"error", "warn", "notice", "info", "debug", NULL};
 
 const struct conf_item sensor_conf_table[] = {
@@ -159,6 +160,12 @@ const struct conf_item sensor_conf_table[] = {
     {"app.http.decompress_ratio", CONF_INT, "2048", 0, 1000000, OFF(http_decompress_ratio),
      "decoded/coded ratio allowed once 1 MiB is decoded (more: decompression_bomb; 0 = off)",
      NULL},
+    {"app.http.dump_all_headers", CONF_ENUM, "none", 0, 0, OFF(http_dump_all_headers),
+     "write every header line as http.request_headers / response_headers (Suricata's "
+     "dump-all-headers; bounded by max_header_bytes)", http_dump_modes},
+    {"app.http.request_body_limit", CONF_SIZE, "0", 0, 4 * GiB, OFF(http_request_body_limit),
+     "request body bytes that feed files (more: the file is TRUNCATED; libhtp's "
+     "request-body-limit; 0 = no limit)", NULL},
     /* smtp */
     {"app.smtp.enabled", CONF_BOOL, "yes", 0, 0, OFF(smtp_enabled),
      "parse SMTP (commands, replies, the DATA message and its MIME parts) and write smtp, "

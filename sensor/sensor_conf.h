@@ -75,6 +75,8 @@ struct sensor_conf {
     bool http_decompress;
     uint64_t http_decompress_cap;
     int64_t http_decompress_ratio;
+    int http_dump_all_headers;
+    uint64_t http_request_body_limit; /* enum http_dump: none, request, response, both */
     /* smtp */
     bool smtp_enabled;
     int64_t smtp_max_line;

@@ -31,6 +31,8 @@ void http_limits_from_conf(struct http_limits *l, const struct sensor_conf *c)
     l->decompress_ratio = 2048;
     l->decompress_cap = 32u << 20;
     l->decompress = true;
+    l->dump_headers = 0;
+    l->req_body_limit = 0;
     if (c == NULL)
         return;
     l->max_line = (uint32_t)c->http_max_line;
@@ -41,6 +43,9 @@ void http_limits_from_conf(struct http_limits *l, const struct sensor_conf *c)
     l->decompress_ratio = (uint32_t)c->http_decompress_ratio;
     l->decompress_cap = c->http_decompress_cap;
     l->decompress = c->http_decompress;
+    /* none 0, request 1, response 2, both 3: bit 1 << dir */
+    l->dump_headers = (uint8_t)(c->http_dump_all_headers & 3);
+    l->req_body_limit = c->http_request_body_limit;
 }
 
 static const char *const an_names[HTTP_AN_COUNT] = {
@@ -133,6 +138,7 @@ static bool parse_dec(const uint8_t *d, size_t n, uint64_t *v)
 /* ---- transactions ---- */
 
 static void tx_log(struct http_state *h, struct app_sink *s, struct http_tx *tx);
+static void fin_close(struct http_state *h, struct app_sink *s);
 
 /* The queue is full: the oldest transaction that no direction is reading is logged
  * as it is (its response never came) to make room. False when none can go. */
@@ -184,6 +190,8 @@ static void tx_unlink(struct http_state *h, struct http_tx *tx)
         h->tail = prev;
     h->npending--;
     xfree(tx->uri);
+    xfree(tx->hdrs[0]);
+    xfree(tx->hdrs[1]);
     xfree(tx);
 }
 
@@ -192,6 +200,94 @@ static void tx_maybe_free(struct http_state *h, struct http_tx *tx)
 {
     if (tx != NULL && tx->logged && h->d[0].tx != tx && h->d[1].tx != tx)
         tx_unlink(h, tx);
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static void wr32(uint8_t *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+
+/* Keeps a header line of tx's direction dir for dump_all_headers. A repeated name
+ * (ignoring case) gets ", value" appended to its first record, as libhtp merges
+ * repeated headers. Total size: the header bytes read (header_limits) plus 8 per
+ * record. False when memory ran out (the rest of the message's headers are not kept). */
+/* Offset of the record named nm[0..nl) (ignoring case) in b[0..len), or UINT32_MAX. */
+static uint32_t hdr_find(const uint8_t *b, uint32_t len, const uint8_t *nm, size_t nl)
+{
+    for (uint32_t o = 0; b != NULL && o + 8 <= len;) {
+        uint32_t rn = rd32(b + o), rv = rd32(b + o + 4);
+        size_t i = 0;
+        while (rn == nl && i < nl && ascii_lower(b[o + 8 + i]) == ascii_lower(nm[i]))
+            i++;
+        if (rn == nl && i == nl)
+            return o;
+        o += 8 + rn + rv;
+    }
+    return UINT32_MAX;
+}
+
+static bool hdr_keep(struct http_tx *tx, int dir, const uint8_t *nm, size_t nl, const uint8_t *v,
+                     size_t vl)
+{
+    uint8_t *b = tx->hdrs[dir];
+    uint32_t len = tx->hdrs_len[dir];
+    uint32_t at = hdr_find(b, len, nm, nl); /* the record with this name */
+    size_t add = at == UINT32_MAX ? 8 + nl + vl : 2 + vl;
+    if (b == NULL || (size_t)len + add > tx->hdrs_cap[dir]) {
+        size_t cap = tx->hdrs_cap[dir] ? tx->hdrs_cap[dir] : 512;
+        while (cap < (size_t)len + add)
+            cap *= 2;
+        if (cap > UINT32_MAX)
+            return false;
+        uint8_t *nb = xrealloc(MEM_APP, b, cap);
+        if (nb == NULL)
+            return false;
+        b = tx->hdrs[dir] = nb;
+        tx->hdrs_cap[dir] = (uint32_t)cap;
+    }
+    if (at == UINT32_MAX) {
+        wr32(b + len, (uint32_t)nl);
+        wr32(b + len + 4, (uint32_t)vl);
+        memcpy(b + len + 8, nm, nl);
+        if (vl > 0)
+            memcpy(b + len + 8 + nl, v, vl);
+    } else {
+        uint32_t rn = rd32(b + at), rv = rd32(b + at + 4);
+        uint32_t end = at + 8 + rn + rv;
+        memmove(b + end + add, b + end, len - end);
+        b[end] = ',';
+        b[end + 1] = ' ';
+        if (vl > 0)
+            memcpy(b + end + 2, v, vl);
+        wr32(b + at + 4, (uint32_t)(rv + add));
+    }
+    tx->hdrs_len[dir] = (uint32_t)(len + add);
+    return true;
+}
+
+static void write_headers(struct jw *w, const struct http_tx *tx, int dir)
+{
+    const uint8_t *b = tx->hdrs[dir];
+    uint32_t len = tx->hdrs_len[dir];
+    if (b == NULL || len == 0)
+        return;
+    jw_arr_open(w, dir == APP_TOSERVER ? "request_headers" : "response_headers");
+    for (uint32_t o = 0; o + 8 <= len;) {
+        uint32_t rn = rd32(b + o), rv = rd32(b + o + 4);
+        jw_obj_open(w, NULL);
+        jw_strn(w, "name", (const char *)b + o + 8, rn);
+        jw_strn(w, "value", (const char *)b + o + 8 + rn, rv);
+        jw_obj_close(w);
+        o += 8 + rn + rv;
+    }
+    jw_arr_close(w);
 }
 
 void http_write_tx(struct jw *w, const struct http_tx *tx)
@@ -220,6 +316,8 @@ void http_write_tx(struct jw *w, const struct http_tx *tx)
     if (tx->location_len > 0)
         jw_strn(w, "redirect", tx->location, tx->location_len);
     jw_u64(w, "length", tx->resp_len);
+    write_headers(w, tx, APP_TOSERVER);
+    write_headers(w, tx, APP_TOCLIENT);
     jw_obj_close(w);
 }
 
@@ -229,7 +327,7 @@ static void tx_log(struct http_state *h, struct app_sink *s, struct http_tx *tx)
     if (tx == NULL || tx->logged)
         return;
     tx->logged = true;
-    struct jw *w = s->event_begin(s, "http", APP_TOSERVER);
+    struct jw *w = s->event_begin(s, "http", APP_TOSERVER ^ (int)h->swapped);
     if (w != NULL) {
         jw_u64(w, "tx_id", tx->id);
         http_write_tx(w, tx);
@@ -255,6 +353,8 @@ static void msg_reset(struct http_dir *d)
     d->boundary_len = 0;
     d->remain = 0;
     d->discard = false;
+    d->chunk_seen = false;
+    d->cz = 0;
 }
 
 static void dir_stop(struct http_state *h, struct app_sink *s, int dir)
@@ -262,6 +362,8 @@ static void dir_stop(struct http_state *h, struct app_sink *s, int dir)
     struct http_dir *d = &h->d[dir];
     if (d->state == HS_DEAD)
         return;
+    if (dir == APP_TOCLIENT)
+        fin_close(h, s);
     http_body_end(h, s, dir, false);
     d->state = HS_DEAD;
     struct http_tx *tx = d->tx;
@@ -287,14 +389,60 @@ static void request_done(struct http_state *h, struct app_sink *s)
 static void response_done(struct http_state *h, struct app_sink *s)
 {
     struct http_dir *d = &h->d[APP_TOCLIENT];
-    http_body_end(h, s, APP_TOCLIENT, true);
     struct http_tx *tx = d->tx;
-    d->tx = NULL;
+    /* A plain body's file stays open: lines before the next status line are appended
+     * to it (fin_line), as libhtp does ("unexpected response body"). */
+    bool keep = tx != NULL && d->file != NULL && d->z == NULL && d->br == NULL && d->mp == NULL;
+    if (!keep) {
+        http_body_end(h, s, APP_TOCLIENT, true);
+        d->tx = NULL;
+    }
+    d->fin = keep;
     d->state = HS_START;
     if (tx != NULL) {
         tx->resp_done = true;
         tx_log(h, s, tx);
     }
+}
+
+/* Closes the file kept open after a response body (response_done). */
+static void fin_close(struct http_state *h, struct app_sink *s)
+{
+    struct http_dir *d = &h->d[APP_TOCLIENT];
+    if (!d->fin)
+        return;
+    d->fin = false;
+    http_body_end(h, s, APP_TOCLIENT, true);
+    struct http_tx *tx = d->tx;
+    d->tx = NULL;
+    tx_maybe_free(h, tx);
+}
+
+/* libhtp's test for a status line: optional white space or NULs, then "http". */
+static bool status_like(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == 0 || p[i] == '\f' || p[i] == '\v'))
+        i++;
+    return n - i >= 4 && ascii_lower(p[i]) == 'h' && ascii_lower(p[i + 1]) == 't' &&
+           ascii_lower(p[i + 2]) == 't' && ascii_lower(p[i + 3]) == 'p';
+}
+
+/* A line after a response body, before the next status line: it and its line end
+ * are more bytes of that body (fin). */
+static void fin_line(struct http_state *h, struct app_sink *s, const uint8_t *p, size_t n)
+{
+    static const uint8_t crs[16] = {'\r', '\r', '\r', '\r', '\r', '\r', '\r', '\r',
+                                    '\r', '\r', '\r', '\r', '\r', '\r', '\r', '\r'};
+    struct http_dir *d = &h->d[APP_TOCLIENT];
+    http_body_data(h, s, APP_TOCLIENT, p, n);
+    for (uint32_t c = d->eol_cr; c > 0;) {
+        uint32_t k = c < 16 ? c : 16;
+        http_body_data(h, s, APP_TOCLIENT, crs, k);
+        c -= k;
+    }
+    if (d->eol_lf)
+        http_body_data(h, s, APP_TOCLIENT, (const uint8_t *)"\n", 1);
 }
 
 /* The connection became something else (CONNECT tunnel, 101): stop parsing both. */
@@ -482,16 +630,27 @@ static void status_line(struct http_state *h, struct app_sink *s, const uint8_t 
     struct http_dir *d = &h->d[APP_TOCLIENT];
     /* "HTTP/d.d SP status [SP reason]"; a status that is not 3 digits is kept as a
      * string (Suricata's status_string) and counts as a final response. */
+    /* As libhtp: a line that starts with "HTTP" (any case) is a status line even when
+     * its version is malformed ("HTTP/1\0.1", "HTTP/1.1\0") or the status is absent
+     * ("HTTP/1.1"): the headers that follow frame the body. */
     uint64_t st = 0;
-    size_t k = 9;
-    while (k < n && !is_ows(p[k]))
-        k++;
-    if (n < 10 || !is_version(p, 8) || !is_ows(p[8]) || k == 9) {
+    size_t pl = 0;
+    while (pl < n && !is_ows(p[pl]))
+        pl++;
+    if (n < 4 || !ieq(p, 4, "http")) {
         start_junk(h, s, APP_TOCLIENT);
         return;
     }
-    if (k != 12 || !parse_dec(p + 9, 3, &st) || st < 100)
+    size_t b = pl;
+    while (b < n && is_ows(p[b]))
+        b++;
+    size_t k = b;
+    while (k < n && !is_ows(p[k]))
+        k++;
+    if (k - b != 3 || !parse_dec(p + b, 3, &st) || st < 100)
         st = 0;
+    if (pl != 8 || !is_version(p, 8) || k == b)
+        http_anomaly(s, HTTP_AN_BAD_STATUS, APP_TOCLIENT); /* read on, as libhtp */
     d->junk = false;
     msg_reset(d);
     d->state = HS_HEADERS;
@@ -504,11 +663,11 @@ static void status_line(struct http_state *h, struct app_sink *s, const uint8_t 
     tx->status = (uint16_t)st;
     tx->status_str_len = 0;
     if (st == 0)
-        SET(tx, status_str, p + 9, k - 9);
+        SET(tx, status_str, p + b, k - b);
     if (d->interim == 0)
         tx->has_response = true;
     if (!tx->has_request)
-        SET(tx, proto, p, 8);
+        SET(tx, proto, p, pl);
 }
 
 /* ---- headers ---- */
@@ -543,8 +702,10 @@ static void content_encoding(struct http_dir *d, const uint8_t *v, size_t n)
         d->enc = ENC_GZIP;
     else if (ieq(v, n, "deflate"))
         d->enc = ENC_DEFLATE;
+    else if (ieq(v, n, "br"))
+        d->enc = ENC_BROTLI;
     else
-        d->enc = ENC_NONE; /* identity, br, stacked codings: the file keeps the bytes */
+        d->enc = ENC_NONE; /* identity, stacked codings: the file keeps the bytes */
 }
 
 /* Value of parameter `name` (lower case, with '=') in a Content-Disposition value,
@@ -700,6 +861,10 @@ static void header_line(struct http_state *h, struct app_sink *s, int dir, const
     size_t nl = (size_t)(colon - p), vl = (size_t)(p + n - v);
     trim(&nm, &nl);
     trim(&v, &vl);
+    struct http_tx *tx = h->d[dir].tx;
+    if ((h->lim.dump_headers >> dir & 1) && tx != NULL && h->d[dir].interim == 0 && nl > 0 &&
+        !hdr_keep(tx, dir, nm, nl, v, vl))
+        http_anomaly(s, HTTP_AN_NO_MEMORY, dir);
     header_value(h, s, dir, nm, nl, v, vl);
 }
 
@@ -772,6 +937,7 @@ static void chunk_size_line(struct http_state *h, struct app_sink *s, int dir, c
         dir_stop(h, s, dir);
         return;
     }
+    d->chunk_seen = true;
     d->remain = sz;
     d->state = sz > 0 ? HS_CHUNK_DATA : HS_TRAILERS;
 }
@@ -784,12 +950,38 @@ static void message_done(struct http_state *h, struct app_sink *s, int dir)
         response_done(h, s);
 }
 
+/* Midstream pickup (the capture began after the request): the flow's first bytes
+ * are a status line and the other side sent nothing yet, so the flow's first sender
+ * is the server. The directions swap for the rest of the flow (events are written
+ * client to server, as Suricata turns such a flow around); true when they did. */
+static bool swap_dirs(struct http_state *h, const uint8_t *p, size_t n)
+{
+    if (h->swapped || h->next_tx_id != 0 || h->seen[1] || n < 5 || memcmp(p, "HTTP/", 5) != 0)
+        return false;
+    struct http_dir t = h->d[0];
+    h->d[0] = h->d[1];
+    h->d[1] = t;
+    h->swapped = true;
+    return true;
+}
+
 /* One complete line (without CR LF) of direction dir in state `state`. */
 static void on_line(struct http_state *h, struct app_sink *s, int dir, const uint8_t *p, size_t n)
 {
     struct http_dir *d = &h->d[dir];
     switch (d->state) {
     case HS_START:
+        if (dir == APP_TOSERVER && swap_dirs(h, p, n)) {
+            status_line(h, s, p, n);
+            return;
+        }
+        if (dir == APP_TOCLIENT && d->fin) {
+            if (!status_like(p, n)) {
+                fin_line(h, s, p, n);
+                return;
+            }
+            fin_close(h, s);
+        }
         if (n == 0)
             return; /* empty lines before a message (RFC 9112 2.2) */
         if (dir == APP_TOSERVER)
@@ -825,21 +1017,95 @@ static void on_line(struct http_state *h, struct app_sink *s, int dir, const uin
     }
 }
 
+/* Appends p[0..n) to the direction's partial line (at most max_line bytes kept, one
+ * anomaly when more came); false when the buffer could not be allocated (the
+ * direction stopped). */
+static bool line_append(struct http_state *h, struct app_sink *s, int dir, const uint8_t *p,
+                        size_t n)
+{
+    struct http_dir *d = &h->d[dir];
+    uint32_t max = h->lim.max_line;
+    size_t room = max > d->line_len ? max - d->line_len : 0;
+    size_t keep = n < room ? n : room;
+    if (n > room && !d->line_over && !d->junk) {
+        d->line_over = true;
+        http_anomaly(s, HTTP_AN_LINE_TOO_LONG, dir);
+    }
+    if (keep > 0 && d->line == NULL) {
+        d->line = xalloc(MEM_APP, max);
+        if (d->line == NULL) {
+            http_anomaly(s, HTTP_AN_NO_MEMORY, dir);
+            dir_stop(h, s, dir);
+            return false;
+        }
+    }
+    if (keep > 0)
+        memcpy(d->line + d->line_len, p, keep);
+    d->line_len += (uint32_t)keep;
+    return true;
+}
+
+/* The partial line is complete: hands it to on_line (CRs already removed). */
+static void line_finish(struct http_state *h, struct app_sink *s, int dir)
+{
+    struct http_dir *d = &h->d[dir];
+    size_t len = d->line_len;
+    d->line_len = 0;
+    d->line_over = false;
+    on_line(h, s, dir, len > 0 ? d->line : (const uint8_t *)"", len);
+}
+
+/* Whether a lone CR ends a line: in a response's status line and headers, as libhtp
+ * (evasions send CR-only header lines; "\n\r\r\n" ends a header block). */
+static bool cr_eol(const struct http_dir *d, int dir)
+{
+    return dir == APP_TOCLIENT && (d->state == HS_START || d->state == HS_HEADERS);
+}
+
+/* Line bytes where a run of CRs ends a line, with the LF that follows it if any.
+ * A run of CRs at the end of the data waits for the next byte (cr_pending), so every
+ * split parses the same; the CRs are never kept. */
+static size_t line_step_cr(struct http_state *h, struct app_sink *s, int dir, const uint8_t *p,
+                           size_t n)
+{
+    struct http_dir *d = &h->d[dir];
+    size_t e = 0;
+    if (!d->cr_pending) {
+        d->eol_cr = 0;
+        while (e < n && p[e] != '\r' && p[e] != '\n')
+            e++;
+    }
+    size_t j = e;
+    while (j < n && p[j] == '\r')
+        j++;
+    d->eol_cr = (j - e) > UINT32_MAX - d->eol_cr ? UINT32_MAX : d->eol_cr + (uint32_t)(j - e);
+    if (e > 0 && !line_append(h, s, dir, p, e))
+        return n;
+    if (j == n) {
+        d->cr_pending = d->eol_cr > 0;
+        return n;
+    }
+    d->eol_lf = p[j] == '\n';
+    size_t used = p[j] == '\n' ? j + 1 : j;
+    d->cr_pending = false;
+    line_finish(h, s, dir);
+    return used;
+}
+
 /* Consumes bytes of a line state; returns how many. */
 static size_t line_step(struct http_state *h, struct app_sink *s, int dir, const uint8_t *p,
                         size_t n)
 {
     struct http_dir *d = &h->d[dir];
+    if (d->cr_pending || cr_eol(d, dir))
+        return line_step_cr(h, s, dir, p, n);
     uint32_t max = h->lim.max_line;
     const uint8_t *lf = memchr(p, '\n', n);
     size_t take = lf != NULL ? (size_t)(lf - p) : n;
-    size_t room = max > d->line_len ? max - d->line_len : 0;
-    size_t keep = take < room ? take : room;
-    if (take > room && !d->line_over && !d->junk) {
-        d->line_over = true;
-        http_anomaly(s, HTTP_AN_LINE_TOO_LONG, dir);
-    }
     if (lf != NULL && d->line_len == 0) { /* whole line in place */
+        size_t keep = take < max ? take : max;
+        if (take > max && !d->line_over && !d->junk)
+            http_anomaly(s, HTTP_AN_LINE_TOO_LONG, dir);
         size_t len = keep;
         if (len > 0 && len == take && p[len - 1] == '\r')
             len--;
@@ -847,27 +1113,60 @@ static size_t line_step(struct http_state *h, struct app_sink *s, int dir, const
         on_line(h, s, dir, p, len);
         return take + 1;
     }
-    if (keep > 0 && d->line == NULL) {
-        d->line = xalloc(MEM_APP, max);
-        if (d->line == NULL) {
-            http_anomaly(s, HTTP_AN_NO_MEMORY, dir);
-            dir_stop(h, s, dir);
-            return n;
-        }
-    }
-    if (keep > 0)
-        memcpy(d->line + d->line_len, p, keep);
-    d->line_len += (uint32_t)keep;
+    if (!line_append(h, s, dir, p, take))
+        return n;
     if (lf == NULL)
         return n;
     /* A CR is stripped only when it ends the line as received (not when cut). */
-    size_t len = d->line_len;
-    if (len > 0 && !d->line_over && d->line[len - 1] == '\r')
-        len--;
-    d->line_len = 0;
-    d->line_over = false;
-    on_line(h, s, dir, d->line, len);
+    if (d->line_len > 0 && !d->line_over && d->line[d->line_len - 1] == '\r')
+        d->line_len--;
+    line_finish(h, s, dir);
     return take + 1;
+}
+
+static bool is_chunk_ws(uint8_t c)
+{
+    return c == ' ' || c == '\t' || c == '\f' || c == '\v';
+}
+
+/* The first chunk-size line of a response, checked byte by byte (d->cz: 0 leading
+ * space, 1 hex digits, 2 space after them, 3 extension or CR: no more checks). As
+ * libhtp, a response whose first chunk size is not one (a "Transfer-Encoding:
+ * chunked" header over a plain body, an evasion) is read as a body to the end of the
+ * connection, from the first byte of that line; returns the bytes consumed. */
+static size_t chunk_first(struct http_state *h, struct app_sink *s, int dir, const uint8_t *p,
+                          size_t n)
+{
+    struct http_dir *d = &h->d[dir];
+    for (size_t i = 0; i < n && p[i] != '\n' && d->cz != 3; i++) {
+        uint8_t c = p[i];
+        if (is_chunk_ws(c) && d->cz != 1 && d->cz != 2)
+            continue;
+        if (ascii_hexval(c) >= 0 && d->cz <= 1) {
+            d->cz = 1;
+            continue;
+        }
+        if (is_chunk_ws(c) && d->cz >= 1) {
+            d->cz = 2;
+            continue;
+        }
+        if ((c == ';' || c == '\r') && d->cz >= 1) {
+            d->cz = 3;
+            continue;
+        }
+        if (c == '\r' && d->line_len == 0 && i == 0) {
+            break; /* an empty line: line_step refuses it */
+        }
+        http_anomaly(s, HTTP_AN_BAD_CHUNK, dir);
+        d->chunked = false;
+        d->state = HS_BODY_EOF;
+        if (d->line_len > 0 && !d->line_over)
+            http_body_data(h, s, dir, d->line, d->line_len);
+        d->line_len = 0;
+        d->line_over = false;
+        return 0;
+    }
+    return line_step(h, s, dir, p, n);
 }
 
 /* Consumes bytes of a body state; returns how many. */
@@ -894,10 +1193,19 @@ static size_t body_step(struct http_state *h, struct app_sink *s, int dir, const
 static void http_data(void *st, struct app_sink *s, int dir, const uint8_t *p, size_t n)
 {
     struct http_state *h = st;
-    struct http_dir *d = &h->d[dir & 1];
     dir &= 1;
+    if (n > 0)
+        h->seen[dir] = true;
+    bool sw = h->swapped;
+    dir ^= (int)sw;
+    struct http_dir *d = &h->d[dir];
     size_t off = 0;
     while (off < n) {
+        if (h->swapped != sw) { /* swap_dirs: this direction is now the other */
+            sw = h->swapped;
+            dir ^= 1;
+            d = &h->d[dir];
+        }
         switch (d->state) {
         case HS_DEAD:
         case HS_WAIT:
@@ -906,6 +1214,12 @@ static void http_data(void *st, struct app_sink *s, int dir, const uint8_t *p, s
         case HS_CHUNK_DATA:
         case HS_BODY_EOF:
             off += body_step(h, s, dir, p + off, n - off);
+            break;
+        case HS_CHUNK_SIZE:
+            if (dir == APP_TOCLIENT && !d->chunk_seen)
+                off += chunk_first(h, s, dir, p + off, n - off);
+            else
+                off += line_step(h, s, dir, p + off, n - off);
             break;
         default:
             off += line_step(h, s, dir, p + off, n - off);
@@ -922,11 +1236,14 @@ static void http_data(void *st, struct app_sink *s, int dir, const uint8_t *p, s
 static void gap_resync(struct http_state *h, struct app_sink *s, int dir)
 {
     struct http_dir *d = &h->d[dir];
+    if (dir == APP_TOCLIENT)
+        fin_close(h, s);
     http_body_end(h, s, dir, false);
     struct http_tx *tx = d->tx;
     d->tx = NULL;
     d->line_len = 0;
     d->line_over = false;
+    d->cr_pending = false;
     d->junk = false;
     d->interim = 0;
     d->state = HS_START;
@@ -944,7 +1261,7 @@ static void gap_resync(struct http_state *h, struct app_sink *s, int dir)
 static void http_gap(void *st, struct app_sink *s, int dir, uint64_t len)
 {
     struct http_state *h = st;
-    dir &= 1;
+    dir = (dir & 1) ^ (int)h->swapped;
     struct http_dir *d = &h->d[dir];
     if (d->state == HS_DEAD || d->state == HS_WAIT)
         return;
@@ -971,6 +1288,11 @@ static void http_gap(void *st, struct app_sink *s, int dir, uint64_t len)
 static void http_end(void *st, struct app_sink *s)
 {
     struct http_state *h = st;
+    struct http_dir *q = &h->d[APP_TOSERVER];
+    /* A request line cut by the connection's end ("GET /" then RST) is read as one,
+     * as libhtp does with the bytes it holds at close (an HTTP/0.9 request). */
+    if (q->state == HS_START && q->line_len > 0 && !q->line_over && !q->junk)
+        line_finish(h, s, APP_TOSERVER);
     if (h->d[APP_TOCLIENT].state == HS_BODY_EOF)
         response_done(h, s); /* the connection end delimits the body */
     dir_stop(h, s, APP_TOSERVER);
@@ -1009,9 +1331,11 @@ static enum app_probe http_probe(const uint8_t *d, size_t n, int dir, uint16_t s
     (void)dport;
     if (n == 0)
         return APP_PROBE_MORE;
-    if (dir == APP_TOCLIENT)
-        return prefix(d, n, "HTTP/1.");
-    enum app_probe best = APP_PROBE_NO;
+    /* A response first toward the server: a midstream flow whose first sender is
+     * the server (the parser swaps its directions, swap_dirs). */
+    enum app_probe best = prefix(d, n, "HTTP/1.");
+    if (dir == APP_TOCLIENT || best == APP_PROBE_YES)
+        return best;
     for (size_t i = 0; methods[i] != NULL; i++) {
         enum app_probe r = prefix(d, n, methods[i]);
         if (r == APP_PROBE_YES)
@@ -1046,6 +1370,8 @@ static void http_state_free(void *st)
         struct http_tx *t = h->head;
         h->head = t->next;
         xfree(t->uri);
+        xfree(t->hdrs[0]);
+        xfree(t->hdrs[1]);
         xfree(t);
     }
     xfree(h);

@@ -8,7 +8,7 @@
  * when its response is complete, or at a gap that stops the flow's parsing, or at
  * flow end (like Suricata). Bodies are framed by Content-Length, chunked transfer
  * coding or the end of the connection (responses), have none for HEAD, 1xx, 204 and
- * 304, and are decoded from gzip/deflate Content-Encoding under a size cap and a
+ * 304, and are decoded from gzip/deflate/br Content-Encoding under a size cap and a
  * ratio cap. Each body becomes a file (files.h) logged as a `fileinfo` event.
  *
  * Every limit reached is an anomaly through the sink (enum http_anomaly), never a
@@ -33,7 +33,7 @@ enum http_anomaly {
     HTTP_AN_HEADERS_TOO_BIG,    /* header block over max_header_bytes: rest ignored */
     HTTP_AN_TOO_MANY_PENDING,   /* queue full: the oldest is logged early to make room */
     HTTP_AN_BAD_REQUEST_LINE,   /* not "METHOD SP URI [SP HTTP/x.y]": direction stops */
-    HTTP_AN_BAD_STATUS,         /* not "HTTP/x.y SP 3DIGIT": direction stops */
+    HTTP_AN_BAD_STATUS,         /* "HTTP" line without "HTTP/x.y SP status": read on; else junk */
     HTTP_AN_BAD_HEADER,         /* header line without ':' (ignored) */
     HTTP_AN_BAD_CONTENT_LENGTH, /* not digits, or two different values */
     HTTP_AN_TE_AND_CL,          /* Transfer-Encoding chunked and Content-Length */
@@ -57,6 +57,8 @@ struct http_limits {
     uint32_t decompress_ratio; /* decoded/encoded bytes allowed (past 1 MiB decoded) */
     uint64_t decompress_cap;   /* decoded bytes per body */
     bool decompress;           /* decode gzip/deflate bodies */
+    uint8_t dump_headers;      /* bit 1 << dir: keep that direction's header lines */
+    uint64_t req_body_limit;   /* request body bytes that feed files (0: all) */
 };
 
 /* Fills *l from c's app.http.* settings, or with the defaults when c is NULL. */

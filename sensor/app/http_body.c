@@ -1,8 +1,8 @@
 /*
- * HTTP bodies (see http.h): chunk-size lines, gzip/deflate decoding with zlib under
+ * HTTP bodies (see http.h): chunk-size lines, gzip/deflate (zlib) and brotli decoding under
  * the size and ratio caps, and the body's file (files.h) with its `fileinfo` event.
  *
- * Invariants: the decoder's memory comes from MEM_APP through zlib's allocation
+ * Invariants: the decoder's memory comes from MEM_APP through zlib's and brotli's allocation
  * hooks and exists only while a coded body is read; decoded bytes go through a
  * fixed stack buffer straight into the file's hashes, never into a heap buffer, so
  * a body's memory does not depend on its size. A body stops being decoded (and its
@@ -11,6 +11,7 @@
  */
 #include "app/http.h"
 
+#include <brotli/decode.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -33,11 +34,24 @@ static void z_free(voidpf opaque, voidpf p)
     xfree(p);
 }
 
+static void *br_alloc(void *opaque, size_t size)
+{
+    (void)opaque;
+    return xalloc(MEM_APP, size);
+}
+
+static void br_free(void *opaque, void *p)
+{
+    (void)opaque;
+    xfree(p);
+}
+
 bool http_chunk_size(const uint8_t *p, size_t n, uint64_t *size)
 {
     size_t i = 0;
     uint64_t v = 0;
-    while (i < n && (p[i] == ' ' || p[i] == '\t'))
+    /* leading white space as C's isspace (libhtp accepts "\fF" for "F") */
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\f' || p[i] == '\v'))
         i++;
     size_t start = i;
     for (; i < n && ascii_hexval(p[i]) >= 0; i++) {
@@ -106,7 +120,7 @@ static void file_end(struct http_state *h, struct app_sink *s, int dir, bool com
     if (f == NULL)
         return;
     file_close(f, complete, false);
-    struct jw *w = s->event_begin(s, "fileinfo", dir);
+    struct jw *w = s->event_begin(s, "fileinfo", dir ^ (int)h->swapped);
     if (w != NULL) {
         if (d->tx != NULL)
             http_write_tx(w, d->tx); /* app_proto: written by the sink's header */
@@ -229,6 +243,41 @@ static void inflate_data(struct http_state *h, struct app_sink *s, int dir, cons
         inflate_run(h, s, dir, p, k);
         p += k;
         n -= k;
+    }
+}
+
+/* Brotli (RFC 7932) Content-Encoding "br": the same caps as gzip (inflate_out). */
+static void brotli_data(struct http_state *h, struct app_sink *s, int dir, const uint8_t *p,
+                        size_t n)
+{
+    struct http_dir *d = &h->d[dir];
+    if (d->br == NULL && (d->br = BrotliDecoderCreateInstance(br_alloc, br_free, NULL)) == NULL) {
+        body_cut(d, s, dir, HTTP_AN_NO_MEMORY, false);
+        return;
+    }
+    uint8_t out[16384];
+    const uint8_t *in = p;
+    size_t avail_in = n;
+    for (;;) {
+        uint8_t *o = out;
+        size_t avail_out = sizeof(out);
+        size_t in0 = avail_in;
+        BrotliDecoderResult rc =
+            BrotliDecoderDecompressStream(d->br, &avail_in, &in, &avail_out, &o, NULL);
+        size_t got = sizeof(out) - avail_out;
+        d->z_in += in0 - avail_in;
+        if (got > 0 && !inflate_out(h, s, dir, out, got))
+            return;
+        if (rc == BROTLI_DECODER_RESULT_SUCCESS) {
+            d->z_done = true; /* bytes after the stream's end are ignored */
+            return;
+        }
+        if (rc == BROTLI_DECODER_RESULT_ERROR) {
+            body_cut(d, s, dir, HTTP_AN_BAD_GZIP, true);
+            return;
+        }
+        if (rc == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT)
+            return;
     }
 }
 
@@ -395,13 +444,27 @@ void http_body_data(struct http_state *h, struct app_sink *s, int dir, const uin
         d->tx->resp_len += n;
     if (d->discard || n == 0 || d->z_done)
         return;
+    uint64_t lim = dir == APP_TOSERVER ? h->lim.req_body_limit : 0;
+    if (lim > 0 && d->body_in + n > lim) { /* libhtp's request-body-limit: files cut */
+        size_t k = (size_t)(lim - d->body_in);
+        if (k > 0)
+            http_body_data(h, s, dir, p, k);
+        d->body_in = lim;
+        d->discard = true;
+        if (d->file != NULL)
+            file_close(d->file, false, false);
+        return;
+    }
+    d->body_in += n;
     if (d->boundary_len > 0) {
         mp_data(h, s, dir, p, n);
         return;
     }
     if (file_start(h, s, dir) == NULL)
         return;
-    if (decoding(h, d))
+    if (decoding(h, d) && d->enc == ENC_BROTLI)
+        brotli_data(h, s, dir, p, n);
+    else if (decoding(h, d))
         inflate_data(h, s, dir, p, n);
     else
         file_data(d->file, p, n);
@@ -434,6 +497,10 @@ static void z_release(struct http_dir *d)
         xfree(d->z);
         d->z = NULL;
     }
+    if (d->br != NULL) {
+        BrotliDecoderDestroyInstance(d->br);
+        d->br = NULL;
+    }
 }
 
 void http_body_end(struct http_state *h, struct app_sink *s, int dir, bool complete)
@@ -451,6 +518,7 @@ void http_body_end(struct http_state *h, struct app_sink *s, int dir, bool compl
     z_release(d);
     d->z_done = false;
     d->z_in = d->z_out = 0;
+    d->body_in = 0;
     d->discard = false;
 }
 

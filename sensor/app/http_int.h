@@ -49,6 +49,11 @@ struct http_tx {
     bool req_done;     /* request headers and body read */
     bool resp_done;    /* response complete */
     bool logged;
+    /* dump_all_headers: each direction's header lines as records of a 4-byte name
+     * length, a 4-byte value length (host order), the name and the value; at most
+     * max_header_bytes + 8 per line in all, MEM_APP, NULL when not kept */
+    uint8_t *hdrs[2];
+    uint32_t hdrs_len[2], hdrs_cap[2];
     bool head;    /* HEAD request: the response has no body */
     bool connect; /* CONNECT request */
 };
@@ -66,9 +71,10 @@ enum http_pstate {
     HS_DEAD        /* parsing stopped in this direction */
 };
 
-enum http_enc { ENC_NONE = 0, ENC_GZIP, ENC_DEFLATE };
+enum http_enc { ENC_NONE = 0, ENC_GZIP, ENC_DEFLATE, ENC_BROTLI };
 
 struct z_stream_s;
+struct BrotliDecoderStateStruct;
 struct http_mp; /* multipart/form-data state, http_body.c */
 
 #define HTTP_BOUNDARY_MAX 70 /* RFC 2046 5.1.1 */
@@ -79,6 +85,13 @@ struct http_dir {
     uint32_t line_len; /* bytes kept in line */
     bool line_over;    /* the current line passed max_line (anomaly given) */
     bool junk;         /* skipping lines until a valid start line (anomaly given) */
+    bool cr_pending;   /* response head: the data ended in CRs after a line (see line_step) */
+    bool chunk_seen;   /* a chunk-size line of this message was valid */
+    uint8_t cz;        /* first chunk-size line of a response: validator state */
+    bool eol_lf;       /* the line just read ended with LF (after eol_cr CRs) */
+    uint32_t eol_cr;   /* CRs that ended the line just read (response head lines) */
+    bool fin;          /* response: the body ended, its file (and tx) stay open for the
+                        * lines before the next status line (libhtp appends them) */
     uint8_t state;     /* enum http_pstate */
     uint64_t remain;   /* bytes left of a Content-Length body or a chunk */
     /* message being read */
@@ -101,9 +114,11 @@ struct http_dir {
     /* body */
     bool discard;          /* body bytes are counted, not decoded nor hashed */
     struct app_file *file; /* the body's file, MEM_APP, NULL when none */
-    struct z_stream_s *z;  /* decoder, MEM_APP */
+    struct z_stream_s *z;  /* gzip/deflate decoder, MEM_APP */
+    struct BrotliDecoderStateStruct *br; /* brotli decoder, MEM_APP */
     bool z_done;           /* decoder reached the end of the stream */
     uint64_t z_in, z_out;
+    uint64_t body_in; /* request body bytes so far that fed files (request_body_limit) */
 };
 
 struct http_state {
@@ -113,6 +128,8 @@ struct http_state {
     uint32_t npending;
     uint64_t next_tx_id;
     uint32_t nfiles;
+    bool seen[2]; /* bytes came in this direction of the flow (as the flow sees it) */
+    bool swapped; /* midstream: the flow's first sender is the server (swap_dirs) */
 };
 
 /* http.c */

@@ -1,7 +1,7 @@
 /*
  * Fuzz harness for the HTTP parser, driven through `http_parser` as the pipeline
  * drives it. The input is a first byte that picks limits (small lines, few headers,
- * a short queue, tiny decompression caps, one file) and then records:
+ * a short queue, tiny decompression caps, one file, dump_all_headers) and then records:
  *   h = one byte: bit 0 the direction, bit 1 a gap, bits 2..7 a length L (1..63; 63:
  *       the next two bytes, big-endian, are the length);
  *   a data record is followed by L bytes, fed as one exact-size heap copy (ASan sees
@@ -74,6 +74,8 @@ static void set_limits(struct sensor_conf *c, uint8_t b)
         c->http_max_files = 1;
     if (b & 64)
         c->http_decompress = false;
+    if (b & 128)
+        c->http_dump_all_headers = 3; /* both: request_headers and response_headers */
 }
 
 static void feed(void *st, struct app_sink *s, const uint8_t *d, size_t n)

@@ -69,10 +69,10 @@ THRESHOLDS = {
     "dns": 94.0,     # measured 97.0% (196/202) after the tx_id, TXT and pkt_src fixes
     "dhcp": 95.0,    # measured 100% (2 checks)
     # First measurements with the parsers wired (2026-11-23); the issue's target is 90%:
-    "http": 66.0,    # measured 69.6% (32/46)
+    "http": 87.0,    # measured 90.5% (38/42) with issue 3's scope (no HTTP/2), 2026-11-23
     "tls": 56.0,     # measured 60.0% (18/30)
     "smtp": 76.0,    # measured 80.0% (32/40)
-    "fileinfo": 56.0,  # measured 60.3% (44/73)
+    "fileinfo": 87.0,  # measured 90.5% (57/63) over HTTP/1.x and SMTP, 2026-11-23
     "ssh": 45.0,     # measured 50.0% (4/8)
 }
 EMULATED_VERSION = (8, 0, 7)          # the Suricata whose expectations we score
@@ -106,6 +106,8 @@ def _size(v):
 
 ARG_MAP = {
     "stream.reassembly.depth": ("reassembly.depth", _size),
+    "app-layer.protocols.http.libhtp.default-config.request-body-limit":
+        ("app.http.request_body_limit", _size),
     "flow-timeouts.tcp.new": ("flow.timeout.tcp_new", lambda v: "%ss" % v),
     "flow-timeouts.tcp.established": ("flow.timeout.tcp_established", lambda v: "%ss" % v),
     "flow-timeouts.tcp.closed": ("flow.timeout.tcp_closed", lambda v: "%ss" % v),
@@ -150,6 +152,16 @@ KNOWN = {
     "drop-protocol-change": "TODO app_proto_orig: protocol change (HTTP/1 upgrade to HTTP/2)",
     "http-connect/http-connect-fail": "TODO app_proto_orig: protocol change after CONNECT",
     "pgsql/pgsql-upgrade-tls": "TODO app_proto_orig: protocol change (pgsql STARTTLS)",
+    "bug-4953#1": "TODO a response file with 15 gaps: Suricata's size 137708, ours 142628 "
+    "(the Content-Length, lost bytes counted as in http-gap-simple); not explained yet",
+    "http-range-multiflows": "TODO Suricata joins the Content-Range parts of one file "
+    "fetched over several flows into one file (size 37323); we log each part as a file",
+    "mime/mime-stream-depth#1": "BUG (smtp/mime parser) a base64 attachment cut by the "
+    "reassembly depth: Suricata's size 63891, ours 110010",
+    "mime/mime-dec-parse-long-filename01#3": "TODO (smtp parser) email.status PARSE_DONE "
+    "is not written; pcap_cnt as DIFF pcap_cnt on TCP",
+    "mime/mime-dec-parse-long-filename02#2": "TODO (smtp parser) email.status PARSE_DONE "
+    "is not written; pcap_cnt as DIFF pcap_cnt on TCP",
 }
 
 
@@ -462,6 +474,16 @@ def derive_settings(test_dir, conf, ours):
     ext = (subs.get("dhcp") or {}).get("extended", False)
     if "app.dhcp.extended" in ours:
         settings.append("app.dhcp.extended=%s" % _bool(ext))
+    # eve-log types: - http: {dump-all-headers: both|request|response} (default off)
+    dump = str((subs.get("http") or {}).get("dump-all-headers", "none")).lower()
+    if "app.http.dump_all_headers" in ours and dump in ("both", "request", "response"):
+        settings.append("app.http.dump_all_headers=%s" % dump)
+    # app-layer.protocols.http.libhtp.default-config.request-body-limit, when the
+    # test's suricata.yaml sets it (files of request bodies are cut there)
+    htp = ((((sconf or {}).get("app-layer") or {}).get("protocols") or {}).get("http") or {})
+    rbl = ((htp.get("libhtp") or {}).get("default-config") or {}).get("request-body-limit")
+    if rbl is not None and "app.http.request_body_limit" in ours:
+        settings.append("app.http.request_body_limit=%s" % _size(rbl))
     dns_version = (subs.get("dns") or {}).get("version", 3)
     for o in (sconf or {}).get("outputs") or []:
         eve = o.get("eve-log") if isinstance(o, dict) else None
@@ -494,7 +516,46 @@ def check_event_type(match):
     return "(none)"
 
 
-def check_skip_reason(flt, match, dns_version, test_dir):
+# Issue 3's protocols are HTTP/1.x, SMTP, TLS, DNS, DHCP, SSH and LAN discovery. A
+# check on the http or fileinfo event of another carrier is not applicable; the carrier
+# comes from the check's app_proto, else a well-known port in the check, else a
+# protocol word in the test's name (e.g. http2-range, smb-length-5770).
+CARRIER_PORTS = {445: "smb", 139: "smb", 20: "ftp-data", 21: "ftp", 2049: "nfs",
+                 69: "tftp"}
+CARRIER_NAME_RE = re.compile(r"(?:^|[-_/])(http2|smb[12]?|ftp|nfs[34]?|tftp)(?=[-_/]|$)")
+ISSUE3_CARRIERS = ("http", "http1", "smtp")
+
+
+def check_carrier(name, match):
+    """The application protocol a check's event rides on, when known."""
+    ap = match.get("app_proto")
+    if isinstance(ap, str):
+        return ap
+    for k in ("src_port", "dest_port"):
+        if match.get(k) in CARRIER_PORTS:
+            return CARRIER_PORTS[match[k]]
+    m = CARRIER_NAME_RE.search(name.lower())
+    return m.group(1) if m else None
+
+
+def carrier_skip_reason(name, match):
+    et = check_event_type(match)
+    if et not in ("http", "fileinfo"):
+        return None
+    carrier = check_carrier(name, match)
+    if carrier is None or carrier in ISSUE3_CARRIERS:
+        return None
+    if carrier == "http2":
+        return "HTTP/2 (not in issue 3)"
+    if et == "fileinfo":
+        return "fileinfo over %s (not in issue 3)" % re.sub(r"\d+$", "", carrier)
+    return None
+
+
+def check_skip_reason(flt, match, dns_version, test_dir, name=""):
+    why = carrier_skip_reason(name, match)
+    if why:
+        return why
     if "filename" in flt and os.path.basename(str(flt["filename"])) != "eve.json":
         return "check on %s, not eve.json" % flt["filename"]
     why = requires_problem(flt.get("requires"), test_dir)
@@ -638,7 +699,7 @@ def one_test(args, t, ours, outdir):
         if et not in IN_SCOPE:
             continue
         c = {"index": idx, "event_type": et, "count": flt.get("count"), "match": match}
-        c["skip"] = why or check_skip_reason(flt, match, dns_version, t["dir"])
+        c["skip"] = why or check_skip_reason(flt, match, dns_version, t["dir"], name)
         checks.append(c)
     res["checks"] = checks
     if why is not None or all(c["skip"] for c in checks):

@@ -1066,6 +1066,189 @@ static void corpus_manifest(const char *dir, struct agree *tot)
     fclose(fp);
 }
 
+/* ---- Suricata agreement: dump-all-headers, brotli, libhtp's evasion handling ---- */
+
+/* dump_all_headers: every header line in order, a repeated name merged with ", "
+ * (as libhtp); request only with "request", none by default. */
+static void test_dump_headers(void)
+{
+    static const struct seg hd[] = {
+        TS("GET /h HTTP/1.1\r\nHost: h.example\r\nX-A: 1\r\nx-a: 2\r\nAccept:\r\n\r\n"),
+        TC("HTTP/1.1 200 OK\r\nServer: t\r\nContent-Length: 0\r\n\r\n"),
+    };
+    conf_reset();
+    const char *o = CONV(hd);
+    CHECK(o != NULL);
+    CHECK(strstr(o, "request_headers") == NULL);
+    g_conf.http_dump_all_headers = 3;
+    o = CONV(hd);
+    CHECK(o != NULL);
+    HAS(o, "\"request_headers\":[{\"name\":\"Host\",\"value\":\"h.example\"},{\"name\":\"X-A\","
+           "\"value\":\"1, 2\"},{\"name\":\"Accept\",\"value\":\"\"}],\"response_headers\":[{"
+           "\"name\":\"Server\",\"value\":\"t\"},{\"name\":\"Content-Length\",\"value\":\"0\"}]");
+    g_conf.http_dump_all_headers = 1;
+    o = CONV(hd);
+    CHECK(o != NULL);
+    HAS(o, "\"request_headers\":[{\"name\":\"Host\"");
+    CHECK(strstr(o, "response_headers") == NULL);
+}
+
+/* Content-Encoding: br is decoded (the file is the plain text), under the caps. */
+static void test_brotli(void)
+{
+    static const char br[] = "\x1b\x4c\x01\xf8\x8d\xd4\x5e\xf3\x43\x90\xad\xd6\x8d\xc5\x7a\xf1"
+                             "\xd6\x04\x02\x1b\x05\x62\x96\x86\x68\x32\x61\x0e\xa0\x42\x4a\xa6"
+                             "\x68\xff\x69\xa8\x0b\x20\xb1\xa8\x79\x64\xcf\x9e\x1b";
+    conf_reset();
+    struct seg sg[3];
+    coded_response(sg, "br", (const uint8_t *)br, sizeof(br) - 1, false);
+    const char *o = conv(sg, 3);
+    CHECK(o != NULL);
+    HAS(o, "\"sha256\":\"4071f8235716ef631bbf32465d6447d4182537a1b7bfdb971c46f2a5cd15091a\"");
+    HAS(o, "\"size\":333,");
+    HAS(o, "\"state\":\"CLOSED\"");
+    CHECK_EQ_U64(count(o, "anomaly"), 0);
+    g_conf.http_decompress_cap = 100; /* the size cap holds for brotli too */
+    o = conv(sg, 3);
+    CHECK(o != NULL);
+    HAS(o, "anomaly decompression_bomb 1");
+    HAS(o, "\"size\":100,");
+    coded_response(sg, "br", (const uint8_t *)"not brotli at all", 17, false);
+    conf_reset();
+    o = conv(sg, 3);
+    CHECK(o != NULL);
+    HAS(o, "anomaly bad_gzip 1");
+    HAS(o, "\"state\":\"ERROR\"");
+}
+
+#define EICAR   "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+#define EICAR5  "\"md5\":\"44d88612fea8a8f36de82e1278abb02f\""
+#define EV_REQ  TS("GET /x HTTP/1.1\r\nHost: e\r\n\r\n")
+#define EV_HEAD "Content-disposition: attachment; filename=\"eicar.txt\""
+
+/* The evasive response forms of the http-evader captures, read as libhtp reads them:
+ * each must give the file eicar.txt with EICAR's md5, at every split. */
+static void test_evasions(void)
+{
+    conf_reset();
+    static const struct seg ff[] = { /* 022: form feed before a chunk size */
+        EV_REQ, TC("HTTP/1.1 200 ok\r\n" EV_HEAD "\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "\f44\r\n" EICAR "\r\n\f0\r\n\r\n")};
+    static const struct seg tc[] = { /* 090: "chunked" over a plain body */
+        EV_REQ, TC("HTTP/1.1 200 ok\r\n" EV_HEAD "\r\nConnection: close\r\n"
+                   "Transfer-Encoding\t: chunked\r\n\r\n" EICAR)};
+    static const struct seg ns[] = { /* 380: a status line without a status */
+        EV_REQ, TC("HTTP/1.1\r\nTransfer-Encoding:chunked\r\n" EV_HEAD "\r\n\r\n"
+                   "44\r\n" EICAR "\r\n0\r\n\r\n")};
+    static const struct seg nul[] = { /* 391, 392: NUL in the version */
+        EV_REQ, TC("HTTP/1\0.1 200 ok\r\n" EV_HEAD "\r\nContent-Length: 68\r\n\r\n" EICAR),
+        EV_REQ, TC("HTTP/1.1\0 200 ok\r\n" EV_HEAD "\r\nContent-Length: 68\r\n\r\n" EICAR)};
+    static const struct seg cr[] = { /* 399: CR-only header lines; 490: CRs before */
+        EV_REQ, TC("\r\rHTTP/1.1 200 ok\r" EV_HEAD "\rConnection: close\rContent-length: 68"
+                   "\r\n\n" EICAR)};
+    static const struct seg lfcr[] = { /* 412: "\n\r\r\n" ends the headers */
+        EV_REQ, TC("HTTP/1.1 200 ok\r\n" EV_HEAD "\r\nContent-length: 68\n\r\r\n" EICAR)};
+    const struct {
+        const struct seg *sg;
+        size_t n;
+    } cases[] = {{ff, 2}, {tc, 2}, {ns, 2}, {nul, 4}, {cr, 2}, {lfcr, 2}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *o = conv(cases[i].sg, cases[i].n);
+        CHECK(o != NULL);
+        if (o == NULL)
+            continue;
+        CHECK_EQ_U64(count(o, "\"filename\":\"eicar.txt\""), cases[i].n / 2);
+        CHECK_EQ_U64(count(o, EICAR5), cases[i].n / 2);
+    }
+    const char *o = conv(tc, 2);
+    CHECK(o != NULL);
+    HAS(o, "anomaly bad_chunk 1");
+    o = conv(ns, 2);
+    CHECK(o != NULL);
+    HAS(o, "anomaly invalid_status 1");
+}
+
+/* Lines after a Content-Length body and before the next status line are bytes of
+ * that body (libhtp): "Hello World!\r\n" with Content-Length 12 is a 14-byte file. */
+static void test_body_trailing_lines(void)
+{
+    conf_reset();
+    static const struct seg tl[] = {
+        TS("GET /1 HTTP/1.0\r\n\r\n"),
+        TC("HTTP/1.0 200 OK\r\nContent-Length: 12\r\n\r\nHello World!\r\n"),
+        TS("GET /2 HTTP/1.0\r\n\r\n"),
+        TC("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nokjunk line\r\n"),
+        TS("GET /3 HTTP/1.0\r\n\r\n"),
+        TC("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"),
+    };
+    const char *o = CONV(tl);
+    CHECK(o != NULL);
+    HAS(o, "\"filename\":\"/1\",\"magic\"");
+    HAS(o, "\"size\":14,");
+    HAS(o, "\"size\":13,"); /* "ok" + "junk line\r\n" */
+    HAS(o, "\"url\":\"/3\",\"http_method\":\"GET\",\"protocol\":\"HTTP/1.0\",\"status\":200");
+    CHECK_EQ_U64(count(o, "\"event_type\":\"fileinfo\""), 2);
+    CHECK_EQ_U64(count(o, "\"state\":\"CLOSED\""), 2);
+}
+
+/* Midstream: the flow's first sender is the server (its response comes first): the
+ * directions swap, the transaction is written client to server (dir 1 of the flow). */
+static void test_midstream(void)
+{
+    conf_reset();
+    static const struct seg ms[] = {
+        TS("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 2\r\n\r\nok"),
+        TC("GET /next HTTP/1.1\r\nHost: m\r\n\r\n"),
+        TS("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"),
+    };
+    const char *o = CONV(ms);
+    CHECK(o != NULL);
+    HAS(o, "{\"event_type\":\"http\",\"dir\":1,\"tx_id\":0,\"http\":{\"http_content_type\":"
+           "\"text/html\",\"protocol\":\"HTTP/1.1\",\"status\":200,\"length\":2}}");
+    HAS(o, "{\"event_type\":\"http\",\"dir\":1,\"tx_id\":1,\"http\":{\"hostname\":\"m\","
+           "\"url\":\"/next\"");
+    HAS(o, "\"status\":404");
+    CHECK_EQ_U64(http_parser.probe((const uint8_t *)"HTTP/1.1 200", 12, APP_TOSERVER, 80, 5000),
+                 APP_PROBE_YES);
+}
+
+/* A request line cut by the connection's end is read (HTTP/0.9 "GET /" then RST). */
+static void test_cut_request_line(void)
+{
+    conf_reset();
+    static const struct seg cut[] = {TS("GET /"), TC("<html>hi</html>")};
+    const char *o = CONV(cut);
+    CHECK(o != NULL);
+    HAS(o, "\"http\":{\"url\":\"/\",\"http_method\":\"GET\",\"length\":0}");
+}
+
+/* request_body_limit: a request body's files stop there (TRUNCATED), as libhtp's
+ * request-body-limit; the part's bytes before the limit are hashed. */
+static void test_request_body_limit(void)
+{
+    conf_reset();
+    g_conf.http_request_body_limit = 100;
+    static const struct seg up[] = {
+        TS("POST /up HTTP/1.1\r\nContent-Type: multipart/form-data; boundary=XyZ\r\n"
+           "Content-Length: 150\r\n\r\n"
+           "--XyZ\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.bin\"\r\n\r\n"
+           "0123456789012345678901234567890123456789012345678901234567890123456789"
+           "\r\n--XyZ--\r\n"),
+        TC("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+    };
+    const char *o = CONV(up);
+    CHECK(o != NULL);
+    /* 100 body bytes less the 69 before the part's content: 31 */
+    HAS(o, "\"filename\":\"a.bin\"");
+    HAS(o, "\"state\":\"TRUNCATED\"");
+    HAS(o, "\"size\":31,");
+    g_conf.http_request_body_limit = 0;
+    o = CONV(up);
+    CHECK(o != NULL);
+    HAS(o, "\"size\":70,");
+    HAS(o, "\"state\":\"CLOSED\"");
+}
+
 static void test_corpus_tshark(void)
 {
     const char *dir = check_corpus_pcap_dir();
@@ -1125,6 +1308,13 @@ int main(int argc, char **argv)
     RUN(test_errors);
     RUN(test_gaps);
     RUN(test_max_files);
+    RUN(test_dump_headers);
+    RUN(test_brotli);
+    RUN(test_evasions);
+    RUN(test_body_trailing_lines);
+    RUN(test_midstream);
+    RUN(test_cut_request_line);
+    RUN(test_request_body_limit);
     RUN(test_corpus_tshark);
     files_magic_free();
     free(g_t.out);
