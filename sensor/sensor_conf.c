@@ -214,6 +214,10 @@ const struct conf_item sensor_conf_table[] = {
      "compute and log the JA3 and JA3S fingerprints (tls.ja3, tls.ja3s)", NULL},
     {"app.tls.ja4", CONF_BOOL, "yes", 0, 0, OFF(tls_ja4),
      "compute and log the JA4 fingerprint of the ClientHello (tls.ja4)", NULL},
+    {"app.tls.handshake", CONF_BOOL, "no", 0, 0, OFF(tls_handshake),
+     "log the ClientHello's lists in tls.client_handshake (version, ciphers, exts, "
+     "sig_algs), as Suricata 8 with custom: [client_handshake]",
+     NULL},
 
     {"log.level", CONF_ENUM, "notice", 0, 0, OFF(log_level),
      "diagnostics written to stderr at or above this level", log_levels},

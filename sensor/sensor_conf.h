@@ -101,6 +101,7 @@ struct sensor_conf {
     int64_t tls_max_certificates;
     bool tls_ja3;
     bool tls_ja4;
+    bool tls_handshake; /* log tls.client_handshake */
     /* logging */
     int log_level;
 };

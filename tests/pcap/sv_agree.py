@@ -443,6 +443,10 @@ def derive_settings(test_dir, conf, ours):
     if "app.dhcp.extended" in ours:
         settings.append("app.dhcp.extended=%s" % _bool(ext))
     dns_version = (subs.get("dns") or {}).get("version", 3)
+    # Suricata 8 logs tls.client_handshake only with custom: [client_handshake].
+    custom = (subs.get("tls") or {}).get("custom") or []
+    if "app.tls.handshake" in ours and isinstance(custom, list):
+        settings.append("app.tls.handshake=%s" % _bool("client_handshake" in custom))
     words = split_args(conf.get("args"))
     for i, w in enumerate(words):
         for pat, why in SKIP_ARGS.items():
