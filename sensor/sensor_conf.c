@@ -199,6 +199,10 @@ const struct conf_item sensor_conf_table[] = {
     {"app.ssh.max_banner", CONF_SIZE, "255", 32, 8 * KiB, OFF(ssh_max_banner),
      "longest SSH banner line kept (RFC 4253: 255 with CR LF); longer is cut and counted",
      NULL},
+    {"app.ssh.hassh", CONF_BOOL, "yes", 0, 0, OFF(ssh_hassh),
+     "decode each side's KEXINIT packet (up to 16 KiB) and log HASSH / HASSHServer "
+     "(ssh.client.hassh, ssh.server.hassh: MD5 and text of the algorithm lists)",
+     NULL},
     /* tls */
     {"app.tls.enabled", CONF_BOOL, "yes", 0, 0, OFF(tls_enabled),
      "parse TLS handshakes (hellos, JA3/JA3S/JA4, server certificate) and write tls events",

@@ -95,6 +95,7 @@ struct sensor_conf {
     uint64_t arp_window;
     bool ssh_enabled;
     uint64_t ssh_max_banner;
+    bool ssh_hassh; /* HASSH of the KEXINIT packets */
     /* tls */
     bool tls_enabled;
     uint64_t tls_max_handshake; /* bytes of one handshake message buffered at most */

@@ -109,6 +109,7 @@ ARG_MAP = {
     "flow-timeouts.tcp.new": ("flow.timeout.tcp_new", lambda v: "%ss" % v),
     "flow-timeouts.tcp.established": ("flow.timeout.tcp_established", lambda v: "%ss" % v),
     "flow-timeouts.tcp.closed": ("flow.timeout.tcp_closed", lambda v: "%ss" % v),
+    "app-layer.protocols.ssh.hassh": ("app.ssh.hassh", _bool),
 }
 for _p in IN_SCOPE:
     ARG_MAP["app-layer.protocols.%s.enabled" % _p] = ("app.%s.enabled" % _p, _bool)
