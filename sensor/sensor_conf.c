@@ -170,6 +170,15 @@ const struct conf_item sensor_conf_table[] = {
      "leaf MIME parts handled per message (more: too_many_parts, content skipped)", NULL},
     {"app.smtp.decode_attachments", CONF_BOOL, "yes", 0, 0, OFF(smtp_decode_attachments),
      "decode attachments and non-text parts into files (hashes, type, fileinfo events)", NULL},
+    {"app.smtp.extract_urls", CONF_BOOL, "yes", 0, 0, OFF(smtp_extract_urls),
+     "log URLs found in the text parts and attachments of a message (email.url, as "
+     "Suricata: at most 32, 1 KiB each)",
+     NULL},
+    {"app.smtp.url_schemes", CONF_STRING, "http", 0, 0, OFF(smtp_url_schemes),
+     "URL schemes looked for, comma-separated (Suricata's extract-urls-schemes; at most 8)",
+     NULL},
+    {"app.smtp.log_url_scheme", CONF_BOOL, "no", 0, 0, OFF(smtp_log_url_scheme),
+     "keep the scheme (\"http://\") in email.url (Suricata's log-url-scheme)", NULL},
     /* LAN discovery and SSH parsers (mdns, llmnr, ssdp, nbns, arp, ssh) */
     {"app.mdns.enabled", CONF_BOOL, "yes", 0, 0, OFF(mdns_enabled),
      "parse mDNS / DNS-SD (UDP 5353) and write mdns events", NULL},

@@ -81,6 +81,9 @@ struct sensor_conf {
     int64_t smtp_mime_max_depth;
     int64_t smtp_mime_max_parts;
     bool smtp_decode_attachments;
+    bool smtp_extract_urls;
+    char smtp_url_schemes[CONF_STR_MAX]; /* comma-separated: "http,https" */
+    bool smtp_log_url_scheme;
     /* LAN discovery and SSH parsers (mdns, llmnr, ssdp, nbns, arp, ssh) */
     bool mdns_enabled;
     int64_t mdns_max_services;

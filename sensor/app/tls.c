@@ -60,6 +60,7 @@ struct tls_state {
     struct tls_client_hello ch;
     struct tls_server_hello sh;
     struct tls_cert cert;
+    char from_proto[16]; /* "" unless the stream was handed over (tls_set_from_proto) */
 };
 
 static const char *const an_names[TLS_AN_COUNT] = {
@@ -252,6 +253,8 @@ static void write_tls(struct jw *w, const struct tls_state *t)
     write_fingerprints(w, t);
     write_lists(w, t);
     write_client_handshake(w, t);
+    if (t->from_proto[0] != '\0')
+        jw_str(w, "from_proto", t->from_proto);
     jw_obj_close(w);
 }
 
@@ -505,6 +508,12 @@ static void *tls_state_new(const struct sensor_conf *c)
         t->handshake = c->tls_handshake;
     }
     return t;
+}
+
+void tls_set_from_proto(void *st, const char *proto)
+{
+    struct tls_state *t = st;
+    snprintf(t->from_proto, sizeof(t->from_proto), "%s", proto != NULL ? proto : "");
 }
 
 static void tls_state_free(void *st)

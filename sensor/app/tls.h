@@ -57,4 +57,9 @@ const char *tls_version_name(uint16_t v, char *buf, size_t n);
 /* The parser table (probe, state_new, state_free, data, gap, end). */
 extern const struct app_parser tls_parser;
 
+/* The flow's TLS started after another protocol (STARTTLS, pgsql SSLRequest, ...): the
+ * tls event carries "from_proto": proto (Suricata's tls.from_proto). st is a state of
+ * tls_parser; proto is copied (at most 15 bytes). */
+void tls_set_from_proto(void *st, const char *proto);
+
 #endif

@@ -444,6 +444,17 @@ def derive_settings(test_dir, conf, ours):
     if "app.dhcp.extended" in ours:
         settings.append("app.dhcp.extended=%s" % _bool(ext))
     dns_version = (subs.get("dns") or {}).get("version", 3)
+    # SMTP URL extraction (app-layer.protocols.smtp.mime in the test's suricata.yaml).
+    mime = (((((sconf or {}).get("app-layer") or {}).get("protocols") or {}).get("smtp")
+             or {}).get("mime")) or {}
+    if isinstance(mime, dict):
+        if "extract-urls" in mime and "app.smtp.extract_urls" in ours:
+            settings.append("app.smtp.extract_urls=%s" % _bool(mime["extract-urls"]))
+        sch = mime.get("extract-urls-schemes")
+        if isinstance(sch, list) and sch and "app.smtp.url_schemes" in ours:
+            settings.append("app.smtp.url_schemes=%s" % ",".join(str(x) for x in sch))
+        if "log-url-scheme" in mime and "app.smtp.log_url_scheme" in ours:
+            settings.append("app.smtp.log_url_scheme=%s" % _bool(mime["log-url-scheme"]))
     # Suricata 8 logs tls.client_handshake only with custom: [client_handshake].
     custom = (subs.get("tls") or {}).get("custom") or []
     if "app.tls.handshake" in ours and isinstance(custom, list):
