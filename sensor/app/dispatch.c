@@ -247,9 +247,10 @@ static int registry_index(const struct app_parser *p)
     return -1;
 }
 
-/* The TLS parser takes over the flow from parser `from` (ended and freed here), as
- * Suricata does after SMTP STARTTLS: the tls event says from_proto. When TLS is
- * off or its state is refused, the flow is not parsed any more. */
+/* The TLS parser takes over the flow from its parser (ended and freed here), as
+ * Suricata does after SMTP STARTTLS or an HTTP CONNECT: the tls event says
+ * from_proto. When TLS is off or its state is refused, the flow is not parsed any
+ * more. */
 static void handoff_tls(struct applayer *al, struct flow *f, struct app_stream *as,
                         uint64_t now_us)
 {
@@ -276,9 +277,19 @@ static void handoff_tls(struct applayer *al, struct flow *f, struct app_stream *
 }
 
 static void feed(struct applayer *al, struct flow *f, struct app_stream *as, int dir,
-                 const uint8_t *d, size_t n, uint64_t now_us)
+                 const uint8_t *d, size_t n, uint64_t now_us) /* NOLINT(misc-no-recursion) */
 {
     unsigned idx = as->parser - 1u;
+    /* HTTP CONNECT tunnel (bug-2430): a client chunk that starts with a ClientHello
+     * record on an HTTP flow is the tunnelled TLS */
+    if (registry[idx].p == &http_parser && dir == APP_TOSERVER &&
+        tls_parser.probe(d, n < APP_PROBE_MAX ? n : APP_PROBE_MAX, dir, f->key.sport,
+                         f->key.dport) == APP_PROBE_YES) {
+        handoff_tls(al, f, as, now_us);
+        if (f->app_stream == as)
+            feed(al, f, as, dir, d, n, now_us);
+        return;
+    }
     struct app_ctx c;
     ctx_init(&c, al, f, idx, now_us);
     al->st[idx].bytes += n;

@@ -70,10 +70,12 @@ THRESHOLDS = {
     "dhcp": 95.0,    # measured 100% (2 checks)
     # First measurements with the parsers wired (2026-11-23); the issue's target is 90%:
     "http": 66.0,    # measured 69.6% (32/46)
-    "tls": 56.0,     # measured 60.0% (18/30)
-    "smtp": 76.0,    # measured 80.0% (32/40)
+    "tls": 80.0,     # measured 83.3% (25/30) after the drafts, client_handshake, handoffs;
+                     # the 5 left: community_id (3), pcap_cnt on TCP (2)
+    "smtp": 82.0,    # measured 85.0% (34/40) with email.url; left: pcap_cnt on TCP (5),
+                     # smtp-long-command (DIFF)
     "fileinfo": 56.0,  # measured 60.3% (44/73)
-    "ssh": 45.0,     # measured 50.0% (4/8)
+    "ssh": 70.0,     # measured 75.0% (6/8) with hassh; left: pcap_cnt on TCP, VXLAN
 }
 EMULATED_VERSION = (8, 0, 7)          # the Suricata whose expectations we score
 FEATURES = {"HAVE_JA3", "HAVE_JA4", "MAGIC", "RUST"}   # build features we have
@@ -129,6 +131,9 @@ KNOWN = {
     "dns/dns-forward-pointer": "DIFF issue 3 asks to reject forward compression "
     "pointers; Suricata 8 accepts one that does not loop (Redmine #8584)",
     "vxlan-decoder-03": "TODO the decoder has no VXLAN (the test sets decoder.vxlan.enabled)",
+    "smtp-long-command": "DIFF Suricata keeps the HELO argument of a command line cut at its "
+    "4096-byte limit, CR included (4091 bytes); we keep 255 bytes of HELO and count "
+    "line_too_long (docs/internals/agreement.md)",
     "dns-reversed-udp-1#3": "BUG flow direction: Suricata turns a UDP flow whose first "
     "packet is a DNS response around (client = src); our flow keeps the first sender",
 }
