@@ -28,7 +28,7 @@
 /* A stream no parser took is watched for a TLS handshake that starts later (after a
  * protocol we do not parse upgrades: pgsql SSLRequest, LDAP StartTLS, ...): at most
  * this many bytes in all, then it is given up. */
-#define APP_TLS_WATCH_MAX (64 * 1024)
+#define APP_TLS_WATCH_MAX ((uint64_t)64 * 1024)
 
 /* The parsers, in probe order, with the configuration switch that enables each.
  * Stream parsers whose first bytes are distinctive come before DNS over TCP, which
@@ -456,15 +456,22 @@ static void watch_stream(struct applayer *al, struct flow *f, struct app_stream 
         give_up(al, f, as);
 }
 
+/* More bytes of a direction every parser refused while the other side is still
+ * undecided (e.g. pgsql's one-byte 'S'): TLS may start now, else they are lost to
+ * the parser the other side may choose. */
+static void refused_more(struct applayer *al, struct flow *f, struct app_stream *as, int dir,
+                         const uint8_t *d, size_t n, uint64_t now_us)
+{
+    if (!tls_takeover(al, f, as, dir, d, n, now_us))
+        as->dropped[dir] += n;
+}
+
 /* The undecided case: probe this direction's first bytes (those kept plus d). */
 static void probe_stream(struct applayer *al, struct flow *f, struct app_stream *as, int dir,
                          const uint8_t *d, size_t n, uint64_t now_us)
 {
     if (as->no[dir]) {
-        /* refused, the other side still undecided (e.g. pgsql's one-byte 'S'): TLS
-         * may start now */
-        if (!tls_takeover(al, f, as, dir, d, n, now_us))
-            as->dropped[dir] += n;
+        refused_more(al, f, as, dir, d, n, now_us);
         return;
     }
     const uint8_t *b = d;

@@ -191,7 +191,7 @@ static size_t kexinit_stream(char *out, size_t cap, const char *banner, uint32_t
     uint32_t len = bad_len ? bad_len : (uint32_t)(n + 1 + 4); /* padding_length, 4 padding */
     if (b + 5 + n + 4 > cap)
         return 0;
-    memcpy(out, banner, b);
+    memcpy(out, banner, b + 1); /* its NUL is overwritten below */
     out[b] = (char)(len >> 24);
     out[b + 1] = (char)(len >> 16);
     out[b + 2] = (char)(len >> 8);
@@ -244,12 +244,12 @@ static void test_hassh(void)
     CHECK(strstr(g_cap.out, "anomaly:kexinit_too_long:0\n") != NULL);
     CHECK(strstr(g_cap.out, "\"client\":{\"proto_version\":\"2.0\",\"software_version\":\"a\"}") !=
           NULL);
-    cn = kexinit_stream(cli, sizeof(cli), "SSH-2.0-a\r\n", 1);
+    CHECK_EQ_U64(kexinit_stream(cli, sizeof(cli), "SSH-2.0-a\r\n", 1), cn); /* c1's length */
     run_chunks(c1, 2, NULL);
     CHECK(strstr(g_cap.out, "anomaly:bad_kexinit:0\n") != NULL);
     /* a packet that is not a KEXINIT (the lists run past its end) */
-    cn = kexinit_stream(cli, sizeof(cli), "SSH-2.0-a\r\n", 40);
-    struct chunk c2[] = {{0, cli, 11 + 5 + 39}, {1, srv, sn}};
+    CHECK_EQ_U64(kexinit_stream(cli, sizeof(cli), "SSH-2.0-a\r\n", 40), cn);
+    struct chunk c2[] = {{0, cli, 11 + 5 + 39}, {1, srv, sn}}; /* the packet's 40 bytes */
     run_chunks(c2, 2, NULL);
     CHECK(strstr(g_cap.out, "anomaly:bad_kexinit:0\n") != NULL);
     CHECK_EQ_U64(g_cap.events, 1);
