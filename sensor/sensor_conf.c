@@ -182,6 +182,15 @@ const struct conf_item sensor_conf_table[] = {
      "leaf MIME parts handled per message (more: too_many_parts, content skipped)", NULL},
     {"app.smtp.decode_attachments", CONF_BOOL, "yes", 0, 0, OFF(smtp_decode_attachments),
      "decode attachments and non-text parts into files (hashes, type, fileinfo events)", NULL},
+    {"app.smtp.extract_urls", CONF_BOOL, "yes", 0, 0, OFF(smtp_extract_urls),
+     "log URLs found in the text parts and attachments of a message (email.url, as "
+     "Suricata: at most 32, 1 KiB each)",
+     NULL},
+    {"app.smtp.url_schemes", CONF_STRING, "http", 0, 0, OFF(smtp_url_schemes),
+     "URL schemes looked for, comma-separated (Suricata's extract-urls-schemes; at most 8)",
+     NULL},
+    {"app.smtp.log_url_scheme", CONF_BOOL, "no", 0, 0, OFF(smtp_log_url_scheme),
+     "keep the scheme (\"http://\") in email.url (Suricata's log-url-scheme)", NULL},
     /* LAN discovery and SSH parsers (mdns, llmnr, ssdp, nbns, arp, ssh) */
     {"app.mdns.enabled", CONF_BOOL, "yes", 0, 0, OFF(mdns_enabled),
      "parse mDNS / DNS-SD (UDP 5353) and write mdns events", NULL},
@@ -211,6 +220,10 @@ const struct conf_item sensor_conf_table[] = {
     {"app.ssh.max_banner", CONF_SIZE, "255", 32, 8 * KiB, OFF(ssh_max_banner),
      "longest SSH banner line kept (RFC 4253: 255 with CR LF); longer is cut and counted",
      NULL},
+    {"app.ssh.hassh", CONF_BOOL, "yes", 0, 0, OFF(ssh_hassh),
+     "decode each side's KEXINIT packet (up to 16 KiB) and log HASSH / HASSHServer "
+     "(ssh.client.hassh, ssh.server.hassh: MD5 and text of the algorithm lists)",
+     NULL},
     /* tls */
     {"app.tls.enabled", CONF_BOOL, "yes", 0, 0, OFF(tls_enabled),
      "parse TLS handshakes (hellos, JA3/JA3S/JA4, server certificate) and write tls events",
@@ -226,6 +239,10 @@ const struct conf_item sensor_conf_table[] = {
      "compute and log the JA3 and JA3S fingerprints (tls.ja3, tls.ja3s)", NULL},
     {"app.tls.ja4", CONF_BOOL, "yes", 0, 0, OFF(tls_ja4),
      "compute and log the JA4 fingerprint of the ClientHello (tls.ja4)", NULL},
+    {"app.tls.handshake", CONF_BOOL, "no", 0, 0, OFF(tls_handshake),
+     "log the ClientHello's lists in tls.client_handshake (version, ciphers, exts, "
+     "sig_algs), as Suricata 8 with custom: [client_handshake]",
+     NULL},
 
     {"log.level", CONF_ENUM, "notice", 0, 0, OFF(log_level),
      "diagnostics written to stderr at or above this level", log_levels},

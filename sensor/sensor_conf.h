@@ -85,6 +85,9 @@ struct sensor_conf {
     int64_t smtp_mime_max_depth;
     int64_t smtp_mime_max_parts;
     bool smtp_decode_attachments;
+    bool smtp_extract_urls;
+    char smtp_url_schemes[CONF_STR_MAX]; /* comma-separated: "http,https" */
+    bool smtp_log_url_scheme;
     /* LAN discovery and SSH parsers (mdns, llmnr, ssdp, nbns, arp, ssh) */
     bool mdns_enabled;
     int64_t mdns_max_services;
@@ -99,12 +102,14 @@ struct sensor_conf {
     uint64_t arp_window;
     bool ssh_enabled;
     uint64_t ssh_max_banner;
+    bool ssh_hassh; /* HASSH of the KEXINIT packets */
     /* tls */
     bool tls_enabled;
     uint64_t tls_max_handshake; /* bytes of one handshake message buffered at most */
     int64_t tls_max_certificates;
     bool tls_ja3;
     bool tls_ja4;
+    bool tls_handshake; /* log tls.client_handshake */
     /* logging */
     int log_level;
     /* per-flow event header fields and UDP tunnels (decap helper) */

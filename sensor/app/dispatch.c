@@ -3,6 +3,7 @@
  */
 #include "app/dispatch.h"
 
+#include "app/appid.h"
 #include "app/dhcp.h"
 #include "app/dns.h"
 #include "app/files.h"
@@ -24,6 +25,10 @@
 #include <string.h>
 
 #define APP_MAX_KINDS 32
+/* A stream no parser took is watched for a TLS handshake that starts later (after a
+ * protocol we do not parse upgrades: pgsql SSLRequest, LDAP StartTLS, ...): at most
+ * this many bytes in all, then it is given up. */
+#define APP_TLS_WATCH_MAX ((uint64_t)64 * 1024)
 
 /* The parsers, in probe order, with the configuration switch that enables each.
  * Stream parsers whose first bytes are distinctive come before DNS over TCP, which
@@ -77,6 +82,9 @@ struct app_stream {
     uint16_t plen[2];
     uint64_t dropped[2]; /* bytes of a refused direction not kept while undecided */
     uint8_t *pbuf[2];    /* first bytes while undecided (APP_PROBE_MAX, lazily) */
+    bool watch;          /* no parser took it: delivered chunks are probed for TLS */
+    uint64_t watched;    /* bytes seen while watching */
+    const char *from;    /* what the client's first bytes were, when known (static) */
 };
 
 /* flow->app_stream of a flow that no parser wants (or that could not get memory). */
@@ -239,14 +247,63 @@ static void stream_free(struct app_stream *as)
     xfree(as);
 }
 
+static int registry_index(const struct app_parser *p)
+{
+    for (unsigned i = 0; i < NPARSERS; i++)
+        if (registry[i].p == p)
+            return (int)i;
+    return -1;
+}
+
+/* The TLS parser takes over the flow from its parser (ended and freed here), as
+ * Suricata does after SMTP STARTTLS or an HTTP CONNECT: the tls event says
+ * from_proto. When TLS is off or its state is refused, the flow is not parsed any
+ * more. */
+static void handoff_tls(struct applayer *al, struct flow *f, struct app_stream *as,
+                        uint64_t now_us)
+{
+    unsigned old = as->parser - 1u;
+    const struct app_parser *p = registry[old].p;
+    struct app_ctx c;
+    ctx_init(&c, al, f, old, now_us);
+    if (p->end != NULL)
+        p->end(as->st, &c.sink); /* the transaction before the upgrade */
+    p->state_free(as->st);
+    as->st = NULL;
+    as->parser = 0;
+    int t = registry_index(&tls_parser);
+    if (t < 0 || !al->on[t] || (as->st = tls_parser.state_new(al->conf)) == NULL) {
+        if (t >= 0 && al->on[t])
+            al->st[t].nomem++;
+        stream_free(as);
+        f->app_stream = NO_PARSER;
+        return;
+    }
+    tls_set_from_proto(as->st, p->name);
+    as->parser = (uint8_t)(t + 1);
+    al->st[t].flows++;
+}
+
 static void feed(struct applayer *al, struct flow *f, struct app_stream *as, int dir,
-                 const uint8_t *d, size_t n, uint64_t now_us)
+                 const uint8_t *d, size_t n, uint64_t now_us) /* NOLINT(misc-no-recursion) */
 {
     unsigned idx = as->parser - 1u;
+    /* HTTP CONNECT tunnel (bug-2430): a client chunk that starts with a ClientHello
+     * record on an HTTP flow is the tunnelled TLS */
+    if (registry[idx].p == &http_parser && dir == APP_TOSERVER &&
+        tls_parser.probe(d, n < APP_PROBE_MAX ? n : APP_PROBE_MAX, dir, f->key.sport,
+                         f->key.dport) == APP_PROBE_YES) {
+        handoff_tls(al, f, as, now_us);
+        if (f->app_stream == as)
+            feed(al, f, as, dir, d, n, now_us);
+        return;
+    }
     struct app_ctx c;
     ctx_init(&c, al, f, idx, now_us);
     al->st[idx].bytes += n;
     registry[idx].p->data(as->st, &c.sink, dir, d, n);
+    if (registry[idx].p == &smtp_parser && smtp_upgraded(as->st))
+        handoff_tls(al, f, as, now_us);
 }
 
 /* Parser idx wants the flow: create its state and give it what was kept while
@@ -322,12 +379,107 @@ static void give_up(struct applayer *al, struct flow *f, struct app_stream *as)
     f->app_stream = NO_PARSER;
 }
 
+/* What a stream that turns to TLS was before, from the client's first bytes: the
+ * PostgreSQL SSLRequest (length 8, code 80877103), an LDAP ExtendedRequest with the
+ * StartTLS OID (RFC 4511 4.14.1); else nDPI's verdict so far (Suricata's spelling),
+ * or NULL. */
+static const char *pre_tls_proto(const struct app_stream *as, const struct flow *f)
+{
+    static const uint8_t pg_ssl[8] = {0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f};
+    static const char ldap_starttls[] = "1.3.6.1.4.1.1466.20037";
+    const uint8_t *b = as->pbuf[APP_TOSERVER];
+    size_t n = as->plen[APP_TOSERVER];
+    if (as->from != NULL)
+        return as->from;
+    if (b != NULL && n >= 8 && memcmp(b, pg_ssl, 8) == 0)
+        return "pgsql";
+    size_t k = sizeof(ldap_starttls) - 1;
+    for (size_t i = 0; b != NULL && b[0] == 0x30 && i + k <= n; i++)
+        if (memcmp(b + i, ldap_starttls, k) == 0)
+            return "ldap";
+    struct appid_result r;
+    memset(&r, 0, sizeof(r));
+    r.master = f->app_proto_master;
+    r.app = f->app_proto_app;
+    const char *name = appid_eve_app_proto(&r);
+    return name != NULL && strcmp(name, "tls") != 0 ? name : NULL;
+}
+
+/* Drops what was kept while undecided (it was not TLS), remembering what it was. */
+static void forget_kept(struct app_stream *as, const struct flow *f)
+{
+    as->from = pre_tls_proto(as, f);
+    for (int d = 0; d < 2; d++) {
+        as->watched += as->plen[d] + as->dropped[d];
+        xfree(as->pbuf[d]);
+        as->pbuf[d] = NULL;
+        as->plen[d] = 0;
+        as->dropped[d] = 0;
+    }
+}
+
+/* A chunk of direction dir starts with a TLS hello on a stream no parser has: TLS
+ * takes the flow from this chunk on (what came before is not fed to it). */
+static bool tls_takeover(struct applayer *al, struct flow *f, struct app_stream *as, int dir,
+                         const uint8_t *d, size_t n, uint64_t now_us)
+{
+    int t = registry_index(&tls_parser);
+    size_t k = n < APP_PROBE_MAX ? n : APP_PROBE_MAX;
+    if (t < 0 || !al->on[t] ||
+        tls_parser.probe(d, k, dir, f->key.sport, f->key.dport) != APP_PROBE_YES)
+        return false;
+    forget_kept(as, f);
+    as->watch = false;
+    choose(al, f, as, (unsigned)t, dir, now_us);
+    if (f->app_stream != as)
+        return true;
+    tls_set_from_proto(as->st, as->from);
+    feed(al, f, as, dir, d, n, now_us);
+    return true;
+}
+
+/* Neither direction's start is a protocol we parse: watch for TLS (when on). */
+static void watch_start(struct applayer *al, struct flow *f, struct app_stream *as)
+{
+    int t = registry_index(&tls_parser);
+    if (t < 0 || !al->on[t]) {
+        give_up(al, f, as);
+        return;
+    }
+    forget_kept(as, f);
+    as->watch = true;
+}
+
+/* A watched stream: a delivered chunk that starts with a ClientHello (to the server)
+ * or a ServerHello (to the client) record hands the flow to the TLS parser; at most
+ * APP_TLS_WATCH_MAX bytes are looked at. A handshake that does not start a chunk is
+ * not found (documented). */
+static void watch_stream(struct applayer *al, struct flow *f, struct app_stream *as, int dir,
+                         const uint8_t *d, size_t n, uint64_t now_us)
+{
+    if (tls_takeover(al, f, as, dir, d, n, now_us))
+        return;
+    as->watched += n;
+    if (as->watched > APP_TLS_WATCH_MAX)
+        give_up(al, f, as);
+}
+
+/* More bytes of a direction every parser refused while the other side is still
+ * undecided (e.g. pgsql's one-byte 'S'): TLS may start now, else they are lost to
+ * the parser the other side may choose. */
+static void refused_more(struct applayer *al, struct flow *f, struct app_stream *as, int dir,
+                         const uint8_t *d, size_t n, uint64_t now_us)
+{
+    if (!tls_takeover(al, f, as, dir, d, n, now_us))
+        as->dropped[dir] += n;
+}
+
 /* The undecided case: probe this direction's first bytes (those kept plus d). */
 static void probe_stream(struct applayer *al, struct flow *f, struct app_stream *as, int dir,
                          const uint8_t *d, size_t n, uint64_t now_us)
 {
     if (as->no[dir]) {
-        as->dropped[dir] += n;
+        refused_more(al, f, as, dir, d, n, now_us);
         return;
     }
     const uint8_t *b = d;
@@ -374,7 +526,7 @@ static void probe_stream(struct applayer *al, struct flow *f, struct app_stream 
     }
     as->dropped[dir] += n - used;
     if (as->no[!dir])
-        give_up(al, f, as);
+        watch_start(al, f, as);
 }
 
 void applayer_stream(struct applayer *al, struct flow *f, int dir, const uint8_t *d, size_t n,
@@ -394,6 +546,8 @@ void applayer_stream(struct applayer *al, struct flow *f, int dir, const uint8_t
     }
     if (as->parser != 0)
         feed(al, f, as, dir, d, n, now_us);
+    else if (as->watch)
+        watch_stream(al, f, as, dir, d, n, now_us);
     else
         probe_stream(al, f, as, dir, d, n, now_us);
 }

@@ -44,6 +44,12 @@ enum msg { MSG_NONE = 0, MSG_HEADERS, MSG_BODY, MSG_DONE, MSG_TRUNC };
 #define ATT_POOL  2048
 #define RECV_POOL 2048
 #define RECV_MAX  16
+#define URL_MAX       32   /* URLs kept per message */
+#define URL_LEN_MAX   1024 /* bytes of one URL kept */
+#define URL_POOL      4096
+#define URL_LINE      2048 /* a decoded line is searched in pieces of at most this */
+#define URL_SCHEMES   8
+#define URL_SCHEME_MAX 24
 
 struct line {
     uint8_t *buf;
@@ -57,6 +63,9 @@ struct smtp {
     uint32_t max_rcpt;
     uint64_t max_message;
     bool decode_files;
+    bool url_extract, url_log_scheme;
+    uint8_t nschemes;
+    char scheme[URL_SCHEMES][URL_SCHEME_MAX]; /* "http://", NUL-terminated */
     /* streams */
     struct line ln[2];
     uint8_t q[SMTP_QUEUE_MAX];
@@ -81,6 +90,11 @@ struct smtp {
     char rcpt[RCPT_POOL];
     char att[ATT_POOL];
     char recv[RECV_POOL]; /* Received headers, NUL-separated */
+    uint32_t nurl, url_len, uline_len;
+    bool url_scan;                /* the current part is searched for URLs */
+    uint16_t url_off[URL_MAX];    /* into url[] */
+    char url[URL_POOL];           /* URLs found, NUL-terminated, in the order found */
+    uint8_t uline[URL_LINE];      /* the decoded line being assembled */
     char from[F_LARGE], to[F_LARGE], cc[F_LARGE], subject[F_LARGE];
     char message_id[F_SMALL], date[F_SMALL], x_mailer[F_SMALL];
     /* message */
@@ -250,6 +264,17 @@ static const char *msg_status(const struct smtp *s)
     }
 }
 
+/* email.url: last found first, as Suricata (its list is written from the end). */
+static void write_urls(struct jw *w, const struct smtp *s)
+{
+    if (s->nurl == 0)
+        return;
+    jw_arr_open(w, "url");
+    for (uint32_t i = s->nurl; i-- > 0;)
+        jw_str(w, NULL, s->url + s->url_off[i]);
+    jw_arr_close(w);
+}
+
 static void write_email_obj(struct jw *w, const struct smtp *s, bool status)
 {
     if (s->msg == MSG_NONE)
@@ -275,6 +300,7 @@ static void write_email_obj(struct jw *w, const struct smtp *s, bool status)
     if (s->x_mailer[0] != '\0')
         jw_str(w, "x_mailer", s->x_mailer);
     write_list(w, "attachment", s->att, s->natt);
+    write_urls(w, s);
     write_list(w, "received", s->recv, s->nrecv);
     jw_obj_close(w);
 }
@@ -287,6 +313,8 @@ static void tx_reset(struct smtp *s)
     s->rcpt_over = false;
     s->msg_size = 0;
     s->nrcpt = s->rcpt_len = s->natt = s->att_len = s->nrecv = s->recv_len = 0;
+    s->nurl = s->url_len = s->uline_len = 0;
+    s->url_scan = false;
     s->mail_from[0] = s->from[0] = s->to[0] = s->cc[0] = s->subject[0] = '\0';
     s->message_id[0] = s->date[0] = s->x_mailer[0] = '\0';
 }
@@ -317,6 +345,101 @@ static void file_log(struct smtp *s)
     write_email_obj(w, s, false);
     file_write_fileinfo(w, &s->file, s->tx_id); /* writes the "fileinfo" object */
     s->sink->event_end(s->sink);
+}
+
+/* ---- URLs in message text (Suricata's extract-urls) ---- */
+
+/* Where a URL ends: Suricata's terminators, and line ends and NUL (Suricata searches
+ * line by line with the line end included; we stop there). */
+static bool url_end(uint8_t c)
+{
+    return c == ' ' || c == '"' || c == '\'' || c == '<' || c == '>' || c == ']' || c == '\t' ||
+           c == '\r' || c == '\n' || c == '\0';
+}
+
+/* Case-insensitive search of the NUL-terminated w in l[0..n); returns the offset or n. */
+static size_t find_nocase(const uint8_t *l, size_t n, const char *w)
+{
+    size_t k = strlen(w);
+    for (size_t i = 0; i + k <= n; i++)
+        if (starts(l + i, n - i, w))
+            return i;
+    return n;
+}
+
+static void url_add(struct smtp *s, const uint8_t *u, size_t n)
+{
+    if (n > URL_LEN_MAX)
+        n = URL_LEN_MAX;
+    if (s->nurl >= URL_MAX || s->url_len + n + 1 > URL_POOL)
+        return;
+    s->url_off[s->nurl++] = (uint16_t)s->url_len;
+    memcpy(s->url + s->url_len, u, n);
+    s->url_len += (uint32_t)n;
+    s->url[s->url_len++] = '\0';
+}
+
+/* One decoded line (or piece of at most URL_LINE bytes): each scheme in the
+ * configured order, its matches left to right. */
+static void url_line(struct smtp *s, const uint8_t *l, size_t n)
+{
+    for (unsigned k = 0; k < s->nschemes; k++) {
+        const char *sch = s->scheme[k];
+        size_t sl = strlen(sch), off = 0;
+        while (off < n) {
+            size_t at = off + find_nocase(l + off, n - off, sch);
+            if (at >= n)
+                break;
+            size_t e = at + sl;
+            while (e < n && !url_end(l[e]))
+                e++;
+            size_t from = s->url_log_scheme ? at : at + sl;
+            url_add(s, l + from, e - from);
+            off = e;
+        }
+    }
+}
+
+static void url_flush(struct smtp *s)
+{
+    if (s->uline_len > 0)
+        url_line(s, s->uline, s->uline_len);
+    s->uline_len = 0;
+}
+
+/* Decoded content of a searched part, any split: assembled into lines. */
+static void url_feed(struct smtp *s, const uint8_t *d, size_t n)
+{
+    while (n > 0) {
+        const uint8_t *nl = memchr(d, '\n', n);
+        size_t k = nl != NULL ? (size_t)(nl - d) + 1 : n;
+        size_t room = URL_LINE - s->uline_len;
+        size_t t = k < room ? k : room;
+        memcpy(s->uline + s->uline_len, d, t);
+        s->uline_len += (uint32_t)t;
+        if (s->uline_len == URL_LINE || (nl != NULL && t == k))
+            url_flush(s);
+        d += t;
+        n -= t;
+    }
+}
+
+/* Parses "http,https" into "HTTP://", "HTTPS://". */
+static void url_schemes(struct smtp *s, const char *list)
+{
+    s->nschemes = 0;
+    const char *p = list;
+    while (*p != '\0' && s->nschemes < URL_SCHEMES) {
+        size_t n = strcspn(p, ", ");
+        if (n > 0 && n + 4 <= URL_SCHEME_MAX) {
+            char *dst = s->scheme[s->nschemes++]; /* upper case: starts() compares so */
+            for (size_t i = 0; i < n; i++)
+                dst[i] = (char)up((unsigned char)p[i]);
+            memcpy(dst + n, "://", 4);
+        }
+        p += n;
+        p += strspn(p, ", ");
+    }
 }
 
 /* ---- MIME callbacks ---- */
@@ -370,6 +493,11 @@ static void on_part_begin(void *ud, const struct mime_part *p)
 {
     struct smtp *s = ud;
     s->msg = MSG_BODY;
+    /* Suricata searches parts with a file name and text/plain, text/html, message/ */
+    s->url_scan = s->url_extract &&
+                  (p->name[0] != '\0' || strcmp(p->ctype, "text/plain") == 0 ||
+                   strcmp(p->ctype, "text/html") == 0 || strncmp(p->ctype, "message/", 8) == 0);
+    s->uline_len = 0;
     if (!s->decode_files || !part_is_file(p))
         return;
     size_t nl = strlen(p->name);
@@ -385,6 +513,8 @@ static void on_part_begin(void *ud, const struct mime_part *p)
 static void on_part_data(void *ud, const uint8_t *d, size_t n)
 {
     struct smtp *s = ud;
+    if (s->url_scan)
+        url_feed(s, d, n);
     if (s->file_open)
         file_data(&s->file, d, n);
 }
@@ -392,6 +522,9 @@ static void on_part_data(void *ud, const uint8_t *d, size_t n)
 static void on_part_end(void *ud, bool complete, bool bad)
 {
     struct smtp *s = ud;
+    if (s->url_scan)
+        url_flush(s);
+    s->url_scan = false;
     if (!s->file_open)
         return;
     s->file_open = false;
@@ -847,6 +980,11 @@ static enum app_probe smtp_probe(const uint8_t *d, size_t n, int dir, uint16_t s
     return more ? APP_PROBE_MORE : APP_PROBE_NO;
 }
 
+bool smtp_upgraded(const void *st)
+{
+    return ((const struct smtp *)st)->done;
+}
+
 static void smtp_state_free(void *st)
 {
     struct smtp *s = st;
@@ -867,6 +1005,9 @@ static void *smtp_state_new(const struct sensor_conf *c)
     s->max_rcpt = c != NULL ? (uint32_t)c->smtp_max_rcpt : 64;
     s->max_message = c != NULL ? c->smtp_max_message : 32u << 20;
     s->decode_files = c != NULL ? c->smtp_decode_attachments : true;
+    s->url_extract = c != NULL ? c->smtp_extract_urls : true;
+    s->url_log_scheme = c != NULL && c->smtp_log_url_scheme;
+    url_schemes(s, c != NULL ? c->smtp_url_schemes : "http");
     if (s->max_line < 256)
         s->max_line = 256;
     uint32_t depth = c != NULL ? (uint32_t)c->smtp_mime_max_depth : 8;

@@ -42,4 +42,8 @@ enum smtp_anomaly {
 /* The parser's table (applayer.h). */
 extern const struct app_parser smtp_parser;
 
+/* Whether the server accepted STARTTLS (220): the rest of the stream is TLS, which
+ * the dispatcher hands to the TLS parser. st is a state of smtp_parser. */
+bool smtp_upgraded(const void *st);
+
 #endif

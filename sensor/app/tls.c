@@ -55,11 +55,12 @@ struct tls_state {
     struct tls_dir d[2];
     uint32_t max_msg;
     int max_certs;
-    bool ja3, ja4;
+    bool ja3, ja4, handshake;
     bool has_ch, has_sh, has_cert, logged;
     struct tls_client_hello ch;
     struct tls_server_hello sh;
     struct tls_cert cert;
+    char from_proto[16]; /* "" unless the stream was handed over (tls_set_from_proto) */
 };
 
 static const char *const an_names[TLS_AN_COUNT] = {
@@ -199,6 +200,29 @@ static void write_lists(struct jw *w, const struct tls_state *t)
     }
 }
 
+static void write_u16s(struct jw *w, const char *name, const uint16_t *v, size_t n)
+{
+    jw_arr_open(w, name);
+    for (size_t i = 0; i < n; i++)
+        jw_u64(w, NULL, v[i]);
+    jw_arr_close(w);
+}
+
+/* Suricata 8's tls.client_handshake (custom: [client_handshake]). */
+static void write_client_handshake(struct jw *w, const struct tls_state *t)
+{
+    if (!t->handshake || !t->has_ch)
+        return;
+    const struct tls_hs_lists *h = &t->ch.hs;
+    char vb[32];
+    jw_obj_open(w, "client_handshake");
+    jw_str(w, "version", tls_version_name(h->version, vb, sizeof(vb)));
+    write_u16s(w, "ciphers", h->ciphers, h->nciphers);
+    write_u16s(w, "exts", h->exts, h->nexts);
+    write_u16s(w, "sig_algs", h->sigalgs, h->nsigalgs);
+    jw_obj_close(w);
+}
+
 /* The "tls" object, in Suricata's field order (output-json-tls.c). */
 static void write_tls(struct jw *w, const struct tls_state *t)
 {
@@ -217,8 +241,10 @@ static void write_tls(struct jw *w, const struct tls_state *t)
     char vb[32];
     /* the server's choice; the client's legacy_version when no ServerHello was seen */
     uint16_t v = t->has_ch ? t->ch.version : 0;
-    if (t->has_sh && !t->sh.hrr)
-        v = t->sh.selected ? t->sh.selected : t->sh.version;
+    if (t->has_sh && t->sh.selected != 0)
+        v = t->sh.selected; /* also a HelloRetryRequest's choice */
+    else if (t->has_sh && !t->sh.hrr)
+        v = t->sh.version;
     jw_str(w, "version", tls_version_name(v, vb, sizeof(vb)));
     if (t->has_cert && c->notbefore[0] != '\0')
         jw_str(w, "notbefore", c->notbefore);
@@ -226,6 +252,9 @@ static void write_tls(struct jw *w, const struct tls_state *t)
         jw_str(w, "notafter", c->notafter);
     write_fingerprints(w, t);
     write_lists(w, t);
+    write_client_handshake(w, t);
+    if (t->from_proto[0] != '\0')
+        jw_str(w, "from_proto", t->from_proto);
     jw_obj_close(w);
 }
 
@@ -386,6 +415,14 @@ static void went_encrypted(struct tls_state *t, struct app_sink *s, int dir)
         log_tls(t, s); /* resumption: the server's handshake is over */
 }
 
+/* TLS 1.3 (RFC 8446 D.4, and drafts from 22 on): a ChangeCipherSpec after a
+ * HelloRetryRequest or a TLS 1.3 ServerHello is for middleboxes only; the second
+ * ClientHello / ServerHello after it are still in clear. */
+static bool tls13_compat_ccs(const struct tls_state *t)
+{
+    return t->has_sh && (t->sh.hrr || server_is_tls13(t));
+}
+
 /* The 5-byte record header is complete. */
 static void record_begin(struct tls_state *t, struct app_sink *s, int dir)
 {
@@ -408,7 +445,7 @@ static void record_begin(struct tls_state *t, struct app_sink *s, int dir)
     d->rec_left = len;
     if (d->encrypted)
         d->enc_records++;
-    else if (type == REC_CCS || type == REC_APPDATA)
+    else if (type == REC_APPDATA || (type == REC_CCS && !tls13_compat_ccs(t)))
         went_encrypted(t, s, dir);
 }
 
@@ -468,8 +505,15 @@ static void *tls_state_new(const struct sensor_conf *c)
         t->max_certs = (int)c->tls_max_certificates;
         t->ja3 = c->tls_ja3;
         t->ja4 = c->tls_ja4;
+        t->handshake = c->tls_handshake;
     }
     return t;
+}
+
+void tls_set_from_proto(void *st, const char *proto)
+{
+    struct tls_state *t = st;
+    snprintf(t->from_proto, sizeof(t->from_proto), "%s", proto != NULL ? proto : "");
 }
 
 static void tls_state_free(void *st)

@@ -61,5 +61,9 @@ extern const struct app_parser tls_parser;
  * hits so far; and the cache's release (tests, leak checks). */
 void tls_cert_cache_counts(uint64_t *lookups, uint64_t *hits);
 void tls_cert_cache_free(void);
+/* The flow's TLS started after another protocol (STARTTLS, pgsql SSLRequest, ...): the
+ * tls event carries "from_proto": proto (Suricata's tls.from_proto). st is a state of
+ * tls_parser; proto is copied (at most 15 bytes). */
+void tls_set_from_proto(void *st, const char *proto);
 
 #endif

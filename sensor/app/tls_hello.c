@@ -383,6 +383,23 @@ static void hello_start(struct rd *r, uint16_t *version, uint8_t *sid, uint8_t *
     *sid_len = r->bad ? 0 : n;
 }
 
+static uint8_t copy_u16s(uint16_t *dst, size_t cap, const struct u16list *src)
+{
+    size_t k = src->n < cap ? src->n : cap;
+    memcpy(dst, src->v, k * sizeof(uint16_t));
+    return (uint8_t)k;
+}
+
+/* The lists for tls.client_handshake, before JA4 sorts the ciphers. */
+static void hs_lists(struct tls_client_hello *ch, const struct ch_lists *l)
+{
+    struct tls_hs_lists *h = &ch->hs;
+    h->version = l->maxver > ch->version ? l->maxver : ch->version;
+    h->nciphers = copy_u16s(h->ciphers, TLS_LOG_CIPHERS, &l->ciphers);
+    h->nexts = copy_u16s(h->exts, TLS_LOG_EXTS, &l->exts);
+    h->nsigalgs = copy_u16s(h->sigalgs, TLS_LOG_SIGALGS, &l->sigalgs);
+}
+
 uint32_t tls_parse_client_hello(const uint8_t *b, size_t n, struct tls_client_hello *ch, bool ja3,
                                 bool ja4)
 {
@@ -405,6 +422,7 @@ uint32_t tls_parse_client_hello(const uint8_t *b, size_t n, struct tls_client_he
         l->an |= AN(TLS_AN_BAD_HANDSHAKE);
     else
         ch_extensions(&r, ch, l);
+    hs_lists(ch, l);
     if (ja3)
         ja3_build(ch, l);
     if (ja4)
@@ -442,10 +460,15 @@ uint32_t tls_parse_server_hello(const uint8_t *b, size_t n, struct tls_server_he
     struct rd r = rd_init(b, n);
     const uint8_t *random;
     sh->version = rd_be16(&r);
+    uint16_t wire = sh->version; /* JA3S takes the version as sent */
     r.off = 0;
-    if ((sh->version & 0xff00) == 0x7f00) {
-        /* TLS 1.3 drafts before 22: no session id, no compression method */
+    if ((sh->version & 0xff00) == 0x7f00 || sh->version == 0x0304) {
+        /* TLS 1.3 drafts before 22: no session id, no compression method. Drafts
+         * 1-15 wrote 0x0304 here (and some 0x7f01-0x7f0f): Suricata names both
+         * "TLS 1.3 draft-<16" (TLS_VERSION_13_PRE_DRAFT16), so they become 0x7f00. */
         sh->version = rd_be16(&r);
+        if (sh->version == 0x0304 || (sh->version > 0x7f00 && sh->version < 0x7f10))
+            sh->version = 0x7f00;
         random = rd_take(&r, 32);
         sh->cipher = rd_be16(&r);
     } else {
@@ -458,7 +481,7 @@ uint32_t tls_parse_server_hello(const uint8_t *b, size_t n, struct tls_server_he
     sh->hrr = random != NULL && memcmp(random, hrr_random, 32) == 0;
     struct fptext t;
     fp_init(&t, sh->ja3s, sizeof(sh->ja3s));
-    fp_num(&t, sh->version, false);
+    fp_num(&t, wire, false);
     fp_put(&t, ",", 1);
     fp_num(&t, sh->cipher, false);
     fp_put(&t, ",", 1);

@@ -23,6 +23,18 @@
 #define TLS_MAX_SAN    8   /* dNSName SANs kept */
 #define TLS_SAN_POOL   512
 #define TLS_JA4_LEN    36 /* "t13d1516h2_8daaf6152771_e5627efa2ab1" */
+#define TLS_LOG_CIPHERS 128 /* values kept for tls.client_handshake (more are counted) */
+#define TLS_LOG_EXTS    64
+#define TLS_LOG_SIGALGS 64
+
+/* The lists of a hello in wire order, GREASE left out, for the handshake objects. */
+struct tls_hs_lists {
+    uint16_t version; /* highest of legacy_version and supported_versions */
+    uint8_t nciphers, nexts, nsigalgs;
+    uint16_t ciphers[TLS_LOG_CIPHERS];
+    uint16_t exts[TLS_LOG_EXTS];
+    uint16_t sigalgs[TLS_LOG_SIGALGS];
+};
 
 struct tls_client_hello {
     uint16_t version; /* legacy_version */
@@ -40,6 +52,7 @@ struct tls_client_hello {
     char alpn_pool[TLS_ALPN_POOL];
     char ja3[TLS_JA3_MAX];
     char ja4[TLS_JA4_LEN + 1];
+    struct tls_hs_lists hs;
 };
 
 struct tls_server_hello {

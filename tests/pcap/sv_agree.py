@@ -70,10 +70,12 @@ THRESHOLDS = {
     "dhcp": 95.0,    # measured 100% (2 checks)
     # First measurements with the parsers wired (2026-11-23); the issue's target is 90%:
     "http": 87.0,    # measured 90.5% (38/42) with issue 3's scope (no HTTP/2), 2026-11-23
-    "tls": 56.0,     # measured 60.0% (18/30)
-    "smtp": 76.0,    # measured 80.0% (32/40)
+    "tls": 80.0,     # measured 83.3% (25/30) after the drafts, client_handshake, handoffs;
+                     # the 5 left: community_id (3), pcap_cnt on TCP (2)
+    "smtp": 82.0,    # measured 85.0% (34/40) with email.url; left: pcap_cnt on TCP (5),
+                     # smtp-long-command (DIFF)
     "fileinfo": 87.0,  # measured 90.5% (57/63) over HTTP/1.x and SMTP, 2026-11-23
-    "ssh": 45.0,     # measured 50.0% (4/8)
+    "ssh": 70.0,     # measured 75.0% (6/8) with hassh; left: pcap_cnt on TCP, VXLAN
 }
 EMULATED_VERSION = (8, 0, 7)          # the Suricata whose expectations we score
 FEATURES = {"HAVE_JA3", "HAVE_JA4", "MAGIC", "RUST"}   # build features we have
@@ -111,6 +113,7 @@ ARG_MAP = {
     "flow-timeouts.tcp.new": ("flow.timeout.tcp_new", lambda v: "%ss" % v),
     "flow-timeouts.tcp.established": ("flow.timeout.tcp_established", lambda v: "%ss" % v),
     "flow-timeouts.tcp.closed": ("flow.timeout.tcp_closed", lambda v: "%ss" % v),
+    "app-layer.protocols.ssh.hassh": ("app.ssh.hassh", _bool),
 }
 for _p in IN_SCOPE:
     ARG_MAP["app-layer.protocols.%s.enabled" % _p] = ("app.%s.enabled" % _p, _bool)
@@ -162,6 +165,9 @@ KNOWN = {
     "is not written; pcap_cnt as DIFF pcap_cnt on TCP",
     "mime/mime-dec-parse-long-filename02#2": "TODO (smtp parser) email.status PARSE_DONE "
     "is not written; pcap_cnt as DIFF pcap_cnt on TCP",
+    "smtp-long-command": "DIFF Suricata keeps the HELO argument of a command line cut at its "
+    "4096-byte limit, CR included (4091 bytes); we keep 255 bytes of HELO and count "
+    "line_too_long (docs/internals/agreement.md)",
 }
 
 
@@ -490,6 +496,21 @@ def derive_settings(test_dir, conf, ours):
         for name, (ours_name, conv) in EVE_LOG_MAP.items():
             if isinstance(eve, dict) and name in eve and ours_name in ours:
                 settings.append("%s=%s" % (ours_name, conv(eve[name])))
+    # SMTP URL extraction (app-layer.protocols.smtp.mime in the test's suricata.yaml).
+    mime = (((((sconf or {}).get("app-layer") or {}).get("protocols") or {}).get("smtp")
+             or {}).get("mime")) or {}
+    if isinstance(mime, dict):
+        if "extract-urls" in mime and "app.smtp.extract_urls" in ours:
+            settings.append("app.smtp.extract_urls=%s" % _bool(mime["extract-urls"]))
+        sch = mime.get("extract-urls-schemes")
+        if isinstance(sch, list) and sch and "app.smtp.url_schemes" in ours:
+            settings.append("app.smtp.url_schemes=%s" % ",".join(str(x) for x in sch))
+        if "log-url-scheme" in mime and "app.smtp.log_url_scheme" in ours:
+            settings.append("app.smtp.log_url_scheme=%s" % _bool(mime["log-url-scheme"]))
+    # Suricata 8 logs tls.client_handshake only with custom: [client_handshake].
+    custom = (subs.get("tls") or {}).get("custom") or []
+    if "app.tls.handshake" in ours and isinstance(custom, list):
+        settings.append("app.tls.handshake=%s" % _bool("client_handshake" in custom))
     words = split_args(conf.get("args"))
     for i, w in enumerate(words):
         for pat, why in SKIP_ARGS.items():

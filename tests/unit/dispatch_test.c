@@ -228,6 +228,85 @@ static void test_corpus_dns_tcp_gap(void)
     test_sink_free(&t);
 }
 
+/* A minimal ClientHello record: TLS 1.2, one cipher suite, no extensions. */
+static const uint8_t hello[] = {
+    22, 3, 1, 0, 45, 1, 0, 0, 41, 3, 3, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+    17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 0, 0, 2, 0x13, 0x01, 1, 0};
+
+static void put_str(struct applayer *al, struct flow *f, int dir, const char *s)
+{
+    applayer_stream(al, f, dir, (const uint8_t *)s, strlen(s), 1000);
+}
+
+/* TLS after an upgrade: the stream is handed to the TLS parser, tls.from_proto. */
+static void test_tls_handoff(void)
+{
+    /* PostgreSQL SSLRequest, 'S', then TLS (no parser takes the first bytes; the
+     * server's 'S' is a prefix of "SSH-": still undecided when the hello comes) */
+    static const uint8_t sslreq[] = {0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f};
+    struct applayer *al = setup();
+    struct flow f;
+    tcp_flow(&f, 5432);
+    applayer_stream(al, &f, APP_TOSERVER, sslreq, sizeof sslreq, 1000);
+    put_str(al, &f, APP_TOCLIENT, "S");
+    applayer_stream(al, &f, APP_TOSERVER, hello, sizeof hello, 1000);
+    applayer_flow_end(al, &f);
+    CHECK_EQ_U64(count_of(events, "\"event_type\":\"tls\""), 1);
+    CHECK(strstr(events, "\"from_proto\":\"pgsql\"") != NULL);
+    applayer_free(al);
+
+    /* the same when both sides' first bytes were refused: the watched stream */
+    al = setup();
+    tcp_flow(&f, 5432);
+    applayer_stream(al, &f, APP_TOSERVER, sslreq, sizeof sslreq, 1000);
+    put_str(al, &f, APP_TOCLIENT, "N\x01\x02junk that no parser takes");
+    applayer_stream(al, &f, APP_TOSERVER, hello, sizeof hello, 1000);
+    applayer_flow_end(al, &f);
+    CHECK(strstr(events, "\"from_proto\":\"pgsql\"") != NULL);
+    applayer_free(al);
+
+    /* SMTP STARTTLS: the SMTP transaction is logged, then TLS */
+    al = setup();
+    tcp_flow(&f, 25);
+    put_str(al, &f, APP_TOCLIENT, "220 mx ESMTP\r\n");
+    put_str(al, &f, APP_TOSERVER, "EHLO client\r\n");
+    put_str(al, &f, APP_TOCLIENT, "250 mx\r\n");
+    put_str(al, &f, APP_TOSERVER, "STARTTLS\r\n");
+    put_str(al, &f, APP_TOCLIENT, "220 go ahead\r\n");
+    applayer_stream(al, &f, APP_TOSERVER, hello, sizeof hello, 1000);
+    applayer_flow_end(al, &f);
+    CHECK_EQ_U64(count_of(events, "\"event_type\":\"smtp\""), 1);
+    CHECK(strstr(events, "\"helo\":\"client\"") != NULL);
+    CHECK(strstr(events, "\"from_proto\":\"smtp\"") != NULL);
+    CHECK_EQ_U64(applayer_events(al, "tls"), 1);
+    applayer_free(al);
+
+    /* HTTP CONNECT tunnel */
+    al = setup();
+    tcp_flow(&f, 8080);
+    put_str(al, &f, APP_TOSERVER, "CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n");
+    put_str(al, &f, APP_TOCLIENT, "HTTP/1.1 200 Connection established\r\n\r\n");
+    applayer_stream(al, &f, APP_TOSERVER, hello, sizeof hello, 1000);
+    applayer_flow_end(al, &f);
+    CHECK_EQ_U64(count_of(events, "\"event_type\":\"http\""), 1);
+    CHECK(strstr(events, "\"from_proto\":\"http\"") != NULL);
+    applayer_free(al);
+
+    /* bounded: after 64 KiB of a stream no parser took, a hello is not looked for */
+    static uint8_t junk[4096];
+    memset(junk, 'x', sizeof junk);
+    al = setup();
+    tcp_flow(&f, 5432);
+    applayer_stream(al, &f, APP_TOSERVER, sslreq, sizeof sslreq, 1000);
+    put_str(al, &f, APP_TOCLIENT, "N\x01\x02junk that no parser takes");
+    for (int i = 0; i < 17; i++)
+        applayer_stream(al, &f, APP_TOCLIENT, junk, sizeof junk, 1000);
+    applayer_stream(al, &f, APP_TOSERVER, hello, sizeof hello, 1000);
+    applayer_flow_end(al, &f);
+    CHECK_EQ_U64(count_of(events, "\"event_type\":\"tls\""), 0);
+    applayer_free(al);
+}
+
 int main(void)
 {
     conf_defaults(sensor_conf_table, &conf);
@@ -239,6 +318,7 @@ int main(void)
     RUN(test_not_dns_on_53);
     RUN(test_gap_resync);
     RUN(test_alloc_failures);
+    RUN(test_tls_handoff);
     RUN(test_corpus_dns_tcp_gap);
     jw_free(&w);
     return check_done();

@@ -137,9 +137,12 @@ static void test_long_banner_and_gap(void)
                             "\"OpenSSH_8.9p1\",\"comments\":\"Ubuntu-3ub\"}") != NULL); /* cut at 32 */
     CHECK_EQ_U64(g_cap.events, 1);
 
-    /* a gap before the client's banner ends: the server's alone is logged at once */
+    /* a gap before the client's banner ends: the server's alone is logged at once
+     * (hassh off: nothing to wait for after the server's banner) */
+    conf_defaults(sensor_conf_table, &conf);
+    conf.ssh_hassh = false;
     cap_init(&g_cap, &ssh_parser);
-    void *st = ssh_parser.state_new(NULL);
+    void *st = ssh_parser.state_new(&conf);
     CHECK(st != NULL);
     ssh_parser.data(st, &g_cap.s, 0, (const uint8_t *)"SSH-2.0-Op", 10);
     ssh_parser.gap(st, &g_cap.s, 0, 100);
@@ -160,6 +163,105 @@ static void test_long_banner_and_gap(void)
     mem_set_cap(MEM_APP, 1);
     CHECK(ssh_parser.state_new(NULL) == NULL);
     mem_set_cap(MEM_APP, 0);
+}
+
+/* A banner then a whole KEXINIT binary packet (RFC 4253 6, 7.1) into out. */
+static size_t kexinit_stream(char *out, size_t cap, const char *banner, uint32_t bad_len)
+{
+    static const char *const lists[10] = {"curve25519-sha256", "ssh-ed25519", "aes128-ctr",
+                                          "aes256-ctr", "hmac-sha2-256", "hmac-sha1", "none",
+                                          "none,zlib@openssh.com", "", ""};
+    uint8_t pl[512];
+    size_t n = 0;
+    pl[n++] = 20; /* SSH_MSG_KEXINIT */
+    memset(pl + n, 0xc0, 16); /* cookie */
+    n += 16;
+    for (int i = 0; i < 10; i++) {
+        uint32_t k = (uint32_t)strlen(lists[i]);
+        pl[n++] = 0;
+        pl[n++] = 0;
+        pl[n++] = 0;
+        pl[n++] = (uint8_t)k;
+        memcpy(pl + n, lists[i], k);
+        n += k;
+    }
+    memset(pl + n, 0, 5); /* first_kex_packet_follows, reserved */
+    n += 5;
+    size_t b = strlen(banner);
+    uint32_t len = bad_len ? bad_len : (uint32_t)(n + 1 + 4); /* padding_length, 4 padding */
+    if (b + 5 + n + 4 > cap)
+        return 0;
+    memcpy(out, banner, b + 1); /* its NUL is overwritten below */
+    out[b] = (char)(len >> 24);
+    out[b + 1] = (char)(len >> 16);
+    out[b + 2] = (char)(len >> 8);
+    out[b + 3] = (char)len;
+    out[b + 4] = 4;
+    memcpy(out + b + 5, pl, n);
+    memset(out + b + 5 + n, 0, 4);
+    return b + 5 + n + 4;
+}
+
+/* HASSH and HASSHServer of the KEXINITs, at every split of both streams. */
+static void test_hassh(void)
+{
+    static char cli[1024], srv[1024];
+    size_t cn = kexinit_stream(cli, sizeof(cli), "SSH-2.0-OpenSSH_9.6\r\n", 0);
+    size_t sn = kexinit_stream(srv, sizeof(srv), "SSH-2.0-OpenSSH_9.2\r\n", 0);
+    CHECK(cn > 0 && sn > 0);
+    const char *want =
+        "{\"event_type\":\"ssh\",\"dir\":0,\"ssh\":{\"client\":{\"proto_version\":\"2.0\","
+        "\"software_version\":\"OpenSSH_9.6\",\"hassh\":{\"hash\":"
+        "\"e97d07603350d1111ec2b64bf25413c9\",\"string\":\"curve25519-sha256;aes128-ctr;"
+        "hmac-sha2-256;none\"}},\"server\":{\"proto_version\":\"2.0\",\"software_version\":"
+        "\"OpenSSH_9.2\",\"hassh\":{\"hash\":\"907fb672cd0c4e33100f5c9a7004c4a0\",\"string\":"
+        "\"curve25519-sha256;aes256-ctr;hmac-sha1;none,zlib@openssh.com\"}}}}\n";
+    unsigned bad = 0;
+    for (size_t i = 0; i <= cn; i++) {
+        for (size_t j = 0; j <= sn; j += (i % 7 == 0) ? 1 : 13) {
+            struct chunk c[] = {
+                {0, cli, i}, {1, srv, j}, {0, cli + i, cn - i}, {1, srv + j, sn - j}};
+            run_chunks(c, 4, NULL);
+            if (strcmp(g_cap.out, want) != 0 && bad++ < 3)
+                fprintf(stderr, "split %zu/%zu: %s", i, j, g_cap.out);
+        }
+    }
+    CHECK_EQ_U64(bad, 0);
+    /* the event is written as soon as both KEXINITs are in (before end()) */
+    cap_init(&g_cap, &ssh_parser);
+    void *st = ssh_parser.state_new(NULL);
+    CHECK(st != NULL);
+    ssh_parser.data(st, &g_cap.s, 0, (const uint8_t *)cli, cn);
+    ssh_parser.data(st, &g_cap.s, 1, (const uint8_t *)srv, sn);
+    CHECK_EQ_U64(g_cap.events, 1);
+    ssh_parser.end(st, &g_cap.s);
+    ssh_parser.state_free(st);
+    CHECK_STR(g_cap.out, want);
+    /* a packet over SSH_MAX_KEXINIT, or under 2 bytes: no hassh, an anomaly */
+    cn = kexinit_stream(cli, sizeof(cli), "SSH-2.0-a\r\n", SSH_MAX_KEXINIT + 1);
+    struct chunk c1[] = {{0, cli, cn}, {1, srv, sn}};
+    run_chunks(c1, 2, NULL);
+    CHECK(strstr(g_cap.out, "anomaly:kexinit_too_long:0\n") != NULL);
+    CHECK(strstr(g_cap.out, "\"client\":{\"proto_version\":\"2.0\",\"software_version\":\"a\"}") !=
+          NULL);
+    CHECK_EQ_U64(kexinit_stream(cli, sizeof(cli), "SSH-2.0-a\r\n", 1), cn); /* c1's length */
+    run_chunks(c1, 2, NULL);
+    CHECK(strstr(g_cap.out, "anomaly:bad_kexinit:0\n") != NULL);
+    /* a packet that is not a KEXINIT (the lists run past its end) */
+    CHECK_EQ_U64(kexinit_stream(cli, sizeof(cli), "SSH-2.0-a\r\n", 40), cn);
+    struct chunk c2[] = {{0, cli, 11 + 5 + 39}, {1, srv, sn}}; /* the packet's 40 bytes */
+    run_chunks(c2, 2, NULL);
+    CHECK(strstr(g_cap.out, "anomaly:bad_kexinit:0\n") != NULL);
+    CHECK_EQ_U64(g_cap.events, 1);
+    /* app.ssh.hassh off: no hassh */
+    static struct sensor_conf conf;
+    conf_defaults(sensor_conf_table, &conf);
+    conf.ssh_hassh = false;
+    cn = kexinit_stream(cli, sizeof(cli), "SSH-2.0-OpenSSH_9.6\r\n", 0);
+    struct chunk c3[] = {{0, cli, cn}, {1, srv, sn}};
+    run_chunks(c3, 2, &conf);
+    CHECK(strstr(g_cap.out, "hassh") == NULL);
+    CHECK_EQ_U64(g_cap.events, 1);
 }
 
 static void test_probe(void)
@@ -280,9 +382,17 @@ static void banner_needle(const char *b, char *needle, size_t n)
     int k = snprintf(needle, n, "{\"proto_version\":\"%.*s\",\"software_version\":\"%.*s\"",
                      (int)(dash - proto), proto, (int)swl, sw);
     if (cml > 0)
-        snprintf(needle + k, n - (size_t)k, ",\"comments\":\"%.*s\"}", (int)cml, cm);
-    else
-        snprintf(needle + k, n - (size_t)k, "}");
+        snprintf(needle + k, n - (size_t)k, ",\"comments\":\"%.*s\"", (int)cml, cm);
+}
+
+/* Whether out has the banner needle, ending its side's object or followed by hassh. */
+static bool has_banner(const char *out, const char *needle)
+{
+    size_t k = strlen(needle);
+    for (const char *p = strstr(out, needle); p != NULL; p = strstr(p + 1, needle))
+        if (p[k] == '}' || strncmp(p + k, ",\"hassh\":", 9) == 0)
+            return true;
+    return false;
 }
 
 static const char *const g_files[] = {
@@ -327,7 +437,7 @@ static void test_corpus_tshark(void)
             char needle[1200];
             banner_needle(line, needle, sizeof(needle));
             fi++;
-            if (strstr(g_cap.out, needle) != NULL)
+            if (has_banner(g_cap.out, needle))
                 ff++;
             else
                 fprintf(stderr, "  %s: missing %s\n", g_files[i], needle);
@@ -353,12 +463,17 @@ static const struct {
     const char *expect;
 } g_sv[] = {
     {"suricata-verify/bug-5633-gre-02/gre-sample.pcap",
-     "\"ssh\":{\"client\":{\"proto_version\":\"2.0\",\"software_version\":\"OpenSSH_3.6.1p1\"},"
-     "\"server\":{\"proto_version\":\"1.99\",\"software_version\":\"OpenSSH_3.1p1\"}}"},
+     "\"ssh\":{\"client\":{\"proto_version\":\"2.0\",\"software_version\":\"OpenSSH_3.6.1p1\","},
+    {"suricata-verify/bug-5633-gre-02/gre-sample.pcap",
+     "\"server\":{\"proto_version\":\"1.99\",\"software_version\":\"OpenSSH_3.1p1\","},
     {"suricata-verify/bug-4903/bug-4903-01/input.pcap",
      "\"server\":{\"proto_version\":\"1.99\",\"software_version\":\"Cisco_server-1.24\"}"},
     {"suricata-verify/bug-4903/bug-4903-02/input.pcap",
      "\"server\":{\"proto_version\":\"1.99\",\"software_version\":\"Cisco_server-1.24\"}"},
+    {"suricata-verify/ssh-hassh/input.pcap", "\"hassh\":{\"hash\":\"2dd6531c7e89d3c925db9214711be76a\""},
+    {"suricata-verify/ssh-hassh/input.pcap", "\"hassh\":{\"hash\":\"6832f1ce43d4397c2c0a3e2f8c94334e\""},
+    {"suricata-verify/ssh-hassh-only/input.pcap",
+     "\"hassh\":{\"hash\":\"2dd6531c7e89d3c925db9214711be76a\""},
 };
 
 static void test_corpus_suricata_verify(void)
@@ -387,6 +502,7 @@ int main(void)
     RUN(test_every_split);
     RUN(test_pre_banner_and_odd);
     RUN(test_long_banner_and_gap);
+    RUN(test_hassh);
     RUN(test_probe);
     RUN(test_corpus_tshark);
     RUN(test_corpus_suricata_verify);

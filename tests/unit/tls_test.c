@@ -495,6 +495,110 @@ static void test_tls13(void)
     CHECK_EQ_U64(an_total(&g_c), 0);
 }
 
+/* A HelloRetryRequest as TLS 1.3 draft-22 sends it (supported_versions 0x7f16), the
+ * middlebox ChangeCipherSpec, then the real ServerHello: the CCS must not end the
+ * clear part; the version is the draft's (Suricata: "TLS 1.3 draft-22"). */
+static void hrr_hello(struct bb *h, bool hrr)
+{
+    static const uint8_t hrr_random[32] = {
+        0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c,
+        0x02, 0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb,
+        0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c};
+    put8(h, 2);
+    size_t l = len_open(h, 3);
+    put16(h, 0x0303);
+    if (hrr)
+        putn(h, hrr_random, 32);
+    else
+        for (int i = 0; i < 32; i++)
+            put8(h, 0x10 + i);
+    put8(h, 0);
+    put16(h, 0x1301);
+    put8(h, 0);
+    size_t e = len_open(h, 2);
+    ext_raw(h, 0x002b, (const uint8_t[]){0x7f, 0x16}, 2);
+    len_close(h, e, 2);
+    len_close(h, l, 3);
+}
+
+static void test_hrr_draft22(void)
+{
+    static const uint8_t ccs[] = {20, 3, 3, 0, 1, 1};
+    static const uint8_t app[] = {23, 3, 3, 0, 4, 0xde, 0xad, 0xbe, 0xef};
+    struct bb h = {.n = 0};
+    memset(&g_cs, 0, sizeof(g_cs));
+    memset(&g_ss, 0, sizeof(g_ss));
+    client_hello(&h);
+    records(&g_cs, &h, 16384);
+    putn(&g_cs, ccs, sizeof(ccs));
+    records(&g_cs, &h, 16384); /* the second ClientHello */
+    putn(&g_cs, app, sizeof(app));
+    h.n = 0;
+    hrr_hello(&h, true);
+    records(&g_ss, &h, 16384);
+    putn(&g_ss, ccs, sizeof(ccs));
+    h.n = 0;
+    hrr_hello(&h, false);
+    records(&g_ss, &h, 16384);
+    putn(&g_ss, app, sizeof(app));
+    for (size_t cut = 0; cut <= g_ss.n; cut++) {
+        run(NULL, g_cs.b, g_cs.n, cut % (g_cs.n + 1), g_ss.b, g_ss.n, cut, &g_c);
+        CHECK_EQ_U64(g_c.nev, 1);
+        CHECK(strstr(g_c.ev[0], "\"version\":\"TLS 1.3 draft-22\"") != NULL);
+        CHECK(strstr(g_c.ev[0], "\"string\":\"771,4865,43\"") != NULL);
+        CHECK_EQ_U64(an_total(&g_c), 0);
+    }
+}
+
+/* A ServerHello of TLS 1.3 drafts 1-15: version field 0x0304, no session id, no
+ * compression; Suricata names it "TLS 1.3 draft-<16". */
+static void test_draft_pre16(void)
+{
+    struct bb h = {.n = 0};
+    memset(&g_cs, 0, sizeof(g_cs));
+    memset(&g_ss, 0, sizeof(g_ss));
+    client_hello(&h);
+    records(&g_cs, &h, 16384);
+    h.n = 0;
+    put8(&h, 2);
+    size_t l = len_open(&h, 3);
+    put16(&h, 0x0304);
+    for (int i = 0; i < 32; i++)
+        put8(&h, 0x10 + i);
+    put16(&h, 0xc02b);
+    size_t e = len_open(&h, 2);
+    ext_raw(&h, 0x0028, (const uint8_t[]){0, 0x17, 0, 1, 0xaa}, 5);
+    len_close(&h, e, 2);
+    len_close(&h, l, 3);
+    records(&g_ss, &h, 16384);
+    run(NULL, g_cs.b, g_cs.n, 0, g_ss.b, g_ss.n, 0, &g_c);
+    CHECK_EQ_U64(g_c.nev, 1);
+    CHECK(strstr(g_c.ev[0], "\"version\":\"TLS 1.3 draft-<16\"") != NULL);
+    CHECK(strstr(g_c.ev[0], "\"string\":\"772,49195,40\"") != NULL);
+    CHECK_EQ_U64(an_total(&g_c), 0);
+}
+
+/* app.tls.handshake: tls.client_handshake with the lists in wire order, GREASE left
+ * out, version the highest offered (Suricata 8, ja4-cl-handshake). */
+static void test_client_handshake(void)
+{
+    struct sensor_conf conf;
+    memset(&conf, 0, sizeof(conf));
+    conf.tls_max_handshake = 65536;
+    conf.tls_max_certificates = 8;
+    conf.tls_handshake = true;
+    full_handshake(&g_cs, &g_ss, 16384);
+    run(&conf, g_cs.b, g_cs.n, 0, g_ss.b, g_ss.n, 0, &g_c);
+    CHECK_EQ_U64(g_c.nev, 1);
+    CHECK(strstr(g_c.ev[0],
+                 "\"client_handshake\":{\"version\":\"TLS 1.3\",\"ciphers\":[4865,4866,4867,"
+                 "49195,49199,49196,49200,52393,52392,49171,49172,156,157,47,53],\"exts\":[0,23,"
+                 "65281,10,11,35,16,5,13,18,51,45,43,27,17513,21],\"sig_algs\":[1027,2052,1025,"
+                 "1283,2053,1281,2054,1537]}") != NULL);
+    run(NULL, g_cs.b, g_cs.n, 0, g_ss.b, g_ss.n, 0, &g_c);
+    CHECK(strstr(g_c.ev[0], "client_handshake") == NULL); /* off by default */
+}
+
 /* Resumption: the server echoes the session id and goes to ChangeCipherSpec. */
 static void test_resumed(void)
 {
@@ -1378,6 +1482,8 @@ static const struct sv_check sv_checks[] = {
     {"community-id-ipv6/input.pcap", "version", "TLS 1.3"},
     {"tcp-fastopen-11-reject-syn-data/tlpw-tcp-tfo-data-on-syn-nack.pcap", "sni", "icloud.com"},
     {"tcp-fastopen-11-reject-syn-data/tlpw-tcp-tfo-data-on-syn-nack.pcap", "version", "TLS 1.3"},
+    {"tls/tls13-draft14/tls13_draft14.pcap", "version", "TLS 1.3 draft-<16"},
+    {"tls/tls13-draft22/tls13_draft22.pcap", "version", "TLS 1.3 draft-22"},
     {"tls-alpn-log-detect-02/input.pcap", "client_alpns", "[\"h2\",\"http/1.1\"]"},
     {"tls-alpn-log-detect-02/input.pcap", "server_alpns", "[\"http/1.1\"]"},
     {"tls-duplicate-hello/input.pcap", "ja3.string",
@@ -1448,6 +1554,9 @@ int main(void)
     RUN(test_bytewise);
     RUN(test_tls13);
     RUN(test_resumed);
+    RUN(test_hrr_draft22);
+    RUN(test_draft_pre16);
+    RUN(test_client_handshake);
     RUN(test_client_only);
     RUN(test_record_anomalies);
     RUN(test_handshake_too_long);
