@@ -245,7 +245,7 @@ const struct conf_item sensor_conf_table[] = {
      NULL},
     {"detect.scan.min_targets_inbound", CONF_INT, "5", 1, 1000000, OFF(detect_scan_min_inbound),
      "distinct targets (address, port) an outside source must probe to be a scanner", NULL},
-    {"detect.scan.min_targets", CONF_INT, "20", 1, 1000000, OFF(detect_scan_min_targets),
+    {"detect.scan.min_targets", CONF_INT, "10", 1, 1000000, OFF(detect_scan_min_targets),
      "distinct targets an internal source must probe to be a scanner", NULL},
     {"detect.scan.idle", CONF_DURATION, "2m", 1 * SEC, 86400 * SEC, OFF(detect_scan_idle),
      "a scan ends (and its alert is raised) after this long without a new probe", NULL},

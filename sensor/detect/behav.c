@@ -120,9 +120,17 @@ static bool bit_set(uint64_t *bits, unsigned nbits, uint64_t h)
 
 /* ---- land ------------------------------------------------------------------------ */
 
+static bool is_loopback(const struct addr *a)
+{
+    static const uint8_t v6_lo[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    return det_addr_is_v4(a) ? a->b[12] == 127 : memcmp(a->b, v6_lo, 16) == 0;
+}
+
+/* Same source and destination address. Loopback is left out: captures of a host's
+ * own loopback interface are full of it and it never crosses a wire. */
 static void land(struct detect *d, const struct flow *f, const struct pkt *p)
 {
-    if (memcmp(&p->src, &p->dst, sizeof(p->src)) != 0)
+    if (memcmp(&p->src, &p->dst, sizeof(p->src)) != 0 || is_loopback(&p->src))
         return;
     char ev[160], ip[EVE_ADDR_LEN];
     int n = snprintf(ev, sizeof(ev), "{\"address\":\"%s\",\"sport\":%u,\"dport\":%u}",

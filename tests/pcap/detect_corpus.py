@@ -66,6 +66,8 @@ def main():
             continue
         alerts = run(sensor, pcap, intel, os.path.join(work, "e.json"))
         cats = {a["category"] for a in alerts if a["severity"] < 4}
+        print("  %-60s %-28s %s" % (r["file"][:60], ",".join(want) or "benign",
+                                    ",".join(sorted(cats)) or "-"), flush=True)
         for l in want:
             res[l]["captures"] += 1
             if cats & EXPECT[l]:

@@ -3,7 +3,7 @@
 # malware, malware-download, exploit) with the corpus intel lists loaded (maltrail
 # malware trails as c2, maltrail malicious trails, URLhaus domains and ESET sample
 # hashes as malware, maltrail mass scanners as informational recon), and alerts above
-# informational per 1,000 benign captures (the DETECT_BENIGN smallest, default 150).
+# informational per 1,000 benign captures (the DETECT_BENIGN smallest, default 60).
 # Figures: docs/detections.md. Fails when a label's recall falls below its floor.
 . "$(dirname "$0")/../lib/common.sh"
 [ -x "$SENSOR" ] || { echo "no sensor at $SENSOR"; exit 1; }
@@ -23,7 +23,7 @@ intel:
 YAML
 OUT=${DETECT_CORPUS_OUT:-$W}
 if nice "$PY" "$(dirname "$0")/detect_corpus.py" "$SENSOR" "$OTASUKE_CORPUS" "$W/intel.yaml" "$OUT" \
-    --benign "${DETECT_BENIGN:-150}" \
+    --benign "${DETECT_BENIGN:-60}" \
     --min-recall portscan=0.5 --min-recall c2=0.5 --min-recall exploit=0.2; then
     ok "recall per label at or above its floor"
 else

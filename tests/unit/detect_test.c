@@ -277,8 +277,8 @@ static void test_scan_trw_busy_server(void)
 static void test_scan_internal_min_targets(void)
 {
     struct detect *d = mk();
-    /* 10 failed targets from inside: below detect.scan.min_targets (20) */
-    for (int i = 0; i < 10; i++) {
+    /* 9 failed targets from inside: below detect.scan.min_targets (10) */
+    for (int i = 0; i < 9; i++) {
         struct flow f = mkflow("192.168.1.50", "192.168.1.60", (uint16_t)(100 + i), IPPROTO_TCP,
                                T0 + (uint64_t)i * SEC, 0);
         detect_flow_end(d, &f);
