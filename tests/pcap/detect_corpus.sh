@@ -24,7 +24,7 @@ YAML
 OUT=${DETECT_CORPUS_OUT:-$W}
 if nice "$PY" "$(dirname "$0")/detect_corpus.py" "$SENSOR" "$OTASUKE_CORPUS" "$W/intel.yaml" "$OUT" \
     --benign "${DETECT_BENIGN:-60}" \
-    --min-recall portscan=0.5 --min-recall c2=0.5 --min-recall exploit=0.2; then
+    --min-recall portscan=0.5 --min-recall hostsweep=0.4 --min-recall c2=0.15 --min-recall exploit=0.15; then
     ok "recall per label at or above its floor"
 else
     bad "recall per label"
