@@ -67,8 +67,9 @@ static void usage(FILE *f)
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    if (g_pl != NULL)
+    if (g_pl != NULL && sig == SIGHUP)
+        pipeline_reload(g_pl);
+    else if (g_pl != NULL)
         pipeline_stop(g_pl);
 }
 
@@ -257,6 +258,7 @@ int main(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL); /* reload the intel lists */
     signal(SIGPIPE, SIG_IGN);
 
     bool progress = !cl.quiet && cl.read_file != NULL && isatty(STDERR_FILENO);

@@ -15,6 +15,7 @@
 #include "app/dispatch.h"
 #include "app/files.h"
 #include "capture/capture.h"
+#include "detect/detect.h"
 #include "decode/decode.h"
 #include "flow/flow.h"
 #include "flow/reasm.h"
@@ -70,6 +71,9 @@ struct pipeline {
     /* application-layer parsers */
     struct applayer *al;
     bool read_error;
+    /* detections (sensor/detect); NULL when detect.enabled is off */
+    struct detect *det;
+    volatile sig_atomic_t reload;
 };
 
 static void write_event(struct pipeline *pl, uint64_t ts)
@@ -175,6 +179,8 @@ static void on_flow_end(struct flow *f, enum flow_end_reason why, void *ud)
     }
     if (pl->al != NULL)
         applayer_flow_end(pl->al, f);
+    if (pl->det != NULL)
+        detect_flow_end(pl->det, f);
 
     jw_reset(w);
     eve_begin(w, f->ts_start, "flow", f->flow_id);
@@ -453,6 +459,8 @@ static void write_stats(struct pipeline *pl, bool final)
     stats_flow(pl, w);
     if (pl->al != NULL)
         applayer_stats(pl->al, w);
+    if (pl->det != NULL)
+        detect_stats(pl->det, w);
     jw_obj_open(w, "output");
     jw_u64(w, "events", ss.events);
     jw_u64(w, "bytes", ss.bytes);
@@ -494,6 +502,17 @@ static void housekeep(struct pipeline *pl)
             write_stats(pl, false);
         pl->next_stats = pl->now + pl->conf->stats_interval;
     }
+    if (pl->det != NULL) {
+        if (pl->reload) {
+            char err[512];
+            pl->reload = 0;
+            if (detect_reload(pl->det, err, sizeof(err)) != 0)
+                log_error("detect", "intel reload failed, the previous lists stay: %s", err);
+            else
+                log_notice("detect", "intel lists reloaded");
+        }
+        detect_housekeep(pl->det, pl->now);
+    }
     sink_flush(pl->sink); /* events reach the file at least once a second */
     pl->next_housekeep = pl->now + HOUSEKEEP_US;
 }
@@ -504,6 +523,8 @@ static void on_ip_packet(struct pipeline *pl, const struct pkt *p)
     struct flow *f = flow_table_update(pl->flows, p, &dir);
     if (f == NULL)
         return; /* counted by the flow table (memcap) */
+    if (pl->det != NULL && f->pkts[0] + f->pkts[1] == 1)
+        detect_flow_new(pl->det, f, p, dir);
     if (pl->appid != NULL && !(f->app_flags & APP_F_DONE)) {
         struct appid_result r;
         app_load(f, &r);
@@ -631,7 +652,35 @@ static int open_sink(struct pipeline *pl, char *err, size_t errlen)
 /* The dispatcher's view of the pipeline (app/dispatch.h). */
 static void host_write(void *ud, uint64_t ts)
 {
-    write_event(ud, ts);
+    struct pipeline *pl = ud;
+    write_event(pl, ts);
+    if (pl->det != NULL && jw_ok(&pl->jw))
+        detect_event(pl->det, pl->jw.buf, pl->jw.len, ts);
+}
+
+/* The detections' view: alert lines go straight to the output. */
+static void det_write(void *ud, const char *line, size_t len, uint64_t ts)
+{
+    struct pipeline *pl = ud;
+    sink_write(pl->sink, line, len, ts);
+}
+
+static void det_file(void *ud, const struct app_file *f)
+{
+    struct pipeline *pl = ud;
+    detect_file(pl->det, f, pl->now);
+}
+
+static int open_detect(struct pipeline *pl, char *err, size_t errlen)
+{
+    if (!pl->conf->detect_enabled)
+        return 0;
+    struct detect_host h = {det_write, pl};
+    pl->det = detect_new(pl->conf, &h, err, errlen);
+    if (pl->det == NULL)
+        return ERR_INVAL;
+    files_set_observer(det_file, pl);
+    return 0;
 }
 
 static bool host_sample(void *ud, uint64_t n, uint64_t *suppressed)
@@ -709,7 +758,8 @@ struct pipeline *pipeline_new(const struct sensor_conf *c, char *err, size_t err
             goto fail;
         }
     }
-    if (open_applayer(pl, err, errlen) != 0 || open_sink(pl, err, errlen) != 0)
+    if (open_applayer(pl, err, errlen) != 0 || open_sink(pl, err, errlen) != 0 ||
+        open_detect(pl, err, errlen) != 0)
         goto fail;
     return pl;
 fail:
@@ -726,10 +776,18 @@ void pipeline_free(struct pipeline *pl)
     reasm_free(pl->reasm);
     appid_free(pl->appid);
     applayer_free(pl->al);
+    if (pl->det != NULL)
+        files_set_observer(NULL, NULL);
+    detect_free(pl->det);
     decoder_free(pl->dec);
     sink_close(pl->sink);
     jw_free(&pl->jw);
     xfree(pl);
+}
+
+void pipeline_reload(struct pipeline *pl)
+{
+    pl->reload = 1;
 }
 
 void pipeline_stop(struct pipeline *pl)
@@ -791,6 +849,8 @@ int pipeline_run(struct pipeline *pl, struct capture *cap, bool progress)
     if (progress)
         show_progress(pl, true);
     flow_table_flush(pl->flows);
+    if (pl->det != NULL)
+        detect_flush(pl->det);
     write_stats(pl, true);
     sink_flush(pl->sink);
     return pl->read_error ? ERR_IO : 0;

@@ -29,6 +29,9 @@ void pipeline_free(struct pipeline *pl);
  * final stats event. progress: show a progress line on stderr. Returns 0, or
  * ERR_IO when the capture ended with a read error (what was read is still logged). */
 int pipeline_run(struct pipeline *pl, struct capture *cap, bool progress);
+/* Async-signal-safe: asks for the intel lists to be reloaded at the next
+ * housekeeping (once a second of packet time; SIGHUP). */
+void pipeline_reload(struct pipeline *pl);
 /* Async-signal-safe: asks pipeline_run to stop soon. */
 void pipeline_stop(struct pipeline *pl);
 void pipeline_summary(const struct pipeline *pl, struct pipeline_summary *out);

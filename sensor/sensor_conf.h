@@ -122,6 +122,29 @@ struct sensor_conf {
     int64_t geneve_port;
     bool decode_teredo;
     int64_t teredo_port;
+    /* detections (sensor/detect, docs/detections.md) */
+    bool detect_enabled;
+    char detect_home_net[CONF_STR_MAX];
+    char detect_intel_file[CONF_STR_MAX];
+    uint64_t detect_agg_window;
+    uint64_t detect_agg_max_span;
+    int64_t detect_max_pending;
+    int64_t detect_flood;
+    int64_t detect_max_devices;
+    bool detect_scan;
+    int64_t detect_scan_failures;
+    int64_t detect_scan_min_inbound;
+    int64_t detect_scan_min_targets;
+    uint64_t detect_scan_idle;
+    int64_t detect_scan_max_sources;
+    bool detect_c2_burst;
+    int64_t detect_burst_min;
+    uint64_t detect_burst_gap;
+    uint64_t detect_burst_window;
+    int64_t detect_burst_max_trackers;
+    bool detect_land;
+    bool detect_http_exploits;
+    bool detect_files;
 };
 
 extern const struct conf_item sensor_conf_table[];

@@ -170,8 +170,20 @@ const char *file_state_name(enum file_state s)
     return "UNKNOWN";
 }
 
+/* The detections' look at each file logged (files_set_observer). */
+static void (*g_observer)(void *ud, const struct app_file *f);
+static void *g_observer_ud;
+
+void files_set_observer(void (*fn)(void *ud, const struct app_file *f), void *ud)
+{
+    g_observer = fn;
+    g_observer_ud = ud;
+}
+
 void file_write_fileinfo(struct jw *w, const struct app_file *f, uint64_t tx_id)
 {
+    if (g_observer != NULL)
+        g_observer(g_observer_ud, f);
     jw_obj_open(w, "fileinfo");
     jw_str(w, "filename", f->name);
     if (g_magic != NULL && f->head_len > 0) {

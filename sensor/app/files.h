@@ -77,6 +77,10 @@ void file_close(struct app_file *f, bool complete, bool error);
  * of the bytes seen), stored (false), size, tx_id and file_id. */
 void file_write_fileinfo(struct jw *w, const struct app_file *f, uint64_t tx_id);
 
+/* Calls fn(ud, f) for each file as its fileinfo object is written (before it), so
+ * that the detections can look at its first bytes (sensor/detect). NULL clears. */
+void files_set_observer(void (*fn)(void *ud, const struct app_file *f), void *ud);
+
 /* "CLOSED", "TRUNCATED", ... as Suricata writes fileinfo.state. */
 const char *file_state_name(enum file_state s);
 

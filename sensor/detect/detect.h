@@ -1,0 +1,68 @@
+/*
+ * The sensor's detections (issue 4): threat-intelligence matching, behaviour
+ * (scans, C&C bursts, land attacks), HTTP exploit patterns and dangerous files, and
+ * the `alert` events they raise (docs/events.md, docs/detections.md).
+ *
+ * The pipeline calls in at four points, each cheap: a flow's first packet
+ * (detect_flow_new), a flow's end (detect_flow_end), each application-layer event
+ * once written (detect_event, which reads its JSON), and housekeeping once a second
+ * of packet time (detect_housekeep). Alerts are aggregated: repeats of one
+ * signature for one device and target within detect.aggregate_window become one
+ * alert with a count, written when the window closes (or at detect_flush).
+ *
+ * Single-threaded: the pipeline's thread owns a detect. Memory: fixed tables from
+ * MEM_CORE sized by the configuration at detect_new, indicator sets from MEM_INTEL.
+ */
+#ifndef OTASUKE_SENSOR_DETECT_H
+#define OTASUKE_SENSOR_DETECT_H
+
+#include "decode/pkt.h"
+#include "flow/flow.h"
+#include "sensor_conf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct detect;
+struct jw;
+struct app_file;
+
+/* Where alerts go: write(ud, line, len, ts_us) takes one finished JSON line
+ * (borrowed until return). */
+struct detect_host {
+    void (*write)(void *ud, const char *line, size_t len, uint64_t ts_us);
+    void *ud;
+};
+
+/* Builds the detections from c (home_net, thresholds, the intel lists of
+ * detect.intel_file, loaded here). Returns NULL with a message in err (a bad
+ * home_net, an intel file error "file:line: reason", out of memory). Borrows c
+ * and h for its lifetime. */
+struct detect *detect_new(const struct sensor_conf *c, const struct detect_host *h, char *err,
+                          size_t errlen);
+/* Writes nothing: call detect_flush first. Accepts NULL. */
+void detect_free(struct detect *d);
+
+/* The first packet p of flow f (dir: the packet's flow direction). */
+void detect_flow_new(struct detect *d, const struct flow *f, const struct pkt *p, int dir);
+/* Flow f ends (before its flow event is written). */
+void detect_flow_end(struct detect *d, const struct flow *f);
+/* One event line json[0..len) as written (dns, http, tls, smtp, fileinfo are read;
+ * others are ignored at the cost of a prefix compare). */
+void detect_event(struct detect *d, const char *json, size_t len, uint64_t ts_us);
+/* A file of an application protocol is complete (its first bytes in f->head). */
+void detect_file(struct detect *d, const struct app_file *f, uint64_t ts_us);
+/* Packet time advanced to now: closes aggregation windows, idle scans and bursts. */
+void detect_housekeep(struct detect *d, uint64_t now_us);
+/* Writes every pending alert (end of input). */
+void detect_flush(struct detect *d);
+/* Reloads the intel lists of detect.intel_file and swaps them in whole; on failure
+ * the current set stays. Returns 0 or an ERR_* with a message in err. */
+int detect_reload(struct detect *d, char *err, size_t errlen);
+/* The "detect" object of the stats event. */
+void detect_stats(const struct detect *d, struct jw *w);
+/* Alerts written so far. */
+uint64_t detect_alerts(const struct detect *d);
+
+#endif

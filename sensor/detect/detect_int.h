@@ -1,0 +1,106 @@
+/*
+ * Internals shared by the detection modules (detect.c: alerts, aggregation, devices,
+ * home_net; behav.c: scans, bursts, land; content.c: events and files; intel_conf.c).
+ */
+#ifndef OTASUKE_SENSOR_DETECT_INT_H
+#define OTASUKE_SENSOR_DETECT_INT_H
+
+#include "detect/detect.h"
+#include "detect/sigs.h"
+#include "otasuke/hash.h"
+#include "otasuke/intel.h"
+#include "otasuke/jw.h"
+
+#define DET_EVIDENCE_MAX 480
+#define DET_LIST_NAME_MAX 64
+#define DET_HOME_MAX 64
+#define DET_MAX_INTEL_LISTS 256
+
+/* One occurrence of a detection, as a detector raises it. */
+struct det_alert {
+    enum det_sig sig;
+    unsigned severity; /* 0: the signature's */
+    uint16_t variant;  /* intel: list id + 1; 0 otherwise (part of the aggregation key) */
+    const char *list;  /* intel: the list's name, cited in the signature text */
+    uint64_t ts, last; /* first and last time (last 0: ts) */
+    uint64_t count;    /* occurrences (0 means 1) */
+    uint64_t flow_id;
+    struct addr src, dst;
+    uint16_t sport, dport;
+    uint8_t proto, ipver;
+    const char *app_proto;
+    uint64_t target;   /* aggregation target: 0 means the dest address */
+    int dir;           /* 0: from the addresses; else enum det_dir + 1 */
+    const char *evidence; /* a JSON object's text, or NULL */
+    size_t evidence_len;
+};
+
+struct home_prefix {
+    struct addr a; /* v4 as ::ffff:a.b.c.d */
+    unsigned bits; /* on the 128-bit form */
+};
+
+struct det_intel_conf; /* intel_conf.c */
+
+struct det_agg;
+struct det_macs;
+struct det_behav;
+
+struct detect {
+    const struct sensor_conf *conf;
+    struct detect_host host;
+    struct jw jw;
+    struct hash_key hk;
+    struct home_prefix home[DET_HOME_MAX];
+    unsigned nhome;
+    struct intel_slot intel;
+    struct det_agg *agg;
+    struct det_macs *macs;
+    struct det_behav *behav;
+    uint64_t now;
+    /* counters */
+    uint64_t alerts, occurrences, agg_evicted, events_read, events_bad, intel_hits;
+    uint64_t reloads, reload_fails, files_checked;
+    uint64_t by_sig[SIG_COUNT];
+};
+
+/* Raises one occurrence (aggregated; written when its window closes). */
+void det_raise(struct detect *d, const struct det_alert *a);
+bool det_is_home(const struct detect *d, const struct addr *a);
+/* The MAC last seen for an internal address; false when unknown. */
+bool det_mac_get(const struct detect *d, const struct addr *a, uint8_t mac[6]);
+void det_mac_put(struct detect *d, const struct addr *a, const uint8_t mac[6]);
+/* Parses "a.b.c.d" / IPv6 text into the 16-byte form. */
+bool det_addr_parse(const char *s, struct addr *out);
+bool det_addr_is_v4(const struct addr *a);
+
+/* behav.c */
+struct det_behav *det_behav_new(const struct sensor_conf *c);
+void det_behav_free(struct det_behav *b);
+void det_behav_flow_new(struct detect *d, const struct flow *f, const struct pkt *p);
+void det_behav_flow_end(struct detect *d, const struct flow *f);
+void det_behav_housekeep(struct detect *d, uint64_t now, bool all);
+
+/* content.c */
+void det_content_event(struct detect *d, const char *json, size_t len, uint64_t ts);
+void det_content_file(struct detect *d, const struct app_file *f, uint64_t ts);
+/* Intel on a flow's addresses (first packet). */
+void det_intel_flow(struct detect *d, const struct flow *f, const struct pkt *p);
+
+/* intel_conf.c: the intel lists file. */
+struct det_intel_conf {
+    struct intel_list_conf lists[DET_MAX_INTEL_LISTS];
+    size_t n;
+    char *strings; /* storage of every string of lists[] (MEM_CONF) */
+    size_t used, cap;
+};
+/* Reads the YAML intel file at path (relative list paths are taken from its folder).
+ * Returns 0, or ERR_INVAL / ERR_IO / ERR_NOMEM with "path:line: reason" in err.
+ * out must be released with det_intel_conf_free (also after a failure). */
+int det_intel_conf_load(const char *path, struct det_intel_conf *out, char *err, size_t errlen);
+/* The same from a buffer (tests, fuzzing); base_dir for relative paths (may be ""). */
+int det_intel_conf_parse(const char *name, const char *buf, size_t len, const char *base_dir,
+                         struct det_intel_conf *out, char *err, size_t errlen);
+void det_intel_conf_free(struct det_intel_conf *c);
+
+#endif

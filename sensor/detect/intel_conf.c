@@ -1,0 +1,380 @@
+/*
+ * The intel lists file (detect.intel_file): a YAML document whose top level is
+ * either a list of list entries or a mapping with an `intel:` key holding one:
+ *
+ *   intel:
+ *     - name: maltrail-trickbot
+ *       path: maltrail/malware/trickbot.txt   # relative to this file's folder
+ *       format: maltrail                      # plain csv maltrail abusech iprep dataset
+ *       category: c2
+ *       severity: 1
+ *       column: 2          # csv; also: type, delimiter, header, dataset_type,
+ *                          # categories (iprep), iprep_category, min_score
+ *
+ * Errors name the file and line. Every string lives in one bounded arena
+ * (out->strings); at most DET_MAX_INTEL_LISTS entries; aliases are refused.
+ */
+#include "detect/detect_int.h"
+
+#include "otasuke/alloc.h"
+#include "otasuke/err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#define STRINGS_MAX ((size_t)256 * 1024)
+#define FILE_MAX    ((size_t)1024 * 1024)
+
+struct ic {
+    yaml_parser_t yp;
+    const char *name;
+    const char *base;
+    struct det_intel_conf *out;
+    char *err;
+    size_t errlen;
+};
+
+static int fail(struct ic *c, size_t line0, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    snprintf(c->err, c->errlen, "%s:%zu: %s", c->name, line0 + 1, msg);
+    return ERR_INVAL;
+}
+
+static int next(struct ic *c, yaml_event_t *ev)
+{
+    if (yaml_parser_parse(&c->yp, ev)) {
+        if (ev->type == YAML_ALIAS_EVENT) {
+            int rc = fail(c, ev->start_mark.line, "aliases are not supported");
+            yaml_event_delete(ev);
+            return rc;
+        }
+        return 0;
+    }
+    return fail(c, c->yp.problem_mark.line, "%s", c->yp.problem ? c->yp.problem : "YAML error");
+}
+
+/* Copies s (with prefix pre when not empty) into the string arena. */
+static const char *keep(struct ic *c, const char *pre, const char *s)
+{
+    struct det_intel_conf *o = c->out;
+    size_t pl = pre ? strlen(pre) : 0, n = strlen(s);
+    size_t need = pl + (pl ? 1 : 0) + n + 1;
+    if (o->used + need > o->cap) /* the arena is allocated once at its cap */
+        return NULL;
+    char *d = o->strings + o->used;
+    if (pl)
+        snprintf(d, need, "%s/%s", pre, s);
+    else
+        snprintf(d, need, "%s", s);
+    o->used += need;
+    return d;
+}
+
+static int to_uint(struct ic *c, size_t line, const char *key, const char *v, unsigned max,
+                   unsigned *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long x = strtoul(v, &end, 10);
+    if (*v == '\0' || *end != '\0' || errno != 0 || x > max || *v == '-')
+        return fail(c, line, "%s: expected a number 0..%u, got \"%.40s\"", key, max, v);
+    *out = (unsigned)x;
+    return 0;
+}
+
+static int set_string(struct ic *c, struct intel_list_conf *l, const char *k, const char *v,
+                      size_t line)
+{
+    bool is_path = strcmp(k, "path") == 0 || strcmp(k, "categories") == 0;
+    const char *s = keep(c, is_path && v[0] != '/' && c->base[0] != '\0' ? c->base : NULL, v);
+    if (s == NULL)
+        return fail(c, line, "too much text");
+    if (strcmp(k, "name") == 0)
+        l->name = s;
+    else if (strcmp(k, "path") == 0)
+        l->path = s;
+    else if (strcmp(k, "categories") == 0)
+        l->categories_path = s;
+    else if (strcmp(k, "iprep_category") == 0)
+        l->iprep_category = s;
+    else {
+        l->category = s;
+        if (det_sig_for_intel_category(s) < 0)
+            return fail(c, line, "category: unknown \"%.40s\" (docs/detections.md lists them)", v);
+    }
+    return 0;
+}
+
+/* format, type, dataset_type: names parsed by lib/intel. */
+static int set_enum(struct ic *c, struct intel_list_conf *l, const char *k, const char *v,
+                    size_t line)
+{
+    int x;
+    if (strcmp(k, "format") == 0 && (x = intel_format_parse(v)) >= 0)
+        l->format = (enum intel_format)x;
+    else if (strcmp(k, "type") == 0 && (x = intel_type_parse(v)) >= 0)
+        l->type = (enum intel_type)x;
+    else if (strcmp(k, "dataset_type") == 0 && (x = intel_dataset_type_parse(v)) >= 0)
+        l->dataset_type = (enum intel_dataset_type)x;
+    else
+        return fail(c, line, "%s: unknown \"%.40s\"", k, v);
+    return 0;
+}
+
+static int set_other(struct ic *c, struct intel_list_conf *l, const char *k, const char *v,
+                     size_t line)
+{
+    unsigned u = 0;
+    if (strcmp(k, "severity") == 0) {
+        if (to_uint(c, line, k, v, 4, &u) != 0)
+            return ERR_INVAL;
+        if (u < 1)
+            return fail(c, line, "severity: 1 (critical) .. 4 (informational)");
+        l->severity = u;
+        return 0;
+    }
+    if (strcmp(k, "column") == 0)
+        return to_uint(c, line, k, v, 1000, &l->column);
+    if (strcmp(k, "min_score") == 0)
+        return to_uint(c, line, k, v, 1000000, &l->min_score);
+    if (strcmp(k, "delimiter") == 0) {
+        if (strcmp(v, "\\t") == 0)
+            l->delimiter = '\t';
+        else if (strlen(v) == 1)
+            l->delimiter = v[0];
+        else
+            return fail(c, line, "delimiter: one character");
+        return 0;
+    }
+    if (strcmp(k, "header") == 0) {
+        bool yes = strcmp(v, "yes") == 0 || strcmp(v, "true") == 0;
+        if (!yes && strcmp(v, "no") != 0 && strcmp(v, "false") != 0)
+            return fail(c, line, "header: yes or no");
+        l->header = yes;
+        return 0;
+    }
+    return fail(c, line, "unknown key \"%.40s\"", k);
+}
+
+static int set_field(struct ic *c, struct intel_list_conf *l, const char *k, const char *v,
+                     size_t line)
+{
+    static const char *const strings[] = {"name", "path", "category", "categories",
+                                          "iprep_category", NULL};
+    static const char *const enums[] = {"format", "type", "dataset_type", NULL};
+    for (int i = 0; strings[i] != NULL; i++)
+        if (strcmp(k, strings[i]) == 0)
+            return set_string(c, l, k, v, line);
+    for (int i = 0; enums[i] != NULL; i++)
+        if (strcmp(k, enums[i]) == 0)
+            return set_enum(c, l, k, v, line);
+    return set_other(c, l, k, v, line);
+}
+
+/* One list entry: a mapping of scalars (the MAPPING_START was read). */
+static int entry(struct ic *c, size_t line0)
+{
+    struct det_intel_conf *o = c->out;
+    if (o->n == DET_MAX_INTEL_LISTS)
+        return fail(c, line0, "more than %d lists", DET_MAX_INTEL_LISTS);
+    struct intel_list_conf *l = &o->lists[o->n];
+    memset(l, 0, sizeof(*l));
+    l->severity = 3;
+    for (;;) {
+        yaml_event_t k, v;
+        int rc = next(c, &k);
+        if (rc != 0)
+            return rc;
+        if (k.type == YAML_MAPPING_END_EVENT) {
+            yaml_event_delete(&k);
+            break;
+        }
+        if (k.type != YAML_SCALAR_EVENT) {
+            rc = fail(c, k.start_mark.line, "expected a key");
+            yaml_event_delete(&k);
+            return rc;
+        }
+        rc = next(c, &v);
+        if (rc != 0) {
+            yaml_event_delete(&k);
+            return rc;
+        }
+        if (v.type != YAML_SCALAR_EVENT)
+            rc = fail(c, v.start_mark.line, "%s: expected a value", (char *)k.data.scalar.value);
+        else
+            rc = set_field(c, l, (const char *)k.data.scalar.value,
+                           (const char *)v.data.scalar.value, v.start_mark.line);
+        yaml_event_delete(&k);
+        yaml_event_delete(&v);
+        if (rc != 0)
+            return rc;
+    }
+    if (l->name == NULL || l->path == NULL || l->category == NULL)
+        return fail(c, line0, "a list needs name, path and category");
+    for (size_t i = 0; i < o->n; i++)
+        if (strcmp(o->lists[i].name, l->name) == 0)
+            return fail(c, line0, "duplicate list name \"%.40s\"", l->name);
+    o->n++;
+    return 0;
+}
+
+static int sequence(struct ic *c)
+{
+    for (;;) {
+        yaml_event_t ev;
+        int rc = next(c, &ev);
+        if (rc != 0)
+            return rc;
+        size_t line = ev.start_mark.line;
+        yaml_event_type_t t = ev.type;
+        yaml_event_delete(&ev);
+        if (t == YAML_SEQUENCE_END_EVENT)
+            return 0;
+        if (t != YAML_MAPPING_START_EVENT)
+            return fail(c, line, "each list is a mapping (name:, path:, ...)");
+        if ((rc = entry(c, line)) != 0)
+            return rc;
+    }
+}
+
+/* The value of the `intel:` key: a list of lists. */
+static int intel_key(struct ic *c)
+{
+    yaml_event_t ev;
+    int rc = next(c, &ev);
+    if (rc != 0)
+        return rc;
+    yaml_event_type_t t = ev.type;
+    size_t line = ev.start_mark.line;
+    yaml_event_delete(&ev);
+    if (t != YAML_SEQUENCE_START_EVENT)
+        return fail(c, line, "intel: expected a list");
+    return sequence(c);
+}
+
+static int document(struct ic *c)
+{
+    yaml_event_t ev;
+    int rc;
+    bool done = false;
+    for (;;) {
+        if ((rc = next(c, &ev)) != 0)
+            return rc;
+        size_t line = ev.start_mark.line;
+        yaml_event_type_t t = ev.type;
+        bool is_intel = t == YAML_SCALAR_EVENT && strcmp((char *)ev.data.scalar.value, "intel") == 0;
+        yaml_event_delete(&ev);
+        switch (t) {
+        case YAML_STREAM_END_EVENT: return 0;
+        case YAML_STREAM_START_EVENT:
+        case YAML_DOCUMENT_START_EVENT:
+        case YAML_DOCUMENT_END_EVENT:
+        case YAML_MAPPING_END_EVENT: break;
+        case YAML_SEQUENCE_START_EVENT:
+            if (done)
+                return fail(c, line, "one list of lists only");
+            if ((rc = sequence(c)) != 0)
+                return rc;
+            done = true;
+            break;
+        case YAML_MAPPING_START_EVENT:
+            if (done)
+                return fail(c, line, "expected `intel:` with a list");
+            break;
+        case YAML_SCALAR_EVENT:
+            if (!is_intel)
+                return fail(c, line, "unknown key (expected `intel:`)");
+            if ((rc = intel_key(c)) != 0)
+                return rc;
+            done = true;
+            break;
+        default: return fail(c, line, "unexpected YAML content");
+        }
+    }
+}
+
+int det_intel_conf_parse(const char *name, const char *buf, size_t len, const char *base_dir,
+                         struct det_intel_conf *out, char *err, size_t errlen)
+{
+    struct ic c = {.name = name, .base = base_dir ? base_dir : "", .out = out, .err = err,
+                   .errlen = errlen};
+    memset(out, 0, sizeof(*out));
+    out->cap = STRINGS_MAX;
+    out->strings = xalloc(MEM_CONF, out->cap);
+    if (out->strings == NULL || !yaml_parser_initialize(&c.yp)) {
+        snprintf(err, errlen, "%s: out of memory", name);
+        return ERR_NOMEM;
+    }
+    yaml_parser_set_input_string(&c.yp, (const unsigned char *)buf, len);
+    int rc = document(&c);
+    yaml_parser_delete(&c.yp);
+    return rc;
+}
+
+int det_intel_conf_load(const char *path, struct det_intel_conf *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return ERR_IO;
+    }
+    char *buf = xalloc(MEM_CONF, FILE_MAX);
+    size_t len = 0;
+    int rc = ERR_NOMEM;
+    if (buf == NULL) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        goto out;
+    }
+    for (;;) {
+        ssize_t n = read(fd, buf + len, FILE_MAX - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            rc = ERR_IO;
+            goto out;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+        if (len == FILE_MAX) {
+            snprintf(err, errlen, "%s: file too large (max %zu bytes)", path, FILE_MAX);
+            rc = ERR_INVAL;
+            goto out;
+        }
+    }
+    char base[CONF_STR_MAX];
+    snprintf(base, sizeof(base), "%s", path);
+    char *slash = strrchr(base, '/');
+    if (slash != NULL)
+        *slash = '\0';
+    else
+        base[0] = '\0';
+    rc = det_intel_conf_parse(path, buf, len, base, out, err, errlen);
+out:
+    xfree(buf);
+    close(fd);
+    return rc;
+}
+
+void det_intel_conf_free(struct det_intel_conf *c)
+{
+    if (c == NULL)
+        return;
+    xfree(c->strings);
+    c->strings = NULL;
+    c->n = 0;
+}

@@ -1,0 +1,38 @@
+/*
+ * A small, bounded walker over one JSON document (an event line the sensor wrote),
+ * used by the detections to read the fields of application-layer events without
+ * depending on each parser's structs.
+ *
+ * For every scalar it calls back with the dotted path of object keys leading to it
+ * (array levels add nothing: "dns.queries.rrname"), its type and its text; strings
+ * are unescaped (\uXXXX to UTF-8; a string longer than JSCAN_MAX_STR is passed cut,
+ * with `cut` set; so is one holding \u0000). Nesting deeper than JSCAN_MAX_DEPTH, paths longer than
+ * JSCAN_MAX_PATH and any syntax error stop the walk with -1. It never reads outside
+ * buf[0..len) and never allocates.
+ */
+#ifndef OTASUKE_SENSOR_DETECT_JSCAN_H
+#define OTASUKE_SENSOR_DETECT_JSCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define JSCAN_MAX_DEPTH 16
+#define JSCAN_MAX_PATH  128
+#define JSCAN_MAX_STR   2048
+
+enum jscan_type { JSCAN_STR, JSCAN_NUM, JSCAN_BOOL, JSCAN_NULL };
+
+struct jscan_val {
+    const char *path; /* dotted keys, NUL-terminated */
+    enum jscan_type type;
+    const char *s; /* the text (unescaped for strings), NUL-terminated */
+    size_t n;
+    bool cut;
+};
+
+/* Walks buf[0..len); cb returns false to stop early. Returns 0 when the document
+ * was walked (or stopped by cb), -1 on malformed input or a limit. */
+int jscan(const char *buf, size_t len, bool (*cb)(const struct jscan_val *v, void *ud),
+          void *ud);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * Fuzz harness for the intel lists file parser (sensor/detect/intel_conf.c): the input
+ * is parsed as the YAML file (from an exact-size copy); on success every list has a
+ * name, path and category and at most DET_MAX_INTEL_LISTS entries. No MEM_CONF byte
+ * may remain afterwards.
+ */
+#include "detect/detect_int.h"
+#include "otasuke/alloc.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static struct det_intel_conf c;
+    char err[256];
+    char *buf = malloc(size ? size : 1);
+    if (buf == NULL)
+        return 0;
+    memcpy(buf, data, size);
+    struct mem_stat before, after;
+    mem_get(MEM_CONF, &before);
+    if (det_intel_conf_parse("fuzz.yaml", buf, size, "dir", &c, err, sizeof(err)) == 0) {
+        if (c.n > DET_MAX_INTEL_LISTS)
+            abort();
+        for (size_t i = 0; i < c.n; i++)
+            if (c.lists[i].name == NULL || c.lists[i].path == NULL || c.lists[i].category == NULL)
+                abort();
+    } else if (err[0] == '\0') {
+        abort();
+    }
+    det_intel_conf_free(&c);
+    mem_get(MEM_CONF, &after);
+    if (after.in_use != before.in_use)
+        abort();
+    free(buf);
+    return 0;
+}

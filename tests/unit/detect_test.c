@@ -1,0 +1,550 @@
+/*
+ * Unit tests of the detections (sensor/detect): the JSON walker, aggregation and the
+ * malfunction flag, TRW scan weighting, C&C bursts, land, HTTP exploit patterns,
+ * dangerous files, the intel file parser, and the signature table.
+ */
+#include "check.h"
+
+#include "app/files.h"
+#include "detect/detect.h"
+#include "detect/detect_int.h"
+#include "detect/jscan.h"
+#include "otasuke/err.h"
+#include "otasuke/log.h"
+#include "sensor_conf.h"
+
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SEC 1000000ull
+#define T0  (1790000000ull * SEC)
+
+/* ---- a capturing host ---------------------------------------------------------- */
+
+static char got[64][2048];
+static int ngot;
+
+static void cap_write(void *ud, const char *line, size_t len, uint64_t ts)
+{
+    (void)ud;
+    (void)ts;
+    if (ngot < 64 && len < sizeof(got[0])) {
+        memcpy(got[ngot], line, len);
+        got[ngot][len] = '\0';
+        ngot++;
+    }
+}
+
+static struct sensor_conf conf;
+
+static struct detect *mk(void)
+{
+    char err[256];
+    ngot = 0;
+    struct detect_host h = {cap_write, NULL};
+    struct detect *d = detect_new(&conf, &h, err, sizeof(err));
+    if (d == NULL)
+        fprintf(stderr, "detect_new: %s\n", err);
+    return d;
+}
+
+static int count_with(const char *needle)
+{
+    int n = 0;
+    for (int i = 0; i < ngot; i++)
+        n += strstr(got[i], needle) != NULL;
+    return n;
+}
+
+static struct addr ip(const char *s)
+{
+    struct addr a;
+    det_addr_parse(s, &a);
+    return a;
+}
+
+/* ---- jscan ----------------------------------------------------------------------- */
+
+struct seen {
+    char paths[512];
+    char last[64];
+};
+
+static bool on_v(const struct jscan_val *v, void *ud)
+{
+    struct seen *s = ud;
+    size_t n = strlen(s->paths);
+    snprintf(s->paths + n, sizeof(s->paths) - n, "%s;", v->path);
+    if (v->type == JSCAN_STR)
+        snprintf(s->last, sizeof(s->last), "%s", v->s);
+    return true;
+}
+
+static void test_jscan(void)
+{
+    struct seen s = {"", ""};
+    const char *j = "{\"a\":1,\"dns\":{\"queries\":[{\"rrname\":\"x\\u00e9\\\"y\"}],\"t\":true},"
+                    "\"n\":null}";
+    CHECK(jscan(j, strlen(j), on_v, &s) == 0);
+    CHECK_STR(s.paths, "a;dns.queries.rrname;dns.t;n;");
+    CHECK_STR(s.last, "x\xc3\xa9\"y");
+    static const char *const bad[] = {"{\"a\":", "{\"a\" 1}", "[1,]x", "{\"a\":\"\\q\"}",
+                                      "{\"a\":\"\\u12\"}", "", "{\"a\":tru}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct seen t = {"", ""};
+        CHECK(jscan(bad[i], strlen(bad[i]), on_v, &t) != 0 || strcmp(bad[i], "[1,]x") == 0);
+    }
+    char deep[64];
+    memset(deep, '[', 40);
+    deep[40] = '\0';
+    struct seen t = {"", ""};
+    CHECK(jscan(deep, 40, on_v, &t) == -1);
+}
+
+/* ---- aggregation ----------------------------------------------------------------- */
+
+static void raise_land(struct detect *d, const char *src, const char *dst, uint64_t ts)
+{
+    struct det_alert a;
+    memset(&a, 0, sizeof(a));
+    a.sig = SIG_LAND;
+    a.ts = ts;
+    a.src = ip(src);
+    a.dst = ip(dst);
+    a.proto = IPPROTO_TCP;
+    a.ipver = 4;
+    det_raise(d, &a);
+}
+
+static void test_aggregation(void)
+{
+    struct detect *d = mk();
+    CHECK(d != NULL);
+    for (int i = 0; i < 3; i++)
+        raise_land(d, "192.168.1.5", "192.168.1.5", T0 + (uint64_t)i * SEC);
+    raise_land(d, "192.168.1.6", "192.168.1.6", T0);
+    detect_housekeep(d, T0 + 60 * SEC);
+    CHECK_EQ_U64(ngot, 0); /* the window (5 min) is still open */
+    detect_housekeep(d, T0 + 2 * SEC + conf.detect_agg_window);
+    CHECK_EQ_U64(ngot, 2);
+    CHECK_EQ_U64(count_with("\"count\":3,"), 1);
+    CHECK_EQ_U64(count_with("\"count\":1,"), 1);
+    CHECK_EQ_U64(count_with("\"signature_id\":2000201"), 2);
+    CHECK_EQ_U64(count_with("\"direction\":\"internal\""), 2);
+    CHECK_EQ_U64(count_with("\"confidence\":\"ip\""), 2);
+    CHECK_EQ_U64(count_with("likely_malfunction\":true"), 0);
+    /* a repeat after the window is a new alert */
+    raise_land(d, "192.168.1.5", "192.168.1.5", T0 + 1000 * SEC);
+    detect_flush(d);
+    CHECK_EQ_U64(ngot, 3);
+    detect_free(d);
+}
+
+static void test_flood(void)
+{
+    int64_t saved = conf.detect_flood;
+    conf.detect_flood = 50;
+    struct detect *d = mk();
+    uint8_t mac[6] = {0x00, 0x11, 0x32, 0x9e, 0x4b, 0x21};
+    struct addr a = ip("192.168.1.10");
+    det_mac_put(d, &a, mac);
+    for (int i = 0; i < 49; i++)
+        raise_land(d, "192.168.1.10", "192.168.1.10", T0 + (uint64_t)i * 1000);
+    raise_land(d, "192.168.1.11", "192.168.1.11", T0);
+    for (int i = 0; i < 50; i++)
+        raise_land(d, "192.168.1.11", "192.168.1.11", T0 + (uint64_t)i * 1000);
+    detect_flush(d);
+    CHECK_EQ_U64(ngot, 2);
+    CHECK_EQ_U64(count_with("likely_malfunction\":true"), 1);
+    CHECK_EQ_U64(count_with("\"mac\":\"00:11:32:9e:4b:21\""), 1);
+    CHECK_EQ_U64(count_with("\"confidence\":\"mac\""), 1);
+    CHECK_EQ_U64(count_with("機器の故障"), 1);
+    detect_free(d);
+    conf.detect_flood = saved;
+}
+
+static void test_pending_full(void)
+{
+    int64_t saved = conf.detect_max_pending;
+    conf.detect_max_pending = 16;
+    struct detect *d = mk();
+    char s[32];
+    for (int i = 0; i < 40; i++) {
+        snprintf(s, sizeof(s), "10.0.0.%d", i + 1);
+        raise_land(d, s, s, T0 + (uint64_t)i);
+    }
+    CHECK_EQ_U64(ngot, 24); /* the oldest written early */
+    detect_flush(d);
+    CHECK_EQ_U64(ngot, 40);
+    detect_free(d);
+    conf.detect_max_pending = saved;
+}
+
+/* ---- flows: scans, bursts, land ---------------------------------------------------- */
+
+static struct flow mkflow(const char *src, const char *dst, uint16_t dport, uint8_t proto,
+                          uint64_t ts, int answer)
+{
+    struct flow f;
+    memset(&f, 0, sizeof(f));
+    f.key.src = ip(src);
+    f.key.dst = ip(dst);
+    f.key.sport = 40000;
+    f.key.dport = dport;
+    f.key.proto = proto;
+    f.ipver = 4;
+    f.flow_id = ts;
+    f.ts_start = f.ts_last = ts;
+    f.pkts[0] = 1;
+    if (proto == IPPROTO_TCP) {
+        f.flags = FLOW_F_SYN_TS;
+        f.tcp_flags[0] = TH_SYN;
+        if (answer == 1) { /* a real connection with data */
+            f.tcp_flags[0] |= TH_ACK | TH_PSH;
+            f.tcp_flags[1] = TH_SYN | TH_ACK;
+            f.pkts[0] = 5;
+            f.pkts[1] = 4;
+        } else if (answer == 2) { /* closed port: RST */
+            f.tcp_flags[1] = TH_RST | TH_ACK;
+            f.pkts[1] = 1;
+        } else if (answer == 3) { /* half-open: SYN/ACK then the client's RST */
+            f.tcp_flags[0] |= TH_RST;
+            f.tcp_flags[1] = TH_SYN | TH_ACK;
+            f.pkts[0] = 2;
+            f.pkts[1] = 1;
+        }
+    } else if (answer) {
+        f.pkts[1] = 1;
+    }
+    if (proto == IPPROTO_ICMP)
+        f.icmp_type = 8;
+    return f;
+}
+
+static void test_scan_inbound(void)
+{
+    struct detect *d = mk();
+    /* the demo's probe: echo (answered), 3 closed ports, 3 half-open open ports */
+    struct flow f = mkflow("203.0.113.45", "192.168.1.10", 0, IPPROTO_ICMP, T0, 1);
+    detect_flow_end(d, &f);
+    for (int i = 0; i < 6; i++) {
+        f = mkflow("203.0.113.45", "192.168.1.10", (uint16_t)(20 + i), IPPROTO_TCP,
+                   T0 + (uint64_t)i * SEC, i < 3 ? 2 : 3);
+        detect_flow_end(d, &f);
+    }
+    detect_housekeep(d, T0 + 10 * SEC);
+    CHECK_EQ_U64(ngot, 0); /* not idle yet */
+    detect_flush(d);
+    CHECK_EQ_U64(ngot, 1);
+    CHECK_EQ_U64(count_with("\"signature_id\":2000001"), 1);
+    CHECK_EQ_U64(count_with("\"direction\":\"inbound\""), 1);
+    CHECK_EQ_U64(count_with("\"score\":5"), 1);
+    CHECK_EQ_U64(count_with("\"device\":{\"ip\":\"192.168.1.10\""), 1);
+    detect_free(d);
+}
+
+static void test_scan_trw_busy_server(void)
+{
+    struct detect *d = mk();
+    /* an outside client of a busy server: 60 good connections, 8 failures to distinct
+     * ports: TRW keeps it below the threshold (successes outweigh). */
+    for (int i = 0; i < 60; i++) {
+        struct flow f = mkflow("198.51.100.9", "192.168.1.10", (uint16_t)(1000 + i),
+                               IPPROTO_TCP, T0 + (uint64_t)i * SEC, 1);
+        detect_flow_end(d, &f);
+        if (i % 7 == 0) {
+            f = mkflow("198.51.100.9", "192.168.1.10", (uint16_t)(3000 + i), IPPROTO_TCP,
+                       T0 + (uint64_t)i * SEC, 0);
+            detect_flow_end(d, &f);
+        }
+    }
+    detect_flush(d);
+    CHECK_EQ_U64(ngot, 0);
+    /* four failures then successes: the floor keeps history from hiding a later scan */
+    for (int i = 0; i < 10; i++) {
+        struct flow f = mkflow("198.51.100.10", "192.168.1.10", (uint16_t)(5000 + i),
+                               IPPROTO_TCP, T0 + (uint64_t)i * SEC, 2);
+        detect_flow_end(d, &f);
+    }
+    detect_flush(d);
+    CHECK_EQ_U64(ngot, 1);
+    detect_free(d);
+}
+
+static void test_scan_internal_min_targets(void)
+{
+    struct detect *d = mk();
+    /* 9 failed targets from inside: below detect.scan.min_targets (10) */
+    for (int i = 0; i < 9; i++) {
+        struct flow f = mkflow("192.168.1.50", "192.168.1.60", (uint16_t)(100 + i), IPPROTO_TCP,
+                               T0 + (uint64_t)i * SEC, 0);
+        detect_flow_end(d, &f);
+    }
+    detect_flush(d);
+    CHECK_EQ_U64(ngot, 0);
+    /* a sweep of 30 hosts on one port */
+    char s[32];
+    for (int i = 0; i < 30; i++) {
+        snprintf(s, sizeof(s), "192.168.2.%d", i + 1);
+        struct flow f = mkflow("192.168.1.50", s, 445, IPPROTO_TCP, T0 + (uint64_t)i * SEC, 0);
+        detect_flow_end(d, &f);
+    }
+    detect_flush(d);
+    CHECK_EQ_U64(ngot, 1);
+    CHECK_EQ_U64(count_with("\"signature_id\":2000002"), 1);
+    CHECK_EQ_U64(count_with("\"direction\":\"internal\""), 1);
+    detect_free(d);
+}
+
+static struct pkt mkpkt(const char *src, const char *dst, uint16_t sport, uint16_t dport,
+                        uint64_t ts)
+{
+    struct pkt p;
+    memset(&p, 0, sizeof(p));
+    p.ts_us = ts;
+    p.src = ip(src);
+    p.dst = ip(dst);
+    p.sport = sport;
+    p.dport = dport;
+    p.proto = IPPROTO_TCP;
+    p.ipver = 4;
+    p.tcp_flags = TH_SYN;
+    p.has_eth = true;
+    static const uint8_t mac[6] = {0x8c, 0x16, 0x45, 0x77, 0x51, 0xa6};
+    memcpy(p.eth_src, mac, 6);
+    return p;
+}
+
+static void burst(struct detect *d, int n, uint64_t step)
+{
+    for (int i = 0; i < n; i++) {
+        struct pkt p = mkpkt("192.168.1.104", "85.204.116.144", (uint16_t)(50000 + i), 447,
+                             T0 + (uint64_t)i * step);
+        struct flow f;
+        memset(&f, 0, sizeof(f));
+        f.flow_id = (uint64_t)i + 1;
+        detect_flow_new(d, &f, &p, 0);
+    }
+}
+
+static void test_burst(void)
+{
+    struct detect *d = mk();
+    burst(d, 14, 1277000); /* the demo: 14 in 16.6 s */
+    detect_flush(d);
+    CHECK_EQ_U64(ngot, 1);
+    CHECK_EQ_U64(count_with("\"evidence\":{\"connections\":14,\"seconds\":16.6,"
+                            "\"dest\":\"85.204.116.144:447\"}"),
+                 1);
+    CHECK_EQ_U64(count_with("\"mac\":\"8c:16:45:77:51:a6\""), 1);
+    CHECK_EQ_U64(count_with("\"direction\":\"outbound\""), 1);
+    detect_free(d);
+    d = mk();
+    burst(d, 9, SEC); /* below min_connections */
+    detect_flush(d);
+    CHECK_EQ_U64(ngot, 0);
+    detect_free(d);
+    d = mk();
+    burst(d, 20, 6 * SEC); /* gaps longer than detect.c2_burst.gap */
+    detect_flush(d);
+    CHECK_EQ_U64(ngot, 0);
+    detect_free(d);
+}
+
+static void test_land(void)
+{
+    struct detect *d = mk();
+    struct pkt p = mkpkt("192.168.1.30", "192.168.1.30", 139, 139, T0);
+    struct flow f;
+    memset(&f, 0, sizeof(f));
+    detect_flow_new(d, &f, &p, 0);
+    p = mkpkt("192.168.1.30", "192.168.1.31", 139, 139, T0);
+    detect_flow_new(d, &f, &p, 0);
+    detect_flush(d);
+    CHECK_EQ_U64(ngot, 1);
+    CHECK_EQ_U64(count_with("\"category\":\"intrusion\""), 1);
+    detect_free(d);
+}
+
+/* ---- events ------------------------------------------------------------------------- */
+
+static void ev(struct detect *d, const char *json)
+{
+    detect_event(d, json, strlen(json), T0);
+}
+
+static void test_http_exploits(void)
+{
+    struct detect *d = mk();
+    ev(d, "{\"timestamp\":\"x\",\"flow_id\":7,\"event_type\":\"http\",\"src_ip\":\"203.0.113.9\","
+          "\"src_port\":5555,\"dest_ip\":\"192.168.1.10\",\"dest_port\":80,\"proto\":\"TCP\","
+          "\"http\":{\"hostname\":\"nas\",\"url\":\"/cgi-bin/%2e%2e/%2e%2e/etc/passwd\"}}");
+    ev(d, "{\"timestamp\":\"x\",\"flow_id\":8,\"event_type\":\"http\",\"src_ip\":\"203.0.113.9\","
+          "\"src_port\":5556,\"dest_ip\":\"192.168.1.10\",\"dest_port\":80,\"proto\":\"TCP\","
+          "\"http\":{\"hostname\":\"nas\",\"url\":\"/\",\"http_user_agent\":\"${jndi:ldap://x/a}\"}}");
+    ev(d, "{\"timestamp\":\"x\",\"flow_id\":9,\"event_type\":\"http\",\"src_ip\":\"203.0.113.9\","
+          "\"src_port\":5557,\"dest_ip\":\"192.168.1.10\",\"dest_port\":80,\"proto\":\"TCP\","
+          "\"http\":{\"hostname\":\"nas\",\"url\":\"/index.html?q=a+b\"}}");
+    ev(d, "{\"timestamp\":\"x\",\"event_type\":\"http\",\"src_ip\":\"broken");
+    detect_flush(d);
+    CHECK_EQ_U64(ngot, 2);
+    CHECK_EQ_U64(count_with("\"signature_id\":2000301"), 1);
+    CHECK_EQ_U64(count_with("\"signature_id\":2000303"), 1);
+    CHECK_EQ_U64(count_with("\"direction\":\"inbound\""), 2);
+    detect_free(d);
+}
+
+static void test_files(void)
+{
+    struct detect *d = mk();
+    static const char *const names[] = {"invoice.pdf.exe", "report.pdf", "setup.exe",
+                                        "photo.jpg"};
+    static const char *const magic[] = {"PE32 executable", "PDF document", "PE32 executable",
+                                        "PE32 executable (GUI)"};
+    for (int i = 0; i < 4; i++) {
+        char j[1024];
+        snprintf(j, sizeof(j),
+                 "{\"flow_id\":%d,\"event_type\":\"fileinfo\",\"src_ip\":\"198.51.100.25\","
+                 "\"src_port\":1,\"dest_ip\":\"192.168.1.11\",\"dest_port\":25,\"proto\":\"TCP\","
+                 "\"fileinfo\":{\"filename\":\"%s\",\"magic\":\"%s\",\"sha256\":\"%064d\"}}",
+                 i + 1, names[i], magic[i], i);
+        ev(d, j);
+    }
+    /* a zip whose first member is an executable, as its first bytes */
+    struct app_file f;
+    memset(&f, 0, sizeof(f));
+    static const uint8_t zip[] = "PK\003\004\024\000\000\000\000\000\000\000\000\000\000\000\000\000"
+                                 "\004\000\000\000\004\000\000\000\020\000\000\000PAYMENT SLIP.exeMZxx";
+    memcpy(f.head, zip, sizeof(zip) - 1);
+    f.head_len = sizeof(zip) - 1;
+    memset(f.sha256_digest, 0x11, 32);
+    detect_file(d, &f, T0);
+    ev(d, "{\"flow_id\":9,\"event_type\":\"fileinfo\",\"src_ip\":\"198.51.100.25\","
+          "\"src_port\":1,\"dest_ip\":\"192.168.1.11\",\"dest_port\":25,\"proto\":\"TCP\","
+          "\"fileinfo\":{\"filename\":\"PAYMENT SLIP.zip\",\"magic\":\"Zip archive data\","
+          "\"sha256\":\"1111111111111111111111111111111111111111111111111111111111111111\"}}");
+    detect_flush(d);
+    CHECK_EQ_U64(count_with("\"signature_id\":2000402"), 1); /* double extension */
+    CHECK_EQ_U64(count_with("\"signature_id\":2000404"), 1); /* setup.exe */
+    CHECK_EQ_U64(count_with("\"signature_id\":2000403"), 1); /* photo.jpg is a PE */
+    CHECK_EQ_U64(count_with("\"signature_id\":2000401"), 1);
+    CHECK_EQ_U64(count_with("\"member\":\"PAYMENT SLIP.exe\""), 1);
+    CHECK_EQ_U64(ngot, 4);
+    detect_free(d);
+}
+
+/* ---- intel file ------------------------------------------------------------------- */
+
+static int parse(const char *text, char *err, size_t errlen)
+{
+    struct det_intel_conf c;
+    int rc = det_intel_conf_parse("t.yaml", text, strlen(text), "base", &c, err, errlen);
+    if (rc == 0 && c.n == 1)
+        rc = strcmp(c.lists[0].path, "base/l.txt") == 0 ? 0 : -99;
+    det_intel_conf_free(&c);
+    return rc;
+}
+
+static void test_intel_conf(void)
+{
+    char err[256];
+    CHECK(parse("intel:\n  - name: a\n    path: l.txt\n    category: c2\n    severity: 1\n", err,
+                sizeof(err)) == 0);
+    CHECK(parse("- {name: a, path: l.txt, category: malware, format: csv, column: 2}\n", err,
+                sizeof(err)) == 0);
+    CHECK(parse("intel:\n  - name: a\n    path: l.txt\n    category: c2\n    severity: 9\n", err,
+                sizeof(err)) == ERR_INVAL);
+    CHECK(strstr(err, "t.yaml:5:") != NULL);
+    CHECK(parse("intel:\n  - name: a\n    path: l.txt\n    category: nonsense\n", err,
+                sizeof(err)) == ERR_INVAL);
+    CHECK(strstr(err, "t.yaml:4: category") != NULL);
+    CHECK(parse("intel:\n  - name: a\n    category: c2\n", err, sizeof(err)) == ERR_INVAL);
+    CHECK(strstr(err, "needs name, path") != NULL);
+    CHECK(parse("intel:\n  - &x {name: a}\n  - *x\n", err, sizeof(err)) == ERR_INVAL);
+    CHECK(parse("intel:\n  - name: a\n    path: l\n    category: c2\n    format: bogus\n", err,
+                sizeof(err)) == ERR_INVAL);
+    CHECK(parse("other: 1\n", err, sizeof(err)) == ERR_INVAL);
+    CHECK(parse("intel: [\n", err, sizeof(err)) == ERR_INVAL);
+}
+
+static void test_intel_match(void)
+{
+    char path[] = "/tmp/detect_test_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    char yaml[600];
+    FILE *fp = fdopen(fd, "w");
+    fprintf(fp, "85.204.116.144:447\nbad.example\n");
+    fclose(fp);
+    char ypath[] = "/tmp/detect_test_yaml_XXXXXX";
+    fd = mkstemp(ypath);
+    snprintf(yaml, sizeof(yaml),
+             "intel:\n  - name: trick\n    path: %s\n    format: maltrail\n    category: c2\n"
+             "    severity: 1\n",
+             path);
+    fp = fdopen(fd, "w");
+    fputs(yaml, fp);
+    fclose(fp);
+    snprintf(conf.detect_intel_file, sizeof(conf.detect_intel_file), "%s", ypath);
+    struct detect *d = mk();
+    CHECK(d != NULL);
+    struct pkt p = mkpkt("192.168.1.104", "85.204.116.144", 50000, 447, T0);
+    struct flow f;
+    memset(&f, 0, sizeof(f));
+    detect_flow_new(d, &f, &p, 0);
+    p.dport = 80; /* only ip:port is listed */
+    detect_flow_new(d, &f, &p, 0);
+    ev(d, "{\"flow_id\":3,\"event_type\":\"dns\",\"src_ip\":\"192.168.1.107\",\"src_port\":5,"
+          "\"dest_ip\":\"192.168.1.1\",\"dest_port\":53,\"proto\":\"UDP\",\"dns\":{\"type\":"
+          "\"request\",\"queries\":[{\"rrname\":\"www.BAD.example\"}]}}");
+    CHECK(detect_reload(d, yaml, sizeof(yaml)) == 0);
+    detect_flush(d);
+    CHECK_EQ_U64(ngot, 2);
+    CHECK_EQ_U64(count_with("\"signature\":\"Known C&C server contacted (trick)\""), 2);
+    CHECK_EQ_U64(count_with("\"type\":\"endpoint\""), 1);
+    CHECK_EQ_U64(count_with("\"match\":\"dns.rrname\""), 1);
+    CHECK_EQ_U64(count_with("\"direction\":\"outbound\""), 2);
+    detect_free(d);
+    conf.detect_intel_file[0] = '\0';
+    unlink(path);
+    unlink(ypath);
+}
+
+static void test_sigs(void)
+{
+    for (int i = 0; i < SIG_COUNT; i++) {
+        const struct det_sig_info *a = det_sig((enum det_sig)i);
+        CHECK(a != NULL && a->id != 0 && a->en != NULL && a->ja != NULL);
+        for (int j = i + 1; j < SIG_COUNT; j++)
+            CHECK(a->id != det_sig((enum det_sig)j)->id);
+        const char *ja, *en;
+        for (int dir = 0; dir < DET_DIR_COUNT; dir++) {
+            det_action(a->category, (enum det_dir)dir, &ja, &en);
+            CHECK(ja != NULL && en != NULL && strlen(ja) > 20 && strlen(en) > 20);
+        }
+    }
+}
+
+int main(void)
+{
+    log_set_level(LOG_ERROR);
+    conf_defaults(sensor_conf_table, &conf);
+    RUN(test_jscan);
+    RUN(test_aggregation);
+    RUN(test_flood);
+    RUN(test_pending_full);
+    RUN(test_scan_inbound);
+    RUN(test_scan_trw_busy_server);
+    RUN(test_scan_internal_min_targets);
+    RUN(test_burst);
+    RUN(test_land);
+    RUN(test_http_exploits);
+    RUN(test_files);
+    RUN(test_intel_conf);
+    RUN(test_intel_match);
+    RUN(test_sigs);
+    return check_done();
+}
