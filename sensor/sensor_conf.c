@@ -270,4 +270,28 @@ const struct conf_item sensor_conf_table[] = {
      "flag dangerous files: double extensions, disguised executables, archives holding them",
      NULL},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
+    /* device inventory (sensor/inventory, docs/inventory.md) */
+    {"inventory.enabled", CONF_BOOL, "yes", 0, 0, OFF(inv_enabled),
+     "keep the device inventory, write asset events and new_device alerts, and name the "
+     "device of every alert", NULL},
+    {"inventory.state_dir", CONF_STRING, "", 0, 0, OFF(inv_state_dir),
+     "directory of the saved inventory (inventory.tsv); empty: kept in memory only", NULL},
+    {"inventory.oui_dir", CONF_STRING, "/usr/share/ieee-data", 0, 0, OFF(inv_oui_dir),
+     "directory of the IEEE registry CSV files (Debian ieee-data) for makers; empty: none",
+     NULL},
+    {"inventory.max_devices", CONF_INT, "10000", 16, 1000000, OFF(inv_max_devices),
+     "devices kept at most (later ones are counted in stats, not kept)", NULL},
+    {"inventory.max_history", CONF_INT, "65536", 16, 16777216, OFF(inv_max_history),
+     "address bindings (which device had which address from when) kept, oldest dropped first",
+     NULL},
+    {"inventory.learning_period", CONF_DURATION, "1h", 0, 366LL * 86400 * SEC, OFF(inv_learning),
+     "no new_device alert this long after the first packet (packet time) when no saved "
+     "inventory exists", NULL},
+    {"inventory.quiet_after", CONF_DURATION, "24h", 0, 366LL * 86400 * SEC, OFF(inv_quiet),
+     "an asset event \"quiet\" for a device silent this long; 0: never", NULL},
+    {"inventory.new_device_delay", CONF_DURATION, "30s", 0, 3600 * SEC, OFF(inv_new_delay),
+     "a new device's alert waits this long for its name and kind", NULL},
+    {"inventory.save_interval", CONF_DURATION, "5m", 0, 86400 * SEC, OFF(inv_save_interval),
+     "the saved inventory is rewritten this often (packet time) and at exit; 0: at exit only",
+     NULL},
 };
