@@ -269,7 +269,6 @@ const struct conf_item sensor_conf_table[] = {
     {"detect.files.enabled", CONF_BOOL, "yes", 0, 0, OFF(detect_files),
      "flag dangerous files: double extensions, disguised executables, archives holding them",
      NULL},
-    {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
     /* device inventory (sensor/inventory, docs/inventory.md) */
     {"inventory.enabled", CONF_BOOL, "yes", 0, 0, OFF(inv_enabled),
      "keep the device inventory, write asset events and new_device alerts, and name the "
@@ -294,4 +293,5 @@ const struct conf_item sensor_conf_table[] = {
     {"inventory.save_interval", CONF_DURATION, "5m", 0, 86400 * SEC, OFF(inv_save_interval),
      "the saved inventory is rewritten this often (packet time) and at exit; 0: at exit only",
      NULL},
+    {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };

@@ -62,6 +62,7 @@ struct inv {
     struct jw jw;
     char name_buf[INV_NAME_MAX], maker_buf[INV_TEXT_MAX];
     /* counters */
+    bool save_failed;
     uint64_t dropped, bind_full, events_read, events_bad, assets, new_alerts;
 };
 
@@ -404,6 +405,7 @@ static void bind_ip(struct inv *v, struct inv_device *d, const struct addr *ip, 
         return;
     if (memcmp(&d->ip, ip, sizeof(*ip)) != 0 && (none || addr_is_v4(ip) || !addr_is_v4(&d->ip))) {
         d->ip = *ip;
+        d->ip_since = ts;
         if (!none && !created) {
             static const char *const what[] = {"ip"};
             write_asset(v, d, "changed", what, 1, ts);
@@ -719,8 +721,10 @@ void inv_housekeep(struct inv *v, uint64_t now)
     for (unsigned i = 0; i < v->npending; i++) {
         struct inv_device *d = &v->dev[v->pending[i]];
         if (now >= d->first_seen + v->conf.new_device_delay_us) {
+            /* dated when it had its address, so the alert names this device */
+            uint64_t at = d->ip_since > d->first_seen ? d->ip_since : d->first_seen;
             if (v->host.new_device != NULL)
-                v->host.new_device(v->host.ud, d, d->first_seen);
+                v->host.new_device(v->host.ud, d, at);
             v->new_alerts++;
         } else {
             v->pending[k++] = v->pending[i];
@@ -743,8 +747,10 @@ void inv_housekeep(struct inv *v, uint64_t now)
             v->next_save = now + v->conf.save_interval_us;
         } else if (now >= v->next_save) {
             char err[256];
-            if (inv_save(v, err, sizeof(err)) != 0)
-                log_error("inventory", "%s", err);
+            bool ok = inv_save(v, err, sizeof(err)) == 0;
+            if (!ok && !v->save_failed)
+                log_error("inventory", "%s (logged once until a save succeeds)", err);
+            v->save_failed = !ok;
             v->next_save = now + v->conf.save_interval_us;
         }
     }
@@ -753,8 +759,9 @@ void inv_housekeep(struct inv *v, uint64_t now)
 void inv_flush(struct inv *v)
 {
     for (unsigned i = 0; i < v->npending; i++) {
+        const struct inv_device *d = &v->dev[v->pending[i]];
         if (v->host.new_device != NULL)
-            v->host.new_device(v->host.ud, &v->dev[v->pending[i]], v->dev[v->pending[i]].first_seen);
+            v->host.new_device(v->host.ud, d, d->ip_since > d->first_seen ? d->ip_since : d->first_seen);
         v->new_alerts++;
     }
     v->npending = 0;
@@ -1013,6 +1020,19 @@ struct inv *inv_new(const struct inv_conf *c, const struct inv_host *h, char *er
             return NULL;
         }
     }
+    if (c->state_file[0] != '\0') {
+        char dir[sizeof(c->state_file)];
+        snprintf(dir, sizeof(dir), "%s", c->state_file);
+        char *slash = strrchr(dir, '/');
+        if (slash != NULL)
+            *slash = '\0';
+        if (access(slash != NULL ? (dir[0] ? dir : "/") : ".", W_OK) != 0 && h != NULL) {
+            snprintf(err, errlen, "inventory state directory %s: %s", slash ? dir : ".",
+                     strerror(errno));
+            inv_free(v);
+            return NULL;
+        }
+    }
     if (c->state_file[0] != '\0' && inv_load(v, c->state_file, err, errlen) != 0) {
         inv_free(v);
         return NULL;
@@ -1143,7 +1163,7 @@ int inv_print_file(const char *state_file, const char *oui_dir, const char *form
             csv_put(stdout, ts, true);
         }
     } else {
-        printf("%-17s  %-15s  %-20s  %-24s  %-12s  %-10s  %s\n", "MAC", "IP", "NAME", "MAKER",
+        printf("%-17s  %-15s  %-20s  %-24s  %-12s  %-16s  %s\n", "MAC", "IP", "NAME", "MAKER",
                "KIND", "OS", "LAST SEEN (UTC)");
         for (size_t i = 0; i < v->n; i++) {
             const struct inv_device *d = &v->dev[i];
@@ -1155,7 +1175,7 @@ int inv_print_file(const char *state_file, const char *oui_dir, const char *form
             snprintf(maker, sizeof(maker), "%s",
                      d->maker ? d->maker : d->randomized ? "(randomized MAC)" : "-");
             ts_format(ts, sizeof(ts), d->last_seen, 0);
-            printf("%-17s  %-15s  %-20s  %-24s  %-12s  %-10s  %.19s\n", mac,
+            printf("%-17s  %-15s  %-20s  %-24s  %-12s  %-16s  %.19s\n", mac,
                    eve_addr_str(&d->ip, ip, sizeof(ip)), d->name[0] ? d->name : "-", maker,
                    inv_kind_name(d->kind), d->os[0] ? d->os : "-", ts);
         }

@@ -58,6 +58,7 @@ struct inv_device {
     uint8_t mac[6];
     struct addr ip;        /* current address (IPv4 preferred); zero when none */
     uint64_t first_seen, last_seen;
+    uint64_t ip_since;     /* when the current address was bound (not saved) */
     uint8_t name_src;      /* enum inv_name_src */
     uint8_t kind;          /* enum inv_kind */
     uint8_t kind_score;
