@@ -107,6 +107,60 @@ static void add_mail_domain(struct ev *e, const char *s, size_t n, const char *f
     add_name(e, d, k, field);
 }
 
+enum field_act { F_TYPE, F_SRC, F_DST, F_PROTO, F_APP, F_DNSTYPE, F_NAME, F_HOST, F_URL, F_UA,
+                 F_CN, F_MAIL, F_FILENAME, F_MAGIC, F_SHA256, F_MD5 };
+
+static const struct {
+    const char *path;
+    enum field_act act;
+    const char *field; /* F_NAME: the evidence's "match" */
+} fields[] = {
+    {"event_type", F_TYPE, NULL},          {"src_ip", F_SRC, NULL},
+    {"dest_ip", F_DST, NULL},              {"proto", F_PROTO, NULL},
+    {"app_proto", F_APP, NULL},            {"dns.type", F_DNSTYPE, NULL},
+    {"dns.queries.rrname", F_NAME, "dns.rrname"},
+    {"dns.answers.rdata", F_NAME, "dns.rdata"},
+    {"http.hostname", F_HOST, "http.hostname"},
+    {"http.url", F_URL, NULL},             {"http.http_user_agent", F_UA, NULL},
+    {"tls.sni", F_NAME, "tls.sni"},        {"tls.subject", F_CN, NULL},
+    {"smtp.mail_from", F_MAIL, "smtp.mail_from"},
+    {"fileinfo.filename", F_FILENAME, NULL}, {"fileinfo.magic", F_MAGIC, NULL},
+    {"fileinfo.sha256", F_SHA256, NULL},   {"fileinfo.md5", F_MD5, NULL},
+};
+
+static void on_str(struct ev *e, enum field_act act, const char *field,
+                   const struct jscan_val *v)
+{
+    switch (act) {
+    case F_TYPE: copy(e->type, sizeof(e->type), v); break;
+    case F_SRC:
+        e->have_src = det_addr_parse(v->s, &e->src);
+        e->ipver = strchr(v->s, ':') ? 6 : 4;
+        break;
+    case F_DST: e->have_dst = det_addr_parse(v->s, &e->dst); break;
+    case F_PROTO:
+        e->proto = strcmp(v->s, "TCP") == 0   ? IPPROTO_TCP
+                   : strcmp(v->s, "UDP") == 0 ? IPPROTO_UDP
+                                              : 0;
+        break;
+    case F_APP: copy(e->app_proto, sizeof(e->app_proto), v); break;
+    case F_DNSTYPE: e->dns_response = strcmp(v->s, "response") == 0; break;
+    case F_NAME: add_name(e, v->s, v->n, field); break;
+    case F_HOST:
+        copy(e->host, sizeof(e->host), v);
+        add_name(e, v->s, v->n, field);
+        break;
+    case F_URL: copy(e->url, sizeof(e->url), v); break;
+    case F_UA: copy(e->ua, sizeof(e->ua), v); break;
+    case F_CN: add_cn(e, v->s, v->n); break;
+    case F_MAIL: add_mail_domain(e, v->s, v->n, field); break;
+    case F_FILENAME: copy(e->filename, sizeof(e->filename), v); break;
+    case F_MAGIC: copy(e->magic, sizeof(e->magic), v); break;
+    case F_SHA256: copy(e->sha256, sizeof(e->sha256), v); break;
+    case F_MD5: copy(e->md5, sizeof(e->md5), v); break;
+    }
+}
+
 static bool on_val(const struct jscan_val *v, void *ud)
 {
     struct ev *e = ud;
@@ -123,45 +177,11 @@ static bool on_val(const struct jscan_val *v, void *ud)
     }
     if (v->type != JSCAN_STR || v->cut)
         return true;
-    if (strcmp(p, "event_type") == 0) {
-        copy(e->type, sizeof(e->type), v);
-    } else if (strcmp(p, "src_ip") == 0) {
-        e->have_src = det_addr_parse(v->s, &e->src);
-        e->ipver = strchr(v->s, ':') ? 6 : 4;
-    } else if (strcmp(p, "dest_ip") == 0) {
-        e->have_dst = det_addr_parse(v->s, &e->dst);
-    } else if (strcmp(p, "proto") == 0) {
-        e->proto = strcmp(v->s, "TCP") == 0 ? IPPROTO_TCP : strcmp(v->s, "UDP") == 0 ? IPPROTO_UDP : 0;
-    } else if (strcmp(p, "app_proto") == 0) {
-        copy(e->app_proto, sizeof(e->app_proto), v);
-    } else if (strcmp(p, "dns.type") == 0) {
-        e->dns_response = strcmp(v->s, "response") == 0;
-    } else if (strcmp(p, "dns.queries.rrname") == 0) {
-        add_name(e, v->s, v->n, "dns.rrname");
-    } else if (strcmp(p, "dns.answers.rdata") == 0) {
-        add_name(e, v->s, v->n, "dns.rdata");
-    } else if (strcmp(p, "http.hostname") == 0) {
-        copy(e->host, sizeof(e->host), v);
-        add_name(e, v->s, v->n, "http.hostname");
-    } else if (strcmp(p, "http.url") == 0) {
-        copy(e->url, sizeof(e->url), v);
-    } else if (strcmp(p, "http.http_user_agent") == 0) {
-        copy(e->ua, sizeof(e->ua), v);
-    } else if (strcmp(p, "tls.sni") == 0) {
-        add_name(e, v->s, v->n, "tls.sni");
-    } else if (strcmp(p, "tls.subject") == 0) {
-        add_cn(e, v->s, v->n);
-    } else if (strcmp(p, "smtp.mail_from") == 0) {
-        add_mail_domain(e, v->s, v->n, "smtp.mail_from");
-    } else if (strcmp(p, "fileinfo.filename") == 0) {
-        copy(e->filename, sizeof(e->filename), v);
-    } else if (strcmp(p, "fileinfo.magic") == 0) {
-        copy(e->magic, sizeof(e->magic), v);
-    } else if (strcmp(p, "fileinfo.sha256") == 0) {
-        copy(e->sha256, sizeof(e->sha256), v);
-    } else if (strcmp(p, "fileinfo.md5") == 0) {
-        copy(e->md5, sizeof(e->md5), v);
-    }
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        if (strcmp(p, fields[i].path) == 0) {
+            on_str(e, fields[i].act, fields[i].field, v);
+            break;
+        }
     return true;
 }
 
@@ -208,7 +228,7 @@ static void header(const struct ev *e, struct det_alert *a, uint64_t ts)
     a->app_proto = e->app_proto[0] ? e->app_proto : (e->type[0] ? e->type : NULL);
 }
 
-static void raise_intel(struct detect *d, struct det_alert *a, const struct intel_hit *hit,
+static void raise_intel(struct detect *d, const struct det_alert *a, const struct intel_hit *hit,
                         const char *indicator, const char *type, const char *match)
 {
     const struct intel_set *s = intel_slot_get(&d->intel);
@@ -226,15 +246,16 @@ static void raise_intel(struct detect *d, struct det_alert *a, const struct inte
                      ind, type, li->name, match, hit->n);
     if (n < 0 || (size_t)n >= sizeof(ev))
         n = 0;
-    a->sig = (enum det_sig)sig;
-    a->severity = li->severity;
-    a->variant = (uint16_t)(hit->lists[0] + 1);
-    a->list = li->name;
-    a->target = siphash24(&d->hk, indicator, strlen(indicator));
-    a->evidence = n ? ev : NULL;
-    a->evidence_len = (size_t)n;
+    struct det_alert b = *a;
+    b.sig = (enum det_sig)sig;
+    b.severity = li->severity;
+    b.variant = (uint16_t)(hit->lists[0] + 1);
+    b.list = li->name;
+    b.target = siphash24(&d->hk, indicator, strlen(indicator));
+    b.evidence = n ? ev : NULL;
+    b.evidence_len = (size_t)n;
     d->intel_hits++;
-    det_raise(d, a);
+    det_raise(d, &b);
 }
 
 static void intel_names(struct detect *d, const struct ev *e, uint64_t ts)
@@ -321,9 +342,8 @@ static void url_decode_lower(const char *s, char *out, size_t cap)
     size_t o = 0;
     for (size_t i = 0; s[i] != '\0' && o + 1 < cap; i++) {
         char c = s[i];
-        int h1, h2;
         if (c == '%' && s[i + 1] != '\0' && s[i + 2] != '\0' &&
-            (h1 = isxdigit((unsigned char)s[i + 1])) && (h2 = isxdigit((unsigned char)s[i + 2]))) {
+            isxdigit((unsigned char)s[i + 1]) && isxdigit((unsigned char)s[i + 2])) {
             unsigned v;
             if (sscanf(s + i + 1, "%2x", &v) == 1) {
                 c = (char)v;

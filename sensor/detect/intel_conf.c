@@ -29,8 +29,8 @@
 #include <unistd.h>
 #include <yaml.h>
 
-#define STRINGS_MAX (256 * 1024)
-#define FILE_MAX    (1024 * 1024)
+#define STRINGS_MAX ((size_t)256 * 1024)
+#define FILE_MAX    ((size_t)1024 * 1024)
 
 struct ic {
     yaml_parser_t yp;
@@ -74,11 +74,10 @@ static const char *keep(struct ic *c, const char *pre, const char *s)
     if (o->used + need > o->cap) /* the arena is allocated once at its cap */
         return NULL;
     char *d = o->strings + o->used;
-    if (pl) {
-        memcpy(d, pre, pl);
-        d[pl] = '/';
-    }
-    memcpy(d + pl + (pl ? 1 : 0), s, n + 1);
+    if (pl)
+        snprintf(d, need, "%s/%s", pre, s);
+    else
+        snprintf(d, need, "%s", s);
     o->used += need;
     return d;
 }
@@ -95,53 +94,49 @@ static int to_uint(struct ic *c, size_t line, const char *key, const char *v, un
     return 0;
 }
 
-static int set_field(struct ic *c, struct intel_list_conf *l, const char *k, const char *v,
+static int set_string(struct ic *c, struct intel_list_conf *l, const char *k, const char *v,
+                      size_t line)
+{
+    bool is_path = strcmp(k, "path") == 0 || strcmp(k, "categories") == 0;
+    const char *s = keep(c, is_path && v[0] != '/' && c->base[0] != '\0' ? c->base : NULL, v);
+    if (s == NULL)
+        return fail(c, line, "too much text");
+    if (strcmp(k, "name") == 0)
+        l->name = s;
+    else if (strcmp(k, "path") == 0)
+        l->path = s;
+    else if (strcmp(k, "categories") == 0)
+        l->categories_path = s;
+    else if (strcmp(k, "iprep_category") == 0)
+        l->iprep_category = s;
+    else {
+        l->category = s;
+        if (det_sig_for_intel_category(s) < 0)
+            return fail(c, line, "category: unknown \"%.40s\" (docs/detections.md lists them)", v);
+    }
+    return 0;
+}
+
+/* format, type, dataset_type: names parsed by lib/intel. */
+static int set_enum(struct ic *c, struct intel_list_conf *l, const char *k, const char *v,
+                    size_t line)
+{
+    int x;
+    if (strcmp(k, "format") == 0 && (x = intel_format_parse(v)) >= 0)
+        l->format = (enum intel_format)x;
+    else if (strcmp(k, "type") == 0 && (x = intel_type_parse(v)) >= 0)
+        l->type = (enum intel_type)x;
+    else if (strcmp(k, "dataset_type") == 0 && (x = intel_dataset_type_parse(v)) >= 0)
+        l->dataset_type = (enum intel_dataset_type)x;
+    else
+        return fail(c, line, "%s: unknown \"%.40s\"", k, v);
+    return 0;
+}
+
+static int set_other(struct ic *c, struct intel_list_conf *l, const char *k, const char *v,
                      size_t line)
 {
-    unsigned u;
-    int x;
-    if (strcmp(k, "name") == 0 || strcmp(k, "category") == 0 || strcmp(k, "iprep_category") == 0) {
-        const char *s = keep(c, NULL, v);
-        if (s == NULL)
-            return fail(c, line, "too much text");
-        if (k[0] == 'n')
-            l->name = s;
-        else if (k[0] == 'c')
-            l->category = s;
-        else
-            l->iprep_category = s;
-        if (k[0] == 'c' && det_sig_for_intel_category(s) < 0)
-            return fail(c, line, "category: unknown \"%.40s\" (docs/detections.md lists them)", v);
-        return 0;
-    }
-    if (strcmp(k, "path") == 0 || strcmp(k, "categories") == 0) {
-        const char *s = keep(c, v[0] == '/' || c->base[0] == '\0' ? NULL : c->base, v);
-        if (s == NULL)
-            return fail(c, line, "too much text");
-        if (k[0] == 'p')
-            l->path = s;
-        else
-            l->categories_path = s;
-        return 0;
-    }
-    if (strcmp(k, "format") == 0) {
-        if ((x = intel_format_parse(v)) < 0)
-            return fail(c, line, "format: unknown \"%.40s\"", v);
-        l->format = (enum intel_format)x;
-        return 0;
-    }
-    if (strcmp(k, "type") == 0) {
-        if ((x = intel_type_parse(v)) < 0)
-            return fail(c, line, "type: unknown \"%.40s\"", v);
-        l->type = (enum intel_type)x;
-        return 0;
-    }
-    if (strcmp(k, "dataset_type") == 0) {
-        if ((x = intel_dataset_type_parse(v)) < 0)
-            return fail(c, line, "dataset_type: unknown \"%.40s\"", v);
-        l->dataset_type = (enum intel_dataset_type)x;
-        return 0;
-    }
+    unsigned u = 0;
     if (strcmp(k, "severity") == 0) {
         if (to_uint(c, line, k, v, 4, &u) != 0)
             return ERR_INVAL;
@@ -155,21 +150,37 @@ static int set_field(struct ic *c, struct intel_list_conf *l, const char *k, con
     if (strcmp(k, "min_score") == 0)
         return to_uint(c, line, k, v, 1000000, &l->min_score);
     if (strcmp(k, "delimiter") == 0) {
-        if (strlen(v) != 1 && strcmp(v, "\\t") != 0)
+        if (strcmp(v, "\\t") == 0)
+            l->delimiter = '\t';
+        else if (strlen(v) == 1)
+            l->delimiter = v[0];
+        else
             return fail(c, line, "delimiter: one character");
-        l->delimiter = strcmp(v, "\\t") == 0 ? '\t' : v[0];
         return 0;
     }
     if (strcmp(k, "header") == 0) {
-        if (strcmp(v, "yes") == 0 || strcmp(v, "true") == 0)
-            l->header = true;
-        else if (strcmp(v, "no") == 0 || strcmp(v, "false") == 0)
-            l->header = false;
-        else
+        bool yes = strcmp(v, "yes") == 0 || strcmp(v, "true") == 0;
+        if (!yes && strcmp(v, "no") != 0 && strcmp(v, "false") != 0)
             return fail(c, line, "header: yes or no");
+        l->header = yes;
         return 0;
     }
     return fail(c, line, "unknown key \"%.40s\"", k);
+}
+
+static int set_field(struct ic *c, struct intel_list_conf *l, const char *k, const char *v,
+                     size_t line)
+{
+    static const char *const strings[] = {"name", "path", "category", "categories",
+                                          "iprep_category", NULL};
+    static const char *const enums[] = {"format", "type", "dataset_type", NULL};
+    for (int i = 0; strings[i] != NULL; i++)
+        if (strcmp(k, strings[i]) == 0)
+            return set_string(c, l, k, v, line);
+    for (int i = 0; enums[i] != NULL; i++)
+        if (strcmp(k, enums[i]) == 0)
+            return set_enum(c, l, k, v, line);
+    return set_other(c, l, k, v, line);
 }
 
 /* One list entry: a mapping of scalars (the MAPPING_START was read). */
@@ -238,6 +249,21 @@ static int sequence(struct ic *c)
     }
 }
 
+/* The value of the `intel:` key: a list of lists. */
+static int intel_key(struct ic *c)
+{
+    yaml_event_t ev;
+    int rc = next(c, &ev);
+    if (rc != 0)
+        return rc;
+    yaml_event_type_t t = ev.type;
+    size_t line = ev.start_mark.line;
+    yaml_event_delete(&ev);
+    if (t != YAML_SEQUENCE_START_EVENT)
+        return fail(c, line, "intel: expected a list");
+    return sequence(c);
+}
+
 static int document(struct ic *c)
 {
     yaml_event_t ev;
@@ -270,14 +296,7 @@ static int document(struct ic *c)
         case YAML_SCALAR_EVENT:
             if (!is_intel)
                 return fail(c, line, "unknown key (expected `intel:`)");
-            if ((rc = next(c, &ev)) != 0)
-                return rc;
-            t = ev.type;
-            line = ev.start_mark.line;
-            yaml_event_delete(&ev);
-            if (t != YAML_SEQUENCE_START_EVENT)
-                return fail(c, line, "intel: expected a list");
-            if ((rc = sequence(c)) != 0)
+            if ((rc = intel_key(c)) != 0)
                 return rc;
             done = true;
             break;
@@ -332,7 +351,7 @@ int det_intel_conf_load(const char *path, struct det_intel_conf *out, char *err,
             break;
         len += (size_t)n;
         if (len == FILE_MAX) {
-            snprintf(err, errlen, "%s: file too large (max %d bytes)", path, FILE_MAX);
+            snprintf(err, errlen, "%s: file too large (max %zu bytes)", path, FILE_MAX);
             rc = ERR_INVAL;
             goto out;
         }

@@ -38,6 +38,10 @@ static void put_cp(char *out, size_t *n, size_t cap, unsigned cp, bool *cut)
 {
     char b[4];
     size_t k;
+    if (cp == 0) { /* a NUL would cut the C string: mark the value as not usable */
+        *cut = true;
+        return;
+    }
     if (cp < 0x80) {
         b[0] = (char)cp;
         k = 1;
@@ -57,6 +61,29 @@ static void put_cp(char *out, size_t *n, size_t cap, unsigned cp, bool *cut)
     }
     memcpy(out + *n, b, k);
     *n += k;
+}
+
+/* Reads the escape after a backslash at j->p: its code point, or -1. */
+static long read_escape(struct js *j)
+{
+    if (j->p >= j->end)
+        return -1;
+    char e = *j->p++;
+    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+    const char *k = e != '\0' ? strchr(from, e) : NULL;
+    if (k != NULL)
+        return (unsigned char)to[k - from];
+    if (e != 'u' || j->end - j->p < 4)
+        return -1;
+    long cp = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = hexval(j->p[i]);
+        if (h < 0)
+            return -1;
+        cp = cp << 4 | h;
+    }
+    j->p += 4;
+    return cp;
 }
 
 /* Reads a string at j->p ('"') into out (cap bytes, NUL added). Returns its length
@@ -83,34 +110,10 @@ static long read_str(struct js *j, char *out, size_t cap, bool *cut)
                 *cut = true;
             continue;
         }
-        if (j->p >= j->end)
+        long cp = read_escape(j);
+        if (cp < 0)
             return -1;
-        char e = *j->p++;
-        unsigned cp;
-        switch (e) {
-        case '"': cp = '"'; break;
-        case '\\': cp = '\\'; break;
-        case '/': cp = '/'; break;
-        case 'b': cp = '\b'; break;
-        case 'f': cp = '\f'; break;
-        case 'n': cp = '\n'; break;
-        case 'r': cp = '\r'; break;
-        case 't': cp = '\t'; break;
-        case 'u':
-            if (j->end - j->p < 4)
-                return -1;
-            cp = 0;
-            for (int i = 0; i < 4; i++) {
-                int h = hexval(j->p[i]);
-                if (h < 0)
-                    return -1;
-                cp = cp << 4 | (unsigned)h;
-            }
-            j->p += 4;
-            break;
-        default: return -1;
-        }
-        put_cp(out, &n, cap, cp, cut);
+        put_cp(out, &n, cap, (unsigned)cp, cut);
     }
     return -1;
 }
@@ -247,6 +250,8 @@ static int value(struct js *j, int depth)
 int jscan(const char *buf, size_t len, bool (*cb)(const struct jscan_val *v, void *ud), void *ud)
 {
     struct js j;
+    if (buf == NULL)
+        return -1;
     j.p = buf;
     j.end = buf + len;
     j.plen = 0;
@@ -254,7 +259,5 @@ int jscan(const char *buf, size_t len, bool (*cb)(const struct jscan_val *v, voi
     j.cb = cb;
     j.ud = ud;
     j.stop = false;
-    if (buf == NULL)
-        return -1;
     return value(&j, 0);
 }

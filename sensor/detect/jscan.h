@@ -6,7 +6,7 @@
  * For every scalar it calls back with the dotted path of object keys leading to it
  * (array levels add nothing: "dns.queries.rrname"), its type and its text; strings
  * are unescaped (\uXXXX to UTF-8; a string longer than JSCAN_MAX_STR is passed cut,
- * with `cut` set). Nesting deeper than JSCAN_MAX_DEPTH, paths longer than
+ * with `cut` set; so is one holding \u0000). Nesting deeper than JSCAN_MAX_DEPTH, paths longer than
  * JSCAN_MAX_PATH and any syntax error stop the walk with -1. It never reads outside
  * buf[0..len) and never allocates.
  */

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Cost of the detections (issue 4): the 1 GB benchmark capture (bench/README.md) read
+# by the plain libpcap loop (baseline), by the sensor with detections off
+# (parsers-only), and by the sensor with every detector on and about one million
+# indicators loaded (every list of ../shared/corpus/intel plus generated IPv4
+# addresses and domains up to 1 M), all in the same run. Prints wall and CPU seconds,
+# peak RSS and the ratios; figures go into bench/README.md by hand.
+# Env: RUNS (default 1), BENCH_PCAP (default bench/data/mixed-1G.pcap),
+#      OTASUKE_CORPUS (default ../shared/corpus), N_IND (default 1000000).
+set -eu
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BIN="$SRC/build/bin"
+PCAP=${BENCH_PCAP:-$SRC/bench/data/mixed-1G.pcap}
+CORPUS=${OTASUKE_CORPUS:-$SRC/../shared/corpus}
+RUNS=${RUNS:-1}
+N_IND=${N_IND:-1000000}
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+[ -s "$PCAP" ] || { echo "no $PCAP: run bench/run.sh once to make it"; exit 1; }
+I="$CORPUS/intel"
+# The corpus lists, one file per kind of format, then generated indicators to N_IND.
+find "$I/maltrail" -name '*.txt' -print0 | xargs -0 cat >"$W/maltrail.txt"
+find "$I/categories" -type f \( -name domains -o -name '*.txt' \) -print0 | xargs -0 cat >"$W/domains.txt"
+find "$I/hashes" -name '*.sha256' -print0 | xargs -0 cat >"$W/sha256.txt"
+have=$(cat "$W/maltrail.txt" "$W/domains.txt" "$W/sha256.txt" | grep -cv '^#' || true)
+more=$(( N_IND > have ? N_IND - have : 0 ))
+/usr/bin/python3 - "$more" >"$W/gen.txt" <<'PY'
+import sys, random
+r = random.Random(4); n = int(sys.argv[1])
+for i in range(n):
+    if i % 2:
+        print("100.%d.%d.%d" % (64 + r.randrange(64), r.randrange(256), r.randrange(256)))
+    else:
+        print("x%08x.bench-%d.example" % (r.getrandbits(32), i % 997))
+PY
+cat >"$W/intel.yaml" <<YAML
+intel:
+  - {name: maltrail, path: "$W/maltrail.txt", format: maltrail, category: c2, severity: 1}
+  - {name: categories, path: "$W/domains.txt", format: plain, category: url_category, severity: 3}
+  - {name: sha256, path: "$W/sha256.txt", format: plain, type: sha256, category: malware, severity: 1}
+  - {name: generated, path: "$W/gen.txt", format: plain, category: malicious_site, severity: 2}
+YAML
+measure() {   # NAME CMD...: RUNS runs, prints the median wall/CPU/RSS line
+    local name=$1; shift
+    local f="$W/t.$RANDOM"
+    for _ in $(seq "$RUNS"); do
+        /usr/bin/time -f "%e %U %S %M" -o "$f.1" "$@" >/dev/null 2>"$W/err" || { cat "$W/err"; exit 1; }
+        cat "$f.1" >>"$f"
+    done
+    sort -n "$f" | awk -v n="$name" -v r="$RUNS" 'NR==int((r+1)/2){printf "%s %s %.2f %d\n", n, $1, $2+$3, $4}'
+}
+"$BIN/otasuke-sensor" -q -r "$PCAP" -o /dev/null --set log.level=error >/dev/null 2>&1 || true  # warm-up
+{
+measure baseline "$BIN/pcap_read" "$PCAP"
+measure parsers "$BIN/otasuke-sensor" -q -r "$PCAP" -o "$W/e1.json" --set detect.enabled=no
+measure detect "$BIN/otasuke-sensor" -q -r "$PCAP" -o "$W/e2.json" --set detect.intel_file="$W/intel.yaml"
+} | tee "$W/res"
+"$BIN/otasuke-sensor" -q -r "$SRC/tests/fuzz/corpus/pcapfile/$(ls "$SRC/tests/fuzz/corpus/pcapfile" | head -1)" -o /dev/null \
+    --set detect.intel_file="$W/intel.yaml" 2>"$W/load.log" || true
+grep 'intel lists=' "$W/load.log" || true
+tail -1 "$W/e2.json" | /usr/bin/python3 -c 'import json,sys; s=json.load(sys.stdin)["stats"]; d=s["detect"]; print("alerts", d["alerts"], "occurrences", d["occurrences"], "intel_hits", d["intel_hits"], "intel MiB %.1f" % (d["intel_bytes"]/1048576))'
+awk '{w[$1]=$2; c[$1]=$3; m[$1]=$4} END {
+  printf "ratio vs baseline (wall): parsers %.3f  detect %.3f\n", w["baseline"]/w["parsers"], w["baseline"]/w["detect"];
+  printf "detect / parsers-only: wall %.3f  CPU %.3f  (RSS %d → %d KiB)\n", w["parsers"]/w["detect"], c["parsers"]/c["detect"], m["parsers"], m["detect"] }' "$W/res"

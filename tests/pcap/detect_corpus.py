@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Recall of the detections on the corpus captures (issue 4, "How we know it works").
+
+Runs otasuke-sensor with the corpus intel lists (intel.yaml written by
+detect_corpus.sh) over every capture labelled portscan, hostsweep, c2, malware,
+malware-download or exploit in ../shared/corpus/pcap/MANIFEST.tsv, and over the
+benign-labelled ones, and reports per label the share of captures with an alert of the
+expected category (and with any alert above informational), and the number of alerts
+above informational per 1,000 benign captures. Writes summary.json into the work dir.
+
+usage: detect_corpus.py SENSOR CORPUS INTEL_YAML WORKDIR [--benign N] [--min-recall L=x ...]
+"""
+import csv, json, os, subprocess, sys
+
+EXPECT = {
+    "portscan": {"recon"},
+    "hostsweep": {"recon"},
+    "c2": {"c2"},
+    "malware": {"malware", "c2"},
+    "malware-download": {"malware"},
+    "exploit": {"intrusion"},
+}
+
+
+def run(sensor, pcap, intel, out):
+    subprocess.run([sensor, "-q", "-r", pcap, "-o", out, "--set", "detect.intel_file=" + intel,
+                    "--set", "log.level=error"], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, timeout=900)
+    alerts = []
+    try:
+        with open(out, encoding="utf-8") as f:
+            for line in f:
+                if '"event_type":"alert"' in line:
+                    alerts.append(json.loads(line)["alert"])
+    except FileNotFoundError:
+        pass
+    os.unlink(out) if os.path.exists(out) else None
+    return alerts
+
+
+def main():
+    sensor, corpus, intel, work = sys.argv[1:5]
+    args = sys.argv[5:]
+    nbenign = 10**9
+    mins = {}
+    i = 0
+    while i < len(args):
+        if args[i] == "--benign":
+            nbenign = int(args[i + 1]); i += 2
+        elif args[i] == "--min-recall":
+            k, v = args[i + 1].split("="); mins[k] = float(v); i += 2
+        else:
+            i += 1
+    rows = list(csv.DictReader(open(os.path.join(corpus, "pcap/MANIFEST.tsv")), delimiter="\t"))
+    res = {k: {"captures": 0, "right": 0, "any": 0, "misses": []} for k in EXPECT}
+    benign = {"captures": 0, "alerts_above_info": 0, "by_signature": {}}
+    bcount = 0
+    for r in sorted(rows, key=lambda r: int(r["bytes"])):
+        labels = set(r["labels"].split(","))
+        want = [l for l in EXPECT if l in labels]
+        is_benign = "benign" in labels and not want
+        if not want and not (is_benign and bcount < nbenign):
+            continue
+        pcap = os.path.join(corpus, "pcap", r["file"])
+        if not os.path.exists(pcap):
+            continue
+        alerts = run(sensor, pcap, intel, os.path.join(work, "e.json"))
+        cats = {a["category"] for a in alerts if a["severity"] < 4}
+        for l in want:
+            res[l]["captures"] += 1
+            if cats & EXPECT[l]:
+                res[l]["right"] += 1
+            else:
+                res[l]["misses"].append(r["file"])
+            if cats:
+                res[l]["any"] += 1
+        if is_benign:
+            bcount += 1
+            benign["captures"] += 1
+            for a in alerts:
+                if a["severity"] < 4:
+                    benign["alerts_above_info"] += 1
+                    k = str(a["signature_id"])
+                    benign["by_signature"][k] = benign["by_signature"].get(k, 0) + 1
+    per1000 = 1000.0 * benign["alerts_above_info"] / max(1, benign["captures"])
+    benign["per_1000_captures"] = round(per1000, 1)
+    summary = {"labels": res, "benign": benign}
+    with open(os.path.join(work, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+    fail = 0
+    for l, v in res.items():
+        n = v["captures"]
+        rec = v["right"] / n if n else 0.0
+        print("%-17s captures %3d  recall %5.1f%%  (any alert > info: %d)  misses: %s"
+              % (l, n, 100 * rec, v["any"], ", ".join(v["misses"][:6])))
+        if l in mins and n and rec < mins[l]:
+            print("FAIL - recall of %s below %.2f" % (l, mins[l])); fail = 1
+    print("benign: %d captures, %d alerts above informational (%.1f per 1,000 captures) %s"
+          % (benign["captures"], benign["alerts_above_info"], per1000, benign["by_signature"]))
+    return fail
+
+
+if __name__ == "__main__":
+    sys.exit(main())
