@@ -27,14 +27,18 @@
 
 struct inv_bind {
     struct addr ip;
-    uint32_t dev; /* index + 1; 0: empty */
+    uint32_t dev;  /* index + 1; 0: empty */
+    uint32_t last; /* newest history entry of this address: index + 1; 0: none */
 };
 
 struct inv_hist {
     struct addr ip;
     uint32_t dev;
+    uint32_t prev; /* the address's previous entry: index + 1; 0: none */
     uint64_t from;
 };
+
+#define INV_HIST_WALK 256 /* entries of one address walked at most */
 
 struct home_pfx {
     struct addr a;
@@ -306,7 +310,11 @@ static void write_asset(struct inv *v, const struct inv_device *d, const char *c
 static struct inv_device *dev_get(struct inv *v, const uint8_t *mac, const struct addr *ip,
                                   uint64_t ts, bool *created)
 {
+    static const uint8_t zero_mac[6];
     size_t slot = 0;
+    *created = false;
+    if (mac != NULL && memcmp(mac, zero_mac, 6) == 0)
+        return NULL; /* not an address: a placeholder some stacks send */
     long i = dev_find(v, mac, ip, &slot);
     *created = false;
     if (i >= 0)
@@ -372,7 +380,8 @@ static struct inv_bind *bind_slot(struct inv *v, const struct addr *ip, bool ins
     }
 }
 
-static void hist_add(struct inv *v, const struct addr *ip, uint32_t dev, uint64_t from)
+static void hist_add(struct inv *v, struct inv_bind *b, const struct addr *ip, uint32_t dev,
+                     uint64_t from)
 {
     size_t pos = (v->hist_head + v->hist_len) % v->nhist;
     if (v->hist_len == v->nhist) {
@@ -384,24 +393,32 @@ static void hist_add(struct inv *v, const struct addr *ip, uint32_t dev, uint64_
     v->hist[pos].ip = *ip;
     v->hist[pos].dev = dev;
     v->hist[pos].from = from;
+    v->hist[pos].prev = b != NULL && b->last != (uint32_t)pos + 1 ? b->last : 0;
+    if (b != NULL)
+        b->last = (uint32_t)pos + 1;
 }
 
 /* Device d uses address ip at ts: rebinds the address, records the change in the
- * history and, for the device's current address, writes an asset "changed". */
+ * history and, for the device's current address, writes an asset "changed". A packet
+ * (weak: a router forwards many source addresses with its own MAC) binds an address
+ * nobody holds and gives a device without an address its first; DHCP and ARP
+ * (strong) rebind and move. */
 static void bind_ip(struct inv *v, struct inv_device *d, const struct addr *ip, uint64_t ts,
-                    bool created)
+                    bool created, bool strong)
 {
     if (addr_unusable(ip))
         return;
     struct inv_bind *b = bind_slot(v, ip, true);
     uint32_t id = dev_id(v, d) + 1;
-    if (b != NULL && b->dev != id) {
+    if (b != NULL && b->dev != id && (strong || b->dev == 0)) {
         b->dev = id;
-        hist_add(v, ip, id - 1, ts);
+        hist_add(v, b, ip, id - 1, ts);
     }
     static const struct addr zero;
     bool none = memcmp(&d->ip, &zero, sizeof(zero)) == 0;
     if (!d->has_mac)
+        return;
+    if (!strong && !none && !(addr_is_v4(ip) && !addr_is_v4(&d->ip)))
         return;
     if (memcmp(&d->ip, ip, sizeof(*ip)) != 0 && (none || addr_is_v4(ip) || !addr_is_v4(&d->ip))) {
         d->ip = *ip;
@@ -438,14 +455,15 @@ void inv_packet(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64
     clock_at(v, ts);
     if (!is_home(v, ip) || addr_unusable(ip))
         return;
-    if (mac != NULL && (mac[0] & 1) != 0)
+    static const uint8_t zero_mac[6];
+    if (mac != NULL && ((mac[0] & 1) != 0 || memcmp(mac, zero_mac, 6) == 0))
         return;
     bool created;
     struct inv_device *d = dev_get(v, mac, ip, ts, &created);
     if (d == NULL)
         return;
     touch(v, d, ts);
-    bind_ip(v, d, ip, ts, created);
+    bind_ip(v, d, ip, ts, created, false);
     if (created)
         on_created(v, d, ts);
 }
@@ -644,7 +662,7 @@ void inv_event(struct inv *v, const char *json, size_t len, uint64_t ts)
                 str_set(d->dhcp_fp, sizeof(d->dhcp_fp), e->params);
         } else if (strcmp(e->dhcp_kind, "ack") == 0 && addr_parse(e->assigned_ip, &ip) &&
                    !addr_unusable(&ip)) {
-            bind_ip(v, d, &ip, ts, created);
+            bind_ip(v, d, &ip, ts, created, true);
             if (e->hostname[0] != '\0' && d->name[0] == '\0')
                 set_name(d, e->hostname, INV_NS_DHCP, &name_chg);
         }
@@ -654,7 +672,7 @@ void inv_event(struct inv *v, const char *json, size_t len, uint64_t ts)
             d = dev_get(v, mac, NULL, ts, &created);
             if (d != NULL) {
                 touch(v, d, ts);
-                bind_ip(v, d, &ip, ts, created);
+                bind_ip(v, d, &ip, ts, created, true);
             }
         }
     } else if (addr_parse(e->src_ip, &ip) && is_home(v, &ip)) {
@@ -771,14 +789,19 @@ bool inv_attribute(struct inv *v, const struct addr *ip, uint64_t ts, struct inv
 {
     const struct inv_device *d = NULL;
     memset(out, 0, sizeof(*out));
-    /* newest binding of ip that began at or before ts */
-    for (size_t k = v->hist_len; k > 0; k--) {
-        const struct inv_hist *h = &v->hist[(v->hist_head + k - 1) % v->nhist];
-        if (h->from <= ts && memcmp(&h->ip, ip, sizeof(*ip)) == 0) {
+    /* newest binding of ip that began at or before ts: the address's chain */
+    struct inv_bind *b = bind_slot(v, ip, false);
+    uint32_t k = b != NULL ? b->last : 0;
+    for (unsigned steps = 0; k != 0 && steps < INV_HIST_WALK; steps++) {
+        const struct inv_hist *h = &v->hist[k - 1];
+        if (memcmp(&h->ip, ip, sizeof(*ip)) != 0)
+            break; /* overwritten by the ring */
+        if (h->from <= ts) {
             d = &v->dev[h->dev];
             out->by_history = true;
             break;
         }
+        k = h->prev;
     }
     if (d == NULL)
         d = dev_by_ip(v, ip);
@@ -966,8 +989,12 @@ static int inv_load(struct inv *v, const char *path, char *err, size_t errlen)
             }
         } else if (fld[0][0] == 'H' && n == 4 && addr_parse(fld[1], &ip)) {
             unsigned long id = strtoul(fld[2], NULL, 10);
-            if (id < v->n)
-                hist_add(v, &ip, (uint32_t)id, strtoull(fld[3], NULL, 10));
+            struct inv_bind *b = bind_slot(v, &ip, true);
+            if (id < v->n && b != NULL) {
+                if (b->dev == 0)
+                    b->dev = (uint32_t)id + 1;
+                hist_add(v, b, &ip, (uint32_t)id, strtoull(fld[3], NULL, 10));
+            }
         }
     }
     xfree(line);
