@@ -3,6 +3,7 @@
  * The packet work is in pipeline.c.
  */
 #include "capture/capture.h"
+#include "inventory/inventory.h"
 #include "pipeline.h"
 #include "sensor_conf.h"
 #include "version.h"
@@ -35,6 +36,8 @@ struct cli {
     const char *sets[MAX_SETS];
     int nsets;
     bool test_config;
+    bool inventory;          /* --inventory: print the saved inventory */
+    const char *inv_format;  /* --format table|csv|json */
     bool quiet;
     bool verbose;
 };
@@ -58,6 +61,8 @@ static void usage(FILE *f)
             "      --set NAME=VALUE   override one setting (repeatable), e.g. --set flow.memcap=1GiB\n"
             "  -u, --user USER        drop root to USER after opening the capture\n"
             "  -T, --test-config      check the configuration, print effective settings, exit\n"
+            "      --inventory        print the saved device inventory (inventory.state_dir), exit\n"
+            "      --format FMT       with --inventory: table (default), csv or json\n"
             "      --help-config      list every setting with its default and range\n"
             "  -q, --quiet            no progress line and no summary\n"
             "  -v, --verbose          more diagnostics (log.level=info)\n"
@@ -97,13 +102,15 @@ static int drop_privileges(const char *user)
 
 static int parse_cli(int argc, char **argv, struct cli *cl, char *filter, size_t flen)
 {
-    enum { OPT_SET = 256, OPT_HELP_CONFIG };
+    enum { OPT_SET = 256, OPT_HELP_CONFIG, OPT_INVENTORY, OPT_FORMAT };
     static const struct option opts[] = {
         {"read", required_argument, NULL, 'r'},    {"interface", required_argument, NULL, 'i'},
         {"output", required_argument, NULL, 'o'},  {"config", required_argument, NULL, 'c'},
         {"filter", required_argument, NULL, 'f'},  {"user", required_argument, NULL, 'u'},
         {"set", required_argument, NULL, OPT_SET}, {"test-config", no_argument, NULL, 'T'},
         {"help-config", no_argument, NULL, OPT_HELP_CONFIG},
+        {"inventory", no_argument, NULL, OPT_INVENTORY},
+        {"format", required_argument, NULL, OPT_FORMAT},
         {"quiet", no_argument, NULL, 'q'},         {"verbose", no_argument, NULL, 'v'},
         {"version", no_argument, NULL, 'V'},       {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -127,6 +134,8 @@ static int parse_cli(int argc, char **argv, struct cli *cl, char *filter, size_t
             }
             cl->sets[cl->nsets++] = optarg;
             break;
+        case OPT_INVENTORY: cl->inventory = true; break;
+        case OPT_FORMAT: cl->inv_format = optarg; break;
         case OPT_HELP_CONFIG: conf_help(sensor_conf_table, stdout); exit(0);
         case 'V': printf("%s\n", sensor_version_string()); exit(0);
         case 'h': usage(stdout); exit(0);
@@ -228,6 +237,24 @@ int main(int argc, char **argv)
     if (cl.test_config) {
         printf("# %s: configuration OK\n", cl.config ? cl.config : "(defaults)");
         conf_print(sensor_conf_table, &conf, stdout);
+        return 0;
+    }
+    if (cl.inventory) {
+        const char *fmt = cl.inv_format ? cl.inv_format : "table";
+        char path[CONF_STR_MAX + 32];
+        if (strcmp(fmt, "table") != 0 && strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0) {
+            fprintf(stderr, "otasuke-sensor: --format: expected table, csv or json\n");
+            return 2;
+        }
+        if (conf.inv_state_dir[0] == '\0') {
+            fprintf(stderr, "otasuke-sensor: --inventory: inventory.state_dir is not set\n");
+            return 1;
+        }
+        snprintf(path, sizeof(path), "%s/inventory.tsv", conf.inv_state_dir);
+        if (inv_print_file(path, conf.inv_oui_dir, fmt, err, sizeof(err)) != 0) {
+            fprintf(stderr, "otasuke-sensor: %s\n", err);
+            return 1;
+        }
         return 0;
     }
     if ((cl.read_file == NULL) == (cl.iface == NULL)) {

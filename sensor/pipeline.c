@@ -16,6 +16,7 @@
 #include "app/files.h"
 #include "capture/capture.h"
 #include "detect/detect.h"
+#include "inventory/inventory.h"
 #include "decode/decode.h"
 #include "flow/flow.h"
 #include "flow/reasm.h"
@@ -73,6 +74,7 @@ struct pipeline {
     bool read_error;
     /* detections (sensor/detect); NULL when detect.enabled is off */
     struct detect *det;
+    struct inv *inv; /* device inventory (issue 5) */
     volatile sig_atomic_t reload;
 };
 
@@ -461,6 +463,8 @@ static void write_stats(struct pipeline *pl, bool final)
         applayer_stats(pl->al, w);
     if (pl->det != NULL)
         detect_stats(pl->det, w);
+    if (pl->inv != NULL)
+        inv_stats(pl->inv, w);
     jw_obj_open(w, "output");
     jw_u64(w, "events", ss.events);
     jw_u64(w, "bytes", ss.bytes);
@@ -513,6 +517,8 @@ static void housekeep(struct pipeline *pl)
         }
         detect_housekeep(pl->det, pl->now);
     }
+    if (pl->inv != NULL)
+        inv_housekeep(pl->inv, pl->now);
     sink_flush(pl->sink); /* events reach the file at least once a second */
     pl->next_housekeep = pl->now + HOUSEKEEP_US;
 }
@@ -594,10 +600,13 @@ static void on_packet(struct pipeline *pl, const struct capture_pkt *cp, int lin
         decode_packet(pl->dec, &p, linktype, cp->data, cp->caplen, cp->wirelen, cp->ts_us);
     if (p.has_outer && rc != DECODE_BAD && rc != DECODE_SKIP)
         on_tunnel_packet(pl, &p);
-    if (rc == DECODE_OK)
+    if (rc == DECODE_OK) {
+        if (pl->inv != NULL && (p.ipver == 4 || p.ipver == 6))
+            inv_packet(pl->inv, p.has_eth ? p.eth_src : NULL, &p.src, p.ts_us);
         on_ip_packet(pl, &p);
-    else if (rc == DECODE_ARP && pl->al != NULL)
+    } else if (rc == DECODE_ARP && pl->al != NULL) {
         applayer_arp(pl->al, &p, cp->ts_us);
+    }
     /* ARP, held fragments and skipped packets are counted by the decoder; any of them
      * may still carry an event (e.g. an overlapping fragment). */
     if (decoder_last_event(pl->dec) != DECODE_EV_NONE)
@@ -654,6 +663,8 @@ static void host_write(void *ud, uint64_t ts)
 {
     struct pipeline *pl = ud;
     write_event(pl, ts);
+    if (pl->inv != NULL && jw_ok(&pl->jw))
+        inv_event(pl->inv, pl->jw.buf, pl->jw.len, ts);
     if (pl->det != NULL && jw_ok(&pl->jw))
         detect_event(pl->det, pl->jw.buf, pl->jw.len, ts);
 }
@@ -669,6 +680,84 @@ static void det_file(void *ud, const struct app_file *f)
 {
     struct pipeline *pl = ud;
     detect_file(pl->det, f, pl->now);
+}
+
+/* ---- the device inventory (issue 5) ---- */
+
+static void inv_write(void *ud, const char *line, size_t len, uint64_t ts)
+{
+    struct pipeline *pl = ud;
+    sink_write(pl->sink, line, len, ts);
+}
+
+static void inv_new_device(void *ud, const struct inv_device *dv, uint64_t ts)
+{
+    struct pipeline *pl = ud;
+    static const struct addr zero;
+    if (pl->det == NULL || memcmp(&dv->ip, &zero, sizeof(zero)) == 0)
+        return;
+    struct jw w;
+    if (jw_init(&w, 512, 2048) != 0)
+        return;
+    char mac[18];
+    jw_obj_open(&w, NULL);
+    if (dv->has_mac) {
+        snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", dv->mac[0], dv->mac[1],
+                 dv->mac[2], dv->mac[3], dv->mac[4], dv->mac[5]);
+        jw_str(&w, "mac", mac);
+    }
+    jw_bool(&w, "randomized_mac", dv->randomized);
+    if (dv->maker != NULL)
+        jw_str(&w, "maker", dv->maker);
+    if (dv->name[0] != '\0')
+        jw_str(&w, "name", dv->name);
+    jw_str(&w, "kind", inv_kind_name(dv->kind));
+    if (dv->evidence[0] != '\0')
+        jw_str(&w, "kind_evidence", dv->evidence);
+    jw_obj_close(&w);
+    if (jw_ok(&w))
+        detect_new_device(pl->det, &dv->ip, ts, w.buf, w.len);
+    jw_free(&w);
+}
+
+static bool inv_lookup(void *ud, const struct addr *ip, uint64_t ts, struct detect_device_info *out)
+{
+    struct pipeline *pl = ud;
+    struct inv_attrib a;
+    if (!inv_attribute(pl->inv, ip, ts, &a))
+        return false;
+    out->has_mac = a.has_mac;
+    memcpy(out->mac, a.mac, 6);
+    out->name = a.name;
+    out->maker = a.maker;
+    out->kind = a.kind;
+    return true;
+}
+
+static int open_inventory(struct pipeline *pl, char *err, size_t errlen)
+{
+    const struct sensor_conf *c = pl->conf;
+    if (!c->inv_enabled)
+        return 0;
+    struct inv_conf ic;
+    memset(&ic, 0, sizeof(ic));
+    ic.max_devices = (unsigned)c->inv_max_devices;
+    ic.max_history = (unsigned)c->inv_max_history;
+    ic.learning_us = c->inv_learning;
+    ic.quiet_us = c->inv_quiet;
+    ic.new_device_delay_us = c->inv_new_delay;
+    ic.save_interval_us = c->inv_save_interval;
+    if (c->inv_state_dir[0] != '\0')
+        snprintf(ic.state_file, sizeof(ic.state_file), "%s/inventory.tsv", c->inv_state_dir);
+    snprintf(ic.oui_dir, sizeof(ic.oui_dir), "%s", c->inv_oui_dir);
+    snprintf(ic.home_net, sizeof(ic.home_net), "%s", c->detect_home_net);
+    struct inv_host h = {inv_write, inv_new_device, pl};
+    pl->inv = inv_new(&ic, &h, err, errlen);
+    if (pl->inv == NULL)
+        return ERR_INVAL;
+    if (pl->det != NULL)
+        detect_set_device_lookup(pl->det, inv_lookup, pl);
+    return 0;
 }
 
 static int open_detect(struct pipeline *pl, char *err, size_t errlen)
@@ -759,7 +848,7 @@ struct pipeline *pipeline_new(const struct sensor_conf *c, char *err, size_t err
         }
     }
     if (open_applayer(pl, err, errlen) != 0 || open_sink(pl, err, errlen) != 0 ||
-        open_detect(pl, err, errlen) != 0)
+        open_detect(pl, err, errlen) != 0 || open_inventory(pl, err, errlen) != 0)
         goto fail;
     return pl;
 fail:
@@ -778,7 +867,13 @@ void pipeline_free(struct pipeline *pl)
     applayer_free(pl->al);
     if (pl->det != NULL)
         files_set_observer(NULL, NULL);
+    if (pl->inv != NULL) {
+        char err[512];
+        if (inv_save(pl->inv, err, sizeof(err)) != 0)
+            log_error("inventory", "%s", err);
+    }
     detect_free(pl->det);
+    inv_free(pl->inv);
     decoder_free(pl->dec);
     sink_close(pl->sink);
     jw_free(&pl->jw);
@@ -849,6 +944,8 @@ int pipeline_run(struct pipeline *pl, struct capture *cap, bool progress)
     if (progress)
         show_progress(pl, true);
     flow_table_flush(pl->flows);
+    if (pl->inv != NULL)
+        inv_flush(pl->inv);
     if (pl->det != NULL)
         detect_flush(pl->det);
     write_stats(pl, true);

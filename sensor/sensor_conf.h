@@ -145,6 +145,16 @@ struct sensor_conf {
     bool detect_land;
     bool detect_http_exploits;
     bool detect_files;
+    /* device inventory (sensor/inventory, docs/inventory.md) */
+    bool inv_enabled;
+    char inv_state_dir[CONF_STR_MAX];
+    char inv_oui_dir[CONF_STR_MAX];
+    int64_t inv_max_devices;
+    int64_t inv_max_history;
+    uint64_t inv_learning;
+    uint64_t inv_quiet;
+    uint64_t inv_new_delay;
+    uint64_t inv_save_interval;
 };
 
 extern const struct conf_item sensor_conf_table[];

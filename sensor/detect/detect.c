@@ -195,25 +195,64 @@ bool det_mac_get(const struct detect *d, const struct addr *a, uint8_t mac[6])
 
 /* ---- writing an alert ----------------------------------------------------------- */
 
-static void write_device(struct jw *w, const struct det_pending *p)
+static void write_device(struct detect *d, struct jw *w, const struct det_pending *p)
 {
     char ip[EVE_ADDR_LEN], mac[18];
     if (!p->has_dev)
         return;
+    /* the device inventory (issue 5): the device that had the address at the time */
+    struct detect_device_info di;
+    memset(&di, 0, sizeof(di));
+    bool inv = d->dev_fn != NULL && d->dev_fn(d->dev_ud, (const struct addr *)&p->dev, p->first, &di);
+    if (!inv) {
+        di.has_mac = p->has_mac;
+        memcpy(di.mac, p->mac, 6);
+    }
     jw_obj_open(w, "device");
     jw_str(w, "ip", eve_addr_str((const struct addr *)&p->dev, ip, sizeof(ip)));
-    if (p->has_mac) {
-        snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", p->mac[0], p->mac[1],
-                 p->mac[2], p->mac[3], p->mac[4], p->mac[5]);
+    if (di.has_mac) {
+        snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", di.mac[0], di.mac[1],
+                 di.mac[2], di.mac[3], di.mac[4], di.mac[5]);
         jw_str(w, "mac", mac);
     } else {
         jw_null(w, "mac");
     }
-    jw_null(w, "name");
-    jw_null(w, "maker");
-    jw_null(w, "kind");
-    jw_str(w, "confidence", p->has_mac ? "mac" : "ip");
+    if (di.name != NULL)
+        jw_str(w, "name", di.name);
+    else
+        jw_null(w, "name");
+    if (di.maker != NULL)
+        jw_str(w, "maker", di.maker);
+    else
+        jw_null(w, "maker");
+    if (di.kind != NULL)
+        jw_str(w, "kind", di.kind);
+    else
+        jw_null(w, "kind");
+    jw_str(w, "confidence", di.has_mac ? "mac" : "ip");
     jw_obj_close(w);
+}
+
+void detect_set_device_lookup(struct detect *d, detect_device_fn fn, void *ud)
+{
+    d->dev_fn = fn;
+    d->dev_ud = ud;
+}
+
+void detect_new_device(struct detect *d, const struct addr *ip, uint64_t ts_us,
+                       const char *evidence, size_t evlen)
+{
+    struct det_alert a;
+    memset(&a, 0, sizeof(a));
+    a.sig = SIG_NEW_DEVICE;
+    a.ts = ts_us;
+    a.src = *ip;
+    a.dst = *ip;
+    a.ipver = det_addr_is_v4(ip) ? 4 : 6;
+    a.dir = DET_INTERNAL + 1;
+    a.evidence = evidence;
+    a.evidence_len = evlen;
+    det_raise(d, &a);
 }
 
 static void write_alert(struct detect *d, const struct det_pending *p)
@@ -271,7 +310,7 @@ static void write_alert(struct detect *d, const struct det_pending *p)
     jw_str(w, "en", en);
     jw_obj_close(w);
     jw_obj_close(w);
-    write_device(w, p);
+    write_device(d, w, p);
     jw_obj_close(w);
     if (!jw_ok(w))
         return;

@@ -65,4 +65,20 @@ void detect_stats(const struct detect *d, struct jw *w);
 /* Alerts written so far. */
 uint64_t detect_alerts(const struct detect *d);
 
+/* ---- device inventory hook (sensor/inventory, issue 5) ---- */
+struct detect_device_info {
+    bool has_mac;
+    uint8_t mac[6];
+    const char *name, *maker, *kind; /* NULL when unknown; borrowed until return */
+};
+/* fn(ud, ip, ts, out) fills out with the device that had address ip at time ts and
+ * returns true; the alert's `device` object then takes its MAC, name, maker, kind. */
+typedef bool (*detect_device_fn)(void *ud, const struct addr *ip, uint64_t ts_us,
+                                 struct detect_device_info *out);
+void detect_set_device_lookup(struct detect *d, detect_device_fn fn, void *ud);
+/* A new_device alert for the device at ip first seen at ts_us; evidence is a JSON
+ * object's text (mac, maker, randomized, name, kind). */
+void detect_new_device(struct detect *d, const struct addr *ip, uint64_t ts_us,
+                       const char *evidence, size_t evlen);
+
 #endif

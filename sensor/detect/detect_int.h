@@ -58,6 +58,8 @@ struct detect {
     struct det_macs *macs;
     struct det_behav *behav;
     uint64_t now;
+    detect_device_fn dev_fn; /* device inventory hook (issue 5) */
+    void *dev_ud;
     /* counters */
     uint64_t alerts, occurrences, agg_evicted, events_read, events_bad, intel_hits;
     uint64_t reloads, reload_fails, files_checked;

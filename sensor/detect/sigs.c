@@ -55,6 +55,9 @@ static const struct det_sig_info sigs[SIG_COUNT] = {
                                 "無害な名前に偽装した実行ファイル"},
     [SIG_FILE_EXE_ATTACHMENT] = {2000404, "malware", 2, "Executable or script delivered",
                                  "実行ファイル・スクリプトの受信"},
+    /* device inventory (sensor/inventory, issue 5) */
+    [SIG_NEW_DEVICE] = {3000001, "new_device", 3, "New device joined the network",
+                        "新しい機器がネットワークに接続されました"},
 };
 
 const struct det_sig_info *det_sig(enum det_sig s)
@@ -188,6 +191,14 @@ static const struct action actions[] = {
      "2) アンインストールを依頼し、社内ルールを周知する。",
      "An application or service the company forbids was used. 1) Ask the user. 2) Have it "
      "uninstalled and remind staff of the rules."},
+    /* device inventory (issue 5); keep "anomaly" the last row (the fallback) */
+    {"new_device", DET_INTERNAL,
+     "見慣れない機器が社内ネットワークに接続されました。1) 誰の機器か確認する（メーカー・名前・"
+     "種類を参考に） 2) 私物のスマートフォンなど許可のない機器なら、社内Wi-Fiから外してもらう "
+     "3) 心当たりがなければWi-Fiのパスワードを変更する。",
+     "A device never seen before joined the office network. 1) Find out whose it is (see its "
+     "maker, name and kind). 2) If it is not allowed (e.g. a private smartphone), have it "
+     "disconnected from the office Wi-Fi. 3) If nobody knows it, change the Wi-Fi password."},
     {"anomaly", DET_OUTBOUND,
      "いつもと違う通信を検知しました。1) 端末の利用者に心当たりがあるか確認する "
      "2) 心当たりがなければ、端末をネットワークから外してウイルス対策ソフトでスキャンする。",

@@ -17,7 +17,8 @@ intel:
   - {name: maltrail-mass-scanner, path: "$I/maltrail/mass_scanner.txt", format: maltrail, category: recon, severity: 4}
 YAML
 E="$T_TMP/demo.json"
-"$SENSOR" -q -r "$PCAP" -o "$E" --set detect.intel_file="$T_TMP/intel.yaml" --set log.level=error
+"$SENSOR" -q -r "$PCAP" -o "$E" --set detect.intel_file="$T_TMP/intel.yaml" --set log.level=error \
+    --set inventory.enabled=no # new_device alerts: tests/pcap/inventory_demo.sh
 check "every line is one JSON object" all_json "$E"
 
 A='[e for e in E if e["event_type"]=="alert"]'
@@ -49,7 +50,7 @@ check "every alert has ja/en texts, first steps and RFC 3339 times" \
 check "stats count the alerts" \
     [ "$(ev_query "$E" "E[-1]['stats']['detect']['alerts']")" -eq 18 ]
 # Without intel lists the behaviour detections still find the cases.
-"$SENSOR" -q -r "$PCAP" -o "$T_TMP/nointel.json" --set log.level=error
+"$SENSOR" -q -r "$PCAP" -o "$T_TMP/nointel.json" --set log.level=error --set inventory.enabled=no
 check "without intel: 14 alerts (no list hits), 2 bursts still" \
     [ "$(ev_query "$T_TMP/nointel.json" "(sum(e['event_type']=='alert' for e in E), sum(e.get('alert',{}).get('signature_id')==2000101 for e in E))")" = "(14, 2)" ]
 finish

@@ -1,0 +1,1212 @@
+/*
+ * The device inventory (see inventory.h, docs/inventory.md): the device table, the
+ * address bindings (current and history), what application-layer events tell about
+ * devices, asset events, new_device alerts and persistence.
+ */
+#include "inventory/inventory.h"
+
+#include "detect/jscan.h"
+#include "output/eve.h"
+#include "otasuke/alloc.h"
+#include "otasuke/err.h"
+#include "otasuke/hash.h"
+#include "otasuke/jw.h"
+#include "otasuke/log.h"
+#include "otasuke/timefmt.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define INV_HOME_MAX 64
+#define INV_PENDING_MAX 64
+
+struct inv_bind {
+    struct addr ip;
+    uint32_t dev;  /* index + 1; 0: empty */
+    uint32_t last; /* newest history entry of this address: index + 1; 0: none */
+};
+
+struct inv_hist {
+    struct addr ip;
+    uint32_t dev;
+    uint32_t prev; /* the address's previous entry: index + 1; 0: none */
+    uint64_t from;
+};
+
+#define INV_HIST_WALK 256 /* entries of one address walked at most */
+
+struct home_pfx {
+    struct addr a;
+    unsigned bits;
+};
+
+struct inv {
+    struct inv_conf conf;
+    struct inv_host host;
+    struct oui_table *oui;
+    struct hash_key hk;
+    struct inv_device *dev;
+    size_t n;
+    uint32_t *idx; /* device key hash → index + 1 */
+    size_t nidx;
+    struct inv_bind *bind; /* address → device (current) */
+    size_t nbind, bind_used;
+    struct inv_hist *hist; /* ring */
+    size_t nhist, hist_head, hist_len;
+    struct home_pfx home[INV_HOME_MAX];
+    unsigned nhome;
+    uint32_t pending[INV_PENDING_MAX]; /* devices awaiting their new_device alert */
+    unsigned npending;
+    uint64_t first_ts, now, next_save, next_quiet_scan;
+    struct jw jw;
+    char name_buf[INV_NAME_MAX], maker_buf[INV_TEXT_MAX];
+    /* counters */
+    bool save_failed;
+    uint64_t dropped, bind_full, events_read, events_bad, assets, new_alerts;
+};
+
+/* ---- addresses ---------------------------------------------------------------- */
+
+static bool addr_parse(const char *s, struct addr *out)
+{
+    memset(out, 0, sizeof(*out));
+    uint8_t v4[4];
+    if (inet_pton(AF_INET, s, v4) == 1) {
+        out->b[10] = 0xff;
+        out->b[11] = 0xff;
+        memcpy(out->b + 12, v4, 4);
+        return true;
+    }
+    return inet_pton(AF_INET6, s, out->b) == 1;
+}
+
+static bool addr_is_v4(const struct addr *a)
+{
+    static const uint8_t pfx[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    return memcmp(a->b, pfx, 12) == 0;
+}
+
+static bool addr_unusable(const struct addr *a)
+{
+    static const struct addr zero;
+    if (memcmp(a, &zero, sizeof(zero)) == 0)
+        return true;
+    if (addr_is_v4(a)) {
+        const uint8_t *b = a->b + 12;
+        return (b[0] == 0) || b[0] >= 224 || (b[0] == 255);
+    }
+    return a->b[0] == 0xff; /* multicast */
+}
+
+static int home_parse(struct inv *v, const char *list, char *err, size_t errlen)
+{
+    char buf[1024];
+    snprintf(buf, sizeof(buf), "%s", list);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ", []", &save); t != NULL; t = strtok_r(NULL, ", []", &save)) {
+        if (v->nhome == INV_HOME_MAX) {
+            snprintf(err, errlen, "home_net: more than %d prefixes", INV_HOME_MAX);
+            return ERR_LIMIT;
+        }
+        char *slash = strchr(t, '/');
+        long bits = -1;
+        if (slash != NULL) {
+            *slash = '\0';
+            bits = strtol(slash + 1, NULL, 10);
+        }
+        struct home_pfx *h = &v->home[v->nhome];
+        if (!addr_parse(t, &h->a)) {
+            snprintf(err, errlen, "home_net: bad address %s", t);
+            return ERR_INVAL;
+        }
+        bool v4 = addr_is_v4(&h->a);
+        long maxb = v4 ? 32 : 128;
+        if (bits < 0)
+            bits = maxb;
+        if (bits > maxb) {
+            snprintf(err, errlen, "home_net: bad prefix length for %s", t);
+            return ERR_INVAL;
+        }
+        h->bits = (unsigned)(v4 ? bits + 96 : bits);
+        v->nhome++;
+    }
+    return 0;
+}
+
+static bool is_home(const struct inv *v, const struct addr *a)
+{
+    for (unsigned i = 0; i < v->nhome; i++) {
+        const struct home_pfx *h = &v->home[i];
+        unsigned full = h->bits / 8, rem = h->bits % 8;
+        if (memcmp(a->b, h->a.b, full) != 0)
+            continue;
+        if (rem == 0 || ((a->b[full] ^ h->a.b[full]) & (uint8_t)(0xff << (8 - rem))) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* ---- the device table ------------------------------------------------------------ */
+
+static uint64_t key_hash(const struct inv *v, const uint8_t *mac, const struct addr *ip)
+{
+    uint8_t k[17];
+    memset(k, 0, sizeof(k));
+    if (mac != NULL) {
+        k[0] = 1;
+        memcpy(k + 1, mac, 6);
+    } else {
+        memcpy(k + 1, ip->b, 16);
+    }
+    return siphash24(&v->hk, k, sizeof(k));
+}
+
+static bool dev_is(const struct inv_device *d, const uint8_t *mac, const struct addr *ip)
+{
+    if (mac != NULL)
+        return d->has_mac && memcmp(d->mac, mac, 6) == 0;
+    return !d->has_mac && memcmp(&d->ip, ip, sizeof(*ip)) == 0;
+}
+
+/* Index of the device, or -1; *slot gets the free slot where it would go. */
+static long dev_find(const struct inv *v, const uint8_t *mac, const struct addr *ip, size_t *slot)
+{
+    size_t m = v->nidx - 1, i = (size_t)key_hash(v, mac, ip) & m;
+    for (;;) {
+        uint32_t e = v->idx[i];
+        if (e == 0) {
+            if (slot)
+                *slot = i;
+            return -1;
+        }
+        if (dev_is(&v->dev[e - 1], mac, ip))
+            return (long)e - 1;
+        i = (i + 1) & m;
+    }
+}
+
+static void fmt_mac(const uint8_t *m, char out[18])
+{
+    snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+
+static void str_set(char *dst, size_t n, const char *s)
+{
+    snprintf(dst, n, "%s", s);
+    for (char *p = dst; *p != '\0'; p++)
+        if (*p == '\t' || *p == '\n' || *p == '\r')
+            *p = ' '; /* the state file is tab-separated */
+}
+
+/* Adds s to a bounded set (first come, kept); returns true when it was new. */
+static bool set_add(char *set, size_t width, size_t n, const char *s)
+{
+    if (s[0] == '\0')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char *e = set + i * width;
+        if (e[0] == '\0') {
+            str_set(e, width, s);
+            return true;
+        }
+        if (strncmp(e, s, width - 1) == 0)
+            return false;
+    }
+    return false;
+}
+
+void inv_device_json(struct jw *w, const struct inv_device *d)
+{
+    char buf[EVE_ADDR_LEN], ts[TS_RFC3339_LEN];
+    static const struct addr zero;
+    if (d->has_mac) {
+        fmt_mac(d->mac, buf);
+        jw_str(w, "mac", buf);
+    } else {
+        jw_null(w, "mac");
+    }
+    if (memcmp(&d->ip, &zero, sizeof(zero)) != 0)
+        jw_str(w, "ip", eve_addr_str(&d->ip, buf, sizeof(buf)));
+    else
+        jw_null(w, "ip");
+    if (d->name[0] != '\0') {
+        static const char *const src[] = {"", "llmnr", "nbns", "mdns", "dhcp"};
+        jw_str(w, "name", d->name);
+        jw_str(w, "name_source", src[d->name_src < 5 ? d->name_src : 0]);
+    } else {
+        jw_null(w, "name");
+    }
+    if (d->maker != NULL)
+        jw_str(w, "maker", d->maker);
+    else
+        jw_null(w, "maker");
+    jw_bool(w, "randomized_mac", d->randomized);
+    jw_str(w, "kind", inv_kind_name(d->kind));
+    jw_str(w, "kind_confidence", d->kind_score >= 40 ? "high" : d->kind_score >= 20 ? "medium"
+                                 : d->kind_score > 0  ? "low"
+                                                      : "none");
+    if (d->os[0] != '\0')
+        jw_str(w, "os", d->os);
+    if (d->evidence[0] != '\0')
+        jw_str(w, "evidence", d->evidence);
+    if (d->vendor_class[0] != '\0')
+        jw_str(w, "dhcp_vendor_class", d->vendor_class);
+    if (d->dhcp_fp[0] != '\0')
+        jw_str(w, "dhcp_fingerprint", d->dhcp_fp);
+    if (d->model[0] != '\0')
+        jw_str(w, "model", d->model);
+    if (d->ssdp_server[0] != '\0')
+        jw_str(w, "ssdp_server", d->ssdp_server);
+#define ARR(key, field, cnt)                                                                   \
+    if (d->field[0][0] != '\0') {                                                              \
+        jw_arr_open(w, key);                                                                   \
+        for (int i_ = 0; i_ < (cnt) && d->field[i_][0] != '\0'; i_++)                          \
+            jw_str(w, NULL, d->field[i_]);                                                     \
+        jw_arr_close(w);                                                                       \
+    }
+    ARR("mdns_services", services, INV_SVC_N)
+    ARR("mdns_queries", queries, INV_SVC_N)
+    ARR("user_agents", ua, INV_SET_N)
+    ARR("ja3", ja3, INV_SET_N)
+    ARR("ja4", ja4, INV_SET_N)
+#undef ARR
+    ts_format(ts, sizeof(ts), d->first_seen, 0);
+    jw_str(w, "first_seen", ts);
+    ts_format(ts, sizeof(ts), d->last_seen, 0);
+    jw_str(w, "last_seen", ts);
+}
+
+/* An asset event: change is "new", "changed" (what lists the fields) or "quiet". */
+static void write_asset(struct inv *v, const struct inv_device *d, const char *change,
+                        const char *const *what, unsigned nwhat, uint64_t ts)
+{
+    if (v->host.write == NULL)
+        return;
+    struct jw *w = &v->jw;
+    jw_reset(w);
+    eve_begin(w, ts, "asset", 0);
+    jw_obj_open(w, "asset");
+    jw_str(w, "change", change);
+    if (nwhat > 0) {
+        jw_arr_open(w, "changed");
+        for (unsigned i = 0; i < nwhat; i++)
+            jw_str(w, NULL, what[i]);
+        jw_arr_close(w);
+    }
+    inv_device_json(w, d);
+    jw_obj_close(w);
+    jw_obj_close(w);
+    if (!jw_ok(w))
+        return;
+    v->assets++;
+    v->host.write(v->host.ud, w->buf, w->len, ts);
+}
+
+static struct inv_device *dev_get(struct inv *v, const uint8_t *mac, const struct addr *ip,
+                                  uint64_t ts, bool *created)
+{
+    static const uint8_t zero_mac[6];
+    size_t slot = 0;
+    *created = false;
+    if (mac != NULL && memcmp(mac, zero_mac, 6) == 0)
+        return NULL; /* not an address: a placeholder some stacks send */
+    long i = dev_find(v, mac, ip, &slot);
+    *created = false;
+    if (i >= 0)
+        return &v->dev[i];
+    if (v->n >= v->conf.max_devices) {
+        v->dropped++;
+        return NULL;
+    }
+    struct inv_device *d = &v->dev[v->n];
+    memset(d, 0, sizeof(*d));
+    if (mac != NULL) {
+        d->has_mac = true;
+        memcpy(d->mac, mac, 6);
+        d->randomized = mac_is_random(mac);
+        d->maker = oui_lookup(v->oui, mac);
+    } else {
+        d->ip = *ip;
+    }
+    d->first_seen = d->last_seen = ts;
+    inv_classify(d);
+    v->idx[slot] = (uint32_t)(v->n + 1);
+    v->n++;
+    *created = true;
+    return d;
+}
+
+static uint32_t dev_id(const struct inv *v, const struct inv_device *d)
+{
+    return (uint32_t)(d - v->dev);
+}
+
+/* Devices found after the learning period wait new_device_delay for their names. */
+static void on_created(struct inv *v, struct inv_device *d, uint64_t ts)
+{
+    write_asset(v, d, "new", NULL, 0, ts);
+    if (v->first_ts != 0 && ts >= v->first_ts + v->conf.learning_us &&
+        v->npending < INV_PENDING_MAX)
+        v->pending[v->npending++] = dev_id(v, d);
+}
+
+/* ---- address bindings -------------------------------------------------------------- */
+
+static struct inv_bind *bind_slot(struct inv *v, const struct addr *ip, bool insert)
+{
+    size_t m = v->nbind - 1;
+    size_t i = (size_t)siphash24(&v->hk, ip->b, sizeof(ip->b)) & m;
+    for (;;) {
+        struct inv_bind *b = &v->bind[i];
+        if (b->dev == 0) {
+            if (!insert)
+                return NULL;
+            if (v->bind_used * 4 >= v->nbind * 3) {
+                v->bind_full++;
+                return NULL;
+            }
+            b->ip = *ip;
+            v->bind_used++;
+            return b;
+        }
+        if (memcmp(&b->ip, ip, sizeof(*ip)) == 0)
+            return b;
+        i = (i + 1) & m;
+    }
+}
+
+static void hist_add(struct inv *v, struct inv_bind *b, const struct addr *ip, uint32_t dev,
+                     uint64_t from)
+{
+    size_t pos = (v->hist_head + v->hist_len) % v->nhist;
+    if (v->hist_len == v->nhist) {
+        pos = v->hist_head;
+        v->hist_head = (v->hist_head + 1) % v->nhist;
+    } else {
+        v->hist_len++;
+    }
+    v->hist[pos].ip = *ip;
+    v->hist[pos].dev = dev;
+    v->hist[pos].from = from;
+    v->hist[pos].prev = b != NULL && b->last != (uint32_t)pos + 1 ? b->last : 0;
+    if (b != NULL)
+        b->last = (uint32_t)pos + 1;
+}
+
+/* Device d uses address ip at ts: rebinds the address, records the change in the
+ * history and, for the device's current address, writes an asset "changed". A packet
+ * (weak: a router forwards many source addresses with its own MAC) binds an address
+ * nobody holds and gives a device without an address its first; DHCP and ARP
+ * (strong) rebind and move. */
+static void bind_ip(struct inv *v, struct inv_device *d, const struct addr *ip, uint64_t ts,
+                    bool created, bool strong)
+{
+    if (addr_unusable(ip))
+        return;
+    struct inv_bind *b = bind_slot(v, ip, true);
+    uint32_t id = dev_id(v, d) + 1;
+    if (b != NULL && b->dev != id && (strong || b->dev == 0)) {
+        b->dev = id;
+        hist_add(v, b, ip, id - 1, ts);
+    }
+    static const struct addr zero;
+    bool none = memcmp(&d->ip, &zero, sizeof(zero)) == 0;
+    if (!d->has_mac)
+        return;
+    if (!strong && !none && !(addr_is_v4(ip) && !addr_is_v4(&d->ip)))
+        return;
+    if (memcmp(&d->ip, ip, sizeof(*ip)) != 0 && (none || addr_is_v4(ip) || !addr_is_v4(&d->ip))) {
+        d->ip = *ip;
+        d->ip_since = ts;
+        if (!none && !created) {
+            static const char *const what[] = {"ip"};
+            write_asset(v, d, "changed", what, 1, ts);
+        }
+    }
+}
+
+/* ---- what packets and events tell ---------------------------------------------------- */
+
+static void touch(struct inv *v, struct inv_device *d, uint64_t ts)
+{
+    if (ts > d->last_seen)
+        d->last_seen = ts;
+    if (d->quiet) {
+        d->quiet = false;
+    }
+    (void)v;
+}
+
+static void clock_at(struct inv *v, uint64_t ts)
+{
+    if (v->first_ts == 0)
+        v->first_ts = ts;
+    if (ts > v->now)
+        v->now = ts;
+}
+
+void inv_packet(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64_t ts)
+{
+    clock_at(v, ts);
+    if (!is_home(v, ip) || addr_unusable(ip))
+        return;
+    static const uint8_t zero_mac[6];
+    if (mac != NULL && ((mac[0] & 1) != 0 || memcmp(mac, zero_mac, 6) == 0))
+        return;
+    bool created;
+    struct inv_device *d = dev_get(v, mac, ip, ts, &created);
+    if (d == NULL)
+        return;
+    touch(v, d, ts);
+    bind_ip(v, d, ip, ts, created, false);
+    if (created)
+        on_created(v, d, ts);
+}
+
+/* The current device of an address. */
+static struct inv_device *dev_by_ip(struct inv *v, const struct addr *ip)
+{
+    struct inv_bind *b = bind_slot(v, ip, false);
+    return b != NULL && b->dev != 0 ? &v->dev[b->dev - 1] : NULL;
+}
+
+/* Fields of one event the inventory reads. */
+struct ev {
+    char type[16];
+    char src_ip[64];
+    char dhcp_type[16], dhcp_kind[16], client_mac[24], assigned_ip[64], hostname[INV_NAME_MAX];
+    char params[INV_TEXT_MAX], vendor[INV_NAME_MAX];
+    char mdns_type[16], mdns_host[INV_NAME_MAX], model[INV_NAME_MAX];
+    char services[INV_SVC_N][INV_SVC_MAX];
+    char queries[INV_SVC_N][INV_SVC_MAX];
+    char nb_name[INV_NAME_MAX], nb_suffix[8], nb_opcode[24], nb_type[16];
+    char llmnr_type[16], llmnr_name[INV_NAME_MAX];
+    char ssdp_type[16], ssdp_server[INV_TEXT_MAX], ssdp_nt[INV_TEXT_MAX];
+    char ua[INV_TEXT_MAX], ja3[33], ja4[40];
+    char arp_mac[24], arp_ip[64];
+};
+
+#define CP(field) str_set(e->field, sizeof(e->field), s)
+
+static bool ev_cb(const struct jscan_val *val, void *ud)
+{
+    struct ev *e = ud;
+    const char *p = val->path, *s = val->s;
+    if (val->type != JSCAN_STR)
+        return true;
+    if (strcmp(p, "event_type") == 0)
+        CP(type);
+    else if (strcmp(p, "src_ip") == 0)
+        CP(src_ip);
+    else if (strncmp(p, "dhcp.", 5) == 0) {
+        p += 5;
+        if (strcmp(p, "type") == 0)
+            CP(dhcp_type);
+        else if (strcmp(p, "dhcp_type") == 0)
+            CP(dhcp_kind);
+        else if (strcmp(p, "client_mac") == 0)
+            CP(client_mac);
+        else if (strcmp(p, "assigned_ip") == 0)
+            CP(assigned_ip);
+        else if (strcmp(p, "hostname") == 0)
+            CP(hostname);
+        else if (strcmp(p, "params_fingerprint") == 0)
+            CP(params);
+        else if (strcmp(p, "vendor_class_identifier") == 0)
+            CP(vendor);
+    } else if (strncmp(p, "mdns.", 5) == 0) {
+        p += 5;
+        if (strcmp(p, "type") == 0)
+            CP(mdns_type);
+        else if (strcmp(p, "hostnames") == 0 && e->mdns_host[0] == '\0')
+            CP(mdns_host);
+        else if (strcmp(p, "services.type") == 0)
+            set_add(&e->services[0][0], INV_SVC_MAX, INV_SVC_N, s);
+        else if (strcmp(p, "queries.rrname") == 0)
+            set_add(&e->queries[0][0], INV_SVC_MAX, INV_SVC_N, s);
+        else if (strcmp(p, "services.model") == 0 && e->model[0] == '\0')
+            CP(model);
+    } else if (strncmp(p, "nbns.", 5) == 0) {
+        p += 5;
+        if (strcmp(p, "name") == 0)
+            CP(nb_name);
+        else if (strcmp(p, "suffix") == 0)
+            CP(nb_suffix);
+        else if (strcmp(p, "opcode") == 0)
+            CP(nb_opcode);
+        else if (strcmp(p, "type") == 0)
+            CP(nb_type);
+    } else if (strncmp(p, "llmnr.", 6) == 0) {
+        p += 6;
+        if (strcmp(p, "type") == 0)
+            CP(llmnr_type);
+        else if (strcmp(p, "answers.rrname") == 0 && e->llmnr_name[0] == '\0')
+            CP(llmnr_name);
+    } else if (strcmp(p, "ssdp.type") == 0)
+        CP(ssdp_type);
+    else if (strcmp(p, "ssdp.server") == 0)
+        CP(ssdp_server);
+    else if (strcmp(p, "ssdp.nt") == 0 || strcmp(p, "ssdp.st") == 0)
+        CP(ssdp_nt);
+    else if (strcmp(p, "http.http_user_agent") == 0)
+        CP(ua);
+    else if (strcmp(p, "tls.ja3.hash") == 0)
+        CP(ja3);
+    else if (strcmp(p, "tls.ja4") == 0)
+        CP(ja4);
+    else if (strcmp(p, "arp.src_mac") == 0)
+        CP(arp_mac);
+    else if (strcmp(p, "arp.src_ip") == 0)
+        CP(arp_ip);
+    return true;
+}
+
+#undef CP
+
+/* A name as the inventory keeps it: without a trailing ".local" / ".". */
+static void set_name(struct inv_device *d, const char *name, enum inv_name_src src, bool *chg)
+{
+    char n[INV_NAME_MAX];
+    str_set(n, sizeof(n), name);
+    size_t l = strlen(n);
+    if (l > 6 && strcasecmp(n + l - 6, ".local") == 0)
+        n[l - 6] = '\0';
+    l = strlen(n);
+    if (l > 0 && n[l - 1] == '.')
+        n[l - 1] = '\0';
+    if (n[0] == '\0' || (unsigned)src < d->name_src)
+        return;
+    if (strcmp(n, d->name) != 0) {
+        if (d->name[0] != '\0' || src != d->name_src)
+            *chg = d->name[0] != '\0' ? true : *chg;
+        if (d->name[0] == '\0')
+            *chg = true;
+        memcpy(d->name, n, sizeof(n));
+    }
+    d->name_src = (uint8_t)src;
+}
+
+static bool event_wanted(const char *json, size_t len)
+{
+    static const char key[] = "\"event_type\":\"";
+    size_t lim = len < 160 ? len : 160;
+    for (size_t i = 0; i + sizeof(key) - 1 < lim; i++) {
+        if (memcmp(json + i, key, sizeof(key) - 1) != 0)
+            continue;
+        const char *t = json + i + sizeof(key) - 1;
+        size_t rest = len - (size_t)(t - json);
+        static const char *const types[] = {"dhcp\"", "arp\"",  "mdns\"", "nbns\"",
+                                            "llmnr\"", "ssdp\"", "http\"", "tls\""};
+        for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++) {
+            size_t tl = strlen(types[k]);
+            if (rest >= tl && memcmp(t, types[k], tl) == 0)
+                return true;
+        }
+        return false;
+    }
+    return false;
+}
+
+void inv_event(struct inv *v, const char *json, size_t len, uint64_t ts)
+{
+    if (!event_wanted(json, len))
+        return;
+    struct ev *e = xcalloc(MEM_CORE, 1, sizeof(*e));
+    if (e == NULL)
+        return;
+    clock_at(v, ts);
+    v->events_read++;
+    if (jscan(json, len, ev_cb, e) != 0) {
+        v->events_bad++;
+        xfree(e);
+        return;
+    }
+    struct inv_device *d = NULL;
+    bool created = false, name_chg = false;
+    struct addr ip;
+    uint8_t mac[6];
+    if (strcmp(e->type, "dhcp") == 0) {
+        if (strcmp(e->dhcp_type, "reply") == 0 && addr_parse(e->src_ip, &ip)) {
+            struct inv_device *srv = dev_by_ip(v, &ip);
+            if (srv != NULL && !srv->dhcp_server) {
+                srv->dhcp_server = true;
+                unsigned old = srv->kind;
+                inv_classify(srv);
+                if (srv->kind != old) {
+                    static const char *const what[] = {"kind"};
+                    write_asset(v, srv, "changed", what, 1, ts);
+                }
+            }
+        }
+        if (!mac_parse(e->client_mac, mac) || (mac[0] & 1) != 0) {
+            xfree(e);
+            return;
+        }
+        d = dev_get(v, mac, NULL, ts, &created);
+        if (d == NULL) {
+            xfree(e);
+            return;
+        }
+        if (strcmp(e->dhcp_type, "request") == 0) {
+            touch(v, d, ts);
+            if (e->hostname[0] != '\0')
+                set_name(d, e->hostname, INV_NS_DHCP, &name_chg);
+            if (e->vendor[0] != '\0')
+                str_set(d->vendor_class, sizeof(d->vendor_class), e->vendor);
+            if (e->params[0] != '\0')
+                str_set(d->dhcp_fp, sizeof(d->dhcp_fp), e->params);
+        } else if (strcmp(e->dhcp_kind, "ack") == 0 && addr_parse(e->assigned_ip, &ip) &&
+                   !addr_unusable(&ip)) {
+            bind_ip(v, d, &ip, ts, created, true);
+            if (e->hostname[0] != '\0' && d->name[0] == '\0')
+                set_name(d, e->hostname, INV_NS_DHCP, &name_chg);
+        }
+    } else if (strcmp(e->type, "arp") == 0) {
+        if (mac_parse(e->arp_mac, mac) && (mac[0] & 1) == 0 && addr_parse(e->arp_ip, &ip) &&
+            !addr_unusable(&ip)) {
+            d = dev_get(v, mac, NULL, ts, &created);
+            if (d != NULL) {
+                touch(v, d, ts);
+                bind_ip(v, d, &ip, ts, created, true);
+            }
+        }
+    } else if (addr_parse(e->src_ip, &ip) && is_home(v, &ip)) {
+        d = dev_by_ip(v, &ip);
+        if (d != NULL) {
+            if (strcmp(e->type, "mdns") == 0) {
+                if (strcmp(e->mdns_type, "response") == 0) {
+                    if (e->mdns_host[0] != '\0')
+                        set_name(d, e->mdns_host, INV_NS_MDNS, &name_chg);
+                    for (int i = 0; i < INV_SVC_N; i++)
+                        set_add(&d->services[0][0], INV_SVC_MAX, INV_SVC_N, e->services[i]);
+                    if (e->model[0] != '\0' && d->model[0] == '\0')
+                        str_set(d->model, sizeof(d->model), e->model);
+                } else {
+                    for (int i = 0; i < INV_SVC_N; i++)
+                        if (e->queries[i][0] == '_')
+                            set_add(&d->queries[0][0], INV_SVC_MAX, INV_SVC_N, e->queries[i]);
+                }
+            } else if (strcmp(e->type, "nbns") == 0) {
+                if (strcmp(e->nb_opcode, "registration") == 0 && strcmp(e->nb_suffix, "<00>") == 0 &&
+                    e->nb_name[0] != '\0' && d->name[0] == '\0')
+                    set_name(d, e->nb_name, INV_NS_NBNS, &name_chg);
+            } else if (strcmp(e->type, "llmnr") == 0) {
+                if (strcmp(e->llmnr_type, "response") == 0 && e->llmnr_name[0] != '\0')
+                    set_name(d, e->llmnr_name, INV_NS_LLMNR, &name_chg);
+            } else if (strcmp(e->type, "ssdp") == 0) {
+                if (e->ssdp_server[0] != '\0' && strcmp(e->ssdp_type, "search") != 0)
+                    str_set(d->ssdp_server, sizeof(d->ssdp_server), e->ssdp_server);
+                if (strcmp(e->ssdp_type, "search") != 0 &&
+                    strstr(e->ssdp_nt, "InternetGatewayDevice") != NULL)
+                    d->igd = true;
+            } else if (strcmp(e->type, "http") == 0) {
+                set_add(&d->ua[0][0], INV_TEXT_MAX, INV_SET_N, e->ua);
+            } else if (strcmp(e->type, "tls") == 0) {
+                set_add(&d->ja3[0][0], sizeof(d->ja3[0]), INV_SET_N, e->ja3);
+                set_add(&d->ja4[0][0], sizeof(d->ja4[0]), INV_SET_N, e->ja4);
+            }
+        }
+    }
+    if (d != NULL) {
+        unsigned old = d->kind;
+        inv_classify(d);
+        if (created) {
+            on_created(v, d, ts);
+        } else {
+            const char *what[2];
+            unsigned n = 0;
+            if (name_chg)
+                what[n++] = "name";
+            if (d->kind != old)
+                what[n++] = "kind";
+            if (n > 0)
+                write_asset(v, d, "changed", what, n, ts);
+        }
+    }
+    xfree(e);
+}
+
+void inv_housekeep(struct inv *v, uint64_t now)
+{
+    clock_at(v, now);
+    /* new_device alerts, once the device had time to say its name */
+    unsigned k = 0;
+    for (unsigned i = 0; i < v->npending; i++) {
+        struct inv_device *d = &v->dev[v->pending[i]];
+        if (now >= d->first_seen + v->conf.new_device_delay_us) {
+            /* dated when it had its address, so the alert names this device */
+            uint64_t at = d->ip_since > d->first_seen ? d->ip_since : d->first_seen;
+            if (v->host.new_device != NULL)
+                v->host.new_device(v->host.ud, d, at);
+            v->new_alerts++;
+        } else {
+            v->pending[k++] = v->pending[i];
+        }
+    }
+    v->npending = k;
+    /* quiet devices, checked once a minute */
+    if (v->conf.quiet_us > 0 && now >= v->next_quiet_scan) {
+        for (size_t i = 0; i < v->n; i++) {
+            struct inv_device *d = &v->dev[i];
+            if (!d->quiet && now > d->last_seen + v->conf.quiet_us) {
+                d->quiet = true;
+                write_asset(v, d, "quiet", NULL, 0, now);
+            }
+        }
+        v->next_quiet_scan = now + 60ULL * 1000000ULL;
+    }
+    if (v->conf.state_file[0] != '\0' && v->conf.save_interval_us > 0) {
+        if (v->next_save == 0) {
+            v->next_save = now + v->conf.save_interval_us;
+        } else if (now >= v->next_save) {
+            char err[256];
+            bool ok = inv_save(v, err, sizeof(err)) == 0;
+            if (!ok && !v->save_failed)
+                log_error("inventory", "%s (logged once until a save succeeds)", err);
+            v->save_failed = !ok;
+            v->next_save = now + v->conf.save_interval_us;
+        }
+    }
+}
+
+void inv_flush(struct inv *v)
+{
+    for (unsigned i = 0; i < v->npending; i++) {
+        const struct inv_device *d = &v->dev[v->pending[i]];
+        if (v->host.new_device != NULL)
+            v->host.new_device(v->host.ud, d, d->ip_since > d->first_seen ? d->ip_since : d->first_seen);
+        v->new_alerts++;
+    }
+    v->npending = 0;
+}
+
+bool inv_attribute(struct inv *v, const struct addr *ip, uint64_t ts, struct inv_attrib *out)
+{
+    const struct inv_device *d = NULL;
+    memset(out, 0, sizeof(*out));
+    /* newest binding of ip that began at or before ts: the address's chain */
+    struct inv_bind *b = bind_slot(v, ip, false);
+    uint32_t k = b != NULL ? b->last : 0;
+    for (unsigned steps = 0; k != 0 && steps < INV_HIST_WALK; steps++) {
+        const struct inv_hist *h = &v->hist[k - 1];
+        if (memcmp(&h->ip, ip, sizeof(*ip)) != 0)
+            break; /* overwritten by the ring */
+        if (h->from <= ts) {
+            d = &v->dev[h->dev];
+            out->by_history = true;
+            break;
+        }
+        k = h->prev;
+    }
+    if (d == NULL)
+        d = dev_by_ip(v, ip);
+    if (d == NULL)
+        return false;
+    out->has_mac = d->has_mac;
+    memcpy(out->mac, d->mac, 6);
+    if (d->name[0] != '\0') {
+        memcpy(v->name_buf, d->name, sizeof(v->name_buf));
+        out->name = v->name_buf;
+    }
+    out->maker = d->maker;
+    out->kind = d->kind != INV_KIND_UNKNOWN ? inv_kind_name(d->kind) : NULL;
+    return true;
+}
+
+/* ---- persistence ----------------------------------------------------------------------
+ * A text file, one record a line, tab-separated (values never hold tabs or newlines):
+ *   otasuke-inventory 1
+ *   D mac|ip-key ip first last flags name_src name vendor fp model ssdp services queries
+ *     uas ja3s ja4s        (sets joined with \x1f)
+ *   H ip device-number from
+ * Written to a temporary file and renamed over the old one.
+ */
+
+static void put_set(FILE *f, const char *set, size_t width, size_t n)
+{
+    fputc('\t', f);
+    for (size_t i = 0; i < n && set[i * width] != '\0'; i++) {
+        if (i > 0)
+            fputc(0x1f, f);
+        fputs(set + i * width, f);
+    }
+}
+
+int inv_save(struct inv *v, char *err, size_t errlen)
+{
+    if (v->conf.state_file[0] == '\0')
+        return 0;
+    char tmp[600], ip[EVE_ADDR_LEN], mac[18];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", v->conf.state_file);
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL) {
+        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+        return ERR_IO;
+    }
+    fprintf(f, "otasuke-inventory 1\n");
+    for (size_t i = 0; i < v->n; i++) {
+        const struct inv_device *d = &v->dev[i];
+        if (d->has_mac)
+            fmt_mac(d->mac, mac);
+        else
+            snprintf(mac, sizeof(mac), "-");
+        eve_addr_str(&d->ip, ip, sizeof(ip));
+        unsigned flags = (d->dhcp_server ? 1U : 0U) | (d->igd ? 2U : 0U);
+        fprintf(f, "D\t%s\t%s\t%llu\t%llu\t%u\t%u\t%s\t%s\t%s\t%s\t%s", mac, ip,
+                (unsigned long long)d->first_seen, (unsigned long long)d->last_seen, flags,
+                d->name_src, d->name, d->vendor_class, d->dhcp_fp, d->model, d->ssdp_server);
+        put_set(f, &d->services[0][0], INV_SVC_MAX, INV_SVC_N);
+        put_set(f, &d->queries[0][0], INV_SVC_MAX, INV_SVC_N);
+        put_set(f, &d->ua[0][0], INV_TEXT_MAX, INV_SET_N);
+        put_set(f, &d->ja3[0][0], sizeof(d->ja3[0]), INV_SET_N);
+        put_set(f, &d->ja4[0][0], sizeof(d->ja4[0]), INV_SET_N);
+        fputc('\n', f);
+    }
+    for (size_t k = 0; k < v->hist_len; k++) {
+        const struct inv_hist *h = &v->hist[(v->hist_head + k) % v->nhist];
+        fprintf(f, "H\t%s\t%u\t%llu\n", eve_addr_str(&h->ip, ip, sizeof(ip)), h->dev,
+                (unsigned long long)h->from);
+    }
+    bool bad = ferror(f) != 0;
+    if (fclose(f) != 0 || bad) {
+        snprintf(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
+        remove(tmp);
+        return ERR_IO;
+    }
+    if (rename(tmp, v->conf.state_file) != 0) {
+        snprintf(err, errlen, "%s: %s", v->conf.state_file, strerror(errno));
+        remove(tmp);
+        return ERR_IO;
+    }
+    return 0;
+}
+
+/* Splits line at tabs into at most max fields; returns the count. */
+static int split_tabs(char *line, char **f, int max)
+{
+    int n = 0;
+    char *p = line;
+    while (n < max) {
+        f[n++] = p;
+        char *t = strchr(p, '\t');
+        if (t == NULL)
+            break;
+        *t = '\0';
+        p = t + 1;
+    }
+    char *nl = strpbrk(f[n - 1], "\r\n");
+    if (nl != NULL)
+        *nl = '\0';
+    return n;
+}
+
+static void get_set(char *set, size_t width, size_t n, const char *s)
+{
+    size_t i = 0;
+    while (*s != '\0' && i < n) {
+        const char *e = strchr(s, 0x1f);
+        size_t l = e ? (size_t)(e - s) : strlen(s);
+        if (l >= width)
+            l = width - 1;
+        memcpy(set + i * width, s, l);
+        set[i * width + l] = '\0';
+        i++;
+        s = e ? e + 1 : s + strlen(s);
+    }
+}
+
+/* Reads the state file into v (devices marked loaded). A missing file is no error. */
+static int inv_load(struct inv *v, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return ERR_IO;
+    }
+    char *line = xalloc(MEM_CORE, 4096);
+    if (line == NULL) {
+        fclose(f);
+        snprintf(err, errlen, "out of memory");
+        return ERR_NOMEM;
+    }
+    unsigned lineno = 0;
+    int rc = 0;
+    while (fgets(line, 4096, f) != NULL) {
+        lineno++;
+        if (lineno == 1) {
+            if (strncmp(line, "otasuke-inventory 1", 19) != 0) {
+                snprintf(err, errlen, "%s: not an otasuke inventory file", path);
+                rc = ERR_INVAL;
+                break;
+            }
+            continue;
+        }
+        char *fld[17];
+        int n = split_tabs(line, fld, 17);
+        struct addr ip;
+        if (fld[0][0] == 'D' && n == 17) {
+            uint8_t mac[6];
+            bool hm = mac_parse(fld[1], mac);
+            if (!addr_parse(fld[2], &ip)) {
+                memset(&ip, 0, sizeof(ip));
+                if (!hm)
+                    continue;
+            }
+            bool created;
+            struct inv_device *d = dev_get(v, hm ? mac : NULL, &ip, 0, &created);
+            if (d == NULL)
+                continue; /* over max_devices: counted */
+            d->ip = ip;
+            d->first_seen = strtoull(fld[3], NULL, 10);
+            d->last_seen = strtoull(fld[4], NULL, 10);
+            unsigned flags = (unsigned)strtoul(fld[5], NULL, 10);
+            d->dhcp_server = (flags & 1U) != 0;
+            d->igd = (flags & 2U) != 0;
+            d->name_src = (uint8_t)strtoul(fld[6], NULL, 10);
+            str_set(d->name, sizeof(d->name), fld[7]);
+            str_set(d->vendor_class, sizeof(d->vendor_class), fld[8]);
+            str_set(d->dhcp_fp, sizeof(d->dhcp_fp), fld[9]);
+            str_set(d->model, sizeof(d->model), fld[10]);
+            str_set(d->ssdp_server, sizeof(d->ssdp_server), fld[11]);
+            get_set(&d->services[0][0], INV_SVC_MAX, INV_SVC_N, fld[12]);
+            get_set(&d->queries[0][0], INV_SVC_MAX, INV_SVC_N, fld[13]);
+            get_set(&d->ua[0][0], INV_TEXT_MAX, INV_SET_N, fld[14]);
+            get_set(&d->ja3[0][0], sizeof(d->ja3[0]), INV_SET_N, fld[15]);
+            get_set(&d->ja4[0][0], sizeof(d->ja4[0]), INV_SET_N, fld[16]);
+            d->loaded = true;
+            inv_classify(d);
+            if (!addr_unusable(&ip)) {
+                struct inv_bind *b = bind_slot(v, &ip, true);
+                if (b != NULL)
+                    b->dev = dev_id(v, d) + 1;
+            }
+        } else if (fld[0][0] == 'H' && n == 4 && addr_parse(fld[1], &ip)) {
+            unsigned long id = strtoul(fld[2], NULL, 10);
+            struct inv_bind *b = bind_slot(v, &ip, true);
+            if (id < v->n && b != NULL) {
+                if (b->dev == 0)
+                    b->dev = (uint32_t)id + 1;
+                hist_add(v, b, &ip, (uint32_t)id, strtoull(fld[3], NULL, 10));
+            }
+        }
+    }
+    xfree(line);
+    fclose(f);
+    return rc;
+}
+
+/* ---- life ------------------------------------------------------------------------------ */
+
+struct inv *inv_new(const struct inv_conf *c, const struct inv_host *h, char *err, size_t errlen)
+{
+    struct inv *v = xcalloc(MEM_CORE, 1, sizeof(*v));
+    if (v == NULL) {
+        snprintf(err, errlen, "out of memory for the inventory");
+        return NULL;
+    }
+    v->conf = *c;
+    if (v->conf.max_devices < 1)
+        v->conf.max_devices = 1;
+    if (v->conf.max_history < 16)
+        v->conf.max_history = 16;
+    if (h != NULL)
+        v->host = *h;
+    hash_key_random(&v->hk);
+    v->nidx = 16;
+    while (v->nidx < (size_t)v->conf.max_devices * 2)
+        v->nidx <<= 1;
+    v->nbind = 16;
+    while (v->nbind < (size_t)v->conf.max_devices * 4)
+        v->nbind <<= 1;
+    v->nhist = v->conf.max_history;
+    v->dev = xcalloc(MEM_CORE, v->conf.max_devices, sizeof(*v->dev));
+    v->idx = xcalloc(MEM_CORE, v->nidx, sizeof(*v->idx));
+    v->bind = xcalloc(MEM_CORE, v->nbind, sizeof(*v->bind));
+    v->hist = xcalloc(MEM_CORE, v->nhist, sizeof(*v->hist));
+    if (v->dev == NULL || v->idx == NULL || v->bind == NULL || v->hist == NULL ||
+        jw_init(&v->jw, 4096, 64 * 1024) != 0) {
+        snprintf(err, errlen, "out of memory for inventory.max_devices");
+        inv_free(v);
+        return NULL;
+    }
+    if (home_parse(v, c->home_net, err, errlen) != 0) {
+        inv_free(v);
+        return NULL;
+    }
+    if (c->oui_dir[0] != '\0') {
+        v->oui = oui_load(c->oui_dir, err, errlen);
+        if (v->oui == NULL) {
+            inv_free(v);
+            return NULL;
+        }
+    }
+    if (c->state_file[0] != '\0') {
+        char dir[sizeof(c->state_file)];
+        snprintf(dir, sizeof(dir), "%s", c->state_file);
+        char *slash = strrchr(dir, '/');
+        if (slash != NULL)
+            *slash = '\0';
+        if (access(slash != NULL ? (dir[0] ? dir : "/") : ".", W_OK) != 0 && h != NULL) {
+            snprintf(err, errlen, "inventory state directory %s: %s", slash ? dir : ".",
+                     strerror(errno));
+            inv_free(v);
+            return NULL;
+        }
+    }
+    if (c->state_file[0] != '\0' && inv_load(v, c->state_file, err, errlen) != 0) {
+        inv_free(v);
+        return NULL;
+    }
+    if (v->n > 0)
+        v->conf.learning_us = 0; /* a saved inventory: the learning period is over */
+    return v;
+}
+
+void inv_free(struct inv *v)
+{
+    if (v == NULL)
+        return;
+    oui_free(v->oui);
+    xfree(v->dev);
+    xfree(v->idx);
+    xfree(v->bind);
+    xfree(v->hist);
+    jw_free(&v->jw);
+    xfree(v);
+}
+
+void inv_stats(const struct inv *v, struct jw *w)
+{
+    jw_obj_open(w, "inventory");
+    jw_u64(w, "devices", v->n);
+    jw_u64(w, "devices_dropped", v->dropped);
+    jw_u64(w, "history", v->hist_len);
+    jw_u64(w, "addresses_dropped", v->bind_full);
+    jw_u64(w, "events_read", v->events_read);
+    jw_u64(w, "events_bad", v->events_bad);
+    jw_u64(w, "asset_events", v->assets);
+    jw_u64(w, "new_device_alerts", v->new_alerts);
+    jw_obj_close(w);
+}
+
+size_t inv_count(const struct inv *v)
+{
+    return v->n;
+}
+
+const struct inv_device *inv_get(const struct inv *v, size_t i)
+{
+    return i < v->n ? &v->dev[i] : NULL;
+}
+
+const struct inv_device *inv_find_mac(const struct inv *v, const uint8_t mac[6])
+{
+    long i = dev_find(v, mac, NULL, NULL);
+    return i >= 0 ? &v->dev[i] : NULL;
+}
+
+/* ---- printing ---------------------------------------------------------------------------- */
+
+static void csv_put(FILE *o, const char *s, bool last)
+{
+    bool q = strpbrk(s, ",\"\n") != NULL;
+    if (q) {
+        fputc('"', o);
+        for (const char *p = s; *p; p++) {
+            if (*p == '"')
+                fputc('"', o);
+            fputc(*p, o);
+        }
+        fputc('"', o);
+    } else {
+        fputs(s, o);
+    }
+    fputc(last ? '\n' : ',', o);
+}
+
+int inv_print_file(const char *state_file, const char *oui_dir, const char *format, char *err,
+                   size_t errlen)
+{
+    struct inv_conf c;
+    memset(&c, 0, sizeof(c));
+    c.max_devices = 16;
+    FILE *f = fopen(state_file, "r");
+    if (f != NULL) {
+        int ch, prev = '\n';
+        while ((ch = fgetc(f)) != EOF) {
+            if (prev == '\n' && ch == 'D')
+                c.max_devices++;
+            prev = ch;
+        }
+        fclose(f);
+    }
+    c.max_history = 16;
+    snprintf(c.state_file, sizeof(c.state_file), "%s", state_file);
+    snprintf(c.oui_dir, sizeof(c.oui_dir), "%s", oui_dir);
+    if (access(state_file, R_OK) != 0) {
+        snprintf(err, errlen, "%s: %s (set inventory.state_dir)", state_file, strerror(errno));
+        return ERR_IO;
+    }
+    struct inv *v = inv_new(&c, NULL, err, errlen);
+    if (v == NULL)
+        return ERR_INVAL;
+    char ip[EVE_ADDR_LEN], mac[18], ts[TS_RFC3339_LEN];
+    if (strcmp(format, "json") == 0) {
+        struct jw *w = &v->jw;
+        for (size_t i = 0; i < v->n; i++) {
+            jw_reset(w);
+            jw_obj_open(w, NULL);
+            inv_device_json(w, &v->dev[i]);
+            jw_obj_close(w);
+            if (jw_ok(w))
+                printf("%.*s\n", (int)w->len, w->buf);
+        }
+    } else if (strcmp(format, "csv") == 0) {
+        printf("mac,ip,name,maker,randomized,kind,os,evidence,dhcp_vendor_class,"
+               "dhcp_fingerprint,model,first_seen,last_seen\n");
+        for (size_t i = 0; i < v->n; i++) {
+            const struct inv_device *d = &v->dev[i];
+            csv_put(stdout, d->has_mac ? (fmt_mac(d->mac, mac), mac) : "", false);
+            csv_put(stdout, eve_addr_str(&d->ip, ip, sizeof(ip)), false);
+            csv_put(stdout, d->name, false);
+            csv_put(stdout, d->maker ? d->maker : "", false);
+            csv_put(stdout, d->randomized ? "yes" : "no", false);
+            csv_put(stdout, inv_kind_name(d->kind), false);
+            csv_put(stdout, d->os, false);
+            csv_put(stdout, d->evidence, false);
+            csv_put(stdout, d->vendor_class, false);
+            csv_put(stdout, d->dhcp_fp, false);
+            csv_put(stdout, d->model, false);
+            ts_format(ts, sizeof(ts), d->first_seen, 0);
+            csv_put(stdout, ts, false);
+            ts_format(ts, sizeof(ts), d->last_seen, 0);
+            csv_put(stdout, ts, true);
+        }
+    } else {
+        printf("%-17s  %-15s  %-20s  %-24s  %-12s  %-16s  %s\n", "MAC", "IP", "NAME", "MAKER",
+               "KIND", "OS", "LAST SEEN (UTC)");
+        for (size_t i = 0; i < v->n; i++) {
+            const struct inv_device *d = &v->dev[i];
+            char maker[25];
+            if (d->has_mac)
+                fmt_mac(d->mac, mac);
+            else
+                snprintf(mac, sizeof(mac), "-");
+            snprintf(maker, sizeof(maker), "%s",
+                     d->maker ? d->maker : d->randomized ? "(randomized MAC)" : "-");
+            ts_format(ts, sizeof(ts), d->last_seen, 0);
+            printf("%-17s  %-15s  %-20s  %-24s  %-12s  %-16s  %.19s\n", mac,
+                   eve_addr_str(&d->ip, ip, sizeof(ip)), d->name[0] ? d->name : "-", maker,
+                   inv_kind_name(d->kind), d->os[0] ? d->os : "-", ts);
+        }
+    }
+    inv_free(v);
+    return 0;
+}

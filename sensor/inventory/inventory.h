@@ -1,0 +1,157 @@
+/*
+ * The device inventory (issue 5, docs/inventory.md): a device per MAC address seen on
+ * the LAN (per IP address where no MAC is visible), with its maker (IEEE OUI
+ * registry), the randomized-MAC flag, names (DHCP, mDNS, NetBIOS, LLMNR), DHCP vendor
+ * class and parameter-list fingerprint, mDNS services and model, SSDP server string,
+ * HTTP user agents and TLS JA3/JA4 seen from it, and a guessed OS family and device
+ * kind with the evidence for the guess. It keeps the history of which device had
+ * which address when, so that an alert at time T names the device that had the
+ * address at T.
+ *
+ * Fed by the pipeline: the source MAC/IP of every IP packet (inv_packet) and each
+ * application-layer event line once written (inv_event: dhcp, arp, mdns, nbns, llmnr,
+ * ssdp, http, tls). Writes `asset` events and asks for `new_device` alerts through
+ * its host. Bounded: at most inventory.max_devices devices (later ones are counted,
+ * not kept) and inventory.max_history address bindings (a ring).
+ *
+ * Single-threaded: the pipeline's thread owns an inventory.
+ */
+#ifndef OTASUKE_SENSOR_INVENTORY_H
+#define OTASUKE_SENSOR_INVENTORY_H
+
+#include "decode/pkt.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define INV_NAME_MAX 64
+#define INV_TEXT_MAX 96
+#define INV_SET_N 4      /* user agents, JA3, JA4 kept per device */
+#define INV_SVC_N 8      /* mDNS service types kept per device */
+#define INV_SVC_MAX 40
+#define INV_EVIDENCE_MAX 240
+
+enum inv_kind {
+    INV_KIND_UNKNOWN = 0,
+    INV_KIND_WINDOWS_PC,
+    INV_KIND_MAC,
+    INV_KIND_LINUX_SERVER,
+    INV_KIND_PHONE,
+    INV_KIND_PRINTER,
+    INV_KIND_NAS,
+    INV_KIND_CAMERA,
+    INV_KIND_ROUTER,
+    INV_KIND_IOT,
+    INV_KIND_COUNT
+};
+
+enum inv_name_src { INV_NS_NONE = 0, INV_NS_LLMNR, INV_NS_NBNS, INV_NS_MDNS, INV_NS_DHCP };
+
+struct inv_device {
+    bool has_mac;
+    bool randomized;       /* locally administered MAC (private Wi-Fi address) */
+    bool dhcp_server;      /* seen answering DHCP */
+    bool igd;              /* announces an UPnP InternetGatewayDevice */
+    bool loaded;           /* known from the saved inventory */
+    bool quiet;            /* an asset "quiet" event was written */
+    uint8_t mac[6];
+    struct addr ip;        /* current address (IPv4 preferred); zero when none */
+    uint64_t first_seen, last_seen;
+    uint64_t ip_since;     /* when the current address was bound (not saved) */
+    uint8_t name_src;      /* enum inv_name_src */
+    uint8_t kind;          /* enum inv_kind */
+    uint8_t kind_score;
+    char name[INV_NAME_MAX];
+    const char *maker;     /* OUI registry (static for the inventory's life) or NULL */
+    char vendor_class[INV_NAME_MAX];
+    char dhcp_fp[INV_TEXT_MAX];
+    char model[INV_NAME_MAX];
+    char ssdp_server[INV_TEXT_MAX];
+    char os[24];
+    char evidence[INV_EVIDENCE_MAX];
+    char services[INV_SVC_N][INV_SVC_MAX];
+    char queries[INV_SVC_N][INV_SVC_MAX]; /* mDNS service types it asks for */
+    char ua[INV_SET_N][INV_TEXT_MAX];
+    char ja3[INV_SET_N][33];
+    char ja4[INV_SET_N][40];
+};
+
+/* What an alert's `device` object needs. */
+struct inv_attrib {
+    bool has_mac;
+    uint8_t mac[6];
+    const char *name;  /* NULL when unknown; borrowed until the next inventory call */
+    const char *maker;
+    const char *kind;
+    bool by_history;   /* the address was bound to the device at that time */
+};
+
+struct inv_conf {
+    unsigned max_devices;
+    unsigned max_history;
+    uint64_t learning_us;     /* no new_device alert this long after the first packet */
+    uint64_t quiet_us;        /* an asset "quiet" event after this long without traffic */
+    uint64_t new_device_delay_us;
+    uint64_t save_interval_us;
+    char state_file[512];     /* "" : not persisted */
+    char oui_dir[512];        /* "" : no maker lookup */
+    char home_net[1024];      /* CIDRs, comma-separated */
+};
+
+struct inv_host {
+    /* writes one asset event line */
+    void (*write)(void *ud, const char *line, size_t len, uint64_t ts_us);
+    /* a device never seen before joined after the learning period */
+    void (*new_device)(void *ud, const struct inv_device *d, uint64_t ts_us);
+    void *ud;
+};
+
+struct inv;
+struct jw;
+
+/* Loads the OUI registry and the saved inventory. NULL with a message in err. */
+struct inv *inv_new(const struct inv_conf *c, const struct inv_host *h, char *err, size_t errlen);
+void inv_free(struct inv *v);
+
+void inv_packet(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64_t ts_us);
+void inv_event(struct inv *v, const char *json, size_t len, uint64_t ts_us);
+void inv_housekeep(struct inv *v, uint64_t now_us);
+/* End of input: asks for the new_device alerts still waiting for their delay. */
+void inv_flush(struct inv *v);
+/* Writes the state file (when configured). 0 or an ERR_*. */
+int inv_save(struct inv *v, char *err, size_t errlen);
+/* The device that had address ip at time ts (history, else the current binding). */
+bool inv_attribute(struct inv *v, const struct addr *ip, uint64_t ts_us, struct inv_attrib *out);
+void inv_stats(const struct inv *v, struct jw *w);
+
+/* Devices in table order (for printing and tests). */
+size_t inv_count(const struct inv *v);
+const struct inv_device *inv_get(const struct inv *v, size_t i);
+const struct inv_device *inv_find_mac(const struct inv *v, const uint8_t mac[6]);
+
+const char *inv_kind_name(unsigned kind);
+/* Re-runs the fingerprint rules on d (kind, os, kind_score, evidence). */
+void inv_classify(struct inv_device *d);
+/* Writes d's fields into the open object of w (asset events, JSON export). */
+void inv_device_json(struct jw *w, const struct inv_device *d);
+/* `otasuke-sensor --inventory`: reads a state file and prints it; format "table",
+ * "csv" or "json". 0 or an ERR_*. */
+int inv_print_file(const char *state_file, const char *oui_dir, const char *format, char *err,
+                   size_t errlen);
+
+/* ---- the OUI registry (oui.c) ---- */
+struct oui_table;
+/* Loads oui.csv, mam.csv, oui36.csv and iab.csv from dir (missing files are skipped,
+ * none found is an error). */
+struct oui_table *oui_load(const char *dir, char *err, size_t errlen);
+void oui_free(struct oui_table *t);
+/* The organization for mac (longest registered prefix), or NULL. */
+const char *oui_lookup(const struct oui_table *t, const uint8_t mac[6]);
+size_t oui_count(const struct oui_table *t);
+size_t oui_memory(const struct oui_table *t);
+/* Locally administered (randomized) unicast address. */
+bool mac_is_random(const uint8_t mac[6]);
+bool mac_parse(const char *s, uint8_t mac[6]);
+
+#endif

@@ -1,0 +1,353 @@
+/*
+ * Device inventory (sensor/inventory): OUI lookup (incl. randomized MACs), fingerprint
+ * rules, address-history attribution at a given time, persistence round trip, bounds.
+ */
+#include "check.h"
+
+#include "inventory/inventory.h"
+#include "otasuke/alloc.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define OUI_DIR "/usr/share/ieee-data"
+#define SEC 1000000ULL
+#define T0 (1791156600ULL * SEC) /* 2026-10-05 08:30 JST */
+
+static struct addr v4(const char *s)
+{
+    struct addr a;
+    memset(&a, 0, sizeof(a));
+    a.b[10] = a.b[11] = 0xff;
+    inet_pton(AF_INET, s, a.b + 12);
+    return a;
+}
+
+static void mac(const char *s, uint8_t m[6])
+{
+    CHECK(mac_parse(s, m));
+}
+
+static bool have_oui(void)
+{
+    return access(OUI_DIR "/oui.csv", R_OK) == 0;
+}
+
+static void test_oui(void)
+{
+    char err[256];
+    if (!have_oui())
+        SKIP("ieee-data is not installed (" OUI_DIR ")");
+    struct oui_table *t = oui_load(OUI_DIR, err, sizeof(err));
+    CHECK(t != NULL);
+    if (t == NULL)
+        return;
+    CHECK(oui_count(t) > 30000);
+    uint8_t m[6];
+    mac("00:a0:de:8a:31:5c", m);
+    CHECK_STR(oui_lookup(t, m), "YAMAHA CORPORATION");
+    mac("3c:2a:f4:a1:b2:c3", m); /* quoted name with a comma */
+    CHECK_STR(oui_lookup(t, m), "Brother Industries, LTD.");
+    mac("f0:18:98:3d:8e:55", m);
+    CHECK_STR(oui_lookup(t, m), "Apple, Inc.");
+    mac("8c:16:45:77:51:a6", m);
+    CHECK(oui_lookup(t, m) != NULL && strncmp(oui_lookup(t, m), "LCFC", 4) == 0);
+    /* randomized (locally administered): no maker, flagged */
+    mac("5a:e3:1c:9b:40:d7", m);
+    CHECK(mac_is_random(m));
+    CHECK(oui_lookup(t, m) == NULL);
+    mac("f0:18:98:3d:8e:55", m);
+    CHECK(!mac_is_random(m));
+    mac("01:00:5e:00:00:fb", m); /* multicast: not a randomized unicast address */
+    CHECK(!mac_is_random(m));
+    /* a 36-bit block (MA-S) wins over its parent 24-bit block: 70:B3:D5 is IEEE's */
+    mac("70:b3:d5:f2:f0:01", m);
+    CHECK_STR(oui_lookup(t, m), "TELEPLATFORMS");
+    mac("70:b3:d5:f2:e0:01", m); /* another block of the same parent */
+    CHECK(oui_lookup(t, m) == NULL || strcmp(oui_lookup(t, m), "TELEPLATFORMS") != 0);
+    /* unregistered */
+    mac("00:00:00:00:00:00", m);
+    CHECK(oui_lookup(t, m) == NULL || strstr(oui_lookup(t, m), "XEROX") != NULL);
+    CHECK(!mac_parse("00:11:22:33:44", m));
+    CHECK(!mac_parse("00:11:22:33:44:gg", m));
+    CHECK(oui_load("/nonexistent", err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "ieee-data") != NULL);
+    oui_free(t);
+}
+
+static void test_rules(void)
+{
+    struct inv_device d;
+    memset(&d, 0, sizeof(d));
+    snprintf(d.vendor_class, sizeof(d.vendor_class), "MSFT 5.0");
+    snprintf(d.dhcp_fp, sizeof(d.dhcp_fp), "1,3,6,15,31,33,43,44,46,47,119,121,249,252");
+    inv_classify(&d);
+    CHECK_STR(inv_kind_name(d.kind), "windows_pc");
+    CHECK_STR(d.os, "Windows");
+    CHECK(strstr(d.evidence, "MSFT") != NULL);
+
+    memset(&d, 0, sizeof(d));
+    snprintf(d.dhcp_fp, sizeof(d.dhcp_fp), "1,121,3,6,15,108,114,119,252");
+    d.randomized = true;
+    snprintf(d.name, sizeof(d.name), "iPhone");
+    inv_classify(&d);
+    CHECK_STR(inv_kind_name(d.kind), "phone");
+    CHECK_STR(d.os, "iOS");
+    CHECK(strstr(d.evidence, "randomized") != NULL);
+
+    memset(&d, 0, sizeof(d));
+    snprintf(d.dhcp_fp, sizeof(d.dhcp_fp), "1,121,3,6,15,108,114,119,252,95,44,46");
+    d.maker = "Apple, Inc.";
+    inv_classify(&d);
+    CHECK_STR(inv_kind_name(d.kind), "mac");
+
+    memset(&d, 0, sizeof(d));
+    d.maker = "Brother Industries, LTD.";
+    snprintf(d.services[0], sizeof(d.services[0]), "_ipp._tcp.local");
+    inv_classify(&d);
+    CHECK_STR(inv_kind_name(d.kind), "printer");
+
+    memset(&d, 0, sizeof(d));
+    d.maker = "Synology Incorporated";
+    snprintf(d.vendor_class, sizeof(d.vendor_class), "udhcp 1.23.2");
+    inv_classify(&d);
+    CHECK_STR(inv_kind_name(d.kind), "nas");
+
+    memset(&d, 0, sizeof(d));
+    d.maker = "Panasonic Connect Co., Ltd.";
+    snprintf(d.vendor_class, sizeof(d.vendor_class), "udhcp 1.31.1");
+    inv_classify(&d);
+    CHECK_STR(inv_kind_name(d.kind), "camera");
+
+    memset(&d, 0, sizeof(d));
+    d.maker = "YAMAHA CORPORATION";
+    d.dhcp_server = true;
+    inv_classify(&d);
+    CHECK_STR(inv_kind_name(d.kind), "router");
+
+    memset(&d, 0, sizeof(d));
+    inv_classify(&d);
+    CHECK_STR(inv_kind_name(d.kind), "unknown");
+    CHECK_STR(d.evidence, "");
+}
+
+struct sink {
+    int assets, news;
+    char last[4096];
+    uint8_t new_mac[6];
+};
+
+static void sink_write(void *ud, const char *line, size_t len, uint64_t ts)
+{
+    struct sink *s = ud;
+    (void)ts;
+    s->assets++;
+    snprintf(s->last, sizeof(s->last), "%.*s", (int)len, line);
+}
+
+static void sink_new(void *ud, const struct inv_device *d, uint64_t ts)
+{
+    struct sink *s = ud;
+    (void)ts;
+    s->news++;
+    memcpy(s->new_mac, d->mac, 6);
+}
+
+static void conf_init(struct inv_conf *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->max_devices = 64;
+    c->max_history = 64;
+    c->learning_us = 3600 * SEC;
+    c->new_device_delay_us = 30 * SEC;
+    snprintf(c->home_net, sizeof(c->home_net), "192.168.0.0/16,fe80::/10");
+    if (have_oui())
+        snprintf(c->oui_dir, sizeof(c->oui_dir), OUI_DIR);
+}
+
+#define ev(v, ts, FMT, a, b, c)                                                               \
+    do {                                                                                       \
+        char line_[2048];                                                                      \
+        int n_ = snprintf(line_, sizeof(line_), FMT, a, b, c);                                 \
+        inv_event(v, line_, (size_t)n_, ts);                                                   \
+    } while (0)
+
+#define ACK "{\"timestamp\":\"x\",\"event_type\":\"dhcp\",\"src_ip\":\"192.168.1.1\",\"dhcp\":{\"type\":\"reply\",\"dhcp_type\":\"ack\",\"client_mac\":\"%s\",\"assigned_ip\":\"%s\"%s}}"
+#define REQ "{\"timestamp\":\"x\",\"event_type\":\"dhcp\",\"src_ip\":\"0.0.0.0\",\"dhcp\":{\"type\":\"request\",\"dhcp_type\":\"request\",\"client_mac\":\"%s\",\"hostname\":\"%s\",\"params_fingerprint\":\"%s\"}}"
+
+/* The demo's story: KEIRI-PC02 at .104 on Tuesday, the iPhone takes .104 on Thursday,
+ * KEIRI-PC02 moves to .112. */
+static void test_attribution(void)
+{
+    struct inv_conf c;
+    struct sink s;
+    char err[256];
+    memset(&s, 0, sizeof(s));
+    conf_init(&c);
+    struct inv_host h = {sink_write, sink_new, &s};
+    struct inv *v = inv_new(&c, &h, err, sizeof(err));
+    CHECK(v != NULL);
+    if (v == NULL)
+        return;
+    uint8_t pc[6], ph[6], rt[6];
+    mac("8c:16:45:77:51:a6", pc);
+    mac("5a:e3:1c:9b:40:d7", ph);
+    mac("00:a0:de:8a:31:5c", rt);
+    struct addr a104 = v4("192.168.1.104"), a112 = v4("192.168.1.112"), a1 = v4("192.168.1.1");
+    struct addr ext = v4("85.204.116.144");
+    uint64_t mon = T0, tue = T0 + 86400 * SEC, thu = T0 + 3 * 86400 * SEC;
+
+    inv_packet(v, rt, &a1, mon);
+    ev(v, mon, REQ, "8c:16:45:77:51:a6", "KEIRI-PC02", "1,3,6,15,31,33,43,44,46,47,119,121,249,252");
+    ev(v, mon + SEC, ACK, "8c:16:45:77:51:a6", "192.168.1.104", "");
+    inv_packet(v, pc, &a104, mon + 2 * SEC);
+    inv_packet(v, rt, &ext, mon + 3 * SEC); /* external address behind the router: ignored */
+    CHECK_EQ_U64(inv_count(v), 2);
+    inv_housekeep(v, tue);
+    CHECK_EQ_U64(s.news, 0); /* joined during the learning period */
+
+    /* Thursday: the iPhone takes .104, then KEIRI-PC02 gets .112 */
+    ev(v, thu, REQ, "5a:e3:1c:9b:40:d7", "iPhone", "1,121,3,6,15,108,114,119,252");
+    ev(v, thu + SEC, ACK, "5a:e3:1c:9b:40:d7", "192.168.1.104", "");
+    inv_packet(v, ph, &a104, thu + 2 * SEC);
+    ev(v, thu + 1500 * SEC, ACK, "8c:16:45:77:51:a6", "192.168.1.112", "");
+    inv_packet(v, pc, &a112, thu + 1501 * SEC);
+
+    struct inv_attrib at;
+    CHECK(inv_attribute(v, &a104, tue, &at));
+    CHECK(at.has_mac && memcmp(at.mac, pc, 6) == 0);
+    CHECK(at.name != NULL && strcmp(at.name, "KEIRI-PC02") == 0);
+    CHECK(at.kind != NULL && strcmp(at.kind, "windows_pc") == 0);
+    CHECK(inv_attribute(v, &a104, thu + 3600 * SEC, &at));
+    CHECK(at.has_mac && memcmp(at.mac, ph, 6) == 0);
+    CHECK(at.name != NULL && strcmp(at.name, "iPhone") == 0);
+    CHECK(at.kind != NULL && strcmp(at.kind, "phone") == 0);
+    CHECK(at.maker == NULL);
+    CHECK(inv_attribute(v, &a112, thu + 7200 * SEC, &at));
+    CHECK(memcmp(at.mac, pc, 6) == 0);
+    CHECK(!inv_attribute(v, &ext, thu, &at));
+
+    /* the iPhone is new after the learning period: its alert comes after the delay */
+    CHECK_EQ_U64(s.news, 0);
+    inv_housekeep(v, thu + 60 * SEC);
+    CHECK_EQ_U64(s.news, 1);
+    CHECK(memcmp(s.new_mac, ph, 6) == 0);
+    const struct inv_device *d = inv_find_mac(v, pc);
+    CHECK(d != NULL && d->ip.b[15] == 112);
+    CHECK(s.assets > 3);
+    CHECK(strstr(s.last, "\"event_type\":\"asset\"") != NULL);
+    inv_free(v);
+}
+
+static void test_persistence(void)
+{
+    struct inv_conf c;
+    struct sink s;
+    char err[256], dir[] = "/tmp/inv_test_XXXXXX";
+    memset(&s, 0, sizeof(s));
+    CHECK(mkdtemp(dir) != NULL);
+    conf_init(&c);
+    snprintf(c.state_file, sizeof(c.state_file), "%s/inventory.tsv", dir);
+    struct inv_host h = {sink_write, sink_new, &s};
+    struct inv *v = inv_new(&c, &h, err, sizeof(err));
+    CHECK(v != NULL);
+    if (v == NULL)
+        return;
+    uint8_t pc[6], ph[6];
+    mac("8c:16:45:77:51:a6", pc);
+    mac("5a:e3:1c:9b:40:d7", ph);
+    struct addr a104 = v4("192.168.1.104");
+    ev(v, T0, REQ, "8c:16:45:77:51:a6", "KEIRI\\tPC02", "1,3,6");
+    ev(v, T0 + SEC, ACK, "8c:16:45:77:51:a6", "192.168.1.104", "");
+    inv_packet(v, pc, &a104, T0 + 2 * SEC);
+    ev(v, T0 + 86400 * SEC, ACK, "5a:e3:1c:9b:40:d7", "192.168.1.104", "");
+    CHECK(inv_save(v, err, sizeof(err)) == 0);
+    inv_free(v);
+
+    v = inv_new(&c, &h, err, sizeof(err));
+    CHECK(v != NULL);
+    if (v == NULL)
+        return;
+    CHECK_EQ_U64(inv_count(v), 2);
+    const struct inv_device *d = inv_find_mac(v, pc);
+    CHECK(d != NULL && d->loaded);
+    CHECK(d != NULL && strcmp(d->name, "KEIRI PC02") == 0); /* the tab was replaced */
+    CHECK(d != NULL && strcmp(d->dhcp_fp, "1,3,6") == 0);
+    CHECK(d != NULL && d->first_seen == T0);
+    struct inv_attrib at;
+    CHECK(inv_attribute(v, &a104, T0 + 3600 * SEC, &at) && memcmp(at.mac, pc, 6) == 0);
+    CHECK(inv_attribute(v, &a104, T0 + 2 * 86400 * SEC, &at) && memcmp(at.mac, ph, 6) == 0);
+    /* a device known from the saved inventory is not new; the learning period is over */
+    uint8_t nw[6];
+    mac("00:11:32:00:00:01", nw);
+    struct addr a50 = v4("192.168.1.50");
+    inv_packet(v, pc, &a104, T0 + 5 * 86400 * SEC);
+    inv_packet(v, nw, &a50, T0 + 5 * 86400 * SEC);
+    inv_housekeep(v, T0 + 5 * 86400 * SEC + 60 * SEC);
+    CHECK_EQ_U64(s.news, 1);
+    CHECK(memcmp(s.new_mac, nw, 6) == 0);
+    inv_free(v);
+
+    /* printing the saved file */
+    CHECK(inv_print_file(c.state_file, "", "json", err, sizeof(err)) == 0);
+    CHECK(inv_print_file("/nonexistent/inventory.tsv", "", "table", err, sizeof(err)) != 0);
+    /* a file that is not ours */
+    FILE *f = fopen(c.state_file, "w");
+    if (f != NULL) {
+        fputs("garbage\n", f);
+        fclose(f);
+    }
+    CHECK(inv_new(&c, &h, err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "not an otasuke inventory") != NULL);
+    unlink(c.state_file);
+    rmdir(dir);
+}
+
+static void test_bounds(void)
+{
+    struct inv_conf c;
+    char err[256];
+    conf_init(&c);
+    c.max_devices = 16;
+    c.max_history = 16;
+    c.oui_dir[0] = '\0';
+    struct inv *v = inv_new(&c, NULL, err, sizeof(err));
+    CHECK(v != NULL);
+    if (v == NULL)
+        return;
+    for (unsigned i = 0; i < 1000; i++) {
+        uint8_t m[6] = {0x00, 0x11, 0x22, (uint8_t)(i >> 8), (uint8_t)i, 1};
+        char ip[32];
+        snprintf(ip, sizeof(ip), "192.168.%u.%u", (i / 200) + 1, (i % 200) + 1);
+        struct addr a = v4(ip);
+        inv_packet(v, m, &a, T0 + i);
+    }
+    CHECK_EQ_U64(inv_count(v), 16);
+    /* a multicast source MAC and an unusable address make no device */
+    uint8_t mc[6] = {0x01, 0, 0x5e, 0, 0, 1};
+    struct addr a = v4("192.168.1.7"), z = v4("0.0.0.0");
+    inv_packet(v, mc, &a, T0);
+    uint8_t ok[6] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55};
+    inv_packet(v, ok, &z, T0);
+    CHECK_EQ_U64(inv_count(v), 16);
+    /* bad event lines are counted, never crash */
+    inv_event(v, "{\"event_type\":\"dhcp\",", 21, T0);
+    inv_event(v, "{\"event_type\":\"dhcp\",\"dhcp\":{\"client_mac\":\"zz\"}}", 49, T0);
+    inv_free(v);
+    /* a bad home_net is an error */
+    snprintf(c.home_net, sizeof(c.home_net), "192.168.0.0/40");
+    CHECK(inv_new(&c, NULL, err, sizeof(err)) == NULL);
+}
+
+int main(void)
+{
+    RUN(test_oui);
+    RUN(test_rules);
+    RUN(test_attribution);
+    RUN(test_persistence);
+    RUN(test_bounds);
+    return check_done();
+}
