@@ -20,6 +20,7 @@
 #include "flow/reasm.h"
 #include "output/eve.h"
 #include "output/sink.h"
+#include "ship/ship.h"
 #include "otasuke/alloc.h"
 #include "otasuke/err.h"
 #include "otasuke/jw.h"
@@ -67,6 +68,7 @@ struct pipeline {
     /* application-layer parsers */
     struct applayer *al;
     bool read_error;
+    struct ship *ship; /* shipping to the center, NULL when ship.url is empty */
 };
 
 static void write_event(struct pipeline *pl, uint64_t ts)
@@ -77,6 +79,8 @@ static void write_event(struct pipeline *pl, uint64_t ts)
         return;
     }
     sink_write(pl->sink, w->buf, w->len, ts); /* failures are counted by the sink */
+    if (pl->ship != NULL)
+        ship_offer(pl->ship, w->buf, w->len); /* never blocks; drops are counted */
 }
 
 /* ---- flow events ---------------------------------------------------------- */
@@ -447,6 +451,8 @@ static void write_stats(struct pipeline *pl, bool final)
     jw_u64(w, "rotations", ss.rotations);
     jw_u64(w, "oversized", pl->events_oversized);
     jw_obj_close(w);
+    if (pl->ship != NULL)
+        ship_stats_json(pl->ship, w);
     stats_memory(w);
     jw_obj_close(w);
     jw_obj_close(w);
@@ -663,6 +669,12 @@ struct pipeline *pipeline_new(const struct sensor_conf *c, char *err, size_t err
     }
     if (open_applayer(pl, err, errlen) != 0 || open_sink(pl, err, errlen) != 0)
         goto fail;
+    if (c->ship_url[0] != '\0') {
+        struct ship_conf shc;
+        ship_conf_from_sensor(c, &shc);
+        if ((pl->ship = ship_new(&shc, err, errlen)) == NULL)
+            goto fail;
+    }
     return pl;
 fail:
     pipeline_free(pl);
@@ -673,6 +685,7 @@ void pipeline_free(struct pipeline *pl)
 {
     if (pl == NULL)
         return;
+    ship_free(pl->ship);
     if (pl->flows != NULL)
         flow_table_free(pl->flows);
     reasm_free(pl->reasm);
@@ -745,6 +758,8 @@ int pipeline_run(struct pipeline *pl, struct capture *cap, bool progress)
     flow_table_flush(pl->flows);
     write_stats(pl, true);
     sink_flush(pl->sink);
+    if (pl->ship != NULL)
+        ship_drain(pl->ship); /* up to ship.drain_timeout; the rest stays spooled */
     return pl->read_error ? ERR_IO : 0;
 }
 
