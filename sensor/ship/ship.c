@@ -54,7 +54,7 @@
 #define SHIP_BODY_MAX   (64u << 20) /* a segment file larger than this is not sent */
 #define SHIP_BACKOFF_US 250000u
 #define SHIP_RA_MAX_US  (3600ull * 1000000u)
-#define SHIP_TICK_US    100000u
+#define SHIP_TICK_US    100000ull
 
 struct seg {
     uint64_t seq;
@@ -316,6 +316,49 @@ static int parse_seg_name(const char *name, struct seg *g)
     return kind;
 }
 
+/* Takes over one segment file a previous run left (kind 1: .seg, 2: .open): cuts it to
+ * its last whole line, closes an .open one under its own name and registers it.
+ * Empty or unreadable files are skipped. Returns 0 or ERR_NOMEM. */
+static int recover_one(struct ship *s, const char *name, int kind, struct seg *g)
+{
+    char path[SHIP_FILE_MAX];
+    snprintf(path, sizeof(path), "%s/%.40s", s->spool, name);
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    uint64_t whole = 0, lines = 0;
+    if (fd < 0 || scan_lines(fd, &whole, &lines) != 0) {
+        log_error("ship", "spool segment unreadable path=%s err=\"%s\"", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    struct stat st;
+    if (fstat(fd, &st) == 0 && (uint64_t)st.st_size > whole && ftruncate(fd, (off_t)whole) == 0)
+        log_notice("ship", "spool segment cut to its last whole line path=%s lost_bytes=%" PRIu64,
+                   path, (uint64_t)st.st_size - whole);
+    if (kind == 2 && s->c.fsync)
+        fdatasync(fd);
+    close(fd);
+    if (lines == 0) {
+        unlink(path);
+        return 0;
+    }
+    if (kind == 2) {
+        char to[SHIP_FILE_MAX];
+        seg_name(to, sizeof(to), s->spool, g, ".seg");
+        if (rename(path, to) != 0) {
+            log_error("ship", "cannot close spool segment path=%s err=\"%s\"", path,
+                      strerror(errno));
+            return 0;
+        }
+    }
+    g->bytes = whole;
+    g->events = lines;
+    if (segs_push(s, g) != 0)
+        return ERR_NOMEM;
+    s->st.spool_bytes += whole;
+    return 0;
+}
+
 /* Finds the segments a previous run left: closes .open ones, counts their events. */
 static int spool_recover(struct ship *s, char *err, size_t errlen)
 {
@@ -332,45 +375,9 @@ static int spool_recover(struct ship *s, char *err, size_t errlen)
         int kind = parse_seg_name(de->d_name, &g);
         if (kind == 0)
             continue;
-        char path[SHIP_FILE_MAX];
-        snprintf(path, sizeof(path), "%s/%.40s", s->spool, de->d_name);
-        int fd = open(path, O_RDWR | O_CLOEXEC);
-        if (fd < 0) {
-            log_error("ship", "spool segment unreadable path=%s err=\"%s\"", path, strerror(errno));
-            continue;
-        }
-        uint64_t whole, lines;
-        if (scan_lines(fd, &whole, &lines) != 0) {
-            log_error("ship", "spool segment unreadable path=%s err=\"%s\"", path, strerror(errno));
-            close(fd);
-            continue;
-        }
-        struct stat st;
-        if (fstat(fd, &st) == 0 && (uint64_t)st.st_size > whole && ftruncate(fd, (off_t)whole) == 0)
-            log_notice("ship", "spool segment cut to its last whole line path=%s lost_bytes=%" PRIu64,
-                       path, (uint64_t)st.st_size - whole);
-        if (kind == 2 && s->c.fsync)
-            fdatasync(fd);
-        close(fd);
         if (g.seq > maxseq)
             maxseq = g.seq;
-        if (lines == 0) {
-            unlink(path);
-            continue;
-        }
-        if (kind == 2) {
-            char to[SHIP_FILE_MAX];
-            seg_name(to, sizeof(to), s->spool, &g, ".seg");
-            if (rename(path, to) != 0) {
-                log_error("ship", "cannot close spool segment path=%s err=\"%s\"", path,
-                          strerror(errno));
-                continue;
-            }
-        }
-        g.bytes = whole;
-        g.events = lines;
-        rc = segs_push(s, &g);
-        s->st.spool_bytes += whole;
+        rc = recover_one(s, de->d_name, kind, &g);
     }
     closedir(d);
     if (rc != 0) {
@@ -733,48 +740,130 @@ static void segs_pop_head(struct ship *s)
     s->inflight = false;
 }
 
+struct sender {
+    CURL *h;
+    char url[SHIP_PATH_MAX];
+    char auth[128];
+    char *body;
+    size_t cap, len;
+    uint64_t backoff, next_try;
+    struct resp *r;
+};
+
+/* Waits for a closed segment that may be sent now and marks it in flight. Returns
+ * false when the sender should end (stop, drain deadline, or drained). */
+static bool next_batch(struct ship *s, struct sender *sd, struct seg *g)
+{
+    bool go = false;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        uint64_t now = ts_mono_us();
+        bool have = s->nseg > s->shead;
+        if (s->stop || (s->draining && now >= s->deadline_us) || (!have && s->writer_done))
+            break;
+        if (have && now >= sd->next_try) {
+            *g = s->segs[s->shead];
+            s->inflight = true;
+            go = true;
+            break;
+        }
+        uint64_t until = now + SHIP_TICK_US * 10;
+        if (have && sd->next_try < until)
+            until = sd->next_try;
+        if (s->draining && s->deadline_us < until)
+            until = s->deadline_us;
+        cond_wait_until(&s->scond, &s->mu, until);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return go;
+}
+
+/* POSTs segment g; returns the HTTP status (0: no answer) and Retry-After in *ra. */
+static long post_batch(struct ship *s, struct sender *sd, const struct seg *g, long *ra)
+{
+    char hb[96], hs[64];
+    snprintf(hb, sizeof(hb), "X-Otasuke-Batch: %016" PRIx64 "-%s", g->seq, g->runid);
+    snprintf(hs, sizeof(hs), "X-Otasuke-Seq: %" PRIu64, g->seq & INT64_MAX);
+    struct curl_slist *hl = NULL, *t;
+    const char *hv[] = {sd->auth, hb, hs, "Content-Type: application/x-ndjson", "Expect:"};
+    for (size_t i = 0; i < sizeof(hv) / sizeof(hv[0]); i++) {
+        t = curl_slist_append(hl, hv[i]);
+        if (t == NULL)
+            break;
+        hl = t;
+    }
+    long status = http_post(sd->h, sd->url, hl, sd->body, sd->len, s->c.timeout_us, s, sd->r, ra);
+    curl_slist_free_all(hl);
+    return status;
+}
+
+/* Schedules the next attempt after a failure (under mu). */
+static void retry_later(struct ship *s, struct sender *sd, long status, long ra)
+{
+    s->inflight = false;
+    s->st.retries++;
+    sd->backoff = sd->backoff == 0 ? SHIP_BACKOFF_US : sd->backoff * 2;
+    if (sd->backoff > s->c.backoff_max_us)
+        sd->backoff = s->c.backoff_max_us;
+    uint64_t wait = sd->backoff;
+    if (ra > 0)
+        wait = (uint64_t)ra * 1000000u > SHIP_RA_MAX_US ? SHIP_RA_MAX_US : (uint64_t)ra * 1000000u;
+    sd->next_try = ts_mono_us() + wait;
+    uint64_t supp = 0;
+    if (!log_rate_allow(&s->rl_send, &supp))
+        return;
+    if (status == 0)
+        log_warn("ship", "center unreachable url=%s err=\"%s\" retry_in_ms=%" PRIu64
+                 " suppressed=%" PRIu64, sd->url, sd->r->buf, wait / 1000, supp);
+    else
+        log_warn("ship", "center answered status=%ld%s retry_in_ms=%" PRIu64 " suppressed=%" PRIu64,
+                 status, status == 401 ? " (token refused: enroll again)" : "", wait / 1000, supp);
+}
+
+/* Acts on the answer to segment g (under mu). */
+static void on_answer(struct ship *s, struct sender *sd, const struct seg *g, long status, long ra)
+{
+    s->st.batches_sent++;
+    if (status == 200) {
+        s->st.acked += g->events;
+        s->st.acked_batches++;
+        if (strstr(sd->r->buf, "\"duplicate\":true") != NULL)
+            s->st.duplicates++;
+        segs_pop_head(s);
+        sd->backoff = 0;
+        sd->next_try = 0;
+    } else if (status == 400 || status == 413 || status == 415) {
+        /* the center will never take this batch: drop it visibly */
+        log_error("ship", "center refused a batch for good status=%ld batch=%016" PRIx64
+                  "-%s events=%" PRIu64 " answer=\"%.200s\"", status, g->seq, g->runid,
+                  g->events, sd->r->buf);
+        s->st.dropped_refused += g->events;
+        s->st.dropped += g->events;
+        segs_pop_head(s);
+    } else {
+        retry_later(s, sd, status, ra);
+    }
+}
+
 static void *sender_main(void *arg)
 {
     struct ship *s = arg;
-    CURL *h = curl_easy_init();
-    char url[SHIP_PATH_MAX], auth[128];
+    struct sender sd;
+    memset(&sd, 0, sizeof(sd));
     size_t ul = strlen(s->c.url);
     while (ul > 0 && s->c.url[ul - 1] == '/')
         ul--;
-    snprintf(url, sizeof(url), "%.*s/api/v1/ingest", (int)ul, s->c.url);
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", s->token);
-    char *body = NULL;
-    size_t cap = 0, len = 0;
-    uint64_t backoff = 0, next_try = 0;
-    struct resp *r = xalloc(MEM_OUTPUT, sizeof(*r));
-    if (h == NULL || r == NULL) {
+    snprintf(sd.url, sizeof(sd.url), "%.*s/api/v1/ingest", (int)ul, s->c.url);
+    snprintf(sd.auth, sizeof(sd.auth), "Authorization: Bearer %s", s->token);
+    sd.h = curl_easy_init();
+    sd.r = xalloc(MEM_OUTPUT, sizeof(*sd.r));
+    if (sd.h == NULL || sd.r == NULL) {
         log_error("ship", "cannot start the sender: out of memory");
         goto out;
     }
-    for (;;) {
-        pthread_mutex_lock(&s->mu);
-        for (;;) {
-            uint64_t now = ts_mono_us();
-            bool have = s->nseg > s->shead;
-            if (s->stop || (s->draining && now >= s->deadline_us) || (!have && s->writer_done)) {
-                pthread_mutex_unlock(&s->mu);
-                goto out;
-            }
-            if (have && now >= next_try)
-                break;
-            uint64_t until = now + SHIP_TICK_US * 10;
-            if (have && next_try < until)
-                until = next_try;
-            if (s->draining && s->deadline_us < until)
-                until = s->deadline_us;
-            cond_wait_until(&s->scond, &s->mu, until);
-        }
-        struct seg g = s->segs[s->shead];
-        s->inflight = true;
-        pthread_mutex_unlock(&s->mu);
-
-        int rrc = read_segment(s, &g, &body, &cap, &len);
-        if (rrc != 0) {
+    struct seg g;
+    while (next_batch(s, &sd, &g)) {
+        if (read_segment(s, &g, &sd.body, &sd.cap, &sd.len) != 0) {
             log_error("ship", "spool segment unreadable, dropped seq=%" PRIu64 " events=%" PRIu64,
                       g.seq, g.events);
             pthread_mutex_lock(&s->mu);
@@ -784,69 +873,17 @@ static void *sender_main(void *arg)
             pthread_mutex_unlock(&s->mu);
             continue;
         }
-        char hb[96], hs[64];
-        snprintf(hb, sizeof(hb), "X-Otasuke-Batch: %016" PRIx64 "-%s", g.seq, g.runid);
-        snprintf(hs, sizeof(hs), "X-Otasuke-Seq: %" PRIu64, g.seq & INT64_MAX);
-        struct curl_slist *hl = NULL, *t;
-        const char *hv[] = {auth, hb, hs, "Content-Type: application/x-ndjson", "Expect:"};
-        for (size_t i = 0; i < sizeof(hv) / sizeof(hv[0]); i++) {
-            t = curl_slist_append(hl, hv[i]);
-            if (t == NULL)
-                break;
-            hl = t;
-        }
         long ra = 0;
-        long status = http_post(h, url, hl, body, len, s->c.timeout_us, s, r, &ra);
-        curl_slist_free_all(hl);
-
+        long status = post_batch(s, &sd, &g, &ra);
         pthread_mutex_lock(&s->mu);
-        s->st.batches_sent++;
-        uint64_t supp = 0;
-        if (status == 200) {
-            s->st.acked += g.events;
-            s->st.acked_batches++;
-            if (strstr(r->buf, "\"duplicate\":true") != NULL)
-                s->st.duplicates++;
-            segs_pop_head(s);
-            backoff = 0;
-            next_try = 0;
-        } else if (status == 400 || status == 413 || status == 415) {
-            /* the center will never take this batch: drop it visibly */
-            log_error("ship", "center refused a batch for good status=%ld batch=%016" PRIx64
-                      "-%s events=%" PRIu64 " answer=\"%.200s\"", status, g.seq, g.runid,
-                      g.events, r->buf);
-            s->st.dropped_refused += g.events;
-            s->st.dropped += g.events;
-            segs_pop_head(s);
-        } else {
-            s->inflight = false;
-            s->st.retries++;
-            backoff = backoff == 0 ? SHIP_BACKOFF_US : backoff * 2;
-            if (backoff > s->c.backoff_max_us)
-                backoff = s->c.backoff_max_us;
-            uint64_t wait = backoff;
-            if (ra > 0)
-                wait = (uint64_t)ra * 1000000u > SHIP_RA_MAX_US ? SHIP_RA_MAX_US
-                                                                : (uint64_t)ra * 1000000u;
-            next_try = ts_mono_us() + wait;
-            if (log_rate_allow(&s->rl_send, &supp)) {
-                if (status == 0)
-                    log_warn("ship", "center unreachable url=%s err=\"%s\" retry_in_ms=%" PRIu64
-                             " suppressed=%" PRIu64, url, r->buf, wait / 1000, supp);
-                else
-                    log_warn("ship", "center answered status=%ld%s retry_in_ms=%" PRIu64
-                             " suppressed=%" PRIu64, status,
-                             status == 401 ? " (token refused: enroll again)" : "",
-                             wait / 1000, supp);
-            }
-        }
+        on_answer(s, &sd, &g, status, ra);
         pthread_mutex_unlock(&s->mu);
     }
 out:
-    xfree(body);
-    xfree(r);
-    if (h != NULL)
-        curl_easy_cleanup(h);
+    xfree(sd.body);
+    xfree(sd.r);
+    if (sd.h != NULL)
+        curl_easy_cleanup(sd.h);
     return NULL;
 }
 
@@ -904,7 +941,7 @@ struct ship *ship_new(const struct ship_conf *c, char *err, size_t errlen)
         goto fail;
     }
     for (int i = 0; i < 8; i++)
-        snprintf(s->runid + 2 * i, 3, "%02x", rnd[i]);
+        snprintf(s->runid + (size_t)2 * (size_t)i, 3, "%02x", rnd[i]);
     s->qcap = c->queue_size / 2;
     s->qbuf = xalloc(MEM_OUTPUT, s->qcap);
     s->wbuf = xalloc(MEM_OUTPUT, s->qcap);
