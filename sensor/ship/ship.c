@@ -50,7 +50,7 @@
 #define SHIP_MAX_TYPES  32
 #define SHIP_TYPE_MAX   64
 #define SHIP_TOKEN_LEN  68 /* otk_ + 64 hex */
-#define SHIP_RESP_MAX   4096
+#define SHIP_RESP_MAX   (64u << 10) /* an ack lists at most 100 errors */
 #define SHIP_BODY_MAX   (64u << 20) /* a segment file larger than this is not sent */
 #define SHIP_BACKOFF_US 250000u
 #define SHIP_RA_MAX_US  (3600ull * 1000000u)
@@ -590,7 +590,7 @@ static void *writer_main(void *arg)
     for (;;) {
         pthread_mutex_lock(&s->mu);
         while (s->qused == 0 && !s->stop && !s->draining) {
-            uint64_t now = ts_mono_us(), until = now + SHIP_TICK_US * 5;
+            uint64_t now = ts_mono_us(), until = now + SHIP_TICK_US;
             if (s->ofd >= 0) {
                 uint64_t due = s->ostart_us + s->c.batch_age_us;
                 if (due <= now)
@@ -827,8 +827,22 @@ static void on_answer(struct ship *s, struct sender *sd, const struct seg *g, lo
     if (status == 200) {
         s->st.acked += g->events;
         s->st.acked_batches++;
-        if (strstr(sd->r->buf, "\"duplicate\":true") != NULL)
-            s->st.duplicates++;
+        uint64_t rej = 0;
+        bool dup = false;
+        char first[160];
+        if (ship_parse_ack(sd->r->buf, sd->r->len, &rej, &dup, first, sizeof(first)) != 0)
+            log_warn("ship", "acknowledgement not understood (batch counted as stored) "
+                     "answer=\"%.200s\"", sd->r->buf);
+        s->st.duplicates += dup;
+        if (rej > 0 && !dup) {
+            /* lines the center refused for good: counted, shown once in a while */
+            s->st.rejected += rej;
+            s->st.dropped += rej;
+            uint64_t supp = 0;
+            if (log_rate_allow(&s->rl_send, &supp))
+                log_warn("ship", "center rejected lines batch=%016" PRIx64 "-%s rejected=%" PRIu64
+                         " first=\"%s\" suppressed=%" PRIu64, g->seq, g->runid, rej, first, supp);
+        }
         segs_pop_head(s);
         sd->backoff = 0;
         sd->next_try = 0;
@@ -999,10 +1013,11 @@ void ship_offer(struct ship *s, const char *line, size_t len)
     } else {
         memcpy(s->qbuf + s->qused, line, len);
         s->qbuf[s->qused + len] = '\n';
+        size_t before = s->qused;
         s->qused += len + 1;
         s->st.queued++;
-        if (s->qused > s->qcap / 2)
-            pthread_cond_signal(&s->wcond);
+        if (before < s->qcap / 8 && s->qused >= s->qcap / 8)
+            pthread_cond_signal(&s->wcond); /* once per fill, not per event */
     }
     pthread_mutex_unlock(&s->mu);
 }
@@ -1031,11 +1046,12 @@ void ship_drain(struct ship *s)
     log_notice("ship", "done queued=%" PRIu64 " spooled=%" PRIu64 " acked=%" PRIu64
                " acked_batches=%" PRIu64 " duplicates=%" PRIu64 " retries=%" PRIu64
                " dropped=%" PRIu64 " dropped_queue=%" PRIu64 " dropped_spool=%" PRIu64
-               " dropped_write=%" PRIu64 " dropped_refused=%" PRIu64 " spool_segments=%" PRIu64
+               " dropped_write=%" PRIu64 " dropped_refused=%" PRIu64 " rejected=%" PRIu64
+               " spool_segments=%" PRIu64
                " spool_bytes=%" PRIu64,
                st.queued, st.spooled, st.acked, st.acked_batches, st.duplicates, st.retries,
                st.dropped, st.dropped_queue, st.dropped_spool, st.dropped_write,
-               st.dropped_refused, st.spool_segments, st.spool_bytes);
+               st.dropped_refused, st.rejected, st.spool_segments, st.spool_bytes);
     if (st.spool_segments > 0)
         log_notice("ship", "batches left in the spool are sent after the next start "
                    "segments=%" PRIu64, st.spool_segments);
@@ -1087,9 +1103,40 @@ void ship_stats_json(struct ship *s, struct jw *w)
     jw_u64(w, "dropped_spool", st.dropped_spool);
     jw_u64(w, "dropped_write", st.dropped_write);
     jw_u64(w, "dropped_refused", st.dropped_refused);
+    jw_u64(w, "rejected", st.rejected);
     jw_u64(w, "spool_bytes", st.spool_bytes);
     jw_u64(w, "spool_segments", st.spool_segments);
     jw_obj_close(w);
+}
+
+/* ---- answers of the center ------------------------------------------------ */
+
+int ship_parse_ack(const char *body, size_t len, uint64_t *rejected, bool *duplicate,
+                   char *first_error, size_t elen)
+{
+    json_error_t je;
+    *rejected = 0;
+    *duplicate = false;
+    if (elen > 0)
+        first_error[0] = '\0';
+    json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    if (j == NULL)
+        return ERR_INVAL;
+    int rc = ERR_INVAL;
+    json_t *rej = json_object_get(j, "rejected"), *dup = json_object_get(j, "duplicate");
+    if (!json_is_integer(rej) || json_integer_value(rej) < 0 || !json_is_boolean(dup))
+        goto out;
+    *rejected = (uint64_t)json_integer_value(rej);
+    *duplicate = json_is_true(dup);
+    json_t *e0 = json_array_get(json_object_get(j, "errors"), 0);
+    json_t *line = json_object_get(e0, "line"), *text = json_object_get(e0, "error");
+    if (elen > 0 && json_is_integer(line) && json_is_string(text))
+        snprintf(first_error, elen, "line %lld: %.100s", (long long)json_integer_value(line),
+                 json_string_value(text));
+    rc = 0;
+out:
+    json_decref(j);
+    return rc;
 }
 
 /* ---- enrollment ----------------------------------------------------------- */

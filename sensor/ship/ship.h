@@ -52,11 +52,12 @@ struct ship_stats {
     uint64_t acked_batches;
     uint64_t duplicates;      /* batches the center answered as already stored */
     uint64_t retries;         /* failed attempts that will be retried */
-    uint64_t dropped;         /* sum of the four below */
+    uint64_t dropped;         /* sum of the four below and rejected */
     uint64_t dropped_queue;   /* queue full (the spool writer did not keep up) */
     uint64_t dropped_spool;   /* oldest segment deleted by the spool cap */
     uint64_t dropped_write;   /* spool write errors (disk full) */
     uint64_t dropped_refused; /* batches the center refused for good (400, 413, 415) */
+    uint64_t rejected;        /* lines the center rejected in acknowledged batches */
     uint64_t spool_bytes;     /* bytes in the spool now */
     uint64_t spool_segments;  /* closed segments waiting to be sent */
 };
@@ -83,6 +84,12 @@ void ship_stats_json(struct ship *s, struct jw *w);
  * on success returns 0 and the sensor id in *sensor_id; else a message in err. */
 int ship_enroll(const char *url, const char *code, const char *state_dir, uint64_t timeout_us,
                 int64_t *sensor_id, char *err, size_t errlen);
+/* Parses the center's answer to an ingest batch ({"batch":…,"duplicate":…,"stored":…,
+ * "rejected":N,"errors":[{"line":…,"error":"…"}…]}): *rejected, *duplicate and the
+ * first error as "line L: text" in first_error (may be empty). Returns 0 or ERR_INVAL.
+ * Exposed for the fuzz harness. */
+int ship_parse_ack(const char *body, size_t len, uint64_t *rejected, bool *duplicate,
+                   char *first_error, size_t elen);
 /* Parses the center's enrollment answer {"token":"otk_…","sensor_id":N,…}: copies the
  * token (checked: otk_ and 64 hex digits) into tok (>= 69 bytes). Returns 0 or
  * ERR_INVAL. Exposed for the fuzz harness. */

@@ -1,11 +1,13 @@
 /*
- * Fuzz harness for the only center answer the sensor parses: the enrollment reply
- * (sensor/ship, ship_parse_enroll_reply; jansson underneath). A success must give a
- * token of exactly otk_ and 64 lowercase hex digits; the input is copied into an
- * exact-size allocation so reads past its end are caught.
+ * Fuzz harness for the center answers the sensor parses (sensor/ship, jansson
+ * underneath): the enrollment reply (ship_parse_enroll_reply: a success must give a
+ * token of exactly otk_ and 64 lowercase hex digits) and the ingest acknowledgement
+ * (ship_parse_ack: the first error always fits its buffer, NUL-terminated). The input
+ * is copied into an exact-size allocation so reads past its end are caught.
  */
 #include "ship/ship.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             strspn(tok + 4, "0123456789abcdef") != 64)
             abort();
     }
+    uint64_t rej = 0;
+    bool dup = false;
+    char first[48];
+    memset(first, 'x', sizeof(first));
+    if (ship_parse_ack(buf, size, &rej, &dup, first, sizeof(first)) == 0 &&
+        memchr(first, '\0', sizeof(first)) == NULL)
+        abort();
     free(buf);
     return 0;
 }
