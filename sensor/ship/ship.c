@@ -386,7 +386,8 @@ static int spool_recover(struct ship *s, char *err, size_t errlen)
     }
     if (s->c.fsync)
         fsync_dir(s->spool);
-    qsort(s->segs, s->nseg, sizeof(*s->segs), seg_cmp);
+    if (s->nseg > 1)
+        qsort(s->segs, s->nseg, sizeof(*s->segs), seg_cmp);
     uint64_t now = ts_now_us();
     s->next_seq = maxseq + 1 > now ? maxseq + 1 : now;
     if (s->nseg > 0)
