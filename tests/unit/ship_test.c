@@ -55,7 +55,7 @@ static void conf(struct ship_conf *c)
     c->spool_size = 1 << 20;
     c->queue_size = 1 << 20;
     c->batch_events = 10;
-    c->batch_bytes = 64 * 1024;
+    c->batch_bytes = (uint64_t)64 * 1024;
     c->batch_age_us = 3600ull * 1000000;
     c->fsync = false;
     c->timeout_us = 1000000;
@@ -144,8 +144,8 @@ static void test_cap(void)
     char err[512];
     mkstate("cap");
     conf(&c);
-    c.spool_size = 64 * 1024;
-    c.batch_bytes = 4 * 1024;
+    c.spool_size = (uint64_t)64 * 1024;
+    c.batch_bytes = (uint64_t)4 * 1024;
     c.batch_events = 1000;
     c.queue_size = 8 << 20; /* no queue drops: this test is about the cap */
     struct ship *s = ship_new(&c, err, sizeof(err));
