@@ -6,6 +6,7 @@
 #include "inventory/inventory.h"
 #include "pipeline.h"
 #include "sensor_conf.h"
+#include "ship/ship.h"
 #include "version.h"
 
 #include "otasuke/conf.h"
@@ -33,6 +34,8 @@ struct cli {
     const char *config;
     const char *bpf;
     const char *user;
+    const char *enroll_url; /* --enroll URL CODE */
+    const char *enroll_code;
     const char *sets[MAX_SETS];
     int nsets;
     bool test_config;
@@ -60,6 +63,9 @@ static void usage(FILE *f)
             "  -f, --filter BPF       BPF capture filter (also accepted as trailing words)\n"
             "      --set NAME=VALUE   override one setting (repeatable), e.g. --set flow.memcap=1GiB\n"
             "  -u, --user USER        drop root to USER after opening the capture\n"
+            "      --enroll URL CODE  exchange a one-time enrollment code (otasuke sensor add)\n"
+            "                         for a device token from the center at URL, store it in\n"
+            "                         ship.state_dir/token, and exit; then set ship.url=URL\n"
             "  -T, --test-config      check the configuration, print effective settings, exit\n"
             "      --inventory        print the saved device inventory (inventory.state_dir), exit\n"
             "      --format FMT       with --inventory: table (default), csv or json\n"
@@ -102,7 +108,7 @@ static int drop_privileges(const char *user)
 
 static int parse_cli(int argc, char **argv, struct cli *cl, char *filter, size_t flen)
 {
-    enum { OPT_SET = 256, OPT_HELP_CONFIG, OPT_INVENTORY, OPT_FORMAT };
+    enum { OPT_SET = 256, OPT_HELP_CONFIG, OPT_INVENTORY, OPT_FORMAT, OPT_ENROLL };
     static const struct option opts[] = {
         {"read", required_argument, NULL, 'r'},    {"interface", required_argument, NULL, 'i'},
         {"output", required_argument, NULL, 'o'},  {"config", required_argument, NULL, 'c'},
@@ -111,6 +117,7 @@ static int parse_cli(int argc, char **argv, struct cli *cl, char *filter, size_t
         {"help-config", no_argument, NULL, OPT_HELP_CONFIG},
         {"inventory", no_argument, NULL, OPT_INVENTORY},
         {"format", required_argument, NULL, OPT_FORMAT},
+        {"enroll", required_argument, NULL, OPT_ENROLL},
         {"quiet", no_argument, NULL, 'q'},         {"verbose", no_argument, NULL, 'v'},
         {"version", no_argument, NULL, 'V'},       {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -136,6 +143,14 @@ static int parse_cli(int argc, char **argv, struct cli *cl, char *filter, size_t
             break;
         case OPT_INVENTORY: cl->inventory = true; break;
         case OPT_FORMAT: cl->inv_format = optarg; break;
+        case OPT_ENROLL:
+            if (optind >= argc) {
+                fprintf(stderr, "otasuke-sensor: --enroll URL CODE\n");
+                return 2;
+            }
+            cl->enroll_url = optarg;
+            cl->enroll_code = argv[optind++];
+            break;
         case OPT_HELP_CONFIG: conf_help(sensor_conf_table, stdout); exit(0);
         case 'V': printf("%s\n", sensor_version_string()); exit(0);
         case 'h': usage(stdout); exit(0);
@@ -255,6 +270,16 @@ int main(int argc, char **argv)
             fprintf(stderr, "otasuke-sensor: %s\n", err);
             return 1;
         }
+        return 0;
+    }
+    if (cl.enroll_url != NULL) {
+        int64_t sid = -1;
+        if (ship_enroll(cl.enroll_url, cl.enroll_code, conf.ship_state_dir, conf.ship_timeout,
+                        &sid, err, sizeof(err)) != 0) {
+            fprintf(stderr, "otasuke-sensor: enrollment failed: %s\n", err);
+            return 1;
+        }
+        printf("enrolled sensor_id=%lld token=%s/token\n", (long long)sid, conf.ship_state_dir);
         return 0;
     }
     if ((cl.read_file == NULL) == (cl.iface == NULL)) {

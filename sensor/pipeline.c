@@ -22,6 +22,7 @@
 #include "flow/reasm.h"
 #include "output/eve.h"
 #include "output/sink.h"
+#include "ship/ship.h"
 #include "otasuke/alloc.h"
 #include "otasuke/err.h"
 #include "otasuke/jw.h"
@@ -76,7 +77,16 @@ struct pipeline {
     struct detect *det;
     struct inv *inv; /* device inventory (issue 5) */
     volatile sig_atomic_t reload;
+    struct ship *ship; /* shipping to the center, NULL when ship.url is empty */
 };
+
+/* Every event line goes here: to the output, and to the center when shipping. */
+static void write_line(struct pipeline *pl, const char *line, size_t len, uint64_t ts)
+{
+    sink_write(pl->sink, line, len, ts); /* failures are counted by the sink */
+    if (pl->ship != NULL)
+        ship_offer(pl->ship, line, len); /* never blocks; drops are counted */
+}
 
 static void write_event(struct pipeline *pl, uint64_t ts)
 {
@@ -85,7 +95,7 @@ static void write_event(struct pipeline *pl, uint64_t ts)
         pl->events_oversized++;
         return;
     }
-    sink_write(pl->sink, w->buf, w->len, ts); /* failures are counted by the sink */
+    write_line(pl, w->buf, w->len, ts);
 }
 
 /* ---- flow events ---------------------------------------------------------- */
@@ -473,6 +483,8 @@ static void write_stats(struct pipeline *pl, bool final)
     jw_u64(w, "rotations", ss.rotations);
     jw_u64(w, "oversized", pl->events_oversized);
     jw_obj_close(w);
+    if (pl->ship != NULL)
+        ship_stats_json(pl->ship, w);
     stats_memory(w);
     jw_obj_close(w);
     jw_obj_close(w);
@@ -672,8 +684,7 @@ static void host_write(void *ud, uint64_t ts)
 /* The detections' view: alert lines go straight to the output. */
 static void det_write(void *ud, const char *line, size_t len, uint64_t ts)
 {
-    struct pipeline *pl = ud;
-    sink_write(pl->sink, line, len, ts);
+    write_line(ud, line, len, ts);
 }
 
 static void det_file(void *ud, const struct app_file *f)
@@ -686,8 +697,7 @@ static void det_file(void *ud, const struct app_file *f)
 
 static void inv_write(void *ud, const char *line, size_t len, uint64_t ts)
 {
-    struct pipeline *pl = ud;
-    sink_write(pl->sink, line, len, ts);
+    write_line(ud, line, len, ts);
 }
 
 static void inv_new_device(void *ud, const struct inv_device *dv, uint64_t ts)
@@ -850,6 +860,12 @@ struct pipeline *pipeline_new(const struct sensor_conf *c, char *err, size_t err
     if (open_applayer(pl, err, errlen) != 0 || open_sink(pl, err, errlen) != 0 ||
         open_detect(pl, err, errlen) != 0 || open_inventory(pl, err, errlen) != 0)
         goto fail;
+    if (c->ship_url[0] != '\0') {
+        struct ship_conf shc;
+        ship_conf_from_sensor(c, &shc);
+        if ((pl->ship = ship_new(&shc, err, errlen)) == NULL)
+            goto fail;
+    }
     return pl;
 fail:
     pipeline_free(pl);
@@ -860,6 +876,7 @@ void pipeline_free(struct pipeline *pl)
 {
     if (pl == NULL)
         return;
+    ship_free(pl->ship);
     if (pl->flows != NULL)
         flow_table_free(pl->flows);
     reasm_free(pl->reasm);
@@ -950,6 +967,8 @@ int pipeline_run(struct pipeline *pl, struct capture *cap, bool progress)
         detect_flush(pl->det);
     write_stats(pl, true);
     sink_flush(pl->sink);
+    if (pl->ship != NULL)
+        ship_drain(pl->ship); /* up to ship.drain_timeout; the rest stays spooled */
     return pl->read_error ? ERR_IO : 0;
 }
 

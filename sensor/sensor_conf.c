@@ -244,6 +244,37 @@ const struct conf_item sensor_conf_table[] = {
      "sig_algs), as Suricata 8 with custom: [client_handshake]",
      NULL},
 
+    /* shipping to the center (sensor/ship, docs/center.md "The sensor side") */
+    {"ship.url", CONF_STRING, "", 0, 0, OFF(ship_url),
+     "center base URL, e.g. http://center:8080 (empty = do not ship); enroll first (--enroll)",
+     NULL},
+    {"ship.state_dir", CONF_STRING, "/var/lib/otasuke-sensor", 0, 0, OFF(ship_state_dir),
+     "directory of the device token (token, 0600) and the spool (spool/)", NULL},
+    {"ship.types", CONF_STRING, "alert,asset,anomaly,stats", 0, 0, OFF(ship_types),
+     "event types shipped, comma-separated (\"*\" = all)", NULL},
+    {"ship.spool_size", CONF_SIZE, "256 MiB", 64 * KiB, 1024 * GiB, OFF(ship_spool_size),
+     "on-disk spool cap; when full the oldest batch is deleted and its events counted",
+     NULL},
+    {"ship.queue_size", CONF_SIZE, "8 MiB", 64 * KiB, 1 * GiB, OFF(ship_queue_size),
+     "memory between the packet path and the spool writer; when full, events are counted "
+     "and dropped", NULL},
+    {"ship.batch_events", CONF_INT, "1000", 1, 100000, OFF(ship_batch_events),
+     "events per batch at most", NULL},
+    {"ship.batch_bytes", CONF_SIZE, "1 MiB", 1 * KiB, 16 * MiB, OFF(ship_batch_bytes),
+     "bytes per batch at most (one event larger than this is a batch of its own)", NULL},
+    {"ship.batch_age", CONF_DURATION, "5s", 1000, 3600 * SEC, OFF(ship_batch_age),
+     "a batch is closed and sent when its first event is this old (wall time)", NULL},
+    {"ship.fsync", CONF_BOOL, "yes", 0, 0, OFF(ship_fsync),
+     "fsync each batch and the spool directory when the batch is closed", NULL},
+    {"ship.timeout", CONF_DURATION, "30s", 100000, 3600 * SEC, OFF(ship_timeout),
+     "time allowed for one request to the center", NULL},
+    {"ship.backoff_max", CONF_DURATION, "60s", 1000, 3600 * SEC, OFF(ship_backoff_max),
+     "longest wait between retries (it doubles from 250 ms; Retry-After is honoured up "
+     "to 1 h)", NULL},
+    {"ship.drain_timeout", CONF_DURATION, "10s", 0, 86400 * SEC, OFF(ship_drain_timeout),
+     "at exit, time allowed to send what is spooled (the rest is sent after a restart)",
+     NULL},
+
     {"log.level", CONF_ENUM, "notice", 0, 0, OFF(log_level),
      "diagnostics written to stderr at or above this level", log_levels},
     /* per-flow event header fields and UDP tunnels */

@@ -110,6 +110,19 @@ struct sensor_conf {
     bool tls_ja3;
     bool tls_ja4;
     bool tls_handshake; /* log tls.client_handshake */
+    /* shipping to the center (sensor/ship) */
+    char ship_url[CONF_STR_MAX];
+    char ship_state_dir[CONF_STR_MAX];
+    char ship_types[CONF_STR_MAX];
+    uint64_t ship_spool_size;
+    uint64_t ship_queue_size;
+    int64_t ship_batch_events;
+    uint64_t ship_batch_bytes;
+    uint64_t ship_batch_age;
+    bool ship_fsync;
+    uint64_t ship_timeout;
+    uint64_t ship_backoff_max;
+    uint64_t ship_drain_timeout;
     /* logging */
     int log_level;
     /* per-flow event header fields and UDP tunnels (decap helper) */
