@@ -118,6 +118,11 @@ int migrations_latest(void)
     return N_MIGRATIONS;
 }
 
+const char *migrations_sql(int version)
+{
+    return version >= 1 && version <= N_MIGRATIONS ? g_migrations[version - 1] : NULL;
+}
+
 int migrations_current(sqlite3 *db)
 {
     sqlite3_stmt *s = NULL;
