@@ -362,7 +362,7 @@ static enum MHD_Result inc_update(struct server *s, struct MHD_Connection *c, st
         why = "assignee: expected text of at most 200 bytes (\"\" to clear)";
     else if (state == NULL && assignee == NULL)
         why = "expected \"state\" and/or \"assignee\"";
-    else if (json_object_size(obj) != (size_t)((state != NULL) + (assignee != NULL)))
+    else if (json_object_size(obj) != (state != NULL ? 1u : 0u) + (assignee != NULL ? 1u : 0u))
         why = "unknown member: only \"state\" and \"assignee\" can be changed";
     if (why != NULL) {
         json_decref(obj);
@@ -582,9 +582,10 @@ static enum MHD_Result supp_change(struct server *s, struct MHD_Connection *c, s
         if (obj == NULL)
             return send_error(c, 400, why);
         expires = expiry_of(obj, (int64_t)ts_now_us());
-        size_t known = (json_object_get(obj, "reason") != NULL) +
-                       (json_object_get(obj, "expires") != NULL) +
-                       (json_object_get(obj, "duration") != NULL);
+        size_t known = 0;
+        static const char *const keys[] = {"reason", "expires", "duration"};
+        for (size_t k = 0; k < 3; k++)
+            known += json_object_get(obj, keys[k]) != NULL ? 1u : 0u;
         if (text_member(obj, "reason", 1, 1000, 0, &reason) != 0 || expires < 0 ||
             known != json_object_size(obj) || known == 0) {
             json_decref(obj);

@@ -182,27 +182,56 @@ static int path_id(const char *p, int64_t *id, const char **rest)
     return 1;
 }
 
+/* /api/v1/incidents[/{id}[/comments]] */
+static enum route route_incidents(const char *rest, const char *method, int64_t *id,
+                                  int *bad_method)
+{
+    const char *tail = "";
+    if (*rest != '\0' && !path_id(rest, id, &tail))
+        return R_NONE;
+    enum route r = R_NONE;
+    if (*rest == '\0')
+        r = strcmp(method, "GET") == 0 ? R_INC_LIST : R_NONE;
+    else if (*tail == '\0')
+        r = strcmp(method, "GET") == 0     ? R_INC_GET
+            : strcmp(method, "PATCH") == 0 ? R_INC_UPDATE
+                                           : R_NONE;
+    else if (strcmp(tail, "/comments") == 0)
+        r = strcmp(method, "POST") == 0 ? R_INC_COMMENT : R_NONE;
+    else
+        return R_NONE; /* unknown sub-resource: 404 */
+    *bad_method = r == R_NONE;
+    return r;
+}
+
+/* /api/v1/suppressions[/{id}] */
+static enum route route_suppressions(const char *rest, const char *method, int64_t *id,
+                                     int *bad_method)
+{
+    const char *tail = NULL;
+    enum route r = R_NONE;
+    if (*rest == '\0')
+        r = strcmp(method, "GET") == 0    ? R_SUPP_LIST
+            : strcmp(method, "POST") == 0 ? R_SUPP_ADD
+                                          : R_NONE;
+    else if (!path_id(rest, id, &tail) || *tail != '\0')
+        return R_NONE;
+    else
+        r = strcmp(method, "GET") == 0      ? R_SUPP_GET
+            : strcmp(method, "PATCH") == 0  ? R_SUPP_UPDATE
+            : strcmp(method, "DELETE") == 0 ? R_SUPP_DELETE
+                                            : R_NONE;
+    *bad_method = r == R_NONE;
+    return r;
+}
+
 static enum route route_rest(const char *url, const char *method, int64_t *id, int *bad_method)
 {
     static const char inc[] = "/api/v1/incidents", supp[] = "/api/v1/suppressions";
-    const char *rest = NULL;
-    int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0,
-        patch = strcmp(method, "PATCH") == 0, del = strcmp(method, "DELETE") == 0;
-    if (strcmp(url, inc) == 0)
-        return get ? R_INC_LIST : (*bad_method = 1, R_NONE);
-    if (strcmp(url, supp) == 0)
-        return get ? R_SUPP_LIST : post ? R_SUPP_ADD : (*bad_method = 1, R_NONE);
-    if (strncmp(url, inc, sizeof(inc) - 1) == 0 && path_id(url + sizeof(inc) - 1, id, &rest)) {
-        if (*rest == '\0')
-            return get ? R_INC_GET : patch ? R_INC_UPDATE : (*bad_method = 1, R_NONE);
-        if (strcmp(rest, "/comments") == 0)
-            return post ? R_INC_COMMENT : (*bad_method = 1, R_NONE);
-        return R_NONE;
-    }
-    if (strncmp(url, supp, sizeof(supp) - 1) == 0 && path_id(url + sizeof(supp) - 1, id, &rest) &&
-        *rest == '\0')
-        return get ? R_SUPP_GET : patch ? R_SUPP_UPDATE : del ? R_SUPP_DELETE
-                                                          : (*bad_method = 1, R_NONE);
+    if (strncmp(url, inc, sizeof(inc) - 1) == 0)
+        return route_incidents(url + sizeof(inc) - 1, method, id, bad_method);
+    if (strncmp(url, supp, sizeof(supp) - 1) == 0)
+        return route_suppressions(url + sizeof(supp) - 1, method, id, bad_method);
     return R_NONE;
 }
 

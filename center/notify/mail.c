@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#define NBUF_MAX (256u * 1024)
+#define NBUF_MAX ((size_t)256 * 1024)
 
 void nbuf_free(struct nbuf *b)
 {
@@ -90,8 +90,12 @@ static void b64(struct nbuf *b, const unsigned char *p, size_t n)
             v |= p[i + 2];
         q[0] = g_b64[(v >> 18) & 63];
         q[1] = g_b64[(v >> 12) & 63];
-        q[2] = i + 1 < n ? g_b64[(v >> 6) & 63] : '=';
-        q[3] = i + 2 < n ? g_b64[v & 63] : '=';
+        q[2] = '=';
+        q[3] = '=';
+        if (i + 1 < n)
+            q[2] = g_b64[(v >> 6) & 63];
+        if (i + 2 < n)
+            q[3] = g_b64[v & 63];
         nbuf_add(b, q, 4);
     }
 }

@@ -85,8 +85,11 @@ static void copy_text(char *dst, size_t n, const char *src)
         while (len > 0 && ((unsigned char)src[len] & 0xc0) == 0x80)
             len--;
     }
-    for (size_t i = 0; i < len; i++)
-        dst[i] = (unsigned char)src[i] < 0x20 || src[i] == 0x7f ? ' ' : src[i];
+    for (size_t i = 0; i < len; i++) {
+        dst[i] = src[i];
+        if ((unsigned char)src[i] < 0x20 || src[i] == 0x7f)
+            dst[i] = ' ';
+    }
     dst[len] = '\0';
 }
 

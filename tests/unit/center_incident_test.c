@@ -53,7 +53,7 @@ static int enroll(struct store *st, int64_t company, struct principal *who)
 #define T0 1795395600LL /* 2026-11-23T01:00:00Z */
 
 struct line {
-    char s[512];
+    char s[1024];
     int64_t ts_us;
 };
 
