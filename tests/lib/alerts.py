@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Writes alert events as the sensor's detections send them (the alert contract:
-/work/brief/alert-contract.md, docs/events.md), one JSON line each, to stdout.
+"""Writes alert events as the sensor's detections send them (the alert contract of
+issue 4/6: EVE "alert" with alert.{category, severity, signature_id, signature,
+signature_ja, direction, count, first_seen, last_seen, evidence, action.{ja,en}} and
+device.{ip, mac, name, ...}; see docs/api.md#incidents), one JSON line each, to stdout.
 
     alerts.py SPEC...
 
