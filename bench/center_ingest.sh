@@ -6,6 +6,11 @@
 #
 #   bench/center_ingest.sh            SENDERS=100 BATCHES=5 PER=500 SYNC=full THREADS=4
 #
+# Optional: EVENTS=FILE (NDJSON events to send instead of the demo capture's, e.g.
+# alerts to measure incident grouping), BIN=DIR (programs to measure instead of
+# building build/bin, e.g. an older build for a before/after ratio), TAG=NAME (results
+# go to bench/results/center_ingest-NAME.md).
+#
 # Events: the sensor's output on the demo capture (make demo/office.pcap), cycled.
 # The databases live in bench/data/ (local disk, git-ignored). Prints a Markdown table
 # and writes it to bench/results/center_ingest.md.
@@ -16,13 +21,18 @@ BATCHES=${BATCHES:-5}
 PER=${PER:-500}
 SYNC=${SYNC:-full}
 THREADS=${THREADS:-4}
-B=build/bin
-cmake --preset release >/dev/null
-cmake --build build -j2 --target otasuke-center otasuke center_load otasuke-sensor >/dev/null
-make -s demo/office.pcap >/dev/null
+B=${BIN:-build/bin}
+OUT=bench/results/center_ingest${TAG:+-$TAG}.md
+if [ -z "${BIN:-}" ]; then
+    cmake --preset release >/dev/null
+    cmake --build build -j2 --target otasuke-center otasuke center_load otasuke-sensor >/dev/null
+fi
 mkdir -p bench/data bench/results
-EV=bench/data/center-events.ndjson
-[ -s "$EV" ] || "$B/otasuke-sensor" -r demo/office.pcap -o "$EV" 2>/dev/null
+EV=${EVENTS:-bench/data/center-events.ndjson}
+if [ ! -s "$EV" ]; then
+    make -s demo/office.pcap >/dev/null
+    build/bin/otasuke-sensor -r demo/office.pcap -o "$EV" 2>/dev/null
+fi
 DB=bench/data/center-bench.db
 BASE=bench/data/center-baseline.db
 rm -f "$DB" "$DB"-* "$BASE" "$BASE"-* bench/data/center.port
@@ -65,4 +75,4 @@ ratio=$(python3 -c "print(f'{$(f events_per_s "$http") / $(f events_per_s "$base
     echo "| ack latency p50 / p99 / max (ms) | $(f p50_ms "$http") / $(f p99_ms "$http") / $(f max_ms "$http") |"
     echo "| retried requests | $(f retries "$http") |"
     echo "| events in the database afterwards | $stored (expected $(f events "$http")) |"
-} | tee bench/results/center_ingest.md
+} | tee "$OUT"

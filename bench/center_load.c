@@ -255,7 +255,7 @@ static int baseline_setup(struct store *st, struct principal *who)
 static int run_baseline(struct cfg *c)
 {
     char err[256];
-    struct store_opts o = {c->sync, 2000};
+    struct store_opts o = {c->sync, 2000, 0};
     struct store *st = store_open_sqlite(c->baseline, &o, err, sizeof(err));
     struct principal who;
     if (st == NULL || baseline_setup(st, &who) != 0) {

@@ -13,6 +13,7 @@
 #define SEC    1000000LL
 
 static const char *const syncs[] = {"full", "normal", NULL};
+static const char *const tls_modes[] = {"none", "try", "required", NULL};
 static const char *const log_levels[] = {"error", "warn", "notice", "info", "debug", NULL};
 
 const struct conf_item center_conf_table[] = {
@@ -42,5 +43,33 @@ const struct conf_item center_conf_table[] = {
      "how long a write waits for a lock held by another process before 503", NULL},
     {"log_level", CONF_ENUM, "notice", 0, 0, OFF(log_level),
      "diagnostics on stderr: error, warn, notice, info (one line per batch), debug", log_levels},
+    {"incident.window", CONF_DURATION, "1h", 1 * SEC, 30LL * 86400 * SEC, OFF(incident_window),
+     "an alert joins its device's open incident when within this time of it", NULL},
+    {"notify.smtp_url", CONF_STRING, "", 0, 0, OFF(smtp_url),
+     "SMTP server for incident mail: smtp://HOST:PORT or smtps://HOST:PORT; empty: mail "
+     "stays queued",
+     NULL},
+    {"notify.smtp_user", CONF_STRING, "", 0, 0, OFF(smtp_user),
+     "SMTP AUTH user name; empty: no authentication", NULL},
+    {"notify.smtp_password_file", CONF_STRING, "", 0, 0, OFF(smtp_password_file),
+     "file holding the SMTP password (first line), read at start", NULL},
+    {"notify.smtp_ca", CONF_STRING, "", 0, 0, OFF(smtp_ca),
+     "CA bundle to verify the SMTP server and webhooks; empty: the system's", NULL},
+    {"notify.smtp_tls", CONF_ENUM, "try", 0, 0, OFF(smtp_tls),
+     "STARTTLS on smtp://: none, try (when offered), required", tls_modes},
+    {"notify.from", CONF_STRING, "otasuke <otasuke@localhost>", 0, 0, OFF(mail_from),
+     "From of incident mail (ASCII: \"Name <address>\")", NULL},
+    {"notify.staff", CONF_STRING, "", 0, 0, OFF(staff),
+     "provider staff addresses (comma-separated) that get every incident mail", NULL},
+    {"notify.max_attempts", CONF_INT, "8", 1, 1000, OFF(notify_max_attempts),
+     "attempts per notification before it is marked failed", NULL},
+    {"notify.retry_base", CONF_DURATION, "30s", 1000, 86400 * SEC, OFF(notify_retry_base),
+     "wait after the first failed attempt; doubled after each further one", NULL},
+    {"notify.retry_max", CONF_DURATION, "30m", 1000, 86400 * SEC, OFF(notify_retry_max),
+     "longest wait between attempts", NULL},
+    {"notify.poll", CONF_DURATION, "5s", 1000, 3600 * SEC, OFF(notify_poll),
+     "how often the sender looks for due notifications (it is also woken by ingest)", NULL},
+    {"notify.timeout", CONF_DURATION, "30s", 1 * SEC, 600 * SEC, OFF(notify_timeout),
+     "time limit of one SMTP or webhook delivery", NULL},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };

@@ -24,6 +24,20 @@ struct center_conf {
     int sync;              /* enum center_sync */
     uint64_t busy_timeout; /* µs */
     int log_level;         /* enum log_level */
+    /* incidents and notifications */
+    uint64_t incident_window;       /* µs */
+    char smtp_url[CONF_STR_MAX];
+    char smtp_user[CONF_STR_MAX];
+    char smtp_password_file[CONF_STR_MAX];
+    char smtp_ca[CONF_STR_MAX];
+    int smtp_tls;                   /* enum notify_tls */
+    char mail_from[CONF_STR_MAX];
+    char staff[CONF_STR_MAX];
+    int64_t notify_max_attempts;
+    uint64_t notify_retry_base;     /* µs */
+    uint64_t notify_retry_max;      /* µs */
+    uint64_t notify_poll;           /* µs */
+    uint64_t notify_timeout;        /* µs */
 };
 
 extern const struct conf_item center_conf_table[];

@@ -164,12 +164,31 @@ static int load_conf(const struct cli *cl, struct center_conf *cf)
     return 0;
 }
 
-static void to_server_conf(const struct center_conf *cf, struct server_conf *sc)
+/* The SMTP password: the first line of notify.smtp_password_file (0600 advised). */
+static int read_password(const char *path, char *out, size_t n)
+{
+    out[0] = '\0';
+    if (path[0] == '\0')
+        return 0;
+    FILE *f = fopen(path, "r");
+    if (f == NULL || fgets(out, (int)n, f) == NULL) {
+        fprintf(stderr, "otasuke-center: notify.smtp_password_file %s: cannot read\n", path);
+        if (f != NULL)
+            fclose(f);
+        return -1;
+    }
+    fclose(f);
+    out[strcspn(out, "\r\n")] = '\0';
+    return 0;
+}
+
+static void to_server_conf(const struct center_conf *cf, const char *password,
+                           struct server_conf *sc)
 {
     *sc = (struct server_conf){
         .db_path = cf->db,
         .store = {cf->sync == CENTER_SYNC_NORMAL ? STORE_SYNC_NORMAL : STORE_SYNC_FULL,
-                  (int)(cf->busy_timeout / 1000)},
+                  (int)(cf->busy_timeout / 1000), (int64_t)cf->incident_window},
         .listen = cf->listen,
         .threads = (unsigned)cf->threads,
         .conn_limit = (unsigned)cf->max_connections,
@@ -178,6 +197,18 @@ static void to_server_conf(const struct center_conf *cf, struct server_conf *sc)
         .max_inflated = cf->max_inflated,
         .max_line = cf->max_line,
         .max_events = (size_t)cf->max_events,
+        .notify = {.smtp_url = cf->smtp_url,
+                   .smtp_user = cf->smtp_user,
+                   .smtp_password = password,
+                   .smtp_ca = cf->smtp_ca,
+                   .tls = (enum notify_tls)cf->smtp_tls,
+                   .from = cf->mail_from,
+                   .staff = cf->staff,
+                   .max_attempts = (int)cf->notify_max_attempts,
+                   .retry_base_us = (int64_t)cf->notify_retry_base,
+                   .retry_max_us = (int64_t)cf->notify_retry_max,
+                   .poll_us = (int64_t)cf->notify_poll,
+                   .timeout_us = (int64_t)cf->notify_timeout},
     };
 }
 
@@ -244,8 +275,13 @@ int main(int argc, char **argv)
     }
     log_set_level((enum log_level)cf.log_level);
     json_set_alloc_funcs(json_alloc, xfree);
+    static char password[CONF_STR_MAX];
+    if (read_password(cf.smtp_password_file, password, sizeof(password)) != 0) {
+        cli_free(&cl);
+        return 2;
+    }
     struct server_conf sc;
-    to_server_conf(&cf, &sc);
+    to_server_conf(&cf, password, &sc);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);

@@ -9,6 +9,14 @@
  *   otasuke sensor list --db F [--company ID]
  *   otasuke sensor revoke --db F --id ID
  *   otasuke db version --db F
+ *   otasuke company notify --db F --id ID [--severity 1..4] [--webhook URL] [--contacts ..]
+ *   otasuke incident list --db F [--company ID] [--state STATE]
+ *   otasuke incident set --db F --id ID [--state STATE] [--assignee NAME] [--by NAME]
+ *   otasuke incident comment --db F --id ID --text TEXT [--by NAME]
+ *   otasuke suppress add --db F --company ID [--signature N] [--device MAC|IP] --reason TEXT
+ *                        [--ttl DURATION]
+ *   otasuke suppress list --db F [--company ID]
+ *   otasuke suppress delete --db F --id ID
  *
  * Results go to stdout as key=value lines (for scripts), errors to stderr. The
  * enrollment code is printed once and stored only as its SHA-256 digest.
@@ -30,7 +38,8 @@
 
 struct args {
     const char *db, *name, *sector, *tz, *lang, *contacts, *ttl;
-    int64_t company, id, devices;
+    const char *webhook, *state, *assignee, *text, *device, *reason, *by;
+    int64_t company, id, devices, severity, signature;
 };
 
 static void usage(FILE *f)
@@ -43,6 +52,16 @@ static void usage(FILE *f)
                "  otasuke sensor list --db FILE [--company ID]\n"
                "  otasuke sensor revoke --db FILE --id ID\n"
                "  otasuke db version --db FILE\n"
+               "  otasuke company notify --db FILE --id ID [--severity 1..4] [--webhook URL]\n"
+               "                         [--contacts a@x,b@y]\n"
+               "  otasuke incident list --db FILE [--company ID] [--state STATE]\n"
+               "  otasuke incident set --db FILE --id ID [--state STATE] [--assignee NAME]\n"
+               "                       [--by NAME]\n"
+               "  otasuke incident comment --db FILE --id ID --text TEXT [--by NAME]\n"
+               "  otasuke suppress add --db FILE --company ID [--signature N] [--device MAC|IP]\n"
+               "                       --reason TEXT [--ttl DURATION]\n"
+               "  otasuke suppress list --db FILE [--company ID]\n"
+               "  otasuke suppress delete --db FILE --id ID\n"
                "Defaults: --tz Asia/Tokyo, --lang ja, --ttl 24h. See docs/center.md.\n");
 }
 
@@ -73,7 +92,10 @@ static int parse_args(int argc, char **argv, struct args *a)
         {"db", 1, NULL, 'd'},      {"name", 1, NULL, 'n'},     {"sector", 1, NULL, 's'},
         {"tz", 1, NULL, 'z'},      {"lang", 1, NULL, 'l'},     {"contacts", 1, NULL, 'm'},
         {"devices", 1, NULL, 'v'}, {"company", 1, NULL, 'c'}, {"id", 1, NULL, 'i'},
-        {"ttl", 1, NULL, 't'},     {"help", 0, NULL, 'h'},    {NULL, 0, NULL, 0},
+        {"ttl", 1, NULL, 't'},     {"help", 0, NULL, 'h'},    {"severity", 1, NULL, 'S'},
+        {"webhook", 1, NULL, 'w'}, {"state", 1, NULL, 'e'},   {"assignee", 1, NULL, 'a'},
+        {"text", 1, NULL, 'x'},    {"device", 1, NULL, 'D'},  {"reason", 1, NULL, 'r'},
+        {"by", 1, NULL, 'b'},      {"signature", 1, NULL, 'g'}, {NULL, 0, NULL, 0},
     };
     int c;
     optind = 1;
@@ -87,6 +109,19 @@ static int parse_args(int argc, char **argv, struct args *a)
         case 'l': a->lang = optarg; break;
         case 'm': a->contacts = optarg; break;
         case 't': a->ttl = optarg; break;
+        case 'w': a->webhook = optarg; break;
+        case 'e': a->state = optarg; break;
+        case 'a': a->assignee = optarg; break;
+        case 'x': a->text = optarg; break;
+        case 'D': a->device = optarg; break;
+        case 'r': a->reason = optarg; break;
+        case 'b': a->by = optarg; break;
+        case 'S': bad = parse_id(optarg, &a->severity) || a->severity > 4; break;
+        case 'g':
+            bad = strcmp(optarg, "0") != 0 && parse_id(optarg, &a->signature) != 0;
+            if (!bad && strcmp(optarg, "0") == 0)
+                a->signature = 0;
+            break;
         case 'v': bad = parse_id(optarg, &a->devices) && strcmp(optarg, "0") != 0; break;
         case 'c': bad = parse_id(optarg, &a->company); break;
         case 'i': bad = parse_id(optarg, &a->id); break;
@@ -209,6 +244,152 @@ static void sensor_row(void *arg, const struct sensor_info *s)
            s->revoked ? "revoked" : s->enrolled ? "enrolled" : "waiting");
 }
 
+static int company_notify(struct store *st, const struct args *a)
+{
+    if (a->id <= 0)
+        return fail("%s", "--id ID (the company) is required");
+    if (a->webhook != NULL && a->webhook[0] != '\0' &&
+        ((strncmp(a->webhook, "http://", 7) != 0 && strncmp(a->webhook, "https://", 8) != 0) ||
+         !text_ok(a->webhook, 500) || strchr(a->webhook, ' ') != NULL))
+        return fail("--webhook %s: an http:// or https:// URL (\"\" removes it)", a->webhook);
+    if (a->contacts != NULL && a->contacts[0] != '\0' &&
+        (!text_ok(a->contacts, 1000) || strchr(a->contacts, '@') == NULL))
+        return fail("--contacts %s: comma-separated mail addresses", a->contacts);
+    int rc = store_company_notify(st, a->id, (int)a->severity, a->webhook, a->contacts);
+    if (rc == ERR_NOTFOUND)
+        return fail("%s", "no such company");
+    if (rc != 0)
+        return fail("%s", store_errmsg(st));
+    printf("company_id=%lld\n", (long long)a->id);
+    return 0;
+}
+
+static int incident_row(void *arg, const struct store_incident *inc)
+{
+    char first[TS_RFC3339_LEN], last[TS_RFC3339_LEN];
+    ts_format(first, sizeof(first), (uint64_t)inc->first_seen, 0);
+    ts_format(last, sizeof(last), (uint64_t)inc->last_seen, 0);
+    printf("%lld\t%lld\t%s\t%d\t%s\t%s\t%lld\t%s\t%s\t%s\n", (long long)inc->id,
+           (long long)inc->company_id, incident_state_name(inc->state), inc->severity,
+           inc->device_key, inc->categories, (long long)inc->alerts, first, last, inc->assignee);
+    return 0;
+}
+
+static int incident_list(struct store *st, const struct args *a)
+{
+    struct store_incident_query q = {.company_id = a->company, .state = -1, .severity_max = 4,
+                                     .until_us = INT64_MAX, .limit = 10000};
+    if (a->state != NULL && (q.state = incident_state_parse(a->state)) < 0)
+        return fail("--state %s: unknown state", a->state);
+    int rc = store_incident_list(st, &q, incident_row, NULL);
+    return rc == 0 ? 0 : fail("%s", store_errmsg(st));
+}
+
+static int incident_set(struct store *st, const struct args *a, int comment)
+{
+    if (a->id <= 0)
+        return fail("%s", "--id ID (the incident) is required");
+    const char *by = a->by ? a->by : "cli";
+    if (!text_ok(by, 100))
+        return fail("%s", "--by: 1..100 bytes of text");
+    int rc;
+    if (comment) {
+        if (a->text == NULL || !text_ok(a->text, 4000))
+            return fail("%s", "--text: 1..4000 bytes of text required");
+        rc = store_incident_comment(st, 0, a->id, by, a->text, (int64_t)ts_now_us(), NULL);
+    } else {
+        int to = -1;
+        if (a->state == NULL && a->assignee == NULL)
+            return fail("%s", "--state and/or --assignee required");
+        if (a->state != NULL && (to = incident_state_parse(a->state)) < 0)
+            return fail("--state %s: unknown state", a->state);
+        if (a->assignee != NULL && a->assignee[0] != '\0' && !text_ok(a->assignee, 200))
+            return fail("%s", "--assignee: at most 200 bytes of text");
+        rc = store_incident_update(st, 0, a->id, to, a->assignee, by, (int64_t)ts_now_us());
+    }
+    if (rc == ERR_NOTFOUND)
+        return fail("%s", "no such incident");
+    if (rc == ERR_INVAL)
+        return fail("--state %s: not allowed from the incident's state", a->state);
+    if (rc != 0)
+        return fail("%s", store_errmsg(st));
+    printf("incident_id=%lld\n", (long long)a->id);
+    return 0;
+}
+
+static int supp_row(void *arg, const struct store_suppression *sp)
+{
+    char exp[TS_RFC3339_LEN];
+    ts_format(exp, sizeof(exp), (uint64_t)sp->expires, 0);
+    printf("%lld\t%lld\t%lld\t%s\t%s\t%lld\t%s\n", (long long)sp->id,
+           (long long)sp->company_id, (long long)sp->signature_id, sp->device[0] ? sp->device : "-",
+           exp, (long long)sp->hits, sp->reason);
+    return 0;
+}
+
+static int suppress_add(struct store *st, const struct args *a)
+{
+    char key[96];
+    uint64_t ttl_us = 0;
+    struct store_suppression sp = {.company_id = a->company, .signature_id = a->signature,
+                                   .device = "", .reason = a->reason};
+    if (a->company <= 0)
+        return fail("%s", "--company ID is required");
+    if (a->device != NULL) {
+        if (store_device_key(a->device, key, sizeof(key)) != 0)
+            return fail("--device %s: a MAC or an IP address", a->device);
+        sp.device = key;
+    }
+    if (sp.signature_id < 0 && a->device == NULL)
+        return fail("%s", "--signature and/or --device required");
+    if (a->reason == NULL || !text_ok(a->reason, 1000))
+        return fail("%s", "--reason: 1..1000 bytes of text required");
+    if (conf_parse_duration(a->ttl ? a->ttl : "7d", &ttl_us) != 0 || ttl_us < 60000000ULL ||
+        ttl_us > 366ULL * 86400 * 1000000)
+        return fail("--ttl %s: a duration from 1m to 366d", a->ttl);
+    sp.expires = (int64_t)(ts_now_us() + ttl_us);
+    int64_t id = 0;
+    int rc = store_suppression_add(st, &sp, &id);
+    if (rc == ERR_NOTFOUND)
+        return fail("%s", "no such company");
+    if (rc != 0)
+        return fail("%s", store_errmsg(st));
+    printf("suppression_id=%lld\n", (long long)id);
+    return 0;
+}
+
+static int more_commands(struct store *st, const char *what, const char *verb,
+                         const struct args *a)
+{
+    if (strcmp(what, "company") == 0 && strcmp(verb, "notify") == 0)
+        return company_notify(st, a);
+    if (strcmp(what, "incident") == 0 && strcmp(verb, "list") == 0)
+        return incident_list(st, a);
+    if (strcmp(what, "incident") == 0 && strcmp(verb, "set") == 0)
+        return incident_set(st, a, 0);
+    if (strcmp(what, "incident") == 0 && strcmp(verb, "comment") == 0)
+        return incident_set(st, a, 1);
+    if (strcmp(what, "suppress") == 0 && strcmp(verb, "add") == 0)
+        return suppress_add(st, a);
+    if (strcmp(what, "suppress") == 0 && strcmp(verb, "list") == 0) {
+        int rc = store_suppression_list(st, a->company, 0, supp_row, NULL);
+        return rc == 0 ? 0 : fail("%s", store_errmsg(st));
+    }
+    if (strcmp(what, "suppress") == 0 && strcmp(verb, "delete") == 0) {
+        if (a->id <= 0)
+            return fail("%s", "--id ID is required");
+        int rc = store_suppression_delete(st, 0, a->id);
+        if (rc == ERR_NOTFOUND)
+            return fail("%s", "no such suppression rule");
+        if (rc != 0)
+            return fail("%s", store_errmsg(st));
+        printf("deleted=%lld\n", (long long)a->id);
+        return 0;
+    }
+    usage(stderr);
+    return 2;
+}
+
 static int dispatch(struct store *st, const char *what, const char *verb, const struct args *a)
 {
     int rc = -1;
@@ -232,8 +413,7 @@ static int dispatch(struct store *st, const char *what, const char *verb, const 
         printf("schema_version=%d\nlatest=%d\n", store_schema_version(st), store_schema_latest());
         rc = 0;
     } else {
-        usage(stderr);
-        return 2;
+        return more_commands(st, what, verb, a);
     }
     return rc == 0 ? 0 : fail("%s", store_errmsg(st));
 }
@@ -253,6 +433,7 @@ int main(int argc, char **argv)
         return 2;
     }
     struct args a = {0};
+    a.signature = -1;
     if (parse_args(argc - 2, argv + 2, &a) != 0)
         return 2;
     struct store *st = open_db(a.db);

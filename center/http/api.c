@@ -162,6 +162,8 @@ static enum MHD_Result ingest_store(struct server *s, struct MHD_Connection *c, 
                  (unsigned long long)br.stored, (unsigned long long)br.rejected,
                  rc == STORE_DUPLICATE);
         ret = ingest_reply(c, r, res, &br, rc == STORE_DUPLICATE);
+        if (rc == 0 && br.notifications > 0)
+            notify_kick(s->notifier);
     } else {
         ret = send_store_error(s, c, rc, st);
     }

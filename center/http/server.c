@@ -165,7 +165,77 @@ static int authenticate(struct server *s, struct MHD_Connection *c, struct req *
 
 /* ---- routing and the first call ---- */
 
-static enum route route_of(const char *url, const char *method, int *bad_method)
+/* "/{id}" or "/{id}/comments" after a collection prefix: the id (1..2^62) and the rest. */
+static int path_id(const char *p, int64_t *id, const char **rest)
+{
+    if (*p != '/' || p[1] < '1' || p[1] > '9')
+        return 0;
+    int64_t v = 0;
+    p++;
+    for (int n = 0; *p >= '0' && *p <= '9'; p++, n++) {
+        if (n >= 18)
+            return 0;
+        v = v * 10 + (*p - '0');
+    }
+    *id = v;
+    *rest = p;
+    return 1;
+}
+
+/* /api/v1/incidents[/{id}[/comments]] */
+static enum route route_incidents(const char *rest, const char *method, int64_t *id,
+                                  int *bad_method)
+{
+    const char *tail = "";
+    if (*rest != '\0' && !path_id(rest, id, &tail))
+        return R_NONE;
+    enum route r = R_NONE;
+    if (*rest == '\0')
+        r = strcmp(method, "GET") == 0 ? R_INC_LIST : R_NONE;
+    else if (*tail == '\0')
+        r = strcmp(method, "GET") == 0     ? R_INC_GET
+            : strcmp(method, "PATCH") == 0 ? R_INC_UPDATE
+                                           : R_NONE;
+    else if (strcmp(tail, "/comments") == 0)
+        r = strcmp(method, "POST") == 0 ? R_INC_COMMENT : R_NONE;
+    else
+        return R_NONE; /* unknown sub-resource: 404 */
+    *bad_method = r == R_NONE;
+    return r;
+}
+
+/* /api/v1/suppressions[/{id}] */
+static enum route route_suppressions(const char *rest, const char *method, int64_t *id,
+                                     int *bad_method)
+{
+    const char *tail = NULL;
+    enum route r = R_NONE;
+    if (*rest == '\0')
+        r = strcmp(method, "GET") == 0    ? R_SUPP_LIST
+            : strcmp(method, "POST") == 0 ? R_SUPP_ADD
+                                          : R_NONE;
+    else if (!path_id(rest, id, &tail) || *tail != '\0')
+        return R_NONE;
+    else
+        r = strcmp(method, "GET") == 0      ? R_SUPP_GET
+            : strcmp(method, "PATCH") == 0  ? R_SUPP_UPDATE
+            : strcmp(method, "DELETE") == 0 ? R_SUPP_DELETE
+                                            : R_NONE;
+    *bad_method = r == R_NONE;
+    return r;
+}
+
+static enum route route_rest(const char *url, const char *method, int64_t *id, int *bad_method)
+{
+    static const char inc[] = "/api/v1/incidents", supp[] = "/api/v1/suppressions";
+    if (strncmp(url, inc, sizeof(inc) - 1) == 0)
+        return route_incidents(url + sizeof(inc) - 1, method, id, bad_method);
+    if (strncmp(url, supp, sizeof(supp) - 1) == 0)
+        return route_suppressions(url + sizeof(supp) - 1, method, id, bad_method);
+    return R_NONE;
+}
+
+static enum route route_of(const char *url, const char *method, int64_t *id, int *bad_method)
 {
     static const struct {
         const char *url, *method;
@@ -183,7 +253,9 @@ static enum route route_of(const char *url, const char *method, int *bad_method)
             return routes[i].r;
         *bad_method = 1;
     }
-    return R_NONE;
+    if (*bad_method)
+        return R_NONE;
+    return route_rest(url, method, id, bad_method);
 }
 
 static int batch_id_ok(const char *s)
@@ -248,7 +320,7 @@ static enum MHD_Result first_call(struct server *s, struct MHD_Connection *c, st
                                   const char *url, const char *method, int *answered)
 {
     int bad_method = 0;
-    r->route = route_of(url, method, &bad_method);
+    r->route = route_of(url, method, &r->id, &bad_method);
     *answered = 1;
     if (r->route == R_NONE)
         return send_error(c, bad_method ? 405 : 404, bad_method ? "method not allowed"
@@ -274,6 +346,14 @@ static enum MHD_Result first_call(struct server *s, struct MHD_Connection *c, st
         unsigned st = ingest_headers(s, c, r, &msg);
         if (st != 0)
             return send_error(c, st, msg);
+    }
+    if (r->route == R_INC_UPDATE || r->route == R_INC_COMMENT || r->route == R_SUPP_ADD ||
+        r->route == R_SUPP_UPDATE) {
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        uint64_t len = 0;
+        if (cl != NULL && parse_u64(cl, &len) == 0 && len > API_MAX_BODY)
+            return send_error(c, 413, "body too large");
+        r->max = API_MAX_BODY;
     }
     *answered = 0;
     return MHD_YES;
@@ -309,8 +389,8 @@ static int body_append(struct req *r, const char *data, size_t n)
 static enum MHD_Result last_call(struct server *s, struct MHD_Connection *c, struct req *r)
 {
     if (r->too_big)
-        return send_error(c, 413, r->route == R_ENROLL ? "body too large"
-                                                       : "body larger than the ingest limit");
+        return send_error(c, 413, r->route == R_INGEST ? "body larger than the ingest limit"
+                                                       : "body too large");
     switch (r->route) {
     case R_ENROLL:
         return handle_enroll(s, c, r);
@@ -320,6 +400,16 @@ static enum MHD_Result last_call(struct server *s, struct MHD_Connection *c, str
         return handle_events(s, c, r);
     case R_COUNTERS:
         return handle_counters(s, c, r);
+    case R_INC_LIST:
+    case R_INC_GET:
+    case R_INC_UPDATE:
+    case R_INC_COMMENT:
+    case R_SUPP_LIST:
+    case R_SUPP_ADD:
+    case R_SUPP_GET:
+    case R_SUPP_UPDATE:
+    case R_SUPP_DELETE:
+        return handle_incidents(s, c, r);
     default:
         return send_error(c, 500, "unexpected route");
     }
@@ -343,8 +433,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (*upload_size > 0) {
         if (body_append(r, upload, *upload_size) != 0)
             return MHD_NO;
-        if (r->too_big && r->route == R_ENROLL)
-            return MHD_NO; /* unauthenticated: do not read on */
+        if (r->too_big && (r->route == R_ENROLL || r->route >= R_INC_LIST))
+            return MHD_NO; /* small JSON bodies only: do not read on */
         *upload_size = 0;
         return MHD_YES;
     }
@@ -417,6 +507,10 @@ struct server *server_start(const struct server_conf *conf, char *err, size_t er
     }
     if (pool_open(&s->pool, conf, err, errlen) != 0)
         goto fail;
+    s->notifier = notify_start(&conf->notify, conf->db_path, &conf->store, &s->write_mu, err,
+                               errlen);
+    if (s->notifier == NULL)
+        goto fail;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
                      (v6 ? MHD_USE_IPv6 : 0);
     s->mhd = MHD_start_daemon(
@@ -448,6 +542,7 @@ void server_stop(struct server *srv)
         return;
     if (srv->mhd != NULL)
         MHD_stop_daemon(srv->mhd);
+    notify_stop(srv->notifier);
     pool_close(&srv->pool);
     pthread_mutex_destroy(&srv->write_mu);
     xfree(srv);

@@ -11,6 +11,7 @@
 #ifndef OTASUKE_CENTER_SERVER_H
 #define OTASUKE_CENTER_SERVER_H
 
+#include "notify/notify.h"
 #include "store/store.h"
 
 #include <stddef.h>
@@ -27,6 +28,7 @@ struct server_conf {
     size_t max_inflated;  /* ingest body after decompression */
     size_t max_line;      /* one NDJSON line */
     size_t max_events;    /* events per batch */
+    struct notify_conf notify; /* the notification sender's settings */
 };
 
 struct server;

@@ -19,7 +19,25 @@
 #define RESPONSE_MAX (RESPONSE_SOFT_MAX + (4u << 20))
 #define BATCH_ID_MAX 64
 
-enum route { R_NONE, R_ENROLL, R_INGEST, R_EVENTS, R_COUNTERS, R_HEALTH };
+#define API_MAX_BODY 16384 /* JSON bodies of the incident and suppression endpoints */
+
+enum route {
+    R_NONE,
+    R_ENROLL,
+    R_INGEST,
+    R_EVENTS,
+    R_COUNTERS,
+    R_HEALTH,
+    R_INC_LIST,    /* GET /api/v1/incidents */
+    R_INC_GET,     /* GET /api/v1/incidents/{id} */
+    R_INC_UPDATE,  /* PATCH /api/v1/incidents/{id} */
+    R_INC_COMMENT, /* POST /api/v1/incidents/{id}/comments */
+    R_SUPP_LIST,   /* GET /api/v1/suppressions */
+    R_SUPP_ADD,    /* POST /api/v1/suppressions */
+    R_SUPP_GET,    /* GET /api/v1/suppressions/{id} */
+    R_SUPP_UPDATE, /* PATCH /api/v1/suppressions/{id} */
+    R_SUPP_DELETE, /* DELETE /api/v1/suppressions/{id} */
+};
 
 struct pool {
     pthread_mutex_t mu;
@@ -40,6 +58,7 @@ struct server {
     pthread_mutex_t write_mu;
     uint16_t port;
     struct log_rate busy_log;
+    struct notifier *notifier;
 };
 
 struct req {
@@ -50,6 +69,7 @@ struct req {
     int too_big;
     int gzip;
     uint64_t seq;
+    int64_t id; /* the {id} of /api/v1/incidents/{id}, /api/v1/suppressions/{id} */
     char batch_id[BATCH_ID_MAX + 1];
 };
 
@@ -72,5 +92,7 @@ enum MHD_Result handle_enroll(struct server *s, struct MHD_Connection *c, struct
 enum MHD_Result handle_ingest(struct server *s, struct MHD_Connection *c, struct req *r);
 enum MHD_Result handle_events(struct server *s, struct MHD_Connection *c, struct req *r);
 enum MHD_Result handle_counters(struct server *s, struct MHD_Connection *c, struct req *r);
+/* api_incident.c: incidents and suppression rules. */
+enum MHD_Result handle_incidents(struct server *s, struct MHD_Connection *c, struct req *r);
 
 #endif

@@ -57,6 +57,58 @@ static const char *const g_migrations[] = {
     " category TEXT NOT NULL,"
     " count INTEGER NOT NULL,"
     " PRIMARY KEY (company_id, day, event_type, category)) WITHOUT ROWID;",
+    /* 2: incidents with their timeline and notes, suppression rules, the notification
+     *    queue, and each tenant's notification threshold and webhook */
+    "ALTER TABLE companies ADD COLUMN notify_severity INTEGER NOT NULL DEFAULT 2;"
+    "ALTER TABLE companies ADD COLUMN webhook_url TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE incidents("
+    " id INTEGER PRIMARY KEY,"
+    " company_id INTEGER NOT NULL REFERENCES companies(id),"
+    " device_key TEXT NOT NULL,"
+    " device_ip TEXT, device_mac TEXT, device_name TEXT,"
+    " severity INTEGER NOT NULL,"
+    " categories TEXT NOT NULL,"
+    " steps_ja TEXT NOT NULL DEFAULT '', steps_en TEXT NOT NULL DEFAULT '',"
+    " state INTEGER NOT NULL DEFAULT 0,"
+    " assignee TEXT NOT NULL DEFAULT '',"
+    " alerts INTEGER NOT NULL,"
+    " first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
+    " created INTEGER NOT NULL, updated INTEGER NOT NULL,"
+    " notified_severity INTEGER);"
+    "CREATE INDEX incidents_open ON incidents(company_id, device_key, last_seen) WHERE state < 4;"
+    "CREATE INDEX incidents_company ON incidents(company_id, id);"
+    "CREATE TABLE incident_alerts("
+    " incident_id INTEGER NOT NULL REFERENCES incidents(id),"
+    " event_id INTEGER NOT NULL,"
+    " ts INTEGER NOT NULL, severity INTEGER NOT NULL, category TEXT NOT NULL,"
+    " signature_id INTEGER, signature TEXT NOT NULL, signature_ja TEXT NOT NULL,"
+    " PRIMARY KEY (incident_id, event_id)) WITHOUT ROWID;"
+    "CREATE TABLE incident_notes("
+    " id INTEGER PRIMARY KEY,"
+    " incident_id INTEGER NOT NULL REFERENCES incidents(id),"
+    " at INTEGER NOT NULL, author TEXT NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL);"
+    "CREATE INDEX incident_notes_incident ON incident_notes(incident_id, id);"
+    "CREATE TABLE suppressions("
+    " id INTEGER PRIMARY KEY,"
+    " company_id INTEGER NOT NULL REFERENCES companies(id),"
+    " signature_id INTEGER, device_key TEXT,"
+    " reason TEXT NOT NULL, expires INTEGER NOT NULL, created INTEGER NOT NULL,"
+    " hits INTEGER NOT NULL DEFAULT 0,"
+    " CHECK (signature_id IS NOT NULL OR device_key IS NOT NULL));"
+    "CREATE INDEX suppressions_company ON suppressions(company_id, expires);"
+    "CREATE TABLE suppressed_alerts("
+    " event_id INTEGER PRIMARY KEY, suppression_id INTEGER NOT NULL, company_id INTEGER NOT NULL);"
+    "CREATE TABLE notifications("
+    " id INTEGER PRIMARY KEY,"
+    " company_id INTEGER NOT NULL REFERENCES companies(id),"
+    " incident_id INTEGER NOT NULL REFERENCES incidents(id),"
+    " channel TEXT NOT NULL CHECK (channel IN ('mail', 'webhook')),"
+    " reason TEXT NOT NULL, severity INTEGER NOT NULL, target TEXT NOT NULL,"
+    " state TEXT NOT NULL DEFAULT 'queued', attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_attempt INTEGER NOT NULL, last_error TEXT NOT NULL DEFAULT '',"
+    " created INTEGER NOT NULL, sent INTEGER);"
+    "CREATE INDEX notifications_due ON notifications(next_attempt) WHERE state = 'queued';"
+    "CREATE INDEX notifications_incident ON notifications(incident_id);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(g_migrations) / sizeof(g_migrations[0])))
@@ -64,6 +116,11 @@ static const char *const g_migrations[] = {
 int migrations_latest(void)
 {
     return N_MIGRATIONS;
+}
+
+const char *migrations_sql(int version)
+{
+    return version >= 1 && version <= N_MIGRATIONS ? g_migrations[version - 1] : NULL;
 }
 
 int migrations_current(sqlite3 *db)

@@ -17,5 +17,7 @@ int migrations_run(sqlite3 *db, char *err, size_t errlen);
 int migrations_current(sqlite3 *db);
 /* The newest version this program knows. */
 int migrations_latest(void);
+/* The SQL text of migration `version` (1-based), or NULL (tests build old schemas). */
+const char *migrations_sql(int version);
 
 #endif

@@ -9,6 +9,7 @@
  */
 #include "store/store.h"
 #include "store/migrations.h"
+#include "store/sqlite_int.h"
 
 #include "otasuke/alloc.h"
 #include "otasuke/err.h"
@@ -45,13 +46,10 @@ static const char *const g_sql[S_COUNT] = {
     [S_AUTH] = "SELECT id, company_id FROM sensors WHERE token_hash=? AND revoked IS NULL",
 };
 
-struct store {
-    sqlite3 *db;
-    sqlite3_stmt *stmt[S_COUNT];
-    char err[STORE_ERRMSG_LEN];
-};
+_Static_assert(S_COUNT <= sizeof(((struct store *)0)->stmt) / sizeof(sqlite3_stmt *),
+               "struct store: room for the fixed statements");
 
-static int set_err(struct store *st, int rc, const char *what)
+int store_set_err(struct store *st, int rc, const char *what)
 {
     snprintf(st->err, sizeof(st->err), "%s: %s", what, sqlite3_errmsg(st->db));
     if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
@@ -65,6 +63,19 @@ static int set_err(struct store *st, int rc, const char *what)
     return ERR_IO;
 }
 
+sqlite3_stmt *store_xprep(struct store *st, int id, const char *sql)
+{
+    if (id < 0 || id >= STORE_XSTMT)
+        return NULL;
+    if (st->xstmt[id] == NULL &&
+        sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->xstmt[id], NULL) !=
+            SQLITE_OK) {
+        store_set_err(st, SQLITE_ERROR, "prepare");
+        return NULL;
+    }
+    return st->xstmt[id];
+}
+
 const char *store_errmsg(const struct store *st)
 {
     return st->err;
@@ -76,7 +87,7 @@ static sqlite3_stmt *prep(struct store *st, enum stmt_id id)
     if (st->stmt[id] == NULL &&
         sqlite3_prepare_v3(st->db, g_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[id],
                            NULL) != SQLITE_OK) {
-        set_err(st, SQLITE_ERROR, "prepare");
+        store_set_err(st, SQLITE_ERROR, "prepare");
         return NULL;
     }
     return st->stmt[id];
@@ -90,7 +101,7 @@ static int run_fixed(struct store *st, enum stmt_id id)
         return ERR_IO;
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0 : set_err(st, rc, g_sql[id]);
+    return rc == SQLITE_DONE ? 0 : store_set_err(st, rc, g_sql[id]);
 }
 
 static void rollback(struct store *st)
@@ -121,13 +132,15 @@ static int pragmas(struct store *st, const struct store_opts *o)
 struct store *store_open_sqlite(const char *path, const struct store_opts *opts, char *errmsg,
                                 size_t errlen)
 {
-    static const struct store_opts defaults = {STORE_SYNC_FULL, 2000};
+    static const struct store_opts defaults = {STORE_SYNC_FULL, 2000, 0};
     const struct store_opts *o = opts ? opts : &defaults;
     struct store *st = xcalloc(MEM_CORE, 1, sizeof(*st));
     if (st == NULL) {
         snprintf(errmsg, errlen, "out of memory");
         return NULL;
     }
+    st->incident_window_us = o->incident_window_us > 0 ? o->incident_window_us
+                                                      : STORE_INCIDENT_WINDOW_DEFAULT;
     int rc = sqlite3_open_v2(path, &st->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                              NULL);
@@ -155,6 +168,8 @@ void store_close(struct store *st)
         return;
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(st->stmt[i]);
+    for (int i = 0; i < STORE_XSTMT; i++)
+        sqlite3_finalize(st->xstmt[i]);
     sqlite3_close(st->db);
     xfree(st);
 }
@@ -169,7 +184,7 @@ int store_schema_latest(void)
     return migrations_latest();
 }
 
-static int64_t now_us(void)
+int64_t store_now_us(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_REALTIME, &t);
@@ -184,20 +199,20 @@ int store_company_add(struct store *st, const struct company_in *c, int64_t *id)
                                 "created) VALUES(?,?,?,?,?,?,?)",
                                 -1, &s, NULL);
     if (rc != SQLITE_OK)
-        return set_err(st, rc, "company add");
+        return store_set_err(st, rc, "company add");
     sqlite3_bind_text(s, 1, c->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, c->sector, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, c->devices);
     sqlite3_bind_text(s, 4, c->contacts ? c->contacts : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 5, c->tz, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 6, c->lang, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 7, now_us());
+    sqlite3_bind_int64(s, 7, store_now_us());
     rc = sqlite3_step(s);
     int ret = 0;
     if (rc == SQLITE_DONE)
         *id = sqlite3_last_insert_rowid(st->db);
     else
-        ret = set_err(st, rc, "company add");
+        ret = store_set_err(st, rc, "company add");
     sqlite3_finalize(s);
     return ret;
 }
@@ -211,12 +226,12 @@ int store_company_list(struct store *st,
     int rc = sqlite3_prepare_v2(
         st->db, "SELECT id, name, sector, tz, lang FROM companies ORDER BY id", -1, &s, NULL);
     if (rc != SQLITE_OK)
-        return set_err(st, rc, "company list");
+        return store_set_err(st, rc, "company list");
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
         cb(arg, sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
            (const char *)sqlite3_column_text(s, 2), (const char *)sqlite3_column_text(s, 3),
            (const char *)sqlite3_column_text(s, 4));
-    int ret = rc == SQLITE_DONE ? 0 : set_err(st, rc, "company list");
+    int ret = rc == SQLITE_DONE ? 0 : store_set_err(st, rc, "company list");
     sqlite3_finalize(s);
     return ret;
 }
@@ -231,16 +246,16 @@ int store_sensor_add(struct store *st, int64_t company_id, const char *name,
                                 "created) SELECT id, ?, ?, ?, ? FROM companies WHERE id=?",
                                 -1, &s, NULL);
     if (rc != SQLITE_OK)
-        return set_err(st, rc, "sensor add");
+        return store_set_err(st, rc, "sensor add");
     sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_blob(s, 2, code_hash, STORE_HASH_LEN, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, expires_us);
-    sqlite3_bind_int64(s, 4, now_us());
+    sqlite3_bind_int64(s, 4, store_now_us());
     sqlite3_bind_int64(s, 5, company_id);
     rc = sqlite3_step(s);
     int ret = 0;
     if (rc != SQLITE_DONE)
-        ret = set_err(st, rc, "sensor add");
+        ret = store_set_err(st, rc, "sensor add");
     else if (sqlite3_changes(st->db) == 0)
         ret = ERR_NOTFOUND;
     else
@@ -259,7 +274,7 @@ int store_sensor_list(struct store *st, int64_t company_id,
                                 "ORDER BY id",
                                 -1, &s, NULL);
     if (rc != SQLITE_OK)
-        return set_err(st, rc, "sensor list");
+        return store_set_err(st, rc, "sensor list");
     sqlite3_bind_int64(s, 1, company_id);
     sqlite3_bind_int64(s, 2, company_id);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -271,7 +286,7 @@ int store_sensor_list(struct store *st, int64_t company_id,
         si.revoked = sqlite3_column_int(s, 4);
         cb(arg, &si);
     }
-    int ret = rc == SQLITE_DONE ? 0 : set_err(st, rc, "sensor list");
+    int ret = rc == SQLITE_DONE ? 0 : store_set_err(st, rc, "sensor list");
     sqlite3_finalize(s);
     return ret;
 }
@@ -284,12 +299,12 @@ int store_sensor_revoke(struct store *st, int64_t sensor_id)
                                 "WHERE id=? AND revoked IS NULL",
                                 -1, &s, NULL);
     if (rc != SQLITE_OK)
-        return set_err(st, rc, "sensor revoke");
-    sqlite3_bind_int64(s, 1, now_us());
+        return store_set_err(st, rc, "sensor revoke");
+    sqlite3_bind_int64(s, 1, store_now_us());
     sqlite3_bind_int64(s, 2, sensor_id);
     rc = sqlite3_step(s);
     int ret = rc == SQLITE_DONE ? (sqlite3_changes(st->db) ? 0 : ERR_NOTFOUND)
-                                : set_err(st, rc, "sensor revoke");
+                                : store_set_err(st, rc, "sensor revoke");
     sqlite3_finalize(s);
     return ret;
 }
@@ -304,7 +319,7 @@ static int enroll_find(struct store *st, const uint8_t *code_hash, int64_t now, 
                                 "WHERE code_hash=? AND revoked IS NULL AND token_hash IS NULL",
                                 -1, &s, NULL);
     if (rc != SQLITE_OK)
-        return set_err(st, rc, "enroll");
+        return store_set_err(st, rc, "enroll");
     sqlite3_bind_blob(s, 1, code_hash, STORE_HASH_LEN, SQLITE_STATIC);
     rc = sqlite3_step(s);
     int ret = ERR_NOTFOUND;
@@ -314,7 +329,7 @@ static int enroll_find(struct store *st, const uint8_t *code_hash, int64_t now, 
         who->company_id = sqlite3_column_int64(s, 1);
         ret = sqlite3_column_int64(s, 2) < now ? STORE_EXPIRED : 0;
     } else if (rc != SQLITE_DONE) {
-        ret = set_err(st, rc, "enroll");
+        ret = store_set_err(st, rc, "enroll");
     }
     sqlite3_finalize(s);
     return ret;
@@ -328,13 +343,13 @@ static int enroll_set(struct store *st, int64_t sid, const uint8_t *token_hash, 
                                 "WHERE id=?",
                                 -1, &s, NULL);
     if (rc != SQLITE_OK)
-        return set_err(st, rc, "enroll");
+        return store_set_err(st, rc, "enroll");
     sqlite3_bind_blob(s, 1, token_hash, STORE_HASH_LEN, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, now);
     sqlite3_bind_int64(s, 3, sid);
     rc = sqlite3_step(s);
     sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? 0 : set_err(st, rc, "enroll");
+    return rc == SQLITE_DONE ? 0 : store_set_err(st, rc, "enroll");
 }
 
 int store_enroll(struct store *st, const uint8_t code_hash[STORE_HASH_LEN],
@@ -369,7 +384,7 @@ int store_auth_token(struct store *st, const uint8_t token_hash[STORE_HASH_LEN],
         who->company_id = sqlite3_column_int64(s, 1);
         ret = 0;
     } else if (rc != SQLITE_DONE) {
-        ret = set_err(st, rc, "auth");
+        ret = store_set_err(st, rc, "auth");
     }
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
@@ -393,7 +408,7 @@ static int batch_get(struct store *st, const struct principal *who, const char *
         res->rejected = (uint64_t)sqlite3_column_int64(s, 2);
         ret = STORE_DUPLICATE;
     } else if (rc != SQLITE_DONE) {
-        ret = set_err(st, rc, "batch lookup");
+        ret = store_set_err(st, rc, "batch lookup");
     }
     sqlite3_reset(s);
     return ret;
@@ -413,7 +428,7 @@ static int batch_add(struct store *st, const struct principal *who, const struct
     sqlite3_bind_int64(s, 6, (int64_t)b->rejected);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0 : set_err(st, rc, "batch insert");
+    return rc == SQLITE_DONE ? 0 : store_set_err(st, rc, "batch insert");
 }
 
 static int event_add(struct store *st, const struct principal *who, const struct store_event *e,
@@ -434,7 +449,7 @@ static int event_add(struct store *st, const struct principal *who, const struct
     sqlite3_bind_text(s, 7, e->body, (int)e->body_len, SQLITE_STATIC);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0 : set_err(st, rc, "event insert");
+    return rc == SQLITE_DONE ? 0 : store_set_err(st, rc, "event insert");
 }
 
 /* The UTC day of ts_us as YYYY-MM-DD. */
@@ -461,7 +476,7 @@ static int counter_add(struct store *st, int64_t company, const char *day, const
     sqlite3_bind_int64(s, 5, n);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0 : set_err(st, rc, "counter update");
+    return rc == SQLITE_DONE ? 0 : store_set_err(st, rc, "counter update");
 }
 
 static int str_eq(const char *a, const char *b)
@@ -523,11 +538,16 @@ static int counters_add(struct store *st, const struct principal *who, const str
 }
 
 static int ingest_body(struct store *st, const struct principal *who, const struct store_batch *b,
-                       int64_t now)
+                       int64_t now, uint64_t *queued)
 {
+    struct incident_batch_ctx ctx = {.company_id = who->company_id};
     int rc = batch_add(st, who, b, now);
-    for (size_t i = 0; rc == 0 && i < b->n_ev; i++)
+    for (size_t i = 0; rc == 0 && i < b->n_ev; i++) {
         rc = event_add(st, who, &b->ev[i], now);
+        if (rc == 0 && b->ev[i].category != NULL && strcmp(b->ev[i].event_type, "alert") == 0)
+            rc = incident_on_alert(st, &ctx, sqlite3_last_insert_rowid(st->db), &b->ev[i], now);
+    }
+    *queued = ctx.queued;
     if (rc == 0)
         rc = counters_add(st, who, b);
     return rc;
@@ -540,8 +560,9 @@ int store_ingest(struct store *st, const struct principal *who, const struct sto
     if (rc != 0)
         return rc;
     rc = batch_get(st, who, b->batch_id, res);
+    uint64_t queued = 0;
     if (rc == 0)
-        rc = ingest_body(st, who, b, now);
+        rc = ingest_body(st, who, b, now, &queued);
     if (rc == 0)
         rc = run_fixed(st, S_COMMIT);
     if (rc != 0) {
@@ -551,6 +572,7 @@ int store_ingest(struct store *st, const struct principal *who, const struct sto
     res->stored = b->n_ev;
     res->rejected = b->rejected;
     res->seq = b->seq;
+    res->notifications = queued;
     return 0;
 }
 
@@ -564,7 +586,7 @@ int store_events(struct store *st, const struct store_event_query *q, store_even
                                 "AND (?5 IS NULL OR event_type=?5) ORDER BY id LIMIT ?4",
                                 -1, &s, NULL);
     if (rc != SQLITE_OK)
-        return set_err(st, rc, "events");
+        return store_set_err(st, rc, "events");
     sqlite3_bind_int64(s, 1, q->company_id);
     sqlite3_bind_int64(s, 2, q->since_us);
     sqlite3_bind_int64(s, 3, q->after_id);
@@ -585,7 +607,7 @@ int store_events(struct store *st, const struct store_event_query *q, store_even
             break;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        ret = set_err(st, rc, "events");
+        ret = store_set_err(st, rc, "events");
     sqlite3_finalize(s);
     return ret;
 }
@@ -601,7 +623,7 @@ int store_counters(struct store *st, const struct store_counter_query *q, store_
                                 "ORDER BY day, event_type, category",
                                 -1, &s, NULL);
     if (rc != SQLITE_OK)
-        return set_err(st, rc, "counters");
+        return store_set_err(st, rc, "counters");
     sqlite3_bind_int64(s, 1, q->company_id);
     if (q->event_type)
         sqlite3_bind_text(s, 2, q->event_type, -1, SQLITE_STATIC);
@@ -621,7 +643,7 @@ int store_counters(struct store *st, const struct store_counter_query *q, store_
             break;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        ret = set_err(st, rc, "counters");
+        ret = store_set_err(st, rc, "counters");
     sqlite3_finalize(s);
     return ret;
 }

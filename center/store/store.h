@@ -36,9 +36,12 @@ enum store_sync { STORE_SYNC_FULL = 0, STORE_SYNC_NORMAL };
 
 struct store;
 
+#define STORE_INCIDENT_WINDOW_DEFAULT (3600LL * 1000000) /* 1 h */
+
 struct store_opts {
     enum store_sync sync;  /* FULL: an acknowledged batch survives power loss too */
     int busy_timeout_ms;   /* how long a writer waits for the lock before STORE_BUSY */
+    int64_t incident_window_us; /* alerts of a device this close join its incident (0: 1 h) */
 };
 
 struct company_in {
@@ -87,6 +90,7 @@ struct store_batch_result {
     uint64_t stored;
     uint64_t rejected;
     uint64_t seq;
+    uint64_t notifications; /* notifications queued by this batch's alerts */
 };
 
 struct store_event_row {
@@ -173,5 +177,157 @@ int store_events(struct store *st, const struct store_event_query *q, store_even
 /* Reads counters of q->company_id ordered by day, type, category. */
 int store_counters(struct store *st, const struct store_counter_query *q, store_counter_cb cb,
                    void *arg);
+
+/* ---- incidents, suppression rules, notifications (incident.c) ----
+ *
+ * Alerts stored by store_ingest() are grouped, in the same transaction, by tenant and
+ * device (device.mac, else device.ip, else the event's src_ip) into incidents: an
+ * alert joins the open incident of its device when it lies within the window of it,
+ * else opens a new one. An alert matched by an unexpired suppression rule of its
+ * tenant is stored and counted (counter type "alert_suppressed") but joins no
+ * incident and notifies no one. When an incident opens, or its severity rises, at or
+ * above the tenant's notify_severity, a mail (and a webhook call when the tenant has a
+ * URL) is queued in the notifications table, in the same transaction.
+ *
+ * company_id 0 in the calls below means "any tenant" (the operators' CLI); the HTTP
+ * API always passes the caller's tenant. */
+
+enum incident_state {
+    INC_NEW = 0,
+    INC_ACKNOWLEDGED,
+    INC_CUSTOMER_CONTACTED,
+    INC_ONSITE_DISPATCH,
+    INC_RESOLVED,
+    INC_FALSE_POSITIVE,
+    INC_STATE_COUNT
+};
+
+/* "new", "acknowledged", ... ; NULL for an out-of-range value. */
+const char *incident_state_name(int state);
+/* The state named s, or -1. */
+int incident_state_parse(const char *s);
+/* 1 when from -> to is an allowed transition (docs/api.md). */
+int incident_transition_ok(int from, int to);
+
+struct store_incident {
+    int64_t id;
+    int64_t company_id;
+    const char *device_key; /* "mac:..", "ip:..", "unknown" */
+    const char *device_ip, *device_mac, *device_name; /* NULL when unknown */
+    int severity;           /* 1 critical .. 4 informational: the most severe alert */
+    const char *categories; /* comma-separated, sorted */
+    const char *steps_ja, *steps_en; /* first steps: distinct action texts, one per line */
+    int state;
+    const char *assignee;   /* "" when none */
+    int64_t alerts;
+    int64_t first_seen, last_seen, created, updated; /* µs */
+};
+
+struct store_incident_alert {
+    int64_t event_id;
+    int64_t ts;
+    int severity;
+    const char *category;
+    int64_t signature_id; /* -1 when absent */
+    const char *signature, *signature_ja;
+    const char *body; /* the event as sent */
+};
+
+struct store_incident_note {
+    int64_t id;
+    int64_t at;
+    const char *author;
+    const char *kind; /* "comment", "state", "assignee" */
+    const char *text;
+};
+
+struct store_notification {
+    int64_t id;
+    int64_t company_id;
+    int64_t incident_id;
+    const char *channel; /* "mail" or "webhook" */
+    const char *reason;  /* "opened" or "escalated" */
+    int severity;
+    const char *target;  /* webhook URL; "" for mail (the tenant's contacts) */
+    const char *state;   /* "queued", "sent", "failed" */
+    int attempts;
+    int64_t next_attempt, created, sent;
+    const char *last_error;
+};
+
+struct store_incident_query {
+    int64_t company_id;
+    int state;          /* -1: any */
+    int severity_max;   /* incidents with severity <= this (1..4); 4: any */
+    int64_t since_us;   /* last_seen >= since */
+    int64_t until_us;   /* first_seen <= until; INT64_MAX: open */
+    int64_t after_id;   /* id > after_id, paging */
+    int limit;
+};
+
+struct store_suppression {
+    int64_t id;
+    int64_t company_id;
+    int64_t signature_id; /* -1: any signature */
+    const char *device;   /* "" any device, else a device key "mac:.." / "ip:.." */
+    const char *reason;
+    int64_t expires, created;
+    int64_t hits;
+};
+
+typedef int (*store_incident_cb)(void *arg, const struct store_incident *inc);
+
+/* Lists incidents of q->company_id, newest id first unless after_id paging (id order). */
+int store_incident_list(struct store *st, const struct store_incident_query *q,
+                        store_incident_cb cb, void *arg);
+/* One incident with its timeline, notes and notifications, through the callbacks
+ * (any may be NULL). ERR_NOTFOUND when it does not exist in company_id. */
+int store_incident_get(struct store *st, int64_t company_id, int64_t id, store_incident_cb inc,
+                       int (*alert)(void *arg, const struct store_incident_alert *a),
+                       int (*note)(void *arg, const struct store_incident_note *n),
+                       int (*notif)(void *arg, const struct store_notification *n), void *arg);
+/* Changes the state (state < 0: keep) and/or the assignee (NULL: keep), recorded as
+ * notes by author. ERR_NOTFOUND, or ERR_INVAL for a transition that is not allowed. */
+int store_incident_update(struct store *st, int64_t company_id, int64_t id, int state,
+                          const char *assignee, const char *author, int64_t now);
+/* Adds a comment. ERR_NOTFOUND when there is no such incident. */
+int store_incident_comment(struct store *st, int64_t company_id, int64_t id, const char *author,
+                           const char *text, int64_t now, int64_t *note_id);
+
+/* The device key of a MAC ("8c:16:..") or an IP address text; ERR_INVAL otherwise. */
+int store_device_key(const char *device, char *key, size_t n);
+int store_suppression_add(struct store *st, const struct store_suppression *s, int64_t *id);
+/* Changes reason (NULL: keep) and expiry (0: keep). */
+int store_suppression_update(struct store *st, int64_t company_id, int64_t id,
+                             const char *reason, int64_t expires);
+int store_suppression_delete(struct store *st, int64_t company_id, int64_t id);
+/* Lists rules of company_id (0: all) in id order; id > 0 lists only that one. */
+int store_suppression_list(struct store *st, int64_t company_id, int64_t id,
+                           int (*cb)(void *arg, const struct store_suppression *s), void *arg);
+
+/* Sets a tenant's notification threshold (1..4; 0: keep) and webhook URL (NULL: keep;
+ * "" removes it) and contacts (NULL: keep). ERR_NOTFOUND when there is no such company. */
+int store_company_notify(struct store *st, int64_t company_id, int severity,
+                         const char *webhook, const char *contacts);
+
+/* What the sender needs to render one queued notification. */
+struct store_notify_job {
+    struct store_notification n;
+    struct store_incident inc;
+    const char *company, *lang, *contacts;
+};
+/* Calls cb for up to `limit` queued notifications due at `now`, oldest first, with the
+ * incident and tenant they concern (mail rows only when mail_ok). Strings live until
+ * cb returns; cb may call other store functions on st. */
+int store_notify_due(struct store *st, int64_t now, int limit, int mail_ok,
+                     int (*cb)(void *arg, const struct store_notify_job *j), void *arg);
+/* The distinct signatures (English, Japanese) of an incident's alerts, in first-seen
+ * order, at most `max`. */
+int store_incident_signatures(struct store *st, int64_t incident_id, int max,
+                              int (*cb)(void *arg, const char *en, const char *ja), void *arg);
+/* Records an attempt: state "sent", "failed" (given up) or "queued" (retry at
+ * next_attempt), with the error text (NULL: none). */
+int store_notify_result(struct store *st, int64_t id, const char *state, const char *error,
+                        int64_t next_attempt, int64_t now);
 
 #endif

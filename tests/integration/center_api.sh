@@ -65,7 +65,7 @@ CODE3=$(sed -n 's/^enrollment_code=//p' s3.txt)
 check "sensor add prints a one-time code" bash -c "[[ '$CODE1' =~ ^otc_[0-9a-f]{32}$ ]]"
 check "the code is not stored in clear" \
     bash -c "! sqlite3 '$DB' .dump | grep -q '${CODE1#otc_}'"
-check "db version" bash -c "'$OTASUKE' db version --db '$DB' | grep -q '^schema_version=1'"
+check "db version: migrated to the latest" bash -c "'$OTASUKE' db version --db '$DB' >v.txt; [ \"\$(sed -n 's/^schema_version=//p' v.txt)\" = \"\$(sed -n 's/^latest=//p' v.txt)\" ]"
 
 # ---- server ----
 center_start "$DB" "$LOG" --max-body 1MiB --max-inflated 4MiB --max-line 64KiB \
