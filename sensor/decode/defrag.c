@@ -33,10 +33,9 @@ struct frag_key {
     uint8_t src[16];
     uint8_t dst[16];
     uint32_t id;
-    uint16_t vlan[PKT_MAX_VLAN];
+    uint16_t vlan[PKT_MAX_VLAN]; /* 3 ids: 44 bytes, no padding (memcmp'd as a whole) */
     uint8_t ipver;
     uint8_t proto;
-    uint8_t pad[2];
 };
 
 struct defrag_tracker {
