@@ -16,6 +16,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,7 +161,7 @@ static uint64_t key_hash(const struct inv *v, const uint8_t *mac, const struct a
     if (mac != NULL) {
         k[0] = 1;
         memcpy(k + 1, mac, 6);
-    } else {
+    } else if (ip != NULL) {
         memcpy(k + 1, ip->b, 16);
     }
     return siphash24(&v->hk, k, sizeof(k));
@@ -170,7 +171,7 @@ static bool dev_is(const struct inv_device *d, const uint8_t *mac, const struct 
 {
     if (mac != NULL)
         return d->has_mac && memcmp(d->mac, mac, 6) == 0;
-    return !d->has_mac && memcmp(&d->ip, ip, sizeof(*ip)) == 0;
+    return ip != NULL && !d->has_mac && memcmp(&d->ip, ip, sizeof(*ip)) == 0;
 }
 
 /* Index of the device, or -1; *slot gets the free slot where it would go. */
@@ -491,82 +492,69 @@ struct ev {
     char arp_mac[24], arp_ip[64];
 };
 
-#define CP(field) str_set(e->field, sizeof(e->field), s)
+/* Paths copied into struct ev; `first`: only the first value of an array is kept. */
+struct ev_field {
+    const char *path;
+    size_t off, len;
+    bool first;
+};
+
+#define EVF(p, f, first) {p, offsetof(struct ev, f), sizeof(((struct ev *)0)->f), first}
+static const struct ev_field ev_fields[] = {
+    EVF("event_type", type, false),
+    EVF("src_ip", src_ip, false),
+    EVF("dhcp.type", dhcp_type, false),
+    EVF("dhcp.dhcp_type", dhcp_kind, false),
+    EVF("dhcp.client_mac", client_mac, false),
+    EVF("dhcp.assigned_ip", assigned_ip, false),
+    EVF("dhcp.hostname", hostname, false),
+    EVF("dhcp.params_fingerprint", params, false),
+    EVF("dhcp.vendor_class_identifier", vendor, false),
+    EVF("mdns.type", mdns_type, false),
+    EVF("mdns.hostnames", mdns_host, true),
+    EVF("mdns.services.model", model, true),
+    EVF("nbns.name", nb_name, false),
+    EVF("nbns.suffix", nb_suffix, false),
+    EVF("nbns.opcode", nb_opcode, false),
+    EVF("nbns.type", nb_type, false),
+    EVF("llmnr.type", llmnr_type, false),
+    EVF("llmnr.answers.rrname", llmnr_name, true),
+    EVF("ssdp.type", ssdp_type, false),
+    EVF("ssdp.server", ssdp_server, false),
+    EVF("ssdp.nt", ssdp_nt, false),
+    EVF("ssdp.st", ssdp_nt, false),
+    EVF("http.http_user_agent", ua, false),
+    EVF("tls.ja3.hash", ja3, false),
+    EVF("tls.ja4", ja4, false),
+    EVF("arp.src_mac", arp_mac, false),
+    EVF("arp.src_ip", arp_ip, false),
+};
+#undef EVF
 
 static bool ev_cb(const struct jscan_val *val, void *ud)
 {
     struct ev *e = ud;
-    const char *p = val->path, *s = val->s;
     if (val->type != JSCAN_STR)
         return true;
-    if (strcmp(p, "event_type") == 0)
-        CP(type);
-    else if (strcmp(p, "src_ip") == 0)
-        CP(src_ip);
-    else if (strncmp(p, "dhcp.", 5) == 0) {
-        p += 5;
-        if (strcmp(p, "type") == 0)
-            CP(dhcp_type);
-        else if (strcmp(p, "dhcp_type") == 0)
-            CP(dhcp_kind);
-        else if (strcmp(p, "client_mac") == 0)
-            CP(client_mac);
-        else if (strcmp(p, "assigned_ip") == 0)
-            CP(assigned_ip);
-        else if (strcmp(p, "hostname") == 0)
-            CP(hostname);
-        else if (strcmp(p, "params_fingerprint") == 0)
-            CP(params);
-        else if (strcmp(p, "vendor_class_identifier") == 0)
-            CP(vendor);
-    } else if (strncmp(p, "mdns.", 5) == 0) {
-        p += 5;
-        if (strcmp(p, "type") == 0)
-            CP(mdns_type);
-        else if (strcmp(p, "hostnames") == 0 && e->mdns_host[0] == '\0')
-            CP(mdns_host);
-        else if (strcmp(p, "services.type") == 0)
-            set_add(&e->services[0][0], INV_SVC_MAX, INV_SVC_N, s);
-        else if (strcmp(p, "queries.rrname") == 0)
-            set_add(&e->queries[0][0], INV_SVC_MAX, INV_SVC_N, s);
-        else if (strcmp(p, "services.model") == 0 && e->model[0] == '\0')
-            CP(model);
-    } else if (strncmp(p, "nbns.", 5) == 0) {
-        p += 5;
-        if (strcmp(p, "name") == 0)
-            CP(nb_name);
-        else if (strcmp(p, "suffix") == 0)
-            CP(nb_suffix);
-        else if (strcmp(p, "opcode") == 0)
-            CP(nb_opcode);
-        else if (strcmp(p, "type") == 0)
-            CP(nb_type);
-    } else if (strncmp(p, "llmnr.", 6) == 0) {
-        p += 6;
-        if (strcmp(p, "type") == 0)
-            CP(llmnr_type);
-        else if (strcmp(p, "answers.rrname") == 0 && e->llmnr_name[0] == '\0')
-            CP(llmnr_name);
-    } else if (strcmp(p, "ssdp.type") == 0)
-        CP(ssdp_type);
-    else if (strcmp(p, "ssdp.server") == 0)
-        CP(ssdp_server);
-    else if (strcmp(p, "ssdp.nt") == 0 || strcmp(p, "ssdp.st") == 0)
-        CP(ssdp_nt);
-    else if (strcmp(p, "http.http_user_agent") == 0)
-        CP(ua);
-    else if (strcmp(p, "tls.ja3.hash") == 0)
-        CP(ja3);
-    else if (strcmp(p, "tls.ja4") == 0)
-        CP(ja4);
-    else if (strcmp(p, "arp.src_mac") == 0)
-        CP(arp_mac);
-    else if (strcmp(p, "arp.src_ip") == 0)
-        CP(arp_ip);
+    if (strcmp(val->path, "mdns.services.type") == 0) {
+        set_add(&e->services[0][0], INV_SVC_MAX, INV_SVC_N, val->s);
+        return true;
+    }
+    if (strcmp(val->path, "mdns.queries.rrname") == 0) {
+        set_add(&e->queries[0][0], INV_SVC_MAX, INV_SVC_N, val->s);
+        return true;
+    }
+    for (size_t i = 0; i < sizeof(ev_fields) / sizeof(ev_fields[0]); i++) {
+        const struct ev_field *f = &ev_fields[i];
+        if (strcmp(val->path, f->path) != 0)
+            continue;
+        char *dst = (char *)e + f->off;
+        if (!f->first || dst[0] == '\0')
+            str_set(dst, f->len, val->s);
+        break;
+    }
     return true;
 }
-
-#undef CP
 
 /* A name as the inventory keeps it: without a trailing ".local" / ".". */
 static void set_name(struct inv_device *d, const char *name, enum inv_name_src src, bool *chg)
@@ -612,6 +600,128 @@ static bool event_wanted(const char *json, size_t len)
     return false;
 }
 
+/* The DHCP server answering marks its device a router candidate. */
+static void ev_dhcp_server(struct inv *v, const struct ev *e, uint64_t ts)
+{
+    struct addr ip;
+    if (strcmp(e->dhcp_type, "reply") != 0 || !addr_parse(e->src_ip, &ip))
+        return;
+    struct inv_device *srv = dev_by_ip(v, &ip);
+    if (srv == NULL || srv->dhcp_server)
+        return;
+    srv->dhcp_server = true;
+    unsigned old = srv->kind;
+    inv_classify(srv);
+    if (srv->kind != old) {
+        static const char *const what[] = {"kind"};
+        write_asset(v, srv, "changed", what, 1, ts);
+    }
+}
+
+static struct inv_device *ev_dhcp(struct inv *v, const struct ev *e, uint64_t ts, bool *created,
+                                  bool *name_chg)
+{
+    uint8_t mac[6];
+    struct addr ip;
+    ev_dhcp_server(v, e, ts);
+    if (!mac_parse(e->client_mac, mac) || (mac[0] & 1) != 0)
+        return NULL;
+    struct inv_device *d = dev_get(v, mac, NULL, ts, created);
+    if (d == NULL)
+        return NULL;
+    if (strcmp(e->dhcp_type, "request") == 0) {
+        touch(v, d, ts);
+        if (e->hostname[0] != '\0')
+            set_name(d, e->hostname, INV_NS_DHCP, name_chg);
+        if (e->vendor[0] != '\0')
+            str_set(d->vendor_class, sizeof(d->vendor_class), e->vendor);
+        if (e->params[0] != '\0')
+            str_set(d->dhcp_fp, sizeof(d->dhcp_fp), e->params);
+    } else if (strcmp(e->dhcp_kind, "ack") == 0 && addr_parse(e->assigned_ip, &ip) &&
+               !addr_unusable(&ip)) {
+        bind_ip(v, d, &ip, ts, *created, true);
+        if (e->hostname[0] != '\0' && d->name[0] == '\0')
+            set_name(d, e->hostname, INV_NS_DHCP, name_chg);
+    }
+    return d;
+}
+
+static struct inv_device *ev_arp(struct inv *v, const struct ev *e, uint64_t ts, bool *created)
+{
+    uint8_t mac[6];
+    struct addr ip;
+    if (!mac_parse(e->arp_mac, mac) || (mac[0] & 1) != 0 || !addr_parse(e->arp_ip, &ip) ||
+        addr_unusable(&ip))
+        return NULL;
+    struct inv_device *d = dev_get(v, mac, NULL, ts, created);
+    if (d != NULL) {
+        touch(v, d, ts);
+        bind_ip(v, d, &ip, ts, *created, true);
+    }
+    return d;
+}
+
+static void ev_mdns(struct inv_device *d, const struct ev *e, bool *name_chg)
+{
+    if (strcmp(e->mdns_type, "response") != 0) {
+        for (int i = 0; i < INV_SVC_N; i++)
+            if (e->queries[i][0] == '_')
+                set_add(&d->queries[0][0], INV_SVC_MAX, INV_SVC_N, e->queries[i]);
+        return;
+    }
+    if (e->mdns_host[0] != '\0')
+        set_name(d, e->mdns_host, INV_NS_MDNS, name_chg);
+    for (int i = 0; i < INV_SVC_N; i++)
+        set_add(&d->services[0][0], INV_SVC_MAX, INV_SVC_N, e->services[i]);
+    if (e->model[0] != '\0' && d->model[0] == '\0')
+        str_set(d->model, sizeof(d->model), e->model);
+}
+
+/* Events from a device's current address: mdns, nbns, llmnr, ssdp, http, tls. */
+static void ev_from(struct inv_device *d, const struct ev *e, bool *name_chg)
+{
+    if (strcmp(e->type, "mdns") == 0) {
+        ev_mdns(d, e, name_chg);
+    } else if (strcmp(e->type, "nbns") == 0) {
+        if (strcmp(e->nb_opcode, "registration") == 0 && strcmp(e->nb_suffix, "<00>") == 0 &&
+            e->nb_name[0] != '\0' && d->name[0] == '\0')
+            set_name(d, e->nb_name, INV_NS_NBNS, name_chg);
+    } else if (strcmp(e->type, "llmnr") == 0) {
+        if (strcmp(e->llmnr_type, "response") == 0 && e->llmnr_name[0] != '\0')
+            set_name(d, e->llmnr_name, INV_NS_LLMNR, name_chg);
+    } else if (strcmp(e->type, "ssdp") == 0) {
+        bool announce = strcmp(e->ssdp_type, "search") != 0;
+        if (announce && e->ssdp_server[0] != '\0')
+            str_set(d->ssdp_server, sizeof(d->ssdp_server), e->ssdp_server);
+        if (announce && strstr(e->ssdp_nt, "InternetGatewayDevice") != NULL)
+            d->igd = true;
+    } else if (strcmp(e->type, "http") == 0) {
+        set_add(&d->ua[0][0], INV_TEXT_MAX, INV_SET_N, e->ua);
+    } else if (strcmp(e->type, "tls") == 0) {
+        set_add(&d->ja3[0][0], sizeof(d->ja3[0]), INV_SET_N, e->ja3);
+        set_add(&d->ja4[0][0], sizeof(d->ja4[0]), INV_SET_N, e->ja4);
+    }
+}
+
+/* After an event: the kind again, and the asset event saying what changed. */
+static void ev_done(struct inv *v, struct inv_device *d, bool created, bool name_chg, uint64_t ts)
+{
+    unsigned old = d->kind;
+    inv_classify(d);
+    if (created) {
+        on_created(v, d, ts);
+        return;
+    }
+    const char *what[2];
+    unsigned n = 0;
+    if (name_chg)
+        what[n++] = "name";
+    if (d->kind != old)
+        what[n++] = "kind";
+    if (n > 0)
+        write_asset(v, d, "changed", what, n, ts);
+}
+
 void inv_event(struct inv *v, const char *json, size_t len, uint64_t ts)
 {
     if (!event_wanted(json, len))
@@ -629,112 +739,23 @@ void inv_event(struct inv *v, const char *json, size_t len, uint64_t ts)
     struct inv_device *d = NULL;
     bool created = false, name_chg = false;
     struct addr ip;
-    uint8_t mac[6];
     if (strcmp(e->type, "dhcp") == 0) {
-        if (strcmp(e->dhcp_type, "reply") == 0 && addr_parse(e->src_ip, &ip)) {
-            struct inv_device *srv = dev_by_ip(v, &ip);
-            if (srv != NULL && !srv->dhcp_server) {
-                srv->dhcp_server = true;
-                unsigned old = srv->kind;
-                inv_classify(srv);
-                if (srv->kind != old) {
-                    static const char *const what[] = {"kind"};
-                    write_asset(v, srv, "changed", what, 1, ts);
-                }
-            }
-        }
-        if (!mac_parse(e->client_mac, mac) || (mac[0] & 1) != 0) {
-            xfree(e);
-            return;
-        }
-        d = dev_get(v, mac, NULL, ts, &created);
-        if (d == NULL) {
-            xfree(e);
-            return;
-        }
-        if (strcmp(e->dhcp_type, "request") == 0) {
-            touch(v, d, ts);
-            if (e->hostname[0] != '\0')
-                set_name(d, e->hostname, INV_NS_DHCP, &name_chg);
-            if (e->vendor[0] != '\0')
-                str_set(d->vendor_class, sizeof(d->vendor_class), e->vendor);
-            if (e->params[0] != '\0')
-                str_set(d->dhcp_fp, sizeof(d->dhcp_fp), e->params);
-        } else if (strcmp(e->dhcp_kind, "ack") == 0 && addr_parse(e->assigned_ip, &ip) &&
-                   !addr_unusable(&ip)) {
-            bind_ip(v, d, &ip, ts, created, true);
-            if (e->hostname[0] != '\0' && d->name[0] == '\0')
-                set_name(d, e->hostname, INV_NS_DHCP, &name_chg);
-        }
+        d = ev_dhcp(v, e, ts, &created, &name_chg);
     } else if (strcmp(e->type, "arp") == 0) {
-        if (mac_parse(e->arp_mac, mac) && (mac[0] & 1) == 0 && addr_parse(e->arp_ip, &ip) &&
-            !addr_unusable(&ip)) {
-            d = dev_get(v, mac, NULL, ts, &created);
-            if (d != NULL) {
-                touch(v, d, ts);
-                bind_ip(v, d, &ip, ts, created, true);
-            }
-        }
+        d = ev_arp(v, e, ts, &created);
     } else if (addr_parse(e->src_ip, &ip) && is_home(v, &ip)) {
         d = dev_by_ip(v, &ip);
-        if (d != NULL) {
-            if (strcmp(e->type, "mdns") == 0) {
-                if (strcmp(e->mdns_type, "response") == 0) {
-                    if (e->mdns_host[0] != '\0')
-                        set_name(d, e->mdns_host, INV_NS_MDNS, &name_chg);
-                    for (int i = 0; i < INV_SVC_N; i++)
-                        set_add(&d->services[0][0], INV_SVC_MAX, INV_SVC_N, e->services[i]);
-                    if (e->model[0] != '\0' && d->model[0] == '\0')
-                        str_set(d->model, sizeof(d->model), e->model);
-                } else {
-                    for (int i = 0; i < INV_SVC_N; i++)
-                        if (e->queries[i][0] == '_')
-                            set_add(&d->queries[0][0], INV_SVC_MAX, INV_SVC_N, e->queries[i]);
-                }
-            } else if (strcmp(e->type, "nbns") == 0) {
-                if (strcmp(e->nb_opcode, "registration") == 0 && strcmp(e->nb_suffix, "<00>") == 0 &&
-                    e->nb_name[0] != '\0' && d->name[0] == '\0')
-                    set_name(d, e->nb_name, INV_NS_NBNS, &name_chg);
-            } else if (strcmp(e->type, "llmnr") == 0) {
-                if (strcmp(e->llmnr_type, "response") == 0 && e->llmnr_name[0] != '\0')
-                    set_name(d, e->llmnr_name, INV_NS_LLMNR, &name_chg);
-            } else if (strcmp(e->type, "ssdp") == 0) {
-                if (e->ssdp_server[0] != '\0' && strcmp(e->ssdp_type, "search") != 0)
-                    str_set(d->ssdp_server, sizeof(d->ssdp_server), e->ssdp_server);
-                if (strcmp(e->ssdp_type, "search") != 0 &&
-                    strstr(e->ssdp_nt, "InternetGatewayDevice") != NULL)
-                    d->igd = true;
-            } else if (strcmp(e->type, "http") == 0) {
-                set_add(&d->ua[0][0], INV_TEXT_MAX, INV_SET_N, e->ua);
-            } else if (strcmp(e->type, "tls") == 0) {
-                set_add(&d->ja3[0][0], sizeof(d->ja3[0]), INV_SET_N, e->ja3);
-                set_add(&d->ja4[0][0], sizeof(d->ja4[0]), INV_SET_N, e->ja4);
-            }
-        }
+        if (d != NULL)
+            ev_from(d, e, &name_chg);
     }
-    if (d != NULL) {
-        unsigned old = d->kind;
-        inv_classify(d);
-        if (created) {
-            on_created(v, d, ts);
-        } else {
-            const char *what[2];
-            unsigned n = 0;
-            if (name_chg)
-                what[n++] = "name";
-            if (d->kind != old)
-                what[n++] = "kind";
-            if (n > 0)
-                write_asset(v, d, "changed", what, n, ts);
-        }
-    }
+    if (d != NULL)
+        ev_done(v, d, created, name_chg, ts);
     xfree(e);
 }
 
-void inv_housekeep(struct inv *v, uint64_t now)
+/* new_device alerts, once the device had time to say its name */
+static void raise_pending(struct inv *v, uint64_t now)
 {
-    clock_at(v, now);
-    /* new_device alerts, once the device had time to say its name */
     unsigned k = 0;
     for (unsigned i = 0; i < v->npending; i++) {
         struct inv_device *d = &v->dev[v->pending[i]];
@@ -749,6 +770,12 @@ void inv_housekeep(struct inv *v, uint64_t now)
         }
     }
     v->npending = k;
+}
+
+void inv_housekeep(struct inv *v, uint64_t now)
+{
+    clock_at(v, now);
+    raise_pending(v, now);
     /* quiet devices, checked once a minute */
     if (v->conf.quiet_us > 0 && now >= v->next_quiet_scan) {
         for (size_t i = 0; i < v->n; i++) {
@@ -920,6 +947,60 @@ static void get_set(char *set, size_t width, size_t n, const char *s)
     }
 }
 
+static void load_device(struct inv *v, char **fld)
+{
+    uint8_t mac[6];
+    struct addr ip;
+    bool hm = mac_parse(fld[1], mac);
+    if (!addr_parse(fld[2], &ip)) {
+        memset(&ip, 0, sizeof(ip));
+        if (!hm)
+            return;
+    }
+    bool created;
+    struct inv_device *d = dev_get(v, hm ? mac : NULL, &ip, 0, &created);
+    if (d == NULL)
+        return; /* over max_devices: counted */
+    d->ip = ip;
+    d->first_seen = strtoull(fld[3], NULL, 10);
+    d->last_seen = strtoull(fld[4], NULL, 10);
+    unsigned flags = (unsigned)strtoul(fld[5], NULL, 10);
+    d->dhcp_server = (flags & 1U) != 0;
+    d->igd = (flags & 2U) != 0;
+    d->name_src = (uint8_t)strtoul(fld[6], NULL, 10);
+    str_set(d->name, sizeof(d->name), fld[7]);
+    str_set(d->vendor_class, sizeof(d->vendor_class), fld[8]);
+    str_set(d->dhcp_fp, sizeof(d->dhcp_fp), fld[9]);
+    str_set(d->model, sizeof(d->model), fld[10]);
+    str_set(d->ssdp_server, sizeof(d->ssdp_server), fld[11]);
+    get_set(&d->services[0][0], INV_SVC_MAX, INV_SVC_N, fld[12]);
+    get_set(&d->queries[0][0], INV_SVC_MAX, INV_SVC_N, fld[13]);
+    get_set(&d->ua[0][0], INV_TEXT_MAX, INV_SET_N, fld[14]);
+    get_set(&d->ja3[0][0], sizeof(d->ja3[0]), INV_SET_N, fld[15]);
+    get_set(&d->ja4[0][0], sizeof(d->ja4[0]), INV_SET_N, fld[16]);
+    d->loaded = true;
+    inv_classify(d);
+    if (!addr_unusable(&ip)) {
+        struct inv_bind *b = bind_slot(v, &ip, true);
+        if (b != NULL)
+            b->dev = dev_id(v, d) + 1;
+    }
+}
+
+static void load_hist(struct inv *v, char **fld)
+{
+    struct addr ip;
+    if (!addr_parse(fld[1], &ip) || addr_unusable(&ip))
+        return;
+    unsigned long id = strtoul(fld[2], NULL, 10);
+    struct inv_bind *b = bind_slot(v, &ip, true);
+    if (id < v->n && b != NULL) {
+        if (b->dev == 0)
+            b->dev = (uint32_t)id + 1;
+        hist_add(v, b, &ip, (uint32_t)id, strtoull(fld[3], NULL, 10));
+    }
+}
+
 /* Reads the state file into v (devices marked loaded). A missing file is no error. */
 static int inv_load(struct inv *v, const char *path, char *err, size_t errlen)
 {
@@ -950,52 +1031,10 @@ static int inv_load(struct inv *v, const char *path, char *err, size_t errlen)
         }
         char *fld[17];
         int n = split_tabs(line, fld, 17);
-        struct addr ip;
-        if (fld[0][0] == 'D' && n == 17) {
-            uint8_t mac[6];
-            bool hm = mac_parse(fld[1], mac);
-            if (!addr_parse(fld[2], &ip)) {
-                memset(&ip, 0, sizeof(ip));
-                if (!hm)
-                    continue;
-            }
-            bool created;
-            struct inv_device *d = dev_get(v, hm ? mac : NULL, &ip, 0, &created);
-            if (d == NULL)
-                continue; /* over max_devices: counted */
-            d->ip = ip;
-            d->first_seen = strtoull(fld[3], NULL, 10);
-            d->last_seen = strtoull(fld[4], NULL, 10);
-            unsigned flags = (unsigned)strtoul(fld[5], NULL, 10);
-            d->dhcp_server = (flags & 1U) != 0;
-            d->igd = (flags & 2U) != 0;
-            d->name_src = (uint8_t)strtoul(fld[6], NULL, 10);
-            str_set(d->name, sizeof(d->name), fld[7]);
-            str_set(d->vendor_class, sizeof(d->vendor_class), fld[8]);
-            str_set(d->dhcp_fp, sizeof(d->dhcp_fp), fld[9]);
-            str_set(d->model, sizeof(d->model), fld[10]);
-            str_set(d->ssdp_server, sizeof(d->ssdp_server), fld[11]);
-            get_set(&d->services[0][0], INV_SVC_MAX, INV_SVC_N, fld[12]);
-            get_set(&d->queries[0][0], INV_SVC_MAX, INV_SVC_N, fld[13]);
-            get_set(&d->ua[0][0], INV_TEXT_MAX, INV_SET_N, fld[14]);
-            get_set(&d->ja3[0][0], sizeof(d->ja3[0]), INV_SET_N, fld[15]);
-            get_set(&d->ja4[0][0], sizeof(d->ja4[0]), INV_SET_N, fld[16]);
-            d->loaded = true;
-            inv_classify(d);
-            if (!addr_unusable(&ip)) {
-                struct inv_bind *b = bind_slot(v, &ip, true);
-                if (b != NULL)
-                    b->dev = dev_id(v, d) + 1;
-            }
-        } else if (fld[0][0] == 'H' && n == 4 && addr_parse(fld[1], &ip)) {
-            unsigned long id = strtoul(fld[2], NULL, 10);
-            struct inv_bind *b = bind_slot(v, &ip, true);
-            if (id < v->n && b != NULL) {
-                if (b->dev == 0)
-                    b->dev = (uint32_t)id + 1;
-                hist_add(v, b, &ip, (uint32_t)id, strtoull(fld[3], NULL, 10));
-            }
-        }
+        if (fld[0][0] == 'D' && n == 17)
+            load_device(v, fld);
+        else if (fld[0][0] == 'H' && n == 4)
+            load_hist(v, fld);
     }
     xfree(line);
     fclose(f);
@@ -1003,6 +1042,41 @@ static int inv_load(struct inv *v, const char *path, char *err, size_t errlen)
 }
 
 /* ---- life ------------------------------------------------------------------------------ */
+
+static bool alloc_tables(struct inv *v)
+{
+    v->nidx = 16;
+    while (v->nidx < (size_t)v->conf.max_devices * 2)
+        v->nidx <<= 1;
+    v->nbind = 16;
+    while (v->nbind < (size_t)v->conf.max_devices * 4)
+        v->nbind <<= 1;
+    v->nhist = v->conf.max_history;
+    v->dev = xcalloc(MEM_CORE, v->conf.max_devices, sizeof(*v->dev));
+    v->idx = xcalloc(MEM_CORE, v->nidx, sizeof(*v->idx));
+    v->bind = xcalloc(MEM_CORE, v->nbind, sizeof(*v->bind));
+    v->hist = xcalloc(MEM_CORE, v->nhist, sizeof(*v->hist));
+    return v->dev != NULL && v->idx != NULL && v->bind != NULL && v->hist != NULL &&
+           jw_init(&v->jw, 4096, (size_t)64 * 1024) == 0;
+}
+
+/* The state file's directory must exist and be writable (checked at start). */
+static bool state_dir_ok(const char *state_file, char *err, size_t errlen)
+{
+    char dir[512];
+    snprintf(dir, sizeof(dir), "%s", state_file);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL)
+        snprintf(dir, sizeof(dir), ".");
+    else if (slash == dir)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    if (access(dir, W_OK) == 0)
+        return true;
+    snprintf(err, errlen, "inventory state directory %s: %s", dir, strerror(errno));
+    return false;
+}
 
 struct inv *inv_new(const struct inv_conf *c, const struct inv_host *h, char *err, size_t errlen)
 {
@@ -1019,19 +1093,7 @@ struct inv *inv_new(const struct inv_conf *c, const struct inv_host *h, char *er
     if (h != NULL)
         v->host = *h;
     hash_key_random(&v->hk);
-    v->nidx = 16;
-    while (v->nidx < (size_t)v->conf.max_devices * 2)
-        v->nidx <<= 1;
-    v->nbind = 16;
-    while (v->nbind < (size_t)v->conf.max_devices * 4)
-        v->nbind <<= 1;
-    v->nhist = v->conf.max_history;
-    v->dev = xcalloc(MEM_CORE, v->conf.max_devices, sizeof(*v->dev));
-    v->idx = xcalloc(MEM_CORE, v->nidx, sizeof(*v->idx));
-    v->bind = xcalloc(MEM_CORE, v->nbind, sizeof(*v->bind));
-    v->hist = xcalloc(MEM_CORE, v->nhist, sizeof(*v->hist));
-    if (v->dev == NULL || v->idx == NULL || v->bind == NULL || v->hist == NULL ||
-        jw_init(&v->jw, 4096, 64 * 1024) != 0) {
+    if (!alloc_tables(v)) {
         snprintf(err, errlen, "out of memory for inventory.max_devices");
         inv_free(v);
         return NULL;
@@ -1047,18 +1109,9 @@ struct inv *inv_new(const struct inv_conf *c, const struct inv_host *h, char *er
             return NULL;
         }
     }
-    if (c->state_file[0] != '\0') {
-        char dir[sizeof(c->state_file)];
-        snprintf(dir, sizeof(dir), "%s", c->state_file);
-        char *slash = strrchr(dir, '/');
-        if (slash != NULL)
-            *slash = '\0';
-        if (access(slash != NULL ? (dir[0] ? dir : "/") : ".", W_OK) != 0 && h != NULL) {
-            snprintf(err, errlen, "inventory state directory %s: %s", slash ? dir : ".",
-                     strerror(errno));
-            inv_free(v);
-            return NULL;
-        }
+    if (c->state_file[0] != '\0' && h != NULL && !state_dir_ok(c->state_file, err, errlen)) {
+        inv_free(v);
+        return NULL;
     }
     if (c->state_file[0] != '\0' && inv_load(v, c->state_file, err, errlen) != 0) {
         inv_free(v);
@@ -1131,6 +1184,65 @@ static void csv_put(FILE *o, const char *s, bool last)
     fputc(last ? '\n' : ',', o);
 }
 
+static void print_json(struct inv *v)
+{
+        struct jw *w = &v->jw;
+        for (size_t i = 0; i < v->n; i++) {
+            jw_reset(w);
+            jw_obj_open(w, NULL);
+            inv_device_json(w, &v->dev[i]);
+            jw_obj_close(w);
+            if (jw_ok(w))
+                printf("%.*s\n", (int)w->len, w->buf);
+        }
+}
+
+static void print_csv(struct inv *v)
+{
+    char ip[EVE_ADDR_LEN], mac[18], ts[TS_RFC3339_LEN];
+        printf("mac,ip,name,maker,randomized,kind,os,evidence,dhcp_vendor_class,"
+               "dhcp_fingerprint,model,first_seen,last_seen\n");
+        for (size_t i = 0; i < v->n; i++) {
+            const struct inv_device *d = &v->dev[i];
+            csv_put(stdout, d->has_mac ? (fmt_mac(d->mac, mac), mac) : "", false);
+            csv_put(stdout, eve_addr_str(&d->ip, ip, sizeof(ip)), false);
+            csv_put(stdout, d->name, false);
+            csv_put(stdout, d->maker ? d->maker : "", false);
+            csv_put(stdout, d->randomized ? "yes" : "no", false);
+            csv_put(stdout, inv_kind_name(d->kind), false);
+            csv_put(stdout, d->os, false);
+            csv_put(stdout, d->evidence, false);
+            csv_put(stdout, d->vendor_class, false);
+            csv_put(stdout, d->dhcp_fp, false);
+            csv_put(stdout, d->model, false);
+            ts_format(ts, sizeof(ts), d->first_seen, 0);
+            csv_put(stdout, ts, false);
+            ts_format(ts, sizeof(ts), d->last_seen, 0);
+            csv_put(stdout, ts, true);
+        }
+}
+
+static void print_table(struct inv *v)
+{
+    char ip[EVE_ADDR_LEN], mac[18], ts[TS_RFC3339_LEN];
+        printf("%-17s  %-15s  %-20s  %-24s  %-12s  %-16s  %s\n", "MAC", "IP", "NAME", "MAKER",
+               "KIND", "OS", "LAST SEEN (UTC)");
+        for (size_t i = 0; i < v->n; i++) {
+            const struct inv_device *d = &v->dev[i];
+            char maker[25];
+            if (d->has_mac)
+                fmt_mac(d->mac, mac);
+            else
+                snprintf(mac, sizeof(mac), "-");
+            snprintf(maker, sizeof(maker), "%s",
+                     d->maker ? d->maker : d->randomized ? "(randomized MAC)" : "-");
+            ts_format(ts, sizeof(ts), d->last_seen, 0);
+            printf("%-17s  %-15s  %-20s  %-24s  %-12s  %-16s  %.19s\n", mac,
+                   eve_addr_str(&d->ip, ip, sizeof(ip)), d->name[0] ? d->name : "-", maker,
+                   inv_kind_name(d->kind), d->os[0] ? d->os : "-", ts);
+        }
+}
+
 int inv_print_file(const char *state_file, const char *oui_dir, const char *format, char *err,
                    size_t errlen)
 {
@@ -1157,56 +1269,12 @@ int inv_print_file(const char *state_file, const char *oui_dir, const char *form
     struct inv *v = inv_new(&c, NULL, err, errlen);
     if (v == NULL)
         return ERR_INVAL;
-    char ip[EVE_ADDR_LEN], mac[18], ts[TS_RFC3339_LEN];
-    if (strcmp(format, "json") == 0) {
-        struct jw *w = &v->jw;
-        for (size_t i = 0; i < v->n; i++) {
-            jw_reset(w);
-            jw_obj_open(w, NULL);
-            inv_device_json(w, &v->dev[i]);
-            jw_obj_close(w);
-            if (jw_ok(w))
-                printf("%.*s\n", (int)w->len, w->buf);
-        }
-    } else if (strcmp(format, "csv") == 0) {
-        printf("mac,ip,name,maker,randomized,kind,os,evidence,dhcp_vendor_class,"
-               "dhcp_fingerprint,model,first_seen,last_seen\n");
-        for (size_t i = 0; i < v->n; i++) {
-            const struct inv_device *d = &v->dev[i];
-            csv_put(stdout, d->has_mac ? (fmt_mac(d->mac, mac), mac) : "", false);
-            csv_put(stdout, eve_addr_str(&d->ip, ip, sizeof(ip)), false);
-            csv_put(stdout, d->name, false);
-            csv_put(stdout, d->maker ? d->maker : "", false);
-            csv_put(stdout, d->randomized ? "yes" : "no", false);
-            csv_put(stdout, inv_kind_name(d->kind), false);
-            csv_put(stdout, d->os, false);
-            csv_put(stdout, d->evidence, false);
-            csv_put(stdout, d->vendor_class, false);
-            csv_put(stdout, d->dhcp_fp, false);
-            csv_put(stdout, d->model, false);
-            ts_format(ts, sizeof(ts), d->first_seen, 0);
-            csv_put(stdout, ts, false);
-            ts_format(ts, sizeof(ts), d->last_seen, 0);
-            csv_put(stdout, ts, true);
-        }
-    } else {
-        printf("%-17s  %-15s  %-20s  %-24s  %-12s  %-16s  %s\n", "MAC", "IP", "NAME", "MAKER",
-               "KIND", "OS", "LAST SEEN (UTC)");
-        for (size_t i = 0; i < v->n; i++) {
-            const struct inv_device *d = &v->dev[i];
-            char maker[25];
-            if (d->has_mac)
-                fmt_mac(d->mac, mac);
-            else
-                snprintf(mac, sizeof(mac), "-");
-            snprintf(maker, sizeof(maker), "%s",
-                     d->maker ? d->maker : d->randomized ? "(randomized MAC)" : "-");
-            ts_format(ts, sizeof(ts), d->last_seen, 0);
-            printf("%-17s  %-15s  %-20s  %-24s  %-12s  %-16s  %.19s\n", mac,
-                   eve_addr_str(&d->ip, ip, sizeof(ip)), d->name[0] ? d->name : "-", maker,
-                   inv_kind_name(d->kind), d->os[0] ? d->os : "-", ts);
-        }
-    }
+    if (strcmp(format, "json") == 0)
+        print_json(v);
+    else if (strcmp(format, "csv") == 0)
+        print_csv(v);
+    else
+        print_table(v);
     inv_free(v);
     return 0;
 }

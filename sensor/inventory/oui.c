@@ -116,7 +116,7 @@ static int pool_add(struct oui_table *t, const char *s, uint32_t *off)
         }
     }
     if (t->used + n > t->cap) {
-        size_t nc = t->cap ? t->cap * 2 : 256 * 1024;
+        size_t nc = t->cap ? t->cap * 2 : (size_t)256 * 1024;
         while (nc < t->used + n)
             nc *= 2;
         char *np = xrealloc(MEM_CONF, t->pool, nc);
@@ -153,39 +153,46 @@ static int ent_cmp(const void *x, const void *y)
     return a->prefix < b->prefix ? -1 : a->prefix > b->prefix ? 1 : 0;
 }
 
+/* One CSV row: 0 when it is not a block (header, bad hex), 1 when added, -1 on memory. */
+static int load_row(struct oui_table *t, const char *line)
+{
+    char reg[16], hex[16], name[200];
+    const char *p = line;
+    csv_field(&p, reg, sizeof(reg));
+    csv_field(&p, hex, sizeof(hex));
+    csv_field(&p, name, sizeof(name));
+    size_t hl = strlen(hex);
+    int k = hl == 9 ? 0 : hl == 7 ? 1 : hl == 6 ? 2 : -1;
+    if (k < 0 || name[0] == '\0')
+        return 0;
+    uint64_t v = 0;
+    for (size_t i = 0; i < hl; i++) {
+        int h = hexval((unsigned char)hex[i]);
+        if (h < 0)
+            return 0;
+        v = v * 16 + (uint64_t)h;
+    }
+    uint32_t off;
+    if (pool_add(t, name, &off) != 0 || arr_add(&t->len[k], v, off) != 0)
+        return -1;
+    return 1;
+}
+
 /* Loads one CSV file; returns the rows read, or -1 on memory. */
 static long load_file(struct oui_table *t, const char *path)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return 0;
-    char line[OUI_LINE_MAX], reg[16], hex[16], name[200];
+    char line[OUI_LINE_MAX];
     long rows = 0;
     while (fgets(line, sizeof(line), f) != NULL) {
-        const char *p = line;
-        csv_field(&p, reg, sizeof(reg));
-        csv_field(&p, hex, sizeof(hex));
-        csv_field(&p, name, sizeof(name));
-        size_t hl = strlen(hex);
-        int k = hl == 9 ? 0 : hl == 7 ? 1 : hl == 6 ? 2 : -1;
-        if (k < 0 || name[0] == '\0')
-            continue; /* the header row, or not a block */
-        uint64_t v = 0;
-        bool ok = true;
-        for (size_t i = 0; i < hl; i++) {
-            int h = hexval((unsigned char)hex[i]);
-            if (h < 0)
-                ok = false;
-            v = v * 16 + (uint64_t)(h < 0 ? 0 : h);
-        }
-        if (!ok)
-            continue;
-        uint32_t off;
-        if (pool_add(t, name, &off) != 0 || arr_add(&t->len[k], v, off) != 0) {
+        int r = load_row(t, line);
+        if (r < 0) {
             fclose(f);
             return -1;
         }
-        rows++;
+        rows += r;
     }
     fclose(f);
     return rows;

@@ -198,6 +198,24 @@ static bool rule_matches(const struct rule *r, const struct inv_device *d)
     return false;
 }
 
+/* The evidence: the rules that voted for the chosen kind. */
+static void write_evidence(struct inv_device *d, const bool *hit, size_t nr, unsigned best)
+{
+    size_t n = 0;
+    d->evidence[0] = '\0';
+    for (size_t i = 0; i < nr && best != INV_KIND_UNKNOWN; i++) {
+        if (!hit[i] || rules[i].kind != best)
+            continue;
+        int w = snprintf(d->evidence + n, sizeof(d->evidence) - n, "%s%s", n ? "; " : "",
+                         rules[i].why);
+        if (w < 0 || (size_t)w >= sizeof(d->evidence) - n) {
+            d->evidence[n] = '\0';
+            break;
+        }
+        n += (size_t)w;
+    }
+}
+
 void inv_classify(struct inv_device *d)
 {
     unsigned score[INV_KIND_COUNT] = {0};
@@ -228,18 +246,5 @@ void inv_classify(struct inv_device *d)
     d->kind = (uint8_t)best;
     d->kind_score = (uint8_t)(score[best] > 255 ? 255 : score[best]);
     snprintf(d->os, sizeof(d->os), "%s", os ? os : "");
-    /* the evidence: the rules that voted for the chosen kind, then the OS's */
-    size_t n = 0;
-    d->evidence[0] = '\0';
-    for (size_t i = 0; i < nr && best != INV_KIND_UNKNOWN; i++) {
-        if (!hit[i] || rules[i].kind != best)
-            continue;
-        int w = snprintf(d->evidence + n, sizeof(d->evidence) - n, "%s%s", n ? "; " : "",
-                         rules[i].why);
-        if (w < 0 || (size_t)w >= sizeof(d->evidence) - n) {
-            d->evidence[n] = '\0';
-            break;
-        }
-        n += (size_t)w;
-    }
+    write_evidence(d, hit, nr, best);
 }
