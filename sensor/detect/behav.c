@@ -65,7 +65,17 @@ struct det_behav {
     unsigned nscan;
     struct burst *burst;
     unsigned nburst;
+    /* Housekeeping walks a table only once its earliest deadline has come (0: walk
+     * at the next call): a lower bound, lowered when an entry is made or touched
+     * and recomputed by the walk. Walking 24k slots every second of packet time
+     * was 11% of the sensor's time on the benchmark capture. */
+    uint64_t scan_due, burst_due;
 };
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
 
 static unsigned pow2(int64_t n)
 {
@@ -210,6 +220,7 @@ static void burst_new(struct detect *d, const struct flow *f, const struct pkt *
     victim->first = victim->last = p->ts_us;
     victim->flow_id = f->flow_id;
     victim->count = 1;
+    bh->burst_due = min_u64(bh->burst_due, p->ts_us + d->conf->detect_burst_gap);
 }
 
 void det_behav_flow_new(struct detect *d, const struct flow *f, const struct pkt *p)
@@ -286,6 +297,12 @@ static void scan_judge(struct detect *d, struct scan_src *s)
     s->used = false;
 }
 
+/* When housekeeping judges s if nothing touches it again. */
+static uint64_t scan_deadline(const struct sensor_conf *c, const struct scan_src *s)
+{
+    return min_u64(s->touched + c->detect_scan_idle, s->first + c->detect_agg_max_span);
+}
+
 static void scan_flow_end(struct detect *d, const struct flow *f)
 {
     if (d->behav->scan == NULL || is_multicast(&f->key.dst))
@@ -311,6 +328,7 @@ static void scan_flow_end(struct detect *d, const struct flow *f)
         s->last = f->ts_start;
     s->touched = d->now > f->ts_last ? d->now : f->ts_last;
     s->attempts++;
+    d->behav->scan_due = min_u64(d->behav->scan_due, scan_deadline(d->conf, s));
     struct {
         struct addr a;
         uint16_t port;
@@ -350,17 +368,30 @@ void det_behav_housekeep(struct detect *d, uint64_t now, bool all)
 {
     struct det_behav *bh = d->behav;
     const struct sensor_conf *c = d->conf;
-    if (bh->scan != NULL)
+    if (bh->scan != NULL && (all || now >= bh->scan_due)) {
+        uint64_t due = UINT64_MAX;
         for (unsigned i = 0; i < bh->nscan; i++) {
             struct scan_src *s = &bh->scan[i];
-            if (s->used && (all || now >= s->touched + c->detect_scan_idle ||
-                            now >= s->first + c->detect_agg_max_span))
+            if (!s->used)
+                continue;
+            if (all || now >= scan_deadline(c, s))
                 scan_judge(d, s);
+            else
+                due = min_u64(due, scan_deadline(c, s));
         }
-    if (bh->burst != NULL)
+        bh->scan_due = due;
+    }
+    if (bh->burst != NULL && (all || now >= bh->burst_due)) {
+        uint64_t due = UINT64_MAX;
         for (unsigned i = 0; i < bh->nburst; i++) {
             struct burst *b = &bh->burst[i];
-            if (b->used && (all || now > b->last + c->detect_burst_gap))
+            if (!b->used)
+                continue;
+            if (all || now > b->last + c->detect_burst_gap)
                 burst_end(d, b);
+            else
+                due = min_u64(due, b->last + c->detect_burst_gap + 1);
         }
+        bh->burst_due = due;
+    }
 }
