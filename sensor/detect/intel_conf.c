@@ -41,7 +41,8 @@ struct ic {
     size_t errlen;
 };
 
-static int fail(struct ic *c, size_t line0, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(struct ic *c, size_t line0, const char *fmt,
+                                                      ...)
 {
     char msg[256];
     va_list ap;
@@ -171,8 +172,8 @@ static int set_other(struct ic *c, struct intel_list_conf *l, const char *k, con
 static int set_field(struct ic *c, struct intel_list_conf *l, const char *k, const char *v,
                      size_t line)
 {
-    static const char *const strings[] = {"name", "path", "category", "categories",
-                                          "iprep_category", NULL};
+    static const char *const strings[] = {"name",       "path",           "category",
+                                          "categories", "iprep_category", NULL};
     static const char *const enums[] = {"format", "type", "dataset_type", NULL};
     for (int i = 0; strings[i] != NULL; i++)
         if (strcmp(k, strings[i]) == 0)
@@ -274,14 +275,17 @@ static int document(struct ic *c)
             return rc;
         size_t line = ev.start_mark.line;
         yaml_event_type_t t = ev.type;
-        bool is_intel = t == YAML_SCALAR_EVENT && strcmp((char *)ev.data.scalar.value, "intel") == 0;
+        bool is_intel =
+            t == YAML_SCALAR_EVENT && strcmp((char *)ev.data.scalar.value, "intel") == 0;
         yaml_event_delete(&ev);
         switch (t) {
-        case YAML_STREAM_END_EVENT: return 0;
+        case YAML_STREAM_END_EVENT:
+            return 0;
         case YAML_STREAM_START_EVENT:
         case YAML_DOCUMENT_START_EVENT:
         case YAML_DOCUMENT_END_EVENT:
-        case YAML_MAPPING_END_EVENT: break;
+        case YAML_MAPPING_END_EVENT:
+            break;
         case YAML_SEQUENCE_START_EVENT:
             if (done)
                 return fail(c, line, "one list of lists only");
@@ -300,7 +304,8 @@ static int document(struct ic *c)
                 return rc;
             done = true;
             break;
-        default: return fail(c, line, "unexpected YAML content");
+        default:
+            return fail(c, line, "unexpected YAML content");
         }
     }
 }
@@ -308,8 +313,8 @@ static int document(struct ic *c)
 int det_intel_conf_parse(const char *name, const char *buf, size_t len, const char *base_dir,
                          struct det_intel_conf *out, char *err, size_t errlen)
 {
-    struct ic c = {.name = name, .base = base_dir ? base_dir : "", .out = out, .err = err,
-                   .errlen = errlen};
+    struct ic c = {
+        .name = name, .base = base_dir ? base_dir : "", .out = out, .err = err, .errlen = errlen};
     memset(out, 0, sizeof(*out));
     out->cap = STRINGS_MAX;
     out->strings = xalloc(MEM_CONF, out->cap);
