@@ -236,6 +236,41 @@ static void print_summary(const struct pipeline *pl, const struct sensor_conf *c
             (unsigned long long)s.kernel_drops, s.read_error ? " (capture ended with an error)" : "");
 }
 
+/* --inventory: prints the saved inventory; the exit status. */
+static int print_inventory(const struct cli *cl, const struct sensor_conf *conf)
+{
+    const char *fmt = cl->inv_format ? cl->inv_format : "table";
+    char path[CONF_STR_MAX + 32], err[512];
+    if (strcmp(fmt, "table") != 0 && strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0) {
+        fprintf(stderr, "otasuke-sensor: --format: expected table, csv or json\n");
+        return 2;
+    }
+    if (conf->inv_state_dir[0] == '\0') {
+        fprintf(stderr, "otasuke-sensor: --inventory: inventory.state_dir is not set\n");
+        return 1;
+    }
+    snprintf(path, sizeof(path), "%s/inventory.tsv", conf->inv_state_dir);
+    if (inv_print_file(path, conf->inv_oui_dir, fmt, err, sizeof(err)) != 0) {
+        fprintf(stderr, "otasuke-sensor: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+/* --enroll URL CODE: exchanges the code for the device token; the exit status. */
+static int enroll(const struct cli *cl, const struct sensor_conf *conf)
+{
+    char err[512];
+    int64_t sid = -1;
+    if (ship_enroll(cl->enroll_url, cl->enroll_code, conf->ship_state_dir, conf->ship_timeout,
+                    &sid, err, sizeof(err)) != 0) {
+        fprintf(stderr, "otasuke-sensor: enrollment failed: %s\n", err);
+        return 1;
+    }
+    printf("enrolled sensor_id=%lld token=%s/token\n", (long long)sid, conf->ship_state_dir);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static struct sensor_conf conf;
@@ -254,34 +289,10 @@ int main(int argc, char **argv)
         conf_print(sensor_conf_table, &conf, stdout);
         return 0;
     }
-    if (cl.inventory) {
-        const char *fmt = cl.inv_format ? cl.inv_format : "table";
-        char path[CONF_STR_MAX + 32];
-        if (strcmp(fmt, "table") != 0 && strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0) {
-            fprintf(stderr, "otasuke-sensor: --format: expected table, csv or json\n");
-            return 2;
-        }
-        if (conf.inv_state_dir[0] == '\0') {
-            fprintf(stderr, "otasuke-sensor: --inventory: inventory.state_dir is not set\n");
-            return 1;
-        }
-        snprintf(path, sizeof(path), "%s/inventory.tsv", conf.inv_state_dir);
-        if (inv_print_file(path, conf.inv_oui_dir, fmt, err, sizeof(err)) != 0) {
-            fprintf(stderr, "otasuke-sensor: %s\n", err);
-            return 1;
-        }
-        return 0;
-    }
-    if (cl.enroll_url != NULL) {
-        int64_t sid = -1;
-        if (ship_enroll(cl.enroll_url, cl.enroll_code, conf.ship_state_dir, conf.ship_timeout,
-                        &sid, err, sizeof(err)) != 0) {
-            fprintf(stderr, "otasuke-sensor: enrollment failed: %s\n", err);
-            return 1;
-        }
-        printf("enrolled sensor_id=%lld token=%s/token\n", (long long)sid, conf.ship_state_dir);
-        return 0;
-    }
+    if (cl.inventory)
+        return print_inventory(&cl, &conf);
+    if (cl.enroll_url != NULL)
+        return enroll(&cl, &conf);
     if ((cl.read_file == NULL) == (cl.iface == NULL)) {
         fprintf(stderr, "otasuke-sensor: give exactly one of -r FILE or -i IFACE\n");
         usage(stderr);

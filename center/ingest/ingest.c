@@ -103,7 +103,9 @@ static int one_line(struct ingest_result *r, const struct ingest_limits *lim, ui
         return 0;
     }
     json_error_t jerr;
-    json_t *obj = json_loadb(p, n, JSON_REJECT_DUPLICATES, &jerr);
+    /* A NUL in a string ("\u0000") is valid JSON: sensors write DNS and DHCP names
+     * that carry one. The line is stored as received. */
+    json_t *obj = json_loadb(p, n, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (obj == NULL) {
         reject(r, no, json_error_code(&jerr) == json_error_invalid_utf8 ? "invalid UTF-8"
                                                                         : "invalid JSON");

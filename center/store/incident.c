@@ -509,7 +509,7 @@ int incident_on_alert(struct store *st, struct incident_batch_ctx *ctx, int64_t 
                       const struct store_event *e, int64_t now)
 {
     json_error_t jerr;
-    json_t *obj = json_loadb(e->body, e->body_len, 0, &jerr);
+    json_t *obj = json_loadb(e->body, e->body_len, JSON_ALLOW_NUL, &jerr);
     if (obj == NULL) /* ingest validated it: only out of memory gets here */
         return ERR_NOMEM;
     struct alert_info *a = xcalloc(MEM_CORE, 1, sizeof(*a));

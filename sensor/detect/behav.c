@@ -364,34 +364,43 @@ void det_behav_flow_end(struct detect *d, const struct flow *f)
     scan_flow_end(d, f);
 }
 
+static void scan_housekeep(struct detect *d, uint64_t now, bool all)
+{
+    struct det_behav *bh = d->behav;
+    uint64_t due = UINT64_MAX;
+    for (unsigned i = 0; i < bh->nscan; i++) {
+        struct scan_src *s = &bh->scan[i];
+        if (!s->used)
+            continue;
+        if (all || now >= scan_deadline(d->conf, s))
+            scan_judge(d, s);
+        else
+            due = min_u64(due, scan_deadline(d->conf, s));
+    }
+    bh->scan_due = due;
+}
+
+static void burst_housekeep(struct detect *d, uint64_t now, bool all)
+{
+    struct det_behav *bh = d->behav;
+    uint64_t gap = d->conf->detect_burst_gap, due = UINT64_MAX;
+    for (unsigned i = 0; i < bh->nburst; i++) {
+        struct burst *b = &bh->burst[i];
+        if (!b->used)
+            continue;
+        if (all || now > b->last + gap)
+            burst_end(d, b);
+        else
+            due = min_u64(due, b->last + gap + 1);
+    }
+    bh->burst_due = due;
+}
+
 void det_behav_housekeep(struct detect *d, uint64_t now, bool all)
 {
     struct det_behav *bh = d->behav;
-    const struct sensor_conf *c = d->conf;
-    if (bh->scan != NULL && (all || now >= bh->scan_due)) {
-        uint64_t due = UINT64_MAX;
-        for (unsigned i = 0; i < bh->nscan; i++) {
-            struct scan_src *s = &bh->scan[i];
-            if (!s->used)
-                continue;
-            if (all || now >= scan_deadline(c, s))
-                scan_judge(d, s);
-            else
-                due = min_u64(due, scan_deadline(c, s));
-        }
-        bh->scan_due = due;
-    }
-    if (bh->burst != NULL && (all || now >= bh->burst_due)) {
-        uint64_t due = UINT64_MAX;
-        for (unsigned i = 0; i < bh->nburst; i++) {
-            struct burst *b = &bh->burst[i];
-            if (!b->used)
-                continue;
-            if (all || now > b->last + c->detect_burst_gap)
-                burst_end(d, b);
-            else
-                due = min_u64(due, b->last + c->detect_burst_gap + 1);
-        }
-        bh->burst_due = due;
-    }
+    if (bh->scan != NULL && (all || now >= bh->scan_due))
+        scan_housekeep(d, now, all);
+    if (bh->burst != NULL && (all || now >= bh->burst_due))
+        burst_housekeep(d, now, all);
 }

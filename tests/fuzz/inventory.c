@@ -32,7 +32,29 @@ static void newdev(void *ud, const struct inv_device *d, uint64_t ts)
         abort();
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void fuzz_conf(struct inv_conf *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->max_devices = 16;
+    c->max_history = 16;
+    snprintf(c->home_net, sizeof(c->home_net), "192.168.0.0/16");
+}
+
+static struct addr host_addr(void)
+{
+    struct addr a;
+    memset(&a, 0, sizeof(a));
+    a.b[10] = a.b[11] = 0xff;
+    a.b[12] = 192;
+    a.b[13] = 168;
+    a.b[14] = 1;
+    a.b[15] = 10;
+    return a;
+}
+
+/* The bytes after the first as the rest of one event line (the first picks its head),
+ * through a fresh inventory. */
+static void feed_event(const uint8_t *data, size_t size)
 {
     static const char *const heads[] = {
         "{\"event_type\":\"dhcp\",\"src_ip\":\"192.168.1.1\",",
@@ -44,69 +66,81 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         "{\"event_type\":\"tls\",\"src_ip\":\"192.168.1.10\",",
         "",
     };
-    if (size > 65536)
-        return 0;
-    struct mem_stat m0, m1;
-    mem_get(MEM_CORE, &m0);
     struct inv_conf c;
     char err[256];
-    memset(&c, 0, sizeof(c));
-    c.max_devices = 16;
-    c.max_history = 16;
-    snprintf(c.home_net, sizeof(c.home_net), "192.168.0.0/16");
+    fuzz_conf(&c);
     struct inv_host h = {sink, newdev, NULL};
     struct inv *v = inv_new(&c, &h, err, sizeof(err));
     if (v == NULL)
         abort();
     uint8_t mac[6] = {0x00, 0x11, 0x32, 1, 2, 3};
-    struct addr a;
-    memset(&a, 0, sizeof(a));
-    a.b[10] = a.b[11] = 0xff;
-    a.b[12] = 192;
-    a.b[13] = 168;
-    a.b[14] = 1;
-    a.b[15] = 10;
+    struct addr a = host_addr();
     inv_packet(v, mac, &a, 1000000);
     const char *hd = heads[size > 0 ? data[0] % 8 : 7];
     size_t hl = strlen(hd);
-    char *line = malloc(hl + size + 1);
-    if (line == NULL)
-        return 0;
+    size_t body = size > 0 ? size - 1 : 0;
+    char *line = malloc(hl + body + 1);
+    if (line == NULL) {
+        inv_free(v);
+        return;
+    }
     memcpy(line, hd, hl);
-    if (size > 0)
-        memcpy(line + hl, data + 1, size - 1);
-    inv_event(v, line, hl + (size > 0 ? size - 1 : 0), 2000000);
+    if (body > 0)
+        memcpy(line + hl, data + 1, body);
+    line[hl + body] = '\0';
+    inv_event(v, line, hl + body, 2000000);
     inv_housekeep(v, 999000000);
     inv_flush(v);
     struct inv_attrib at;
     inv_attribute(v, &a, 1500000, &at);
     inv_free(v);
     free(line);
+}
 
-    /* the same bytes as a saved inventory, with and without the header */
+/* The same bytes as a saved inventory, with a header when the first byte's top bit is
+ * set. */
+static void load_state(const uint8_t *data, size_t size)
+{
     char path[] = "/tmp/fuzz_inventory_XXXXXX";
     int fd = mkstemp(path);
-    if (fd >= 0) {
-        FILE *f = fdopen(fd, "w");
-        if (f != NULL) {
-            if (size > 0 && (data[0] & 0x80) != 0)
-                fputs("otasuke-inventory 1\n", f);
-            fwrite(data, 1, size, f);
-            fclose(f);
-            snprintf(c.state_file, sizeof(c.state_file), "%s", path);
-            v = inv_new(&c, &h, err, sizeof(err));
-            if (v != NULL) {
-                for (size_t i = 0; i < inv_count(v); i++)
-                    if (inv_get(v, i)->name[INV_NAME_MAX - 1] != '\0')
-                        abort();
-                inv_attribute(v, &a, 1500000, &at);
-                inv_free(v);
-            }
-        } else {
-            close(fd);
-        }
+    if (fd < 0)
+        return;
+    FILE *f = fdopen(fd, "w");
+    if (f == NULL) {
+        close(fd);
         unlink(path);
+        return;
     }
+    if (size > 0 && (data[0] & 0x80) != 0)
+        fputs("otasuke-inventory 1\n", f);
+    fwrite(data, 1, size, f);
+    fclose(f);
+    struct inv_conf c;
+    char err[256];
+    fuzz_conf(&c);
+    snprintf(c.state_file, sizeof(c.state_file), "%s", path);
+    struct inv_host h = {sink, newdev, NULL};
+    struct inv *v = inv_new(&c, &h, err, sizeof(err));
+    if (v != NULL) {
+        for (size_t i = 0; i < inv_count(v); i++)
+            if (inv_get(v, i)->name[INV_NAME_MAX - 1] != '\0')
+                abort();
+        struct addr a = host_addr();
+        struct inv_attrib at;
+        inv_attribute(v, &a, 1500000, &at);
+        inv_free(v);
+    }
+    unlink(path);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size > 65536)
+        return 0;
+    struct mem_stat m0, m1;
+    mem_get(MEM_CORE, &m0);
+    feed_event(data, size);
+    load_state(data, size);
     mem_get(MEM_CORE, &m1);
     if (m1.in_use != m0.in_use)
         abort();

@@ -198,7 +198,7 @@ static void test_attribution(void)
     mac("00:a0:de:8a:31:5c", rt);
     struct addr a104 = v4("192.168.1.104"), a112 = v4("192.168.1.112"), a1 = v4("192.168.1.1");
     struct addr ext = v4("85.204.116.144");
-    uint64_t mon = T0, tue = T0 + 86400 * SEC, thu = T0 + 3 * 86400 * SEC;
+    uint64_t mon = T0, tue = T0 + 86400ULL * SEC, thu = T0 + 3ULL * 86400 * SEC;
 
     inv_packet(v, rt, &a1, mon);
     ev(v, mon, REQ, "8c:16:45:77:51:a6", "KEIRI-PC02", "1,3,6,15,31,33,43,44,46,47,119,121,249,252");
@@ -278,15 +278,15 @@ static void test_persistence(void)
     CHECK(d != NULL && strcmp(d->dhcp_fp, "1,3,6") == 0);
     CHECK(d != NULL && d->first_seen == T0);
     struct inv_attrib at;
-    CHECK(inv_attribute(v, &a104, T0 + 3600 * SEC, &at) && memcmp(at.mac, pc, 6) == 0);
-    CHECK(inv_attribute(v, &a104, T0 + 2 * 86400 * SEC, &at) && memcmp(at.mac, ph, 6) == 0);
+    CHECK(inv_attribute(v, &a104, T0 + 3600ULL * SEC, &at) && memcmp(at.mac, pc, 6) == 0);
+    CHECK(inv_attribute(v, &a104, T0 + 2ULL * 86400 * SEC, &at) && memcmp(at.mac, ph, 6) == 0);
     /* a device known from the saved inventory is not new; the learning period is over */
     uint8_t nw[6];
     mac("00:11:32:00:00:01", nw);
     struct addr a50 = v4("192.168.1.50");
-    inv_packet(v, pc, &a104, T0 + 5 * 86400 * SEC);
-    inv_packet(v, nw, &a50, T0 + 5 * 86400 * SEC);
-    inv_housekeep(v, T0 + 5 * 86400 * SEC + 60 * SEC);
+    inv_packet(v, pc, &a104, T0 + 5ULL * 86400 * SEC);
+    inv_packet(v, nw, &a50, T0 + 5ULL * 86400 * SEC);
+    inv_housekeep(v, T0 + 5ULL * 86400 * SEC + 60 * SEC);
     CHECK_EQ_U64(s.news, 1);
     CHECK(memcmp(s.new_mac, nw, 6) == 0);
     inv_free(v);
