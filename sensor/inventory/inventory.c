@@ -424,7 +424,7 @@ static void bind_ip(struct inv *v, struct inv_device *d, const struct addr *ip, 
     if (memcmp(&d->ip, ip, sizeof(*ip)) != 0 && (none || addr_is_v4(ip) || !addr_is_v4(&d->ip))) {
         d->ip = *ip;
         d->ip_since = ts;
-        if (!none && !created) {
+        if (!created) { /* the first address too: a user wants to know it */
             static const char *const what[] = {"ip"};
             write_asset(v, d, "changed", what, 1, ts);
         }
