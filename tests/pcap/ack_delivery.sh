@@ -96,7 +96,9 @@ else
     done <<'EOF'
 bug-2646-01 tls 12 11
 decode-teredo-01 http 19,74 17,73
-bug-4903/bug-4903-04 ssh 6 5
 EOF
+# (bug-4903-04's ssh event is no longer a case here: with HASSH the event waits for
+# both KEXINITs, and in that capture it is written when the flow ends; sv_agree counts
+# it as its one ssh failure, docs/internals/agreement.md)
 fi
 finish
