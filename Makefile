@@ -4,7 +4,9 @@
 #   make asan   build the asan-ubsan preset and run the whole suite under it, less the
 #               tests that measure agreement with peer tools rather than our memory
 #               safety (demo_pcap runs no C code; conv_agree and ndpi_agree replay the
-#               same captures that corpus_all already runs under the sanitizers)
+#               same captures that corpus_all already runs under the sanitizers; so do
+#               detect_corpus and inventory_corpus, which measure recall and agreement
+#               with detections and the inventory on, as corpus_all's default config has)
 #   make fuzz   build the libFuzzer harnesses (clang) into build-fuzz/bin/
 #   make lint   static gates: banned functions, clang-tidy, cppcheck (tools/lint.sh)
 
@@ -41,7 +43,7 @@ asan: deps demo
 	@cmake --build build-asan-ubsan -j$(JOBS)
 	cd build-asan-ubsan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest -j$(JOBS) --output-on-failure \
-	  -E 'demo_pcap|conv_agree|ndpi_agree'
+	  -E 'demo_pcap|conv_agree|ndpi_agree|detect_corpus|inventory_corpus'
 
 fuzz: deps
 	@cmake --preset fuzz >/dev/null
