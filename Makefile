@@ -1,6 +1,9 @@
 # Convenience front end to CMake. `make` builds the release programs into build/bin/.
 #   make run    install missing packages, build, run the sensor on the demo capture
-#   make test   install missing packages, build, run every test (ctest)
+#   make test   install missing packages, build, run every test (ctest), PR tier: the
+#               corpus-wide agreement measures that need a peer tool per capture
+#               (conv_agree: tshark) use a fixed deterministic sample
+#   make test-deep  the same with OTASUKE_TIER=deep: every capture (before a release)
 #   make asan   build the asan-ubsan preset and run the whole suite under it, less the
 #               tests that measure agreement with peer tools rather than our memory
 #               safety (demo_pcap runs no C code; conv_agree and ndpi_agree replay the
@@ -13,7 +16,7 @@
 JOBS ?= $(shell nproc)
 PY   := /usr/bin/python3
 
-.PHONY: all deps build run test asan fuzz lint demo clean
+.PHONY: all deps build run test test-deep asan fuzz lint demo clean
 
 all: build
 
@@ -37,6 +40,9 @@ run: deps build demo
 
 test: deps build demo
 	cd build && ctest -j$(JOBS) --output-on-failure
+
+test-deep: deps build demo
+	cd build && OTASUKE_TIER=deep ctest -j$(JOBS) --output-on-failure
 
 asan: deps demo
 	@cmake --preset asan-ubsan >/dev/null

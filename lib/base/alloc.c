@@ -77,13 +77,15 @@ static void release(enum mem_subsys s, size_t n)
     __atomic_sub_fetch(&g_mem[s].in_use, n, __ATOMIC_RELAXED);
 }
 
-void *xalloc(enum mem_subsys s, size_t n)
+/* calloc() for zeroed blocks: fresh pages from the kernel are already zero, so a large
+ * table is not written (and faulted in) page by page at start-up. */
+static void *blk_alloc(enum mem_subsys s, size_t n, int zero)
 {
     if ((unsigned)s >= MEM_SUBSYS_COUNT || n > SIZE_MAX - sizeof(struct blk_hdr))
         return NULL;
     if (!reserve(s, n))
         return NULL;
-    struct blk_hdr *h = malloc(sizeof(*h) + n);
+    struct blk_hdr *h = zero ? calloc(1, sizeof(*h) + n) : malloc(sizeof(*h) + n);
     if (h == NULL) {
         release(s, n);
         __atomic_add_fetch(&g_mem[s].fails, 1, __ATOMIC_RELAXED);
@@ -95,14 +97,16 @@ void *xalloc(enum mem_subsys s, size_t n)
     return h + 1;
 }
 
+void *xalloc(enum mem_subsys s, size_t n)
+{
+    return blk_alloc(s, n, 0);
+}
+
 void *xcalloc(enum mem_subsys s, size_t nmemb, size_t size)
 {
     if (size != 0 && nmemb > SIZE_MAX / size)
         return NULL;
-    void *p = xalloc(s, nmemb * size);
-    if (p != NULL)
-        memset(p, 0, nmemb * size);
-    return p;
+    return blk_alloc(s, nmemb * size, 1);
 }
 
 void *xrealloc(enum mem_subsys s, void *p, size_t n)

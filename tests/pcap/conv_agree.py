@@ -79,6 +79,12 @@ import time
 # directions). Calibrated on the first whole-corpus run (98.45%, 2026-11-23): kept
 # just under the measured figure so that a regression fails the test.
 THRESHOLD = 98.0
+# The PR tier measures a fixed sample of PR_SAMPLE captures (see main()) against its own
+# threshold: that sample gives 95.84% (2352/2454), 95 of its 102 misses being IP fragments
+# tshark reassembles (a documented difference) in one capture, so it sits lower than the
+# whole corpus; being fixed, a fall below PR_THRESHOLD is a regression all the same.
+PR_SAMPLE = 300
+PR_THRESHOLD = 95.0
 POOL = 2                 # processes (the CI machine has 2 cores)
 SENSOR_TIMEOUT = 300     # seconds per capture
 TSHARK_TIMEOUT = 300
@@ -701,6 +707,13 @@ def main():
         sel = [r for r in eth if any(fnmatch.fnmatch(r, g) or r == g or
                                      os.path.abspath(os.path.join(root, r)) == os.path.abspath(g)
                                      for g in a.files)]
+    # The PR tier (make test, CI) measures a fixed deterministic sample: tshark over every
+    # capture costs ~15 CPU-minutes on a fresh clone. OTASUKE_TIER=deep runs them all.
+    if not (a.sample or a.files or a.limit) and os.environ.get("OTASUKE_TIER", "pr") != "deep":
+        global THRESHOLD
+        a.sample, THRESHOLD = PR_SAMPLE, PR_THRESHOLD
+        print(f"conv_agree: PR tier: a deterministic sample of {PR_SAMPLE} of {len(sel)} "
+              "captures (OTASUKE_TIER=deep for all)", flush=True)
     if a.sample:
         sel = sorted(sel, key=lambda r: hashlib.sha1(r.encode()).hexdigest())[:a.sample]
         sel.sort()
