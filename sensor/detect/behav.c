@@ -36,6 +36,7 @@
 #define TBITS 1024 /* target bitmap */
 #define HBITS 256  /* host bitmap */
 #define PBITS 1024 /* port bitmap */
+#define ABITS 256  /* answered ARP targets */
 #define PROBES 8
 
 struct scan_src {
@@ -44,11 +45,12 @@ struct scan_src {
     struct addr src;
     uint64_t first, last, touched, flow_id;
     int32_t score;
-    uint32_t attempts, fails, succ, targets, hosts, ports, icmp;
+    uint32_t attempts, fails, succ, targets, hosts, ports, icmp, arp;
     struct addr first_dst;
     uint16_t first_dport;
     uint8_t first_proto;
     uint64_t tbits[TBITS / 64], hbits[HBITS / 64], pbits[PBITS / 64];
+    uint64_t abits[ABITS / 64]; /* ARP targets that answered */
 };
 
 struct burst {
@@ -126,6 +128,12 @@ static bool bit_set(uint64_t *bits, unsigned nbits, uint64_t h)
         return false;
     bits[i / 64] |= m;
     return true;
+}
+
+static bool bit_test(const uint64_t *bits, unsigned nbits, uint64_t h)
+{
+    unsigned i = (unsigned)(h % nbits);
+    return (bits[i / 64] >> (i % 64)) & 1;
 }
 
 /* ---- land ------------------------------------------------------------------------ */
@@ -252,6 +260,34 @@ static int outcome(const struct flow *f)
     return 0;
 }
 
+static uint64_t target_hash(struct detect *d, const struct addr *a, uint16_t port,
+                            uint8_t proto)
+{
+    struct {
+        struct addr a;
+        uint16_t port;
+        uint8_t proto;
+    } t;
+    memset(&t, 0, sizeof(t));
+    t.a = *a;
+    t.port = port;
+    t.proto = proto;
+    return siphash24(&d->hk, &t, sizeof(t));
+}
+
+/* The tracker of src, or NULL. */
+static struct scan_src *scan_lookup(struct detect *d, const struct addr *src)
+{
+    struct det_behav *bh = d->behav;
+    unsigned h = (unsigned)siphash24(&d->hk, src->b, sizeof(src->b));
+    for (unsigned k = 0; k < PROBES; k++) {
+        struct scan_src *s = &bh->scan[(h + k) & (bh->nscan - 1)];
+        if (s->used && memcmp(&s->src, src, sizeof(*src)) == 0)
+            return s;
+    }
+    return NULL;
+}
+
 static struct scan_src *scan_find(struct detect *d, const struct addr *src)
 {
     struct det_behav *bh = d->behav;
@@ -283,15 +319,17 @@ static void scan_judge(struct detect *d, struct scan_src *s)
         int n = snprintf(ev, sizeof(ev),
                          "{\"attempts\":%u,\"failed\":%u,\"succeeded\":%u,\"targets\":%u,"
                          "\"hosts\":%u,\"ports\":%u,\"score\":%d,\"seconds\":%.1f,"
-                         "\"first_target\":\"%s\"}",
+                         "\"first_target\":\"%s\"%s%.0u}",
                          s->attempts, s->fails, s->succ, s->targets, s->hosts, s->ports, s->score,
                          (double)(s->last - s->first) / 1e6,
-                         eve_addr_str(&s->first_dst, ip, sizeof(ip)));
+                         eve_addr_str(&s->first_dst, ip, sizeof(ip)),
+                         s->arp ? ",\"arp\":" : "", s->arp);
+        bool arp_first = s->arp != 0 && s->first_proto == 0;
         struct det_alert a = {.sig = sig, .ts = s->first, .last = s->last, .count = s->attempts,
                               .flow_id = s->flow_id, .src = s->src, .dst = s->first_dst,
                               .dport = s->first_dport, .proto = s->first_proto,
-                              .ipver = s->ipver, .target = 1, .evidence = ev,
-                              .evidence_len = n > 0 ? (size_t)n : 0};
+                              .ipver = s->ipver, .app_proto = arp_first ? "arp" : NULL,
+                              .target = 1, .evidence = ev, .evidence_len = n > 0 ? (size_t)n : 0};
         det_raise(d, &a);
     }
     s->used = false;
@@ -303,50 +341,51 @@ static uint64_t scan_deadline(const struct sensor_conf *c, const struct scan_src
     return min_u64(s->touched + c->detect_scan_idle, s->first + c->detect_agg_max_span);
 }
 
-static void scan_flow_end(struct detect *d, const struct flow *f)
+/* One probe of source src: its target (dst, port, proto) and when. The caller weighs
+ * it with scan_weigh when it is a first contact (true returned). */
+struct probe {
+    const struct addr *src, *dst;
+    uint16_t port;
+    uint8_t proto, ipver;
+    bool icmp, arp;
+    uint64_t ts, last, flow_id;
+};
+
+static struct scan_src *scan_probe(struct detect *d, const struct probe *pr, bool *first)
 {
-    if (d->behav->scan == NULL || is_multicast(&f->key.dst))
-        return;
-    int o = outcome(f);
-    if (o == 0)
-        return;
-    struct scan_src *s = scan_find(d, &f->key.src);
-    const struct flow_key *k = &f->key;
-    bool icmp = k->proto == IPPROTO_ICMP || k->proto == IPPROTO_ICMPV6;
-    uint16_t port = icmp ? 0 : k->dport;
+    struct scan_src *s = scan_find(d, pr->src);
     if (s->attempts == 0) {
-        s->first = f->ts_start;
-        s->flow_id = f->flow_id;
-        s->first_dst = k->dst;
-        s->first_dport = port;
-        s->first_proto = k->proto;
-        s->ipver = f->ipver;
+        s->first = pr->ts;
+        s->flow_id = pr->flow_id;
+        s->first_dst = *pr->dst;
+        s->first_dport = pr->port;
+        s->first_proto = pr->proto;
+        s->ipver = pr->ipver;
     }
-    if (f->ts_start < s->first)
-        s->first = f->ts_start;
-    if (f->ts_start > s->last)
-        s->last = f->ts_start;
-    s->touched = d->now > f->ts_last ? d->now : f->ts_last;
+    if (pr->ts < s->first)
+        s->first = pr->ts;
+    if (pr->ts > s->last)
+        s->last = pr->ts;
+    s->touched = d->now > pr->last ? d->now : pr->last;
     s->attempts++;
     d->behav->scan_due = min_u64(d->behav->scan_due, scan_deadline(d->conf, s));
-    struct {
-        struct addr a;
-        uint16_t port;
-        uint8_t proto;
-    } t;
-    memset(&t, 0, sizeof(t));
-    t.a = k->dst;
-    t.port = port;
-    t.proto = k->proto;
-    if (!bit_set(s->tbits, TBITS, siphash24(&d->hk, &t, sizeof(t))))
-        return; /* a repeat: only first contacts weigh */
+    *first = bit_set(s->tbits, TBITS, target_hash(d, pr->dst, pr->port, pr->proto));
+    if (!*first)
+        return s; /* a repeat: only first contacts weigh */
     s->targets++;
-    if (icmp)
-        s->icmp++;
-    if (bit_set(s->hbits, HBITS, siphash24(&d->hk, k->dst.b, sizeof(k->dst.b))))
+    s->icmp += pr->icmp;
+    s->arp += pr->arp;
+    if (bit_set(s->hbits, HBITS, siphash24(&d->hk, pr->dst->b, sizeof(pr->dst->b))))
         s->hosts++;
-    if (!icmp && bit_set(s->pbits, PBITS, (uint64_t)port * 0x9e3779b97f4a7c15ull >> 20))
+    if (!pr->icmp && !pr->arp &&
+        bit_set(s->pbits, PBITS, (uint64_t)pr->port * 0x9e3779b97f4a7c15ull >> 20))
         s->ports++;
+    return s;
+}
+
+/* A failed first contact (o > 0) or a successful one. */
+static void scan_weigh(struct detect *d, struct scan_src *s, int o)
+{
     if (o > 0) {
         s->fails++;
         s->score++;
@@ -357,6 +396,54 @@ static void scan_flow_end(struct detect *d, const struct flow *f)
         if (s->score > -(int32_t)d->conf->detect_scan_failures)
             s->score--;
     }
+}
+
+static void scan_flow_end(struct detect *d, const struct flow *f)
+{
+    if (d->behav->scan == NULL || is_multicast(&f->key.dst))
+        return;
+    int o = outcome(f);
+    if (o == 0)
+        return;
+    const struct flow_key *k = &f->key;
+    bool icmp = k->proto == IPPROTO_ICMP || k->proto == IPPROTO_ICMPV6, first;
+    struct probe pr = {.src = &k->src, .dst = &k->dst, .port = icmp ? 0 : k->dport,
+                       .proto = k->proto, .ipver = f->ipver, .icmp = icmp,
+                       .ts = f->ts_start, .last = f->ts_last, .flow_id = f->flow_id};
+    struct scan_src *s = scan_probe(d, &pr, &first);
+    if (first)
+        scan_weigh(d, s, o);
+}
+
+/* ARP sweeps (nmap -sn on its own LAN sends only ARP): a who-has for a distinct
+ * address is a first contact, weighed as failed when sent; the first reply from that
+ * address to the asker turns it into a success (-2: undoes the failure and weighs the
+ * success). Probes (from 0.0.0.0) and announcements are not asked by the caller. */
+void det_behav_arp(struct detect *d, bool request, const struct addr *sender,
+                   const struct addr *target, uint64_t ts)
+{
+    struct det_behav *bh = d->behav;
+    if (bh->scan == NULL)
+        return;
+    if (request) {
+        bool first;
+        struct probe pr = {.src = sender, .dst = target, .proto = 0, .ipver = 4,
+                           .arp = true, .ts = ts, .last = ts};
+        struct scan_src *s = scan_probe(d, &pr, &first);
+        if (first)
+            scan_weigh(d, s, 1);
+        return;
+    }
+    /* a reply: sender answered target's question */
+    struct scan_src *s = scan_lookup(d, target);
+    if (s == NULL || s->arp == 0)
+        return;
+    uint64_t h = target_hash(d, sender, 0, 0);
+    if (!bit_test(s->tbits, TBITS, h) || !bit_set(s->abits, ABITS, h))
+        return; /* not asked by it, or already answered */
+    s->fails -= s->fails > 0;
+    s->score--;
+    scan_weigh(d, s, -1);
 }
 
 void det_behav_flow_end(struct detect *d, const struct flow *f)

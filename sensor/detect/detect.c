@@ -265,7 +265,14 @@ static void write_alert(struct detect *d, const struct det_pending *p)
 
     jw_reset(w);
     eve_begin(w, p->first, "alert", p->flow_id);
-    eve_tuple(w, &p->src, p->sport, &p->dst, p->dport, p->proto, p->ipver);
+    if (p->proto == 0 && strcmp(p->app_proto, "arp") == 0) { /* an ARP sweep */
+        char a[EVE_ADDR_LEN];
+        jw_str(w, "src_ip", eve_addr_str(&p->src, a, sizeof(a)));
+        jw_str(w, "dest_ip", eve_addr_str(&p->dst, a, sizeof(a)));
+        jw_str(w, "proto", "ARP");
+    } else {
+        eve_tuple(w, &p->src, p->sport, &p->dst, p->dport, p->proto, p->ipver);
+    }
     if (p->app_proto[0] != '\0')
         jw_str(w, "app_proto", p->app_proto);
     jw_obj_open(w, "alert");

@@ -82,6 +82,8 @@ void det_behav_free(struct det_behav *b);
 void det_behav_flow_new(struct detect *d, const struct flow *f, const struct pkt *p);
 void det_behav_flow_end(struct detect *d, const struct flow *f);
 void det_behav_housekeep(struct detect *d, uint64_t now, bool all);
+void det_behav_arp(struct detect *d, bool request, const struct addr *sender,
+                   const struct addr *target, uint64_t ts);
 
 /* content.c */
 void det_content_event(struct detect *d, const char *json, size_t len, uint64_t ts);

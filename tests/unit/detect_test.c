@@ -299,6 +299,48 @@ static void test_scan_internal_min_targets(void)
     detect_free(d);
 }
 
+static void test_scan_arp(void)
+{
+    struct detect *d = mk();
+    /* a gateway asking for 40 hosts that all answer: not a sweep */
+    char s[32];
+    struct addr gw = ip("192.168.1.1"), t;
+    for (int i = 0; i < 40; i++) {
+        snprintf(s, sizeof(s), "192.168.1.%d", i + 10);
+        t = ip(s);
+        det_behav_arp(d, true, &gw, &t, T0 + (uint64_t)i * SEC);
+        det_behav_arp(d, false, &t, &gw, T0 + (uint64_t)i * SEC + 500);
+        det_behav_arp(d, false, &t, &gw, T0 + (uint64_t)i * SEC + 900); /* a repeat reply */
+    }
+    detect_flush(d);
+    CHECK_EQ_U64(ngot, 0);
+    /* nmap -sn on its LAN: 30 who-has, 2 answered (one of them twice) */
+    struct addr sc = ip("192.168.1.77");
+    for (int i = 0; i < 30; i++) {
+        snprintf(s, sizeof(s), "192.168.1.%d", 100 + i);
+        t = ip(s);
+        det_behav_arp(d, true, &sc, &t, T0 + (uint64_t)i * 1000);
+        det_behav_arp(d, true, &sc, &t, T0 + (uint64_t)i * 1000 + 10); /* retry: no weight */
+        if (i < 2) {
+            det_behav_arp(d, false, &t, &sc, T0 + (uint64_t)i * 1000 + 20);
+            det_behav_arp(d, false, &t, &sc, T0 + (uint64_t)i * 1000 + 30);
+        }
+    }
+    /* a reply to someone who asked nothing is ignored */
+    t = ip("192.168.1.200");
+    det_behav_arp(d, false, &t, &gw, T0 + 50 * SEC);
+    detect_flush(d);
+    CHECK_EQ_U64(ngot, 1);
+    CHECK_EQ_U64(count_with("\"signature_id\":2000002"), 1);
+    CHECK_EQ_U64(count_with("\"proto\":\"ARP\",\"app_proto\":\"arp\""), 1);
+    /* 30 targets in a 1024-bit map: linear counting may undercount by a collision or two */
+    CHECK_EQ_U64(count_with("\"succeeded\":2,\"targets\":"), 1);
+    CHECK_EQ_U64(count_with("\"attempts\":60,"), 1);
+    CHECK_EQ_U64(count_with(",\"arp\":"), 1);
+    CHECK_EQ_U64(count_with("\"src_ip\":\"192.168.1.77\""), 1);
+    detect_free(d);
+}
+
 static struct pkt mkpkt(const char *src, const char *dst, uint16_t sport, uint16_t dport,
                         uint64_t ts)
 {
@@ -539,6 +581,7 @@ int main(void)
     RUN(test_scan_inbound);
     RUN(test_scan_trw_busy_server);
     RUN(test_scan_internal_min_targets);
+    RUN(test_scan_arp);
     RUN(test_burst);
     RUN(test_land);
     RUN(test_http_exploits);
