@@ -330,6 +330,10 @@ const struct conf_item sensor_conf_table[] = {
      "distinct targets (address, port) an outside source must probe to be a scanner", NULL},
     {"detect.scan.min_targets", CONF_INT, "10", 1, 1000000, OFF(detect_scan_min_targets),
      "distinct targets an internal source must probe to be a scanner", NULL},
+    {"detect.scan.min_targets_arp", CONF_INT, "32", 1, 1000000, OFF(detect_scan_min_arp),
+     "ARP sweeps: distinct addresses a device must ask for (who-has) without answer before "
+     "it is judged a scanner; higher than min_targets because routers and sandboxes ask "
+     "for absent addresses now and then", NULL},
     {"detect.scan.idle", CONF_DURATION, "2m", 1 * SEC, 86400 * SEC, OFF(detect_scan_idle),
      "a scan ends (and its alert is raised) after this long without a new probe", NULL},
     {"detect.scan.max_sources", CONF_INT, "8192", 16, 16777216, OFF(detect_scan_max_sources),

@@ -148,6 +148,7 @@ struct sensor_conf {
     int64_t detect_scan_failures;
     int64_t detect_scan_min_inbound;
     int64_t detect_scan_min_targets;
+    int64_t detect_scan_min_arp;
     uint64_t detect_scan_idle;
     int64_t detect_scan_max_sources;
     bool detect_c2_burst;

@@ -311,6 +311,8 @@ static void scan_judge(struct detect *d, struct scan_src *s)
     const struct sensor_conf *c = d->conf;
     bool inbound = !det_is_home(d, &s->src);
     uint32_t min = (uint32_t)(inbound ? c->detect_scan_min_inbound : c->detect_scan_min_targets);
+    if (s->arp == s->targets && s->arp > 0)
+        min = (uint32_t)c->detect_scan_min_arp; /* only ARP asked */
     if (s->score >= c->detect_scan_failures && s->targets >= min) {
         enum det_sig sig = s->icmp == s->targets        ? SIG_SCAN_ICMP
                            : s->ports >= s->hosts        ? SIG_SCAN_PORTS
@@ -354,8 +356,9 @@ struct probe {
 static struct scan_src *scan_probe(struct detect *d, const struct probe *pr, bool *first)
 {
     struct scan_src *s = scan_find(d, pr->src);
-    if (s->attempts == 0) {
+    if (s->attempts == 0)
         s->first = pr->ts;
+    if (s->attempts == 0 || (s->first_proto == 0 && !pr->arp)) { /* an IP probe names it */
         s->flow_id = pr->flow_id;
         s->first_dst = *pr->dst;
         s->first_dport = pr->port;

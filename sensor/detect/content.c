@@ -50,6 +50,10 @@ struct ev {
     char filename[FILE_NAME_MAX];
     char magic[160];
     char sha256[65], md5[33];
+    /* arp */
+    bool arp_request, arp_reply, arp_skip;
+    struct addr arp_sip, arp_dip;
+    bool have_arp_sip, have_arp_dip;
 };
 
 static bool looks_ip(const char *s)
@@ -108,7 +112,8 @@ static void add_mail_domain(struct ev *e, const char *s, size_t n, const char *f
 }
 
 enum field_act { F_TYPE, F_SRC, F_DST, F_PROTO, F_APP, F_DNSTYPE, F_NAME, F_HOST, F_URL, F_UA,
-                 F_CN, F_MAIL, F_FILENAME, F_MAGIC, F_SHA256, F_MD5 };
+                 F_CN, F_MAIL, F_FILENAME, F_MAGIC, F_SHA256, F_MD5, F_ARP_OP, F_ARP_SIP,
+                 F_ARP_DIP };
 
 static const struct {
     const char *path;
@@ -126,6 +131,8 @@ static const struct {
     {"smtp.mail_from", F_MAIL, "smtp.mail_from"},
     {"fileinfo.filename", F_FILENAME, NULL}, {"fileinfo.magic", F_MAGIC, NULL},
     {"fileinfo.sha256", F_SHA256, NULL},   {"fileinfo.md5", F_MD5, NULL},
+    {"arp.opcode", F_ARP_OP, NULL},        {"arp.src_ip", F_ARP_SIP, NULL},
+    {"arp.dest_ip", F_ARP_DIP, NULL},
 };
 
 static void on_str(struct ev *e, enum field_act act, const char *field,
@@ -158,6 +165,12 @@ static void on_str(struct ev *e, enum field_act act, const char *field,
     case F_MAGIC: copy(e->magic, sizeof(e->magic), v); break;
     case F_SHA256: copy(e->sha256, sizeof(e->sha256), v); break;
     case F_MD5: copy(e->md5, sizeof(e->md5), v); break;
+    case F_ARP_OP:
+        e->arp_request = strcmp(v->s, "request") == 0;
+        e->arp_reply = strcmp(v->s, "reply") == 0;
+        break;
+    case F_ARP_SIP: e->have_arp_sip = det_addr_parse(v->s, &e->arp_sip); break;
+    case F_ARP_DIP: e->have_arp_dip = det_addr_parse(v->s, &e->arp_dip); break;
     }
 }
 
@@ -173,6 +186,11 @@ static bool on_val(const struct jscan_val *v, void *ud)
             e->sport = (uint16_t)x;
         else if (strcmp(p, "dest_port") == 0)
             e->dport = (uint16_t)x;
+        return true;
+    }
+    if (v->type == JSCAN_BOOL) { /* address probes and announcements are not sweeps */
+        if (strcmp(p, "arp.probe") == 0 || strcmp(p, "arp.gratuitous") == 0)
+            e->arp_skip |= v->s[0] == 't';
         return true;
     }
     if (v->type != JSCAN_STR || v->cut)
@@ -558,7 +576,7 @@ static bool wanted(const char *json, size_t len)
 {
     static const char *const types[] = {"\"event_type\":\"dns\"", "\"event_type\":\"http\"",
                                         "\"event_type\":\"tls\"", "\"event_type\":\"smtp\"",
-                                        "\"event_type\":\"fileinfo\""};
+                                        "\"event_type\":\"fileinfo\"", "\"event_type\":\"arp\""};
     size_t win = len < 160 ? len : 160; /* event_type is in the header */
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
         size_t tl = strlen(types[i]);
@@ -576,8 +594,18 @@ void det_content_event(struct detect *d, const char *json, size_t len, uint64_t 
         return;
     memset(&e, 0, offsetof(struct ev, names));
     e.host[0] = e.url[0] = e.ua[0] = e.filename[0] = e.magic[0] = e.sha256[0] = e.md5[0] = '\0';
+    e.arp_request = e.arp_reply = e.arp_skip = e.have_arp_sip = e.have_arp_dip = false;
     d->events_read++;
-    if (jscan(json, len, on_val, &e) != 0 || !e.have_src || !e.have_dst) {
+    if (jscan(json, len, on_val, &e) != 0) {
+        d->events_bad++;
+        return;
+    }
+    if (strcmp(e.type, "arp") == 0) { /* no flow, no header addresses */
+        if ((e.arp_request || e.arp_reply) && !e.arp_skip && e.have_arp_sip && e.have_arp_dip)
+            det_behav_arp(d, e.arp_request, &e.arp_sip, &e.arp_dip, ts);
+        return;
+    }
+    if (!e.have_src || !e.have_dst) {
         d->events_bad++;
         return;
     }

@@ -314,9 +314,10 @@ static void test_scan_arp(void)
     }
     detect_flush(d);
     CHECK_EQ_U64(ngot, 0);
-    /* nmap -sn on its LAN: 30 who-has, 2 answered (one of them twice) */
+    /* nmap -sn on its LAN: 60 who-has (detect.scan.min_targets_arp is 32), 2 answered
+     * (one of them twice) */
     struct addr sc = ip("192.168.1.77");
-    for (int i = 0; i < 30; i++) {
+    for (int i = 0; i < 60; i++) {
         snprintf(s, sizeof(s), "192.168.1.%d", 100 + i);
         t = ip(s);
         det_behav_arp(d, true, &sc, &t, T0 + (uint64_t)i * 1000);
@@ -326,6 +327,13 @@ static void test_scan_arp(void)
             det_behav_arp(d, false, &t, &sc, T0 + (uint64_t)i * 1000 + 30);
         }
     }
+    /* 20 unanswered who-has from another device: below min_targets_arp */
+    struct addr r2 = ip("192.168.1.254");
+    for (int i = 0; i < 20; i++) {
+        snprintf(s, sizeof(s), "192.168.1.%d", 200 + i);
+        t = ip(s);
+        det_behav_arp(d, true, &r2, &t, T0 + (uint64_t)i * SEC);
+    }
     /* a reply to someone who asked nothing is ignored */
     t = ip("192.168.1.200");
     det_behav_arp(d, false, &t, &gw, T0 + 50 * SEC);
@@ -333,9 +341,9 @@ static void test_scan_arp(void)
     CHECK_EQ_U64(ngot, 1);
     CHECK_EQ_U64(count_with("\"signature_id\":2000002"), 1);
     CHECK_EQ_U64(count_with("\"proto\":\"ARP\",\"app_proto\":\"arp\""), 1);
-    /* 30 targets in a 1024-bit map: linear counting may undercount by a collision or two */
+    /* 60 targets in a 1024-bit map: linear counting may undercount by a collision or two */
     CHECK_EQ_U64(count_with("\"succeeded\":2,\"targets\":"), 1);
-    CHECK_EQ_U64(count_with("\"attempts\":60,"), 1);
+    CHECK_EQ_U64(count_with("\"attempts\":120,"), 1);
     CHECK_EQ_U64(count_with(",\"arp\":"), 1);
     CHECK_EQ_U64(count_with("\"src_ip\":\"192.168.1.77\""), 1);
     detect_free(d);
