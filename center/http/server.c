@@ -287,7 +287,8 @@ static int role_allows(int role, enum perm p)
     case ROLE_PROVIDER_ANALYST:
         return p == P_READ || p == P_COMMENT || p == P_TRIAGE || p == P_SELF;
     case ROLE_TENANT_ADMIN:
-        return p == P_READ || p == P_COMMENT || p == P_USERS || p == P_AUDIT || p == P_SELF;
+        return p == P_READ || p == P_COMMENT || p == P_TRIAGE || p == P_USERS || p == P_AUDIT ||
+               p == P_SELF;
     case ROLE_TENANT_VIEWER:
         return p == P_READ || p == P_SELF;
     default:
