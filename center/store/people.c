@@ -188,7 +188,7 @@ int store_user_list(struct store *st, int64_t company_id,
 static int user_update_tx(struct store *st, int64_t id, int role, int disabled,
                           const char *pw_hash, int64_t now, int *ended)
 {
-    struct store_user u;
+    struct store_user u = {0};
     int rc = store_user_get(st, NULL, id, &u);
     if (rc != 0)
         return rc;
