@@ -38,6 +38,15 @@ struct center_conf {
     uint64_t notify_retry_max;      /* µs */
     uint64_t notify_poll;           /* µs */
     uint64_t notify_timeout;        /* µs */
+    /* people: passwords, sessions, login throttling */
+    uint64_t argon2_memory;         /* bytes */
+    int64_t argon2_time;
+    int64_t argon2_parallelism;
+    uint64_t session_idle;          /* µs */
+    uint64_t session_max;           /* µs */
+    int64_t login_max_failures;
+    uint64_t login_window;          /* µs */
+    int64_t throttle_entries;
 };
 
 extern const struct conf_item center_conf_table[];

@@ -209,6 +209,13 @@ static void to_server_conf(const struct center_conf *cf, const char *password,
                    .retry_max_us = (int64_t)cf->notify_retry_max,
                    .poll_us = (int64_t)cf->notify_poll,
                    .timeout_us = (int64_t)cf->notify_timeout},
+        .auth = {.pw = {(uint32_t)(cf->argon2_memory / 1024), (uint32_t)cf->argon2_time,
+                        (uint32_t)cf->argon2_parallelism},
+                 .session_idle_us = (int64_t)cf->session_idle,
+                 .session_max_us = (int64_t)cf->session_max,
+                 .max_failures = (unsigned)cf->login_max_failures,
+                 .window_us = (int64_t)cf->login_window,
+                 .throttle_entries = (size_t)cf->throttle_entries},
     };
 }
 

@@ -17,11 +17,18 @@
  *                        [--ttl DURATION]
  *   otasuke suppress list --db F [--company ID]
  *   otasuke suppress delete --db F --id ID
+ *   otasuke user add --db F --name NAME --role ROLE [--company ID] [--password-file F]
+ *   otasuke user list --db F [--company ID]
+ *   otasuke user disable|enable --db F (--name NAME | --id ID)
+ *   otasuke user passwd --db F (--name NAME | --id ID) [--password-file F]
+ *   otasuke user role --db F (--name NAME | --id ID) --role ROLE
+ *   otasuke audit list --db F [--company ID] [--limit N]
  *
  * Results go to stdout as key=value lines (for scripts), errors to stderr. The
  * enrollment code is printed once and stored only as its SHA-256 digest.
  */
 #include "auth/token.h"
+#include "cli/users.h"
 #include "store/store.h"
 
 #include "otasuke/conf.h"
@@ -39,7 +46,8 @@
 struct args {
     const char *db, *name, *sector, *tz, *lang, *contacts, *ttl;
     const char *webhook, *state, *assignee, *text, *device, *reason, *by;
-    int64_t company, id, devices, severity, signature;
+    const char *role, *password_file;
+    int64_t company, id, devices, severity, signature, limit;
 };
 
 static void usage(FILE *f)
@@ -62,6 +70,15 @@ static void usage(FILE *f)
                "                       --reason TEXT [--ttl DURATION]\n"
                "  otasuke suppress list --db FILE [--company ID]\n"
                "  otasuke suppress delete --db FILE --id ID\n"
+               "  otasuke user add --db FILE --name NAME --role ROLE [--company ID]\n"
+               "                   [--password-file FILE]   (else the first line of stdin)\n"
+               "  otasuke user list --db FILE [--company ID]\n"
+               "  otasuke user disable|enable --db FILE (--name NAME | --id ID)\n"
+               "  otasuke user passwd --db FILE (--name NAME | --id ID) [--password-file FILE]\n"
+               "  otasuke user role --db FILE (--name NAME | --id ID) --role ROLE\n"
+               "  otasuke audit list --db FILE [--company ID] [--limit N]\n"
+               "Roles: provider_admin, provider_analyst (no --company), tenant_admin,\n"
+               "tenant_viewer (--company ID).\n"
                "Defaults: --tz Asia/Tokyo, --lang ja, --ttl 24h. See docs/center.md.\n");
 }
 
@@ -95,7 +112,8 @@ static int parse_args(int argc, char **argv, struct args *a)
         {"ttl", 1, NULL, 't'},     {"help", 0, NULL, 'h'},    {"severity", 1, NULL, 'S'},
         {"webhook", 1, NULL, 'w'}, {"state", 1, NULL, 'e'},   {"assignee", 1, NULL, 'a'},
         {"text", 1, NULL, 'x'},    {"device", 1, NULL, 'D'},  {"reason", 1, NULL, 'r'},
-        {"by", 1, NULL, 'b'},      {"signature", 1, NULL, 'g'}, {NULL, 0, NULL, 0},
+        {"by", 1, NULL, 'b'},      {"signature", 1, NULL, 'g'}, {"role", 1, NULL, 'R'},
+        {"password-file", 1, NULL, 'P'}, {"limit", 1, NULL, 'L'}, {NULL, 0, NULL, 0},
     };
     int c;
     optind = 1;
@@ -116,6 +134,9 @@ static int parse_args(int argc, char **argv, struct args *a)
         case 'D': a->device = optarg; break;
         case 'r': a->reason = optarg; break;
         case 'b': a->by = optarg; break;
+        case 'R': a->role = optarg; break;
+        case 'P': a->password_file = optarg; break;
+        case 'L': bad = parse_id(optarg, &a->limit); break;
         case 'S': bad = parse_id(optarg, &a->severity) || a->severity > 4; break;
         case 'g':
             bad = strcmp(optarg, "0") != 0 && parse_id(optarg, &a->signature) != 0;
@@ -361,6 +382,14 @@ static int suppress_add(struct store *st, const struct args *a)
 static int more_commands(struct store *st, const char *what, const char *verb,
                          const struct args *a)
 {
+    struct cli_user_args ua = {a->name, a->role, a->password_file, a->company, a->id, a->limit};
+    int urc = 2;
+    if (strcmp(what, "user") == 0)
+        urc = cli_user(st, verb, &ua);
+    else if (strcmp(what, "audit") == 0)
+        urc = cli_audit(st, verb, &ua);
+    if (urc != 2)
+        return urc;
     if (strcmp(what, "company") == 0 && strcmp(verb, "notify") == 0)
         return company_notify(st, a);
     if (strcmp(what, "incident") == 0 && strcmp(verb, "list") == 0)

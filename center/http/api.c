@@ -7,7 +7,8 @@
  *   GET  /api/v1/events    the token's tenant's events
  *   GET  /api/v1/counters  the token's tenant's per-day counters
  *
- * Every read is scoped to r->who.company_id: no parameter can name another tenant.
+ * Every read is scoped by req_scope(): a tenant user's own tenant (no parameter can
+ * name another one); provider staff name the tenant with ?company=ID.
  */
 #include "http/server_int.h"
 #include "auth/token.h"
@@ -264,8 +265,12 @@ static const char *events_query(struct MHD_Connection *c, struct store_event_que
 
 enum MHD_Result handle_events(struct server *s, struct MHD_Connection *c, struct req *r)
 {
-    struct store_event_query q = {.company_id = r->who.company_id};
-    const char *bad = events_query(c, &q);
+    struct store_event_query q = {0};
+    const char *bad = NULL;
+    unsigned code = req_scope(c, r, 1, &q.company_id, &bad);
+    if (code != 0)
+        return send_error(c, code, bad);
+    bad = events_query(c, &q);
     if (bad != NULL)
         return send_error(c, 400, bad);
     struct jw w;
@@ -317,10 +322,13 @@ static int day_ok(const char *d)
 
 enum MHD_Result handle_counters(struct server *s, struct MHD_Connection *c, struct req *r)
 {
-    struct store_counter_query q = {.company_id = r->who.company_id,
-                                    .event_type = arg(c, "type"),
+    struct store_counter_query q = {.event_type = arg(c, "type"),
                                     .day_from = arg(c, "from"),
                                     .day_to = arg(c, "to")};
+    const char *why = NULL;
+    unsigned code = req_scope(c, r, 1, &q.company_id, &why);
+    if (code != 0)
+        return send_error(c, code, why);
     if (q.event_type != NULL && !type_arg_ok(q.event_type))
         return send_error(c, 400, "type: expected [a-z0-9_]{1,64}");
     if ((q.day_from != NULL && !day_ok(q.day_from)) || (q.day_to != NULL && !day_ok(q.day_to)))

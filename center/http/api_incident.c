@@ -10,9 +10,10 @@
  *   PATCH  /api/v1/suppressions/{id}          reason and/or expiry
  *   DELETE /api/v1/suppressions/{id}
  *
- * Every call is scoped to r->who.company_id: an id of another tenant is answered 404,
- * exactly as an id that does not exist. Until people and roles exist (the auth part
- * of issue 6), the caller is a device token and notes record it as "sensor:N".
+ * The caller is a person (server.c checked the session and the role). Every call is
+ * scoped to r->who.company_id — 0 for provider staff, who see every tenant (lists take
+ * ?company=ID) — and an id of another tenant is answered 404, exactly as an id that
+ * does not exist. Notes record the person as author; changes write an audit row.
  */
 #include "http/server_int.h"
 
@@ -20,6 +21,7 @@
 #include "otasuke/err.h"
 #include "otasuke/timefmt.h"
 #include "ingest/ingest.h"
+#include "store/people.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -153,8 +155,12 @@ static const char *list_query(struct MHD_Connection *c, struct store_incident_qu
 
 static enum MHD_Result inc_list(struct server *s, struct MHD_Connection *c, struct req *r)
 {
-    struct store_incident_query q = {.company_id = r->who.company_id};
-    const char *bad = list_query(c, &q);
+    struct store_incident_query q = {0};
+    const char *bad = NULL;
+    unsigned code = req_scope(c, r, 0, &q.company_id, &bad);
+    if (code != 0)
+        return send_error(c, code, bad);
+    bad = list_query(c, &q);
     if (bad != NULL)
         return send_error(c, 400, bad);
     struct jw w;
@@ -333,7 +339,23 @@ static int text_member(json_t *obj, const char *key, size_t min, size_t max, int
 
 static void author_of(const struct req *r, char *out, size_t n)
 {
-    snprintf(out, n, "sensor:%lld", (long long)r->who.sensor_id);
+    req_author(r, out, n);
+}
+
+/* The tenant of incident `id` (for the audit row), 0 when unknown. */
+static int inc_company_cb(void *arg, const struct store_incident *inc)
+{
+    *(int64_t *)arg = inc->company_id;
+    return 0;
+}
+
+static int64_t inc_company(struct server *s, int64_t id)
+{
+    int64_t company = 0;
+    struct store *st = pool_get(&s->pool);
+    (void)store_incident_get(st, 0, id, inc_company_cb, NULL, NULL, NULL, &company);
+    pool_put(&s->pool, st);
+    return company;
 }
 
 /* The answer to a failed change (rc != 0), while st is still held. */
@@ -375,15 +397,22 @@ static enum MHD_Result inc_update(struct server *s, struct MHD_Connection *c, st
     int rc = store_incident_update(st, r->who.company_id, r->id, to, assignee, author,
                                    (int64_t)ts_now_us());
     pthread_mutex_unlock(&s->write_mu);
-    json_decref(obj);
     if (rc != 0) {
         enum MHD_Result ret = answer_failed(s, c, rc, st);
         pool_put(&s->pool, st);
+        json_decref(obj);
         return ret;
     }
     pool_put(&s->pool, st);
     log_notice("http", "incident=%lld changed by=%s state=%s", (long long)r->id, author,
                to >= 0 ? incident_state_name(to) : "-");
+    char target[48], detail[300];
+    snprintf(target, sizeof(target), "incident:%lld", (long long)r->id);
+    snprintf(detail, sizeof(detail), "%s%s%s%s", to >= 0 ? "state=" : "",
+             to >= 0 ? incident_state_name(to) : "", assignee != NULL ? " assignee=" : "",
+             assignee != NULL ? assignee : "");
+    audit_write(s, r, inc_company(s, r->id), "incident_change", target, detail);
+    json_decref(obj);
     return inc_get(s, c, r);
 }
 
@@ -452,8 +481,15 @@ static enum MHD_Result supp_list(struct server *s, struct MHD_Connection *c, str
         jw_obj_open(&w, NULL);
         jw_arr_open(&w, "suppressions");
     }
+    int64_t company = r->who.company_id;
+    const char *why = NULL;
+    unsigned code = one ? 0 : req_scope(c, r, 0, &company, &why);
+    if (code != 0) {
+        jw_free(&w);
+        return send_error(c, code, why);
+    }
     struct store *st = pool_get(&s->pool);
-    int rc = store_suppression_list(st, r->who.company_id, one ? r->id : 0, supp_row, &w);
+    int rc = store_suppression_list(st, company, one ? r->id : 0, supp_row, &w);
     enum MHD_Result ret;
     if (rc == ERR_NOTFOUND) {
         jw_free(&w);
@@ -524,10 +560,36 @@ static const char *supp_fields(json_t *obj, int64_t now, struct store_suppressio
     for (; it != NULL; it = json_object_iter_next(obj, it)) {
         const char *k = json_object_iter_key(it);
         if (strcmp(k, "signature_id") != 0 && strcmp(k, "device") != 0 &&
-            strcmp(k, "reason") != 0 && strcmp(k, "expires") != 0 && strcmp(k, "duration") != 0)
+            strcmp(k, "reason") != 0 && strcmp(k, "expires") != 0 && strcmp(k, "duration") != 0 &&
+            strcmp(k, "company_id") != 0)
             return "unknown member";
     }
     return NULL;
+}
+
+/* The tenant of a new rule: the caller's, or for provider staff "company_id" of the
+ * body (required, must exist). 0 or the status with *why. */
+static unsigned supp_company(struct server *s, const struct req *r, json_t *obj,
+                             int64_t *company, const char **why)
+{
+    json_t *cv = json_object_get(obj, "company_id");
+    int64_t want = json_is_integer(cv) ? json_integer_value(cv) : 0;
+    *why = "company_id: expected a company id";
+    if (cv != NULL && want < 1)
+        return 400;
+    if (r->who.company_id != 0) {
+        *why = "no such company";
+        return want != 0 && want != r->who.company_id ? 404 : 0;
+    }
+    *why = "company_id: required for provider staff";
+    if (want == 0)
+        return 400;
+    struct store *st = pool_get(&s->pool);
+    int ex = store_company_exists(st, want);
+    pool_put(&s->pool, st);
+    *company = want;
+    *why = ex < 0 ? "store busy, retry later" : "no such company";
+    return ex == 1 ? 0 : ex == 0 ? 404 : 503;
 }
 
 static enum MHD_Result supp_add(struct server *s, struct MHD_Connection *c, struct req *r)
@@ -540,9 +602,10 @@ static enum MHD_Result supp_add(struct server *s, struct MHD_Connection *c, stru
     char key[96];
     struct store_suppression sp = {.company_id = r->who.company_id};
     why = supp_fields(obj, now, &sp, key, sizeof(key));
-    if (why != NULL) {
+    unsigned code = why != NULL ? 400 : supp_company(s, r, obj, &sp.company_id, &why);
+    if (code != 0) {
         json_decref(obj);
-        return send_error(c, 400, why);
+        return send_error(c, code, why);
     }
     struct store *st = pool_get(&s->pool);
     pthread_mutex_lock(&s->write_mu);
@@ -558,12 +621,15 @@ static enum MHD_Result supp_add(struct server *s, struct MHD_Connection *c, stru
     r->id = id;
     r->route = R_SUPP_GET;
     log_notice("http", "suppression=%lld added company=%lld", (long long)id,
-               (long long)r->who.company_id);
+               (long long)sp.company_id);
+    char target[48];
+    snprintf(target, sizeof(target), "suppression:%lld", (long long)id);
+    audit_write(s, r, sp.company_id, "suppression_add", target, "");
     struct jw w;
     if (jw_init(&w, 1024, 65536) != 0)
         return send_error(c, 503, "out of memory, retry later");
     st = pool_get(&s->pool);
-    rc = store_suppression_list(st, r->who.company_id, id, supp_row, &w);
+    rc = store_suppression_list(st, sp.company_id, id, supp_row, &w);
     pool_put(&s->pool, st);
     if (rc != 0) {
         jw_free(&w);
@@ -609,6 +675,13 @@ static enum MHD_Result supp_change(struct server *s, struct MHD_Connection *c, s
     else
         ret = MHD_YES;
     pool_put(&s->pool, st);
+    if (rc == 0) {
+        char target[48];
+        snprintf(target, sizeof(target), "suppression:%lld", (long long)r->id);
+        audit_write(s, r, r->who.company_id,
+                    r->route == R_SUPP_UPDATE ? "suppression_change" : "suppression_delete",
+                    target, "");
+    }
     if (rc == 0 && r->route == R_SUPP_UPDATE) {
         r->route = R_SUPP_GET;
         return supp_list(s, c, r);

@@ -7,11 +7,21 @@
  * Invariants: a request's body is never read before its route's checks passed; an
  * ingest answer of 200 is sent only after the batch committed; a store connection is
  * held only while one request is processed, and always returned to the pool.
+ *
+ * Who may call what (docs/api.md): ingest takes only device tokens; enroll, login and
+ * /healthz take no credential; every other endpoint takes only a person's session —
+ * the __Host- cookie (then a state-changing method must also carry the session's CSRF
+ * token in X-CSRF-Token, and an Origin header, when sent, must name this host) or
+ * `Authorization: Bearer ots_…`. The role is checked here, before the body is read;
+ * the tenant scope in the handlers (req_scope, and company 0 = any for provider staff).
  */
 #include "http/server.h"
 #include "http/server_int.h"
+#include "auth/password.h"
+#include "auth/throttle.h"
 #include "auth/token.h"
 #include "ingest/ingest.h"
+#include "store/people.h"
 
 #include "otasuke/alloc.h"
 #include "otasuke/err.h"
@@ -144,7 +154,7 @@ enum MHD_Result send_store_error(struct server *s, struct MHD_Connection *c, int
 
 /* 0 with r->who set, ERR_NOTFOUND for a missing/bad/unknown/revoked token, or a store
  * error code. */
-static int authenticate(struct server *s, struct MHD_Connection *c, struct req *r)
+static int authenticate_device(struct server *s, struct MHD_Connection *c, struct req *r)
 {
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
@@ -160,7 +170,200 @@ static int authenticate(struct server *s, struct MHD_Connection *c, struct req *
     if (rc != 0 && rc != ERR_NOTFOUND)
         log_warn("http", "auth lookup failed: %s", store_errmsg(st));
     pool_put(&s->pool, st);
+    r->who.kind = PRINCIPAL_DEVICE;
     return rc;
+}
+
+/* The session token of the request: the bearer token, else the cookie. NULL when there
+ * is none; ERR_UNSUP in *bad when a device token was presented. */
+static const char *session_token(struct MHD_Connection *c, int *by_cookie, int *bad)
+{
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    *by_cookie = 0;
+    *bad = 0;
+    if (h != NULL) {
+        if (strncasecmp(h, "Bearer ", 7) != 0)
+            return NULL;
+        if (strncmp(h + 7, TOKEN_DEVICE_PREFIX, strlen(TOKEN_DEVICE_PREFIX)) == 0)
+            *bad = ERR_UNSUP;
+        return h + 7;
+    }
+    *by_cookie = 1;
+    return MHD_lookup_connection_value(c, MHD_COOKIE_KIND, SESSION_COOKIE);
+}
+
+/* A person's session: 0 with r->who set; ERR_NOTFOUND (none, unknown, logged out),
+ * STORE_EXPIRED, ERR_UNSUP (a device token), or a store error. */
+static int authenticate_person(struct server *s, struct MHD_Connection *c, struct req *r)
+{
+    int by_cookie = 0, bad = 0;
+    const char *tok = session_token(c, &by_cookie, &bad);
+    if (bad != 0)
+        return bad;
+    if (tok == NULL || !token_shape_ok(tok, strlen(tok), SESSION_PREFIX, SESSION_BYTES))
+        return ERR_NOTFOUND;
+    uint8_t digest[STORE_HASH_LEN];
+    token_hash(tok, strlen(tok), digest);
+    const struct auth_conf *a = &s->conf.auth;
+    int64_t touch = a->session_idle_us / 4 < 60000000 ? a->session_idle_us / 4 : 60000000;
+    struct store_session ss;
+    struct store *st = pool_get(&s->pool);
+    int rc = store_session_get(st, digest, (int64_t)ts_now_us(), a->session_idle_us,
+                               a->session_max_us, touch, &ss);
+    if (rc != 0 && rc != ERR_NOTFOUND && rc != STORE_EXPIRED)
+        log_warn("http", "session lookup failed: %s", store_errmsg(st));
+    pool_put(&s->pool, st);
+    if (rc != 0)
+        return rc;
+    r->who = (struct principal){.company_id = ss.company_id,
+                                .kind = PRINCIPAL_PERSON,
+                                .user_id = ss.user_id,
+                                .session_id = ss.id,
+                                .role = ss.role,
+                                .by_cookie = by_cookie};
+    snprintf(r->who.name, sizeof(r->who.name), "%s", ss.name);
+    snprintf(r->who.csrf, sizeof(r->who.csrf), "%s", ss.csrf);
+    return 0;
+}
+
+/* 1 when the request may change state from a browser: an Origin, when present, names
+ * the Host the request was sent to (scheme aside: a TLS proxy may sit in front). */
+static int origin_ok(struct MHD_Connection *c)
+{
+    const char *o = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+    if (o == NULL)
+        return 1;
+    const char *p = strstr(o, "://");
+    return p != NULL && host != NULL && strcmp(p + 3, host) == 0;
+}
+
+/* The CSRF rule of cookie sessions: X-CSRF-Token equal to the session's token. */
+static int csrf_ok(struct MHD_Connection *c, const struct req *r)
+{
+    if (!r->who.by_cookie)
+        return 1; /* a bearer token is never sent by a browser on its own */
+    const char *t = MHD_lookup_connection_value(c, MHD_HEADER_KIND, CSRF_HEADER);
+    size_t n = strlen(r->who.csrf);
+    return t != NULL && n == PRINCIPAL_CSRF_LEN && strlen(t) == n && ct_equal(t, r->who.csrf, n) &&
+           origin_ok(c);
+}
+
+enum perm { P_READ, P_COMMENT, P_TRIAGE, P_USERS, P_AUDIT, P_SELF };
+
+/* The permission a route needs. */
+static enum perm route_perm(enum route rt)
+{
+    switch (rt) {
+    case R_INC_COMMENT:
+        return P_COMMENT;
+    case R_INC_UPDATE:
+    case R_SUPP_ADD:
+    case R_SUPP_UPDATE:
+    case R_SUPP_DELETE:
+        return P_TRIAGE;
+    case R_USERS_LIST:
+    case R_USERS_ADD:
+    case R_USER_GET:
+    case R_USER_UPDATE:
+        return P_USERS;
+    case R_AUDIT:
+        return P_AUDIT;
+    case R_LOGOUT:
+    case R_SESSION:
+    case R_PASSWORD:
+        return P_SELF;
+    default:
+        return P_READ;
+    }
+}
+
+/* The role matrix of docs/api.md. */
+static int role_allows(int role, enum perm p)
+{
+    switch (role) {
+    case ROLE_PROVIDER_ADMIN:
+        return 1;
+    case ROLE_PROVIDER_ANALYST:
+        return p == P_READ || p == P_COMMENT || p == P_TRIAGE || p == P_SELF;
+    case ROLE_TENANT_ADMIN:
+        return p == P_READ || p == P_COMMENT || p == P_TRIAGE || p == P_USERS || p == P_AUDIT ||
+               p == P_SELF;
+    case ROLE_TENANT_VIEWER:
+        return p == P_READ || p == P_SELF;
+    default:
+        return 0;
+    }
+}
+
+unsigned req_scope(struct MHD_Connection *c, const struct req *r, int required,
+                   int64_t *company, const char **why)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "company");
+    int64_t want = 0;
+    if (v != NULL) {
+        char *end = NULL;
+        long long x = strtoll(v, &end, 10);
+        if (*v == '\0' || *end != '\0' || x < 1) {
+            *why = "company: expected a company id";
+            return 400;
+        }
+        want = x;
+    }
+    if (r->who.company_id != 0) {
+        *company = r->who.company_id;
+        *why = "no such company";
+        return want != 0 && want != r->who.company_id ? 404 : 0;
+    }
+    *company = want;
+    *why = "company: required for provider staff (?company=ID)";
+    return required && want == 0 ? 400 : 0;
+}
+
+void req_author(const struct req *r, char *out, size_t n)
+{
+    if (r->who.kind == PRINCIPAL_PERSON)
+        snprintf(out, n, "%s", r->who.name);
+    else
+        snprintf(out, n, "sensor:%lld", (long long)r->who.sensor_id);
+}
+
+void audit_write(struct server *s, const struct req *r, int64_t company_id, const char *action,
+                 const char *target, const char *detail)
+{
+    char actor[PRINCIPAL_NAME_MAX];
+    req_author(r, actor, sizeof(actor));
+    struct store_audit a = {.actor = actor,
+                            .actor_id = r->who.user_id,
+                            .company_id = company_id,
+                            .action = action,
+                            .target = target,
+                            .addr = r->addr,
+                            .detail = detail};
+    struct store *st = pool_get(&s->pool);
+    pthread_mutex_lock(&s->write_mu);
+    int rc = store_audit_add(st, &a, (int64_t)ts_now_us());
+    pthread_mutex_unlock(&s->write_mu);
+    if (rc != 0)
+        log_error("http", "audit row lost action=%s target=%s: %s", action, target,
+                store_errmsg(st));
+    pool_put(&s->pool, st);
+}
+
+static void client_addr(struct MHD_Connection *c, char *out, size_t n)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, n, "-");
+    if (ci == NULL || ci->client_addr == NULL)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)n);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)n);
 }
 
 /* ---- routing and the first call ---- */
@@ -225,9 +428,32 @@ static enum route route_suppressions(const char *rest, const char *method, int64
     return r;
 }
 
+/* /api/v1/users[/{id}] */
+static enum route route_users(const char *rest, const char *method, int64_t *id,
+                              int *bad_method)
+{
+    const char *tail = NULL;
+    enum route r = R_NONE;
+    if (*rest == '\0')
+        r = strcmp(method, "GET") == 0    ? R_USERS_LIST
+            : strcmp(method, "POST") == 0 ? R_USERS_ADD
+                                          : R_NONE;
+    else if (!path_id(rest, id, &tail) || *tail != '\0')
+        return R_NONE;
+    else
+        r = strcmp(method, "GET") == 0     ? R_USER_GET
+            : strcmp(method, "PATCH") == 0 ? R_USER_UPDATE
+                                           : R_NONE;
+    *bad_method = r == R_NONE;
+    return r;
+}
+
 static enum route route_rest(const char *url, const char *method, int64_t *id, int *bad_method)
 {
-    static const char inc[] = "/api/v1/incidents", supp[] = "/api/v1/suppressions";
+    static const char inc[] = "/api/v1/incidents", supp[] = "/api/v1/suppressions",
+                      users[] = "/api/v1/users";
+    if (strncmp(url, users, sizeof(users) - 1) == 0)
+        return route_users(url + sizeof(users) - 1, method, id, bad_method);
     if (strncmp(url, inc, sizeof(inc) - 1) == 0)
         return route_incidents(url + sizeof(inc) - 1, method, id, bad_method);
     if (strncmp(url, supp, sizeof(supp) - 1) == 0)
@@ -243,7 +469,9 @@ static enum route route_of(const char *url, const char *method, int64_t *id, int
     } routes[] = {
         {"/api/v1/enroll", "POST", R_ENROLL},   {"/api/v1/ingest", "POST", R_INGEST},
         {"/api/v1/events", "GET", R_EVENTS},    {"/api/v1/counters", "GET", R_COUNTERS},
-        {"/healthz", "GET", R_HEALTH},
+        {"/healthz", "GET", R_HEALTH},          {"/api/v1/login", "POST", R_LOGIN},
+        {"/api/v1/logout", "POST", R_LOGOUT},   {"/api/v1/session", "GET", R_SESSION},
+        {"/api/v1/password", "POST", R_PASSWORD}, {"/api/v1/audit", "GET", R_AUDIT},
     };
     *bad_method = 0;
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
@@ -314,47 +542,96 @@ static unsigned ingest_headers(struct server *s, struct MHD_Connection *c, struc
     return 0;
 }
 
+/* 413 when the declared length is over max; else sets the body cap. */
+static int small_body(struct MHD_Connection *c, struct req *r, size_t max)
+{
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+    uint64_t len = 0;
+    r->max = max;
+    return cl != NULL && parse_u64(cl, &len) == 0 && len > max;
+}
+
+/* Device token for ingest: 0 to read on, else the answer was queued (*res). */
+static int first_ingest(struct server *s, struct MHD_Connection *c, struct req *r,
+                        enum MHD_Result *res)
+{
+    int rc = authenticate_device(s, c, r);
+    const char *msg = NULL;
+    unsigned st = 0;
+    if (rc == ERR_NOTFOUND) {
+        st = 401;
+        msg = "missing, unknown or revoked device token";
+    } else if (rc != 0) {
+        st = 503;
+        msg = "store busy, retry later";
+    } else {
+        st = ingest_headers(s, c, r, &msg);
+    }
+    if (st != 0)
+        *res = send_error(c, st, msg);
+    return st != 0;
+}
+
+/* A person's session, CSRF and role for every other route: 0 to read on. */
+static int first_person(struct server *s, struct MHD_Connection *c, struct req *r,
+                        enum MHD_Result *res)
+{
+    int rc = authenticate_person(s, c, r);
+    unsigned st = 0;
+    const char *msg = NULL;
+    if (rc == ERR_UNSUP) {
+        st = 403;
+        msg = "device tokens are accepted only by /api/v1/ingest; log in as a person";
+    } else if (rc == ERR_NOTFOUND) {
+        st = 401;
+        msg = "log in first (missing, unknown or ended session)";
+    } else if (rc == STORE_EXPIRED) {
+        st = 401;
+        msg = "session expired: log in again";
+    } else if (rc != 0) {
+        st = 503;
+        msg = "store busy, retry later";
+    } else if (strcmp(r->method, "GET") != 0 && !csrf_ok(c, r)) {
+        st = 403;
+        msg = "CSRF check failed: send the session's token in X-CSRF-Token (same origin)";
+    } else if (!role_allows(r->who.role, route_perm(r->route))) {
+        st = 403;
+        msg = "your role does not allow this";
+    } else if (strcmp(r->method, "GET") != 0 && small_body(c, r, API_MAX_BODY)) {
+        st = 413;
+        msg = "body too large";
+    }
+    if (st != 0)
+        *res = send_error(c, st, msg);
+    return st != 0;
+}
+
 /* The first call of a request: route, authenticate, check headers. Returns 0 to go on
  * reading the request, else the status already answered (or 1 when queueing failed). */
 static enum MHD_Result first_call(struct server *s, struct MHD_Connection *c, struct req *r,
                                   const char *url, const char *method, int *answered)
 {
     int bad_method = 0;
+    enum MHD_Result res = MHD_YES;
     r->route = route_of(url, method, &r->id, &bad_method);
+    r->method = method;
+    client_addr(c, r->addr, sizeof(r->addr));
     *answered = 1;
     if (r->route == R_NONE)
         return send_error(c, bad_method ? 405 : 404, bad_method ? "method not allowed"
                                                                 : "no such endpoint");
     if (r->route == R_HEALTH)
         return send_buf(c, 200, "{\"status\":\"ok\"}", 15, 0);
-    if (r->route == R_ENROLL) {
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-        uint64_t len = 0;
-        if (cl != NULL && parse_u64(cl, &len) == 0 && len > ENROLL_MAX_BODY)
+    if (r->route == R_ENROLL || r->route == R_LOGIN) {
+        if (small_body(c, r, ENROLL_MAX_BODY))
             return send_error(c, 413, "body too large");
-        r->max = ENROLL_MAX_BODY;
+        if (r->route == R_LOGIN && !origin_ok(c))
+            return send_error(c, 403, "cross-origin login refused");
         *answered = 0;
         return MHD_YES;
     }
-    int rc = authenticate(s, c, r);
-    if (rc == ERR_NOTFOUND)
-        return send_error(c, 401, "missing, unknown or revoked device token");
-    if (rc != 0)
-        return send_error(c, 503, "store busy, retry later");
-    if (r->route == R_INGEST) {
-        const char *msg = NULL;
-        unsigned st = ingest_headers(s, c, r, &msg);
-        if (st != 0)
-            return send_error(c, st, msg);
-    }
-    if (r->route == R_INC_UPDATE || r->route == R_INC_COMMENT || r->route == R_SUPP_ADD ||
-        r->route == R_SUPP_UPDATE) {
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-        uint64_t len = 0;
-        if (cl != NULL && parse_u64(cl, &len) == 0 && len > API_MAX_BODY)
-            return send_error(c, 413, "body too large");
-        r->max = API_MAX_BODY;
-    }
+    if (r->route == R_INGEST ? first_ingest(s, c, r, &res) : first_person(s, c, r, &res))
+        return res;
     *answered = 0;
     return MHD_YES;
 }
@@ -410,6 +687,16 @@ static enum MHD_Result last_call(struct server *s, struct MHD_Connection *c, str
     case R_SUPP_UPDATE:
     case R_SUPP_DELETE:
         return handle_incidents(s, c, r);
+    case R_LOGIN:
+    case R_LOGOUT:
+    case R_SESSION:
+    case R_PASSWORD:
+    case R_USERS_LIST:
+    case R_USERS_ADD:
+    case R_USER_GET:
+    case R_USER_UPDATE:
+    case R_AUDIT:
+        return handle_people(s, c, r);
     default:
         return send_error(c, 500, "unexpected route");
     }
@@ -488,6 +775,24 @@ static int parse_listen(const char *spec, struct sockaddr_storage *addr, int *v6
     return 0;
 }
 
+/* Zero fields of an auth_conf (callers that predate people) take the defaults of
+ * center_conf.c. */
+static void auth_defaults(struct auth_conf *a)
+{
+    if (a->pw.memory_kib == 0)
+        pw_params_default(&a->pw);
+    if (a->session_idle_us <= 0)
+        a->session_idle_us = 30LL * 60 * 1000000;
+    if (a->session_max_us <= 0)
+        a->session_max_us = 12LL * 3600 * 1000000;
+    if (a->max_failures == 0)
+        a->max_failures = 10;
+    if (a->window_us <= 0)
+        a->window_us = 15LL * 60 * 1000000;
+    if (a->throttle_entries == 0)
+        a->throttle_entries = 65536;
+}
+
 struct server *server_start(const struct server_conf *conf, char *err, size_t errlen)
 {
     struct server *s = xcalloc(MEM_CORE, 1, sizeof(*s));
@@ -496,6 +801,8 @@ struct server *server_start(const struct server_conf *conf, char *err, size_t er
         return NULL;
     }
     s->conf = *conf;
+    auth_defaults(&s->conf.auth);
+    conf = &s->conf;
     s->busy_log.interval_s = 1;
     pthread_mutex_init(&s->write_mu, NULL);
     struct sockaddr_storage addr;
@@ -507,6 +814,18 @@ struct server *server_start(const struct server_conf *conf, char *err, size_t er
     }
     if (pool_open(&s->pool, conf, err, errlen) != 0)
         goto fail;
+    s->thr_user = throttle_new(conf->auth.throttle_entries, conf->auth.max_failures,
+                               conf->auth.window_us);
+    s->thr_addr = throttle_new(conf->auth.throttle_entries, conf->auth.max_failures,
+                               conf->auth.window_us);
+    if (s->thr_user == NULL || s->thr_addr == NULL) {
+        snprintf(err, errlen, "out of memory (login throttle)");
+        goto fail;
+    }
+    if (pw_dummy_init(&conf->auth.pw) != 0) {
+        snprintf(err, errlen, "auth.argon2_*: cannot hash with these parameters");
+        goto fail;
+    }
     s->notifier = notify_start(&conf->notify, conf->db_path, &conf->store, &s->write_mu, err,
                                errlen);
     if (s->notifier == NULL)
@@ -544,6 +863,8 @@ void server_stop(struct server *srv)
         MHD_stop_daemon(srv->mhd);
     notify_stop(srv->notifier);
     pool_close(&srv->pool);
+    throttle_free(srv->thr_user);
+    throttle_free(srv->thr_addr);
     pthread_mutex_destroy(&srv->write_mu);
     xfree(srv);
 }

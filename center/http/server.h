@@ -11,6 +11,7 @@
 #ifndef OTASUKE_CENTER_SERVER_H
 #define OTASUKE_CENTER_SERVER_H
 
+#include "auth/password.h"
 #include "notify/notify.h"
 #include "store/store.h"
 
@@ -29,6 +30,14 @@ struct server_conf {
     size_t max_line;      /* one NDJSON line */
     size_t max_events;    /* events per batch */
     struct notify_conf notify; /* the notification sender's settings */
+    struct auth_conf {
+        struct pw_params pw;       /* Argon2id parameters of new hashes */
+        int64_t session_idle_us;   /* a session unused this long ends */
+        int64_t session_max_us;    /* a session this old ends, used or not */
+        unsigned max_failures;     /* failed logins per account or address ... */
+        int64_t window_us;         /* ... within this window, then 429 */
+        size_t throttle_entries;   /* slots of each throttle table (bounded memory) */
+    } auth;
 };
 
 struct server;

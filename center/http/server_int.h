@@ -37,7 +37,21 @@ enum route {
     R_SUPP_GET,    /* GET /api/v1/suppressions/{id} */
     R_SUPP_UPDATE, /* PATCH /api/v1/suppressions/{id} */
     R_SUPP_DELETE, /* DELETE /api/v1/suppressions/{id} */
+    R_LOGIN,       /* POST /api/v1/login */
+    R_LOGOUT,      /* POST /api/v1/logout */
+    R_SESSION,     /* GET /api/v1/session */
+    R_PASSWORD,    /* POST /api/v1/password */
+    R_USERS_LIST,  /* GET /api/v1/users */
+    R_USERS_ADD,   /* POST /api/v1/users */
+    R_USER_GET,    /* GET /api/v1/users/{id} */
+    R_USER_UPDATE, /* PATCH /api/v1/users/{id} */
+    R_AUDIT,       /* GET /api/v1/audit */
 };
+
+#define SESSION_COOKIE "__Host-otasuke_session"
+#define SESSION_PREFIX "ots_"
+#define SESSION_BYTES 32 /* 256 bits */
+#define CSRF_HEADER "X-CSRF-Token"
 
 struct pool {
     pthread_mutex_t mu;
@@ -59,6 +73,8 @@ struct server {
     uint16_t port;
     struct log_rate busy_log;
     struct notifier *notifier;
+    struct throttle *thr_user; /* login failures per account name */
+    struct throttle *thr_addr; /* login failures per source address */
 };
 
 struct req {
@@ -71,6 +87,8 @@ struct req {
     uint64_t seq;
     int64_t id; /* the {id} of /api/v1/incidents/{id}, /api/v1/suppressions/{id} */
     char batch_id[BATCH_ID_MAX + 1];
+    char addr[64]; /* the client's address, for the audit log */
+    const char *method;
 };
 
 /* Borrows a store connection from the pool (waits when all are in use). */
@@ -94,5 +112,19 @@ enum MHD_Result handle_events(struct server *s, struct MHD_Connection *c, struct
 enum MHD_Result handle_counters(struct server *s, struct MHD_Connection *c, struct req *r);
 /* api_incident.c: incidents and suppression rules. */
 enum MHD_Result handle_incidents(struct server *s, struct MHD_Connection *c, struct req *r);
+/* api_people.c: login, logout, session, password, users, audit. */
+enum MHD_Result handle_people(struct server *s, struct MHD_Connection *c, struct req *r);
+
+/* The tenant a request reads: a tenant user's own (a ?company= naming another one is
+ * 404); provider staff's ?company=N, or 0 (every tenant) when absent, or 400 when
+ * `required`. Returns 0 with *company set, else the status with *why. */
+unsigned req_scope(struct MHD_Connection *c, const struct req *r, int required,
+                   int64_t *company, const char **why);
+/* Appends an audit row for the request's caller (takes the write lock itself; a
+ * failure is logged, not answered). */
+void audit_write(struct server *s, const struct req *r, int64_t company_id, const char *action,
+                 const char *target, const char *detail);
+/* The name recorded as author of notes and changes: the person, or "sensor:N". */
+void req_author(const struct req *r, char *out, size_t n);
 
 #endif

@@ -109,6 +109,45 @@ static const char *const g_migrations[] = {
     " created INTEGER NOT NULL, sent INTEGER);"
     "CREATE INDEX notifications_due ON notifications(next_attempt) WHERE state = 'queued';"
     "CREATE INDEX notifications_incident ON notifications(incident_id);",
+    /* 3: people (provider staff and customer users) with their roles, login sessions,
+     *    and the append-only audit log */
+    "CREATE TABLE users("
+    " id INTEGER PRIMARY KEY,"
+    " company_id INTEGER REFERENCES companies(id)," /* NULL: provider staff */
+    " name TEXT NOT NULL UNIQUE,"
+    " role TEXT NOT NULL CHECK (role IN ('provider_admin', 'provider_analyst',"
+    "  'tenant_admin', 'tenant_viewer')),"
+    " pw_hash TEXT NOT NULL,"
+    " created INTEGER NOT NULL,"
+    " pw_changed INTEGER NOT NULL,"
+    " disabled INTEGER,"
+    " last_login INTEGER,"
+    " CHECK ((company_id IS NULL) = (role IN ('provider_admin', 'provider_analyst'))));"
+    "CREATE INDEX users_company ON users(company_id);"
+    "CREATE TABLE sessions("
+    " id INTEGER PRIMARY KEY,"
+    " token_hash BLOB NOT NULL UNIQUE,"
+    " user_id INTEGER NOT NULL REFERENCES users(id),"
+    " csrf TEXT NOT NULL,"
+    " created INTEGER NOT NULL,"
+    " last_seen INTEGER NOT NULL,"
+    " addr TEXT NOT NULL);"
+    "CREATE INDEX sessions_user ON sessions(user_id);"
+    "CREATE TABLE audit_log("
+    " id INTEGER PRIMARY KEY,"
+    " at INTEGER NOT NULL,"
+    " actor TEXT NOT NULL,"
+    " actor_id INTEGER,"
+    " company_id INTEGER,"
+    " action TEXT NOT NULL,"
+    " target TEXT NOT NULL,"
+    " addr TEXT NOT NULL,"
+    " detail TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX audit_company ON audit_log(company_id, id);"
+    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
+    " BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
+    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
+    " BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(g_migrations) / sizeof(g_migrations[0])))

@@ -62,10 +62,24 @@ struct sensor_info {
     int revoked;
 };
 
-/* The identity behind a device token. */
+#define PRINCIPAL_NAME_MAX 128
+#define PRINCIPAL_CSRF_LEN 64 /* hex digits of the session's CSRF token */
+
+enum principal_kind { PRINCIPAL_DEVICE = 0, PRINCIPAL_PERSON };
+
+/* The identity behind a request: a device token (sensor) or a person's session
+ * (people.h). company_id is the tenant the caller is bound to; 0 for provider staff,
+ * who see every tenant. */
 struct principal {
     int64_t sensor_id;
     int64_t company_id;
+    int kind;                     /* enum principal_kind */
+    int64_t user_id;              /* people only */
+    int64_t session_id;
+    int role;                     /* enum user_role (people.h) */
+    int by_cookie;                /* the session came in the cookie (CSRF applies) */
+    char name[PRINCIPAL_NAME_MAX];
+    char csrf[PRINCIPAL_CSRF_LEN + 1];
 };
 
 /* One event of a batch, as the ingest parser validated it. Borrowed strings. */

@@ -88,6 +88,12 @@ req en2.json POST /api/v1/enroll -d "{\"code\":\"$CODE2\"}" >/dev/null
 TOK2=$(jget en2.json 'J["token"]')
 req en3.json POST /api/v1/enroll -d "{\"code\":\"$CODE3\"}" >/dev/null
 TOK3=$(jget en3.json 'J["token"]')
+# People who read: a viewer of A and one of B (device tokens are for ingest only).
+user_add view.a tenant_viewer 1
+user_add view.b tenant_viewer 2
+PA="Authorization: Bearer $(login_bearer view.a)"
+PB="Authorization: Bearer $(login_bearer view.b)"
+check "viewers of A and B logged in" bash -c "[[ '$PA' =~ ots_[0-9a-f]{64}$ && '$PB' =~ ots_[0-9a-f]{64}$ ]]"
 
 # ---- ingest of the sensor's own events from the demo capture ----
 "$SENSOR" -r "$PCAP" -o eve.json 2>/dev/null
@@ -117,7 +123,7 @@ for l in open(sys.argv[1]):
     c[(e["timestamp"][:10], e["event_type"])] += 1   # the demo's times are UTC (+00:00)
 for k in sorted(c): print(k[0], k[1], c[k])
 PYEOF
-req cnt.json GET /api/v1/counters -H "Authorization: Bearer $TOK1" >/dev/null
+req cnt.json GET /api/v1/counters -H "$PA" >/dev/null
 # (alert counters are kept per category too: summed here per day and type)
 jget cnt.json '"\n".join("%s %s %d" % (d, t, sum(c["count"] for c in J["counters"] if (c["day"], c["event_type"]) == (d, t))) for d, t in sorted({(c["day"], c["event_type"]) for c in J["counters"]}))' >got.txt
 check "counters per day and type = the sensor's file" diff want.txt got.txt
@@ -145,10 +151,10 @@ check "mixed batch: 200" [ "$st" = 200 ]
 check "mixed batch: 2 stored, 4 rejected" [ "$(jget r.json '(J["stored"], J["rejected"])')" = "(2, 4)" ]
 check "mixed batch: rejected line numbers and reasons" \
     [ "$(jget r.json '[(e["line"], e["error"]) for e in J["errors"]]')" = "[(2, 'invalid JSON'), (3, 'invalid UTF-8'), (4, 'line too long'), (5, 'timestamp not RFC 3339')]" ]
-req ev.json GET "/api/v1/events?type=alert&since=2026-11-22T00:00:00Z" -H "Authorization: Bearer $TOK1" >/dev/null
+req ev.json GET "/api/v1/events?type=alert&since=2026-11-22T00:00:00Z" -H "$PA" >/dev/null
 check "mixed batch: both good lines readable, byte for byte" \
     [ "$(jget ev.json '[e["event"]["alert"]["signature"] for e in J["events"]]')" = "['good-1', 'good-2 <script>']" ]
-req cnt2.json GET "/api/v1/counters?type=alert" -H "Authorization: Bearer $TOK1" >/dev/null
+req cnt2.json GET "/api/v1/counters?type=alert" -H "$PA" >/dev/null
 check "alert counted by category on its UTC day" \
     [ "$(jget cnt2.json '[(c["day"], c["category"], c["count"]) for c in J["counters"] if c["day"] == "2026-11-22"]')" = "[('2026-11-22', 'c2', 2)]" ]
 
@@ -171,8 +177,8 @@ st=$(ingest r.json "$TOK1" g8 1 bomb.gz -H "Content-Encoding: gzip")
 check "gzip over --max-inflated: 413" [ "$st" = 413 ]
 st=$(req r.json GET /api/v1/ingest -H "Authorization: Bearer $TOK1"); check "GET ingest: 405" [ "$st" = 405 ]
 st=$(req r.json GET /api/v1/nothing); check "unknown path: 404" [ "$st" = 404 ]
-st=$(req r.json GET "/api/v1/events?limit=0" -H "Authorization: Bearer $TOK1"); check "bad limit: 400" [ "$st" = 400 ]
-st=$(req r.json GET "/api/v1/events?since=%27%20OR%201=1--" -H "Authorization: Bearer $TOK1")
+st=$(req r.json GET "/api/v1/events?limit=0" -H "$PA"); check "bad limit: 400" [ "$st" = 400 ]
+st=$(req r.json GET "/api/v1/events?since=%27%20OR%201=1--" -H "$PA")
 check "injection string in since: 400" [ "$st" = 400 ]
 # S7: injection strings in every parameter: never a 500, never another tenant's data.
 inj_bad=0
@@ -180,7 +186,7 @@ for v in "%27%20OR%201=1--" "1%3BDROP%20TABLE%20events" "%22%29%29--" "%00" "-1"
     "99999999999999999999999" "2026-11-22T00:00:00Z%27" "..%2F..%2Fetc%2Fpasswd"; do
     for p in "events?type=$v" "events?since=$v" "events?after=$v" "events?limit=$v" \
         "counters?type=$v" "counters?from=$v" "counters?to=$v"; do
-        st=$(req r.json GET "/api/v1/$p" -H "Authorization: Bearer $TOK2")
+        st=$(req r.json GET "/api/v1/$p" -H "$PB")
         case "$st" in 200) [ "$(jget r.json 'sum(1 for e in J.get("events", []) if e["sensor_id"] != 2)')" = 0 ] || inj_bad=$((inj_bad + 1)) ;;
                       400) ;; *) echo "  $p -> $st"; inj_bad=$((inj_bad + 1)) ;; esac
     done
@@ -190,12 +196,12 @@ check "nothing of the bad requests was stored" \
     [ "$(sqlite3 "$DB" "select count(*) from batches where batch_id like 'g%'")" = 0 ]
 
 # ---- tenant isolation ----
-st=$(req e2.json GET /api/v1/events -H "Authorization: Bearer $TOK2")
+st=$(req e2.json GET /api/v1/events -H "$PB")
 check "tenant B sees none of A's events" [ "$st/$(jget e2.json 'len(J["events"])')" = "200/0" ]
-req c2.json GET /api/v1/counters -H "Authorization: Bearer $TOK2" >/dev/null
+req c2.json GET /api/v1/counters -H "$PB" >/dev/null
 check "tenant B has no counters" [ "$(jget c2.json 'len(J["counters"])')" = 0 ]
-req e3.json GET "/api/v1/events?limit=1000" -H "Authorization: Bearer $TOK3" >/dev/null
-check "A's second sensor reads its tenant's events" [ "$(jget e3.json 'len(J["events"])')" = 1000 ]
+req e3.json GET "/api/v1/events?limit=1000" -H "$PA" >/dev/null
+check "A's viewer reads the tenant's events (both sensors)" [ "$(jget e3.json 'len(J["events"])')" = 1000 ]
 
 # ---- busy database: 503 with Retry-After, then stored ----
 "$PY" -c 'import sqlite3,sys,time
@@ -229,7 +235,7 @@ check "headers stalled: connection closed after --timeout 2s" grep -Eq '^closed 
 # ---- revoke ----
 "$OTASUKE" sensor revoke --db "$DB" --id 1 >/dev/null
 st=$(ingest r.json "$TOK1" after-revoke 1 part.00); check "revoked token: 401" [ "$st" = 401 ]
-st=$(req r.json GET /api/v1/events -H "Authorization: Bearer $TOK1"); check "revoked token cannot read: 401" [ "$st" = 401 ]
+st=$(req r.json GET /api/v1/events -H "Authorization: Bearer $TOK3"); check "a device token cannot read events: 403" [ "$st" = 403 ]
 check "sensor list shows the state" bash -c "'$OTASUKE' sensor list --db '$DB' | grep -q $'^1\t1\tgw-office\trevoked'"
 
 # ---- shutdown ----

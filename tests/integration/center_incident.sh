@@ -9,7 +9,8 @@
 # Faults: the SMTP receiver down (retries, then delivered), a webhook that never
 # answers 2xx (given up after notify.max_attempts, error recorded), and the center
 # killed (-9) with mails queued (delivered once after the restart). Tenant isolation
-# of every new endpoint with the tokens that exist (device tokens of A and B).
+# of every new endpoint with tenant admins of A and B (tests/integration/center_auth.sh
+# covers every role).
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/center.sh"
 need_center
@@ -74,8 +75,11 @@ CENTER_OPTS=(--set "notify.smtp_url=smtp://127.0.0.1:$SMTP_PORT" --set notify.sm
 center_start "$DB" "$LOG" "${CENTER_OPTS[@]}" || { echo "center did not start"; cat "$LOG"; exit 1; }
 tokA=$(curl -s -X POST -d "{\"code\":\"$codeA\"}" "http://127.0.0.1:$CENTER_PORT/api/v1/enroll" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 tokB=$(curl -s -X POST -d "{\"code\":\"$codeB\"}" "http://127.0.0.1:$CENTER_PORT/api/v1/enroll" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-AA="Authorization: Bearer $tokA"
-AB="Authorization: Bearer $tokB"
+# People: an admin of each tenant (device tokens are for ingest only).
+user_add adm.a tenant_admin 1
+user_add adm.b tenant_admin 2
+AA="Authorization: Bearer $(login_bearer adm.a)"
+AB="Authorization: Bearer $(login_bearer adm.b)"
 # is DESCRIPTION EXPECTED ACTUAL
 is() { if [ "$3" = "$2" ]; then ok "$1"; else bad "$1 (expected [$2], got [$3])"; fi; }
 # get FILE PATH [TOKEN-HEADER]: GET as A (or as given) into FILE; prints nothing.
@@ -209,7 +213,8 @@ for m in "GET /api/v1/incidents" "GET /api/v1/incidents/1" "PATCH /api/v1/incide
     "GET /api/v1/suppressions" "POST /api/v1/suppressions" "GET /api/v1/suppressions/1" "PATCH /api/v1/suppressions/1" "DELETE /api/v1/suppressions/1"; do
     set -- $m
     is "anonymous $m → 401" 401 "$(req /dev/null "$1" "$2")"
-    is "unknown token $m → 401" 401 "$(req /dev/null "$1" "$2" -H "Authorization: Bearer otk_$zero")"
+    is "unknown session $m → 401" 401 "$(req /dev/null "$1" "$2" -H "Authorization: Bearer ots_$zero")"
+    is "device token $m → 403" 403 "$(req /dev/null "$1" "$2" -H "Authorization: Bearer $tokA")"
 done
 is "PUT /api/v1/incidents/1 → 405" 405 "$(req /dev/null PUT /api/v1/incidents/1 -H "$AA")"
 is "/api/v1/incidents/0, /x, /1/other → 404" 404404404 \
@@ -242,7 +247,7 @@ get x.json "/api/v1/incidents/$X"
 is "notes: the state changes, the assignee and the comment" \
     "[('state', 'new -> acknowledged'), ('assignee', '佐藤'), ('state', 'acknowledged -> customer_contacted'), ('state', 'customer_contacted -> onsite_dispatch'), ('state', 'onsite_dispatch -> resolved'), ('comment', 'お客様に電話しました。\\nPC を回収予定。')]" \
     "$(jget x.json '[(n["kind"], n["text"]) for n in J["notes"]]')"
-is "notes name their author (the token's sensor until people exist)" sensor:1 "$(jget x.json 'J["notes"][0]["author"]')"
+is "notes name their author (the person)" adm.a "$(jget x.json 'J["notes"][0]["author"]')"
 get f.json '/api/v1/incidents?state=resolved'
 is "filter state=resolved" "[$X]" "$(jget f.json '[i["id"] for i in J["incidents"]]')"
 Y=$(jget inc.json '[i["id"] for i in J["incidents"] if i["device"]["key"] == "ip:192.168.1.20"][0]')
@@ -262,7 +267,8 @@ is "rule needs an expiry in the future (400)" 400 "$(sup POST /api/v1/suppressio
 is "rule needs an expiry at all (400)" 400 "$(sup POST /api/v1/suppressions '{"signature_id":1,"reason":"x"}')"
 is "rule: bad device (400)" 400 "$(sup POST /api/v1/suppressions '{"device":"printer","reason":"x","duration":"1d"}')"
 is "rule: more than 366 days (400)" 400 "$(sup POST /api/v1/suppressions '{"signature_id":1,"reason":"x","duration":"400d"}')"
-is "rule: unknown member (400)" 400 "$(sup POST /api/v1/suppressions '{"signature_id":1,"reason":"x","duration":"1d","company_id":2}')"
+is "rule: unknown member (400)" 400 "$(sup POST /api/v1/suppressions '{"signature_id":1,"reason":"x","duration":"1d","tenant":2}')"
+is "rule: another tenant's company_id (404)" 404 "$(sup POST /api/v1/suppressions '{"signature_id":1,"reason":"x","duration":"1d","company_id":2}')"
 is "rule by signature and device (201)" 201 \
     "$(sup POST /api/v1/suppressions '{"signature_id":1000300,"device":"AA:BB:CC:00:11:22","reason":"社内の脆弱性診断 / internal scanner","duration":"7d"}')"
 is "rule as stored" "('mac:aa:bb:cc:00:11:22', True, 0, 1000300)" "$(jget s.json '(J["device"], J["active"], J["hits"], J["signature_id"])')"

@@ -56,3 +56,20 @@ ingest() {
 jget() { "$PY" -c 'import json,sys
 J=json.load(open(sys.argv[1],encoding="utf-8"))
 print(eval(sys.argv[2]))' "$1" "$2"; }
+
+# People (issue 6 auth): every endpoint but ingest, enroll and /healthz needs a person's
+# session. TEST_PW is a password that passes the policy.
+TEST_PW="otasuke test passphrase 1"
+# user_add NAME ROLE [COMPANY]: adds a user with TEST_PW through the CLI.
+user_add() {
+    local name=$1 role=$2 company=${3:-}
+    printf '%s\n' "$TEST_PW" | "$OTASUKE" user add --db "$DB" --name "$name" --role "$role" \
+        ${company:+--company "$company"} >/dev/null
+}
+# login_bearer NAME [PASSWORD]: logs in for a bearer session; prints the token.
+login_bearer() {
+    curl -s -X POST -H 'Content-Type: application/json' \
+        -d "{\"name\":\"$1\",\"password\":\"${2:-$TEST_PW}\",\"bearer\":true}" \
+        "http://127.0.0.1:$CENTER_PORT/api/v1/login" |
+        "$PY" -c 'import json,sys; print(json.load(sys.stdin).get("token",""))'
+}
