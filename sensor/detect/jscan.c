@@ -96,6 +96,20 @@ static long read_str(struct js *j, char *out, size_t cap, bool *cut)
         return -1;
     j->p++;
     while (j->p < j->end) {
+        /* a run of plain bytes copied at once (most strings have no escape) */
+        const char *s = j->p;
+        while (j->p < j->end && *j->p != '"' && *j->p != '\\' && (unsigned char)*j->p >= 0x20)
+            j->p++;
+        size_t run = (size_t)(j->p - s);
+        if (run > 0) {
+            size_t k = run <= cap - n ? run : cap - n;
+            memcpy(out + n, s, k);
+            n += k;
+            if (k < run)
+                *cut = true;
+        }
+        if (j->p >= j->end)
+            break;
         char c = *j->p++;
         if (c == '"') {
             out[n] = '\0';

@@ -43,7 +43,43 @@ struct inv_hist {
 
 struct home_pfx {
     struct addr a;
-    unsigned bits;
+    unsigned bits;     /* over the 128-bit form (IPv4: 96 + prefix length) */
+    uint32_t net4, mask4; /* IPv4 prefixes, host order (mask4 0 for IPv6 ones) */
+    bool v4, learned;
+};
+
+/* The packet path's cache (inv_packet): a (MAC, address) pair already handled, and
+ * with which outcome. Direct-mapped and unkeyed: a collision is only a miss. A device
+ * entry stays true for good (devices are never removed, an address once bound stays
+ * bound, a device's IPv4 address is only replaced by another); a "not internal"
+ * entry holds while nothing new was learned about the LAN (gen). */
+#define INV_PCACHE 2048
+struct inv_pc {
+    struct addr ip;
+    uint8_t mac[6];
+    bool has_mac, outside;
+    uint32_t dev; /* index + 1; 0: empty */
+    uint32_t gen; /* outside entries: v->gen when stored */
+};
+
+/* Fields of one event the inventory reads (see ev_fields). */
+struct ev {
+    struct inv *v;
+    unsigned kind;      /* enum ev_kind */
+    unsigned got, need; /* ev_fields bits seen / enough to stop the walk */
+    bool no_device;     /* walk stopped: the source is no known device */
+    struct inv_device *from; /* the device at src_ip (mdns .. tls) */
+    char src_ip[64];
+    char dhcp_type[16], dhcp_kind[16], client_mac[24], assigned_ip[64], subnet_mask[24];
+    char hostname[INV_NAME_MAX], params[INV_TEXT_MAX], vendor[INV_NAME_MAX];
+    char mdns_type[16], mdns_host[INV_NAME_MAX], model[INV_NAME_MAX];
+    char services[INV_SVC_N][INV_SVC_MAX];
+    char queries[INV_SVC_N][INV_SVC_MAX];
+    char nb_name[INV_NAME_MAX], nb_suffix[8], nb_opcode[24], nb_type[16];
+    char llmnr_type[16], llmnr_name[INV_NAME_MAX];
+    char ssdp_type[16], ssdp_server[INV_TEXT_MAX], ssdp_nt[INV_TEXT_MAX];
+    char ua[INV_TEXT_MAX], ja3[33], ja4[40];
+    char arp_mac[24], arp_ip[64];
 };
 
 struct inv {
@@ -63,12 +99,15 @@ struct inv {
     unsigned nhome;
     uint32_t pending[INV_PENDING_MAX]; /* devices awaiting their new_device alert */
     unsigned npending;
+    struct inv_pc pc[INV_PCACHE];
+    uint32_t gen; /* bumped when a prefix is learned or an outside address is bound */
+    struct ev ev; /* the event being read */
     uint64_t first_ts, now, next_save, next_quiet_scan;
     struct jw jw;
     char name_buf[INV_NAME_MAX], maker_buf[INV_TEXT_MAX];
     /* counters */
     bool save_failed;
-    uint64_t dropped, bind_full, events_read, events_bad, assets, new_alerts;
+    uint64_t dropped, bind_full, events_read, events_bad, assets, new_alerts, learned;
 };
 
 /* ---- addresses ---------------------------------------------------------------- */
@@ -92,6 +131,12 @@ static bool addr_is_v4(const struct addr *a)
     return memcmp(a->b, pfx, 12) == 0;
 }
 
+static uint32_t addr_v4(const struct addr *a)
+{
+    return (uint32_t)a->b[12] << 24 | (uint32_t)a->b[13] << 16 | (uint32_t)a->b[14] << 8 |
+           a->b[15];
+}
+
 static bool addr_unusable(const struct addr *a)
 {
     static const struct addr zero;
@@ -102,6 +147,17 @@ static bool addr_unusable(const struct addr *a)
         return (b[0] == 0) || b[0] >= 224 || (b[0] == 255);
     }
     return a->b[0] == 0xff; /* multicast */
+}
+
+/* The IPv4 form of a prefix, for the fast test. */
+static void home_fill(struct home_pfx *h)
+{
+    h->v4 = addr_is_v4(&h->a) && h->bits >= 96;
+    if (!h->v4)
+        return;
+    unsigned b = h->bits - 96;
+    h->mask4 = b == 0 ? 0 : 0xffffffffU << (32 - b);
+    h->net4 = addr_v4(&h->a) & h->mask4;
 }
 
 static int home_parse(struct inv *v, const char *list, char *err, size_t errlen)
@@ -134,6 +190,7 @@ static int home_parse(struct inv *v, const char *list, char *err, size_t errlen)
             return ERR_INVAL;
         }
         h->bits = (unsigned)(v4 ? bits + 96 : bits);
+        home_fill(h);
         v->nhome++;
     }
     return 0;
@@ -141,8 +198,17 @@ static int home_parse(struct inv *v, const char *list, char *err, size_t errlen)
 
 static bool is_home(const struct inv *v, const struct addr *a)
 {
+    if (addr_is_v4(a)) {
+        uint32_t x = addr_v4(a);
+        for (unsigned i = 0; i < v->nhome; i++)
+            if (v->home[i].v4 && (x & v->home[i].mask4) == v->home[i].net4)
+                return true;
+        return false;
+    }
     for (unsigned i = 0; i < v->nhome; i++) {
         const struct home_pfx *h = &v->home[i];
+        if (h->v4)
+            continue;
         unsigned full = h->bits / 8, rem = h->bits % 8;
         if (memcmp(a->b, h->a.b, full) != 0)
             continue;
@@ -412,6 +478,8 @@ static void bind_ip(struct inv *v, struct inv_device *d, const struct addr *ip, 
     struct inv_bind *b = bind_slot(v, ip, true);
     uint32_t id = dev_id(v, d) + 1;
     if (b != NULL && b->dev != id && (strong || b->dev == 0)) {
+        if (b->dev == 0 && !is_home(v, ip))
+            v->gen++; /* learned: an address outside home_net is on the LAN */
         b->dev = id;
         hist_add(v, b, ip, id - 1, ts);
     }
@@ -451,14 +519,72 @@ static void clock_at(struct inv *v, uint64_t ts)
         v->now = ts;
 }
 
+/* The current device of an address. */
+static struct inv_device *dev_by_ip(struct inv *v, const struct addr *ip)
+{
+    struct inv_bind *b = bind_slot(v, ip, false);
+    return b != NULL && b->dev != 0 ? &v->dev[b->dev - 1] : NULL;
+}
+
+/* Inside the LAN: in a home_net prefix (configured or learned from DHCP), or bound to
+ * a device by DHCP or ARP (an address a packet binds is a home one already). */
+static bool is_internal(struct inv *v, const struct addr *ip)
+{
+    return is_home(v, ip) || dev_by_ip(v, ip) != NULL;
+}
+
+static struct inv_pc *pc_slot(struct inv *v, const uint8_t *mac, const struct addr *ip)
+{
+    uint64_t a, b, m = 0;
+    memcpy(&a, ip->b, 8);
+    memcpy(&b, ip->b + 8, 8);
+    if (mac != NULL)
+        memcpy(&m, mac, 6);
+    uint64_t x = (a ^ (b * 0x9e3779b97f4a7c15ULL) ^ (m * 0xc2b2ae3d27d4eb4fULL));
+    x ^= x >> 29;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    return &v->pc[(x >> 40) % INV_PCACHE];
+}
+
+static bool pc_is(const struct inv_pc *c, const uint8_t *mac, const struct addr *ip)
+{
+    return c->has_mac == (mac != NULL) && (mac == NULL || memcmp(c->mac, mac, 6) == 0) &&
+           memcmp(&c->ip, ip, sizeof(*ip)) == 0;
+}
+
+static void pc_put(struct inv_pc *c, const uint8_t *mac, const struct addr *ip, uint32_t dev,
+                   bool outside, uint32_t gen)
+{
+    c->ip = *ip;
+    c->has_mac = mac != NULL;
+    if (mac != NULL)
+        memcpy(c->mac, mac, 6);
+    c->dev = dev;
+    c->outside = outside;
+    c->gen = gen;
+}
+
 void inv_packet(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64_t ts)
 {
     clock_at(v, ts);
-    if (!is_home(v, ip) || addr_unusable(ip))
+    struct inv_pc *c = pc_slot(v, mac, ip);
+    if (c->dev != 0 && pc_is(c, mac, ip)) {
+        if (!c->outside) {
+            touch(v, &v->dev[c->dev - 1], ts);
+            return;
+        }
+        if (c->gen == v->gen)
+            return;
+    }
+    if (addr_unusable(ip))
         return;
     static const uint8_t zero_mac[6];
     if (mac != NULL && ((mac[0] & 1) != 0 || memcmp(mac, zero_mac, 6) == 0))
         return;
+    if (!is_internal(v, ip)) {
+        pc_put(c, mac, ip, 1, true, v->gen);
+        return;
+    }
     bool created;
     struct inv_device *d = dev_get(v, mac, ip, ts, &created);
     if (d == NULL)
@@ -467,92 +593,140 @@ void inv_packet(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64
     bind_ip(v, d, ip, ts, created, false);
     if (created)
         on_created(v, d, ts);
+    pc_put(c, mac, ip, dev_id(v, d) + 1, false, 0);
 }
 
-/* The current device of an address. */
-static struct inv_device *dev_by_ip(struct inv *v, const struct addr *ip)
-{
-    struct inv_bind *b = bind_slot(v, ip, false);
-    return b != NULL && b->dev != 0 ? &v->dev[b->dev - 1] : NULL;
-}
+/* The event types the inventory reads; from EK_MDNS on, what the event says is about
+ * the device at its src_ip. */
+enum ev_kind { EK_NONE, EK_DHCP, EK_ARP, EK_MDNS, EK_NBNS, EK_LLMNR, EK_SSDP, EK_HTTP, EK_TLS,
+               EK_COUNT };
 
-/* Fields of one event the inventory reads. */
-struct ev {
-    char type[16];
-    char src_ip[64];
-    char dhcp_type[16], dhcp_kind[16], client_mac[24], assigned_ip[64], hostname[INV_NAME_MAX];
-    char params[INV_TEXT_MAX], vendor[INV_NAME_MAX];
-    char mdns_type[16], mdns_host[INV_NAME_MAX], model[INV_NAME_MAX];
-    char services[INV_SVC_N][INV_SVC_MAX];
-    char queries[INV_SVC_N][INV_SVC_MAX];
-    char nb_name[INV_NAME_MAX], nb_suffix[8], nb_opcode[24], nb_type[16];
-    char llmnr_type[16], llmnr_name[INV_NAME_MAX];
-    char ssdp_type[16], ssdp_server[INV_TEXT_MAX], ssdp_nt[INV_TEXT_MAX];
-    char ua[INV_TEXT_MAX], ja3[33], ja4[40];
-    char arp_mac[24], arp_ip[64];
-};
+static const struct {
+    const char *name;
+    size_t len;
+} ek_names[EK_COUNT] = {{"", 0},      {"dhcp", 4}, {"arp", 3},  {"mdns", 4}, {"nbns", 4},
+                        {"llmnr", 5}, {"ssdp", 4}, {"http", 4}, {"tls", 3}};
 
-/* Paths copied into struct ev; `first`: only the first value of an array is kept. */
+/* Paths copied into struct ev, under the event type's object ("dhcp.type" is
+ * {EK_DHCP, "type"}); `first`: only the first value of an array is kept. Each has a
+ * bit in ev.got; the walk stops once ev.need is seen. */
 struct ev_field {
+    unsigned kind;
     const char *path;
     size_t off, len;
     bool first;
 };
 
-#define EVF(p, f, first) {p, offsetof(struct ev, f), sizeof(((struct ev *)0)->f), first}
+#define EVF(k, p, f, first) {k, p, offsetof(struct ev, f), sizeof(((struct ev *)0)->f), first}
 static const struct ev_field ev_fields[] = {
-    EVF("event_type", type, false),
-    EVF("src_ip", src_ip, false),
-    EVF("dhcp.type", dhcp_type, false),
-    EVF("dhcp.dhcp_type", dhcp_kind, false),
-    EVF("dhcp.client_mac", client_mac, false),
-    EVF("dhcp.assigned_ip", assigned_ip, false),
-    EVF("dhcp.hostname", hostname, false),
-    EVF("dhcp.params_fingerprint", params, false),
-    EVF("dhcp.vendor_class_identifier", vendor, false),
-    EVF("mdns.type", mdns_type, false),
-    EVF("mdns.hostnames", mdns_host, true),
-    EVF("mdns.services.model", model, true),
-    EVF("nbns.name", nb_name, false),
-    EVF("nbns.suffix", nb_suffix, false),
-    EVF("nbns.opcode", nb_opcode, false),
-    EVF("nbns.type", nb_type, false),
-    EVF("llmnr.type", llmnr_type, false),
-    EVF("llmnr.answers.rrname", llmnr_name, true),
-    EVF("ssdp.type", ssdp_type, false),
-    EVF("ssdp.server", ssdp_server, false),
-    EVF("ssdp.nt", ssdp_nt, false),
-    EVF("ssdp.st", ssdp_nt, false),
-    EVF("http.http_user_agent", ua, false),
-    EVF("tls.ja3.hash", ja3, false),
-    EVF("tls.ja4", ja4, false),
-    EVF("arp.src_mac", arp_mac, false),
-    EVF("arp.src_ip", arp_ip, false),
+    EVF(EK_DHCP, "type", dhcp_type, false),
+    EVF(EK_DHCP, "dhcp_type", dhcp_kind, false),
+    EVF(EK_DHCP, "client_mac", client_mac, false),
+    EVF(EK_DHCP, "assigned_ip", assigned_ip, false),
+    EVF(EK_DHCP, "subnet_mask", subnet_mask, false),
+    EVF(EK_DHCP, "hostname", hostname, false),
+    EVF(EK_DHCP, "params_fingerprint", params, false),
+    EVF(EK_DHCP, "vendor_class_identifier", vendor, false),
+    EVF(EK_MDNS, "type", mdns_type, false),
+    EVF(EK_MDNS, "hostnames", mdns_host, true),
+    EVF(EK_MDNS, "services.model", model, true),
+    EVF(EK_NBNS, "name", nb_name, false),
+    EVF(EK_NBNS, "suffix", nb_suffix, false),
+    EVF(EK_NBNS, "opcode", nb_opcode, false),
+    EVF(EK_NBNS, "type", nb_type, false),
+    EVF(EK_LLMNR, "type", llmnr_type, false),
+    EVF(EK_LLMNR, "answers.rrname", llmnr_name, true),
+    EVF(EK_SSDP, "type", ssdp_type, false),
+    EVF(EK_SSDP, "server", ssdp_server, false),
+    EVF(EK_SSDP, "nt", ssdp_nt, false),
+    EVF(EK_SSDP, "st", ssdp_nt, false),
+    EVF(EK_HTTP, "http_user_agent", ua, false),
+    EVF(EK_TLS, "ja3.hash", ja3, false),
+    EVF(EK_TLS, "ja4", ja4, false),
+    EVF(EK_ARP, "src_mac", arp_mac, false),
+    EVF(EK_ARP, "src_ip", arp_ip, false),
 };
 #undef EVF
+#define EVB_SRC (1U << 31) /* src_ip seen */
+
+static unsigned ev_bit(const struct ev_field *f)
+{
+    return 1U << (unsigned)(f - ev_fields);
+}
+
+/* What is enough to stop reading an event: http and tls say one thing each. */
+static unsigned ev_need(unsigned kind)
+{
+    unsigned need = 0;
+    if (kind != EK_HTTP && kind != EK_TLS)
+        return 0; /* read to the end */
+    for (size_t i = 0; i < sizeof(ev_fields) / sizeof(ev_fields[0]); i++)
+        if (ev_fields[i].kind == kind)
+            need |= ev_bit(&ev_fields[i]);
+    return need | EVB_SRC;
+}
+
+/* The device an event from src_ip is about; NULL when the address is no device's. */
+static struct inv_device *ev_source(struct inv *v, const char *src)
+{
+    struct addr ip;
+    if (!addr_parse(src, &ip) || !is_internal(v, &ip))
+        return NULL;
+    return dev_by_ip(v, &ip);
+}
 
 static bool ev_cb(const struct jscan_val *val, void *ud)
 {
     struct ev *e = ud;
     if (val->type != JSCAN_STR)
         return true;
-    if (strcmp(val->path, "mdns.services.type") == 0) {
+    const char *p = val->path;
+    if (p[0] == 's' && strcmp(p, "src_ip") == 0) {
+        str_set(e->src_ip, sizeof(e->src_ip), val->s);
+        e->got |= EVB_SRC;
+        if (e->kind >= EK_MDNS) {
+            /* the rest is about the device at src_ip: none, nothing to read */
+            e->from = ev_source(e->v, e->src_ip);
+            if (e->from == NULL) {
+                e->no_device = true;
+                return false;
+            }
+        }
+        return e->need == 0 || (e->got & e->need) != e->need;
+    }
+    size_t tl = ek_names[e->kind].len;
+    if (strncmp(p, ek_names[e->kind].name, tl) != 0 || p[tl] != '.')
+        return true;
+    const char *k = p + tl + 1;
+    if (e->kind == EK_MDNS && strcmp(k, "services.type") == 0) {
         set_add(&e->services[0][0], INV_SVC_MAX, INV_SVC_N, val->s);
         return true;
     }
-    if (strcmp(val->path, "mdns.queries.rrname") == 0) {
+    if (e->kind == EK_MDNS && strcmp(k, "queries.rrname") == 0) {
         set_add(&e->queries[0][0], INV_SVC_MAX, INV_SVC_N, val->s);
         return true;
     }
     for (size_t i = 0; i < sizeof(ev_fields) / sizeof(ev_fields[0]); i++) {
         const struct ev_field *f = &ev_fields[i];
-        if (strcmp(val->path, f->path) != 0)
+        if (f->kind != e->kind || strcmp(k, f->path) != 0)
             continue;
         char *dst = (char *)e + f->off;
         if (!f->first || dst[0] == '\0')
             str_set(dst, f->len, val->s);
+        e->got |= ev_bit(f);
         break;
     }
+    return e->need == 0 || (e->got & e->need) != e->need;
+}
+
+/* Sets a classification input; true when it changed. */
+static bool str_upd(char *dst, size_t n, const char *s)
+{
+    char t[INV_TEXT_MAX];
+    str_set(t, n < sizeof(t) ? n : sizeof(t), s);
+    if (strcmp(t, dst) == 0)
+        return false;
+    memcpy(dst, t, strlen(t) + 1);
     return true;
 }
 
@@ -579,25 +753,24 @@ static void set_name(struct inv_device *d, const char *name, enum inv_name_src s
     d->name_src = (uint8_t)src;
 }
 
-static bool event_wanted(const char *json, size_t len)
+/* The event's type when the inventory reads it, else EK_NONE (from the header). */
+static unsigned event_kind(const char *json, size_t len)
 {
     static const char key[] = "\"event_type\":\"";
     size_t lim = len < 160 ? len : 160;
     for (size_t i = 0; i + sizeof(key) - 1 < lim; i++) {
-        if (memcmp(json + i, key, sizeof(key) - 1) != 0)
+        if (json[i] != '"' || memcmp(json + i, key, sizeof(key) - 1) != 0)
             continue;
         const char *t = json + i + sizeof(key) - 1;
         size_t rest = len - (size_t)(t - json);
-        static const char *const types[] = {"dhcp\"", "arp\"",  "mdns\"", "nbns\"",
-                                            "llmnr\"", "ssdp\"", "http\"", "tls\""};
-        for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++) {
-            size_t tl = strlen(types[k]);
-            if (rest >= tl && memcmp(t, types[k], tl) == 0)
-                return true;
+        for (unsigned k = 1; k < EK_COUNT; k++) {
+            size_t tl = ek_names[k].len;
+            if (rest > tl && memcmp(t, ek_names[k].name, tl) == 0 && t[tl] == '"')
+                return k;
         }
-        return false;
+        return EK_NONE;
     }
-    return false;
+    return EK_NONE;
 }
 
 /* The DHCP server answering marks its device a router candidate. */
@@ -618,8 +791,45 @@ static void ev_dhcp_server(struct inv *v, const struct ev *e, uint64_t ts)
     }
 }
 
+/* Adds a learned IPv4 prefix (net/bits) to home_net. */
+static void home_learn(struct inv *v, uint32_t net, unsigned bits)
+{
+    if (v->nhome == INV_HOME_MAX)
+        return;
+    struct home_pfx *h = &v->home[v->nhome++];
+    memset(h, 0, sizeof(*h));
+    h->a.b[10] = h->a.b[11] = 0xff;
+    h->a.b[12] = (uint8_t)(net >> 24);
+    h->a.b[13] = (uint8_t)(net >> 16);
+    h->a.b[14] = (uint8_t)(net >> 8);
+    h->a.b[15] = (uint8_t)net;
+    h->bits = 96 + bits;
+    h->learned = true;
+    home_fill(h);
+    v->learned++;
+    v->gen++;
+}
+
+/* A DHCP ACK's address and subnet mask: the LAN's prefix, learned when home_net does
+ * not hold the address (a LAN numbered outside the private ranges). Masks wider than a
+ * /8 or narrower than a /30 are not taken. */
+static void learn_prefix(struct inv *v, const struct addr *ip, const char *mask_s)
+{
+    struct addr m;
+    if (mask_s[0] == '\0' || !addr_parse(mask_s, &m) || !addr_is_v4(&m) || !addr_is_v4(ip) ||
+        is_home(v, ip))
+        return;
+    uint32_t mask = addr_v4(&m);
+    unsigned bits = 0;
+    while (bits < 32 && (mask & (0x80000000U >> bits)) != 0)
+        bits++;
+    if (bits < 8 || bits > 30 || (mask << bits) != 0)
+        return; /* not contiguous, or out of range */
+    home_learn(v, addr_v4(ip) & mask, bits);
+}
+
 static struct inv_device *ev_dhcp(struct inv *v, const struct ev *e, uint64_t ts, bool *created,
-                                  bool *name_chg)
+                                  bool *name_chg, bool *chg)
 {
     uint8_t mac[6];
     struct addr ip;
@@ -634,11 +844,12 @@ static struct inv_device *ev_dhcp(struct inv *v, const struct ev *e, uint64_t ts
         if (e->hostname[0] != '\0')
             set_name(d, e->hostname, INV_NS_DHCP, name_chg);
         if (e->vendor[0] != '\0')
-            str_set(d->vendor_class, sizeof(d->vendor_class), e->vendor);
+            *chg |= str_upd(d->vendor_class, sizeof(d->vendor_class), e->vendor);
         if (e->params[0] != '\0')
-            str_set(d->dhcp_fp, sizeof(d->dhcp_fp), e->params);
+            *chg |= str_upd(d->dhcp_fp, sizeof(d->dhcp_fp), e->params);
     } else if (strcmp(e->dhcp_kind, "ack") == 0 && addr_parse(e->assigned_ip, &ip) &&
                !addr_unusable(&ip)) {
+        learn_prefix(v, &ip, e->subnet_mask);
         bind_ip(v, d, &ip, ts, *created, true);
         if (e->hostname[0] != '\0' && d->name[0] == '\0')
             set_name(d, e->hostname, INV_NS_DHCP, name_chg);
@@ -661,53 +872,63 @@ static struct inv_device *ev_arp(struct inv *v, const struct ev *e, uint64_t ts,
     return d;
 }
 
-static void ev_mdns(struct inv_device *d, const struct ev *e, bool *name_chg)
+static void ev_mdns(struct inv_device *d, const struct ev *e, bool *name_chg, bool *chg)
 {
     if (strcmp(e->mdns_type, "response") != 0) {
         for (int i = 0; i < INV_SVC_N; i++)
             if (e->queries[i][0] == '_')
-                set_add(&d->queries[0][0], INV_SVC_MAX, INV_SVC_N, e->queries[i]);
+                *chg |= set_add(&d->queries[0][0], INV_SVC_MAX, INV_SVC_N, e->queries[i]);
         return;
     }
     if (e->mdns_host[0] != '\0')
         set_name(d, e->mdns_host, INV_NS_MDNS, name_chg);
     for (int i = 0; i < INV_SVC_N; i++)
-        set_add(&d->services[0][0], INV_SVC_MAX, INV_SVC_N, e->services[i]);
+        *chg |= set_add(&d->services[0][0], INV_SVC_MAX, INV_SVC_N, e->services[i]);
     if (e->model[0] != '\0' && d->model[0] == '\0')
-        str_set(d->model, sizeof(d->model), e->model);
+        *chg |= str_upd(d->model, sizeof(d->model), e->model);
 }
 
 /* Events from a device's current address: mdns, nbns, llmnr, ssdp, http, tls. */
-static void ev_from(struct inv_device *d, const struct ev *e, bool *name_chg)
+static void ev_from(struct inv_device *d, const struct ev *e, bool *name_chg, bool *chg)
 {
-    if (strcmp(e->type, "mdns") == 0) {
-        ev_mdns(d, e, name_chg);
-    } else if (strcmp(e->type, "nbns") == 0) {
+    switch (e->kind) {
+    case EK_MDNS: ev_mdns(d, e, name_chg, chg); break;
+    case EK_NBNS:
         if (strcmp(e->nb_opcode, "registration") == 0 && strcmp(e->nb_suffix, "<00>") == 0 &&
             e->nb_name[0] != '\0' && d->name[0] == '\0')
             set_name(d, e->nb_name, INV_NS_NBNS, name_chg);
-    } else if (strcmp(e->type, "llmnr") == 0) {
+        break;
+    case EK_LLMNR:
         if (strcmp(e->llmnr_type, "response") == 0 && e->llmnr_name[0] != '\0')
             set_name(d, e->llmnr_name, INV_NS_LLMNR, name_chg);
-    } else if (strcmp(e->type, "ssdp") == 0) {
+        break;
+    case EK_SSDP: {
         bool announce = strcmp(e->ssdp_type, "search") != 0;
         if (announce && e->ssdp_server[0] != '\0')
-            str_set(d->ssdp_server, sizeof(d->ssdp_server), e->ssdp_server);
-        if (announce && strstr(e->ssdp_nt, "InternetGatewayDevice") != NULL)
+            *chg |= str_upd(d->ssdp_server, sizeof(d->ssdp_server), e->ssdp_server);
+        if (announce && !d->igd && strstr(e->ssdp_nt, "InternetGatewayDevice") != NULL) {
             d->igd = true;
-    } else if (strcmp(e->type, "http") == 0) {
-        set_add(&d->ua[0][0], INV_TEXT_MAX, INV_SET_N, e->ua);
-    } else if (strcmp(e->type, "tls") == 0) {
+            *chg = true;
+        }
+        break;
+    }
+    case EK_HTTP: *chg |= set_add(&d->ua[0][0], INV_TEXT_MAX, INV_SET_N, e->ua); break;
+    case EK_TLS: /* JA3/JA4 are kept, the rules do not read them */
         set_add(&d->ja3[0][0], sizeof(d->ja3[0]), INV_SET_N, e->ja3);
         set_add(&d->ja4[0][0], sizeof(d->ja4[0]), INV_SET_N, e->ja4);
+        break;
+    default: break;
     }
 }
 
-/* After an event: the kind again, and the asset event saying what changed. */
-static void ev_done(struct inv *v, struct inv_device *d, bool created, bool name_chg, uint64_t ts)
+/* After an event: the kind again when an input of the rules changed, and the asset
+ * event saying what changed. */
+static void ev_done(struct inv *v, struct inv_device *d, bool created, bool name_chg, bool chg,
+                    uint64_t ts)
 {
     unsigned old = d->kind;
-    inv_classify(d);
+    if (created || name_chg || chg)
+        inv_classify(d);
     if (created) {
         on_created(v, d, ts);
         return;
@@ -724,33 +945,34 @@ static void ev_done(struct inv *v, struct inv_device *d, bool created, bool name
 
 void inv_event(struct inv *v, const char *json, size_t len, uint64_t ts)
 {
-    if (!event_wanted(json, len))
+    unsigned kind = event_kind(json, len);
+    if (kind == EK_NONE)
         return;
-    struct ev *e = xcalloc(MEM_CORE, 1, sizeof(*e));
-    if (e == NULL)
-        return;
+    struct ev *e = &v->ev;
+    memset(e, 0, sizeof(*e));
+    e->v = v;
+    e->kind = kind;
+    e->need = ev_need(kind);
     clock_at(v, ts);
     v->events_read++;
     if (jscan(json, len, ev_cb, e) != 0) {
         v->events_bad++;
-        xfree(e);
         return;
     }
+    if (e->no_device)
+        return;
     struct inv_device *d = NULL;
-    bool created = false, name_chg = false;
-    struct addr ip;
-    if (strcmp(e->type, "dhcp") == 0) {
-        d = ev_dhcp(v, e, ts, &created, &name_chg);
-    } else if (strcmp(e->type, "arp") == 0) {
+    bool created = false, name_chg = false, chg = false;
+    if (kind == EK_DHCP) {
+        d = ev_dhcp(v, e, ts, &created, &name_chg, &chg);
+    } else if (kind == EK_ARP) {
         d = ev_arp(v, e, ts, &created);
-    } else if (addr_parse(e->src_ip, &ip) && is_home(v, &ip)) {
-        d = dev_by_ip(v, &ip);
-        if (d != NULL)
-            ev_from(d, e, &name_chg);
+    } else if (e->from != NULL) {
+        d = e->from;
+        ev_from(d, e, &name_chg, &chg);
     }
     if (d != NULL)
-        ev_done(v, d, created, name_chg, ts);
-    xfree(e);
+        ev_done(v, d, created, name_chg, chg, ts);
 }
 
 /* new_device alerts, once the device had time to say its name */
@@ -894,6 +1116,11 @@ int inv_save(struct inv *v, char *err, size_t errlen)
         put_set(f, &d->ja4[0][0], sizeof(d->ja4[0]), INV_SET_N);
         fputc('\n', f);
     }
+    for (unsigned k = 0; k < v->nhome; k++) {
+        const struct home_pfx *hp = &v->home[k];
+        if (hp->learned)
+            fprintf(f, "P\t%s/%u\n", eve_addr_str(&hp->a, ip, sizeof(ip)), hp->bits - 96);
+    }
     for (size_t k = 0; k < v->hist_len; k++) {
         const struct inv_hist *h = &v->hist[(v->hist_head + k) % v->nhist];
         fprintf(f, "H\t%s\t%u\t%llu\n", eve_addr_str(&h->ip, ip, sizeof(ip)), h->dev,
@@ -1001,6 +1228,20 @@ static void load_hist(struct inv *v, char **fld)
     }
 }
 
+/* "a.b.c.d/bits": a prefix learned before the restart. */
+static void load_prefix(struct inv *v, char *s)
+{
+    char *slash = strchr(s, '/');
+    struct addr a;
+    if (slash == NULL)
+        return;
+    *slash = '\0';
+    long bits = strtol(slash + 1, NULL, 10);
+    if (!addr_parse(s, &a) || !addr_is_v4(&a) || bits < 8 || bits > 30 || is_home(v, &a))
+        return;
+    home_learn(v, addr_v4(&a) & (0xffffffffU << (32 - bits)), (unsigned)bits);
+}
+
 /* Reads the state file into v (devices marked loaded). A missing file is no error. */
 static int inv_load(struct inv *v, const char *path, char *err, size_t errlen)
 {
@@ -1035,6 +1276,8 @@ static int inv_load(struct inv *v, const char *path, char *err, size_t errlen)
             load_device(v, fld);
         else if (fld[0][0] == 'H' && n == 4)
             load_hist(v, fld);
+        else if (fld[0][0] == 'P' && n == 2)
+            load_prefix(v, fld[1]);
     }
     xfree(line);
     fclose(f);
@@ -1052,7 +1295,9 @@ static bool alloc_tables(struct inv *v)
     while (v->nbind < (size_t)v->conf.max_devices * 4)
         v->nbind <<= 1;
     v->nhist = v->conf.max_history;
-    v->dev = xcalloc(MEM_CORE, v->conf.max_devices, sizeof(*v->dev));
+    /* not zeroed: dev_get clears a record when it takes it, so pages are touched
+     * only as devices come (20 MB at the default max_devices) */
+    v->dev = xalloc(MEM_CORE, (size_t)v->conf.max_devices * sizeof(*v->dev));
     v->idx = xcalloc(MEM_CORE, v->nidx, sizeof(*v->idx));
     v->bind = xcalloc(MEM_CORE, v->nbind, sizeof(*v->bind));
     v->hist = xcalloc(MEM_CORE, v->nhist, sizeof(*v->hist));
@@ -1146,6 +1391,7 @@ void inv_stats(const struct inv *v, struct jw *w)
     jw_u64(w, "events_bad", v->events_bad);
     jw_u64(w, "asset_events", v->assets);
     jw_u64(w, "new_device_alerts", v->new_alerts);
+    jw_u64(w, "prefixes_learned", v->learned);
     jw_obj_close(w);
 }
 

@@ -64,8 +64,10 @@ for rel in files:
     dh = {}
     for f in tshark(path, "dhcp.option.hostname && dhcp.flags.bc >= 0 && dhcp.type == 1",
                     ["dhcp.hw.mac_addr", "dhcp.option.hostname"]):
+        # dhcp.hw.mac_addr occurs twice when the client sends option 61 (client
+        # identifier, hardware type 1): "chaddr,option61". The first is the chaddr.
         if len(f) == 2 and f[0] and f[1]:
-            dh[f[0].lower()] = f[1].split(",")[0]
+            dh[f[0].split(",")[0].lower()] = f[1].split(",")[0]
     makers = {}
     for f in tshark(path, "eth", ["eth.src", "eth.src.oui_resolved"]):
         if len(f) == 2 and f[0] and f[1]:

@@ -342,6 +342,76 @@ static void test_bounds(void)
     CHECK(inv_new(&c, NULL, err, sizeof(err)) == NULL);
 }
 
+/* Internal versus external: a LAN numbered outside home_net is learned from a DHCP
+ * ACK's subnet mask (saved and loaded again), an address ARP binds is internal, and
+ * the packet path's cache neither hides a later learning nor stops last_seen. */
+static void test_learned_lan(void)
+{
+    struct inv_conf c;
+    struct sink s;
+    char err[256], dir[] = "/tmp/inv_lan_XXXXXX";
+    memset(&s, 0, sizeof(s));
+    CHECK(mkdtemp(dir) != NULL);
+    conf_init(&c);
+    snprintf(c.state_file, sizeof(c.state_file), "%s/inventory.tsv", dir);
+    struct inv_host h = {sink_write, sink_new, &s};
+    struct inv *v = inv_new(&c, &h, err, sizeof(err));
+    CHECK(v != NULL);
+    if (v == NULL)
+        return;
+    uint8_t a[6], b[6], r[6];
+    mac("00:11:32:00:00:0a", a);
+    mac("00:11:32:00:00:0b", b);
+    mac("00:11:32:00:00:0c", r);
+    struct addr pa = v4("198.51.100.20"), pb = v4("198.51.100.30"), pr = v4("203.0.113.9");
+    /* outside home_net: no device, however often (the cache's "outside" entry) */
+    inv_packet(v, b, &pb, T0);
+    inv_packet(v, b, &pb, T0 + 1);
+    CHECK_EQ_U64(inv_count(v), 0);
+    /* an ACK with a /24 mask teaches the prefix: the same packet now makes a device */
+    ev(v, T0 + SEC, ACK, "00:11:32:00:00:0a", "198.51.100.20", ",\"subnet_mask\":\"255.255.255.0\"");
+    CHECK_EQ_U64(inv_count(v), 1);
+    inv_packet(v, b, &pb, T0 + 2 * SEC);
+    CHECK_EQ_U64(inv_count(v), 2);
+    /* later packets (cache hits) still move last_seen */
+    inv_packet(v, b, &pb, T0 + 9 * SEC);
+    const struct inv_device *d = inv_find_mac(v, b);
+    CHECK(d != NULL && d->last_seen == T0 + 9 * SEC);
+    inv_packet(v, a, &pa, T0 + 3 * SEC);
+    /* ARP binds an address outside every prefix: that address is internal */
+    inv_packet(v, r, &pr, T0 + 4 * SEC);
+    CHECK_EQ_U64(inv_count(v), 2);
+    ev(v, T0 + 5 * SEC,
+       "{\"event_type\":\"arp\",\"arp\":{\"opcode\":\"reply\",\"src_mac\":\"%s\",\"src_ip\":\"%s\"%s}}",
+       "00:11:32:00:00:0c", "203.0.113.9", "");
+    CHECK_EQ_U64(inv_count(v), 3);
+    inv_packet(v, r, &pr, T0 + 7 * SEC);
+    d = inv_find_mac(v, r);
+    CHECK(d != NULL && d->last_seen == T0 + 7 * SEC);
+    /* a bad mask teaches nothing */
+    ev(v, T0 + 6 * SEC, ACK, "00:11:32:00:00:0d", "100.64.0.5", ",\"subnet_mask\":\"255.0.255.0\"");
+    uint8_t e[6];
+    mac("00:11:32:00:00:0e", e);
+    struct addr pe = v4("100.64.0.6");
+    inv_packet(v, e, &pe, T0 + 7 * SEC);
+    CHECK(inv_find_mac(v, e) == NULL);
+    CHECK(inv_save(v, err, sizeof(err)) == 0);
+    inv_free(v);
+    /* the learned prefix comes back with the saved inventory */
+    v = inv_new(&c, &h, err, sizeof(err));
+    CHECK(v != NULL);
+    if (v != NULL) {
+        uint8_t n[6];
+        mac("00:11:32:00:00:0f", n);
+        struct addr pn = v4("198.51.100.77");
+        inv_packet(v, n, &pn, T0 + 10 * SEC);
+        CHECK(inv_find_mac(v, n) != NULL);
+        inv_free(v);
+    }
+    unlink(c.state_file);
+    rmdir(dir);
+}
+
 int main(void)
 {
     RUN(test_oui);
@@ -349,5 +419,6 @@ int main(void)
     RUN(test_attribution);
     RUN(test_persistence);
     RUN(test_bounds);
+    RUN(test_learned_lan);
     return check_done();
 }
