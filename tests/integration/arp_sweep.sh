@@ -181,6 +181,33 @@ check "bridge: the 29 requests span at least 28/20 s x 0.8" \
 t = sorted(float(l.split("\t")[0]) for l in open(sys.argv[1]))
 print("  span: %.3f s" % (t[-1] - t[0])); sys.exit(0 if t[-1] - t[0] >= 28 / 20 * 0.8 else 1)' "$T_TMP/req.tsv"
 
+# ---- repeated sweeps: one request per address per interval ----------------------------
+# interval 1 s at 100/s (0.29 s a sweep): after 3 sweeps, the sensor's own log of the
+# requests (arp events from its MAC) holds each address once per sweep started.
+mkdir -m 777 "$T_TMP/again"
+run_sensor again --set inventory.sweep.enabled=yes --set inventory.sweep.rate=100 \
+    --set inventory.sweep.interval=1s
+wait_for "$T_TMP/again.json" 'any(e.get("stats",{}).get("arp_sweep",{}).get("sweeps",0)>=3 for e in E)' ||
+    bad "repeat: 3 sweeps not counted within 30 s"
+stop_sensor; rc=$?
+check "repeat: exits 0" [ "$rc" -eq 0 ]
+check "repeat: each address asked once per sweep (sweeps or sweeps+1 times: one may be cut by the stop)" \
+    "$PY" -c 'import json,sys
+E = [json.loads(l) for l in open(sys.argv[1])]
+st = [e["stats"]["arp_sweep"] for e in E if e["event_type"] == "stats"][-1]
+n = {}
+for e in E:
+    a = e.get("arp")
+    if e["event_type"] == "arp" and a["opcode"] == "request" and a["src_mac"] == sys.argv[2]:
+        n[a["dest_ip"]] = n.get(a["dest_ip"], 0) + 1
+print("  final stats:", st, " requests per address:", sorted(set(n.values())))
+# requests of the last ~0.2 s before the stop may never reach the capture's reader
+ok = (st["sweeps"] >= 3 and st["errors"] == 0 and st["requests"] - 29 <= sum(n.values()) <= st["requests"]
+      and sorted(n) == sorted("10.213.9.%d" % i for i in range(2, 31))
+      and all(st["sweeps"] <= c <= st["sweeps"] + 1 for c in n.values())
+      and st["requests"] <= 29 * (st["sweeps"] + 1))
+sys.exit(0 if ok else 1)' "$T_TMP/again.json" "$SMAC"
+
 # ---- reading a file: the sweep is ignored with a notice ------------------------------
 "$SENSOR" -r "$T_TMP/bridge.pcapng" -o "$T_TMP/file.json" -q \
     --set inventory.sweep.enabled=yes 2>"$T_TMP/file.err"; rc=$?
