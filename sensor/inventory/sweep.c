@@ -413,8 +413,13 @@ static bool wait_until(struct sweep *s, uint64_t until_us)
     pthread_mutex_lock(&s->mu);
     while (!s->stop && mono_us() < until_us) {
         int rc = pthread_cond_timedwait(&s->cv, &s->mu, &ts);
-        if (rc != 0 && rc != ETIMEDOUT && rc != EINTR)
-            break; /* cannot wait: go on rather than spin (checked once more below) */
+        if (rc != 0 && rc != ETIMEDOUT && rc != EINTR) {
+            /* the condition variable cannot wait: sleep instead, so that the pace holds
+             * (a stop is then seen at the deadline) */
+            pthread_mutex_unlock(&s->mu);
+            clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+            pthread_mutex_lock(&s->mu);
+        }
     }
     bool go = !s->stop;
     pthread_mutex_unlock(&s->mu);
