@@ -201,7 +201,7 @@ for e in E:
     if e["event_type"] == "arp" and a["opcode"] == "request" and a["src_mac"] == sys.argv[2]:
         n[a["dest_ip"]] = n.get(a["dest_ip"], 0) + 1
 print("  final stats:", st, " requests per address:", sorted(set(n.values())))
-# requests of the last ~0.2 s before the stop may never reach the capture's reader
+# requests of the last ~0.2 s before the stop may never reach the capture loop
 ok = (st["sweeps"] >= 3 and st["errors"] == 0 and st["requests"] - 29 <= sum(n.values()) <= st["requests"]
       and sorted(n) == sorted("10.213.9.%d" % i for i in range(2, 31))
       and all(st["sweeps"] <= c <= st["sweeps"] + 1 for c in n.values())
