@@ -4,6 +4,7 @@
  */
 #include "capture/capture.h"
 #include "inventory/inventory.h"
+#include "inventory/sweep.h"
 #include "pipeline.h"
 #include "sensor_conf.h"
 #include "ship/ship.h"
@@ -257,6 +258,41 @@ static int print_inventory(const struct cli *cl, const struct sensor_conf *conf)
     return 0;
 }
 
+/* inventory.sweep: set up on a live interface only, here before privileges are dropped
+ * (the raw socket needs them); started after. 0, or nonzero with a message printed. */
+static int open_sweep(const struct cli *cl, const struct sensor_conf *c, struct sweep **out)
+{
+    char err[512];
+    *out = NULL;
+    if (!c->inv_sweep_enabled)
+        return 0;
+    if (cl->read_file != NULL) {
+        log_notice("inventory", "inventory.sweep.enabled is ignored when reading a capture file "
+                                "(-r): the ARP sweep runs on a live interface only");
+        return 0;
+    }
+    if (!c->inv_enabled || !c->arp_enabled) {
+        fprintf(stderr, "otasuke-sensor: inventory.sweep.enabled needs inventory.enabled and "
+                        "app.arp.enabled (the answers reach the inventory as ARP)\n");
+        return 1;
+    }
+    struct sweep_conf sc;
+    sweep_conf_from_sensor(c, cl->iface, &sc);
+    if (strcmp(sc.iface, cl->iface) != 0)
+        log_notice("inventory",
+                   "arp sweep on %s, capture on %s: the answers reach the inventory only if the "
+                   "capture sees that interface's traffic",
+                   sc.iface, cl->iface);
+    if (c->bpf[0] != '\0')
+        log_notice("inventory", "arp sweep with a capture filter: it must let ARP through");
+    *out = sweep_new(&sc, err, sizeof(err));
+    if (*out == NULL) {
+        fprintf(stderr, "otasuke-sensor: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
 /* --enroll URL CODE: exchanges the code for the device token; the exit status. */
 static int enroll(const struct cli *cl, const struct sensor_conf *conf)
 {
@@ -278,6 +314,7 @@ int main(int argc, char **argv)
     char filter[1024], err[512];
     int rc = 1;
     struct capture *cap = NULL;
+    struct sweep *sweep = NULL;
 
     memset(&cl, 0, sizeof(cl));
     if (parse_cli(argc, argv, &cl, filter, sizeof(filter)) != 0)
@@ -313,8 +350,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "otasuke-sensor: %s\n", err);
         goto out;
     }
+    if (open_sweep(&cl, &conf, &sweep) != 0)
+        goto out;
+    pipeline_set_sweep(g_pl, sweep);
     if (conf.user[0] != '\0' && drop_privileges(conf.user) != 0)
         goto out;
+    if (sweep != NULL && sweep_start(sweep, err, sizeof(err)) != 0) {
+        fprintf(stderr, "otasuke-sensor: %s\n", err);
+        goto out;
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -332,6 +376,7 @@ int main(int argc, char **argv)
 out:
     pipeline_free(g_pl);
     g_pl = NULL;
+    sweep_free(sweep);
     capture_close(cap);
     return rc;
 }

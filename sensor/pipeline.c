@@ -17,6 +17,7 @@
 #include "capture/capture.h"
 #include "detect/detect.h"
 #include "inventory/inventory.h"
+#include "inventory/sweep.h"
 #include "decode/decode.h"
 #include "flow/flow.h"
 #include "flow/reasm.h"
@@ -78,6 +79,7 @@ struct pipeline {
     struct inv *inv; /* device inventory (issue 5) */
     volatile sig_atomic_t reload;
     struct ship *ship; /* shipping to the center, NULL when ship.url is empty */
+    struct sweep *sweep; /* the ARP sweep (borrowed), NULL when off */
 };
 
 /* Every event line goes here: to the output, and to the center when shipping. */
@@ -475,6 +477,8 @@ static void write_stats(struct pipeline *pl, bool final)
         detect_stats(pl->det, w);
     if (pl->inv != NULL)
         inv_stats(pl->inv, w);
+    if (pl->sweep != NULL)
+        sweep_stats_json(pl->sweep, w);
     jw_obj_open(w, "output");
     jw_u64(w, "events", ss.events);
     jw_u64(w, "bytes", ss.bytes);
@@ -897,6 +901,11 @@ void pipeline_free(struct pipeline *pl)
     xfree(pl);
 }
 
+void pipeline_set_sweep(struct pipeline *pl, struct sweep *sw)
+{
+    pl->sweep = sw;
+}
+
 void pipeline_reload(struct pipeline *pl)
 {
     pl->reload = 1;
@@ -960,6 +969,7 @@ int pipeline_run(struct pipeline *pl, struct capture *cap, bool progress)
     }
     if (progress)
         show_progress(pl, true);
+    sweep_stop(pl->sweep); /* before the final stats, so that they hold every request */
     flow_table_flush(pl->flows);
     if (pl->inv != NULL)
         inv_flush(pl->inv);

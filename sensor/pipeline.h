@@ -13,6 +13,7 @@
 
 struct pipeline;
 struct capture;
+struct sweep;
 
 struct pipeline_summary {
     uint64_t packets, bytes, flows, events, events_dropped, decode_bad, kernel_drops;
@@ -29,6 +30,9 @@ void pipeline_free(struct pipeline *pl);
  * final stats event. progress: show a progress line on stderr. Returns 0, or
  * ERR_IO when the capture ended with a read error (what was read is still logged). */
 int pipeline_run(struct pipeline *pl, struct capture *cap, bool progress);
+/* The ARP sweep (inventory/sweep.h), borrowed until pipeline_free: its counters go
+ * into stats events and pipeline_run stops it before the final stats. */
+void pipeline_set_sweep(struct pipeline *pl, struct sweep *sw);
 /* Async-signal-safe: asks for the intel lists to be reloaded at the next
  * housekeeping (once a second of packet time; SIGHUP). */
 void pipeline_reload(struct pipeline *pl);

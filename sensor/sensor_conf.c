@@ -380,5 +380,21 @@ const struct conf_item sensor_conf_table[] = {
     {"inventory.save_interval", CONF_DURATION, "5m", 0, 86400 * SEC, OFF(inv_save_interval),
      "the saved inventory is rewritten this often (packet time) and at exit; 0: at exit only",
      NULL},
+    {"inventory.sweep.enabled", CONF_BOOL, "no", 0, 0, OFF(inv_sweep_enabled),
+     "active discovery: send ARP requests to every address of the local IPv4 prefixes, so "
+     "that silent devices join the inventory (live capture only; needs root or CAP_NET_RAW "
+     "at start)", NULL},
+    {"inventory.sweep.interface", CONF_STRING, "", 0, 0, OFF(inv_sweep_iface),
+     "interface the ARP requests leave from; empty: the capture interface (-i)", NULL},
+    {"inventory.sweep.prefixes", CONF_STRING, "", 0, 0, OFF(inv_sweep_prefixes),
+     "IPv4 prefixes to sweep, comma-separated (\"192.168.1.0/24\"); empty: the networks of "
+     "the interface's own IPv4 addresses", NULL},
+    {"inventory.sweep.rate", CONF_INT, "10", 1, 1000, OFF(inv_sweep_rate),
+     "ARP requests per second at most (one at a time, never in bursts)", NULL},
+    {"inventory.sweep.interval", CONF_DURATION, "1h", 1 * SEC, 7LL * 86400 * SEC,
+     OFF(inv_sweep_interval), "a full sweep starts this often (wall clock)", NULL},
+    {"inventory.sweep.max_addresses", CONF_INT, "4096", 1, 1048576, OFF(inv_sweep_max_addresses),
+     "addresses one sweep may ask for at most; larger prefixes are refused at start (the "
+     "default allows a /20)", NULL},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };

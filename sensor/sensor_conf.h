@@ -169,6 +169,13 @@ struct sensor_conf {
     uint64_t inv_quiet;
     uint64_t inv_new_delay;
     uint64_t inv_save_interval;
+    /* active discovery: the ARP sweep (sensor/inventory/sweep.c) */
+    bool inv_sweep_enabled;
+    char inv_sweep_iface[CONF_STR_MAX];
+    char inv_sweep_prefixes[CONF_STR_MAX];
+    int64_t inv_sweep_rate;
+    uint64_t inv_sweep_interval;
+    int64_t inv_sweep_max_addresses;
 };
 
 extern const struct conf_item sensor_conf_table[];

@@ -4,6 +4,11 @@
  * every whole packet before the damage was delivered. Live interfaces use
  * pcap_create/pcap_activate with a configured snaplen, buffer and read timeout;
  * kernel drops are read with pcap_stats() and reported in stats events.
+ *
+ * Live reads are non-blocking with our own poll() of the read timeout: with Linux
+ * TPACKET_V3 (libpcap >= 1.8) the pcap timeout only bounds how long a packet waits in a
+ * partly filled block, so on an interface where nothing arrives a blocking read never
+ * returns and the sensor's clock (stats, flow timeouts, inventory saves) would stop.
  */
 #include "capture/capture.h"
 
@@ -11,6 +16,7 @@
 
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,6 +27,8 @@ struct capture {
     pcap_t *p;
     char *iobuf; /* setvbuf buffer of a file we opened; freed after pcap_close */
     bool live;
+    int fd;         /* live: selectable descriptor polled while idle; -1: blocking reads */
+    int timeout_ms; /* live: longest wait for a packet before CAPTURE_TIMEOUT */
     uint64_t file_size;
     uint64_t received;
     uint64_t bytes;
@@ -59,6 +67,7 @@ static struct capture *open_stream(FILE *fp, char *iobuf, const char *name, cons
         return NULL;
     }
     c->iobuf = iobuf;
+    c->fd = -1;
     c->p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, ebuf);
     if (c->p == NULL) {
         fclose(fp);
@@ -109,6 +118,8 @@ struct capture *capture_open_live(const char *iface, const char *bpf,
         return NULL;
     }
     c->live = true;
+    c->fd = -1;
+    c->timeout_ms = lc->timeout_ms;
     c->p = pcap_create(iface, ebuf);
     if (c->p == NULL) {
         snprintf(err, errlen, "%s: %s", iface, ebuf);
@@ -129,17 +140,33 @@ struct capture *capture_open_live(const char *iface, const char *bpf,
     }
     if (apply_filter(c, bpf, err, errlen) != 0)
         goto fail;
+    int fd = pcap_get_selectable_fd(c->p);
+    if (fd >= 0 && lc->timeout_ms > 0 && pcap_setnonblock(c->p, 1, ebuf) == 0)
+        c->fd = fd;
     return c;
 fail:
     capture_close(c);
     return NULL;
 }
 
+/* Live, non-blocking: waits up to the read timeout for the descriptor to be readable
+ * (a signal ends the wait early: pipeline_stop is seen at once). */
+static int next_live(struct capture *c, struct pcap_pkthdr **h, const u_char **data)
+{
+    int rc = pcap_next_ex(c->p, h, data);
+    if (rc != 0)
+        return rc;
+    struct pollfd pf = {c->fd, POLLIN, 0};
+    if (poll(&pf, 1, c->timeout_ms) <= 0)
+        return 0;
+    return pcap_next_ex(c->p, h, data);
+}
+
 enum capture_rc capture_next(struct capture *c, struct capture_pkt *out)
 {
     struct pcap_pkthdr *h;
     const u_char *data;
-    int rc = pcap_next_ex(c->p, &h, &data);
+    int rc = c->fd >= 0 ? next_live(c, &h, &data) : pcap_next_ex(c->p, &h, &data);
     if (rc == 1) {
         out->data = data;
         out->caplen = h->caplen;

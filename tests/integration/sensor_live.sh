@@ -25,7 +25,13 @@ chmod 777 "$T_TMP"
 ip netns exec "$A" "$SENSOR" -i va$$ -o "$T_TMP/live.json" --user nobody -q \
     --set output.stats_interval=1s 'not arp' 2>"$T_TMP/live.err" &
 pid=$!
-sleep 1.5
+# wait (up to 15 s) for the privilege drop instead of a fixed sleep: under load the
+# start-up (nDPI, intel lists) can take longer than a second or two
+for _ in $(seq 75); do
+    grep -qE '^Uid:[[:space:]]+0[[:space:]]' /proc/$pid/status 2>/dev/null || break
+    sleep 0.2
+done
+sleep 0.3
 check "sensor is running" kill -0 $pid
 check "runs as a non-root user after opening the capture" \
     bash -c "grep -E '^Uid:' /proc/$pid/status | awk '{exit !(\$2 != 0 && \$3 != 0)}'"
