@@ -7,6 +7,15 @@
  * bytes are handled by mode: commands (lines), the DATA message (a byte-level dot
  * machine: "." at a line start is removed, a line "." ends the message), BDAT chunks
  * (counted), or data being skipped after a gap. Nothing is allocated after state_new.
+ *
+ * Transactions end as in Suricata 8.0.7: a message (DATA ".", BDAT LAST) completes its
+ * transaction at the server's reply to that end, not at the end itself, so the smtp
+ * event (and the fileinfo of the message's last file) is written when that reply is
+ * delivered, i.e. at the client's ACK of it. Meanwhile a pipelining client may start
+ * the next transaction, so there are two transaction slots: tx[cur] is being filled,
+ * tx[cur ^ 1] (when `fin`) is complete and waits for its reply. A closed file is
+ * written at the next part's start or with its transaction (Suricata logs it at the
+ * next packet of the client), so its email.status does not depend on the split.
  */
 #include "app/smtp.h"
 
@@ -26,6 +35,7 @@ enum cmd {
     CMD_RCPT,
     CMD_DATA,
     CMD_BDAT,
+    CMD_BDAT_LAST,
     CMD_RSET,
     CMD_QUIT,
     CMD_STARTTLS,
@@ -57,6 +67,25 @@ struct line {
     bool skip; /* the rest of an over-long line is dropped */
 };
 
+/* What one transaction logs. helo and auth carry over to the next transaction. */
+struct smtp_tx {
+    bool open; /* a command of this transaction was seen */
+    uint8_t msg; /* enum msg */
+    bool rcpt_over;
+    uint64_t id;
+    uint32_t nrcpt, rcpt_len, natt, att_len, nrecv, recv_len, nurl, url_len;
+    char helo[F_SMALL];
+    char mail_from[F_SMALL];
+    char auth[32];
+    char rcpt[RCPT_POOL];
+    char att[ATT_POOL];
+    char recv[RECV_POOL];      /* Received headers, NUL-separated */
+    uint16_t url_off[URL_MAX]; /* into url[] */
+    char url[URL_POOL];        /* URLs found, NUL-terminated, in the order found */
+    char from[F_LARGE], to[F_LARGE], cc[F_LARGE], subject[F_LARGE];
+    char message_id[F_SMALL], date[F_SMALL], x_mailer[F_SMALL];
+};
+
 struct smtp {
     /* configuration */
     uint32_t max_line;
@@ -76,31 +105,21 @@ struct smtp {
     bool bdat_last;
     bool replied;     /* any server reply seen */
     uint64_t bdat_left;
-    /* transaction */
-    bool tx_open;
-    uint8_t msg; /* enum msg */
-    bool msg_capped;
-    bool rcpt_over;
-    uint64_t msg_size;
-    uint64_t tx_id;
-    uint32_t nrcpt, rcpt_len, natt, att_len, nrecv, recv_len;
-    char helo[F_SMALL];
-    char mail_from[F_SMALL];
-    char auth[32];
-    char rcpt[RCPT_POOL];
-    char att[ATT_POOL];
-    char recv[RECV_POOL]; /* Received headers, NUL-separated */
-    uint32_t nurl, url_len, uline_len;
-    bool url_scan;                /* the current part is searched for URLs */
-    uint16_t url_off[URL_MAX];    /* into url[] */
-    char url[URL_POOL];           /* URLs found, NUL-terminated, in the order found */
-    uint8_t uline[URL_LINE];      /* the decoded line being assembled */
-    char from[F_LARGE], to[F_LARGE], cc[F_LARGE], subject[F_LARGE];
-    char message_id[F_SMALL], date[F_SMALL], x_mailer[F_SMALL];
+    /* transactions: tx[cur] is filled; tx[cur ^ 1] waits for its reply while fin */
+    struct smtp_tx tx[2];
+    uint8_t cur;
+    bool fin;
     /* message */
+    bool msg_capped;
+    uint64_t msg_size;
+    uint32_t uline_len;
+    bool url_scan;           /* the current part is searched for URLs */
+    uint8_t uline[URL_LINE]; /* the decoded line being assembled */
     struct mime mime;
     struct app_file file;
     bool file_open;
+    bool file_pending; /* closed, its fileinfo not written yet */
+    uint8_t file_slot; /* the tx[] it belongs to */
     uint32_t file_ids;
     struct app_sink *sink; /* valid during a call */
 };
@@ -220,7 +239,7 @@ static void write_addrs(struct jw *w, const char *key, const char *v)
     jw_arr_close(w);
 }
 
-static void write_smtp_obj(struct jw *w, const struct smtp *s)
+static void write_smtp_obj(struct jw *w, const struct smtp_tx *s)
 {
     jw_obj_open(w, "smtp");
     if (s->helo[0] != '\0')
@@ -252,7 +271,7 @@ static void write_decoded(struct jw *w, const char *key, const char *raw, bool l
         jw_str(w, k, dec);
 }
 
-static const char *msg_status(const struct smtp *s)
+static const char *msg_status(const struct smtp_tx *s)
 {
     switch (s->msg) {
     case MSG_DONE:
@@ -265,7 +284,7 @@ static const char *msg_status(const struct smtp *s)
 }
 
 /* email.url: last found first, as Suricata (its list is written from the end). */
-static void write_urls(struct jw *w, const struct smtp *s)
+static void write_urls(struct jw *w, const struct smtp_tx *s)
 {
     if (s->nurl == 0)
         return;
@@ -275,13 +294,12 @@ static void write_urls(struct jw *w, const struct smtp *s)
     jw_arr_close(w);
 }
 
-static void write_email_obj(struct jw *w, const struct smtp *s, bool status)
+static void write_email_obj(struct jw *w, const struct smtp_tx *s)
 {
     if (s->msg == MSG_NONE)
         return;
     jw_obj_open(w, "email");
-    if (status)
-        jw_str(w, "status", s->msg == MSG_TRUNC ? "BODY_STARTED" : msg_status(s));
+    jw_str(w, "status", s->msg == MSG_TRUNC ? "BODY_STARTED" : msg_status(s));
     if (s->from[0] != '\0')
         write_decoded(w, "from", s->from, false);
     if (s->to[0] != '\0')
@@ -305,46 +323,89 @@ static void write_email_obj(struct jw *w, const struct smtp *s, bool status)
     jw_obj_close(w);
 }
 
-static void tx_reset(struct smtp *s)
+static struct smtp_tx *cur(struct smtp *s)
 {
-    s->tx_open = false;
-    s->msg = MSG_NONE;
-    s->msg_capped = false;
-    s->rcpt_over = false;
-    s->msg_size = 0;
-    s->nrcpt = s->rcpt_len = s->natt = s->att_len = s->nrecv = s->recv_len = 0;
-    s->nurl = s->url_len = s->uline_len = 0;
-    s->url_scan = false;
-    s->mail_from[0] = s->from[0] = s->to[0] = s->cc[0] = s->subject[0] = '\0';
-    s->message_id[0] = s->date[0] = s->x_mailer[0] = '\0';
+    return &s->tx[s->cur];
 }
 
-/* Writes the transaction's smtp event (if anything is in it) and starts a new one. */
-static void tx_log(struct smtp *s)
+/* Empties t for transaction id (helo and auth stay: they are the session's). */
+static void tx_reset(struct smtp_tx *t, uint64_t id)
 {
-    if (!s->tx_open && s->msg == MSG_NONE)
-        return;
+    t->open = false;
+    t->msg = MSG_NONE;
+    t->rcpt_over = false;
+    t->id = id;
+    t->nrcpt = t->rcpt_len = t->natt = t->att_len = t->nrecv = t->recv_len = 0;
+    t->nurl = t->url_len = 0;
+    t->mail_from[0] = t->from[0] = t->to[0] = t->cc[0] = t->subject[0] = '\0';
+    t->message_id[0] = t->date[0] = t->x_mailer[0] = '\0';
+}
+
+static void tx_write(struct smtp *s, const struct smtp_tx *t)
+{
     struct jw *w = s->sink != NULL ? s->sink->event_begin(s->sink, "smtp", APP_TOSERVER) : NULL;
-    if (w != NULL) {
-        jw_u64(w, "tx_id", s->tx_id);
-        write_smtp_obj(w, s);
-        write_email_obj(w, s, true);
-        s->sink->event_end(s->sink);
-    }
-    s->tx_id++;
-    tx_reset(s);
+    if (w == NULL)
+        return;
+    jw_u64(w, "tx_id", t->id);
+    write_smtp_obj(w, t);
+    write_email_obj(w, t);
+    s->sink->event_end(s->sink);
 }
 
-static void file_log(struct smtp *s)
+/* Writes the fileinfo of the closed file, if it waits, with its transaction's fields. */
+static void file_flush(struct smtp *s)
 {
+    if (!s->file_pending)
+        return;
+    s->file_pending = false;
+    const struct smtp_tx *t = &s->tx[s->file_slot];
     struct jw *w = s->sink != NULL ? s->sink->event_begin(s->sink, "fileinfo", APP_TOSERVER)
                                    : NULL;
     if (w == NULL)
         return;
-    write_smtp_obj(w, s);
-    write_email_obj(w, s, false);
-    file_write_fileinfo(w, &s->file, s->tx_id); /* writes the "fileinfo" object */
+    write_smtp_obj(w, t);
+    write_email_obj(w, t);
+    file_write_fileinfo(w, &s->file, t->id); /* writes the "fileinfo" object */
     s->sink->event_end(s->sink);
+}
+
+/* Writes the complete transaction that waits for its reply (and its file). */
+static void fin_log(struct smtp *s)
+{
+    if (!s->fin)
+        return;
+    if (s->file_slot != s->cur)
+        file_flush(s);
+    s->fin = false;
+    tx_write(s, &s->tx[s->cur ^ 1]);
+}
+
+/* Writes the current transaction's smtp event (if anything is in it), after the one
+ * that waits (tx_id order), and starts a new one. */
+static void tx_log(struct smtp *s)
+{
+    struct smtp_tx *t = cur(s);
+    if (!t->open && t->msg == MSG_NONE)
+        return;
+    fin_log(s);
+    file_flush(s);
+    tx_write(s, t);
+    tx_reset(t, t->id + 1);
+}
+
+/* The current transaction's message is complete: it waits for the server's reply to
+ * its end (a transaction still waiting before it is written now), and the next one
+ * starts in the other slot. */
+static void tx_complete(struct smtp *s)
+{
+    fin_log(s);
+    const struct smtp_tx *t = cur(s);
+    s->cur ^= 1;
+    s->fin = true;
+    struct smtp_tx *n = cur(s);
+    memcpy(n->helo, t->helo, sizeof(n->helo));
+    memcpy(n->auth, t->auth, sizeof(n->auth));
+    tx_reset(n, t->id + 1);
 }
 
 /* ---- URLs in message text (Suricata's extract-urls) ---- */
@@ -367,7 +428,7 @@ static size_t find_nocase(const uint8_t *l, size_t n, const char *w)
     return n;
 }
 
-static void url_add(struct smtp *s, const uint8_t *u, size_t n)
+static void url_add(struct smtp_tx *s, const uint8_t *u, size_t n)
 {
     if (n > URL_LEN_MAX)
         n = URL_LEN_MAX;
@@ -394,7 +455,7 @@ static void url_line(struct smtp *s, const uint8_t *l, size_t n)
             while (e < n && !url_end(l[e]))
                 e++;
             size_t from = s->url_log_scheme ? at : at + sl;
-            url_add(s, l + from, e - from);
+            url_add(cur(s), l + from, e - from);
             off = e;
         }
     }
@@ -447,7 +508,7 @@ static void url_schemes(struct smtp *s, const char *list)
 static void on_header(void *ud, unsigned depth, const char *name, size_t nl, const char *v,
                       size_t vl)
 {
-    struct smtp *s = ud;
+    struct smtp_tx *s = cur(ud);
     if (depth != 0)
         return;
     if (nl == 8 && starts((const uint8_t *)name, nl, "RECEIVED")) {
@@ -462,14 +523,14 @@ static void on_header(void *ud, unsigned depth, const char *name, size_t nl, con
         const char *name;
         size_t off, cap;
     } h[] = {
-        {"FROM", offsetof(struct smtp, from), F_LARGE},
-        {"TO", offsetof(struct smtp, to), F_LARGE},
-        {"CC", offsetof(struct smtp, cc), F_LARGE},
-        {"SUBJECT", offsetof(struct smtp, subject), F_LARGE},
-        {"MESSAGE-ID", offsetof(struct smtp, message_id), F_SMALL},
-        {"DATE", offsetof(struct smtp, date), F_SMALL},
-        {"X-MAILER", offsetof(struct smtp, x_mailer), F_SMALL},
-        {"USER-AGENT", offsetof(struct smtp, x_mailer), F_SMALL},
+        {"FROM", offsetof(struct smtp_tx, from), F_LARGE},
+        {"TO", offsetof(struct smtp_tx, to), F_LARGE},
+        {"CC", offsetof(struct smtp_tx, cc), F_LARGE},
+        {"SUBJECT", offsetof(struct smtp_tx, subject), F_LARGE},
+        {"MESSAGE-ID", offsetof(struct smtp_tx, message_id), F_SMALL},
+        {"DATE", offsetof(struct smtp_tx, date), F_SMALL},
+        {"X-MAILER", offsetof(struct smtp_tx, x_mailer), F_SMALL},
+        {"USER-AGENT", offsetof(struct smtp_tx, x_mailer), F_SMALL},
     };
     for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++) {
         if (strlen(h[i].name) != nl || !starts((const uint8_t *)name, nl, h[i].name))
@@ -492,7 +553,8 @@ static bool part_is_file(const struct mime_part *p)
 static void on_part_begin(void *ud, const struct mime_part *p)
 {
     struct smtp *s = ud;
-    s->msg = MSG_BODY;
+    struct smtp_tx *t = cur(s);
+    t->msg = MSG_BODY;
     /* Suricata searches parts with a file name and text/plain, text/html, message/ */
     s->url_scan = s->url_extract &&
                   (p->name[0] != '\0' || strcmp(p->ctype, "text/plain") == 0 ||
@@ -501,11 +563,12 @@ static void on_part_begin(void *ud, const struct mime_part *p)
     if (!s->decode_files || !part_is_file(p))
         return;
     size_t nl = strlen(p->name);
-    if (nl > 0 && s->att_len + nl + 1 <= ATT_POOL) {
-        memcpy(s->att + s->att_len, p->name, nl + 1);
-        s->att_len += (uint32_t)nl + 1;
-        s->natt++;
+    if (nl > 0 && t->att_len + nl + 1 <= ATT_POOL) {
+        memcpy(t->att + t->att_len, p->name, nl + 1);
+        t->att_len += (uint32_t)nl + 1;
+        t->natt++;
     }
+    file_flush(s); /* the file before: s->file is reused */
     file_open(&s->file, p->name, nl, ++s->file_ids, 0);
     s->file_open = true;
 }
@@ -529,7 +592,8 @@ static void on_part_end(void *ud, bool complete, bool bad)
         return;
     s->file_open = false;
     file_close(&s->file, complete && !s->msg_capped, bad);
-    file_log(s);
+    s->file_pending = true; /* written at the next part or with the transaction */
+    s->file_slot = s->cur;
 }
 
 static void on_mime_anomaly(void *ud, enum mime_anomaly a)
@@ -551,10 +615,13 @@ static void on_mime_anomaly(void *ud, enum mime_anomaly a)
 
 static void msg_start(struct smtp *s)
 {
-    if (s->msg != MSG_NONE)
+    struct smtp_tx *t = cur(s);
+    if (t->msg != MSG_NONE)
         return;
-    s->tx_open = true;
-    s->msg = MSG_HEADERS;
+    t->open = true;
+    t->msg = MSG_HEADERS;
+    s->url_scan = false;
+    s->uline_len = 0;
     s->msg_size = 0;
     s->msg_capped = false;
     mime_reset(&s->mime);
@@ -577,19 +644,24 @@ static void msg_data(struct smtp *s, const uint8_t *d, size_t n)
     mime_feed(&s->mime, d, n);
 }
 
-/* The message ended: complete (terminator / BDAT LAST) or not (gap, flow end). */
+/* The message ended: complete (terminator / BDAT LAST: the transaction waits for the
+ * reply) or not (gap, flow end: it is written now). */
 static void msg_end(struct smtp *s, bool complete)
 {
-    if (s->msg == MSG_NONE)
+    struct smtp_tx *t = cur(s);
+    if (t->msg == MSG_NONE)
         return;
     if (complete && !s->msg_capped) {
         mime_finish(&s->mime);
-        s->msg = MSG_DONE;
+        t->msg = MSG_DONE;
     } else {
         mime_abort(&s->mime);
-        s->msg = complete ? MSG_DONE : MSG_TRUNC;
+        t->msg = complete ? MSG_DONE : MSG_TRUNC;
     }
-    tx_log(s);
+    if (complete)
+        tx_complete(s);
+    else
+        tx_log(s);
 }
 
 /* ---- commands and replies ---- */
@@ -639,21 +711,22 @@ static void cmd_rcpt(struct smtp *s, const uint8_t *l, size_t n)
 {
     const uint8_t *a;
     size_t k = path_arg(l, n, 8, &a);
-    s->tx_open = true;
-    if (s->nrcpt >= s->max_rcpt) {
-        if (!s->rcpt_over)
+    struct smtp_tx *t = cur(s);
+    t->open = true;
+    if (t->nrcpt >= s->max_rcpt) {
+        if (!t->rcpt_over)
             anomaly(s, SMTP_AN_TOO_MANY_RCPT, APP_TOSERVER);
-        s->rcpt_over = true;
+        t->rcpt_over = true;
         return;
     }
     if (k > F_SMALL - 1)
         k = F_SMALL - 1;
-    if (s->rcpt_len + k + 1 > RCPT_POOL)
+    if (t->rcpt_len + k + 1 > RCPT_POOL)
         return;
-    memcpy(s->rcpt + s->rcpt_len, a, k);
-    s->rcpt[s->rcpt_len + k] = '\0';
-    s->rcpt_len += (uint32_t)k + 1;
-    s->nrcpt++;
+    memcpy(t->rcpt + t->rcpt_len, a, k);
+    t->rcpt[t->rcpt_len + k] = '\0';
+    t->rcpt_len += (uint32_t)k + 1;
+    t->nrcpt++;
 }
 
 static void cmd_bdat(struct smtp *s, const uint8_t *l, size_t n)
@@ -690,9 +763,9 @@ static size_t arg_trim(const uint8_t *l, size_t n, size_t skip, const uint8_t **
 
 /* Whether the transaction has an envelope or a message (then HELO, MAIL and RSET end
  * it; a transaction of HELO and other commands only is logged at QUIT or the end). */
-static bool has_envelope(const struct smtp *s)
+static bool has_envelope(const struct smtp_tx *t)
 {
-    return s->mail_from[0] != '\0' || s->nrcpt > 0 || s->msg != MSG_NONE;
+    return t->mail_from[0] != '\0' || t->nrcpt > 0 || t->msg != MSG_NONE;
 }
 
 static enum cmd command(struct smtp *s, const uint8_t *l, size_t n)
@@ -703,18 +776,18 @@ static enum cmd command(struct smtp *s, const uint8_t *l, size_t n)
         k = arg_trim(l, n, 4, &a);
         if (k == 0)
             return CMD_OTHER; /* refused by any server: ends nothing */
-        if (has_envelope(s))
+        if (has_envelope(cur(s)))
             tx_log(s);
-        set_field(s->helo, sizeof(s->helo), a, k);
-        s->tx_open = true;
+        set_field(cur(s)->helo, sizeof(cur(s)->helo), a, k);
+        cur(s)->open = true;
         return CMD_HELO;
     }
     if (starts(l, n, "MAIL FROM:")) {
-        if (has_envelope(s))
+        if (has_envelope(cur(s)))
             tx_log(s);
         k = path_arg(l, n, 10, &a);
-        set_field(s->mail_from, sizeof(s->mail_from), a, k);
-        s->tx_open = true;
+        set_field(cur(s)->mail_from, sizeof(cur(s)->mail_from), a, k);
+        cur(s)->open = true;
         return CMD_MAIL;
     }
     if (starts(l, n, "RCPT TO:")) {
@@ -729,10 +802,10 @@ static enum cmd command(struct smtp *s, const uint8_t *l, size_t n)
     }
     if (starts(l, n, "BDAT ")) {
         cmd_bdat(s, l, n);
-        return CMD_BDAT;
+        return s->bdat_last ? CMD_BDAT_LAST : CMD_BDAT;
     }
     if (starts(l, n, "RSET")) {
-        if (has_envelope(s))
+        if (has_envelope(cur(s)))
             tx_log(s);
         return CMD_RSET;
     }
@@ -740,7 +813,7 @@ static enum cmd command(struct smtp *s, const uint8_t *l, size_t n)
         tx_log(s);
         return CMD_QUIT;
     }
-    s->tx_open = true;
+    cur(s)->open = true;
     if (starts(l, n, "STARTTLS"))
         return CMD_STARTTLS;
     if (starts(l, n, "AUTH ")) {
@@ -748,7 +821,7 @@ static enum cmd command(struct smtp *s, const uint8_t *l, size_t n)
         size_t m = 0;
         while (m < k && !is_wsp(a[m]))
             m++;
-        set_field(s->auth, sizeof(s->auth), a, m);
+        set_field(cur(s)->auth, sizeof(cur(s)->auth), a, m);
         s->auth_active = true;
         return CMD_AUTH;
     }
@@ -786,8 +859,12 @@ static void server_reply(struct smtp *s, const uint8_t *l, size_t n)
         /* DATA refused before any message byte: the client stays in command mode */
         if (code != 354 && s->cmode == CM_DATA && s->msg_size == 0 && s->dot == DOT_BOL) {
             s->cmode = CM_CMD;
-            s->msg = MSG_NONE;
+            cur(s)->msg = MSG_NONE;
         }
+        break;
+    case CMD_DATA_END:
+    case CMD_BDAT_LAST:
+        fin_log(s); /* the reply completes the transaction (Suricata 8.0.7) */
         break;
     case CMD_STARTTLS:
         if (code == 220)
@@ -1052,6 +1129,7 @@ static void smtp_gap(void *st, struct app_sink *sink, int dir, uint64_t len)
         ln->skip = true;
         if (dir == APP_TOCLIENT) {
             s->qlen = 0;
+            fin_log(s); /* its reply may have been lost */
         } else if (s->cmode == CM_DATA) {
             if (s->file_open)
                 file_gap(&s->file, len);
@@ -1065,7 +1143,7 @@ static void smtp_gap(void *st, struct app_sink *sink, int dir, uint64_t len)
             msg_end(s, false);
             s->bdat_left = len < s->bdat_left ? s->bdat_left - len : 0;
             s->msg_capped = true; /* the rest of the chunk is dropped */
-            s->msg = MSG_NONE;
+            cur(s)->msg = MSG_NONE;
             if (s->bdat_left == 0)
                 s->cmode = CM_CMD;
             ln->skip = false;
@@ -1080,7 +1158,9 @@ static void smtp_end(void *st, struct app_sink *sink)
     s->sink = sink;
     if (!s->done && (s->cmode == CM_DATA || s->cmode == CM_BDAT))
         msg_end(s, false);
-    tx_log(s); /* also after STARTTLS: the transaction of the commands before it */
+    fin_log(s); /* no reply came */
+    tx_log(s);  /* also after STARTTLS: the transaction of the commands before it */
+    file_flush(s);
     s->sink = NULL;
 }
 

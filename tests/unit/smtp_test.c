@@ -386,6 +386,99 @@ static void test_gap_in_data(void)
     CHECK(strstr(g_out, "\"mail_from\":\"<next@x>\"") != NULL);
 }
 
+/* Feeds one segment (exact-size copy) and returns the events it produced. */
+static const char *step(void *st, int dir, const char *d)
+{
+    g_len = 0;
+    g_out[0] = '\0';
+    size_t n = strlen(d);
+    uint8_t *c = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        c[i] = (uint8_t)d[i];
+    smtp_parser.data(st, &g_sink, dir, c, n);
+    free(c);
+    return g_out;
+}
+
+static size_t count_of(const char *o, const char *what)
+{
+    size_t k = 0;
+    for (const char *p = o; (p = strstr(p, what)) != NULL; p++)
+        k++;
+    return k;
+}
+
+/* Suricata 8.0.7: a transaction completes at the server's reply to the end of its
+ * message (DATA "." or BDAT LAST), so its smtp event and the fileinfo of the file the
+ * end closed come with that reply; a pipelined next envelope does not end it early
+ * nor mix into it (suricata-verify smtp-bdat-pipelined-next-mail). */
+static void test_completion_at_reply(void)
+{
+    smtp_conf_defaults();
+    void *st = smtp_parser.state_new(&g_conf);
+    CHECK(st != NULL);
+    step(st, S_, "220 mx\r\n");
+    step(st, C_, "EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@x>\r\nDATA\r\n");
+    step(st, S_, "250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+    const char *o = step(st, C_,
+                         "Subject: one\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n"
+                         "--B\r\nContent-Type: application/octet-stream\r\n"
+                         "Content-Disposition: attachment; filename=\"a.bin\"\r\n\r\nAAAA\r\n"
+                         "--B\r\nContent-Type: application/octet-stream\r\n"
+                         "Content-Disposition: attachment; filename=\"b.bin\"\r\n\r\nBBBB\r\n"
+                         "--B--\r\n.\r\n");
+    /* the first file was closed by the next part: written then, body started */
+    CHECK_EQ_U64(count_of(o, "\"event_type\":\"fileinfo\""), 1);
+    CHECK(strstr(o, "\"filename\":\"a.bin\"") != NULL);
+    CHECK(strstr(o, "\"status\":\"BODY_STARTED\"") != NULL);
+    CHECK_EQ_U64(count_of(o, "\"event_type\":\"smtp\""), 0);
+    /* the next envelope, pipelined before the reply: a transaction of its own */
+    step(st, C_, "MAIL FROM:<c@x>\r\nRCPT TO:<d@x>\r\n");
+    CHECK_EQ_U64(g_len, 0);
+    o = step(st, S_, "250 queued\r\n");
+    CHECK_EQ_U64(count_of(o, "\"event_type\":\"smtp\""), 1);
+    CHECK_EQ_U64(count_of(o, "\"event_type\":\"fileinfo\""), 1);
+    CHECK(strstr(o, "\"filename\":\"b.bin\"") != NULL);
+    CHECK(strstr(o, "\"tx_id\":0") != NULL);
+    CHECK_EQ_U64(count_of(o, "\"status\":\"PARSE_DONE\""), 2);
+    CHECK(strstr(o, "\"mail_from\":\"<a@x>\"") != NULL);
+    CHECK(strstr(o, "<c@x>") == NULL);
+    CHECK(strstr(o, "\"attachment\":[\"a.bin\",\"b.bin\"]") != NULL);
+    /* the second transaction: BDAT LAST, completed by its reply */
+    step(st, S_, "250 ok\r\n250 ok\r\n");
+    CHECK_EQ_U64(g_len, 0);
+    step(st, C_, "BDAT 16 LAST\r\nSubject: two\r\n\r\nQUIT\r\n");
+    CHECK_EQ_U64(g_len, 0);
+    o = step(st, S_, "250 ok\r\n");
+    CHECK_EQ_U64(count_of(o, "\"event_type\":\"smtp\""), 1);
+    CHECK(strstr(o, "\"tx_id\":1") != NULL);
+    CHECK(strstr(o, "\"mail_from\":\"<c@x>\"") != NULL);
+    CHECK(strstr(o, "\"subject\":\"two\"") != NULL);
+    CHECK(strstr(o, "\"helo\":\"c\"") != NULL);
+    /* QUIT after a completed transaction logs nothing more (Suricata 8.0.7) */
+    step(st, S_, "221 bye\r\n");
+    CHECK_EQ_U64(g_len, 0);
+    g_len = 0;
+    smtp_parser.end(st, &g_sink);
+    CHECK_EQ_U64(g_len, 0);
+    smtp_parser.state_free(st);
+
+    /* no reply before the flow ends: the transaction is written at the end */
+    st = smtp_parser.state_new(&g_conf);
+    CHECK(st != NULL);
+    step(st, S_, "220 mx\r\n");
+    step(st, C_, "EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@x>\r\nDATA\r\n");
+    step(st, S_, "250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+    step(st, C_, "Subject: three\r\n\r\nhi\r\n.\r\n");
+    CHECK_EQ_U64(g_len, 0);
+    g_len = 0;
+    g_out[0] = '\0';
+    smtp_parser.end(st, &g_sink);
+    CHECK(strstr(g_out, "\"subject\":\"three\"") != NULL);
+    CHECK(strstr(g_out, "\"status\":\"PARSE_DONE\"") != NULL);
+    smtp_parser.state_free(st);
+}
+
 static void test_probe(void)
 {
     const struct app_parser *p = &smtp_parser;
@@ -640,6 +733,7 @@ int main(void)
     RUN(test_bdat_and_rcpt_cap);
     RUN(test_caps_and_rejected_data);
     RUN(test_gap_in_data);
+    RUN(test_completion_at_reply);
     RUN(test_probe);
     RUN(test_corpus_pcaps);
     jw_free(&g_w);
