@@ -468,6 +468,22 @@ static void test_intel_conf(void)
                 sizeof(err)) == ERR_INVAL);
     CHECK(parse("other: 1\n", err, sizeof(err)) == ERR_INVAL);
     CHECK(parse("intel: [\n", err, sizeof(err)) == ERR_INVAL);
+    /* url / max_bytes: for `otasuke intel update`. */
+    struct det_intel_conf c;
+    const char *t = "- {name: a, path: l.txt, category: c2, url: \"https://h.example/l.txt\", "
+                    "max_bytes: 1000}\n";
+    CHECK(det_intel_conf_parse("t.yaml", t, strlen(t), "base", &c, err, sizeof(err)) == 0);
+    CHECK(c.n == 1 && c.lists[0].url != NULL &&
+          strcmp(c.lists[0].url, "https://h.example/l.txt") == 0);
+    CHECK_EQ_U64(c.lists[0].max_bytes, 1000);
+    det_intel_conf_free(&c);
+    CHECK(parse("- {name: a, path: l.txt, category: c2, url: ftp://h/l}\n", err, sizeof(err)) ==
+          ERR_INVAL);
+    CHECK(strstr(err, "t.yaml:1: url") != NULL);
+    CHECK(parse("- {name: a, path: l.txt, category: c2, max_bytes: 0}\n", err, sizeof(err)) ==
+          ERR_INVAL);
+    CHECK(parse("- {name: a, path: l.txt, category: c2, max_bytes: 9999999999}\n", err,
+                sizeof(err)) == ERR_INVAL);
 }
 
 static void test_intel_match(void)
