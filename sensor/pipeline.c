@@ -523,14 +523,17 @@ static void housekeep(struct pipeline *pl)
         pl->next_stats = pl->now + pl->conf->stats_interval;
     }
     if (pl->det != NULL) {
+        char err[512];
         if (pl->reload) {
-            char err[512];
             pl->reload = 0;
             if (detect_reload(pl->det, err, sizeof(err)) != 0)
                 log_error("detect", "intel reload failed, the previous lists stay: %s", err);
-            else
-                log_notice("detect", "intel lists reloaded");
         }
+        int rr = detect_reload_poll(pl->det, err, sizeof(err));
+        if (rr < 0)
+            log_error("detect", "intel reload failed, the previous lists stay: %s", err);
+        if (rr == 1)
+            log_notice("detect", "intel lists reloaded");
         detect_housekeep(pl->det, pl->now);
     }
     if (pl->inv != NULL)

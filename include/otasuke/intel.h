@@ -108,6 +108,8 @@ struct intel_list_conf {
     const char *categories_path; /* iprep: the categories file "id,shortname,description" */
     const char *iprep_category;  /* iprep: keep only this category shortname (NULL: all) */
     unsigned min_score;          /* iprep: keep rows with score >= this (0 means 1) */
+    const char *url;             /* where `otasuke intel update` downloads it (NULL: none) */
+    uint64_t max_bytes;          /* its download size cap (0: the command's default) */
 };
 
 /* Per-load counters. */

@@ -22,6 +22,9 @@
 #include "app/files.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -554,19 +557,138 @@ out:
     return rc;
 }
 
+/* The reload thread. SIGHUP must not stall the packet thread while 420k..1M
+ * indicators are parsed and frozen (seconds), so one background thread builds the new
+ * set and hands it over through `ready`; the packet thread (detect_reload_poll, once
+ * a second of packet time) swaps it into d->intel, which stays single-threaded: the
+ * lookups take no lock and never see a half-built set. Bounded: one load at a time; a
+ * request during a load is remembered (one flag) and runs after it; a finished set
+ * not yet taken is replaced by a newer one. The old set is freed by the swap, so
+ * MEM_INTEL holds old + new (+ the builder's scratch) at the peak. */
+struct det_reloader {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    const struct sensor_conf *conf;
+    bool want, stop, started;
+    bool done;               /* a load finished: ready or err below */
+    struct intel_set *ready; /* owned until taken by the packet thread */
+    unsigned fails;          /* failed loads not yet reported */
+    char err[512];
+};
+
+static void *reloader_main(void *arg)
+{
+    struct det_reloader *r = arg;
+    pthread_mutex_lock(&r->mu);
+    for (;;) {
+        while (!r->want && !r->stop)
+            pthread_cond_wait(&r->cv, &r->mu);
+        if (r->stop)
+            break;
+        r->want = false;
+        pthread_mutex_unlock(&r->mu);
+        char err[512] = "";
+        struct intel_set *s = NULL;
+        int rc = load_intel(r->conf, &s, err, sizeof(err));
+        pthread_mutex_lock(&r->mu);
+        if (rc == 0) {
+            intel_set_unref(r->ready); /* a newer set replaces one never taken */
+            r->ready = s;
+        } else {
+            r->fails++;
+            snprintf(r->err, sizeof(r->err), "%s", err);
+        }
+        r->done = true;
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+static void reloader_free(struct det_reloader *r)
+{
+    if (r == NULL)
+        return;
+    if (r->started) {
+        pthread_mutex_lock(&r->mu);
+        r->stop = true;
+        pthread_cond_signal(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        pthread_join(r->th, NULL); /* waits for a load in progress */
+    }
+    intel_set_unref(r->ready);
+    pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->mu);
+    xfree(r);
+}
+
+static struct det_reloader *reloader_new(const struct sensor_conf *c)
+{
+    struct det_reloader *r = xcalloc(MEM_CORE, 1, sizeof(*r));
+    if (r == NULL)
+        return NULL;
+    r->conf = c;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    /* Signals stay with the packet thread (its blocking reads wake on them). */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&r->th, NULL, reloader_main, r);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        reloader_free(r);
+        return NULL;
+    }
+    r->started = true;
+    return r;
+}
+
 int detect_reload(struct detect *d, char *err, size_t errlen)
 {
-    struct intel_set *s = NULL;
     if (d->conf->detect_intel_file[0] == '\0')
         return 0;
-    int rc = load_intel(d->conf, &s, err, errlen);
-    if (rc != 0) {
-        d->reload_fails++;
-        return rc;
+    if (d->rl == NULL) {
+        d->rl = reloader_new(d->conf);
+        if (d->rl == NULL) {
+            d->reload_fails++;
+            snprintf(err, errlen, "cannot start the intel reload thread");
+            return ERR_NOMEM;
+        }
     }
-    intel_slot_swap(&d->intel, s);
-    d->reloads++;
+    pthread_mutex_lock(&d->rl->mu);
+    d->rl->want = true; /* a load in progress runs once more after it */
+    pthread_cond_signal(&d->rl->cv);
+    pthread_mutex_unlock(&d->rl->mu);
     return 0;
+}
+
+int detect_reload_poll(struct detect *d, char *err, size_t errlen)
+{
+    struct det_reloader *r = d->rl;
+    if (r == NULL)
+        return 0;
+    struct intel_set *s = NULL;
+    unsigned fails = 0;
+    if (pthread_mutex_trylock(&r->mu) != 0)
+        return 0; /* the thread holds it only briefly: next second */
+    if (r->done) {
+        s = r->ready;
+        r->ready = NULL;
+        fails = r->fails;
+        r->fails = 0;
+        r->done = false;
+        if (fails != 0)
+            snprintf(err, errlen, "%s", r->err);
+    }
+    pthread_mutex_unlock(&r->mu);
+    d->reload_fails += fails;
+    if (s != NULL) {
+        intel_slot_swap(&d->intel, s); /* frees the old set */
+        d->reloads++;
+        return fails != 0 ? ERR_INVAL : 1;
+    }
+    return fails != 0 ? ERR_INVAL : 0;
 }
 
 /* ---- life cycle and entry points ---------------------------------------------- */
@@ -620,6 +742,7 @@ void detect_free(struct detect *d)
 {
     if (d == NULL)
         return;
+    reloader_free(d->rl);
     intel_slot_swap(&d->intel, NULL);
     agg_free(d->agg);
     if (d->macs != NULL)

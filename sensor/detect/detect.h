@@ -57,9 +57,15 @@ void detect_file(struct detect *d, const struct app_file *f, uint64_t ts_us);
 void detect_housekeep(struct detect *d, uint64_t now_us);
 /* Writes every pending alert (end of input). */
 void detect_flush(struct detect *d);
-/* Reloads the intel lists of detect.intel_file and swaps them in whole; on failure
- * the current set stays. Returns 0 or an ERR_* with a message in err. */
+/* Asks for a reload of the intel lists of detect.intel_file: a background thread
+ * builds the new set (one load at a time; a request during a load runs after it).
+ * Returns 0, or an ERR_* with a message in err when the thread cannot start. */
 int detect_reload(struct detect *d, char *err, size_t errlen);
+/* Called by the packet thread (each second of packet time): installs a set the
+ * thread finished (the old one is freed). Returns 1 when a set was swapped in, 0
+ * when nothing finished, or ERR_INVAL with "file:line: reason" in err when a load
+ * failed (the current set stays; counted in intel_reload_fails). */
+int detect_reload_poll(struct detect *d, char *err, size_t errlen);
 /* The "detect" object of the stats event. */
 void detect_stats(const struct detect *d, struct jw *w);
 /* Alerts written so far. */

@@ -45,6 +45,7 @@ struct det_intel_conf; /* intel_conf.c */
 struct det_agg;
 struct det_macs;
 struct det_behav;
+struct det_reloader; /* detect.c: the intel reload thread */
 
 struct detect {
     const struct sensor_conf *conf;
@@ -57,6 +58,7 @@ struct detect {
     struct det_agg *agg;
     struct det_macs *macs;
     struct det_behav *behav;
+    struct det_reloader *rl; /* NULL until the first reload */
     uint64_t now;
     detect_device_fn dev_fn; /* device inventory hook (issue 5) */
     void *dev_ud;

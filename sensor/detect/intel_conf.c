@@ -10,6 +10,9 @@
  *       severity: 1
  *       column: 2          # csv; also: type, delimiter, header, dataset_type,
  *                          # categories (iprep), iprep_category, min_score
+ *       url: https://example.org/trickbot.txt   # where `otasuke intel update` fetches
+ *       max_bytes: 50000000                     # it from, and its size cap (not read
+ *                                               # by the sensor)
  *
  * Errors name the file and line. Every string lives in one bounded arena
  * (out->strings); at most DET_MAX_INTEL_LISTS entries; aliases are refused.
@@ -99,6 +102,8 @@ static int set_string(struct ic *c, struct intel_list_conf *l, const char *k, co
                       size_t line)
 {
     bool is_path = strcmp(k, "path") == 0 || strcmp(k, "categories") == 0;
+    if (strcmp(k, "url") == 0 && strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0)
+        return fail(c, line, "url: http:// or https:// expected");
     const char *s = keep(c, is_path && v[0] != '/' && c->base[0] != '\0' ? c->base : NULL, v);
     if (s == NULL)
         return fail(c, line, "too much text");
@@ -110,6 +115,8 @@ static int set_string(struct ic *c, struct intel_list_conf *l, const char *k, co
         l->categories_path = s;
     else if (strcmp(k, "iprep_category") == 0)
         l->iprep_category = s;
+    else if (strcmp(k, "url") == 0)
+        l->url = s;
     else {
         l->category = s;
         if (det_sig_for_intel_category(s) < 0)
@@ -150,6 +157,14 @@ static int set_other(struct ic *c, struct intel_list_conf *l, const char *k, con
         return to_uint(c, line, k, v, 1000, &l->column);
     if (strcmp(k, "min_score") == 0)
         return to_uint(c, line, k, v, 1000000, &l->min_score);
+    if (strcmp(k, "max_bytes") == 0) {
+        if (to_uint(c, line, k, v, 4000000000u, &u) != 0)
+            return ERR_INVAL;
+        if (u < 1)
+            return fail(c, line, "max_bytes: 1 .. 4000000000");
+        l->max_bytes = u;
+        return 0;
+    }
     if (strcmp(k, "delimiter") == 0) {
         if (strcmp(v, "\\t") == 0)
             l->delimiter = '\t';
@@ -173,7 +188,8 @@ static int set_field(struct ic *c, struct intel_list_conf *l, const char *k, con
                      size_t line)
 {
     static const char *const strings[] = {"name",       "path",           "category",
-                                          "categories", "iprep_category", NULL};
+                                          "categories", "iprep_category", "url",
+                                          NULL};
     static const char *const enums[] = {"format", "type", "dataset_type", NULL};
     for (int i = 0; strings[i] != NULL; i++)
         if (strcmp(k, strings[i]) == 0)

@@ -518,6 +518,22 @@ static void test_intel_conf(void)
                 sizeof(err)) == ERR_INVAL);
     CHECK(parse("other: 1\n", err, sizeof(err)) == ERR_INVAL);
     CHECK(parse("intel: [\n", err, sizeof(err)) == ERR_INVAL);
+    /* url / max_bytes: for `otasuke intel update`. */
+    struct det_intel_conf c;
+    const char *t = "- {name: a, path: l.txt, category: c2, url: \"https://h.example/l.txt\", "
+                    "max_bytes: 1000}\n";
+    CHECK(det_intel_conf_parse("t.yaml", t, strlen(t), "base", &c, err, sizeof(err)) == 0);
+    CHECK(c.n == 1 && c.lists[0].url != NULL &&
+          strcmp(c.lists[0].url, "https://h.example/l.txt") == 0);
+    CHECK_EQ_U64(c.lists[0].max_bytes, 1000);
+    det_intel_conf_free(&c);
+    CHECK(parse("- {name: a, path: l.txt, category: c2, url: ftp://h/l}\n", err, sizeof(err)) ==
+          ERR_INVAL);
+    CHECK(strstr(err, "t.yaml:1: url") != NULL);
+    CHECK(parse("- {name: a, path: l.txt, category: c2, max_bytes: 0}\n", err, sizeof(err)) ==
+          ERR_INVAL);
+    CHECK(parse("- {name: a, path: l.txt, category: c2, max_bytes: 9999999999}\n", err,
+                sizeof(err)) == ERR_INVAL);
 }
 
 static void test_intel_match(void)
@@ -557,6 +573,45 @@ static void test_intel_match(void)
     CHECK_EQ_U64(count_with("\"type\":\"endpoint\""), 1);
     CHECK_EQ_U64(count_with("\"match\":\"dns.rrname\""), 1);
     CHECK_EQ_U64(count_with("\"direction\":\"outbound\""), 2);
+
+    /* The reload thread: a new list is built beside the packet thread and swapped in
+     * by detect_reload_poll; a broken list is a counted failure and the set stays. */
+    fp = fopen(path, "w");
+    fprintf(fp, "85.204.116.144:447\nnew.example\n");
+    fclose(fp);
+    CHECK(detect_reload(d, yaml, sizeof(yaml)) == 0);
+    int rr = 0;
+    for (int i = 0; i < 2000 && rr == 0; i++) { /* waits for the thread, not a time limit */
+        rr = detect_reload_poll(d, yaml, sizeof(yaml));
+        if (rr == 0)
+            usleep(5000);
+    }
+    CHECK(rr == 1);
+    int before = ngot;
+    ev(d, "{\"flow_id\":4,\"event_type\":\"dns\",\"src_ip\":\"192.168.1.108\",\"src_port\":5,"
+          "\"dest_ip\":\"192.168.1.1\",\"dest_port\":53,\"proto\":\"UDP\",\"dns\":{\"type\":"
+          "\"request\",\"queries\":[{\"rrname\":\"new.example\"}]}}");
+    detect_flush(d);
+    CHECK_EQ_U64(ngot - before, 1);
+    fp = fopen(ypath, "w");
+    fputs("intel:\n  - name: trick\n    path: /nonexistent/otasuke-list\n", fp);
+    fclose(fp);
+    CHECK(detect_reload(d, yaml, sizeof(yaml)) == 0);
+    rr = 0;
+    for (int i = 0; i < 2000 && rr == 0; i++) {
+        rr = detect_reload_poll(d, yaml, sizeof(yaml));
+        if (rr == 0)
+            usleep(5000);
+    }
+    CHECK(rr == ERR_INVAL);
+    CHECK_EQ_U64(d->reload_fails, 1);
+    CHECK_EQ_U64(d->reloads, 1);
+    before = ngot;
+    ev(d, "{\"flow_id\":5,\"event_type\":\"dns\",\"src_ip\":\"192.168.1.109\",\"src_port\":5,"
+          "\"dest_ip\":\"192.168.1.1\",\"dest_port\":53,\"proto\":\"UDP\",\"dns\":{\"type\":"
+          "\"request\",\"queries\":[{\"rrname\":\"new.example\"}]}}");
+    detect_flush(d);
+    CHECK_EQ_U64(ngot - before, 1); /* the previous set stayed */
     detect_free(d);
     conf.detect_intel_file[0] = '\0';
     unlink(path);
