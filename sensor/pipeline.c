@@ -907,6 +907,11 @@ void pipeline_free(struct pipeline *pl)
 void pipeline_set_sweep(struct pipeline *pl, struct sweep *sw)
 {
     pl->sweep = sw;
+    if (sw != NULL && pl->det != NULL) { /* the sensor's own who-has are not a sweep */
+        uint8_t mac[6];
+        sweep_own_mac(sw, mac);
+        detect_set_own_mac(pl->det, mac);
+    }
 }
 
 void pipeline_reload(struct pipeline *pl)

@@ -52,6 +52,7 @@ struct ev {
     char sha256[65], md5[33];
     /* arp */
     bool arp_request, arp_reply, arp_skip;
+    char arp_smac[18];
     struct addr arp_sip, arp_dip;
     bool have_arp_sip, have_arp_dip;
 };
@@ -113,7 +114,7 @@ static void add_mail_domain(struct ev *e, const char *s, size_t n, const char *f
 
 enum field_act { F_TYPE, F_SRC, F_DST, F_PROTO, F_APP, F_DNSTYPE, F_NAME, F_HOST, F_URL, F_UA,
                  F_CN, F_MAIL, F_FILENAME, F_MAGIC, F_SHA256, F_MD5, F_ARP_OP, F_ARP_SIP,
-                 F_ARP_DIP };
+                 F_ARP_DIP, F_ARP_SMAC };
 
 static const struct {
     const char *path;
@@ -132,7 +133,7 @@ static const struct {
     {"fileinfo.filename", F_FILENAME, NULL}, {"fileinfo.magic", F_MAGIC, NULL},
     {"fileinfo.sha256", F_SHA256, NULL},   {"fileinfo.md5", F_MD5, NULL},
     {"arp.opcode", F_ARP_OP, NULL},        {"arp.src_ip", F_ARP_SIP, NULL},
-    {"arp.dest_ip", F_ARP_DIP, NULL},
+    {"arp.dest_ip", F_ARP_DIP, NULL},      {"arp.src_mac", F_ARP_SMAC, NULL},
 };
 
 static void on_str(struct ev *e, enum field_act act, const char *field,
@@ -171,6 +172,7 @@ static void on_str(struct ev *e, enum field_act act, const char *field,
         break;
     case F_ARP_SIP: e->have_arp_sip = det_addr_parse(v->s, &e->arp_sip); break;
     case F_ARP_DIP: e->have_arp_dip = det_addr_parse(v->s, &e->arp_dip); break;
+    case F_ARP_SMAC: copy(e->arp_smac, sizeof(e->arp_smac), v); break;
     }
 }
 
@@ -572,6 +574,14 @@ static void check_archive(struct detect *d, const struct ev *e, uint64_t ts)
 
 /* ---- entry points ------------------------------------------------------------------ */
 
+static bool is_own_mac(const struct detect *d, const char *s)
+{
+    char own[18];
+    snprintf(own, sizeof(own), "%02x:%02x:%02x:%02x:%02x:%02x", d->own_mac[0], d->own_mac[1],
+             d->own_mac[2], d->own_mac[3], d->own_mac[4], d->own_mac[5]);
+    return strcmp(own, s) == 0;
+}
+
 static bool wanted(const char *json, size_t len)
 {
     static const char *const types[] = {"\"event_type\":\"dns\"", "\"event_type\":\"http\"",
@@ -595,12 +605,15 @@ void det_content_event(struct detect *d, const char *json, size_t len, uint64_t 
     memset(&e, 0, offsetof(struct ev, names));
     e.host[0] = e.url[0] = e.ua[0] = e.filename[0] = e.magic[0] = e.sha256[0] = e.md5[0] = '\0';
     e.arp_request = e.arp_reply = e.arp_skip = e.have_arp_sip = e.have_arp_dip = false;
+    e.arp_smac[0] = '\0';
     d->events_read++;
     if (jscan(json, len, on_val, &e) != 0) {
         d->events_bad++;
         return;
     }
     if (strcmp(e.type, "arp") == 0) { /* no flow, no header addresses */
+        if (e.arp_request && d->have_own_mac && is_own_mac(d, e.arp_smac))
+            return; /* the sensor's own ARP sweep */
         if ((e.arp_request || e.arp_reply) && !e.arp_skip && e.have_arp_sip && e.have_arp_dip)
             det_behav_arp(d, e.arp_request, &e.arp_sip, &e.arp_dip, ts);
         return;

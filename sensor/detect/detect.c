@@ -821,3 +821,9 @@ uint64_t detect_alerts(const struct detect *d)
 {
     return d->alerts;
 }
+
+void detect_set_own_mac(struct detect *d, const uint8_t mac[6])
+{
+    memcpy(d->own_mac, mac, sizeof(d->own_mac));
+    d->have_own_mac = true;
+}

@@ -50,6 +50,8 @@ void detect_flow_new(struct detect *d, const struct flow *f, const struct pkt *p
 void detect_flow_end(struct detect *d, const struct flow *f);
 /* One event line json[0..len) as written (dns, http, tls, smtp, fileinfo are read;
  * others are ignored at the cost of a prefix compare). */
+/* ARP requests from this MAC (the sensor's own ARP sweep) are not weighed as probes. */
+void detect_set_own_mac(struct detect *d, const uint8_t mac[6]);
 void detect_event(struct detect *d, const char *json, size_t len, uint64_t ts_us);
 /* A file of an application protocol is complete (its first bytes in f->head). */
 void detect_file(struct detect *d, const struct app_file *f, uint64_t ts_us);

@@ -379,6 +379,7 @@ static int iface_read(const char *name, struct iface_info *ii, char *err, size_t
 
 struct sweep {
     struct sweep_conf c;
+    uint8_t own_mac[6];       /* the interface's MAC at sweep_new (read-only after) */
     int fd;
     struct iface_info ii;     /* sweep thread's once started */
     struct sweep_plan plan;   /* sweep thread's once started */
@@ -538,6 +539,7 @@ struct sweep *sweep_new(const struct sweep_conf *c, char *err, size_t errlen)
         sweep_plan_build(&s->plan, c->prefixes, s->ii.addr, s->ii.naddr, c->max_addresses, err,
                          errlen) != 0)
         goto fail;
+    memcpy(s->own_mac, s->ii.mac, sizeof(s->own_mac));
     s->addresses = s->plan.count;
     pthread_condattr_t ca;
     if (pthread_condattr_init(&ca) != 0) {
@@ -639,4 +641,9 @@ void sweep_stats_json(const struct sweep *s, struct jw *w)
     jw_u64(w, "sweeps", st.sweeps);
     jw_u64(w, "addresses", st.addresses);
     jw_obj_close(w);
+}
+
+void sweep_own_mac(const struct sweep *s, uint8_t mac[6])
+{
+    memcpy(mac, s->own_mac, 6);
 }

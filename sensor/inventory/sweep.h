@@ -102,6 +102,8 @@ int sweep_start(struct sweep *s, char *err, size_t errlen);
 void sweep_stop(struct sweep *s);
 /* Stops, closes the socket, frees. Accepts NULL. */
 void sweep_free(struct sweep *s);
+/* The MAC address the requests are sent from (the detections leave its ARP out). */
+void sweep_own_mac(const struct sweep *s, uint8_t mac[6]);
 
 struct sweep_stats {
     uint64_t requests;  /* ARP requests sent */
