@@ -210,21 +210,27 @@ static void key(struct jw *w, const char *k)
             putc1(w, ',');
         return;
     }
-    size_t n = strlen(k);
-    if (n + 4 < w->cap - w->len && plain_run((const unsigned char *)k, n) == n) {
-        /* Keys are literals, nearly always plain: `,"key":` in one copy. */
-        char *o = w->buf + w->len;
+    /* Keys are literals, nearly always plain: `,"key":` copied in the same pass that
+     * finds the key's end and checks its bytes, when the buffer has room for it. */
+    size_t room = w->cap - w->len, lim = room > 5 ? room - 5 : 0, n = 0;
+    char *o = w->buf + w->len;
+    char *q = o + (comma ? 2 : 1);
+    const unsigned char *u = (const unsigned char *)k;
+    while (n < lim && g_plain[u[n]]) {
+        q[n] = (char)u[n];
+        n++;
+    }
+    if (u[n] == '\0' && lim > 0) { /* n <= lim: the last byte written is o[room - 1] at most */
         if (comma)
-            *o++ = ',';
-        *o++ = '"';
-        memcpy(o, k, n);
-        o += n;
-        *o++ = '"';
-        *o++ = ':';
-        *o = '\0';
-        w->len = (size_t)(o - w->buf);
+            o[0] = ',';
+        q[-1] = '"';
+        q[n] = '"';
+        q[n + 1] = ':';
+        q[n + 2] = '\0';
+        w->len = (size_t)(q + n + 2 - w->buf);
         return;
     }
+    n += strlen(k + n);
     if (comma)
         putc1(w, ',');
     put_string(w, k, n);
