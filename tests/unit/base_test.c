@@ -111,7 +111,7 @@ static void jw_doc(struct jw *w, size_t klen, size_t slen)
 static void test_jw_paths(void)
 {
     for (size_t klen = 0; klen < 40; klen += 3) {
-        for (size_t slen = 0; slen < 70; slen += 1) {
+        for (size_t slen = 0; slen < 60; slen += 1) { /* plain has 60 bytes */
             struct jw ref, w;
             CHECK(jw_init(&ref, 4096, 4096) == 0);
             jw_doc(&ref, klen, slen);
