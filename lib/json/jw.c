@@ -123,17 +123,56 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
+/* 1 for the bytes a JSON string carries as they are: 0x20..0x7f but '"' and '\\'. */
+static const uint8_t g_plain[256] = {
+    ['\x20'] = 1, ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['('] = 1,
+    [')'] = 1, ['*'] = 1, ['+'] = 1, [','] = 1, ['-'] = 1, ['.'] = 1, ['/'] = 1, ['0'] = 1,
+    ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1,
+    ['9'] = 1, [':'] = 1, [';'] = 1, ['<'] = 1, ['='] = 1, ['>'] = 1, ['?'] = 1, ['@'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+    ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+    ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1, ['['] = 1, [']'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['a'] = 1,
+    ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+    ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1,
+    ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1,
+    ['z'] = 1, ['{'] = 1, ['|'] = 1, ['}'] = 1, ['~'] = 1, ['\x7f'] = 1,
+};
+
+/* Length of the run of plain bytes at the start of u[0..n). */
+static inline size_t plain_run(const unsigned char *u, size_t n)
+{
+    size_t i = 0;
+    while (i < n && g_plain[u[i]])
+        i++;
+    return i;
+}
+
 static void put_string(struct jw *w, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *u = (const unsigned char *)s;
-    putc1(w, '"');
     size_t i = 0;
+    if (!w->bad && n + 2 < w->cap - w->len) {
+        /* Fast path (most strings): room for the whole string quoted, so its plain
+         * prefix goes straight into the buffer; all of it when all is plain. */
+        char *o = w->buf + w->len;
+        i = plain_run(u, n);
+        o[0] = '"';
+        memcpy(o + 1, s, i);
+        if (i == n) {
+            o[n + 1] = '"';
+            w->len += n + 2;
+            w->buf[w->len] = '\0';
+            return;
+        }
+        w->len += i + 1;
+        w->buf[w->len] = '\0';
+    } else {
+        putc1(w, '"');
+    }
     while (i < n && !w->bad) {
-        size_t run = i;
-        /* Copy runs of plain printable ASCII at once. */
-        while (run < n && u[run] >= 0x20 && u[run] < 0x80 && u[run] != '"' && u[run] != '\\')
-            run++;
+        size_t run = i + plain_run(u + i, n - i);
         if (run > i) {
             put(w, s + i, run - i);
             i = run;
@@ -164,13 +203,38 @@ static void key(struct jw *w, const char *k)
 {
     if (w->bad)
         return;
-    if (!w->first[w->depth])
-        putc1(w, ',');
+    bool comma = !w->first[w->depth];
     w->first[w->depth] = false;
-    if (k != NULL) {
-        put_string(w, k, strlen(k));
-        putc1(w, ':');
+    if (k == NULL) {
+        if (comma)
+            putc1(w, ',');
+        return;
     }
+    /* Keys are literals, nearly always plain: `,"key":` copied in the same pass that
+     * finds the key's end and checks its bytes, when the buffer has room for it. */
+    size_t room = w->cap - w->len, lim = room > 5 ? room - 5 : 0, n = 0;
+    char *o = w->buf + w->len;
+    char *q = o + (comma ? 2 : 1);
+    const unsigned char *u = (const unsigned char *)k;
+    while (n < lim && g_plain[u[n]]) {
+        q[n] = (char)u[n];
+        n++;
+    }
+    if (u[n] == '\0' && lim > 0) { /* n <= lim: the last byte written is o[room - 1] at most */
+        if (comma)
+            o[0] = ',';
+        q[-1] = '"';
+        q[n] = '"';
+        q[n + 1] = ':';
+        q[n + 2] = '\0';
+        w->len = (size_t)(q + n + 2 - w->buf);
+        return;
+    }
+    n += strlen(k + n);
+    if (comma)
+        putc1(w, ',');
+    put_string(w, k, n);
+    putc1(w, ':');
 }
 
 static void open_(struct jw *w, const char *k, char c)

@@ -19,12 +19,15 @@ static bool g_magic_tried;
  * else a file costs; the same first bytes always give the same answer, and the same
  * content recurs on a network (one resource fetched by many clients), so the answers
  * are kept in a direct-mapped cache keyed by those bytes (otasuke/dmcache.h). */
-#define MAGIC_CACHE 512
+#define MAGIC_CACHE 4096
 struct magic_answer {
     char desc[128];
     char mime[80];
 };
-/* 370 KiB of MEM_CORE (process-wide); without it every file asks libmagic */
+/* 2.9 MiB of MEM_CORE (process-wide); without it every file asks libmagic. Direct
+ * mapped, so distinct heads collide long before the slots are full: on the 1 GB
+ * benchmark (about 613 distinct heads) 512 slots missed 2,156 times, 4,096 slots 840
+ * times (16,384: 613), each miss two libmagic calls (bench/README.md, speed). */
 static struct dmcache *g_cache;
 
 static magic_t open_magic(int flags)

@@ -597,6 +597,29 @@ static inline bool tcp_reused(const struct flow_table *t, const struct flow *f, 
            f->tcp_state >= FLOW_TCP_FIN_WAIT1;
 }
 
+/* The bucket hash of a canonical tuple: SipHash-2-4 with the table's secret key (so
+ * buckets cannot be targeted from the wire), over the 48-byte norm_key, or for
+ * IPv4 (both addresses v4-mapped, nearly all traffic) over the 20 bytes that
+ * differ, which takes 10 SipHash rounds instead of 18. Only buckets depend on it:
+ * flow ids hash the full norm_key with their own fixed key. */
+static uint32_t bucket_hash(const struct flow_table *t, const struct norm_key *nk)
+{
+    static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(nk->a.b, v4mapped, sizeof(v4mapped)) != 0 ||
+        memcmp(nk->b.b, v4mapped, sizeof(v4mapped)) != 0)
+        return (uint32_t)siphash24(&t->bkey, nk, sizeof(*nk));
+    uint8_t c[20];
+    memcpy(c, nk->a.b + 12, 4);
+    memcpy(c + 4, nk->b.b + 12, 4);
+    memcpy(c + 8, &nk->pa, 2);
+    memcpy(c + 10, &nk->pb, 2);
+    memcpy(c + 12, nk->vlan, 4);
+    memcpy(c + 16, &nk->vlan3, 2);
+    c[18] = nk->proto;
+    c[19] = nk->icmp_echo;
+    return (uint32_t)siphash24(&t->bkey, c, sizeof(c));
+}
+
 struct flow *flow_table_update(struct flow_table *t, const struct pkt *p, int *dir)
 {
     if (p->ipver == 0 || p->is_fragment) {
@@ -609,7 +632,7 @@ struct flow *flow_table_update(struct flow_table *t, const struct pkt *p, int *d
     struct norm_key nk;
     pkt_key(p, &k);
     norm_key(&k, &nk);
-    uint32_t h = (uint32_t)siphash24(&t->bkey, &nk, sizeof(nk));
+    uint32_t h = bucket_hash(t, &nk);
     int d = FLOW_TOSERVER;
     struct flow *f = lookup(t, &k, h, &d);
     if (f != NULL && p->ts_us > f->ts_last && p->ts_us - f->ts_last > class_timeout(t, f->lru)) {

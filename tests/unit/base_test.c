@@ -87,6 +87,53 @@ static void test_jw(void)
     jw_free(&w);
 }
 
+/* Writes one document whose keys and strings cross the writer's fast paths (room for
+ * the whole quoted text) and slow paths (growing, escaping) at every offset. */
+static void jw_doc(struct jw *w, size_t klen, size_t slen)
+{
+    static const char plain[] = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWX";
+    char k[64], v[80];
+    memcpy(k, plain, klen);
+    k[klen] = '\0';
+    memcpy(v, plain, slen);
+    jw_obj_open(w, NULL);
+    jw_strn(w, k[0] != '\0' ? k : "e", v, slen);
+    jw_u64(w, k, slen);
+    if (slen > 2) {
+        v[slen / 2] = '"';       /* escaped in the middle */
+        v[slen - 1] = '\x7f';    /* DEL is carried as it is */
+    }
+    jw_strn(w, "k\"q", v, slen); /* a key that needs escaping */
+    jw_strn(w, k, v, slen);
+    jw_obj_close(w);
+}
+
+static void test_jw_paths(void)
+{
+    for (size_t klen = 0; klen < 40; klen += 3) {
+        for (size_t slen = 0; slen < 60; slen += 1) { /* plain has 60 bytes */
+            struct jw ref, w;
+            CHECK(jw_init(&ref, 4096, 4096) == 0);
+            jw_doc(&ref, klen, slen);
+            CHECK(jw_ok(&ref));
+            for (size_t cap = 16; cap < 90; cap += 7) {
+                CHECK(jw_init(&w, cap, 4096) == 0);
+                jw_doc(&w, klen, slen);
+                CHECK(jw_ok(&w));
+                CHECK(w.len == ref.len && memcmp(w.buf, ref.buf, ref.len + 1) == 0);
+                jw_free(&w);
+                /* too small a maximum: bad, never past it */
+                CHECK(jw_init(&w, 16, cap) == 0);
+                jw_doc(&w, klen, slen);
+                CHECK(jw_ok(&w) == (ref.len < cap));
+                CHECK(w.len < cap && w.buf[w.len] == '\0');
+                jw_free(&w);
+            }
+            jw_free(&ref);
+        }
+    }
+}
+
 static void test_siphash(void)
 {
     /* Reference vector from the SipHash paper: key 00..0f, message 00..0e. */
@@ -112,6 +159,7 @@ int main(void)
     RUN(test_alloc_fault);
     RUN(test_rd);
     RUN(test_jw);
+    RUN(test_jw_paths);
     RUN(test_siphash);
     RUN(test_ts);
     return check_done();

@@ -743,6 +743,43 @@ static void test_message_anomalies(void)
     CHECK(strstr(g_c.ev[0], "\"ja4\":\"t12d0101") != NULL);
 }
 
+/* Lists longer than the formatter's 256-byte chunks: 123 cipher suites (after a
+ * GREASE value) and 70 extensions. Expected values computed independently (Python
+ * hashlib over the JA3 string and the JA4 hex lists). */
+static void test_long_lists(void)
+{
+    static const uint8_t zeros[32] = {0};
+    struct bb h = {.n = 0};
+    memset(&g_cs, 0, sizeof(g_cs));
+    put8(&h, 1);
+    size_t l = len_open(&h, 3);
+    put16(&h, 0x0303);
+    putn(&h, zeros, 32);
+    put8(&h, 0);
+    put16(&h, 2 * 124);
+    put16(&h, 0x0a0a);
+    for (uint16_t c = 1; c <= 120; c++)
+        put16(&h, c);
+    put16(&h, 0xc02b);
+    put16(&h, 0xffff);
+    put16(&h, 0x1301);
+    put8(&h, 1);
+    put8(&h, 0);
+    size_t e = len_open(&h, 2);
+    for (uint16_t x = 0x100; x < 0x100 + 70; x++)
+        ext_raw(&h, x, NULL, 0);
+    len_close(&h, e, 2);
+    len_close(&h, l, 3);
+    records(&g_cs, &h, 16384);
+    run(NULL, g_cs.b, g_cs.n, 0, NULL, 0, 0, &g_c);
+    CHECK_EQ_U64(g_c.nev, 1);
+    CHECK(strstr(g_c.ev[0], "\"hash\":\"817bd3d8f9077bf6285c805a86014457\"") != NULL);
+    CHECK(strstr(g_c.ev[0], "\"string\":\"771,1-2-3-4-5-6-7-8-9-10-11-") != NULL);
+    CHECK(strstr(g_c.ev[0], "-119-120-49195-65535-4865,256-257-") != NULL);
+    CHECK(strstr(g_c.ev[0], "-323-324-325,,\"") != NULL);
+    CHECK(strstr(g_c.ev[0], "\"ja4\":\"t12i997000_0105292566fa_d421affb90fe\"") != NULL);
+}
+
 /* A gap stops the flow's TLS: what was had is logged at the end. */
 static void test_gap(void)
 {
@@ -1561,6 +1598,7 @@ int main(void)
     RUN(test_record_anomalies);
     RUN(test_handshake_too_long);
     RUN(test_message_anomalies);
+    RUN(test_long_lists);
     RUN(test_gap);
     RUN(test_nomem);
     RUN(test_corpus_suricata_verify);
