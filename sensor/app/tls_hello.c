@@ -328,8 +328,9 @@ static void sha_trunc12(struct sha256_ctx *h, bool empty, char *out)
     sha256_digest(h, sizeof(d), d);
     static const char hex[] = "0123456789abcdef";
     for (size_t i = 0; i < 6; i++) {
-        out[2 * i] = empty ? '0' : hex[d[i] >> 4];
-        out[2 * i + 1] = empty ? '0' : hex[d[i] & 15];
+        uint8_t b = empty ? 0 : d[i];
+        out[2 * i] = hex[b >> 4];
+        out[2 * i + 1] = hex[b & 15];
     }
     out[12] = '\0';
 }
