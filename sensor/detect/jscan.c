@@ -86,6 +86,21 @@ static long read_escape(struct js *j)
     return cp;
 }
 
+/* Copies the run of plain bytes at j->p (no quote, backslash or control byte) into
+ * out at *n, as much as cap allows (most strings have no escape). */
+static void copy_run(struct js *j, char *out, size_t *n, size_t cap, bool *cut)
+{
+    const char *s = j->p;
+    while (j->p < j->end && *j->p != '"' && *j->p != '\\' && (unsigned char)*j->p >= 0x20)
+        j->p++;
+    size_t run = (size_t)(j->p - s);
+    size_t k = run <= cap - *n ? run : cap - *n;
+    memcpy(out + *n, s, k);
+    *n += k;
+    if (k < run)
+        *cut = true;
+}
+
 /* Reads a string at j->p ('"') into out (cap bytes, NUL added). Returns its length
  * or -1. */
 static long read_str(struct js *j, char *out, size_t cap, bool *cut)
@@ -96,34 +111,16 @@ static long read_str(struct js *j, char *out, size_t cap, bool *cut)
         return -1;
     j->p++;
     while (j->p < j->end) {
-        /* a run of plain bytes copied at once (most strings have no escape) */
-        const char *s = j->p;
-        while (j->p < j->end && *j->p != '"' && *j->p != '\\' && (unsigned char)*j->p >= 0x20)
-            j->p++;
-        size_t run = (size_t)(j->p - s);
-        if (run > 0) {
-            size_t k = run <= cap - n ? run : cap - n;
-            memcpy(out + n, s, k);
-            n += k;
-            if (k < run)
-                *cut = true;
-        }
+        copy_run(j, out, &n, cap, cut);
         if (j->p >= j->end)
             break;
-        char c = *j->p++;
+        char c = *j->p++; /* after a run: a quote, a backslash or a control byte */
         if (c == '"') {
             out[n] = '\0';
             return (long)n;
         }
-        if ((unsigned char)c < 0x20)
+        if (c != '\\')
             return -1;
-        if (c != '\\') {
-            if (n < cap)
-                out[n++] = c;
-            else
-                *cut = true;
-            continue;
-        }
         long cp = read_escape(j);
         if (cp < 0)
             return -1;

@@ -567,6 +567,15 @@ static void test_intel_match(void)
           "\"dest_ip\":\"192.168.1.1\",\"dest_port\":53,\"proto\":\"UDP\",\"dns\":{\"type\":"
           "\"request\",\"queries\":[{\"rrname\":\"www.BAD.example\"}]}}");
     CHECK(detect_reload(d, yaml, sizeof(yaml)) == 0);
+    /* that load finishes (same lists) before the file changes below: else the poll
+     * after the second reload could install this one */
+    int r0 = 0;
+    for (int i = 0; i < 2000 && r0 == 0; i++) { /* waits for the thread, not a time limit */
+        r0 = detect_reload_poll(d, yaml, sizeof(yaml));
+        if (r0 == 0)
+            usleep(5000);
+    }
+    CHECK(r0 == 1);
     detect_flush(d);
     CHECK_EQ_U64(ngot, 2);
     CHECK_EQ_U64(count_with("\"signature\":\"Known C&C server contacted (trick)\""), 2);
@@ -605,7 +614,7 @@ static void test_intel_match(void)
     }
     CHECK(rr == ERR_INVAL);
     CHECK_EQ_U64(d->reload_fails, 1);
-    CHECK_EQ_U64(d->reloads, 1);
+    CHECK_EQ_U64(d->reloads, 2); /* the two good loads above */
     before = ngot;
     ev(d, "{\"flow_id\":5,\"event_type\":\"dns\",\"src_ip\":\"192.168.1.109\",\"src_port\":5,"
           "\"dest_ip\":\"192.168.1.1\",\"dest_port\":53,\"proto\":\"UDP\",\"dns\":{\"type\":"
