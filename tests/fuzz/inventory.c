@@ -28,7 +28,7 @@ static void newdev(void *ud, const struct inv_device *d, uint64_t ts)
 {
     (void)ud;
     (void)ts;
-    if (d->name[INV_NAME_MAX - 1] != '\0')
+    if (memchr(d->name, '\0', INV_NAME_MAX) == NULL) /* a C string within its buffer */
         abort();
 }
 
