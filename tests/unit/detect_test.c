@@ -536,6 +536,19 @@ static void test_intel_conf(void)
                 sizeof(err)) == ERR_INVAL);
 }
 
+/* Polls until the reload thread has finished a load: its detect_reload_poll result
+ * (1 installed, < 0 failed). Waits for the thread, not a time limit. */
+static int wait_reload(struct detect *d, char *err, size_t errlen)
+{
+    int rr = 0;
+    for (int i = 0; i < 2000 && rr == 0; i++) {
+        rr = detect_reload_poll(d, err, errlen);
+        if (rr == 0)
+            usleep(5000);
+    }
+    return rr;
+}
+
 static void test_intel_match(void)
 {
     char path[] = "/tmp/detect_test_XXXXXX";
@@ -569,13 +582,7 @@ static void test_intel_match(void)
     CHECK(detect_reload(d, yaml, sizeof(yaml)) == 0);
     /* that load finishes (same lists) before the file changes below: else the poll
      * after the second reload could install this one */
-    int r0 = 0;
-    for (int i = 0; i < 2000 && r0 == 0; i++) { /* waits for the thread, not a time limit */
-        r0 = detect_reload_poll(d, yaml, sizeof(yaml));
-        if (r0 == 0)
-            usleep(5000);
-    }
-    CHECK(r0 == 1);
+    CHECK(wait_reload(d, yaml, sizeof(yaml)) == 1);
     detect_flush(d);
     CHECK_EQ_U64(ngot, 2);
     CHECK_EQ_U64(count_with("\"signature\":\"Known C&C server contacted (trick)\""), 2);
@@ -589,13 +596,7 @@ static void test_intel_match(void)
     fprintf(fp, "85.204.116.144:447\nnew.example\n");
     fclose(fp);
     CHECK(detect_reload(d, yaml, sizeof(yaml)) == 0);
-    int rr = 0;
-    for (int i = 0; i < 2000 && rr == 0; i++) { /* waits for the thread, not a time limit */
-        rr = detect_reload_poll(d, yaml, sizeof(yaml));
-        if (rr == 0)
-            usleep(5000);
-    }
-    CHECK(rr == 1);
+    CHECK(wait_reload(d, yaml, sizeof(yaml)) == 1);
     int before = ngot;
     ev(d, "{\"flow_id\":4,\"event_type\":\"dns\",\"src_ip\":\"192.168.1.108\",\"src_port\":5,"
           "\"dest_ip\":\"192.168.1.1\",\"dest_port\":53,\"proto\":\"UDP\",\"dns\":{\"type\":"
@@ -606,13 +607,7 @@ static void test_intel_match(void)
     fputs("intel:\n  - name: trick\n    path: /nonexistent/otasuke-list\n", fp);
     fclose(fp);
     CHECK(detect_reload(d, yaml, sizeof(yaml)) == 0);
-    rr = 0;
-    for (int i = 0; i < 2000 && rr == 0; i++) {
-        rr = detect_reload_poll(d, yaml, sizeof(yaml));
-        if (rr == 0)
-            usleep(5000);
-    }
-    CHECK(rr == ERR_INVAL);
+    CHECK(wait_reload(d, yaml, sizeof(yaml)) == ERR_INVAL);
     CHECK_EQ_U64(d->reload_fails, 1);
     CHECK_EQ_U64(d->reloads, 2); /* the two good loads above */
     before = ngot;
