@@ -574,14 +574,6 @@ static void check_archive(struct detect *d, const struct ev *e, uint64_t ts)
 
 /* ---- entry points ------------------------------------------------------------------ */
 
-static bool is_own_mac(const struct detect *d, const char *s)
-{
-    char own[18];
-    snprintf(own, sizeof(own), "%02x:%02x:%02x:%02x:%02x:%02x", d->own_mac[0], d->own_mac[1],
-             d->own_mac[2], d->own_mac[3], d->own_mac[4], d->own_mac[5]);
-    return strcmp(own, s) == 0;
-}
-
 static bool wanted(const char *json, size_t len)
 {
     static const char *const types[] = {"\"event_type\":\"dns\"", "\"event_type\":\"http\"",
@@ -612,7 +604,7 @@ void det_content_event(struct detect *d, const char *json, size_t len, uint64_t 
         return;
     }
     if (strcmp(e.type, "arp") == 0) { /* no flow, no header addresses */
-        if (e.arp_request && d->have_own_mac && is_own_mac(d, e.arp_smac))
+        if (e.arp_request && d->own_mac[0] != '\0' && strcmp(e.arp_smac, d->own_mac) == 0)
             return; /* the sensor's own ARP sweep */
         if ((e.arp_request || e.arp_reply) && !e.arp_skip && e.have_arp_sip && e.have_arp_dip)
             det_behav_arp(d, e.arp_request, &e.arp_sip, &e.arp_dip, ts);

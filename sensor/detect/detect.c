@@ -824,6 +824,6 @@ uint64_t detect_alerts(const struct detect *d)
 
 void detect_set_own_mac(struct detect *d, const uint8_t mac[6])
 {
-    memcpy(d->own_mac, mac, sizeof(d->own_mac));
-    d->have_own_mac = true;
+    snprintf(d->own_mac, sizeof(d->own_mac), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1],
+             mac[2], mac[3], mac[4], mac[5]);
 }

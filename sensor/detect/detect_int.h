@@ -59,8 +59,7 @@ struct detect {
     struct det_macs *macs;
     struct det_behav *behav;
     struct det_reloader *rl; /* NULL until the first reload */
-    uint8_t own_mac[6];      /* detect_set_own_mac; all zero: none */
-    bool have_own_mac;
+    char own_mac[18];        /* detect_set_own_mac, as events write MACs; "": none */
     uint64_t now;
     detect_device_fn dev_fn; /* device inventory hook (issue 5) */
     void *dev_ud;
