@@ -49,7 +49,7 @@ test-deep: deps build demo
 asan: deps demo
 	@cmake --preset asan-ubsan >/dev/null
 	@cmake --build build-asan-ubsan -j$(JOBS)
-	cd build-asan-ubsan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	cd build-asan-ubsan && OTASUKE_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest -j$(JOBS) --output-on-failure \
 	  -E 'demo_pcap|conv_agree|ndpi_agree|detect_corpus|inventory_corpus|intel_reload_live'
 
