@@ -168,6 +168,8 @@ static int object(struct js *j, int depth)
         j->p++;
         if (value(j, depth + 1) != 0)
             return -1;
+        if (j->stop) /* the reader has what it wants: the rest is not read */
+            return 0;
         j->plen = saved;
         j->path[saved] = '\0';
         skip_ws(j);
@@ -196,6 +198,8 @@ static int array(struct js *j, int depth)
     for (;;) {
         if (value(j, depth + 1) != 0)
             return -1;
+        if (j->stop)
+            return 0;
         skip_ws(j);
         if (j->p >= j->end)
             return -1;

@@ -30,8 +30,9 @@ struct jscan_val {
     bool cut;
 };
 
-/* Walks buf[0..len); cb returns false to stop early. Returns 0 when the document
- * was walked (or stopped by cb), -1 on malformed input or a limit. */
+/* Walks buf[0..len); cb returns false to stop early (nothing after that value is
+ * read). Returns 0 when the document was walked (or stopped by cb), -1 on malformed
+ * input or a limit met before the stop. */
 int jscan(const char *buf, size_t len, bool (*cb)(const struct jscan_val *v, void *ud),
           void *ud);
 

@@ -943,11 +943,11 @@ static void ev_done(struct inv *v, struct inv_device *d, bool created, bool name
         write_asset(v, d, "changed", what, n, ts);
 }
 
-void inv_event(struct inv *v, const char *json, size_t len, uint64_t ts)
+bool inv_event_begin(struct inv *v, const char *json, size_t len, uint64_t ts)
 {
     unsigned kind = event_kind(json, len);
     if (kind == EK_NONE)
-        return;
+        return false;
     struct ev *e = &v->ev;
     memset(e, 0, sizeof(*e));
     e->v = v;
@@ -955,7 +955,19 @@ void inv_event(struct inv *v, const char *json, size_t len, uint64_t ts)
     e->need = ev_need(kind);
     clock_at(v, ts);
     v->events_read++;
-    if (jscan(json, len, ev_cb, e) != 0) {
+    return true;
+}
+
+bool inv_event_val(const struct jscan_val *val, void *inv)
+{
+    struct inv *v = inv;
+    return ev_cb(val, &v->ev);
+}
+
+void inv_event_end(struct inv *v, int rc, uint64_t ts)
+{
+    struct ev *e = &v->ev;
+    if (rc != 0) {
         v->events_bad++;
         return;
     }
@@ -963,9 +975,9 @@ void inv_event(struct inv *v, const char *json, size_t len, uint64_t ts)
         return;
     struct inv_device *d = NULL;
     bool created = false, name_chg = false, chg = false;
-    if (kind == EK_DHCP) {
+    if (e->kind == EK_DHCP) {
         d = ev_dhcp(v, e, ts, &created, &name_chg, &chg);
-    } else if (kind == EK_ARP) {
+    } else if (e->kind == EK_ARP) {
         d = ev_arp(v, e, ts, &created);
     } else if (e->from != NULL) {
         d = e->from;
@@ -973,6 +985,12 @@ void inv_event(struct inv *v, const char *json, size_t len, uint64_t ts)
     }
     if (d != NULL)
         ev_done(v, d, created, name_chg, chg, ts);
+}
+
+void inv_event(struct inv *v, const char *json, size_t len, uint64_t ts)
+{
+    if (inv_event_begin(v, json, len, ts))
+        inv_event_end(v, jscan(json, len, inv_event_val, v), ts);
 }
 
 /* new_device alerts, once the device had time to say its name */
