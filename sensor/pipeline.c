@@ -697,10 +697,12 @@ static bool ev_both(const struct jscan_val *v, void *ud)
 
 static void read_event(struct pipeline *pl, uint64_t ts)
 {
-    const char *line = pl->jw.buf;
-    size_t len = pl->jw.len;
-    bool inv = pl->inv != NULL && inv_event_begin(pl->inv, line, len, ts);
-    bool det = pl->det != NULL && detect_event_begin(pl->det, line, len);
+    const char *line = pl->jw.buf, *type;
+    size_t len = pl->jw.len, tlen;
+    if ((pl->inv == NULL && pl->det == NULL) || !jscan_event_type(line, len, &type, &tlen))
+        return;
+    bool inv = pl->inv != NULL && inv_event_begin(pl->inv, type, tlen, ts);
+    bool det = pl->det != NULL && detect_event_begin(pl->det, type, tlen);
     if (!inv && !det)
         return;
     struct ev_readers r = {pl, inv, det};

@@ -574,28 +574,23 @@ static void check_archive(struct detect *d, const struct ev *e, uint64_t ts)
 
 /* ---- entry points ------------------------------------------------------------------ */
 
-static bool wanted(const char *json, size_t len)
+/* The event types read (the type from jscan_event_type). */
+static bool wanted(const char *type, size_t tlen)
 {
-    static const char *const types[] = {"\"event_type\":\"dns\"", "\"event_type\":\"http\"",
-                                        "\"event_type\":\"tls\"", "\"event_type\":\"smtp\"",
-                                        "\"event_type\":\"fileinfo\"", "\"event_type\":\"arp\""};
-    size_t win = len < 160 ? len : 160; /* event_type is in the header */
-    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-        size_t tl = strlen(types[i]);
-        for (size_t k = 0; k + tl <= win; k++)
-            if (json[k] == '"' && memcmp(json + k, types[i], tl) == 0)
-                return true;
-    }
+    static const char *const types[] = {"dns", "http", "tls", "smtp", "fileinfo", "arp"};
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+        if (strlen(types[i]) == tlen && memcmp(type, types[i], tlen) == 0)
+            return true;
     return false;
 }
 
 /* The event being read (one at a time: the sensor's single packet thread). */
 static struct ev cur;
 
-bool det_content_begin(struct detect *d, const char *json, size_t len)
+bool det_content_begin(struct detect *d, const char *type, size_t tlen)
 {
     struct ev *e = &cur;
-    if (!wanted(json, len))
+    if (!wanted(type, tlen))
         return false;
     memset(e, 0, offsetof(struct ev, names));
     e->host[0] = e->url[0] = e->ua[0] = e->filename[0] = e->magic[0] = e->sha256[0] = '\0';

@@ -768,9 +768,9 @@ void detect_flow_end(struct detect *d, const struct flow *f)
     det_behav_flow_end(d, f);
 }
 
-bool detect_event_begin(struct detect *d, const char *json, size_t len)
+bool detect_event_begin(struct detect *d, const char *type, size_t tlen)
 {
-    return det_content_begin(d, json, len);
+    return det_content_begin(d, type, tlen);
 }
 
 bool detect_event_val(const struct jscan_val *v, void *d)
@@ -785,7 +785,9 @@ void detect_event_end(struct detect *d, int rc, uint64_t ts_us)
 
 void detect_event(struct detect *d, const char *json, size_t len, uint64_t ts_us)
 {
-    if (detect_event_begin(d, json, len))
+    const char *type;
+    size_t tlen;
+    if (jscan_event_type(json, len, &type, &tlen) && detect_event_begin(d, type, tlen))
         detect_event_end(d, jscan(json, len, detect_event_val, d), ts_us);
 }
 

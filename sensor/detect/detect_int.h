@@ -91,7 +91,7 @@ void det_behav_arp(struct detect *d, bool request, const struct addr *sender,
 /* content.c */
 /* An event line read in three steps (detect.h, detect_event_begin). */
 struct jscan_val;
-bool det_content_begin(struct detect *d, const char *json, size_t len);
+bool det_content_begin(struct detect *d, const char *type, size_t tlen);
 bool det_content_val(const struct jscan_val *v, void *d);
 void det_content_end(struct detect *d, int rc, uint64_t ts);
 void det_content_file(struct detect *d, const struct app_file *f, uint64_t ts);

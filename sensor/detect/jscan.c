@@ -262,6 +262,27 @@ static int value(struct js *j, int depth)
     }
 }
 
+bool jscan_event_type(const char *json, size_t len, const char **type, size_t *tlen)
+{
+    static const char key[] = "\"event_type\":\"";
+    const size_t kl = sizeof(key) - 1;
+    size_t lim = len < 160 ? len : 160;
+    const char *p = json, *end = json + lim;
+    while (p != NULL && (size_t)(end - p) >= kl) {
+        if (memcmp(p, key, kl) == 0) {
+            const char *t = p + kl;
+            const char *q = memchr(t, '"', len - (size_t)(t - json));
+            if (q == NULL)
+                return false;
+            *type = t;
+            *tlen = (size_t)(q - t);
+            return true;
+        }
+        p = memchr(p + 1, '"', (size_t)(end - p - 1));
+    }
+    return false;
+}
+
 int jscan(const char *buf, size_t len, bool (*cb)(const struct jscan_val *v, void *ud), void *ud)
 {
     struct js j;
