@@ -691,6 +691,20 @@ static struct inv_device *ev_source(struct inv *v, const char *src)
     return dev_by_ip(v, &ip);
 }
 
+/* True when the field just read (at dst) means the rest of the event cannot change the
+ * device (ev_from ignores it): an SSDP search, an NBNS message other than a
+ * registration, an LLMNR query. The walk stops there. */
+static bool ev_moot(const struct ev *e, const char *dst)
+{
+    if (dst == e->ssdp_type)
+        return strcmp(dst, "search") == 0;
+    if (dst == e->nb_opcode)
+        return strcmp(dst, "registration") != 0;
+    if (dst == e->llmnr_type)
+        return strcmp(dst, "response") != 0;
+    return false;
+}
+
 static bool ev_cb(const struct jscan_val *val, void *ud)
 {
     struct ev *e = ud;
@@ -730,6 +744,8 @@ static bool ev_cb(const struct jscan_val *val, void *ud)
         if (!f->first || dst[0] == '\0')
             str_set(dst, f->len, val->s);
         e->got |= ev_bit(f);
+        if (ev_moot(e, dst))
+            return false;
         break;
     }
     return e->need == 0 || (e->got & e->need) != e->need;
