@@ -269,7 +269,11 @@ static void fmt_mac(const uint8_t *m, char out[18])
 
 static void str_set(char *dst, size_t n, const char *s)
 {
-    snprintf(dst, n, "%s", s);
+    if (n == 0)
+        return;
+    size_t l = strnlen(s, n - 1); /* as snprintf "%s" cuts it, without its cost */
+    memmove(dst, s, l);
+    dst[l] = '\0';
     for (char *p = dst; *p != '\0'; p++)
         if (*p == '\t' || *p == '\n' || *p == '\r')
             *p = ' '; /* the state file is tab-separated */
