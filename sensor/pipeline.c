@@ -16,6 +16,7 @@
 #include "app/files.h"
 #include "capture/capture.h"
 #include "detect/detect.h"
+#include "detect/jscan.h"
 #include "inventory/inventory.h"
 #include "inventory/sweep.h"
 #include "decode/decode.h"
@@ -677,15 +678,49 @@ static int open_sink(struct pipeline *pl, char *err, size_t errlen)
     return pl->sink ? 0 : ERR_IO;
 }
 
+/* One JSON walk of a written event line serves both of its readers: each value goes
+ * to the inventory and the detections while each still wants more. */
+struct ev_readers {
+    struct pipeline *pl;
+    bool inv, det; /* still reading */
+};
+
+static bool ev_both(const struct jscan_val *v, void *ud)
+{
+    struct ev_readers *r = ud;
+    if (r->inv)
+        r->inv = inv_event_val(v, r->pl->inv);
+    if (r->det)
+        r->det = detect_event_val(v, r->pl->det);
+    return r->inv || r->det;
+}
+
+static void read_event(struct pipeline *pl, uint64_t ts)
+{
+    const char *line = pl->jw.buf, *type;
+    size_t len = pl->jw.len, tlen;
+    if ((pl->inv == NULL && pl->det == NULL) || !jscan_event_type(line, len, &type, &tlen))
+        return;
+    bool inv = pl->inv != NULL && inv_event_begin(pl->inv, type, tlen, ts);
+    bool det = pl->det != NULL && detect_event_begin(pl->det, type, tlen);
+    if (!inv && !det)
+        return;
+    struct ev_readers r = {pl, inv, det};
+    int rc = jscan(line, len, ev_both, &r);
+    /* a reader that stopped the walk itself did not see what came after */
+    if (inv)
+        inv_event_end(pl->inv, r.inv ? rc : 0, ts);
+    if (det)
+        detect_event_end(pl->det, r.det ? rc : 0, ts);
+}
+
 /* The dispatcher's view of the pipeline (app/dispatch.h). */
 static void host_write(void *ud, uint64_t ts)
 {
     struct pipeline *pl = ud;
     write_event(pl, ts);
-    if (pl->inv != NULL && jw_ok(&pl->jw))
-        inv_event(pl->inv, pl->jw.buf, pl->jw.len, ts);
-    if (pl->det != NULL && jw_ok(&pl->jw))
-        detect_event(pl->det, pl->jw.buf, pl->jw.len, ts);
+    if (jw_ok(&pl->jw))
+        read_event(pl, ts);
 }
 
 /* The detections' view: alert lines go straight to the output. */

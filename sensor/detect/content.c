@@ -574,54 +574,66 @@ static void check_archive(struct detect *d, const struct ev *e, uint64_t ts)
 
 /* ---- entry points ------------------------------------------------------------------ */
 
-static bool wanted(const char *json, size_t len)
+/* The event types read (the type from jscan_event_type). */
+static bool wanted(const char *type, size_t tlen)
 {
-    static const char *const types[] = {"\"event_type\":\"dns\"", "\"event_type\":\"http\"",
-                                        "\"event_type\":\"tls\"", "\"event_type\":\"smtp\"",
-                                        "\"event_type\":\"fileinfo\"", "\"event_type\":\"arp\""};
-    size_t win = len < 160 ? len : 160; /* event_type is in the header */
-    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-        size_t tl = strlen(types[i]);
-        for (size_t k = 0; k + tl <= win; k++)
-            if (json[k] == '"' && memcmp(json + k, types[i], tl) == 0)
-                return true;
-    }
+    static const char *const types[] = {"dns", "http", "tls", "smtp", "fileinfo", "arp"};
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+        if (strlen(types[i]) == tlen && memcmp(type, types[i], tlen) == 0)
+            return true;
     return false;
 }
 
-void det_content_event(struct detect *d, const char *json, size_t len, uint64_t ts)
+/* The event being read (one at a time: the sensor's single packet thread). */
+static struct ev cur;
+
+bool det_content_begin(struct detect *d, const char *type, size_t tlen)
 {
-    static struct ev e;
-    if (!wanted(json, len))
-        return;
-    memset(&e, 0, offsetof(struct ev, names));
-    e.host[0] = e.url[0] = e.ua[0] = e.filename[0] = e.magic[0] = e.sha256[0] = e.md5[0] = '\0';
-    e.arp_request = e.arp_reply = e.arp_skip = e.have_arp_sip = e.have_arp_dip = false;
-    e.arp_smac[0] = '\0';
+    struct ev *e = &cur;
+    if (!wanted(type, tlen))
+        return false;
+    memset(e, 0, offsetof(struct ev, names));
+    e->host[0] = e->url[0] = e->ua[0] = e->filename[0] = e->magic[0] = e->sha256[0] = '\0';
+    e->md5[0] = '\0';
+    e->arp_request = e->arp_reply = e->arp_skip = e->have_arp_sip = e->have_arp_dip = false;
+    e->arp_smac[0] = '\0';
     d->events_read++;
-    if (jscan(json, len, on_val, &e) != 0) {
+    return true;
+}
+
+bool det_content_val(const struct jscan_val *v, void *d)
+{
+    (void)d;
+    return on_val(v, &cur);
+}
+
+void det_content_end(struct detect *d, int rc, uint64_t ts)
+{
+    const struct ev *e = &cur;
+    if (rc != 0) {
         d->events_bad++;
         return;
     }
-    if (strcmp(e.type, "arp") == 0) { /* no flow, no header addresses */
-        if (e.arp_request && d->own_mac[0] != '\0' && strcmp(e.arp_smac, d->own_mac) == 0)
+    if (strcmp(e->type, "arp") == 0) { /* no flow, no header addresses */
+        if (e->arp_request && d->own_mac[0] != '\0' && strcmp(e->arp_smac, d->own_mac) == 0)
             return; /* the sensor's own ARP sweep */
-        if ((e.arp_request || e.arp_reply) && !e.arp_skip && e.have_arp_sip && e.have_arp_dip)
-            det_behav_arp(d, e.arp_request, &e.arp_sip, &e.arp_dip, ts);
+        if ((e->arp_request || e->arp_reply) && !e->arp_skip && e->have_arp_sip &&
+            e->have_arp_dip)
+            det_behav_arp(d, e->arp_request, &e->arp_sip, &e->arp_dip, ts);
         return;
     }
-    if (!e.have_src || !e.have_dst) {
+    if (!e->have_src || !e->have_dst) {
         d->events_bad++;
         return;
     }
-    intel_names(d, &e, ts);
-    if (strcmp(e.type, "http") == 0 && d->conf->detect_http_exploits)
-        http_exploits(d, &e, ts);
-    if (strcmp(e.type, "fileinfo") == 0) {
-        intel_hashes(d, &e, ts);
+    intel_names(d, e, ts);
+    if (strcmp(e->type, "http") == 0 && d->conf->detect_http_exploits)
+        http_exploits(d, e, ts);
+    if (strcmp(e->type, "fileinfo") == 0) {
+        intel_hashes(d, e, ts);
         if (d->conf->detect_files) {
-            check_file_name(d, &e, ts);
-            check_archive(d, &e, ts);
+            check_file_name(d, e, ts);
+            check_archive(d, e, ts);
         }
         last_file.valid = false;
     }

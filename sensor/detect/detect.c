@@ -13,6 +13,7 @@
  * detect_new; nothing on the packet path allocates.
  */
 #include "detect/detect_int.h"
+#include "detect/jscan.h"
 
 #include "output/eve.h"
 #include "otasuke/alloc.h"
@@ -767,9 +768,27 @@ void detect_flow_end(struct detect *d, const struct flow *f)
     det_behav_flow_end(d, f);
 }
 
+bool detect_event_begin(struct detect *d, const char *type, size_t tlen)
+{
+    return det_content_begin(d, type, tlen);
+}
+
+bool detect_event_val(const struct jscan_val *v, void *d)
+{
+    return det_content_val(v, d);
+}
+
+void detect_event_end(struct detect *d, int rc, uint64_t ts_us)
+{
+    det_content_end(d, rc, ts_us);
+}
+
 void detect_event(struct detect *d, const char *json, size_t len, uint64_t ts_us)
 {
-    det_content_event(d, json, len, ts_us);
+    const char *type;
+    size_t tlen;
+    if (jscan_event_type(json, len, &type, &tlen) && detect_event_begin(d, type, tlen))
+        detect_event_end(d, jscan(json, len, detect_event_val, d), ts_us);
 }
 
 void detect_file(struct detect *d, const struct app_file *f, uint64_t ts_us)

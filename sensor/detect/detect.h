@@ -53,6 +53,15 @@ void detect_flow_end(struct detect *d, const struct flow *f);
 /* ARP requests from this MAC (the sensor's own ARP sweep) are not weighed as probes. */
 void detect_set_own_mac(struct detect *d, const uint8_t mac[6]);
 void detect_event(struct detect *d, const char *json, size_t len, uint64_t ts_us);
+/* detect_event in three steps, for one JSON walk shared with other readers of the line
+ * (see inv_event_begin in inventory/inventory.h): begin, given the line's event_type
+ * (jscan_event_type), says whether the line is read;
+ * jscan hands every value to detect_event_val (ud: the detect) until it returns false;
+ * end takes the walk's result (0 when this reader stopped it) and raises. */
+struct jscan_val;
+bool detect_event_begin(struct detect *d, const char *type, size_t tlen);
+bool detect_event_val(const struct jscan_val *v, void *d);
+void detect_event_end(struct detect *d, int rc, uint64_t ts_us);
 /* A file of an application protocol is complete (its first bytes in f->head). */
 void detect_file(struct detect *d, const struct app_file *f, uint64_t ts_us);
 /* Packet time advanced to now: closes aggregation windows, idle scans and bursts. */

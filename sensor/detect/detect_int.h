@@ -89,7 +89,11 @@ void det_behav_arp(struct detect *d, bool request, const struct addr *sender,
                    const struct addr *target, uint64_t ts);
 
 /* content.c */
-void det_content_event(struct detect *d, const char *json, size_t len, uint64_t ts);
+/* An event line read in three steps (detect.h, detect_event_begin). */
+struct jscan_val;
+bool det_content_begin(struct detect *d, const char *type, size_t tlen);
+bool det_content_val(const struct jscan_val *v, void *d);
+void det_content_end(struct detect *d, int rc, uint64_t ts);
 void det_content_file(struct detect *d, const struct app_file *f, uint64_t ts);
 /* Intel on a flow's addresses (first packet). */
 void det_intel_flow(struct detect *d, const struct flow *f, const struct pkt *p);

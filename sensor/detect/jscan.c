@@ -168,6 +168,8 @@ static int object(struct js *j, int depth)
         j->p++;
         if (value(j, depth + 1) != 0)
             return -1;
+        if (j->stop) /* the reader has what it wants: the rest is not read */
+            return 0;
         j->plen = saved;
         j->path[saved] = '\0';
         skip_ws(j);
@@ -196,6 +198,8 @@ static int array(struct js *j, int depth)
     for (;;) {
         if (value(j, depth + 1) != 0)
             return -1;
+        if (j->stop)
+            return 0;
         skip_ws(j);
         if (j->p >= j->end)
             return -1;
@@ -256,6 +260,27 @@ static int value(struct js *j, int depth)
     case 'n': return literal(j, "null", JSCAN_NULL);
     default: return number(j);
     }
+}
+
+bool jscan_event_type(const char *json, size_t len, const char **type, size_t *tlen)
+{
+    static const char key[] = "\"event_type\":\"";
+    const size_t kl = sizeof(key) - 1;
+    size_t lim = len < 160 ? len : 160;
+    const char *p = json, *end = json + lim;
+    while (p != NULL && (size_t)(end - p) >= kl) {
+        if (memcmp(p, key, kl) == 0) {
+            const char *t = p + kl;
+            const char *q = memchr(t, '"', len - (size_t)(t - json));
+            if (q == NULL)
+                return false;
+            *type = t;
+            *tlen = (size_t)(q - t);
+            return true;
+        }
+        p = memchr(p + 1, '"', (size_t)(end - p - 1));
+    }
+    return false;
 }
 
 int jscan(const char *buf, size_t len, bool (*cb)(const struct jscan_val *v, void *ud), void *ud)

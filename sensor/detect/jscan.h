@@ -30,9 +30,15 @@ struct jscan_val {
     bool cut;
 };
 
-/* Walks buf[0..len); cb returns false to stop early. Returns 0 when the document
- * was walked (or stopped by cb), -1 on malformed input or a limit. */
+/* Walks buf[0..len); cb returns false to stop early (nothing after that value is
+ * read). Returns 0 when the document was walked (or stopped by cb), -1 on malformed
+ * input or a limit met before the stop. */
 int jscan(const char *buf, size_t len, bool (*cb)(const struct jscan_val *v, void *ud),
           void *ud);
+
+/* The event_type of an event line (in the EVE header: the key within its first 160
+ * bytes): *type points into json, without quotes and not NUL-terminated. false when
+ * there is none. Read once per line and handed to each reader's begin step. */
+bool jscan_event_type(const char *json, size_t len, const char **type, size_t *tlen);
 
 #endif

@@ -62,6 +62,11 @@ struct inv_pc {
     uint32_t gen; /* outside entries: v->gen when stored */
 };
 
+/* The event types the inventory reads; from EK_MDNS on, what the event says is about
+ * the device at its src_ip. */
+enum ev_kind { EK_NONE, EK_DHCP, EK_ARP, EK_MDNS, EK_NBNS, EK_LLMNR, EK_SSDP, EK_HTTP, EK_TLS,
+               EK_COUNT };
+
 /* Fields of one event the inventory reads (see ev_fields). */
 struct ev {
     struct inv *v;
@@ -264,7 +269,11 @@ static void fmt_mac(const uint8_t *m, char out[18])
 
 static void str_set(char *dst, size_t n, const char *s)
 {
-    snprintf(dst, n, "%s", s);
+    if (n == 0)
+        return;
+    size_t l = strnlen(s, n - 1); /* as snprintf "%s" cuts it, without its cost */
+    memmove(dst, s, l);
+    dst[l] = '\0';
     for (char *p = dst; *p != '\0'; p++)
         if (*p == '\t' || *p == '\n' || *p == '\r')
             *p = ' '; /* the state file is tab-separated */
@@ -596,10 +605,6 @@ void inv_packet(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64
     pc_put(c, mac, ip, dev_id(v, d) + 1, false, 0);
 }
 
-/* The event types the inventory reads; from EK_MDNS on, what the event says is about
- * the device at its src_ip. */
-enum ev_kind { EK_NONE, EK_DHCP, EK_ARP, EK_MDNS, EK_NBNS, EK_LLMNR, EK_SSDP, EK_HTTP, EK_TLS,
-               EK_COUNT };
 
 static const struct {
     const char *name;
@@ -654,6 +659,21 @@ static unsigned ev_bit(const struct ev_field *f)
     return 1U << (unsigned)(f - ev_fields);
 }
 
+/* Each kind's fields are one run of ev_fields, [ek_lo, ek_hi) (the table is in kind
+ * order; ev_ranges_ok checks it when an inventory is made). */
+static const uint8_t ek_lo[EK_COUNT] = {0, 0, 24, 8, 11, 15, 17, 21, 22};
+static const uint8_t ek_hi[EK_COUNT] = {0, 8, 26, 11, 15, 17, 21, 22, 24};
+
+static bool ev_ranges_ok(void)
+{
+    for (size_t i = 0; i < sizeof(ev_fields) / sizeof(ev_fields[0]); i++) {
+        unsigned k = ev_fields[i].kind;
+        if (i < ek_lo[k] || i >= ek_hi[k])
+            return false;
+    }
+    return ek_hi[EK_ARP] == sizeof(ev_fields) / sizeof(ev_fields[0]);
+}
+
 /* What is enough to stop reading an event: http and tls say one thing each. */
 static unsigned ev_need(unsigned kind)
 {
@@ -673,6 +693,20 @@ static struct inv_device *ev_source(struct inv *v, const char *src)
     if (!addr_parse(src, &ip) || !is_internal(v, &ip))
         return NULL;
     return dev_by_ip(v, &ip);
+}
+
+/* True when the field just read (at dst) means the rest of the event cannot change the
+ * device (ev_from ignores it): an SSDP search, an NBNS message other than a
+ * registration, an LLMNR query. The walk stops there. */
+static bool ev_moot(const struct ev *e, const char *dst)
+{
+    if (dst == e->ssdp_type)
+        return strcmp(dst, "search") == 0;
+    if (dst == e->nb_opcode)
+        return strcmp(dst, "registration") != 0;
+    if (dst == e->llmnr_type)
+        return strcmp(dst, "response") != 0;
+    return false;
 }
 
 static bool ev_cb(const struct jscan_val *val, void *ud)
@@ -706,7 +740,7 @@ static bool ev_cb(const struct jscan_val *val, void *ud)
         set_add(&e->queries[0][0], INV_SVC_MAX, INV_SVC_N, val->s);
         return true;
     }
-    for (size_t i = 0; i < sizeof(ev_fields) / sizeof(ev_fields[0]); i++) {
+    for (size_t i = ek_lo[e->kind]; i < ek_hi[e->kind]; i++) {
         const struct ev_field *f = &ev_fields[i];
         if (f->kind != e->kind || strcmp(k, f->path) != 0)
             continue;
@@ -714,6 +748,8 @@ static bool ev_cb(const struct jscan_val *val, void *ud)
         if (!f->first || dst[0] == '\0')
             str_set(dst, f->len, val->s);
         e->got |= ev_bit(f);
+        if (ev_moot(e, dst))
+            return false;
         break;
     }
     return e->need == 0 || (e->got & e->need) != e->need;
@@ -753,23 +789,12 @@ static void set_name(struct inv_device *d, const char *name, enum inv_name_src s
     d->name_src = (uint8_t)src;
 }
 
-/* The event's type when the inventory reads it, else EK_NONE (from the header). */
-static unsigned event_kind(const char *json, size_t len)
+/* The inventory's kind of an event type (jscan_event_type), else EK_NONE. */
+static unsigned event_kind(const char *type, size_t tlen)
 {
-    static const char key[] = "\"event_type\":\"";
-    size_t lim = len < 160 ? len : 160;
-    for (size_t i = 0; i + sizeof(key) - 1 < lim; i++) {
-        if (json[i] != '"' || memcmp(json + i, key, sizeof(key) - 1) != 0)
-            continue;
-        const char *t = json + i + sizeof(key) - 1;
-        size_t rest = len - (size_t)(t - json);
-        for (unsigned k = 1; k < EK_COUNT; k++) {
-            size_t tl = ek_names[k].len;
-            if (rest > tl && memcmp(t, ek_names[k].name, tl) == 0 && t[tl] == '"')
-                return k;
-        }
-        return EK_NONE;
-    }
+    for (unsigned k = 1; k < EK_COUNT; k++)
+        if (tlen == ek_names[k].len && memcmp(type, ek_names[k].name, tlen) == 0)
+            return k;
     return EK_NONE;
 }
 
@@ -943,11 +968,11 @@ static void ev_done(struct inv *v, struct inv_device *d, bool created, bool name
         write_asset(v, d, "changed", what, n, ts);
 }
 
-void inv_event(struct inv *v, const char *json, size_t len, uint64_t ts)
+bool inv_event_begin(struct inv *v, const char *type, size_t tlen, uint64_t ts)
 {
-    unsigned kind = event_kind(json, len);
+    unsigned kind = event_kind(type, tlen);
     if (kind == EK_NONE)
-        return;
+        return false;
     struct ev *e = &v->ev;
     memset(e, 0, sizeof(*e));
     e->v = v;
@@ -955,7 +980,19 @@ void inv_event(struct inv *v, const char *json, size_t len, uint64_t ts)
     e->need = ev_need(kind);
     clock_at(v, ts);
     v->events_read++;
-    if (jscan(json, len, ev_cb, e) != 0) {
+    return true;
+}
+
+bool inv_event_val(const struct jscan_val *val, void *inv)
+{
+    struct inv *v = inv;
+    return ev_cb(val, &v->ev);
+}
+
+void inv_event_end(struct inv *v, int rc, uint64_t ts)
+{
+    struct ev *e = &v->ev;
+    if (rc != 0) {
         v->events_bad++;
         return;
     }
@@ -963,9 +1000,9 @@ void inv_event(struct inv *v, const char *json, size_t len, uint64_t ts)
         return;
     struct inv_device *d = NULL;
     bool created = false, name_chg = false, chg = false;
-    if (kind == EK_DHCP) {
+    if (e->kind == EK_DHCP) {
         d = ev_dhcp(v, e, ts, &created, &name_chg, &chg);
-    } else if (kind == EK_ARP) {
+    } else if (e->kind == EK_ARP) {
         d = ev_arp(v, e, ts, &created);
     } else if (e->from != NULL) {
         d = e->from;
@@ -973,6 +1010,14 @@ void inv_event(struct inv *v, const char *json, size_t len, uint64_t ts)
     }
     if (d != NULL)
         ev_done(v, d, created, name_chg, chg, ts);
+}
+
+void inv_event(struct inv *v, const char *json, size_t len, uint64_t ts)
+{
+    const char *type;
+    size_t tlen;
+    if (jscan_event_type(json, len, &type, &tlen) && inv_event_begin(v, type, tlen, ts))
+        inv_event_end(v, jscan(json, len, inv_event_val, v), ts);
 }
 
 /* new_device alerts, once the device had time to say its name */
@@ -1338,6 +1383,11 @@ struct inv *inv_new(const struct inv_conf *c, const struct inv_host *h, char *er
     if (h != NULL)
         v->host = *h;
     hash_key_random(&v->hk);
+    if (!ev_ranges_ok()) { /* a field added to ev_fields out of kind order */
+        snprintf(err, errlen, "inventory: ev_fields out of kind order (ek_lo, ek_hi)");
+        inv_free(v);
+        return NULL;
+    }
     if (!alloc_tables(v)) {
         snprintf(err, errlen, "out of memory for inventory.max_devices");
         inv_free(v);

@@ -104,6 +104,26 @@ static void test_jscan(void)
     CHECK(jscan(deep, 40, on_v, &t) == -1);
 }
 
+static bool stop_at_b(const struct jscan_val *v, void *ud)
+{
+    on_v(v, ud);
+    return strcmp(v->path, "b.c") != 0;
+}
+
+/* A reader that returns false stops the walk: nothing after that value is read, not
+ * even a malformed tail (the inventory stops at src_ip when no device sent the event). */
+static void test_jscan_stop(void)
+{
+    struct seen s = {"", ""};
+    const char *j = "{\"a\":1,\"b\":[{\"c\":\"x\"},{\"c\":\"y\"}],\"d\":\"z\",\"e\":tru";
+    CHECK(jscan(j, strlen(j), stop_at_b, &s) == 0);
+    CHECK_STR(s.paths, "a;b.c;");
+    CHECK_STR(s.last, "x");
+    struct seen t = {"", ""};
+    CHECK(jscan(j, strlen(j), on_v, &t) == -1); /* read to the end: the tail is bad */
+    CHECK_STR(t.paths, "a;b.c;b.c;d;");
+}
+
 /* ---- aggregation ----------------------------------------------------------------- */
 
 static void raise_land(struct detect *d, const char *src, const char *dst, uint64_t ts)
@@ -642,6 +662,7 @@ int main(void)
     log_set_level(LOG_ERROR);
     conf_defaults(sensor_conf_table, &conf);
     RUN(test_jscan);
+    RUN(test_jscan_stop);
     RUN(test_aggregation);
     RUN(test_flood);
     RUN(test_pending_full);

@@ -6,6 +6,7 @@
 
 #include "inventory/inventory.h"
 #include "otasuke/alloc.h"
+#include "otasuke/jw.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -242,6 +243,63 @@ static void test_attribution(void)
     inv_free(v);
 }
 
+/* Events that cannot change a device stop the walk at the field that says so (SSDP
+ * search, NBNS other than a registration, LLMNR query); what follows them, even a name
+ * or a malformed tail, is not read. The same device then learns from the events that
+ * count. */
+static void test_walk_stops(void)
+{
+    struct inv_conf c;
+    struct sink s;
+    char err[256];
+    memset(&s, 0, sizeof(s));
+    conf_init(&c);
+    struct inv_host h = {sink_write, sink_new, &s};
+    struct inv *v = inv_new(&c, &h, err, sizeof(err));
+    CHECK(v != NULL);
+    if (v == NULL)
+        return;
+    uint8_t m[6];
+    mac("8c:16:45:77:51:a6", m);
+    struct addr a = v4("192.168.1.50");
+    inv_packet(v, m, &a, T0);
+    static const char *const moot[][2] = {
+        {"nbns", "\"type\":\"query\",\"opcode\":\"query\",\"name\":\"WRONG\",\"suffix\":\"<00>\"},x"},
+        {"llmnr", "\"type\":\"query\",\"answers\":[{\"rrname\":\"WRONG\"}]},x"},
+        {"ssdp", "\"type\":\"search\",\"server\":\"Wrong/1.0\",\"st\":\"InternetGatewayDevice\"},x"},
+    };
+    char line[512];
+    for (int i = 0; i < 3; i++) {
+        int n = snprintf(line, sizeof(line),
+                         "{\"timestamp\":\"x\",\"event_type\":\"%s\",\"src_ip\":\"192.168.1.50\",\"%s\":{%s",
+                         moot[i][0], moot[i][0], moot[i][1]);
+        inv_event(v, line, (size_t)n, T0 + SEC);
+    }
+    const struct inv_device *d = inv_find_mac(v, m);
+    CHECK(d != NULL && d->name[0] == '\0' && d->ssdp_server[0] == '\0' && !d->igd);
+    struct jw w; /* the malformed tails were never read */
+    CHECK(jw_init(&w, 512, 4096) == 0);
+    jw_obj_open(&w, NULL);
+    inv_stats(v, &w);
+    jw_obj_close(&w);
+    CHECK(jw_ok(&w) && strstr(w.buf, "\"events_read\":3,\"events_bad\":0") != NULL);
+    jw_free(&w);
+    static const char *const real[][2] = {
+        {"nbns", "\"type\":\"request\",\"opcode\":\"registration\",\"name\":\"KEIRI-PC02\",\"suffix\":\"<00>\"}}"},
+        {"ssdp", "\"type\":\"notify\",\"server\":\"Windows/10 UPnP/1.0\",\"nt\":\"upnp:rootdevice\"}}"},
+    };
+    for (int i = 0; i < 2; i++) {
+        int n = snprintf(line, sizeof(line),
+                         "{\"timestamp\":\"x\",\"event_type\":\"%s\",\"src_ip\":\"192.168.1.50\",\"%s\":{%s",
+                         real[i][0], real[i][0], real[i][1]);
+        inv_event(v, line, (size_t)n, T0 + 2 * SEC);
+    }
+    d = inv_find_mac(v, m);
+    CHECK(d != NULL && strcmp(d->name, "KEIRI-PC02") == 0);
+    CHECK(d != NULL && strcmp(d->ssdp_server, "Windows/10 UPnP/1.0") == 0);
+    inv_free(v);
+}
+
 static void test_persistence(void)
 {
     struct inv_conf c;
@@ -417,6 +475,7 @@ int main(void)
     RUN(test_oui);
     RUN(test_rules);
     RUN(test_attribution);
+    RUN(test_walk_stops);
     RUN(test_persistence);
     RUN(test_bounds);
     RUN(test_learned_lan);
