@@ -54,7 +54,18 @@ struct reasm_stream {
  * size; MEM_REASM counts whole blocks, the idle ones too, until reasm_free. */
 #define SEG_POOL_SIZE 2048u
 #define SEG_POOL_MIN  1024u
+/* Under AddressSanitizer the pool is off, so a use after free is still caught. */
 #define SEG_POOL_MAX  256u
+#if defined(__SANITIZE_ADDRESS__)
+#define SEG_POOL_ON false
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SEG_POOL_ON false
+#endif
+#endif
+#ifndef SEG_POOL_ON
+#define SEG_POOL_ON true
+#endif
 
 struct reasm {
     struct reasm_conf conf;
@@ -140,7 +151,7 @@ uint64_t reasm_stream_offset(const struct flow *f, int dir)
 
 static bool seg_pooled(size_t size)
 {
-    return size > SEG_POOL_MIN && size <= SEG_POOL_SIZE;
+    return SEG_POOL_ON && size > SEG_POOL_MIN && size <= SEG_POOL_SIZE;
 }
 
 /* A segment block for n bytes of data: from the pool when its size class fits. */
