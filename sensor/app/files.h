@@ -50,7 +50,7 @@ struct app_file {
     uint8_t head[FILE_HEAD_SIZE];
 };
 
-/* The digests a file gets (app.files.hashes); sha256 is always computed. */
+/* The digests computed per file (app.files.hashes); sha256 always. */
 #define FILE_HASH_MD5    0x01u
 #define FILE_HASH_SHA1   0x02u
 #define FILE_HASH_SHA256 0x04u
