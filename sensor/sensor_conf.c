@@ -16,6 +16,8 @@
 static const char *const output_modes[] = {"file", "stdout", "dir", NULL};
 static const char *const reasm_deliveries[] = {"ack", "arrival", NULL};
 static const char *const http_dump_modes[] = {"none", "request", "response", "both", NULL};
+static const char *const file_hash_sets[] = {"md5,sha256", "md5,sha1,sha256", "sha1,sha256",
+                                             "sha256", NULL};
 static const char *const log_levels[] = {"error", "warn", "notice", "info", "debug", NULL};
 
 const struct conf_item sensor_conf_table[] = {
@@ -180,6 +182,10 @@ const struct conf_item sensor_conf_table[] = {
     {"app.http.request_body_limit", CONF_SIZE, "0", 0, 4 * GiB, OFF(http_request_body_limit),
      "request body bytes that feed files (more: the file is TRUNCATED; libhtp's "
      "request-body-limit; 0 = no limit)", NULL},
+    {"app.files.hashes", CONF_ENUM, "md5,sha256", 0, 0, OFF(file_hashes),
+     "digests of each file (HTTP bodies, mail parts) in fileinfo: sha256 always, md5 and "
+     "sha1 as listed (each is a pass over every file byte; Zeek's files.log has sha1)",
+     file_hash_sets},
     /* smtp */
     {"app.smtp.enabled", CONF_BOOL, "yes", 0, 0, OFF(smtp_enabled),
      "parse SMTP (commands, replies, the DATA message and its MIME parts) and write smtp, "

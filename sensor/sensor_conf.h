@@ -77,6 +77,7 @@ struct sensor_conf {
     int64_t http_decompress_ratio;
     int http_dump_all_headers;
     uint64_t http_request_body_limit; /* enum http_dump: none, request, response, both */
+    int file_hashes; /* app.files.hashes: index into its choices (files_set_hashes) */
     /* smtp */
     bool smtp_enabled;
     int64_t smtp_max_line;

@@ -200,6 +200,7 @@ struct applayer *applayer_new(const struct sensor_conf *c, const struct applayer
         return NULL;
     al->conf = c;
     al->host = *h;
+    files_set_hashes(c->file_hashes);
     for (unsigned i = 0; i < NPARSERS; i++) {
         const bool *enabled = (const bool *)((const char *)c + registry[i].enabled);
         al->on[i] = *enabled && registry[i].p->nkinds <= APP_MAX_KINDS;

@@ -1,6 +1,6 @@
 /*
  * Files carried by application protocols (HTTP bodies, mail attachments): each is
- * hashed as its bytes go by (md5, sha1, sha256 with nettle: fixed-size state, no
+ * hashed as its bytes go by (sha256, and md5 and/or sha1 as configured, with nettle: fixed-size state, no
  * allocation), its first bytes are kept for libmagic, and at its end it becomes a
  * Suricata-style `fileinfo` object.
  *
@@ -39,6 +39,7 @@ struct app_file {
     uint32_t id;              /* per-flow file number, from 1 */
     uint8_t state;            /* enum file_state */
     bool gaps;
+    uint8_t hashes; /* FILE_HASH_* computed for this file (set at file_open) */
     uint16_t head_len;
     struct md5_ctx md5;
     struct sha1_ctx sha1;
@@ -48,6 +49,15 @@ struct app_file {
     uint8_t sha256_digest[SHA256_DIGEST_SIZE];
     uint8_t head[FILE_HEAD_SIZE];
 };
+
+/* The digests computed per file (app.files.hashes); sha256 always. */
+#define FILE_HASH_MD5    0x01u
+#define FILE_HASH_SHA1   0x02u
+#define FILE_HASH_SHA256 0x04u
+/* Selects the digests of files opened from now on: choice is the index of the
+ * app.files.hashes setting ("md5,sha256" (default), "md5,sha1,sha256",
+ * "sha1,sha256", "sha256"); process-wide, set once before the parsers run. */
+void files_set_hashes(int choice);
 
 /* Loads the system's magic database (libmagic) once; later calls do nothing.
  * Returns false (and files get no type) when it cannot be loaded. */
@@ -73,8 +83,9 @@ void file_gap(struct app_file *f, uint64_t len);
 void file_close(struct app_file *f, bool complete, bool error);
 
 /* Writes the "fileinfo" object (w inside an open object): filename, magic, mimetype,
- * gaps, state, md5, sha1, sha256 (closed and truncated files, as Suricata: the hashes
- * of the bytes seen), stored (false), size, tx_id and file_id. */
+ * gaps, state, the configured digests among md5, sha1, sha256 (closed and truncated
+ * files, as Suricata: the hashes of the bytes seen), stored (false), size, tx_id and
+ * file_id. */
 void file_write_fileinfo(struct jw *w, const struct app_file *f, uint64_t tx_id);
 
 /* Calls fn(ud, f) for each file as its fileinfo object is written (before it), so

@@ -471,7 +471,9 @@ def baselines(root, only):
 
 def run_sensor(sensor, trace, out):
     try:
-        p = subprocess.run([sensor, "-q", "-r", trace, "-o", out], stdout=subprocess.PIPE,
+        # Zeek's files.log carries md5 and sha1 (and sha256 when loaded): ask for all.
+        p = subprocess.run([sensor, "-q", "-r", trace, "-o", out,
+                            "--set", "app.files.hashes=md5,sha1,sha256"], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=SENSOR_TIMEOUT, check=False)
         err = p.stderr.decode("utf-8", "replace").strip()
         return p.returncode, (err.splitlines() or [""])[-1][:200]

@@ -44,6 +44,47 @@ static void test_b64_qp(void)
     CHECK(q.bad);
 }
 
+/* The base64 decoder's four-byte fast path: every split of inputs mixing full quanta,
+ * line breaks, spaces, padding and invalid bytes gives what one byte at a time gives. */
+static void test_b64_splits(void)
+{
+    static const char *const in[] = {
+        "SGVsbG8sIHdvcmxkIQ==",
+        "QUJD\r\nREVG R0hJ\tSktM\r\nTU5P",
+        "YWJj!ZGVm=Z2hp",
+        "YW=Jj ZG Vm",
+        "////++++AAAAzzzz0000",
+        "YQ==YWI=YWJj",
+    };
+    for (size_t t = 0; t < sizeof in / sizeof in[0]; t++) {
+        const uint8_t *s = (const uint8_t *)in[t];
+        size_t len = strlen(in[t]);
+        uint8_t ref[64], out[64];
+        struct mime_b64 rb = {0};
+        size_t rn = 0;
+        for (size_t i = 0; i < len; i++)
+            rn += mime_b64_feed(&rb, s + i, 1, ref + rn);
+        for (size_t a = 0; a <= len; a++) {
+            for (size_t c = a; c <= len; c++) {
+                struct mime_b64 b = {0};
+                size_t n = mime_b64_feed(&b, s, a, out);
+                n += mime_b64_feed(&b, s + a, c - a, out + n);
+                n += mime_b64_feed(&b, s + c, len - c, out + n);
+                CHECK_EQ_U64(n, rn);
+                CHECK_MEM(out, ref, rn);
+                CHECK(b.bad == rb.bad && b.n == rb.n && b.pad == rb.pad && b.acc == rb.acc);
+            }
+        }
+    }
+    /* a known answer for the mixed input */
+    struct mime_b64 b = {0};
+    uint8_t out[64];
+    size_t n = mime_b64_feed(&b, (const uint8_t *)"QUJD\r\nREVG R0hJ", 15, out);
+    CHECK_EQ_U64(n, 9);
+    CHECK_MEM(out, "ABCDEFGHI", 9);
+    CHECK(!b.bad);
+}
+
 static void test_rfc2047(void)
 {
     /* expected values: python3 email.header.decode_header */
@@ -364,6 +405,7 @@ static void test_corpus_vs_python(void)
 int main(void)
 {
     RUN(test_b64_qp);
+    RUN(test_b64_splits);
     RUN(test_rfc2047);
     RUN(test_rfc2231);
     RUN(test_walker_splits);
