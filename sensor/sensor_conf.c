@@ -381,7 +381,7 @@ const struct conf_item sensor_conf_table[] = {
      "an interval within this percentage of the median interval counts as regular; at "
      "least three quarters of the intervals must be",
      NULL},
-    {"detect.beacon.min_interval", CONF_DURATION, "10s", 1 * SEC, 86400 * SEC,
+    {"detect.beacon.min_interval", CONF_DURATION, "2s", 1 * SEC, 86400 * SEC,
      OFF(detect_beacon_min_interval),
      "shortest beacon period; connections closer than this are one beat", NULL},
     {"detect.beacon.max_interval", CONF_DURATION, "1h", 1 * SEC, 7LL * 86400 * SEC,

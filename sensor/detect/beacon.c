@@ -12,10 +12,11 @@
  * tolerates jitter and the odd missed or extra beat, not randomness (exponential
  * gaps put only about a fifth of the intervals that close to their median).
  *
- * A detection raises one occurrence counting the beats so far; later beats of the
- * same tracker are counted and raised again, with the beats since, once
- * detect.aggregate_max_span has passed (one alert per device and destination per
- * span, whatever the period).
+ * A detection raises one occurrence counting the beats so far. When the period is
+ * shorter than detect.aggregate_window every later regular beat is one more
+ * occurrence (the pending alert stays open and counts them); longer periods are
+ * raised again, with the beats since, once detect.aggregate_max_span has passed
+ * (one alert per device and destination per span, whatever the period).
  *
  * Left out: devices that speak a P2P protocol (their clients ping peers at a fixed
  * period; policy.c), DNS, NTP, mDNS, NetBIOS, DHCP and SSDP ports (resolvers and time servers
@@ -247,6 +248,9 @@ void det_beacon_flow_new(struct detect *d, const struct flow *f, const struct pk
                             c->detect_beacon_min_interval, c->detect_beacon_max_interval,
                             &period))
         return;
-    if (t->raised == 0 || ts >= t->raised + c->detect_agg_max_span)
+    /* a period shorter than the aggregation window keeps one pending alert open: every
+     * beat is counted in it; longer periods are raised once per aggregate_max_span */
+    if (t->raised == 0 || ts >= t->raised + c->detect_agg_max_span ||
+        period < c->detect_agg_window)
         raise_beacon(d, t, period, ts);
 }
