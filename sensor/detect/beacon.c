@@ -3,7 +3,9 @@
  * little jitter; people and browsers do not.
  *
  * Per (internal device, external address, port, protocol) a tracker keeps the start
- * times of the last BEATS new connections (a TCP SYN, or a UDP flow's first packet).
+ * times of the last BEATS new TCP connections (client SYN). UDP is left out: voice,
+ * game and NAT keep-alive traffic opens UDP flows at fixed periods by design
+ * (discord.pcap: a new source port to the voice server every 60.0 s).
  * Connections closer than detect.beacon.min_interval to the previous beat are the
  * same beat (an implant or a browser opening two connections at once). Once the
  * tracker has detect.beacon.min_connections beats, the intervals between them are
@@ -206,12 +208,8 @@ void det_beacon_flow_new(struct detect *d, const struct flow *f, const struct pk
     const struct sensor_conf *c = d->conf;
     if (d->beacon == NULL || d->beacon->t == NULL)
         return;
-    if (p->proto == IPPROTO_TCP) {
-        if ((p->tcp_flags & (TH_SYN | TH_ACK)) != TH_SYN)
-            return;
-    } else if (p->proto != IPPROTO_UDP) {
+    if (p->proto != IPPROTO_TCP || (p->tcp_flags & (TH_SYN | TH_ACK)) != TH_SYN)
         return;
-    }
     if (ignored_port(p->dport) || !det_is_home(d, &p->src) || det_is_home(d, &p->dst) ||
         broadcastish(&p->dst))
         return;
