@@ -556,6 +556,8 @@ static void on_ip_packet(struct pipeline *pl, const struct pkt *p)
         app_load(f, &r);
         appid_packet(pl->appid, (struct appid_flow **)&f->app_state, &r, p, dir);
         app_store(f, &r);
+        if (pl->det != NULL && r.done && !r.guessed)
+            detect_flow_app(pl->det, f, p->ts_us); /* prohibited apps, P2P devices */
     }
     if (pl->reasm != NULL && p->proto == IPPROTO_TCP)
         reasm_packet(pl->reasm, f, dir, p);
@@ -820,6 +822,7 @@ static int open_detect(struct pipeline *pl, char *err, size_t errlen)
     pl->det = detect_new(pl->conf, &h, err, errlen);
     if (pl->det == NULL)
         return ERR_INVAL;
+    detect_set_appid(pl->det, pl->appid);
     files_set_observer(det_file, pl);
     return 0;
 }

@@ -362,6 +362,41 @@ const struct conf_item sensor_conf_table[] = {
     {"detect.files.enabled", CONF_BOOL, "yes", 0, 0, OFF(detect_files),
      "flag dangerous files: double extensions, disguised executables, archives holding them",
      NULL},
+    {"detect.policy.prohibited", CONF_STRING, "", 0, 0, OFF(detect_policy_prohibited),
+     "applications the company forbids: nDPI protocol or category names, comma-separated "
+     "(e.g. BitTorrent,Tor,TeamViewer,AnyDesk,VPN,RemoteAccess; P2P = the file-sharing "
+     "protocols); a prohibited_app alert per device and application",
+     NULL},
+    {"detect.policy.allow", CONF_STRING, "", 0, 0, OFF(detect_policy_allow),
+     "allow-list: ADDR[/BITS][=CATEGORY[+CATEGORY...]], comma-separated (e.g. "
+     "192.168.1.5=recon for a vulnerability scanner); alerts whose source or destination "
+     "matches are suppressed (all categories when none is given), counted in stats",
+     NULL},
+    {"detect.policy.p2p_hold", CONF_DURATION, "1h", 1 * SEC, 7LL * 86400 * SEC,
+     OFF(detect_policy_p2p_hold),
+     "a device that spoke a P2P protocol (nDPI) raises no scan alert this long after", NULL},
+    {"detect.policy.max_p2p_devices", CONF_INT, "1024", 16, 1000000, OFF(detect_policy_max_p2p),
+     "P2P devices remembered at most (the oldest replaced, counted in stats)", NULL},
+    {"detect.beacon.enabled", CONF_BOOL, "yes", 0, 0, OFF(detect_beacon),
+     "detect regular beaconing: connections from one device to one external address and "
+     "port at near-constant intervals",
+     NULL},
+    {"detect.beacon.min_connections", CONF_INT, "8", 4, 1000, OFF(detect_beacon_min),
+     "connections (beats) at least before the intervals are judged", NULL},
+    {"detect.beacon.jitter_pct", CONF_INT, "20", 1, 100, OFF(detect_beacon_jitter),
+     "an interval within this percentage of the median interval counts as regular; at "
+     "least three quarters of the intervals must be",
+     NULL},
+    {"detect.beacon.min_interval", CONF_DURATION, "2s", 1 * SEC, 86400 * SEC,
+     OFF(detect_beacon_min_interval),
+     "shortest beacon period; connections closer than this are one beat", NULL},
+    {"detect.beacon.max_interval", CONF_DURATION, "1h", 1 * SEC, 7LL * 86400 * SEC,
+     OFF(detect_beacon_max_interval), "longest beacon period", NULL},
+    {"detect.beacon.max_trackers", CONF_INT, "8192", 16, 16777216,
+     OFF(detect_beacon_max_trackers),
+     "(device, destination, port) pairs tracked at most (the oldest replaced, counted in "
+     "stats)",
+     NULL},
     /* device inventory (sensor/inventory, docs/inventory.md) */
     {"inventory.enabled", CONF_BOOL, "yes", 0, 0, OFF(inv_enabled),
      "keep the device inventory, write asset events and new_device alerts, and name the "

@@ -160,6 +160,16 @@ struct sensor_conf {
     bool detect_land;
     bool detect_http_exploits;
     bool detect_files;
+    char detect_policy_prohibited[CONF_STR_MAX];
+    char detect_policy_allow[CONF_STR_MAX];
+    uint64_t detect_policy_p2p_hold;
+    int64_t detect_policy_max_p2p;
+    bool detect_beacon;
+    int64_t detect_beacon_min;
+    int64_t detect_beacon_jitter;
+    uint64_t detect_beacon_min_interval;
+    uint64_t detect_beacon_max_interval;
+    int64_t detect_beacon_max_trackers;
     /* device inventory (sensor/inventory, docs/inventory.md) */
     bool inv_enabled;
     char inv_state_dir[CONF_STR_MAX];

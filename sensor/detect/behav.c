@@ -310,6 +310,11 @@ static void scan_judge(struct detect *d, struct scan_src *s)
 {
     const struct sensor_conf *c = d->conf;
     bool inbound = !det_is_home(d, &s->src);
+    if (det_policy_is_p2p(d, &s->src, s->last)) { /* P2P peers, not a scan (policy.c) */
+        d->p2p_scans_ignored++;
+        s->used = false;
+        return;
+    }
     uint32_t min = (uint32_t)(inbound ? c->detect_scan_min_inbound : c->detect_scan_min_targets);
     if (s->arp == s->targets && s->arp > 0)
         min = (uint32_t)c->detect_scan_min_arp; /* only ARP asked */

@@ -438,6 +438,10 @@ static void fill_pending(struct detect *d, struct det_pending *p, const struct d
 void det_raise(struct detect *d, const struct det_alert *a)
 {
     struct det_agg *ag = d->agg;
+    if (det_policy_allowed(d, a)) { /* detect.policy.allow */
+        d->suppressed += a->count ? a->count : 1;
+        return;
+    }
     bool sh, dh;
     enum det_dir dir = direction(d, a, &sh, &dh);
     if (a->dir > 0 && a->dir <= DET_DIR_COUNT)
@@ -714,7 +718,11 @@ struct detect *detect_new(const struct sensor_conf *c, const struct detect_host 
     d->agg = agg_new((unsigned)c->detect_max_pending);
     d->macs = xcalloc(MEM_CORE, 1, sizeof(*d->macs));
     d->behav = det_behav_new(c);
-    if (d->agg == NULL || d->macs == NULL || d->behav == NULL ||
+    d->beacon = det_beacon_new(c);
+    d->policy = det_policy_new(c, err, errlen);
+    if (d->policy == NULL)
+        goto fail;
+    if (d->agg == NULL || d->macs == NULL || d->behav == NULL || d->beacon == NULL ||
         jw_init(&d->jw, 4096, c->max_event_size) != 0) {
         snprintf(err, errlen, "out of memory setting up the detections");
         goto fail;
@@ -750,6 +758,8 @@ void detect_free(struct detect *d)
         xfree(d->macs->e);
     xfree(d->macs);
     det_behav_free(d->behav);
+    det_beacon_free(d->beacon);
+    det_policy_free(d->policy);
     jw_free(&d->jw);
     xfree(d);
 }
@@ -761,6 +771,17 @@ void detect_flow_new(struct detect *d, const struct flow *f, const struct pkt *p
         det_mac_put(d, &p->src, p->eth_src);
     det_intel_flow(d, f, p);
     det_behav_flow_new(d, f, p);
+    det_beacon_flow_new(d, f, p);
+}
+
+void detect_set_appid(struct detect *d, const struct appid *a)
+{
+    det_policy_set_appid(d->policy, a);
+}
+
+void detect_flow_app(struct detect *d, const struct flow *f, uint64_t ts_us)
+{
+    det_policy_flow_app(d, f, f->app_proto_master, f->app_proto_app, f->app_category, ts_us);
 }
 
 void detect_flow_end(struct detect *d, const struct flow *f)
@@ -822,6 +843,10 @@ void detect_stats(const struct detect *d, struct jw *w)
     jw_u64(w, "files_checked", d->files_checked);
     jw_u64(w, "intel_reloads", d->reloads);
     jw_u64(w, "intel_reload_fails", d->reload_fails);
+    jw_u64(w, "suppressed", d->suppressed);
+    jw_u64(w, "p2p_scans_ignored", d->p2p_scans_ignored);
+    jw_u64(w, "p2p_evicted", d->p2p_evicted);
+    jw_u64(w, "beacon_evicted", d->beacon_evicted);
     const struct intel_set *s = intel_slot_get(&d->intel);
     jw_u64(w, "intel_bytes", s ? intel_set_bytes(s) : 0);
     jw_obj_open(w, "by_signature");

@@ -82,6 +82,13 @@ void detect_stats(const struct detect *d, struct jw *w);
 /* Alerts written so far. */
 uint64_t detect_alerts(const struct detect *d);
 
+/* nDPI (sensor/app/appid.h) for the names in the policy's prohibited applications;
+ * NULL (the default): no prohibited_app alerts. Borrowed for d's lifetime. */
+struct appid;
+void detect_set_appid(struct detect *d, const struct appid *a);
+/* nDPI reached a verdict on flow f by inspection (not a guess) at ts_us. */
+void detect_flow_app(struct detect *d, const struct flow *f, uint64_t ts_us);
+
 /* ---- device inventory hook (sensor/inventory, issue 5) ---- */
 struct detect_device_info {
     bool has_mac;

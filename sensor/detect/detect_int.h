@@ -46,6 +46,9 @@ struct det_agg;
 struct det_macs;
 struct det_behav;
 struct det_reloader; /* detect.c: the intel reload thread */
+struct det_policy;   /* policy.c */
+struct det_beacon;   /* beacon.c */
+struct appid;
 
 struct detect {
     const struct sensor_conf *conf;
@@ -59,6 +62,8 @@ struct detect {
     struct det_macs *macs;
     struct det_behav *behav;
     struct det_reloader *rl; /* NULL until the first reload */
+    struct det_policy *policy;
+    struct det_beacon *beacon;
     char own_mac[18];        /* detect_set_own_mac, as events write MACs; "": none */
     uint64_t now;
     detect_device_fn dev_fn; /* device inventory hook (issue 5) */
@@ -67,6 +72,7 @@ struct detect {
     uint64_t alerts, occurrences, agg_evicted, events_read, events_bad, intel_hits;
     uint64_t reloads, reload_fails, files_checked;
     uint64_t by_sig[SIG_COUNT];
+    uint64_t suppressed, p2p_evicted, p2p_scans_ignored, beacon_evicted;
 };
 
 /* Raises one occurrence (aggregated; written when its window closes). */
@@ -97,6 +103,26 @@ void det_content_end(struct detect *d, int rc, uint64_t ts);
 void det_content_file(struct detect *d, const struct app_file *f, uint64_t ts);
 /* Intel on a flow's addresses (first packet). */
 void det_intel_flow(struct detect *d, const struct flow *f, const struct pkt *p);
+
+/* policy.c: prohibited applications, P2P devices, allow-lists */
+struct det_policy *det_policy_new(const struct sensor_conf *c, char *err, size_t errlen);
+void det_policy_free(struct det_policy *pol);
+void det_policy_set_appid(struct det_policy *pol, const struct appid *a);
+/* True when an allow-list entry covers the occurrence (its source or destination). */
+bool det_policy_allowed(const struct detect *d, const struct det_alert *a);
+/* True when device a spoke a P2P protocol within detect.policy.p2p_hold before now. */
+bool det_policy_is_p2p(const struct detect *d, const struct addr *a, uint64_t now);
+/* nDPI's verdict (by inspection) on flow f at ts: P2P devices, prohibited_app. */
+void det_policy_flow_app(struct detect *d, const struct flow *f, uint16_t master, uint16_t app,
+                         uint16_t category, uint64_t ts);
+
+/* beacon.c: regular beaconing */
+struct det_beacon *det_beacon_new(const struct sensor_conf *c);
+void det_beacon_free(struct det_beacon *b);
+void det_beacon_flow_new(struct detect *d, const struct flow *f, const struct pkt *p);
+/* The judgement on n beat times (ascending): true when regular; *median the period. */
+bool det_beacon_regular(const uint64_t *beats, unsigned n, unsigned jitter_pct, uint64_t min_iv,
+                        uint64_t max_iv, uint64_t *median);
 
 /* intel_conf.c: the intel lists file. */
 struct det_intel_conf {

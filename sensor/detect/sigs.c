@@ -58,6 +58,13 @@ static const struct det_sig_info sigs[SIG_COUNT] = {
     /* device inventory (sensor/inventory, issue 5) */
     [SIG_NEW_DEVICE] = {3000001, "new_device", 3, "New device joined the network",
                         "新しい機器がネットワークに接続されました"},
+    /* policy and beaconing (policy.c, beacon.c) */
+    [SIG_PROHIBITED_APP] = {2000501, "prohibited_app", 3,
+                            "Application forbidden by the company's policy",
+                            "会社のポリシーで禁止されたアプリケーションの利用"},
+    [SIG_C2_BEACON] = {2000102, "c2", 2,
+                       "Regular beaconing to one external server (bot-like)",
+                       "1台の外部サーバーへの一定間隔の接続（ビーコン、ボットの疑い）"},
 };
 
 const struct det_sig_info *det_sig(enum det_sig s)

@@ -41,6 +41,9 @@ enum det_sig {
     SIG_FILE_EXE_ATTACHMENT,
     /* device inventory (sensor/inventory, issue 5) */
     SIG_NEW_DEVICE,
+    /* policy and beaconing (issue 4, behav2) */
+    SIG_PROHIBITED_APP,
+    SIG_C2_BEACON,
     SIG_COUNT
 };
 

@@ -1,10 +1,12 @@
 /*
  * Unit tests of the detections (sensor/detect): the JSON walker, aggregation and the
  * malfunction flag, TRW scan weighting, C&C bursts, land, HTTP exploit patterns,
- * dangerous files, the intel file parser, and the signature table.
+ * dangerous files, the intel file parser, the signature table, and the policy
+ * (prohibited applications, P2P devices, allow-lists) and beaconing.
  */
 #include "check.h"
 
+#include "app/appid.h"
 #include "app/files.h"
 #include "detect/detect.h"
 #include "detect/detect_int.h"
@@ -420,8 +422,218 @@ static void test_burst(void)
     d = mk();
     burst(d, 20, 6 * SEC); /* gaps longer than detect.c2_burst.gap */
     detect_flush(d);
-    CHECK_EQ_U64(ngot, 0);
+    CHECK_EQ_U64(count_with("\"signature_id\":2000101"), 0);
+    CHECK_EQ_U64(count_with("\"signature_id\":2000102"), 1); /* regular: a beacon */
     detect_free(d);
+}
+
+/* ---- beaconing (beacon.c) ------------------------------------------------------------- */
+
+/* n connections from .104 to 198.51.100.9:port, gaps from gap(i) */
+static void beats(struct detect *d, int n, uint16_t port, const char *dst,
+                  uint64_t (*gap)(int i))
+{
+    uint64_t t = T0;
+    for (int i = 0; i < n; i++) {
+        struct pkt p = mkpkt("192.168.1.104", dst, (uint16_t)(50000 + i), port, t);
+        struct flow f;
+        memset(&f, 0, sizeof(f));
+        f.flow_id = (uint64_t)i + 1;
+        detect_flow_new(d, &f, &p, 0);
+        t += gap(i);
+    }
+}
+
+static uint64_t gap_regular(int i)
+{
+    (void)i;
+    return 60 * SEC;
+}
+
+static uint64_t gap_jitter(int i)
+{
+    static const int pct[] = {-15, 10, -5, 18, 0, -12, 7, -18, 14, 3, -9, 16};
+    return (uint64_t)((int64_t)(60 * SEC) + (int64_t)(60 * SEC) / 100 * pct[i % 12]);
+}
+
+static uint64_t lcg = 12345;
+
+static uint64_t gap_random(int i)
+{
+    (void)i;
+    /* exponential gaps, mean 60 s, from a fixed LCG (the same every run) */
+    lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
+    double u = (double)((lcg >> 11) + 1) / 9007199254740993.0;
+    double x = 0, term = 1, y = 1 - u; /* -ln(u) by series of ln(1 - y) */
+    for (int k = 1; k < 200; k++) {
+        term *= y;
+        x += term / k;
+    }
+    return (uint64_t)(x * 60.0 * (double)SEC) + SEC;
+}
+
+static uint64_t gap_parallel(int i)
+{
+    return i % 2 == 0 ? 300000 : 60 * SEC - 300000; /* two connections per beat */
+}
+
+static void test_beacon_regular(void)
+{
+    uint64_t b[16], med;
+    for (int i = 0; i < 10; i++)
+        b[i] = (uint64_t)i * 30 * SEC;
+    CHECK(det_beacon_regular(b, 10, 20, 2 * SEC, 3600 * SEC, &med));
+    CHECK_EQ_U64(med, 30 * SEC);
+    CHECK(!det_beacon_regular(b, 10, 20, 60 * SEC, 3600 * SEC, &med)); /* below the floor */
+    b[5] += 20 * SEC; /* one late beat: 2 of 9 intervals off, still regular */
+    CHECK(det_beacon_regular(b, 10, 20, 2 * SEC, 3600 * SEC, &med));
+    b[2] += 25 * SEC; /* 4 of 9 off */
+    CHECK(!det_beacon_regular(b, 10, 20, 2 * SEC, 3600 * SEC, &med));
+}
+
+static void test_beacon(void)
+{
+    struct detect *d = mk();
+    beats(d, 12, 8443, "198.51.100.9", gap_regular);
+    detect_flush(d);
+    CHECK_EQ_U64(ngot, 1);
+    CHECK_EQ_U64(count_with("\"signature_id\":2000102"), 1);
+    CHECK_EQ_U64(count_with("\"count\":12,"), 1); /* 8 at detection, then every beat */
+    CHECK_EQ_U64(count_with("\"period_seconds\":60.0"), 1);
+    CHECK_EQ_U64(count_with("\"device\":{\"ip\":\"192.168.1.104\""), 1);
+    detect_free(d);
+    d = mk();
+    beats(d, 12, 8443, "198.51.100.9", gap_jitter);
+    detect_flush(d);
+    CHECK_EQ_U64(count_with("\"signature_id\":2000102"), 1);
+    detect_free(d);
+    d = mk();
+    beats(d, 24, 8443, "198.51.100.9", gap_parallel); /* 12 beats of 2 connections */
+    detect_flush(d);
+    CHECK_EQ_U64(count_with("\"signature_id\":2000102"), 1);
+    detect_free(d);
+    d = mk();
+    beats(d, 40, 8443, "198.51.100.9", gap_random);
+    detect_flush(d);
+    CHECK_EQ_U64(count_with("\"signature_id\":2000102"), 0);
+    detect_free(d);
+    d = mk();
+    beats(d, 12, 53, "198.51.100.9", gap_regular); /* a resolver */
+    beats(d, 12, 445, "192.168.1.2", gap_regular); /* internal */
+    beats(d, 7, 8443, "198.51.100.9", gap_regular); /* below min_connections */
+    detect_flush(d);
+    CHECK_EQ_U64(count_with("\"signature_id\":2000102"), 0);
+    detect_free(d);
+}
+
+/* ---- policy (policy.c) ------------------------------------------------------------------ */
+
+static void test_allow(void)
+{
+    snprintf(conf.detect_policy_allow, sizeof(conf.detect_policy_allow),
+             "10.9.9.0/24, 203.0.113.45=recon+c2");
+    struct detect *d = mk();
+    CHECK(d != NULL);
+    for (int i = 0; i < 6; i++) { /* the inbound scan of test_scan_inbound */
+        struct flow f = mkflow("203.0.113.45", "192.168.1.10", (uint16_t)(20 + i), IPPROTO_TCP,
+                               T0 + (uint64_t)i * SEC, 2);
+        detect_flow_end(d, &f);
+    }
+    struct pkt p = mkpkt("203.0.113.45", "203.0.113.45", 139, 139, T0); /* land: not allowed */
+    struct flow lf;
+    memset(&lf, 0, sizeof(lf));
+    detect_flow_new(d, &lf, &p, 0);
+    detect_flush(d);
+    CHECK_EQ_U64(count_with("\"signature_id\":2000001"), 0);
+    CHECK_EQ_U64(count_with("\"signature_id\":2000201"), 1);
+    struct jw w;
+    CHECK(jw_init(&w, 4096, 65536) == 0);
+    detect_stats(d, &w);
+    CHECK(strstr(w.buf, "\"suppressed\":6,") != NULL);
+    jw_free(&w);
+    detect_free(d);
+    snprintf(conf.detect_policy_allow, sizeof(conf.detect_policy_allow), "10.0.0.300");
+    char err[256];
+    struct detect_host h = {cap_write, NULL};
+    CHECK(detect_new(&conf, &h, err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "detect.policy.allow") != NULL);
+    conf.detect_policy_allow[0] = '\0';
+}
+
+static void p2p_flow(struct detect *d, struct flow *f, uint16_t app, uint16_t cat, uint64_t ts)
+{
+    f->app_proto_app = app;
+    f->app_category = cat;
+    detect_flow_app(d, f, ts);
+}
+
+static void test_prohibited(void)
+{
+    struct appid_conf ac;
+    appid_conf_defaults(&ac);
+    struct appid *a = appid_new(&ac);
+    CHECK(a != NULL);
+    if (a == NULL)
+        return;
+    snprintf(conf.detect_policy_prohibited, sizeof(conf.detect_policy_prohibited),
+             "[TeamViewer, p2p]");
+    struct detect *d = mk();
+    detect_set_appid(d, a);
+    /* three Gnutella flows of one device: one alert counting 3 */
+    for (int i = 0; i < 3; i++) {
+        struct flow f = mkflow("192.168.1.60", "198.51.100.20", (uint16_t)(6346 + i),
+                               IPPROTO_TCP, T0 + (uint64_t)i * SEC, 1);
+        p2p_flow(d, &f, 35 /* Gnutella */, 0, T0 + (uint64_t)i * SEC);
+    }
+    /* its peers mostly gone: 30 failed first contacts, not a scan */
+    char s[32];
+    for (int i = 0; i < 30; i++) {
+        snprintf(s, sizeof(s), "198.51.100.%d", 100 + i);
+        struct flow f = mkflow("192.168.1.60", s, (uint16_t)(10000 + i * 7), IPPROTO_TCP,
+                               T0 + (uint64_t)(5 + i) * SEC, 0);
+        detect_flow_end(d, &f);
+    }
+    /* an allowed application, and a verdict between two external parties */
+    struct flow f = mkflow("192.168.1.61", "198.51.100.20", 443, IPPROTO_TCP, T0, 1);
+    p2p_flow(d, &f, 7 /* HTTP */, 0, T0);
+    f = mkflow("198.51.100.1", "198.51.100.20", 5938, IPPROTO_TCP, T0, 1);
+    p2p_flow(d, &f, 148 /* TeamViewer */, 0, T0);
+    f = mkflow("192.168.1.62", "198.51.100.20", 5938, IPPROTO_TCP, T0, 1);
+    p2p_flow(d, &f, 148, 0, T0);
+    detect_flush(d);
+    CHECK_EQ_U64(ngot, 2);
+    CHECK_EQ_U64(count_with("\"signature_id\":2000501,\"signature\":\"Application forbidden by "
+                            "the company's policy (Gnutella)\""),
+                 1);
+    CHECK_EQ_U64(count_with("\"count\":3,"), 1);
+    CHECK_EQ_U64(count_with("\"policy\":\"p2p\""), 1);
+    CHECK_EQ_U64(count_with("(TeamViewer)"), 1);
+    CHECK_EQ_U64(count_with("\"signature_id\":2000001"), 0);
+    CHECK_EQ_U64(count_with("\"signature_id\":2000002"), 0);
+    detect_free(d);
+    /* no policy: P2P raises nothing, and still no scan */
+    conf.detect_policy_prohibited[0] = '\0';
+    d = mk();
+    detect_set_appid(d, a);
+    f = mkflow("192.168.1.60", "198.51.100.20", 6346, IPPROTO_TCP, T0, 1);
+    p2p_flow(d, &f, 35, 0, T0);
+    for (int i = 0; i < 30; i++) {
+        snprintf(s, sizeof(s), "198.51.100.%d", 100 + i);
+        struct flow g = mkflow("192.168.1.60", s, 445, IPPROTO_TCP, T0 + (uint64_t)i * SEC, 0);
+        detect_flow_end(d, &g);
+    }
+    detect_flush(d);
+    CHECK_EQ_U64(ngot, 0);
+    /* the same sweep from a device that never spoke P2P is one */
+    for (int i = 0; i < 30; i++) {
+        snprintf(s, sizeof(s), "198.51.100.%d", 100 + i);
+        struct flow g = mkflow("192.168.1.63", s, 445, IPPROTO_TCP, T0 + (uint64_t)i * SEC, 0);
+        detect_flow_end(d, &g);
+    }
+    detect_flush(d);
+    CHECK_EQ_U64(count_with("\"signature_id\":2000002"), 1);
+    detect_free(d);
+    appid_free(a);
 }
 
 static void test_land(void)
@@ -671,6 +883,10 @@ int main(void)
     RUN(test_scan_internal_min_targets);
     RUN(test_scan_arp);
     RUN(test_burst);
+    RUN(test_beacon_regular);
+    RUN(test_beacon);
+    RUN(test_allow);
+    RUN(test_prohibited);
     RUN(test_land);
     RUN(test_http_exploits);
     RUN(test_files);
