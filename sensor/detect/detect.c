@@ -519,14 +519,14 @@ static void agg_expire(struct detect *d, uint64_t now, bool all)
 static int load_intel(const struct sensor_conf *c, struct intel_set **out, char *err,
                       size_t errlen)
 {
-    struct det_intel_conf *ic = xcalloc(MEM_CONF, 1, sizeof(*ic));
+    struct intel_conf *ic = xcalloc(MEM_CONF, 1, sizeof(*ic));
     int rc = ERR_NOMEM;
     *out = NULL;
     if (ic == NULL) {
         snprintf(err, errlen, "out of memory reading the intel file");
         return rc;
     }
-    rc = det_intel_conf_load(c->detect_intel_file, ic, err, errlen);
+    rc = intel_conf_load(c->detect_intel_file, ic, err, errlen);
     if (rc != 0)
         goto out;
     struct intel_load_stats *st = xcalloc(MEM_CONF, ic->n ? ic->n : 1, sizeof(*st));
@@ -552,7 +552,7 @@ static int load_intel(const struct sensor_conf *c, struct intel_set **out, char 
     }
     xfree(st);
 out:
-    det_intel_conf_free(ic);
+    intel_conf_free(ic);
     xfree(ic);
     return rc;
 }

@@ -1,6 +1,6 @@
 /*
  * Internals shared by the detection modules (detect.c: alerts, aggregation, devices,
- * home_net; behav.c: scans, bursts, land; content.c: events and files; intel_conf.c).
+ * home_net; behav.c: scans, bursts, land; content.c: events and files).
  */
 #ifndef OTASUKE_SENSOR_DETECT_INT_H
 #define OTASUKE_SENSOR_DETECT_INT_H
@@ -14,7 +14,7 @@
 #define DET_EVIDENCE_MAX 480
 #define DET_LIST_NAME_MAX 64
 #define DET_HOME_MAX 64
-#define DET_MAX_INTEL_LISTS 256
+#define DET_MAX_INTEL_LISTS INTEL_CONF_MAX_LISTS
 
 /* One occurrence of a detection, as a detector raises it. */
 struct det_alert {
@@ -40,7 +40,6 @@ struct home_prefix {
     unsigned bits; /* on the 128-bit form */
 };
 
-struct det_intel_conf; /* intel_conf.c */
 
 struct det_agg;
 struct det_macs;
@@ -94,20 +93,5 @@ void det_content_file(struct detect *d, const struct app_file *f, uint64_t ts);
 /* Intel on a flow's addresses (first packet). */
 void det_intel_flow(struct detect *d, const struct flow *f, const struct pkt *p);
 
-/* intel_conf.c: the intel lists file. */
-struct det_intel_conf {
-    struct intel_list_conf lists[DET_MAX_INTEL_LISTS];
-    size_t n;
-    char *strings; /* storage of every string of lists[] (MEM_CONF) */
-    size_t used, cap;
-};
-/* Reads the YAML intel file at path (relative list paths are taken from its folder).
- * Returns 0, or ERR_INVAL / ERR_IO / ERR_NOMEM with "path:line: reason" in err.
- * out must be released with det_intel_conf_free (also after a failure). */
-int det_intel_conf_load(const char *path, struct det_intel_conf *out, char *err, size_t errlen);
-/* The same from a buffer (tests, fuzzing); base_dir for relative paths (may be ""). */
-int det_intel_conf_parse(const char *name, const char *buf, size_t len, const char *base_dir,
-                         struct det_intel_conf *out, char *err, size_t errlen);
-void det_intel_conf_free(struct det_intel_conf *c);
 
 #endif

@@ -490,11 +490,11 @@ static void test_files(void)
 
 static int parse(const char *text, char *err, size_t errlen)
 {
-    struct det_intel_conf c;
-    int rc = det_intel_conf_parse("t.yaml", text, strlen(text), "base", &c, err, errlen);
+    struct intel_conf c;
+    int rc = intel_conf_parse("t.yaml", text, strlen(text), "base", &c, err, errlen);
     if (rc == 0 && c.n == 1)
         rc = strcmp(c.lists[0].path, "base/l.txt") == 0 ? 0 : -99;
-    det_intel_conf_free(&c);
+    intel_conf_free(&c);
     return rc;
 }
 
@@ -519,14 +519,27 @@ static void test_intel_conf(void)
     CHECK(parse("other: 1\n", err, sizeof(err)) == ERR_INVAL);
     CHECK(parse("intel: [\n", err, sizeof(err)) == ERR_INVAL);
     /* url / max_bytes: for `otasuke intel update`. */
-    struct det_intel_conf c;
+    struct intel_conf c;
     const char *t = "- {name: a, path: l.txt, category: c2, url: \"https://h.example/l.txt\", "
                     "max_bytes: 1000}\n";
-    CHECK(det_intel_conf_parse("t.yaml", t, strlen(t), "base", &c, err, sizeof(err)) == 0);
+    CHECK(intel_conf_parse("t.yaml", t, strlen(t), "base", &c, err, sizeof(err)) == 0);
     CHECK(c.n == 1 && c.lists[0].url != NULL &&
           strcmp(c.lists[0].url, "https://h.example/l.txt") == 0);
     CHECK_EQ_U64(c.lists[0].max_bytes, 1000);
-    det_intel_conf_free(&c);
+    intel_conf_free(&c);
+    /* ca_file: relative to the file's folder, like path. */
+    t = "- {name: a, path: l.txt, category: spam, url: \"https://h/l\", ca_file: ca.pem}\n";
+    CHECK(intel_conf_parse("t.yaml", t, strlen(t), "base", &c, err, sizeof(err)) == 0);
+    CHECK(c.n == 1 && c.lists[0].ca_file != NULL && strcmp(c.lists[0].ca_file, "base/ca.pem") == 0);
+    intel_conf_free(&c);
+    /* Every category lib/intel accepts has a signature in the sensor, and no other. */
+    static const char *const cats[] = {"c2",       "malware",        "malicious_site", "phishing",
+                                       "piracy",   "ransomware",     "spam",
+                                       "url_category", "recon",      "scanner",
+                                       "intrusion", "prohibited_app", "anomaly",
+                                       "nonsense", "", "C2"};
+    for (size_t i = 0; i < sizeof(cats) / sizeof(cats[0]); i++)
+        CHECK(intel_category_known(cats[i]) == (det_sig_for_intel_category(cats[i]) >= 0));
     CHECK(parse("- {name: a, path: l.txt, category: c2, url: ftp://h/l}\n", err, sizeof(err)) ==
           ERR_INVAL);
     CHECK(strstr(err, "t.yaml:1: url") != NULL);
