@@ -159,6 +159,10 @@ struct sensor_conf {
     bool detect_land;
     bool detect_http_exploits;
     bool detect_files;
+    bool detect_spam;
+    int64_t detect_spam_bulk_messages;
+    int64_t detect_spam_bulk_recipients;
+    uint64_t detect_spam_window;
     /* device inventory (sensor/inventory, docs/inventory.md) */
     bool inv_enabled;
     char inv_state_dir[CONF_STR_MAX];

@@ -713,7 +713,8 @@ struct detect *detect_new(const struct sensor_conf *c, const struct detect_host 
     d->agg = agg_new((unsigned)c->detect_max_pending);
     d->macs = xcalloc(MEM_CORE, 1, sizeof(*d->macs));
     d->behav = det_behav_new(c);
-    if (d->agg == NULL || d->macs == NULL || d->behav == NULL ||
+    d->spam = c->detect_spam ? det_spam_new() : NULL;
+    if (d->agg == NULL || d->macs == NULL || d->behav == NULL || (c->detect_spam && !d->spam) ||
         jw_init(&d->jw, 4096, c->max_event_size) != 0) {
         snprintf(err, errlen, "out of memory setting up the detections");
         goto fail;
@@ -749,6 +750,7 @@ void detect_free(struct detect *d)
         xfree(d->macs->e);
     xfree(d->macs);
     det_behav_free(d->behav);
+    det_spam_free(d->spam);
     jw_free(&d->jw);
     xfree(d);
 }

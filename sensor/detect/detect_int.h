@@ -45,6 +45,7 @@ struct det_agg;
 struct det_macs;
 struct det_behav;
 struct det_reloader; /* detect.c: the intel reload thread */
+struct det_spam;     /* spam.c */
 
 struct detect {
     const struct sensor_conf *conf;
@@ -58,6 +59,7 @@ struct detect {
     struct det_macs *macs;
     struct det_behav *behav;
     struct det_reloader *rl; /* NULL until the first reload */
+    struct det_spam *spam;   /* NULL when detect.spam.enabled is off */
     char own_mac[18];        /* detect_set_own_mac, as events write MACs; "": none */
     uint64_t now;
     detect_device_fn dev_fn; /* device inventory hook (issue 5) */
@@ -93,5 +95,13 @@ void det_content_file(struct detect *d, const struct app_file *f, uint64_t ts);
 /* Intel on a flow's addresses (first packet). */
 void det_intel_flow(struct detect *d, const struct flow *f, const struct pkt *p);
 
+
+/* spam.c: mail abuse from smtp events (hdr: the event's alert header). */
+struct det_spam *det_spam_new(void);
+void det_spam_free(struct det_spam *s);
+void det_spam_event(struct detect *d, const char *json, size_t len, const struct det_alert *hdr);
+/* content.c: an executable or script name, or an executable behind a document extension
+ * (the file checks' lists). */
+bool det_file_name_dangerous(const char *name, size_t n);
 
 #endif
