@@ -284,12 +284,12 @@ static enum outcome update_list(const struct intel_list_conf *lc, const struct u
     }
     int fd = mkstemp(tmp);
     if (fd < 0) {
-        snprintf(why, whylen, "%s: %s", tmp, strerror(errno));
+        snprintf(why, whylen, "%.300s: %s", tmp, strerror(errno));
         return OUT_FAILED;
     }
     x.f = fdopen(fd, "w");
     if (x.f == NULL) {
-        snprintf(why, whylen, "%s: %s", tmp, strerror(errno));
+        snprintf(why, whylen, "%.300s: %s", tmp, strerror(errno));
         close(fd);
         unlink(tmp);
         return OUT_FAILED;
@@ -330,13 +330,13 @@ static enum outcome update_list(const struct intel_list_conf *lc, const struct u
         goto out;
     }
     if (fflush(x.f) != 0 || fsync(fileno(x.f)) != 0 || x.write_failed) {
-        snprintf(why, whylen, "%s: %s", tmp, strerror(errno));
+        snprintf(why, whylen, "%.300s: %s", tmp, strerror(errno));
         goto out;
     }
     if (check_list(lc, tmp, indicators, why, whylen) != 0)
         goto out;
     if (fchmod(fileno(x.f), 0644) != 0 || rename(tmp, lc->path) != 0) {
-        snprintf(why, whylen, "%s: %s", lc->path, strerror(errno));
+        snprintf(why, whylen, "%.300s: %s", lc->path, strerror(errno));
         goto out;
     }
     tmp[0] = '\0'; /* renamed: nothing to remove */
