@@ -263,6 +263,45 @@ static CURL *make_easy(const struct intel_list_conf *lc, const struct upd_opts *
     return c;
 }
 
+/* Checks the complete download tmp and renames it over the list. 0, or -1 with why. */
+static int install(const struct intel_list_conf *lc, struct xfer *xp, const char *tmp,
+                   uint64_t *indicators, char *why, size_t whylen)
+{
+    const struct xfer x = *xp;
+    if (fflush(x.f) != 0 || fsync(fileno(x.f)) != 0 || x.write_failed) {
+        snprintf(why, whylen, "%.300s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    if (check_list(lc, tmp, indicators, why, whylen) != 0)
+        return -1;
+    if (fchmod(fileno(x.f), 0644) != 0 || rename(tmp, lc->path) != 0) {
+        snprintf(why, whylen, "%.300s: %s", lc->path, strerror(errno));
+        return -1;
+    }
+    if (fsync_dir(lc->path) != 0 || write_meta(lc->path, &x.v) != 0) {
+        /* The new list is in place; only the validators were lost (next GET is full). */
+        fprintf(stderr, "otasuke: %s: keeping the download validators failed: %s\n", lc->path,
+                strerror(errno));
+    }
+    return 0;
+}
+
+/* If-None-Match / If-Modified-Since from the kept validators (NULL: none). */
+static struct curl_slist *conditional_headers(const struct validators *old)
+{
+    struct curl_slist *hdrs = NULL;
+    char h[VALIDATOR_MAX + 32];
+    if (old->etag[0] != '\0') {
+        snprintf(h, sizeof(h), "If-None-Match: %s", old->etag);
+        hdrs = curl_slist_append(hdrs, h);
+    }
+    if (old->last_modified[0] != '\0') {
+        snprintf(h, sizeof(h), "If-Modified-Since: %s", old->last_modified);
+        hdrs = curl_slist_append(hdrs, h);
+    }
+    return hdrs;
+}
+
 /* Downloads one list. *bytes / *indicators describe the new file when updated. */
 static enum outcome update_list(const struct intel_list_conf *lc, const struct upd_opts *o,
                                 uint64_t *bytes, uint64_t *indicators, char *why, size_t whylen)
@@ -299,15 +338,7 @@ static enum outcome update_list(const struct intel_list_conf *lc, const struct u
         snprintf(why, whylen, "libcurl: cannot start a transfer");
         goto out;
     }
-    char h[VALIDATOR_MAX + 32];
-    if (old.etag[0] != '\0') {
-        snprintf(h, sizeof(h), "If-None-Match: %s", old.etag);
-        hdrs = curl_slist_append(hdrs, h);
-    }
-    if (old.last_modified[0] != '\0') {
-        snprintf(h, sizeof(h), "If-Modified-Since: %s", old.last_modified);
-        hdrs = curl_slist_append(hdrs, h);
-    }
+    hdrs = conditional_headers(&old);
     if (hdrs != NULL)
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
     CURLcode cc = curl_easy_perform(c);
@@ -329,22 +360,9 @@ static enum outcome update_list(const struct intel_list_conf *lc, const struct u
         snprintf(why, whylen, "HTTP status %ld", status);
         goto out;
     }
-    if (fflush(x.f) != 0 || fsync(fileno(x.f)) != 0 || x.write_failed) {
-        snprintf(why, whylen, "%.300s: %s", tmp, strerror(errno));
+    if (install(lc, &x, tmp, indicators, why, whylen) != 0)
         goto out;
-    }
-    if (check_list(lc, tmp, indicators, why, whylen) != 0)
-        goto out;
-    if (fchmod(fileno(x.f), 0644) != 0 || rename(tmp, lc->path) != 0) {
-        snprintf(why, whylen, "%.300s: %s", lc->path, strerror(errno));
-        goto out;
-    }
     tmp[0] = '\0'; /* renamed: nothing to remove */
-    if (fsync_dir(lc->path) != 0 || write_meta(lc->path, &x.v) != 0) {
-        /* The new list is in place; only the validators were lost (next GET is full). */
-        fprintf(stderr, "otasuke: %s: keeping the download validators failed: %s\n", lc->path,
-                strerror(errno));
-    }
     *bytes = x.got;
     res = OUT_UPDATED;
 out:
