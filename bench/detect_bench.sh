@@ -40,25 +40,36 @@ intel:
   - {name: sha256, path: "$W/sha256.txt", format: plain, type: sha256, category: malware, severity: 1}
   - {name: generated, path: "$W/gen.txt", format: plain, category: malicious_site, severity: 2}
 YAML
-measure() {   # NAME CMD...: RUNS runs, prints the median wall/CPU/RSS line
+# Interleaved A/B: each round runs the three programs (and the start-up with the 1 M
+# indicators over an empty capture, to separate the load) once; RUNS rounds; the median
+# of each program's CPU seconds is reported (wall and RSS of the same run).
+EMPTY="$W/empty.pcap"
+/usr/bin/python3 -c 'import struct,sys; open(sys.argv[1],"wb").write(struct.pack("<IHHiIII",0xa1b2c3d4,2,4,0,0,65535,1))' "$EMPTY"
+run1() {   # NAME CMD...: one run, appends "NAME wall cpu rss" to $W/all
     local name=$1; shift
-    local f="$W/t.$RANDOM"
-    for _ in $(seq "$RUNS"); do
-        /usr/bin/time -f "%e %U %S %M" -o "$f.1" "$@" >/dev/null 2>"$W/err" || { cat "$W/err"; exit 1; }
-        cat "$f.1" >>"$f"
-    done
-    sort -n "$f" | awk -v n="$name" -v r="$RUNS" 'NR==int((r+1)/2){printf "%s %s %.2f %d\n", n, $1, $2+$3, $4}'
+    /usr/bin/time -f "%e %U %S %M" -o "$W/t1" "$@" >/dev/null 2>"$W/err" || { cat "$W/err"; exit 1; }
+    awk -v n="$name" '{printf "%s %s %.2f %d\n", n, $1, $2+$3, $4}' "$W/t1" >>"$W/all"
 }
 "$BIN/otasuke-sensor" -q -r "$PCAP" -o /dev/null --set log.level=error >/dev/null 2>&1 || true  # warm-up
-{
-measure baseline "$BIN/pcap_read" "$PCAP"
-measure parsers "$BIN/otasuke-sensor" -q -r "$PCAP" -o "$W/e1.json" --set detect.enabled=no
-measure detect "$BIN/otasuke-sensor" -q -r "$PCAP" -o "$W/e2.json" --set detect.intel_file="$W/intel.yaml"
-} | tee "$W/res"
+: >"$W/all"
+for r in $(seq "$RUNS"); do
+    run1 baseline "$BIN/pcap_read" "$PCAP"
+    run1 parsers "$BIN/otasuke-sensor" -q -r "$PCAP" -o "$W/e1.json" --set detect.enabled=no
+    run1 detect "$BIN/otasuke-sensor" -q -r "$PCAP" -o "$W/e2.json" --set detect.intel_file="$W/intel.yaml"
+    run1 loadonly "$BIN/otasuke-sensor" -q -r "$EMPTY" -o /dev/null --set detect.intel_file="$W/intel.yaml"
+    echo "round $r:" $(grep -c . "$W/all") runs >&2
+done
+cat "$W/all" >&2
+for n in baseline parsers detect loadonly; do
+    awk -v n="$n" '$1==n' "$W/all" | sort -k3,3n | awk -v r="$RUNS" 'NR==int((r+1)/2)'
+done | tee "$W/res"
 "$BIN/otasuke-sensor" -q -r "$SRC/tests/fuzz/corpus/pcapfile/$(ls "$SRC/tests/fuzz/corpus/pcapfile" | head -1)" -o /dev/null \
     --set detect.intel_file="$W/intel.yaml" 2>"$W/load.log" || true
 grep 'intel lists=' "$W/load.log" || true
 tail -1 "$W/e2.json" | /usr/bin/python3 -c 'import json,sys; s=json.load(sys.stdin)["stats"]; d=s["detect"]; print("alerts", d["alerts"], "occurrences", d["occurrences"], "intel_hits", d["intel_hits"], "intel MiB %.1f" % (d["intel_bytes"]/1048576))'
 awk '{w[$1]=$2; c[$1]=$3; m[$1]=$4} END {
   printf "ratio vs baseline (wall): parsers %.3f  detect %.3f\n", w["baseline"]/w["parsers"], w["baseline"]/w["detect"];
-  printf "detect / parsers-only: wall %.3f  CPU %.3f  (RSS %d → %d KiB)\n", w["parsers"]/w["detect"], c["parsers"]/c["detect"], m["parsers"], m["detect"] }' "$W/res"
+  printf "ratio vs baseline (CPU): parsers %.3f  detect %.3f\n", c["baseline"]/c["parsers"], c["baseline"]/c["detect"];
+  printf "detect / parsers-only: wall %.3f  CPU %.3f  (RSS %d → %d KiB)\n", w["parsers"]/w["detect"], c["parsers"]/c["detect"], m["parsers"], m["detect"];
+  printf "load of the indicators alone: CPU %.2f s, RSS %d KiB\n", c["loadonly"], m["loadonly"];
+  printf "detect / parsers-only without the load: CPU %.3f\n", c["parsers"]/(c["detect"]-c["loadonly"]) }' "$W/res"

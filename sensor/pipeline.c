@@ -704,7 +704,7 @@ static void read_event(struct pipeline *pl, uint64_t ts)
     if ((pl->inv == NULL && pl->det == NULL) || !jscan_event_type(line, len, &type, &tlen))
         return;
     bool inv = pl->inv != NULL && inv_event_begin(pl->inv, type, tlen, ts);
-    bool det = pl->det != NULL && detect_event_begin(pl->det, type, tlen);
+    bool det = pl->det != NULL && detect_event_begin(pl->det, line, len, type, tlen);
     if (!inv && !det)
         return;
     struct ev_readers r = {pl, inv, det};

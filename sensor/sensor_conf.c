@@ -397,6 +397,17 @@ const struct conf_item sensor_conf_table[] = {
      "(device, destination, port) pairs tracked at most (the oldest replaced, counted in "
      "stats)",
      NULL},
+    {"detect.spam.enabled", CONF_BOOL, "yes", 0, 0, OFF(detect_spam),
+     "spam and mail abuse from SMTP: sender domain mismatch, impersonating display names, "
+     "bulk mail, dangerous attachments (docs/detections.md)", NULL},
+    {"detect.spam.bulk_messages", CONF_INT, "50", 2, 100000000, OFF(detect_spam_bulk_messages),
+     "messages from one source within detect.spam.window that make bulk mail", NULL},
+    {"detect.spam.bulk_recipients", CONF_INT, "100", 2, 100000000,
+     OFF(detect_spam_bulk_recipients),
+     "recipients (RCPT TO, summed over messages) from one source within detect.spam.window "
+     "that make bulk mail", NULL},
+    {"detect.spam.window", CONF_DURATION, "10m", 1 * SEC, 86400 * SEC, OFF(detect_spam_window),
+     "the bulk mail window, from a source's first message", NULL},
     /* device inventory (sensor/inventory, docs/inventory.md) */
     {"inventory.enabled", CONF_BOOL, "yes", 0, 0, OFF(inv_enabled),
      "keep the device inventory, write asset events and new_device alerts, and name the "

@@ -170,6 +170,10 @@ struct sensor_conf {
     uint64_t detect_beacon_min_interval;
     uint64_t detect_beacon_max_interval;
     int64_t detect_beacon_max_trackers;
+    bool detect_spam;
+    int64_t detect_spam_bulk_messages;
+    int64_t detect_spam_bulk_recipients;
+    uint64_t detect_spam_window;
     /* device inventory (sensor/inventory, docs/inventory.md) */
     bool inv_enabled;
     char inv_state_dir[CONF_STR_MAX];

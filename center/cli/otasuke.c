@@ -23,11 +23,14 @@
  *   otasuke user passwd --db F (--name NAME | --id ID) [--password-file F]
  *   otasuke user role --db F (--name NAME | --id ID) --role ROLE
  *   otasuke audit list --db F [--company ID] [--limit N]
+ *   otasuke intel update --intel-file F [--list NAME] [--pid N | --pidfile F]
+ *                        [--max-bytes N] [--timeout SECONDS]     (no --db: cli/intel_update.c)
  *
  * Results go to stdout as key=value lines (for scripts), errors to stderr. The
  * enrollment code is printed once and stored only as its SHA-256 digest.
  */
 #include "auth/token.h"
+#include "cli/intel_update.h"
 #include "cli/users.h"
 #include "store/store.h"
 
@@ -77,6 +80,8 @@ static void usage(FILE *f)
                "  otasuke user passwd --db FILE (--name NAME | --id ID) [--password-file FILE]\n"
                "  otasuke user role --db FILE (--name NAME | --id ID) --role ROLE\n"
                "  otasuke audit list --db FILE [--company ID] [--limit N]\n"
+               "  otasuke intel update --intel-file FILE [--list NAME] [--pid N | --pidfile F]\n"
+               "                       [--max-bytes N] [--timeout SECONDS]\n"
                "Roles: provider_admin, provider_analyst (no --company), tenant_admin,\n"
                "tenant_viewer (--company ID).\n"
                "Defaults: --tz Asia/Tokyo, --lang ja, --ttl 24h. See docs/center.md.\n");
@@ -457,6 +462,8 @@ int main(int argc, char **argv)
         printf("otasuke %s\n", OTASUKE_VERSION);
         return 0;
     }
+    if (argc >= 3 && strcmp(argv[1], "intel") == 0 && strcmp(argv[2], "update") == 0)
+        return intel_update_main(argc - 2, argv + 2);
     if (argc < 3) {
         usage(stderr);
         return 2;

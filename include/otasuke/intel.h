@@ -110,6 +110,7 @@ struct intel_list_conf {
     unsigned min_score;          /* iprep: keep rows with score >= this (0 means 1) */
     const char *url;             /* where `otasuke intel update` downloads it (NULL: none) */
     uint64_t max_bytes;          /* its download size cap (0: the command's default) */
+    const char *ca_file;         /* https: CA bundle for the download (NULL: the system's) */
 };
 
 /* Per-load counters. */
@@ -230,5 +231,29 @@ const struct intel_set *intel_slot_get(const struct intel_slot *sl);
 /* Installs `next` (takes ownership of its reference; NULL clears) and drops the
  * slot's reference on the previous set, which is freed when no reader holds it. */
 void intel_slot_swap(struct intel_slot *sl, struct intel_set *next);
+
+/* ---- the intel lists file (lib/intel/conf.c) --------------------------------------------- */
+
+/* Most lists one intel file declares. */
+#define INTEL_CONF_MAX_LISTS 256
+
+/* The lists of an intel YAML file (the sensor's detect.intel_file, `otasuke intel update`). */
+struct intel_conf {
+    struct intel_list_conf lists[INTEL_CONF_MAX_LISTS];
+    size_t n;
+    char *strings; /* storage of every string of lists[] (MEM_CONF) */
+    size_t used, cap;
+};
+/* Reads the YAML intel file at path (relative list paths are taken from its folder).
+ * Returns 0, or ERR_INVAL / ERR_IO / ERR_NOMEM with "path:line: reason" in err.
+ * out must be released with intel_conf_free (also after a failure). */
+int intel_conf_load(const char *path, struct intel_conf *out, char *err, size_t errlen);
+/* The same from a buffer (tests, fuzzing); base_dir for relative paths (may be ""). */
+int intel_conf_parse(const char *name, const char *buf, size_t len, const char *base_dir,
+                     struct intel_conf *out, char *err, size_t errlen);
+void intel_conf_free(struct intel_conf *c);
+/* True for the intel categories a list may carry (c2, malware, ..., see
+ * docs/detections.md); the sensor maps each to a signature (det_sig_for_intel_category). */
+bool intel_category_known(const char *category);
 
 #endif

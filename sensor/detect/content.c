@@ -627,6 +627,11 @@ void det_content_end(struct detect *d, int rc, uint64_t ts)
         return;
     }
     intel_names(d, e, ts);
+    if (strcmp(e->type, "smtp") == 0 && d->spam != NULL) { /* spam.c */
+        struct det_alert h;
+        header(e, &h, ts);
+        det_spam_event(d, d->ev_line, d->ev_len, &h);
+    }
     if (strcmp(e->type, "http") == 0 && d->conf->detect_http_exploits)
         http_exploits(d, e, ts);
     if (strcmp(e->type, "fileinfo") == 0) {
@@ -685,4 +690,12 @@ void det_intel_flow(struct detect *d, const struct flow *f, const struct pkt *p)
         raise_intel(d, &a, &hit, ind, ep ? "endpoint" : "ip", match[i]);
         return; /* one per flow: the destination first */
     }
+}
+
+bool det_file_name_dangerous(const char *name, size_t n)
+{
+    const char *e1, *e2;
+    size_t l1, l2;
+    exts(name, n, &e1, &l1, &e2, &l2);
+    return e1 != NULL && ext_in(e1, l1, exe_ext);
 }

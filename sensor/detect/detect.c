@@ -524,14 +524,14 @@ static void agg_expire(struct detect *d, uint64_t now, bool all)
 static int load_intel(const struct sensor_conf *c, struct intel_set **out, char *err,
                       size_t errlen)
 {
-    struct det_intel_conf *ic = xcalloc(MEM_CONF, 1, sizeof(*ic));
+    struct intel_conf *ic = xcalloc(MEM_CONF, 1, sizeof(*ic));
     int rc = ERR_NOMEM;
     *out = NULL;
     if (ic == NULL) {
         snprintf(err, errlen, "out of memory reading the intel file");
         return rc;
     }
-    rc = det_intel_conf_load(c->detect_intel_file, ic, err, errlen);
+    rc = intel_conf_load(c->detect_intel_file, ic, err, errlen);
     if (rc != 0)
         goto out;
     struct intel_load_stats *st = xcalloc(MEM_CONF, ic->n ? ic->n : 1, sizeof(*st));
@@ -557,7 +557,7 @@ static int load_intel(const struct sensor_conf *c, struct intel_set **out, char 
     }
     xfree(st);
 out:
-    det_intel_conf_free(ic);
+    intel_conf_free(ic);
     xfree(ic);
     return rc;
 }
@@ -722,7 +722,9 @@ struct detect *detect_new(const struct sensor_conf *c, const struct detect_host 
     d->policy = det_policy_new(c, err, errlen);
     if (d->policy == NULL)
         goto fail;
+    d->spam = c->detect_spam ? det_spam_new() : NULL;
     if (d->agg == NULL || d->macs == NULL || d->behav == NULL || d->beacon == NULL ||
+        (c->detect_spam && !d->spam) ||
         jw_init(&d->jw, 4096, c->max_event_size) != 0) {
         snprintf(err, errlen, "out of memory setting up the detections");
         goto fail;
@@ -760,6 +762,7 @@ void detect_free(struct detect *d)
     det_behav_free(d->behav);
     det_beacon_free(d->beacon);
     det_policy_free(d->policy);
+    det_spam_free(d->spam);
     jw_free(&d->jw);
     xfree(d);
 }
@@ -789,8 +792,11 @@ void detect_flow_end(struct detect *d, const struct flow *f)
     det_behav_flow_end(d, f);
 }
 
-bool detect_event_begin(struct detect *d, const char *type, size_t tlen)
+bool detect_event_begin(struct detect *d, const char *line, size_t len, const char *type,
+                        size_t tlen)
 {
+    d->ev_line = line;
+    d->ev_len = len;
     return det_content_begin(d, type, tlen);
 }
 
@@ -808,7 +814,7 @@ void detect_event(struct detect *d, const char *json, size_t len, uint64_t ts_us
 {
     const char *type;
     size_t tlen;
-    if (jscan_event_type(json, len, &type, &tlen) && detect_event_begin(d, type, tlen))
+    if (jscan_event_type(json, len, &type, &tlen) && detect_event_begin(d, json, len, type, tlen))
         detect_event_end(d, jscan(json, len, detect_event_val, d), ts_us);
 }
 

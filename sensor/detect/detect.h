@@ -59,7 +59,8 @@ void detect_event(struct detect *d, const char *json, size_t len, uint64_t ts_us
  * jscan hands every value to detect_event_val (ud: the detect) until it returns false;
  * end takes the walk's result (0 when this reader stopped it) and raises. */
 struct jscan_val;
-bool detect_event_begin(struct detect *d, const char *type, size_t tlen);
+bool detect_event_begin(struct detect *d, const char *line, size_t len, const char *type,
+                        size_t tlen);
 bool detect_event_val(const struct jscan_val *v, void *d);
 void detect_event_end(struct detect *d, int rc, uint64_t ts_us);
 /* A file of an application protocol is complete (its first bytes in f->head). */

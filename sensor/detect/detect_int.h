@@ -1,6 +1,6 @@
 /*
  * Internals shared by the detection modules (detect.c: alerts, aggregation, devices,
- * home_net; behav.c: scans, bursts, land; content.c: events and files; intel_conf.c).
+ * home_net; behav.c: scans, bursts, land; content.c: events and files).
  */
 #ifndef OTASUKE_SENSOR_DETECT_INT_H
 #define OTASUKE_SENSOR_DETECT_INT_H
@@ -14,7 +14,7 @@
 #define DET_EVIDENCE_MAX 480
 #define DET_LIST_NAME_MAX 64
 #define DET_HOME_MAX 64
-#define DET_MAX_INTEL_LISTS 256
+#define DET_MAX_INTEL_LISTS INTEL_CONF_MAX_LISTS
 
 /* One occurrence of a detection, as a detector raises it. */
 struct det_alert {
@@ -40,7 +40,6 @@ struct home_prefix {
     unsigned bits; /* on the 128-bit form */
 };
 
-struct det_intel_conf; /* intel_conf.c */
 
 struct det_agg;
 struct det_macs;
@@ -49,6 +48,7 @@ struct det_reloader; /* detect.c: the intel reload thread */
 struct det_policy;   /* policy.c */
 struct det_beacon;   /* beacon.c */
 struct appid;
+struct det_spam;     /* spam.c */
 
 struct detect {
     const struct sensor_conf *conf;
@@ -64,6 +64,9 @@ struct detect {
     struct det_reloader *rl; /* NULL until the first reload */
     struct det_policy *policy;
     struct det_beacon *beacon;
+    struct det_spam *spam;   /* NULL when detect.spam.enabled is off */
+    const char *ev_line;     /* the event being read (detect_event_begin .. _end) */
+    size_t ev_len;
     char own_mac[18];        /* detect_set_own_mac, as events write MACs; "": none */
     uint64_t now;
     detect_device_fn dev_fn; /* device inventory hook (issue 5) */
@@ -124,20 +127,13 @@ void det_beacon_flow_new(struct detect *d, const struct flow *f, const struct pk
 bool det_beacon_regular(const uint64_t *beats, unsigned n, unsigned jitter_pct, uint64_t min_iv,
                         uint64_t max_iv, uint64_t *median);
 
-/* intel_conf.c: the intel lists file. */
-struct det_intel_conf {
-    struct intel_list_conf lists[DET_MAX_INTEL_LISTS];
-    size_t n;
-    char *strings; /* storage of every string of lists[] (MEM_CONF) */
-    size_t used, cap;
-};
-/* Reads the YAML intel file at path (relative list paths are taken from its folder).
- * Returns 0, or ERR_INVAL / ERR_IO / ERR_NOMEM with "path:line: reason" in err.
- * out must be released with det_intel_conf_free (also after a failure). */
-int det_intel_conf_load(const char *path, struct det_intel_conf *out, char *err, size_t errlen);
-/* The same from a buffer (tests, fuzzing); base_dir for relative paths (may be ""). */
-int det_intel_conf_parse(const char *name, const char *buf, size_t len, const char *base_dir,
-                         struct det_intel_conf *out, char *err, size_t errlen);
-void det_intel_conf_free(struct det_intel_conf *c);
+
+/* spam.c: mail abuse from smtp events (hdr: the event's alert header). */
+struct det_spam *det_spam_new(void);
+void det_spam_free(struct det_spam *s);
+void det_spam_event(struct detect *d, const char *json, size_t len, const struct det_alert *hdr);
+/* content.c: an executable or script name, or an executable behind a document extension
+ * (the file checks' lists). */
+bool det_file_name_dangerous(const char *name, size_t n);
 
 #endif

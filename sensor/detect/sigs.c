@@ -55,6 +55,17 @@ static const struct det_sig_info sigs[SIG_COUNT] = {
                                 "無害な名前に偽装した実行ファイル"},
     [SIG_FILE_EXE_ATTACHMENT] = {2000404, "malware", 2, "Executable or script delivered",
                                  "実行ファイル・スクリプトの受信"},
+    /* spam and mail abuse (spam.c) */
+    [SIG_SPAM_SENDER_MISMATCH] = {2000701, "spam", 3,
+                                  "Mail whose envelope sender and From domains differ",
+                                  "送信元（エンベロープ）とFromのドメインが異なるメール"},
+    [SIG_SPAM_DISPLAY_NAME] = {2000702, "spam", 2,
+                               "Mail whose display name impersonates another address",
+                               "表示名で別のアドレスになりすましたメール"},
+    [SIG_SPAM_BULK] = {2000703, "spam", 3, "Bulk mail from one sender",
+                       "1つの送信元からの大量メール"},
+    [SIG_SPAM_ATTACHMENT] = {2000704, "spam", 2, "Mail with a dangerous attachment received",
+                             "危険な添付ファイル付きメールの受信"},
     /* device inventory (sensor/inventory, issue 5) */
     [SIG_NEW_DEVICE] = {3000001, "new_device", 3, "New device joined the network",
                         "新しい機器がネットワークに接続されました"},
@@ -155,6 +166,20 @@ static const struct action actions[] = {
      "2) 迷惑メール設定で送信元をブロックする。",
      "Mail came from a known spam source. 1) Tell the recipient not to open links or "
      "attachments. 2) Block the sender in the mail filter."},
+    {"spam", DET_OUTBOUND,
+     "社内の端末が大量のメールを送信しています。ウイルス感染やアカウントの乗っ取りの可能性があります。"
+     "1) 利用者に心当たりがあるか確認する 2) 心当たりがなければ端末をネットワークから外し、"
+     "メールのパスワードを変更する 3) ウイルス対策ソフトで完全スキャンする。",
+     "A device of yours is sending bulk mail; it may be infected or its mail account taken "
+     "over. 1) Ask its user whether this was intended. 2) If not, disconnect it and change "
+     "the mail password. 3) Run a full antivirus scan."},
+    {"spam", DET_INTERNAL,
+     "社内の端末が大量のメールを送信しています。ウイルス感染やアカウントの乗っ取りの可能性があります。"
+     "1) 利用者に心当たりがあるか確認する 2) 心当たりがなければ端末をネットワークから外し、"
+     "メールのパスワードを変更する 3) ウイルス対策ソフトで完全スキャンする。",
+     "A device of yours is sending bulk mail; it may be infected or its mail account taken "
+     "over. 1) Ask its user whether this was intended. 2) If not, disconnect it and change "
+     "the mail password. 3) Run a full antivirus scan."},
     {"recon", DET_INBOUND,
      "インターネットから社内の機器が探索されています（ポートスキャン）。多くは自動の調査ですが、"
      "1) 公開している機器（NASなど）のソフトウェアを最新にする 2) 不要なポートの公開をルーターで"

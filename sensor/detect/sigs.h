@@ -39,6 +39,11 @@ enum det_sig {
     SIG_FILE_DOUBLE_EXT,
     SIG_FILE_DISGUISED_EXE,
     SIG_FILE_EXE_ATTACHMENT,
+    /* spam and mail abuse (spam.c) */
+    SIG_SPAM_SENDER_MISMATCH,
+    SIG_SPAM_DISPLAY_NAME,
+    SIG_SPAM_BULK,
+    SIG_SPAM_ATTACHMENT,
     /* device inventory (sensor/inventory, issue 5) */
     SIG_NEW_DEVICE,
     /* policy and beaconing (issue 4, behav2) */

@@ -1,11 +1,11 @@
 /*
- * Fuzz harness for the intel lists file parser (sensor/detect/intel_conf.c): the input
- * is parsed as the YAML file (from an exact-size copy); on success every list has a
- * name, path and category and at most DET_MAX_INTEL_LISTS entries. No MEM_CONF byte
- * may remain afterwards.
+ * Fuzz harness for the intel lists file parser (lib/intel/conf.c, used by the sensor
+ * and by `otasuke intel update`): the input is parsed as the YAML file (from an
+ * exact-size copy); on success every list has a name, path and category and at most
+ * INTEL_CONF_MAX_LISTS entries. No MEM_CONF byte may remain afterwards.
  */
-#include "detect/detect_int.h"
 #include "otasuke/alloc.h"
+#include "otasuke/intel.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static struct det_intel_conf c;
+    static struct intel_conf c;
     char err[256];
     char *buf = malloc(size ? size : 1);
     if (buf == NULL)
@@ -23,8 +23,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(buf, data, size);
     struct mem_stat before, after;
     mem_get(MEM_CONF, &before);
-    if (det_intel_conf_parse("fuzz.yaml", buf, size, "dir", &c, err, sizeof(err)) == 0) {
-        if (c.n > DET_MAX_INTEL_LISTS)
+    if (intel_conf_parse("fuzz.yaml", buf, size, "dir", &c, err, sizeof(err)) == 0) {
+        if (c.n > INTEL_CONF_MAX_LISTS)
             abort();
         for (size_t i = 0; i < c.n; i++)
             if (c.lists[i].name == NULL || c.lists[i].path == NULL || c.lists[i].category == NULL)
@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (err[0] == '\0') {
         abort();
     }
-    det_intel_conf_free(&c);
+    intel_conf_free(&c);
     mem_get(MEM_CONF, &after);
     if (after.in_use != before.in_use)
         abort();

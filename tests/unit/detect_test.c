@@ -679,6 +679,84 @@ static void test_http_exploits(void)
     detect_free(d);
 }
 
+/* ---- spam (spam.c) ---------------------------------------------------------------- */
+
+static void smtp_ev(struct detect *d, int flow, const char *src, const char *mail_from,
+                    const char *from, int nrcpt, const char *att, uint64_t ts)
+{
+    char j[2048], rc[1024] = "";
+    size_t o = 0;
+    for (int i = 0; i < nrcpt && o + 32 < sizeof(rc); i++)
+        o += (size_t)snprintf(rc + o, sizeof(rc) - o, "%s\"<u%d@corp.example>\"", i ? "," : "", i);
+    snprintf(j, sizeof(j),
+             "{\"flow_id\":%d,\"event_type\":\"smtp\",\"src_ip\":\"%s\",\"src_port\":40000,"
+             "\"dest_ip\":\"192.168.1.25\",\"dest_port\":25,\"proto\":\"TCP\",\"app_proto\":"
+             "\"smtp\",\"smtp\":{\"helo\":\"x\",\"mail_from\":\"%s\",\"rcpt_to\":[%s]},"
+             "\"email\":{\"status\":\"PARSE_DONE\",\"from\":\"%s\"%s%s%s}}",
+             flow, src, mail_from, rc, from, att ? ",\"attachment\":[\"" : "", att ? att : "",
+             att ? "\"]" : "");
+    detect_event(d, j, strlen(j), ts);
+}
+
+static void test_spam(void)
+{
+    struct detect *d = mk();
+    /* envelope and header domains agree (subdomain): nothing */
+    smtp_ev(d, 1, "203.0.113.5", "<bounce@mail.shop.example>", "Shop <news@shop.example>", 1,
+            NULL, T0);
+    /* envelope differs from header From */
+    smtp_ev(d, 2, "203.0.113.6", "<x@bulk-sender.example>",
+            "\\\"Bank\\\" <support@bank.example>", 1, NULL, T0);
+    /* display name carries another domain's address */
+    smtp_ev(d, 3, "203.0.113.7", "<ceo@evil.example>",
+            "\\\"ceo@corp.example\\\" <ceo@evil.example>", 1, NULL, T0);
+    /* dangerous attachment, inbound */
+    smtp_ev(d, 4, "203.0.113.8", "<a@b.example>", "a <a@b.example>", 1, "invoice.pdf.exe", T0);
+    smtp_ev(d, 5, "203.0.113.8", "<a@b.example>", "a <a@b.example>", 1, "invoice.pdf", T0);
+    /* outbound mail is not judged for mismatch or attachments */
+    smtp_ev(d, 6, "192.168.1.40", "<x@corp.example>", "y <y@other.example>", 1, "a.exe", T0);
+    detect_flush(d);
+    CHECK_EQ_U64(count_with("\"signature_id\":2000701"), 1);
+    CHECK_EQ_U64(count_with("\"signature_id\":2000702"), 1);
+    CHECK_EQ_U64(count_with("\"signature_id\":2000704"), 1);
+    CHECK_EQ_U64(count_with("\"signature_id\":2000703"), 0);
+    CHECK_EQ_U64(count_with("\"envelope_domain\":\"bulk-sender.example\""), 1);
+    CHECK_EQ_U64(count_with("\"display_domain\":\"corp.example\""), 1);
+    CHECK_EQ_U64(count_with("\"attachment\":\"invoice.pdf.exe\""), 1);
+    CHECK_EQ_U64(count_with("\"category\":\"spam\""), 3);
+    CHECK_EQ_U64(ngot, 3);
+    detect_free(d);
+
+    /* bulk: 49 messages in the window do not make bulk mail, the 50th does (once) */
+    d = mk();
+    for (int i = 0; i < 49; i++)
+        smtp_ev(d, 100 + i, "192.168.1.40", "<x@corp.example>", "x <x@corp.example>", 1, NULL,
+                T0 + (uint64_t)i * SEC);
+    detect_flush(d);
+    CHECK_EQ_U64(count_with("\"signature_id\":2000703"), 0);
+    for (int i = 49; i < 80; i++)
+        smtp_ev(d, 100 + i, "192.168.1.40", "<x@corp.example>", "x <x@corp.example>", 1, NULL,
+                T0 + (uint64_t)i * SEC);
+    detect_flush(d);
+    CHECK_EQ_U64(count_with("\"signature_id\":2000703"), 1);
+    CHECK_EQ_U64(count_with("\"messages\":50"), 1);
+    detect_free(d);
+    /* bulk by recipients: 3 messages of 40 recipients; spread over more than the window:
+     * no alert */
+    d = mk();
+    for (int i = 0; i < 3; i++)
+        smtp_ev(d, 200 + i, "203.0.113.9", "<m@list.example>", "m <m@list.example>", 40, NULL,
+                T0 + (uint64_t)i * SEC);
+    smtp_ev(d, 300, "203.0.113.10", "<m@l2.example>", "m <m@l2.example>", 60, NULL, T0);
+    smtp_ev(d, 301, "203.0.113.10", "<m@l2.example>", "m <m@l2.example>", 60, NULL,
+            T0 + 700 * SEC);
+    detect_flush(d);
+    CHECK_EQ_U64(count_with("\"signature_id\":2000703"), 1);
+    CHECK_EQ_U64(count_with("\"recipients\":120"), 1);
+    CHECK_EQ_U64(count_with("\"direction\":\"inbound\""), 1);
+    detect_free(d);
+}
+
 static void test_files(void)
 {
     struct detect *d = mk();
@@ -722,11 +800,11 @@ static void test_files(void)
 
 static int parse(const char *text, char *err, size_t errlen)
 {
-    struct det_intel_conf c;
-    int rc = det_intel_conf_parse("t.yaml", text, strlen(text), "base", &c, err, errlen);
+    struct intel_conf c;
+    int rc = intel_conf_parse("t.yaml", text, strlen(text), "base", &c, err, errlen);
     if (rc == 0 && c.n == 1)
         rc = strcmp(c.lists[0].path, "base/l.txt") == 0 ? 0 : -99;
-    det_intel_conf_free(&c);
+    intel_conf_free(&c);
     return rc;
 }
 
@@ -751,14 +829,27 @@ static void test_intel_conf(void)
     CHECK(parse("other: 1\n", err, sizeof(err)) == ERR_INVAL);
     CHECK(parse("intel: [\n", err, sizeof(err)) == ERR_INVAL);
     /* url / max_bytes: for `otasuke intel update`. */
-    struct det_intel_conf c;
+    struct intel_conf c;
     const char *t = "- {name: a, path: l.txt, category: c2, url: \"https://h.example/l.txt\", "
                     "max_bytes: 1000}\n";
-    CHECK(det_intel_conf_parse("t.yaml", t, strlen(t), "base", &c, err, sizeof(err)) == 0);
+    CHECK(intel_conf_parse("t.yaml", t, strlen(t), "base", &c, err, sizeof(err)) == 0);
     CHECK(c.n == 1 && c.lists[0].url != NULL &&
           strcmp(c.lists[0].url, "https://h.example/l.txt") == 0);
     CHECK_EQ_U64(c.lists[0].max_bytes, 1000);
-    det_intel_conf_free(&c);
+    intel_conf_free(&c);
+    /* ca_file: relative to the file's folder, like path. */
+    t = "- {name: a, path: l.txt, category: spam, url: \"https://h/l\", ca_file: ca.pem}\n";
+    CHECK(intel_conf_parse("t.yaml", t, strlen(t), "base", &c, err, sizeof(err)) == 0);
+    CHECK(c.n == 1 && c.lists[0].ca_file != NULL && strcmp(c.lists[0].ca_file, "base/ca.pem") == 0);
+    intel_conf_free(&c);
+    /* Every category lib/intel accepts has a signature in the sensor, and no other. */
+    static const char *const cats[] = {"c2",       "malware",        "malicious_site", "phishing",
+                                       "piracy",   "ransomware",     "spam",
+                                       "url_category", "recon",      "scanner",
+                                       "intrusion", "prohibited_app", "anomaly",
+                                       "nonsense", "", "C2"};
+    for (size_t i = 0; i < sizeof(cats) / sizeof(cats[0]); i++)
+        CHECK(intel_category_known(cats[i]) == (det_sig_for_intel_category(cats[i]) >= 0));
     CHECK(parse("- {name: a, path: l.txt, category: c2, url: ftp://h/l}\n", err, sizeof(err)) ==
           ERR_INVAL);
     CHECK(strstr(err, "t.yaml:1: url") != NULL);
@@ -890,6 +981,7 @@ int main(void)
     RUN(test_land);
     RUN(test_http_exploits);
     RUN(test_files);
+    RUN(test_spam);
     RUN(test_intel_conf);
     RUN(test_intel_match);
     RUN(test_sigs);

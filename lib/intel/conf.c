@@ -1,5 +1,5 @@
 /*
- * The intel lists file (detect.intel_file): a YAML document whose top level is
+ * The intel lists file (detect.intel_file; also read by `otasuke intel update`): a YAML document whose top level is
  * either a list of list entries or a mapping with an `intel:` key holding one:
  *
  *   intel:
@@ -13,11 +13,15 @@
  *       url: https://example.org/trickbot.txt   # where `otasuke intel update` fetches
  *       max_bytes: 50000000                     # it from, and its size cap (not read
  *                                               # by the sensor)
+ *       ca_file: certs/feed-ca.pem              # https: the CA bundle to trust instead
+ *                                               # of the system's
  *
  * Errors name the file and line. Every string lives in one bounded arena
- * (out->strings); at most DET_MAX_INTEL_LISTS entries; aliases are refused.
+ * (out->strings); at most INTEL_CONF_MAX_LISTS entries; aliases are refused.
  */
-#include "detect/detect_int.h"
+#include "otasuke/intel.h"
+
+#include "otasuke/conf.h"
 
 #include "otasuke/alloc.h"
 #include "otasuke/err.h"
@@ -39,7 +43,7 @@ struct ic {
     yaml_parser_t yp;
     const char *name;
     const char *base;
-    struct det_intel_conf *out;
+    struct intel_conf *out;
     char *err;
     size_t errlen;
 };
@@ -69,10 +73,21 @@ static int next(struct ic *c, yaml_event_t *ev)
     return fail(c, c->yp.problem_mark.line, "%s", c->yp.problem ? c->yp.problem : "YAML error");
 }
 
+bool intel_category_known(const char *c)
+{
+    static const char *const names[] = {
+        "c2",      "malware", "malicious_site", "phishing",       "piracy",  "ransomware", "spam",
+        "url_category", "recon", "scanner",     "intrusion", "prohibited_app", "anomaly"};
+    for (size_t i = 0; c != NULL && i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(c, names[i]) == 0)
+            return true;
+    return false;
+}
+
 /* Copies s (with prefix pre when not empty) into the string arena. */
 static const char *keep(struct ic *c, const char *pre, const char *s)
 {
-    struct det_intel_conf *o = c->out;
+    struct intel_conf *o = c->out;
     size_t pl = pre ? strlen(pre) : 0, n = strlen(s);
     size_t need = pl + (pl ? 1 : 0) + n + 1;
     if (o->used + need > o->cap) /* the arena is allocated once at its cap */
@@ -101,7 +116,8 @@ static int to_uint(struct ic *c, size_t line, const char *key, const char *v, un
 static int set_string(struct ic *c, struct intel_list_conf *l, const char *k, const char *v,
                       size_t line)
 {
-    bool is_path = strcmp(k, "path") == 0 || strcmp(k, "categories") == 0;
+    bool is_path = strcmp(k, "path") == 0 || strcmp(k, "categories") == 0 ||
+                   strcmp(k, "ca_file") == 0;
     if (strcmp(k, "url") == 0 && strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0)
         return fail(c, line, "url: http:// or https:// expected");
     const char *s = keep(c, is_path && v[0] != '/' && c->base[0] != '\0' ? c->base : NULL, v);
@@ -117,9 +133,11 @@ static int set_string(struct ic *c, struct intel_list_conf *l, const char *k, co
         l->iprep_category = s;
     else if (strcmp(k, "url") == 0)
         l->url = s;
+    else if (strcmp(k, "ca_file") == 0)
+        l->ca_file = s;
     else {
         l->category = s;
-        if (det_sig_for_intel_category(s) < 0)
+        if (!intel_category_known(s))
             return fail(c, line, "category: unknown \"%.40s\" (docs/detections.md lists them)", v);
     }
     return 0;
@@ -188,7 +206,7 @@ static int set_field(struct ic *c, struct intel_list_conf *l, const char *k, con
                      size_t line)
 {
     static const char *const strings[] = {"name",       "path",           "category",
-                                          "categories", "iprep_category", "url",
+                                          "categories", "iprep_category", "url", "ca_file",
                                           NULL};
     static const char *const enums[] = {"format", "type", "dataset_type", NULL};
     for (int i = 0; strings[i] != NULL; i++)
@@ -203,9 +221,9 @@ static int set_field(struct ic *c, struct intel_list_conf *l, const char *k, con
 /* One list entry: a mapping of scalars (the MAPPING_START was read). */
 static int entry(struct ic *c, size_t line0)
 {
-    struct det_intel_conf *o = c->out;
-    if (o->n == DET_MAX_INTEL_LISTS)
-        return fail(c, line0, "more than %d lists", DET_MAX_INTEL_LISTS);
+    struct intel_conf *o = c->out;
+    if (o->n == INTEL_CONF_MAX_LISTS)
+        return fail(c, line0, "more than %d lists", INTEL_CONF_MAX_LISTS);
     struct intel_list_conf *l = &o->lists[o->n];
     memset(l, 0, sizeof(*l));
     l->severity = 3;
@@ -326,8 +344,8 @@ static int document(struct ic *c)
     }
 }
 
-int det_intel_conf_parse(const char *name, const char *buf, size_t len, const char *base_dir,
-                         struct det_intel_conf *out, char *err, size_t errlen)
+int intel_conf_parse(const char *name, const char *buf, size_t len, const char *base_dir,
+                         struct intel_conf *out, char *err, size_t errlen)
 {
     struct ic c = {
         .name = name, .base = base_dir ? base_dir : "", .out = out, .err = err, .errlen = errlen};
@@ -344,7 +362,7 @@ int det_intel_conf_parse(const char *name, const char *buf, size_t len, const ch
     return rc;
 }
 
-int det_intel_conf_load(const char *path, struct det_intel_conf *out, char *err, size_t errlen)
+int intel_conf_load(const char *path, struct intel_conf *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof(*out));
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -384,14 +402,14 @@ int det_intel_conf_load(const char *path, struct det_intel_conf *out, char *err,
         *slash = '\0';
     else
         base[0] = '\0';
-    rc = det_intel_conf_parse(path, buf, len, base, out, err, errlen);
+    rc = intel_conf_parse(path, buf, len, base, out, err, errlen);
 out:
     xfree(buf);
     close(fd);
     return rc;
 }
 
-void det_intel_conf_free(struct det_intel_conf *c)
+void intel_conf_free(struct intel_conf *c)
 {
     if (c == NULL)
         return;
