@@ -15,6 +15,7 @@
 #include "app/dispatch.h"
 #include "app/files.h"
 #include "capture/capture.h"
+#include "detect/archive.h"
 #include "detect/detect.h"
 #include "inventory/inventory.h"
 #include "inventory/sweep.h"
@@ -786,6 +787,9 @@ static int open_detect(struct pipeline *pl, char *err, size_t errlen)
     if (pl->det == NULL)
         return ERR_INVAL;
     files_set_observer(det_file, pl);
+    if (pl->conf->detect_files) /* archives kept for a look inside (detect/archive.c) */
+        files_set_keep(arc_is_archive, (size_t)pl->conf->detect_arc_buffer,
+                       (size_t)pl->conf->detect_arc_memcap);
     return 0;
 }
 
@@ -889,8 +893,10 @@ void pipeline_free(struct pipeline *pl)
     reasm_free(pl->reasm);
     appid_free(pl->appid);
     applayer_free(pl->al);
-    if (pl->det != NULL)
+    if (pl->det != NULL) {
         files_set_observer(NULL, NULL);
+        files_set_keep(NULL, 0, 0);
+    }
     if (pl->inv != NULL) {
         char err[512];
         if (inv_save(pl->inv, err, sizeof(err)) != 0)

@@ -356,6 +356,22 @@ const struct conf_item sensor_conf_table[] = {
     {"detect.files.enabled", CONF_BOOL, "yes", 0, 0, OFF(detect_files),
      "flag dangerous files: double extensions, disguised executables, archives holding them",
      NULL},
+    {"detect.files.archive_buffer", CONF_SIZE, "4 MiB", 0, 256 * MiB, OFF(detect_arc_buffer),
+     "bytes of one archive kept for a look inside (more: the prefix is looked into, counted "
+     "in stats app.files.kept_cut_size; also the most of one nested archive held; 0: only "
+     "the first 512 bytes)", NULL},
+    {"detect.files.archive_memcap", CONF_SIZE, "64 MiB", 0, 4 * GiB, OFF(detect_arc_memcap),
+     "bytes of all archives kept at once (more: cut, counted in app.files.kept_cut_total)",
+     NULL},
+    {"detect.files.archive_max_bytes", CONF_SIZE, "64 MiB", 4 * KiB, 4 * GiB,
+     OFF(detect_arc_max_bytes), "uncompressed bytes read from one archive, all depths", NULL},
+    {"detect.files.archive_max_members", CONF_INT, "1000", 1, 1000000, OFF(detect_arc_max_members),
+     "entries of one archive (all depths) looked at", NULL},
+    {"detect.files.archive_max_depth", CONF_INT, "3", 1, 16, OFF(detect_arc_max_depth),
+     "archives inside archives looked into (1: the outer one only)", NULL},
+    {"detect.files.archive_max_ratio", CONF_INT, "1000", 0, 1000000000, OFF(detect_arc_max_ratio),
+     "declared uncompressed / archive bytes beyond which (once 1 MiB is declared) the archive "
+     "is a decompression bomb: not read further, counted (0: off)", NULL},
     /* device inventory (sensor/inventory, docs/inventory.md) */
     {"inventory.enabled", CONF_BOOL, "yes", 0, 0, OFF(inv_enabled),
      "keep the device inventory, write asset events and new_device alerts, and name the "

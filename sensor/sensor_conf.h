@@ -159,6 +159,12 @@ struct sensor_conf {
     bool detect_land;
     bool detect_http_exploits;
     bool detect_files;
+    uint64_t detect_arc_buffer;
+    uint64_t detect_arc_memcap;
+    uint64_t detect_arc_max_bytes;
+    int64_t detect_arc_max_members;
+    int64_t detect_arc_max_depth;
+    int64_t detect_arc_max_ratio;
     /* device inventory (sensor/inventory, docs/inventory.md) */
     bool inv_enabled;
     char inv_state_dir[CONF_STR_MAX];

@@ -801,6 +801,7 @@ void detect_stats(const struct detect *d, struct jw *w)
     jw_u64(w, "events_bad", d->events_bad);
     jw_u64(w, "intel_hits", d->intel_hits);
     jw_u64(w, "files_checked", d->files_checked);
+    det_content_stats(d, w);
     jw_u64(w, "intel_reloads", d->reloads);
     jw_u64(w, "intel_reload_fails", d->reload_fails);
     const struct intel_set *s = intel_slot_get(&d->intel);

@@ -67,6 +67,9 @@ struct detect {
     uint64_t alerts, occurrences, agg_evicted, events_read, events_bad, intel_hits;
     uint64_t reloads, reload_fails, files_checked;
     uint64_t by_sig[SIG_COUNT];
+    struct { /* content.c: archives looked into (stats detect.archives) */
+        uint64_t inspected, partial, members, with_exe, encrypted, errors, bombs, capped;
+    } arc;
 };
 
 /* Raises one occurrence (aggregated; written when its window closes). */
@@ -91,6 +94,8 @@ void det_behav_arp(struct detect *d, bool request, const struct addr *sender,
 /* content.c */
 void det_content_event(struct detect *d, const char *json, size_t len, uint64_t ts);
 void det_content_file(struct detect *d, const struct app_file *f, uint64_t ts);
+/* The "archives" object of the detect stats (w inside an open object). */
+void det_content_stats(const struct detect *d, struct jw *w);
 /* Intel on a flow's addresses (first packet). */
 void det_intel_flow(struct detect *d, const struct flow *f, const struct pkt *p);
 
