@@ -372,6 +372,19 @@ const struct conf_item sensor_conf_table[] = {
     {"detect.files.archive_max_ratio", CONF_INT, "1000", 0, 1000000000, OFF(detect_arc_max_ratio),
      "declared uncompressed / archive bytes beyond which (once 1 MiB is declared) the archive "
      "is a decompression bomb: not read further, counted (0: off)", NULL},
+    /* inbound probe statistics (sensor/detect/probes.c, docs/detections.md) */
+    {"stats.probes.enabled", CONF_BOOL, "yes", 0, 0, OFF(probes_enabled),
+     "count connection attempts from outside home_net to inside it per port and per source "
+     "country, in the stats events (detect.probes)", NULL},
+    {"stats.probes.max_ports", CONF_INT, "4096", 16, 1048576, OFF(probes_max_ports),
+     "protocol/port pairs counted at most (a fixed table; later ones go to ports_other)", NULL},
+    {"stats.probes.max_countries", CONF_INT, "300", 16, 65536, OFF(probes_max_countries),
+     "source countries counted at most (later ones go to countries_other)", NULL},
+    {"stats.probes.top", CONF_INT, "50", 1, 100000, OFF(probes_top),
+     "entries of each table written in a stats event (largest counts first)", NULL},
+    {"stats.geoip.db", CONF_STRING, "", 0, 0, OFF(geoip_db),
+     "MaxMind-format country database (.mmdb, e.g. ip-location-db's geo-whois-asn-country); "
+     "empty: probes are counted without countries", NULL},
     /* device inventory (sensor/inventory, docs/inventory.md) */
     {"inventory.enabled", CONF_BOOL, "yes", 0, 0, OFF(inv_enabled),
      "keep the device inventory, write asset events and new_device alerts, and name the "

@@ -165,6 +165,12 @@ struct sensor_conf {
     int64_t detect_arc_max_members;
     int64_t detect_arc_max_depth;
     int64_t detect_arc_max_ratio;
+    /* inbound probe statistics (sensor/detect/probes.c) */
+    bool probes_enabled;
+    int64_t probes_max_ports;
+    int64_t probes_max_countries;
+    int64_t probes_top;
+    char geoip_db[CONF_STR_MAX];
     /* device inventory (sensor/inventory, docs/inventory.md) */
     bool inv_enabled;
     char inv_state_dir[CONF_STR_MAX];

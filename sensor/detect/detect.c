@@ -726,6 +726,8 @@ struct detect *detect_new(const struct sensor_conf *c, const struct detect_host 
         snprintf(err, errlen, "out of memory for detect.max_devices");
         goto fail;
     }
+    if (c->probes_enabled && (d->probes = det_probes_new(c, err, errlen)) == NULL)
+        goto fail;
     if (c->detect_intel_file[0] != '\0') {
         struct intel_set *s;
         if (load_intel(c, &s, err, errlen) != 0)
@@ -749,6 +751,7 @@ void detect_free(struct detect *d)
         xfree(d->macs->e);
     xfree(d->macs);
     det_behav_free(d->behav);
+    det_probes_free(d->probes);
     jw_free(&d->jw);
     xfree(d);
 }
@@ -760,6 +763,7 @@ void detect_flow_new(struct detect *d, const struct flow *f, const struct pkt *p
         det_mac_put(d, &p->src, p->eth_src);
     det_intel_flow(d, f, p);
     det_behav_flow_new(d, f, p);
+    det_probes_flow_new(d, p);
 }
 
 void detect_flow_end(struct detect *d, const struct flow *f)
@@ -802,6 +806,7 @@ void detect_stats(const struct detect *d, struct jw *w)
     jw_u64(w, "intel_hits", d->intel_hits);
     jw_u64(w, "files_checked", d->files_checked);
     det_content_stats(d, w);
+    det_probes_stats(d, w);
     jw_u64(w, "intel_reloads", d->reloads);
     jw_u64(w, "intel_reload_fails", d->reload_fails);
     const struct intel_set *s = intel_slot_get(&d->intel);

@@ -59,6 +59,7 @@ struct detect {
     struct det_macs *macs;
     struct det_behav *behav;
     struct det_reloader *rl; /* NULL until the first reload */
+    struct det_probes *probes; /* probes.c; NULL when stats.probes.enabled is off */
     char own_mac[18];        /* detect_set_own_mac, as events write MACs; "": none */
     uint64_t now;
     detect_device_fn dev_fn; /* device inventory hook (issue 5) */
@@ -98,6 +99,14 @@ void det_content_file(struct detect *d, const struct app_file *f, uint64_t ts);
 void det_content_stats(const struct detect *d, struct jw *w);
 /* Intel on a flow's addresses (first packet). */
 void det_intel_flow(struct detect *d, const struct flow *f, const struct pkt *p);
+
+/* probes.c: inbound probe statistics. det_probes_new returns NULL with err set (no
+ * memory, stats.geoip.db not readable). */
+struct det_probes *det_probes_new(const struct sensor_conf *c, char *err, size_t errlen);
+void det_probes_free(struct det_probes *pr);
+void det_probes_flow_new(struct detect *d, const struct pkt *p);
+/* The "probes" object of the detect stats (w inside an open object). */
+void det_probes_stats(const struct detect *d, struct jw *w);
 
 /* intel_conf.c: the intel lists file. */
 struct det_intel_conf {

@@ -208,7 +208,7 @@ static void test_limits(void)
     CHECK(r.exe || r.bomb);
 
     struct member many[21];
-    char names[21][16];
+    char names[21][24];
     for (int i = 0; i < 20; i++) {
         snprintf(names[i], sizeof(names[i]), "f%02d.txt", i);
         many[i] = (struct member){names[i], text, sizeof(text)};
