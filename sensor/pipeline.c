@@ -778,6 +778,14 @@ static int open_inventory(struct pipeline *pl, char *err, size_t errlen)
     return 0;
 }
 
+/* With YARA scanning every file's bytes are kept (within the same caps). */
+static bool keep_every_file(const uint8_t *head, size_t n)
+{
+    (void)head;
+    (void)n;
+    return true;
+}
+
 static int open_detect(struct pipeline *pl, char *err, size_t errlen)
 {
     if (!pl->conf->detect_enabled)
@@ -788,8 +796,8 @@ static int open_detect(struct pipeline *pl, char *err, size_t errlen)
         return ERR_INVAL;
     files_set_observer(det_file, pl);
     if (pl->conf->detect_files) /* archives kept for a look inside (detect/archive.c) */
-        files_set_keep(arc_is_archive, (size_t)pl->conf->detect_arc_buffer,
-                       (size_t)pl->conf->detect_arc_memcap);
+        files_set_keep(detect_scans_files(pl->det) ? keep_every_file : arc_is_archive,
+                       (size_t)pl->conf->detect_arc_buffer, (size_t)pl->conf->detect_arc_memcap);
     return 0;
 }
 

@@ -385,6 +385,12 @@ const struct conf_item sensor_conf_table[] = {
     {"stats.geoip.db", CONF_STRING, "", 0, 0, OFF(geoip_db),
      "MaxMind-format country database (.mmdb, e.g. ip-location-db's geo-whois-asn-country); "
      "empty: probes are counted without countries", NULL},
+    {"detect.yara.rules", CONF_STRING, "", 0, 0, OFF(yara_rules),
+     "YARA rules file compiled at start; each complete extracted file (kept within "
+     "detect.files.archive_buffer and archive_memcap) is scanned, a match is a malware alert "
+     "citing the rule; empty: no scanning", NULL},
+    {"detect.yara.timeout", CONF_DURATION, "1s", 1 * SEC, 60 * SEC, OFF(yara_timeout),
+     "longest scan of one file (whole seconds; longer: counted in detect.yara.errors)", NULL},
     /* device inventory (sensor/inventory, docs/inventory.md) */
     {"inventory.enabled", CONF_BOOL, "yes", 0, 0, OFF(inv_enabled),
      "keep the device inventory, write asset events and new_device alerts, and name the "

@@ -171,6 +171,9 @@ struct sensor_conf {
     int64_t probes_max_countries;
     int64_t probes_top;
     char geoip_db[CONF_STR_MAX];
+    /* YARA scanning of extracted files (sensor/detect/filescan.c) */
+    char yara_rules[CONF_STR_MAX];
+    uint64_t yara_timeout;
     /* device inventory (sensor/inventory, docs/inventory.md) */
     bool inv_enabled;
     char inv_state_dir[CONF_STR_MAX];

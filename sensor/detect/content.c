@@ -523,19 +523,39 @@ static void check_file_name(struct detect *d, const struct ev *e, uint64_t ts)
 static struct {
     bool valid;
     uint8_t sha256[32];
+    bool arc; /* ar holds a look inside */
     struct arc_result ar;
+    struct det_scan_hits yara;
 } last_file;
+
+/* YARA over the kept bytes of a complete file (detect.yara.rules). */
+static void scan_file(struct detect *d, const uint8_t *p, size_t n, bool complete)
+{
+    if (!complete) {
+        d->yara.incomplete++;
+        return;
+    }
+    d->yara.scanned++;
+    if (det_filescan_scan(d->scan, p, n, &last_file.yara) != 0)
+        d->yara.errors++;
+    d->yara.matched += last_file.yara.n > 0;
+}
 
 void det_content_file(struct detect *d, const struct app_file *f, uint64_t ts)
 {
     (void)ts;
     d->files_checked++;
-    last_file.valid = false;
+    last_file.valid = last_file.arc = false;
+    last_file.yara.n = 0;
     if (!d->conf->detect_files)
         return;
     size_t n;
     bool complete;
     const uint8_t *p = file_kept(f, &n, &complete);
+    last_file.valid = true;
+    memcpy(last_file.sha256, f->sha256_digest, 32);
+    if (d->scan != NULL)
+        scan_file(d, p, n, complete);
     if (!arc_is_archive(p, n))
         return;
     const struct sensor_conf *c = d->conf;
@@ -548,8 +568,7 @@ void det_content_file(struct detect *d, const struct app_file *f, uint64_t ts)
     };
     struct arc_result *r = &last_file.ar;
     arc_inspect(p, n, f->name, &lim, r);
-    last_file.valid = true;
-    memcpy(last_file.sha256, f->sha256_digest, 32);
+    last_file.arc = true;
     d->arc.inspected++;
     d->arc.partial += !complete;
     d->arc.with_exe += r->exe;
@@ -560,14 +579,38 @@ void det_content_file(struct detect *d, const struct app_file *f, uint64_t ts)
     d->arc.members += r->members;
 }
 
+/* A YARA match: the rule is cited in the signature ("... (rule)") and the evidence. */
+static void raise_yara(struct detect *d, const struct ev *e, uint64_t ts, const char *rule,
+                       const char *ns)
+{
+    char ev[DET_EVIDENCE_MAX], fn[200], r[140], n[80];
+    esc(fn, sizeof(fn), e->filename);
+    esc(r, sizeof(r), rule);
+    esc(n, sizeof(n), ns);
+    int k = snprintf(ev, sizeof(ev),
+                     "{\"filename\":\"%s\",\"rule\":\"%s\",\"namespace\":\"%s\",\"sha256\":\"%s\"}",
+                     fn, r, n, e->sha256);
+    struct det_alert a;
+    header(e, &a, ts);
+    a.sig = SIG_FILE_YARA;
+    a.list = rule;
+    a.variant = (uint16_t)(1 + siphash24(&d->hk, rule, strlen(rule)) % 65535);
+    a.target = siphash24(&d->hk, e->sha256, strlen(e->sha256));
+    a.evidence = k > 0 && (size_t)k < sizeof(ev) ? ev : NULL;
+    a.evidence_len = a.evidence ? (size_t)k : 0;
+    det_raise(d, &a);
+}
+
 static void check_archive(struct detect *d, const struct ev *e, uint64_t ts)
 {
     uint8_t dg[32];
     if (!last_file.valid || strlen(e->sha256) != 64 || hexbytes(e->sha256, dg, 32) != 0 ||
         memcmp(dg, last_file.sha256, 32) != 0)
         return;
-    if (last_file.ar.exe)
+    if (last_file.arc && last_file.ar.exe)
         raise_file(d, e, ts, SIG_FILE_ARCHIVE_EXE, &last_file.ar);
+    for (unsigned i = 0; i < last_file.yara.n; i++)
+        raise_yara(d, e, ts, last_file.yara.rule[i], last_file.yara.ns[i]);
 }
 
 void det_content_stats(const struct detect *d, struct jw *w)
@@ -582,6 +625,14 @@ void det_content_stats(const struct detect *d, struct jw *w)
     jw_u64(w, "bombs", d->arc.bombs);
     jw_u64(w, "capped", d->arc.capped);
     jw_obj_close(w);
+    if (d->scan != NULL) {
+        jw_obj_open(w, "yara");
+        jw_u64(w, "scanned", d->yara.scanned);
+        jw_u64(w, "matched", d->yara.matched);
+        jw_u64(w, "errors", d->yara.errors);
+        jw_u64(w, "incomplete", d->yara.incomplete);
+        jw_obj_close(w);
+    }
 }
 
 /* ---- entry points ------------------------------------------------------------------ */

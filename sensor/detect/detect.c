@@ -728,6 +728,9 @@ struct detect *detect_new(const struct sensor_conf *c, const struct detect_host 
     }
     if (c->probes_enabled && (d->probes = det_probes_new(c, err, errlen)) == NULL)
         goto fail;
+    if (c->detect_files && c->yara_rules[0] != '\0' &&
+        (d->scan = det_filescan_new(c, err, errlen)) == NULL)
+        goto fail;
     if (c->detect_intel_file[0] != '\0') {
         struct intel_set *s;
         if (load_intel(c, &s, err, errlen) != 0)
@@ -752,6 +755,7 @@ void detect_free(struct detect *d)
     xfree(d->macs);
     det_behav_free(d->behav);
     det_probes_free(d->probes);
+    det_filescan_free(d->scan);
     jw_free(&d->jw);
     xfree(d);
 }
@@ -821,6 +825,11 @@ void detect_stats(const struct detect *d, struct jw *w)
     }
     jw_obj_close(w);
     jw_obj_close(w);
+}
+
+bool detect_scans_files(const struct detect *d)
+{
+    return d != NULL && d->scan != NULL;
 }
 
 uint64_t detect_alerts(const struct detect *d)

@@ -60,6 +60,7 @@ struct detect {
     struct det_behav *behav;
     struct det_reloader *rl; /* NULL until the first reload */
     struct det_probes *probes; /* probes.c; NULL when stats.probes.enabled is off */
+    struct det_filescan *scan; /* filescan.c; NULL without detect.yara.rules */
     char own_mac[18];        /* detect_set_own_mac, as events write MACs; "": none */
     uint64_t now;
     detect_device_fn dev_fn; /* device inventory hook (issue 5) */
@@ -71,6 +72,9 @@ struct detect {
     struct { /* content.c: archives looked into (stats detect.archives) */
         uint64_t inspected, partial, members, with_exe, encrypted, errors, bombs, capped;
     } arc;
+    struct { /* content.c: files scanned with YARA (stats detect.yara) */
+        uint64_t scanned, matched, errors, incomplete;
+    } yara;
 };
 
 /* Raises one occurrence (aggregated; written when its window closes). */
@@ -107,6 +111,19 @@ void det_probes_free(struct det_probes *pr);
 void det_probes_flow_new(struct detect *d, const struct pkt *p);
 /* The "probes" object of the detect stats (w inside an open object). */
 void det_probes_stats(const struct detect *d, struct jw *w);
+
+/* filescan.c: YARA scanning of kept files. det_filescan_new compiles
+ * c->yara_rules (NULL with "file:line: reason" in err); det_filescan_scan fills h with
+ * the first matching rules of p[0..n) and returns 0, or ERR_INVAL (timeout, error). */
+#define DET_SCAN_MAX_HITS 4
+struct det_scan_hits {
+    unsigned n;
+    char rule[DET_SCAN_MAX_HITS][DET_LIST_NAME_MAX];
+    char ns[DET_SCAN_MAX_HITS][32];
+};
+struct det_filescan *det_filescan_new(const struct sensor_conf *c, char *err, size_t errlen);
+void det_filescan_free(struct det_filescan *s);
+int det_filescan_scan(struct det_filescan *s, const uint8_t *p, size_t n, struct det_scan_hits *h);
 
 /* intel_conf.c: the intel lists file. */
 struct det_intel_conf {

@@ -55,6 +55,8 @@ static const struct det_sig_info sigs[SIG_COUNT] = {
                                 "無害な名前に偽装した実行ファイル"},
     [SIG_FILE_EXE_ATTACHMENT] = {2000404, "malware", 2, "Executable or script delivered",
                                  "実行ファイル・スクリプトの受信"},
+    [SIG_FILE_YARA] = {2000405, "malware", 1, "File matches a YARA rule",
+                       "YARAルールに一致するファイル"},
     /* device inventory (sensor/inventory, issue 5) */
     [SIG_NEW_DEVICE] = {3000001, "new_device", 3, "New device joined the network",
                         "新しい機器がネットワークに接続されました"},

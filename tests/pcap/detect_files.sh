@@ -4,7 +4,11 @@
 # deep (tar.gz > zip), one in a ZipCrypto archive, one in a bare gzip stream (by its
 # magic bytes); no alert for an Office-like zip of XML parts nor for the bomb (a 32 MiB
 # member in 354 bytes: not read, counted); the kept-bytes cap and the depth cap change
-# what is found, and say so in the stats.
+# what is found, and say so in the stats. YARA (detect.yara.rules, a rules file
+# written here): the EICAR file and a marker at the end of a 200 KiB file match, each
+# a 2000405 alert citing its rule; with 64 KiB kept the big file is not scanned
+# (counted as incomplete); a rules file that does not compile stops the start with
+# file:line.
 . "$(dirname "$0")/../lib/common.sh"
 [ -x "$SENSOR" ] || { echo "no sensor at $SENSOR"; exit 1; }
 "$PY" -c 'import scapy.all' 2>/dev/null || skip_all "python3-scapy not installed for $PY"
@@ -37,4 +41,31 @@ check "64 KiB kept, depth 1: big.zip's member and the nested one are not reached
     [ "$(ev_query "$E2" "sorted(e['alert']['evidence']['filename'] for e in $A)")" = "['/dl/locked.zip', '/dl/tool.bin.gz']" ]
 check "... and the cut and the depth cap are counted" \
     [ "$(ev_query "$E2" "[$S['app_layer']['files']['kept_cut_size'], $S['detect']['archives']['partial'], $S['detect']['archives']['capped']]")" = "[1, 1, 1]" ]
+
+Y="$T_TMP/yara.pcap"
+"$PY" "$OTASUKE_SRC/tools/gen-file-pcaps" --yara -o "$Y"
+cat >"$T_TMP/rules.yar" <<'YAR'
+rule EICAR_test_file { strings: $a = "EICAR-STANDARD-ANTIVIRUS-TEST-FILE" condition: $a }
+rule Tail_marker { strings: $t = "OTASUKE-TAIL-MARKER" condition: $t }
+rule Never { strings: $n = "no such bytes anywhere 0x1f2e3d" condition: $n }
+YAR
+E3="$T_TMP/yara.json"
+"$SENSOR" -q -r "$Y" -o "$E3" --set log.level=error --set inventory.enabled=no \
+    --set detect.yara.rules="$T_TMP/rules.yar"
+check "yara: two 2000405 alerts citing their rules" \
+    [ "$(ev_query "$E3" "sorted((e['alert']['signature_id'], e['alert']['evidence']['filename'], e['alert']['evidence']['rule'], e['alert']['signature']) for e in $A)")" = \
+      "[(2000405, '/dl/big.bin', 'Tail_marker', 'File matches a YARA rule (Tail_marker)'), (2000405, '/dl/eicar.com.txt', 'EICAR_test_file', 'File matches a YARA rule (EICAR_test_file)')]" ]
+check "yara: the Japanese text cites the rule too" \
+    [ "$(ev_query "$E3" "sorted(e['alert']['signature_ja'] for e in $A)[0]")" = "YARAルールに一致するファイル (EICAR_test_file)" ]
+check "yara stats: three scanned, two matched" \
+    [ "$(ev_query "$E3" "[$S['detect']['yara'][k] for k in ('scanned','matched','errors','incomplete')]")" = "[3, 2, 0, 0]" ]
+E4="$T_TMP/yara64.json"
+"$SENSOR" -q -r "$Y" -o "$E4" --set log.level=error --set inventory.enabled=no \
+    --set detect.yara.rules="$T_TMP/rules.yar" --set detect.files.archive_buffer=64KiB
+check "yara, 64 KiB kept: the big file is not scanned, counted" \
+    [ "$(ev_query "$E4" "[[e['alert']['evidence']['rule'] for e in $A], $S['detect']['yara']['incomplete']]")" = "[['EICAR_test_file'], 1]" ]
+printf 'rule bad { strings: $a = "x" condition: $b }\n' >"$T_TMP/bad.yar"
+"$SENSOR" -q -r "$Y" -o "$T_TMP/bad.json" --set detect.yara.rules="$T_TMP/bad.yar" 2>"$T_TMP/bad.err"
+check "a rules file that does not compile: exit 1 with file:line" \
+    grep -q "bad.yar:1: undefined string" "$T_TMP/bad.err"
 finish
