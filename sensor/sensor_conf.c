@@ -390,7 +390,12 @@ const struct conf_item sensor_conf_table[] = {
      "detect.files.archive_buffer and archive_memcap) is scanned, a match is a malware alert "
      "citing the rule; empty: no scanning", NULL},
     {"detect.yara.timeout", CONF_DURATION, "1s", 1 * SEC, 60 * SEC, OFF(yara_timeout),
-     "longest scan of one file (whole seconds; longer: counted in detect.yara.errors)", NULL},
+     "longest scan of one file (whole seconds; longer: counted in stats detect.scan.errors; also "
+     "ClamAV's scan time limit)", NULL},
+    {"detect.clamav.db", CONF_STRING, "", 0, 0, OFF(clamav_db),
+     "ClamAV signature database (a .cvd/.cld/.ndb/.hdb/... file or a directory of them) "
+     "loaded at start; each complete extracted file is scanned with libclamav, a detection "
+     "is a malware alert naming the signature; empty: no ClamAV", NULL},
     /* device inventory (sensor/inventory, docs/inventory.md) */
     {"inventory.enabled", CONF_BOOL, "yes", 0, 0, OFF(inv_enabled),
      "keep the device inventory, write asset events and new_device alerts, and name the "

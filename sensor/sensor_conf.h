@@ -174,6 +174,7 @@ struct sensor_conf {
     /* YARA scanning of extracted files (sensor/detect/filescan.c) */
     char yara_rules[CONF_STR_MAX];
     uint64_t yara_timeout;
+    char clamav_db[CONF_STR_MAX];
     /* device inventory (sensor/inventory, docs/inventory.md) */
     bool inv_enabled;
     char inv_state_dir[CONF_STR_MAX];

@@ -529,14 +529,15 @@ static struct {
 } last_file;
 
 /* YARA over the kept bytes of a complete file (detect.yara.rules). */
-static void scan_file(struct detect *d, const uint8_t *p, size_t n, bool complete)
+static void scan_file(struct detect *d, const uint8_t *p, size_t n, const char *name,
+                      bool complete)
 {
     if (!complete) {
         d->yara.incomplete++;
         return;
     }
     d->yara.scanned++;
-    if (det_filescan_scan(d->scan, p, n, &last_file.yara) != 0)
+    if (det_filescan_scan(d->scan, p, n, name, &last_file.yara) != 0)
         d->yara.errors++;
     d->yara.matched += last_file.yara.n > 0;
 }
@@ -555,7 +556,7 @@ void det_content_file(struct detect *d, const struct app_file *f, uint64_t ts)
     last_file.valid = true;
     memcpy(last_file.sha256, f->sha256_digest, 32);
     if (d->scan != NULL)
-        scan_file(d, p, n, complete);
+        scan_file(d, p, n, f->name, complete);
     if (!arc_is_archive(p, n))
         return;
     const struct sensor_conf *c = d->conf;
@@ -579,20 +580,22 @@ void det_content_file(struct detect *d, const struct app_file *f, uint64_t ts)
     d->arc.members += r->members;
 }
 
-/* A YARA match: the rule is cited in the signature ("... (rule)") and the evidence. */
+/* A YARA match or a ClamAV detection: the rule (signature name) is cited in the
+ * signature text ("... (rule)") and the evidence. */
 static void raise_yara(struct detect *d, const struct ev *e, uint64_t ts, const char *rule,
-                       const char *ns)
+                       const char *ns, bool clamav)
 {
     char ev[DET_EVIDENCE_MAX], fn[200], r[140], n[80];
     esc(fn, sizeof(fn), e->filename);
     esc(r, sizeof(r), rule);
     esc(n, sizeof(n), ns);
     int k = snprintf(ev, sizeof(ev),
-                     "{\"filename\":\"%s\",\"rule\":\"%s\",\"namespace\":\"%s\",\"sha256\":\"%s\"}",
+                     clamav ? "{\"filename\":\"%s\",\"virus\":\"%s\",\"engine\":\"%s\",\"sha256\":\"%s\"}"
+                            : "{\"filename\":\"%s\",\"rule\":\"%s\",\"namespace\":\"%s\",\"sha256\":\"%s\"}",
                      fn, r, n, e->sha256);
     struct det_alert a;
     header(e, &a, ts);
-    a.sig = SIG_FILE_YARA;
+    a.sig = clamav ? SIG_FILE_CLAMAV : SIG_FILE_YARA;
     a.list = rule;
     a.variant = (uint16_t)(1 + siphash24(&d->hk, rule, strlen(rule)) % 65535);
     a.target = siphash24(&d->hk, e->sha256, strlen(e->sha256));
@@ -610,7 +613,8 @@ static void check_archive(struct detect *d, const struct ev *e, uint64_t ts)
     if (last_file.arc && last_file.ar.exe)
         raise_file(d, e, ts, SIG_FILE_ARCHIVE_EXE, &last_file.ar);
     for (unsigned i = 0; i < last_file.yara.n; i++)
-        raise_yara(d, e, ts, last_file.yara.rule[i], last_file.yara.ns[i]);
+        raise_yara(d, e, ts, last_file.yara.rule[i], last_file.yara.ns[i],
+                   last_file.yara.clamav[i]);
 }
 
 void det_content_stats(const struct detect *d, struct jw *w)
@@ -626,7 +630,7 @@ void det_content_stats(const struct detect *d, struct jw *w)
     jw_u64(w, "capped", d->arc.capped);
     jw_obj_close(w);
     if (d->scan != NULL) {
-        jw_obj_open(w, "yara");
+        jw_obj_open(w, "scan"); /* YARA and ClamAV */
         jw_u64(w, "scanned", d->yara.scanned);
         jw_u64(w, "matched", d->yara.matched);
         jw_u64(w, "errors", d->yara.errors);

@@ -728,7 +728,7 @@ struct detect *detect_new(const struct sensor_conf *c, const struct detect_host 
     }
     if (c->probes_enabled && (d->probes = det_probes_new(c, err, errlen)) == NULL)
         goto fail;
-    if (c->detect_files && c->yara_rules[0] != '\0' &&
+    if (c->detect_files && (c->yara_rules[0] != '\0' || c->clamav_db[0] != '\0') &&
         (d->scan = det_filescan_new(c, err, errlen)) == NULL)
         goto fail;
     if (c->detect_intel_file[0] != '\0') {

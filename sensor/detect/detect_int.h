@@ -112,7 +112,7 @@ void det_probes_flow_new(struct detect *d, const struct pkt *p);
 /* The "probes" object of the detect stats (w inside an open object). */
 void det_probes_stats(const struct detect *d, struct jw *w);
 
-/* filescan.c: YARA scanning of kept files. det_filescan_new compiles
+/* filescan.c: YARA / ClamAV scanning of kept files. det_filescan_new compiles
  * c->yara_rules (NULL with "file:line: reason" in err); det_filescan_scan fills h with
  * the first matching rules of p[0..n) and returns 0, or ERR_INVAL (timeout, error). */
 #define DET_SCAN_MAX_HITS 4
@@ -120,10 +120,12 @@ struct det_scan_hits {
     unsigned n;
     char rule[DET_SCAN_MAX_HITS][DET_LIST_NAME_MAX];
     char ns[DET_SCAN_MAX_HITS][32];
+    bool clamav[DET_SCAN_MAX_HITS]; /* the hit is ClamAV's (rule = its signature name) */
 };
 struct det_filescan *det_filescan_new(const struct sensor_conf *c, char *err, size_t errlen);
 void det_filescan_free(struct det_filescan *s);
-int det_filescan_scan(struct det_filescan *s, const uint8_t *p, size_t n, struct det_scan_hits *h);
+int det_filescan_scan(struct det_filescan *s, const uint8_t *p, size_t n, const char *name,
+                      struct det_scan_hits *h);
 
 /* intel_conf.c: the intel lists file. */
 struct det_intel_conf {

@@ -57,6 +57,8 @@ static const struct det_sig_info sigs[SIG_COUNT] = {
                                  "実行ファイル・スクリプトの受信"},
     [SIG_FILE_YARA] = {2000405, "malware", 1, "File matches a YARA rule",
                        "YARAルールに一致するファイル"},
+    [SIG_FILE_CLAMAV] = {2000406, "malware", 1, "File detected by ClamAV",
+                         "ClamAVがウイルスを検知したファイル"},
     /* device inventory (sensor/inventory, issue 5) */
     [SIG_NEW_DEVICE] = {3000001, "new_device", 3, "New device joined the network",
                         "新しい機器がネットワークに接続されました"},

@@ -40,6 +40,7 @@ enum det_sig {
     SIG_FILE_DISGUISED_EXE,
     SIG_FILE_EXE_ATTACHMENT,
     SIG_FILE_YARA,
+    SIG_FILE_CLAMAV,
     /* device inventory (sensor/inventory, issue 5) */
     SIG_NEW_DEVICE,
     SIG_COUNT

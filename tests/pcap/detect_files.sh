@@ -58,14 +58,38 @@ check "yara: two 2000405 alerts citing their rules" \
 check "yara: the Japanese text cites the rule too" \
     [ "$(ev_query "$E3" "sorted(e['alert']['signature_ja'] for e in $A)[0]")" = "YARAルールに一致するファイル (EICAR_test_file)" ]
 check "yara stats: three scanned, two matched" \
-    [ "$(ev_query "$E3" "[$S['detect']['yara'][k] for k in ('scanned','matched','errors','incomplete')]")" = "[3, 2, 0, 0]" ]
+    [ "$(ev_query "$E3" "[$S['detect']['scan'][k] for k in ('scanned','matched','errors','incomplete')]")" = "[3, 2, 0, 0]" ]
 E4="$T_TMP/yara64.json"
 "$SENSOR" -q -r "$Y" -o "$E4" --set log.level=error --set inventory.enabled=no \
     --set detect.yara.rules="$T_TMP/rules.yar" --set detect.files.archive_buffer=64KiB
 check "yara, 64 KiB kept: the big file is not scanned, counted" \
-    [ "$(ev_query "$E4" "[[e['alert']['evidence']['rule'] for e in $A], $S['detect']['yara']['incomplete']]")" = "[['EICAR_test_file'], 1]" ]
+    [ "$(ev_query "$E4" "[[e['alert']['evidence']['rule'] for e in $A], $S['detect']['scan']['incomplete']]")" = "[['EICAR_test_file'], 1]" ]
 printf 'rule bad { strings: $a = "x" condition: $b }\n' >"$T_TMP/bad.yar"
 "$SENSOR" -q -r "$Y" -o "$T_TMP/bad.json" --set detect.yara.rules="$T_TMP/bad.yar" 2>"$T_TMP/bad.err"
 check "a rules file that does not compile: exit 1 with file:line" \
     grep -q "bad.yar:1: undefined string" "$T_TMP/bad.err"
+
+# ClamAV (detect.clamav.db) with a database made here: the EICAR file by its MD5
+# (.hdb), the marker by a body signature (.ndb); and, on the archive downloads, a
+# signature on the PE's DOS stub, which ClamAV finds inside the archives it unpacks.
+mkdir -p "$T_TMP/clam"
+printf '44d88612fea8a8f36de82e1278abb02f:68:Otasuke.Test.EICAR\n' >"$T_TMP/clam/test.hdb"
+printf 'Otasuke.Test.TailMarker:0:*:%s\n' "$(printf OTASUKE-TAIL-MARKER | od -An -tx1 | tr -d ' \n')" >"$T_TMP/clam/test.ndb"
+E5="$T_TMP/clam.json"
+"$SENSOR" -q -r "$Y" -o "$E5" --set log.level=error --set inventory.enabled=no \
+    --set detect.clamav.db="$T_TMP/clam"
+check "clamav: two 2000406 alerts naming the signatures" \
+    [ "$(ev_query "$E5" "sorted((e['alert']['signature_id'], e['alert']['evidence']['filename'], e['alert']['evidence']['virus'], e['alert']['signature']) for e in $A)")" = \
+      "[(2000406, '/dl/big.bin', 'Otasuke.Test.TailMarker.UNOFFICIAL', 'File detected by ClamAV (Otasuke.Test.TailMarker.UNOFFICIAL)'), (2000406, '/dl/eicar.com.txt', 'Otasuke.Test.EICAR.UNOFFICIAL', 'File detected by ClamAV (Otasuke.Test.EICAR.UNOFFICIAL)')]" ]
+printf 'Otasuke.Test.DOSStub:1:*:%s\n' "$(printf 'This program cannot be run in DOS mode' | od -An -tx1 | tr -d ' \n')" >"$T_TMP/pe.ndb"
+E6="$T_TMP/clam-arc.json"
+"$SENSOR" -q -r "$P" -o "$E6" --set log.level=error --set inventory.enabled=no \
+    --set detect.clamav.db="$T_TMP/pe.ndb"
+check "clamav inside archives: the PE in big.zip, bomb.zip (its second member) and tool.bin.gz" \
+    [ "$(ev_query "$E6" "sorted(e['alert']['evidence']['filename'] for e in $A if e['alert']['signature_id']==2000406)")" = \
+      "['/dl/big.zip', '/dl/bomb.zip', '/dl/tool.bin.gz']" ]
+printf 'not a signature\n' >"$T_TMP/bad.ndb"
+"$SENSOR" -q -r "$Y" -o "$T_TMP/bad2.json" --set detect.clamav.db="$T_TMP/bad.ndb" 2>"$T_TMP/bad2.err"
+check "a database that does not load stops the start, saying why" \
+    grep -q "detect.clamav.db: .*bad.ndb: Malformed database" "$T_TMP/bad2.err"
 finish
