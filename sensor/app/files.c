@@ -102,7 +102,7 @@ static size_t utf8_cut(const char *s, size_t n, size_t max)
 
 /* ---- kept bytes (files_set_keep) ---- */
 
-#define KEEP_FIRST_CAP (64u * 1024)
+#define KEEP_FIRST_CAP ((size_t)64 * 1024)
 
 static struct {
     bool (*want)(const uint8_t *head, size_t n);

@@ -248,39 +248,49 @@ static const char *strip_compressor(const char *name, char *out, size_t cap)
     return out;
 }
 
-static void walk(struct walk *w, const uint8_t *p, size_t n, unsigned depth, const char *prefix,
-                 const char *raw_name)
+/* One pass over the entries of p[0..n) as archive (raw false) or as one bare stream
+ * (raw true); true when at least one entry was read. */
+static bool walk_once(struct walk *w, const uint8_t *p, size_t n, unsigned depth,
+                      const char *prefix, const char *raw_name, bool raw)
 {
     struct arc_result *r = w->r;
     char stripped[ARC_NAME_MAX];
-    for (int raw = 0; raw < 2 && !w->stop; raw++) {
-        struct archive *a = open_mem(p, n, raw != 0);
-        struct archive_entry *e;
-        int rc = a != NULL ? archive_read_next_header(a, &e) : ARCHIVE_FATAL;
-        bool any = false;
-        while ((rc == ARCHIVE_OK || rc == ARCHIVE_WARN) && !w->stop) {
-            if (r->members >= w->lim->max_members) {
-                r->cap_members = true;
-                w->stop = true;
-                break;
-            }
-            r->members++;
-            if (!r->opened)
-                snprintf(r->format, sizeof(r->format), "%s", archive_format_name(a));
-            r->opened = any = true;
-            entry(w, a, e, n, depth, prefix,
-                  raw ? strip_compressor(raw_name ? raw_name : "", stripped, sizeof(stripped))
-                      : NULL);
-            rc = archive_read_next_header(a, &e);
+    const char *member = raw ? strip_compressor(raw_name ? raw_name : "", stripped,
+                                                sizeof(stripped))
+                             : NULL;
+    struct archive *a = open_mem(p, n, raw);
+    if (a == NULL)
+        return false;
+    struct archive_entry *e;
+    int rc = archive_read_next_header(a, &e);
+    bool any = false;
+    while ((rc == ARCHIVE_OK || rc == ARCHIVE_WARN) && !w->stop) {
+        if (r->members >= w->lim->max_members) {
+            r->cap_members = true;
+            w->stop = true;
+            break;
         }
-        if (a != NULL && archive_read_has_encrypted_entries(a) > 0)
-            r->encrypted = true;
-        if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN && rc != ARCHIVE_EOF && (any || raw))
-            r->error = true;
-        archive_read_free(a);
-        if (any || !is_compressed(p, n))
-            break; /* a bare compressed stream: once more as one raw member */
+        r->members++;
+        if (!r->opened)
+            snprintf(r->format, sizeof(r->format), "%s", archive_format_name(a));
+        r->opened = any = true;
+        entry(w, a, e, n, depth, prefix, member);
+        rc = archive_read_next_header(a, &e);
     }
+    if (archive_read_has_encrypted_entries(a) > 0)
+        r->encrypted = true;
+    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN && rc != ARCHIVE_EOF && (any || raw))
+        r->error = true;
+    archive_read_free(a);
+    return any;
+}
+
+static void walk(struct walk *w, const uint8_t *p, size_t n, unsigned depth, const char *prefix,
+                 const char *raw_name)
+{
+    /* a bare compressed stream is no archive format: once more as one raw member */
+    if (!walk_once(w, p, n, depth, prefix, raw_name, false) && !w->stop && is_compressed(p, n))
+        walk_once(w, p, n, depth, prefix, raw_name, true);
 }
 
 void arc_inspect(const uint8_t *p, size_t n, const char *outer_name, const struct arc_limits *lim,

@@ -161,9 +161,8 @@ void det_probes_flow_new(struct detect *d, const struct pkt *p)
     if (pr == NULL || p->ipver == 0)
         return;
     uint16_t port;
-    if (p->proto == IPPROTO_TCP && (p->tcp_flags & 0x12) == 0x02) /* SYN, no ACK */
-        port = p->dport;
-    else if (p->proto == IPPROTO_UDP)
+    if ((p->proto == IPPROTO_TCP && (p->tcp_flags & 0x12) == 0x02) || /* SYN, no ACK */
+        p->proto == IPPROTO_UDP)
         port = p->dport;
     else if ((p->proto == IPPROTO_ICMP && p->icmp_type == 8) ||
              (p->proto == IPPROTO_ICMPV6 && p->icmp_type == 128))

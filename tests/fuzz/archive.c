@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct mem_stat before, after;
     mem_get(MEM_APP, &before);
     struct arc_limits lim = {1u << 20, 64, (uint32_t)(data[0] & 3) + 1,
-                             (data[0] & 4) ? 100 : 0, 256 * 1024};
+                             (data[0] & 4) ? 100 : 0, (size_t)256 * 1024};
     size_t chunk = (size_t)data[1] * 16 + 1;
     data += 2;
     size -= 2;
