@@ -467,10 +467,12 @@ static void exts(const char *name, size_t n, const char **e1, size_t *l1, const 
     }
 }
 
-/* The archive part of a file alert's evidence: the member, why it counts, where. */
+/* The archive part of a file alert's evidence: the member, why it counts, where. The
+ * name budgets keep the whole evidence within DET_EVIDENCE_MAX (longer names are cut;
+ * the fileinfo event has them whole). */
 static void arc_evidence(const struct arc_result *ar, char *out, size_t cap)
 {
-    char mb[300], fmt[100];
+    char mb[96], fmt[40];
     out[0] = '\0';
     if (ar == NULL)
         return;
@@ -485,7 +487,7 @@ static void arc_evidence(const struct arc_result *ar, char *out, size_t cap)
 static void raise_file(struct detect *d, const struct ev *e, uint64_t ts, enum det_sig sig,
                        const struct arc_result *ar)
 {
-    char ev[DET_EVIDENCE_MAX], fn[200], mg[160], arc[DET_EVIDENCE_MAX];
+    char ev[DET_EVIDENCE_MAX], fn[96], mg[64], arc[DET_EVIDENCE_MAX];
     esc(fn, sizeof(fn), e->filename);
     esc(mg, sizeof(mg), e->magic);
     arc_evidence(ar, arc, sizeof(arc));
