@@ -15,6 +15,7 @@
 #include "app/dispatch.h"
 #include "app/files.h"
 #include "capture/capture.h"
+#include "detect/archive.h"
 #include "detect/detect.h"
 #include "detect/jscan.h"
 #include "inventory/inventory.h"
@@ -814,6 +815,14 @@ static int open_inventory(struct pipeline *pl, char *err, size_t errlen)
     return 0;
 }
 
+/* With YARA scanning every file's bytes are kept (within the same caps). */
+static bool keep_every_file(const uint8_t *head, size_t n)
+{
+    (void)head;
+    (void)n;
+    return true;
+}
+
 static int open_detect(struct pipeline *pl, char *err, size_t errlen)
 {
     if (!pl->conf->detect_enabled)
@@ -824,6 +833,9 @@ static int open_detect(struct pipeline *pl, char *err, size_t errlen)
         return ERR_INVAL;
     detect_set_appid(pl->det, pl->appid);
     files_set_observer(det_file, pl);
+    if (pl->conf->detect_files) /* archives kept for a look inside (detect/archive.c) */
+        files_set_keep(detect_scans_files(pl->det) ? keep_every_file : arc_is_archive,
+                       (size_t)pl->conf->detect_arc_buffer, (size_t)pl->conf->detect_arc_memcap);
     return 0;
 }
 
@@ -927,8 +939,10 @@ void pipeline_free(struct pipeline *pl)
     reasm_free(pl->reasm);
     appid_free(pl->appid);
     applayer_free(pl->al);
-    if (pl->det != NULL)
+    if (pl->det != NULL) {
         files_set_observer(NULL, NULL);
+        files_set_keep(NULL, 0, 0);
+    }
     if (pl->inv != NULL) {
         char err[512];
         if (inv_save(pl->inv, err, sizeof(err)) != 0)

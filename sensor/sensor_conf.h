@@ -174,6 +174,22 @@ struct sensor_conf {
     int64_t detect_spam_bulk_messages;
     int64_t detect_spam_bulk_recipients;
     uint64_t detect_spam_window;
+    uint64_t detect_arc_buffer;
+    uint64_t detect_arc_memcap;
+    uint64_t detect_arc_max_bytes;
+    int64_t detect_arc_max_members;
+    int64_t detect_arc_max_depth;
+    int64_t detect_arc_max_ratio;
+    /* inbound probe statistics (sensor/detect/probes.c) */
+    bool probes_enabled;
+    int64_t probes_max_ports;
+    int64_t probes_max_countries;
+    int64_t probes_top;
+    char geoip_db[CONF_STR_MAX];
+    /* YARA scanning of extracted files (sensor/detect/filescan.c) */
+    char yara_rules[CONF_STR_MAX];
+    uint64_t yara_timeout;
+    char clamav_db[CONF_STR_MAX];
     /* device inventory (sensor/inventory, docs/inventory.md) */
     bool inv_enabled;
     char inv_state_dir[CONF_STR_MAX];

@@ -685,6 +685,13 @@ void applayer_stats(const struct applayer *al, struct jw *w)
     jw_obj_open(w, "files");
     jw_u64(w, "typed", typed);
     jw_u64(w, "type_cache_hits", cached);
+    struct files_keep_stats ks;
+    files_keep_stats(&ks);
+    jw_u64(w, "kept", ks.kept);
+    jw_u64(w, "kept_cut_size", ks.cut_size);
+    jw_u64(w, "kept_cut_total", ks.cut_total);
+    jw_u64(w, "kept_cut_other", ks.cut_other);
+    jw_u64(w, "kept_bytes", ks.bytes_now);
     jw_obj_close(w);
     tls_cert_cache_counts(&typed, &cached);
     jw_obj_open(w, "tls_certs");

@@ -3,6 +3,7 @@
  */
 #include "app/files.h"
 
+#include "otasuke/alloc.h"
 #include "otasuke/dmcache.h"
 #include "otasuke/jw.h"
 #include "otasuke/log.h"
@@ -117,9 +118,118 @@ static size_t utf8_cut(const char *s, size_t n, size_t max)
     return k;
 }
 
+/* ---- kept bytes (files_set_keep) ---- */
+
+#define KEEP_FIRST_CAP ((size_t)64 * 1024)
+
+static struct {
+    bool (*want)(const uint8_t *head, size_t n);
+    size_t per_file, total;
+    struct files_keep_stats st;
+} g_keep;
+
+void files_set_keep(bool (*want)(const uint8_t *head, size_t n), size_t per_file, size_t total)
+{
+    bool on = want != NULL && per_file > 0 && total > 0;
+    g_keep.want = on ? want : NULL;
+    g_keep.per_file = per_file < FILE_HEAD_SIZE ? FILE_HEAD_SIZE : per_file;
+    g_keep.total = total;
+}
+
+void files_keep_stats(struct files_keep_stats *out)
+{
+    *out = g_keep.st;
+}
+
+void file_release(struct app_file *f)
+{
+    if (f == NULL || f->keep == NULL)
+        return;
+    g_keep.st.bytes_now -= f->keep_cap;
+    xfree(f->keep);
+    f->keep = NULL;
+    f->keep_len = f->keep_cap = 0;
+}
+
+static void keep_cut(struct app_file *f, uint64_t *counter)
+{
+    if (f->keep_state == FILE_KEEP_YES) {
+        f->keep_state = FILE_KEEP_CUT;
+        (*counter)++;
+    }
+}
+
+/* Makes room for need bytes in f->keep (doubling, at most per_file, under total);
+ * false (and f cut, counted) when it cannot. */
+static bool keep_grow(struct app_file *f, size_t need)
+{
+    size_t cap = f->keep_cap != 0 ? f->keep_cap : KEEP_FIRST_CAP;
+    while (cap < need)
+        cap *= 2;
+    if (cap > g_keep.per_file)
+        cap = g_keep.per_file;
+    size_t grow = cap - f->keep_cap;
+    if (g_keep.st.bytes_now + grow > g_keep.total) {
+        keep_cut(f, &g_keep.st.cut_total);
+        return false;
+    }
+    uint8_t *p = xrealloc(MEM_APP, f->keep, cap);
+    if (p == NULL) {
+        keep_cut(f, &g_keep.st.cut_other);
+        return false;
+    }
+    f->keep = p;
+    f->keep_cap = cap;
+    g_keep.st.bytes_now += grow;
+    return true;
+}
+
+static void keep_append(struct app_file *f, const uint8_t *d, size_t n)
+{
+    if (f->keep_state != FILE_KEEP_YES || n == 0)
+        return;
+    bool over = n > g_keep.per_file - f->keep_len;
+    if (over)
+        n = g_keep.per_file - f->keep_len;
+    if (f->keep_len + n > f->keep_cap && !keep_grow(f, f->keep_len + n))
+        n = f->keep_cap - f->keep_len; /* what still fits; f is cut */
+    if (n > 0)
+        memcpy(f->keep + f->keep_len, d, n);
+    f->keep_len += n;
+    if (over)
+        keep_cut(f, &g_keep.st.cut_size);
+}
+
+/* Once the head is full: keep f's bytes (its head first) when they are wanted. */
+static void keep_decide(struct app_file *f)
+{
+    if (g_keep.want == NULL || !g_keep.want(f->head, f->head_len)) {
+        f->keep_state = FILE_KEEP_NO;
+        return;
+    }
+    f->keep_state = FILE_KEEP_YES;
+    g_keep.st.kept++;
+    keep_append(f, f->head, f->head_len);
+}
+
+const uint8_t *file_kept(const struct app_file *f, size_t *len, bool *complete)
+{
+    bool all = f->state == FILE_CLOSED && !f->gaps;
+    if (f->keep != NULL) {
+        *len = f->keep_len;
+        *complete = all && f->keep_state == FILE_KEEP_YES;
+        return f->keep;
+    }
+    *len = f->head_len;
+    *complete = all && f->size == f->head_len;
+    return f->head;
+}
+
 void file_open(struct app_file *f, const char *name, size_t namelen, uint32_t id,
                uint64_t declared)
 {
+    file_release(f);
+    f->keep_state = g_keep.want != NULL ? FILE_KEEP_UNDECIDED : FILE_KEEP_NO;
     size_t k = utf8_cut(name, namelen, FILE_NAME_MAX - 1);
     memcpy(f->name, name, k);
     f->name[k] = '\0';
@@ -142,12 +252,21 @@ void file_data(struct app_file *f, const uint8_t *d, size_t n)
 {
     if (f->state != FILE_OPEN || n == 0)
         return;
+    size_t k = 0;
     if (f->head_len < FILE_HEAD_SIZE && !f->gaps) {
-        size_t k = FILE_HEAD_SIZE - f->head_len;
+        k = FILE_HEAD_SIZE - f->head_len;
         if (k > n)
             k = n;
         memcpy(f->head + f->head_len, d, k);
         f->head_len = (uint16_t)(f->head_len + k);
+    }
+    if (f->keep_state == FILE_KEEP_UNDECIDED) {
+        if (f->head_len == FILE_HEAD_SIZE) {
+            keep_decide(f);
+            keep_append(f, d + k, n - k);
+        }
+    } else {
+        keep_append(f, d, n);
     }
     if (f->hashes & FILE_HASH_MD5)
         md5_update(&f->md5, n, d);
@@ -163,6 +282,9 @@ void file_gap(struct app_file *f, uint64_t len)
         return;
     f->gaps = true;
     f->gap_bytes += len;
+    if (f->keep_state == FILE_KEEP_UNDECIDED)
+        f->keep_state = FILE_KEEP_NO; /* the head holds what there is */
+    keep_cut(f, &g_keep.st.cut_other);
     f->size += len; /* as Suricata: the size counts the lost bytes (they are not hashed) */
 }
 
@@ -170,6 +292,8 @@ void file_close(struct app_file *f, bool complete, bool error)
 {
     if (f->state != FILE_OPEN)
         return;
+    if (f->keep_state == FILE_KEEP_UNDECIDED)
+        f->keep_state = FILE_KEEP_NO; /* shorter than the head: the head holds it all */
     if (error)
         f->state = FILE_ERROR;
     else if (complete && !f->gaps && (f->declared == 0 || f->size >= f->declared))

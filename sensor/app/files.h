@@ -5,8 +5,16 @@
  * Suricata-style `fileinfo` object.
  *
  * A `struct app_file` is a plain value (about 1 KiB) that lives inside the parser's
- * per-flow state; nothing here allocates. The magic database is loaded once per
- * process (files_magic_init); without it, files simply have no "magic"/"mimetype".
+ * per-flow state. The magic database is loaded once per process (files_magic_init);
+ * without it, files simply have no "magic"/"mimetype".
+ *
+ * Kept bytes: when files_set_keep configured it, a file whose first bytes the given
+ * predicate accepts (archives, for sensor/detect/archive.c) is also copied into a
+ * buffer of its own (MEM_APP) up to a per-file size and under a process-wide total;
+ * past either the rest is not kept (counted) and the prefix stays readable. The
+ * buffer is the only allocation here: the parsers release it (file_release) once the
+ * fileinfo is written and when their state is freed; file_open releases a previous one,
+ * so a struct app_file must start zeroed.
  */
 #ifndef OTASUKE_SENSOR_FILES_H
 #define OTASUKE_SENSOR_FILES_H
@@ -48,6 +56,26 @@ struct app_file {
     uint8_t sha1_digest[SHA1_DIGEST_SIZE];
     uint8_t sha256_digest[SHA256_DIGEST_SIZE];
     uint8_t head[FILE_HEAD_SIZE];
+    /* kept bytes (files_set_keep): NULL unless the file is kept */
+    uint8_t *keep;
+    size_t keep_len, keep_cap;
+    uint8_t keep_state; /* enum file_keep */
+};
+
+enum file_keep {
+    FILE_KEEP_UNDECIDED = 0, /* the head is not full yet */
+    FILE_KEEP_NO,            /* not wanted (or keeping is off) */
+    FILE_KEEP_YES,           /* every byte so far is in keep[] */
+    FILE_KEEP_CUT            /* a prefix is in keep[]: a cap, a gap or no memory */
+};
+
+/* Counters of the kept-bytes buffers (stats event, "app.files"). */
+struct files_keep_stats {
+    uint64_t kept;      /* files whose bytes were kept */
+    uint64_t cut_size;  /* ... cut at the per-file size */
+    uint64_t cut_total; /* ... cut because the process-wide total was reached */
+    uint64_t cut_other; /* ... cut by a gap or a failed allocation */
+    uint64_t bytes_now; /* bytes held right now */
 };
 
 /* The digests computed per file (app.files.hashes); sha256 always. */
@@ -91,6 +119,20 @@ void file_write_fileinfo(struct jw *w, const struct app_file *f, uint64_t tx_id)
 /* Calls fn(ud, f) for each file as its fileinfo object is written (before it), so
  * that the detections can look at its first bytes (sensor/detect). NULL clears. */
 void files_set_observer(void (*fn)(void *ud, const struct app_file *f), void *ud);
+
+/* Keeps the bytes of the files whose first bytes want(head, n) accepts (n is
+ * FILE_HEAD_SIZE, or less for a file that ends sooner), at most per_file bytes each
+ * and total bytes for all files at once. want NULL (or a size 0) turns keeping off.
+ * Process-wide, like the observer. */
+void files_set_keep(bool (*want)(const uint8_t *head, size_t n), size_t per_file, size_t total);
+/* The bytes kept of f for inspection: its buffer when kept, else its head (the whole
+ * file when it is no longer than FILE_HEAD_SIZE). *complete is true when these are
+ * all of the file's bytes (f closed, no gap, nothing cut). Borrowed until
+ * file_release / file_open. */
+const uint8_t *file_kept(const struct app_file *f, size_t *len, bool *complete);
+/* Frees f's kept bytes (f may be NULL; idempotent). */
+void file_release(struct app_file *f);
+void files_keep_stats(struct files_keep_stats *out);
 
 /* "CLOSED", "TRUNCATED", ... as Suricata writes fileinfo.state. */
 const char *file_state_name(enum file_state s);

@@ -102,7 +102,7 @@ static bool file_begin(struct http_state *h, struct app_sink *s, int dir, const 
         http_anomaly(s, HTTP_AN_TOO_MANY_FILES, dir);
         return false;
     }
-    d->file = xalloc(MEM_APP, sizeof(*d->file));
+    d->file = xcalloc(MEM_APP, 1, sizeof(*d->file)); /* zeroed: file_open releases keep */
     if (d->file == NULL) {
         http_anomaly(s, HTTP_AN_NO_MEMORY, dir);
         return false;
@@ -127,6 +127,7 @@ static void file_end(struct http_state *h, struct app_sink *s, int dir, bool com
         file_write_fileinfo(w, f, d->tx != NULL ? d->tx->id : 0);
         s->event_end(s);
     }
+    file_release(f);
     xfree(f);
     d->file = NULL;
 }
@@ -527,6 +528,7 @@ void http_body_free(struct http_dir *d)
     xfree(d->mp);
     d->mp = NULL;
     z_release(d);
+    file_release(d->file);
     xfree(d->file);
     d->file = NULL;
 }

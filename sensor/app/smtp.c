@@ -361,12 +361,13 @@ static void file_flush(struct smtp *s)
     const struct smtp_tx *t = &s->tx[s->file_slot];
     struct jw *w = s->sink != NULL ? s->sink->event_begin(s->sink, "fileinfo", APP_TOSERVER)
                                    : NULL;
-    if (w == NULL)
-        return;
-    write_smtp_obj(w, t);
-    write_email_obj(w, t);
-    file_write_fileinfo(w, &s->file, t->id); /* writes the "fileinfo" object */
-    s->sink->event_end(s->sink);
+    if (w != NULL) {
+        write_smtp_obj(w, t);
+        write_email_obj(w, t);
+        file_write_fileinfo(w, &s->file, t->id); /* writes the "fileinfo" object */
+        s->sink->event_end(s->sink);
+    }
+    file_release(&s->file);
 }
 
 /* Writes the complete transaction that waits for its reply (and its file). */
@@ -1068,6 +1069,7 @@ static void smtp_state_free(void *st)
     if (s == NULL)
         return;
     mime_free(&s->mime);
+    file_release(&s->file);
     xfree(s->ln[0].buf);
     xfree(s->ln[1].buf);
     xfree(s);

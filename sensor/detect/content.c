@@ -2,7 +2,8 @@
  * Detections on what the parsers found: threat-intel lookups of DNS names, HTTP
  * host and URL, TLS SNI and certificate names, SMTP sender domains and file
  * hashes; the HTTP exploit patterns; dangerous files (names, types, archive
- * members); and intel lookups of a flow's addresses at its first packet.
+ * members: archive.c looks inside, on the bytes the file tracker kept); and intel
+ * lookups of a flow's addresses at its first packet.
  *
  * Events are read from their JSON line with jscan (one pass collecting the fields
  * below into a fixed struct), so that the parsers need no hook of their own; only
@@ -11,9 +12,9 @@
 #include "detect/detect_int.h"
 
 #include "app/files.h"
+#include "detect/archive.h"
 #include "detect/jscan.h"
 #include "output/eve.h"
-#include "otasuke/rd.h"
 
 #include <ctype.h>
 #include <stddef.h>
@@ -433,9 +434,6 @@ static void http_exploits(struct detect *d, const struct ev *e, uint64_t ts)
 
 /* ---- files ----------------------------------------------------------------------- */
 
-static const char *const exe_ext[] = {"exe", "scr", "com", "pif", "bat", "cmd", "vbs", "vbe",
-                                      "js",  "jse", "wsf", "wsh", "hta", "lnk", "ps1", "msi",
-                                      "jar", "cpl", "dll", "iso", "img", NULL};
 static const char *const doc_ext[] = {"pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "txt",
                                       "jpg", "jpeg", "png", "gif", "rtf", "csv", "zip", NULL};
 
@@ -469,24 +467,32 @@ static void exts(const char *name, size_t n, const char **e1, size_t *l1, const 
     }
 }
 
-static bool is_exe_name(const char *name, size_t n)
+/* The archive part of a file alert's evidence: the member, why it counts, where. The
+ * name budgets keep the whole evidence within DET_EVIDENCE_MAX (longer names are cut;
+ * the fileinfo event has them whole). */
+static void arc_evidence(const struct arc_result *ar, char *out, size_t cap)
 {
-    const char *e1, *e2;
-    size_t l1, l2;
-    exts(name, n, &e1, &l1, &e2, &l2);
-    return e1 != NULL && ext_in(e1, l1, exe_ext);
+    char mb[96], fmt[40];
+    out[0] = '\0';
+    if (ar == NULL)
+        return;
+    esc(mb, sizeof(mb), ar->member);
+    esc(fmt, sizeof(fmt), ar->format);
+    snprintf(out, cap, ",\"member\":\"%s\",\"member_by\":\"%s\",\"depth\":%u,\"encrypted\":%s,"
+             "\"archive_format\":\"%s\"",
+             mb, ar->why == ARC_WHY_MAGIC ? "magic" : "name", (unsigned)ar->depth,
+             ar->exe_encrypted ? "true" : "false", fmt);
 }
 
 static void raise_file(struct detect *d, const struct ev *e, uint64_t ts, enum det_sig sig,
-                       const char *member)
+                       const struct arc_result *ar)
 {
-    char ev[DET_EVIDENCE_MAX], fn[300], mb[300], mg[200];
+    char ev[DET_EVIDENCE_MAX], fn[96], mg[64], arc[DET_EVIDENCE_MAX];
     esc(fn, sizeof(fn), e->filename);
-    esc(mb, sizeof(mb), member ? member : "");
     esc(mg, sizeof(mg), e->magic);
-    int n = snprintf(ev, sizeof(ev), "{\"filename\":\"%s\"%s%s%s,\"magic\":\"%s\",\"sha256\":\"%s\"}",
-                     fn, member ? ",\"member\":\"" : "", member ? mb : "", member ? "\"" : "", mg,
-                     e->sha256);
+    arc_evidence(ar, arc, sizeof(arc));
+    int n = snprintf(ev, sizeof(ev), "{\"filename\":\"%s\"%s,\"magic\":\"%s\",\"sha256\":\"%s\"}",
+                     fn, arc, mg, e->sha256);
     struct det_alert a;
     header(e, &a, ts);
     a.sig = sig;
@@ -494,35 +500,6 @@ static void raise_file(struct detect *d, const struct ev *e, uint64_t ts, enum d
     a.evidence = n > 0 && (size_t)n < sizeof(ev) ? ev : NULL;
     a.evidence_len = a.evidence ? (size_t)n : 0;
     det_raise(d, &a);
-}
-
-/* Member names of a zip archive from its local file headers within head[0..n)
- * (PK\3\4, sizes, name): the first executable one into out. */
-static bool zip_exe_member(const uint8_t *head, size_t n, char *out, size_t cap)
-{
-    struct rd r = rd_init(head, n);
-    for (int members = 0; members < 64; members++) {
-        size_t at = r.off;
-        if (rd_left(&r) < 30 || memcmp(head + at, "PK\003\004", 4) != 0)
-            return false;
-        r.off += 18;
-        uint32_t csize = rd_le32(&r);
-        (void)rd_le32(&r); /* uncompressed size */
-        uint16_t nlen = rd_le16(&r), xlen = rd_le16(&r);
-        if (r.bad || rd_left(&r) < nlen)
-            return false;
-        const char *name = (const char *)head + r.off;
-        if (is_exe_name(name, nlen)) {
-            size_t k = nlen < cap - 1 ? nlen : cap - 1;
-            memcpy(out, name, k);
-            out[k] = '\0';
-            return true;
-        }
-        if (rd_left(&r) < (size_t)nlen + xlen + csize)
-            return false;
-        r.off += (size_t)nlen + xlen + csize;
-    }
-    return false;
 }
 
 static void check_file_name(struct detect *d, const struct ev *e, uint64_t ts)
@@ -534,42 +511,134 @@ static void check_file_name(struct detect *d, const struct ev *e, uint64_t ts)
     exts(e->filename, n, &e1, &l1, &e2, &l2);
     bool exe_magic = strncmp(e->magic, "PE32", 4) == 0 || strncmp(e->magic, "MS-DOS executable", 17) == 0 ||
                      strncmp(e->magic, "ELF", 3) == 0;
-    if (e1 != NULL && e2 != NULL && ext_in(e1, l1, exe_ext) && ext_in(e2, l2, doc_ext))
+    if (e1 != NULL && e2 != NULL && arc_exe_name(e->filename, n) && ext_in(e2, l2, doc_ext))
         raise_file(d, e, ts, SIG_FILE_DOUBLE_EXT, NULL);
     else if (exe_magic && e1 != NULL && ext_in(e1, l1, doc_ext))
         raise_file(d, e, ts, SIG_FILE_DISGUISED_EXE, NULL);
-    else if ((e1 != NULL && ext_in(e1, l1, exe_ext)) || exe_magic)
+    else if (arc_exe_name(e->filename, n) || exe_magic)
         raise_file(d, e, ts, SIG_FILE_EXE_ATTACHMENT, NULL);
 }
 
-/* The last complete file's first bytes, set by det_content_file just before its
- * fileinfo event is read (the parsers write the event right after closing it). */
+/* The look inside the last file, made by det_content_file just before its fileinfo
+ * event is read (the parsers write the event right after the observer's call), and
+ * matched to the event by its sha256. */
 static struct {
     bool valid;
     uint8_t sha256[32];
-    uint16_t n;
-    uint8_t head[FILE_HEAD_SIZE];
+    bool arc; /* ar holds a look inside */
+    struct arc_result ar;
+    struct det_scan_hits yara;
 } last_file;
+
+/* YARA over the kept bytes of a complete file (detect.yara.rules). */
+static void scan_file(struct detect *d, const uint8_t *p, size_t n, const char *name,
+                      bool complete)
+{
+    if (!complete) {
+        d->yara.incomplete++;
+        return;
+    }
+    d->yara.scanned++;
+    if (det_filescan_scan(d->scan, p, n, name, &last_file.yara) != 0)
+        d->yara.errors++;
+    d->yara.matched += last_file.yara.n > 0;
+}
 
 void det_content_file(struct detect *d, const struct app_file *f, uint64_t ts)
 {
     (void)ts;
     d->files_checked++;
+    last_file.valid = last_file.arc = false;
+    last_file.yara.n = 0;
+    if (!d->conf->detect_files)
+        return;
+    size_t n;
+    bool complete;
+    const uint8_t *p = file_kept(f, &n, &complete);
     last_file.valid = true;
     memcpy(last_file.sha256, f->sha256_digest, 32);
-    last_file.n = f->head_len;
-    memcpy(last_file.head, f->head, f->head_len);
+    if (d->scan != NULL)
+        scan_file(d, p, n, f->name, complete);
+    if (!arc_is_archive(p, n))
+        return;
+    const struct sensor_conf *c = d->conf;
+    struct arc_limits lim = {
+        .max_bytes = c->detect_arc_max_bytes,
+        .max_members = (uint32_t)c->detect_arc_max_members,
+        .max_depth = (uint32_t)c->detect_arc_max_depth,
+        .max_ratio = (uint32_t)c->detect_arc_max_ratio,
+        .max_nested = (size_t)c->detect_arc_buffer,
+    };
+    struct arc_result *r = &last_file.ar;
+    arc_inspect(p, n, f->name, &lim, r);
+    last_file.arc = true;
+    d->arc.inspected++;
+    d->arc.partial += !complete;
+    d->arc.with_exe += r->exe;
+    d->arc.encrypted += r->encrypted;
+    d->arc.errors += r->error && complete; /* a cut archive ends in an error anyway */
+    d->arc.bombs += r->bomb;
+    d->arc.capped += r->cap_bytes || r->cap_members || r->cap_depth;
+    d->arc.members += r->members;
+}
+
+/* A YARA match or a ClamAV detection: the rule (signature name) is cited in the
+ * signature text ("... (rule)") and the evidence. */
+static void raise_yara(struct detect *d, const struct ev *e, uint64_t ts, const char *rule,
+                       const char *ns, bool clamav)
+{
+    char ev[DET_EVIDENCE_MAX], fn[200], r[140], n[80];
+    esc(fn, sizeof(fn), e->filename);
+    esc(r, sizeof(r), rule);
+    esc(n, sizeof(n), ns);
+    int k = snprintf(ev, sizeof(ev),
+                     clamav ? "{\"filename\":\"%s\",\"virus\":\"%s\",\"engine\":\"%s\",\"sha256\":\"%s\"}"
+                            : "{\"filename\":\"%s\",\"rule\":\"%s\",\"namespace\":\"%s\",\"sha256\":\"%s\"}",
+                     fn, r, n, e->sha256);
+    struct det_alert a;
+    header(e, &a, ts);
+    a.sig = clamav ? SIG_FILE_CLAMAV : SIG_FILE_YARA;
+    a.list = rule;
+    a.variant = (uint16_t)(1 + siphash24(&d->hk, rule, strlen(rule)) % 65535);
+    a.target = siphash24(&d->hk, e->sha256, strlen(e->sha256));
+    a.evidence = k > 0 && (size_t)k < sizeof(ev) ? ev : NULL;
+    a.evidence_len = a.evidence ? (size_t)k : 0;
+    det_raise(d, &a);
 }
 
 static void check_archive(struct detect *d, const struct ev *e, uint64_t ts)
 {
     uint8_t dg[32];
-    char member[FILE_NAME_MAX];
     if (!last_file.valid || strlen(e->sha256) != 64 || hexbytes(e->sha256, dg, 32) != 0 ||
         memcmp(dg, last_file.sha256, 32) != 0)
         return;
-    if (zip_exe_member(last_file.head, last_file.n, member, sizeof(member)))
-        raise_file(d, e, ts, SIG_FILE_ARCHIVE_EXE, member);
+    if (last_file.arc && last_file.ar.exe)
+        raise_file(d, e, ts, SIG_FILE_ARCHIVE_EXE, &last_file.ar);
+    for (unsigned i = 0; i < last_file.yara.n; i++)
+        raise_yara(d, e, ts, last_file.yara.rule[i], last_file.yara.ns[i],
+                   last_file.yara.clamav[i]);
+}
+
+void det_content_stats(const struct detect *d, struct jw *w)
+{
+    jw_obj_open(w, "archives");
+    jw_u64(w, "inspected", d->arc.inspected);
+    jw_u64(w, "partial", d->arc.partial);
+    jw_u64(w, "members", d->arc.members);
+    jw_u64(w, "with_executable", d->arc.with_exe);
+    jw_u64(w, "encrypted", d->arc.encrypted);
+    jw_u64(w, "errors", d->arc.errors);
+    jw_u64(w, "bombs", d->arc.bombs);
+    jw_u64(w, "capped", d->arc.capped);
+    jw_obj_close(w);
+    if (d->scan != NULL) {
+        jw_obj_open(w, "scan"); /* YARA and ClamAV */
+        jw_u64(w, "scanned", d->yara.scanned);
+        jw_u64(w, "matched", d->yara.matched);
+        jw_u64(w, "errors", d->yara.errors);
+        jw_u64(w, "incomplete", d->yara.incomplete);
+        jw_obj_close(w);
+    }
 }
 
 /* ---- entry points ------------------------------------------------------------------ */

@@ -737,6 +737,11 @@ struct detect *detect_new(const struct sensor_conf *c, const struct detect_host 
         snprintf(err, errlen, "out of memory for detect.max_devices");
         goto fail;
     }
+    if (c->probes_enabled && (d->probes = det_probes_new(c, err, errlen)) == NULL)
+        goto fail;
+    if (c->detect_files && (c->yara_rules[0] != '\0' || c->clamav_db[0] != '\0') &&
+        (d->scan = det_filescan_new(c, err, errlen)) == NULL)
+        goto fail;
     if (c->detect_intel_file[0] != '\0') {
         struct intel_set *s;
         if (load_intel(c, &s, err, errlen) != 0)
@@ -763,6 +768,8 @@ void detect_free(struct detect *d)
     det_beacon_free(d->beacon);
     det_policy_free(d->policy);
     det_spam_free(d->spam);
+    det_probes_free(d->probes);
+    det_filescan_free(d->scan);
     jw_free(&d->jw);
     xfree(d);
 }
@@ -785,6 +792,7 @@ void detect_set_appid(struct detect *d, const struct appid *a)
 void detect_flow_app(struct detect *d, const struct flow *f, uint64_t ts_us)
 {
     det_policy_flow_app(d, f, f->app_proto_master, f->app_proto_app, f->app_category, ts_us);
+    det_probes_flow_new(d, p);
 }
 
 void detect_flow_end(struct detect *d, const struct flow *f)
@@ -847,6 +855,8 @@ void detect_stats(const struct detect *d, struct jw *w)
     jw_u64(w, "events_bad", d->events_bad);
     jw_u64(w, "intel_hits", d->intel_hits);
     jw_u64(w, "files_checked", d->files_checked);
+    det_content_stats(d, w);
+    det_probes_stats(d, w);
     jw_u64(w, "intel_reloads", d->reloads);
     jw_u64(w, "intel_reload_fails", d->reload_fails);
     jw_u64(w, "suppressed", d->suppressed);
@@ -865,6 +875,11 @@ void detect_stats(const struct detect *d, struct jw *w)
     }
     jw_obj_close(w);
     jw_obj_close(w);
+}
+
+bool detect_scans_files(const struct detect *d)
+{
+    return d != NULL && d->scan != NULL;
 }
 
 uint64_t detect_alerts(const struct detect *d)

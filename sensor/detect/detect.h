@@ -82,6 +82,9 @@ int detect_reload_poll(struct detect *d, char *err, size_t errlen);
 void detect_stats(const struct detect *d, struct jw *w);
 /* Alerts written so far. */
 uint64_t detect_alerts(const struct detect *d);
+/* True when every extracted file is scanned (detect.yara.rules): the pipeline then
+ * keeps every file's bytes, not only archives' (files_set_keep). */
+bool detect_scans_files(const struct detect *d);
 
 /* nDPI (sensor/app/appid.h) for the names in the policy's prohibited applications;
  * NULL (the default): no prohibited_app alerts. Borrowed for d's lifetime. */

@@ -67,6 +67,8 @@ struct detect {
     struct det_spam *spam;   /* NULL when detect.spam.enabled is off */
     const char *ev_line;     /* the event being read (detect_event_begin .. _end) */
     size_t ev_len;
+    struct det_probes *probes; /* probes.c; NULL when stats.probes.enabled is off */
+    struct det_filescan *scan; /* filescan.c; NULL without detect.yara.rules */
     char own_mac[18];        /* detect_set_own_mac, as events write MACs; "": none */
     uint64_t now;
     detect_device_fn dev_fn; /* device inventory hook (issue 5) */
@@ -76,6 +78,12 @@ struct detect {
     uint64_t reloads, reload_fails, files_checked;
     uint64_t by_sig[SIG_COUNT];
     uint64_t suppressed, p2p_evicted, p2p_scans_ignored, beacon_evicted;
+    struct { /* content.c: archives looked into (stats detect.archives) */
+        uint64_t inspected, partial, members, with_exe, encrypted, errors, bombs, capped;
+    } arc;
+    struct { /* content.c: files scanned with YARA (stats detect.yara) */
+        uint64_t scanned, matched, errors, incomplete;
+    } yara;
 };
 
 /* Raises one occurrence (aggregated; written when its window closes). */
@@ -104,6 +112,8 @@ bool det_content_begin(struct detect *d, const char *type, size_t tlen);
 bool det_content_val(const struct jscan_val *v, void *d);
 void det_content_end(struct detect *d, int rc, uint64_t ts);
 void det_content_file(struct detect *d, const struct app_file *f, uint64_t ts);
+/* The "archives" object of the detect stats (w inside an open object). */
+void det_content_stats(const struct detect *d, struct jw *w);
 /* Intel on a flow's addresses (first packet). */
 void det_intel_flow(struct detect *d, const struct flow *f, const struct pkt *p);
 
@@ -135,5 +145,43 @@ void det_spam_event(struct detect *d, const char *json, size_t len, const struct
 /* content.c: an executable or script name, or an executable behind a document extension
  * (the file checks' lists). */
 bool det_file_name_dangerous(const char *name, size_t n);
+/* probes.c: inbound probe statistics. det_probes_new returns NULL with err set (no
+ * memory, stats.geoip.db not readable). */
+struct det_probes *det_probes_new(const struct sensor_conf *c, char *err, size_t errlen);
+void det_probes_free(struct det_probes *pr);
+void det_probes_flow_new(struct detect *d, const struct pkt *p);
+/* The "probes" object of the detect stats (w inside an open object). */
+void det_probes_stats(const struct detect *d, struct jw *w);
+
+/* filescan.c: YARA / ClamAV scanning of kept files. det_filescan_new compiles
+ * c->yara_rules (NULL with "file:line: reason" in err); det_filescan_scan fills h with
+ * the first matching rules of p[0..n) and returns 0, or ERR_INVAL (timeout, error). */
+#define DET_SCAN_MAX_HITS 4
+struct det_scan_hits {
+    unsigned n;
+    char rule[DET_SCAN_MAX_HITS][DET_LIST_NAME_MAX];
+    char ns[DET_SCAN_MAX_HITS][32];
+    bool clamav[DET_SCAN_MAX_HITS]; /* the hit is ClamAV's (rule = its signature name) */
+};
+struct det_filescan *det_filescan_new(const struct sensor_conf *c, char *err, size_t errlen);
+void det_filescan_free(struct det_filescan *s);
+int det_filescan_scan(struct det_filescan *s, const uint8_t *p, size_t n, const char *name,
+                      struct det_scan_hits *h);
+
+/* intel_conf.c: the intel lists file. */
+struct det_intel_conf {
+    struct intel_list_conf lists[DET_MAX_INTEL_LISTS];
+    size_t n;
+    char *strings; /* storage of every string of lists[] (MEM_CONF) */
+    size_t used, cap;
+};
+/* Reads the YAML intel file at path (relative list paths are taken from its folder).
+ * Returns 0, or ERR_INVAL / ERR_IO / ERR_NOMEM with "path:line: reason" in err.
+ * out must be released with det_intel_conf_free (also after a failure). */
+int det_intel_conf_load(const char *path, struct det_intel_conf *out, char *err, size_t errlen);
+/* The same from a buffer (tests, fuzzing); base_dir for relative paths (may be ""). */
+int det_intel_conf_parse(const char *name, const char *buf, size_t len, const char *base_dir,
+                         struct det_intel_conf *out, char *err, size_t errlen);
+void det_intel_conf_free(struct det_intel_conf *c);
 
 #endif

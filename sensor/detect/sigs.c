@@ -66,6 +66,10 @@ static const struct det_sig_info sigs[SIG_COUNT] = {
                        "1つの送信元からの大量メール"},
     [SIG_SPAM_ATTACHMENT] = {2000704, "spam", 2, "Mail with a dangerous attachment received",
                              "危険な添付ファイル付きメールの受信"},
+    [SIG_FILE_YARA] = {2000405, "malware", 1, "File matches a YARA rule",
+                       "YARAルールに一致するファイル"},
+    [SIG_FILE_CLAMAV] = {2000406, "malware", 1, "File detected by ClamAV",
+                         "ClamAVがウイルスを検知したファイル"},
     /* device inventory (sensor/inventory, issue 5) */
     [SIG_NEW_DEVICE] = {3000001, "new_device", 3, "New device joined the network",
                         "新しい機器がネットワークに接続されました"},

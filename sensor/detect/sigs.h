@@ -44,6 +44,8 @@ enum det_sig {
     SIG_SPAM_DISPLAY_NAME,
     SIG_SPAM_BULK,
     SIG_SPAM_ATTACHMENT,
+    SIG_FILE_YARA,
+    SIG_FILE_CLAMAV,
     /* device inventory (sensor/inventory, issue 5) */
     SIG_NEW_DEVICE,
     /* policy and beaconing (issue 4, behav2) */
