@@ -763,8 +763,5 @@ void det_intel_flow(struct detect *d, const struct flow *f, const struct pkt *p)
 
 bool det_file_name_dangerous(const char *name, size_t n)
 {
-    const char *e1, *e2;
-    size_t l1, l2;
-    exts(name, n, &e1, &l1, &e2, &l2);
-    return e1 != NULL && ext_in(e1, l1, exe_ext);
+    return arc_exe_name(name, n); /* the one list of executable extensions (archive.c) */
 }
