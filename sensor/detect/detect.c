@@ -782,6 +782,7 @@ void detect_flow_new(struct detect *d, const struct flow *f, const struct pkt *p
     det_intel_flow(d, f, p);
     det_behav_flow_new(d, f, p);
     det_beacon_flow_new(d, f, p);
+    det_probes_flow_new(d, p);
 }
 
 void detect_set_appid(struct detect *d, const struct appid *a)
@@ -792,7 +793,6 @@ void detect_set_appid(struct detect *d, const struct appid *a)
 void detect_flow_app(struct detect *d, const struct flow *f, uint64_t ts_us)
 {
     det_policy_flow_app(d, f, f->app_proto_master, f->app_proto_app, f->app_category, ts_us);
-    det_probes_flow_new(d, p);
 }
 
 void detect_flow_end(struct detect *d, const struct flow *f)
