@@ -201,7 +201,7 @@ int db_exec(struct db *db, const char *sql)
     int rc = pg_alive(db);
     if (rc != DB_OK)
         return rc;
-    PGresult *r = PQexec(db->pg, sql);
+    PGresult *r = PQexec(db->pg, strcmp(sql, "BEGIN IMMEDIATE") == 0 ? "BEGIN" : sql);
     ExecStatusType t = PQresultStatus(r);
     rc = t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK ? DB_OK : pg_fail(db, r);
     PQclear(r);
@@ -271,6 +271,9 @@ static int prepare(struct db *db, const char *sql, int persistent, struct db_stm
         *out = s;
         return DB_OK;
     }
+    /* SQLite's write-lock-up-front transaction; PostgreSQL's writers take row locks */
+    if (strcmp(sql, "BEGIN IMMEDIATE") == 0)
+        sql = "BEGIN";
     s->sql = pg_translate(sql, &s->nparam);
     if (s->sql == NULL || s->nparam > DB_MAX_PARAMS) {
         int rc = s->sql ? DB_ERROR : DB_NOMEM;

@@ -199,7 +199,7 @@ static const char *const g_xsql[X_COUNT] = {
                      "company_id) VALUES(?,?,?) ON CONFLICT DO NOTHING",
     [X_COUNTER] = "INSERT INTO counters(company_id, day, event_type, category, count) "
                   "VALUES(?,?,?,?,1) ON CONFLICT(company_id, day, event_type, category) "
-                  "DO UPDATE SET count = count + 1",
+                  "DO UPDATE SET count = counters.count + 1",
     [X_INC_FIND] = "SELECT id, severity, categories, steps_ja, steps_en, notified_severity "
                    "FROM incidents WHERE company_id=?1 AND device_key=?2 AND state<4 "
                    "AND last_seen>=?3 AND first_seen<=?4 ORDER BY last_seen DESC LIMIT 1",
@@ -1030,7 +1030,7 @@ int store_notify_due(struct store *st, int64_t now, int limit, int mail_ok,
                      "SELECT " NOTIF_COLS ", " INC_COLS ", c.name, c.lang, c.contacts FROM "
                      "notifications n JOIN incidents i ON i.id=n.incident_id JOIN companies c "
                      "ON c.id=n.company_id WHERE n.state='queued' AND n.next_attempt<=?1 "
-                     "AND (?3 OR n.channel<>'mail') "
+                     "AND (?3<>0 OR n.channel<>'mail') "
                      "ORDER BY n.next_attempt, n.id LIMIT ?2",
                      &s, "notify due");
     if (rc != 0)

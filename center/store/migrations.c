@@ -312,6 +312,13 @@ const char *migrations_sql(int version)
     return version >= 1 && version <= N_MIGRATIONS ? g_migrations[version - 1] : NULL;
 }
 
+const char *migrations_sql_for(enum db_kind kind, int version)
+{
+    if (version < 1 || version > N_MIGRATIONS)
+        return NULL;
+    return kind == DB_PG ? g_pg_migrations[version - 1] : g_migrations[version - 1];
+}
+
 int migrations_current(struct db *db)
 {
     struct db_stmt *s = NULL;

@@ -19,5 +19,7 @@ int migrations_current(struct db *db);
 int migrations_latest(void);
 /* The SQL text of migration `version` (1-based), or NULL (tests build old schemas). */
 const char *migrations_sql(int version);
+/* The same for either backend. */
+const char *migrations_sql_for(enum db_kind kind, int version);
 
 #endif

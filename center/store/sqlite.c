@@ -16,6 +16,7 @@
 
 #include "store/db.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -27,6 +28,7 @@ enum stmt_id {
     S_BATCH_ADD,
     S_EVENT_ADD,
     S_COUNTER_ADD,
+    S_TENANT_LOCK,
     S_AUTH,
     S_COUNT
 };
@@ -42,7 +44,10 @@ static const char *const g_sql[S_COUNT] = {
                     "received, body) VALUES(?,?,?,?,?,?,?)",
     [S_COUNTER_ADD] = "INSERT INTO counters(company_id, day, event_type, category, count) "
                       "VALUES(?,?,?,?,?) ON CONFLICT(company_id, day, event_type, category) "
-                      "DO UPDATE SET count = count + excluded.count",
+                      "DO UPDATE SET count = counters.count + excluded.count",
+    /* PostgreSQL only: alerts of one tenant are grouped into incidents one batch at a
+     * time, as SQLite's single writer does (negative keys: migrations use a positive one) */
+    [S_TENANT_LOCK] = "SELECT pg_advisory_xact_lock(-?)",
     [S_AUTH] = "SELECT id, company_id FROM sensors WHERE token_hash=? AND revoked IS NULL",
 };
 
@@ -84,10 +89,8 @@ const char *store_errmsg(const struct store *st)
 /* Prepares sql once per connection for the fixed statements, else fresh. */
 static struct db_stmt *prep(struct store *st, enum stmt_id id)
 {
-    const char *sql = g_sql[id];
-    if (id == S_BEGIN && db_kind(st->db) == DB_PG)
-        sql = "BEGIN"; /* row locks and unique keys order PostgreSQL's writers */
-    if (st->stmt[id] == NULL && db_prepare_persistent(st->db, sql, &st->stmt[id]) != DB_OK) {
+    if (st->stmt[id] == NULL &&
+        db_prepare_persistent(st->db, g_sql[id], &st->stmt[id]) != DB_OK) {
         store_set_err(st, DB_ERROR, "prepare");
         return NULL;
     }
@@ -533,11 +536,32 @@ static int counters_add(struct store *st, const struct principal *who, const str
     return counters_flush(st, who->company_id, keys, nk);
 }
 
+static int batch_has_alert(const struct store_batch *b)
+{
+    for (size_t i = 0; i < b->n_ev; i++)
+        if (b->ev[i].category != NULL && strcmp(b->ev[i].event_type, "alert") == 0)
+            return 1;
+    return 0;
+}
+
+static int tenant_lock(struct store *st, int64_t company_id)
+{
+    struct db_stmt *s = prep(st, S_TENANT_LOCK);
+    if (s == NULL)
+        return ERR_IO;
+    db_bind_int64(s, 1, company_id);
+    int rc = db_step(s);
+    db_reset(s);
+    return rc == DB_ROW ? 0 : store_set_err(st, rc, "tenant lock");
+}
+
 static int ingest_body(struct store *st, const struct principal *who, const struct store_batch *b,
                        int64_t now, uint64_t *queued)
 {
     struct incident_batch_ctx ctx = {.company_id = who->company_id};
     int rc = batch_add(st, who, b, now);
+    if (rc == 0 && db_kind(st->db) == DB_PG && batch_has_alert(b))
+        rc = tenant_lock(st, who->company_id);
     for (size_t i = 0; rc == 0 && i < b->n_ev; i++) {
         rc = event_add(st, who, &b->ev[i], now);
         if (rc == 0 && b->ev[i].category != NULL && strcmp(b->ev[i].event_type, "alert") == 0)
@@ -579,7 +603,7 @@ int store_events(struct store *st, const struct store_event_query *q, store_even
     int rc = db_prepare(st->db,
                                 "SELECT id, sensor_id, event_type, ts, received, body FROM events "
                                 "WHERE company_id=?1 AND ts>=?2 AND id>?3 "
-                                "AND (?5 IS NULL OR event_type=?5) ORDER BY id LIMIT ?4", &s);
+                                "AND (event_type=?5 OR ?5 IS NULL) ORDER BY id LIMIT ?4", &s);
     if (rc != DB_OK)
         return store_set_err(st, rc, "events");
     db_bind_int64(s, 1, q->company_id);
@@ -613,8 +637,8 @@ int store_counters(struct store *st, const struct store_counter_query *q, store_
     struct db_stmt *s = NULL;
     int rc = db_prepare(st->db,
                                 "SELECT day, event_type, category, count FROM counters "
-                                "WHERE company_id=?1 AND (?2 IS NULL OR event_type=?2) "
-                                "AND (?3 IS NULL OR day>=?3) AND (?4 IS NULL OR day<=?4) "
+                                "WHERE company_id=?1 AND (event_type=?2 OR ?2 IS NULL) "
+                                "AND (day>=?3 OR ?3 IS NULL) AND (day<=?4 OR ?4 IS NULL) "
                                 "ORDER BY day, event_type, category", &s);
     if (rc != DB_OK)
         return store_set_err(st, rc, "counters");
