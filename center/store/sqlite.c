@@ -29,6 +29,7 @@ enum stmt_id {
     S_EVENT_ADD,
     S_COUNTER_ADD,
     S_TENANT_LOCK,
+    S_EVENTS_PG,
     S_AUTH,
     S_COUNT
 };
@@ -48,6 +49,11 @@ static const char *const g_sql[S_COUNT] = {
     /* PostgreSQL only: alerts of one tenant are grouped into incidents one batch at a
      * time, as SQLite's single writer does (negative keys: migrations use a positive one) */
     [S_TENANT_LOCK] = "SELECT pg_advisory_xact_lock(-?)",
+    /* PostgreSQL only: a batch's events in one statement (one round trip, not one per
+     * event), their ids returned in insertion order */
+    [S_EVENTS_PG] = "INSERT INTO events(company_id, sensor_id, event_type, category, ts, "
+                    "received, body) SELECT ?1, ?2, t, c, ts, ?3, b FROM unnest(?4::text[], "
+                    "?5::text[], ?6::bigint[], ?7::text[]) AS u(t, c, ts, b) RETURNING id",
     [S_AUTH] = "SELECT id, company_id FROM sensors WHERE token_hash=? AND revoked IS NULL",
 };
 
@@ -536,6 +542,94 @@ static int counters_add(struct store *st, const struct principal *who, const str
     return counters_flush(st, who->company_id, keys, nk);
 }
 
+/* Appends text as an element of a PostgreSQL array literal ("..." with \\ and \"
+ * escaped; NULL unquoted) to the growing buffer *buf of *len bytes, capacity *cap. */
+static int arr_add(char **buf, size_t *len, size_t *cap, const char *v, size_t n, int quote)
+{
+    size_t need = *len + 2 * n + 8; /* separator, quotes or NULL, the closing brace */
+    if (need > *cap) {
+        size_t c = *cap ? *cap : 4096;
+        while (c < need)
+            c *= 2;
+        char *nb = xrealloc(MEM_CORE, *buf, c);
+        if (nb == NULL)
+            return ERR_NOMEM;
+        *buf = nb;
+        *cap = c;
+    }
+    char *o = *buf + *len;
+    *o++ = *len == 0 ? '{' : ',';
+    if (v == NULL) {
+        memcpy(o, "NULL", 4);
+        o += 4;
+    } else {
+        if (quote)
+            *o++ = '"';
+        for (size_t i = 0; i < n; i++) {
+            if (quote && (v[i] == '"' || v[i] == '\\'))
+                *o++ = '\\';
+            *o++ = v[i];
+        }
+        if (quote)
+            *o++ = '"';
+    }
+    *len = (size_t)(o - *buf);
+    return 0;
+}
+
+struct pg_arrays {
+    char *buf[4];
+    size_t len[4], cap[4];
+};
+
+/* PostgreSQL: inserts every event of the batch in one statement; ids[i] gets the id of
+ * event i. */
+static int events_add_pg(struct store *st, const struct principal *who,
+                         const struct store_batch *b, int64_t now, int64_t *ids)
+{
+    struct pg_arrays a = {{NULL}, {0}, {0}};
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < b->n_ev; i++) {
+        const struct store_event *e = &b->ev[i];
+        char ts[24];
+        int tn = snprintf(ts, sizeof(ts), "%lld", (long long)e->ts_us);
+        rc = arr_add(&a.buf[0], &a.len[0], &a.cap[0], e->event_type, strlen(e->event_type), 1);
+        if (rc == 0)
+            rc = arr_add(&a.buf[1], &a.len[1], &a.cap[1], e->category,
+                         e->category ? strlen(e->category) : 0, 1);
+        if (rc == 0)
+            rc = arr_add(&a.buf[2], &a.len[2], &a.cap[2], ts, (size_t)tn, 0);
+        if (rc == 0)
+            rc = arr_add(&a.buf[3], &a.len[3], &a.cap[3], e->body, e->body_len, 1);
+    }
+    for (int k = 0; rc == 0 && k < 4; k++)
+        a.buf[k][a.len[k]++] = '}'; /* arr_add leaves room for it */
+    struct db_stmt *s = rc == 0 ? prep(st, S_EVENTS_PG) : NULL;
+    if (s != NULL) {
+        db_bind_int64(s, 1, who->company_id);
+        db_bind_int64(s, 2, who->sensor_id);
+        db_bind_int64(s, 3, now);
+        for (int k = 0; k < 4; k++)
+            db_bind_text(s, 4 + k, a.buf[k], (int)a.len[k], DB_TRANSIENT);
+        size_t n = 0;
+        int step;
+        while ((step = db_step(s)) == DB_ROW)
+            if (n < b->n_ev)
+                ids[n++] = db_column_int64(s, 0);
+        if (step != DB_DONE)
+            rc = store_set_err(st, step, "event insert");
+        else if (n != b->n_ev)
+            rc = ERR_IO;
+        db_reset(s);
+        db_clear_bindings(s);
+    } else if (rc == 0) {
+        rc = ERR_IO;
+    }
+    for (int k = 0; k < 4; k++)
+        xfree(a.buf[k]);
+    return rc;
+}
+
 static int batch_has_alert(const struct store_batch *b)
 {
     for (size_t i = 0; i < b->n_ev; i++)
@@ -562,6 +656,16 @@ static int ingest_body(struct store *st, const struct principal *who, const stru
     int rc = batch_add(st, who, b, now);
     if (rc == 0 && db_kind(st->db) == DB_PG && batch_has_alert(b))
         rc = tenant_lock(st, who->company_id);
+    if (rc == 0 && db_kind(st->db) == DB_PG && b->n_ev > 0) {
+        int64_t *ids = xcalloc(MEM_CORE, b->n_ev, sizeof(*ids));
+        rc = ids ? events_add_pg(st, who, b, now, ids) : ERR_NOMEM;
+        for (size_t i = 0; rc == 0 && i < b->n_ev; i++)
+            if (b->ev[i].category != NULL && strcmp(b->ev[i].event_type, "alert") == 0)
+                rc = incident_on_alert(st, &ctx, ids[i], &b->ev[i], now);
+        xfree(ids);
+        *queued = ctx.queued;
+        return rc == 0 ? counters_add(st, who, b) : rc;
+    }
     for (size_t i = 0; rc == 0 && i < b->n_ev; i++) {
         rc = event_add(st, who, &b->ev[i], now);
         if (rc == 0 && b->ev[i].category != NULL && strcmp(b->ev[i].event_type, "alert") == 0)
