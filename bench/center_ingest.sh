@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Center ingest benchmark (RELIABILITY.md P3, issue 6): events/s into SQLite from N
+# Center ingest benchmark (RELIABILITY.md P3, issue 6): events/s into the store from N
 # concurrent senders over loopback and the p99 acknowledgement latency, against a
 # baseline measured in the same run on the same events: the same batches parsed and
 # stored in-process (ingest_parse + store_ingest, one thread, no HTTP).
 #
 #   bench/center_ingest.sh            SENDERS=100 BATCHES=5 PER=500 SYNC=full THREADS=4
+#
+# PG=1 measures PostgreSQL instead of SQLite: a throwaway server (tests/lib/pg.sh) with
+# one database for the center and one for the baseline.
 #
 # Optional: EVENTS=FILE (NDJSON events to send instead of the demo capture's, e.g.
 # alerts to measure incident grouping), BIN=DIR (programs to measure instead of
@@ -36,6 +39,24 @@ fi
 DB=bench/data/center-bench.db
 BASE=bench/data/center-baseline.db
 rm -f "$DB" "$DB"-* "$BASE" "$BASE"-* bench/data/center.port
+if [ "${PG:-0}" = 1 ]; then
+    # shellcheck source=tests/lib/pg.sh
+    . tests/lib/pg.sh
+    pg_start
+    pg_as "$PG_BIN/psql" -X -q -h "$PG_DIR" -p "$PG_PORT" -U postgres -d postgres \
+        -c "CREATE DATABASE bench" -c "CREATE DATABASE baseline"
+    DB="postgresql://postgres@127.0.0.1:$PG_PORT/bench"
+    BASE="postgresql://postgres@127.0.0.1:$PG_PORT/baseline"
+    OUT=bench/results/center_ingest-pg${TAG:+-$TAG}.md
+fi
+count_events() {
+    if [ "${PG:-0}" = 1 ]; then
+        pg_as "$PG_BIN/psql" -X -At -h "$PG_DIR" -p "$PG_PORT" -U postgres -d bench \
+            -c 'select count(*) from events'
+    else
+        sqlite3 "$DB" 'select count(*) from events'
+    fi
+}
 
 echo "baseline (in-process parse + store, no HTTP)..." >&2
 base=$("$B/center_load" --baseline "$BASE" --events "$EV" --senders "$SENDERS" \
@@ -47,7 +68,7 @@ code=$("$B/otasuke" sensor add --db "$DB" --company 1 | sed -n 's/^enrollment_co
     --threads "$THREADS" --sync "$SYNC" --max-connections $((SENDERS + 16)) \
     --log-level warn 2>bench/data/center.log &
 pid=$!
-trap 'kill $pid 2>/dev/null || true' EXIT
+trap 'kill $pid 2>/dev/null || true; [ "${PG:-0}" = 1 ] && pg_stop' EXIT
 for _ in $(seq 1 100); do [ -s bench/data/center.port ] && break; sleep 0.05; done
 port=$(cat bench/data/center.port)
 tok=$(curl -s -X POST -d "{\"code\":\"$code\"}" "http://127.0.0.1:$port/api/v1/enroll" |
@@ -59,13 +80,14 @@ http=$("$B/center_load" --port "$port" --token "$tok" --events "$EV" --senders "
 # compared across runs on a shared machine.
 cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' /proc/$pid/stat)
 kill -TERM $pid; wait $pid || true
-stored=$(sqlite3 "$DB" 'select count(*) from events')
+stored=$(count_events)
 
 f() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 ratio=$(python3 -c "print(f'{$(f events_per_s "$http") / $(f events_per_s "$base"):.2f}')")
 {
     echo "| measure | value |"
     echo "|---|---|"
+    echo "| store | $([ "${PG:-0}" = 1 ] && echo "PostgreSQL $("$PG_BIN/postgres" -V | awk '{print $3}')" || echo SQLite) |"
     echo "| setup | $SENDERS senders x $BATCHES batches x $PER events, sync=$SYNC, $THREADS server threads, $(nproc) CPUs |"
     echo "| baseline: in-process parse + store (events/s) | $(f events_per_s "$base") |"
     echo "| otasuke-center over HTTP (events/s) | $(f events_per_s "$http") |"

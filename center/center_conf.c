@@ -18,7 +18,7 @@ static const char *const log_levels[] = {"error", "warn", "notice", "info", "deb
 
 const struct conf_item center_conf_table[] = {
     {"db", CONF_STRING, "", 0, 0, OFF(db),
-     "SQLite database file (required; created and migrated when needed)", NULL},
+     "the store (required): a SQLite file, or a postgresql:// URL; created or migrated when needed", NULL},
     {"listen", CONF_STRING, "127.0.0.1:8080", 0, 0, OFF(listen),
      "numeric ADDRESS:PORT or [IPv6]:PORT to listen on; port 0 picks a free port", NULL},
     {"http.threads", CONF_INT, "4", 1, 64, OFF(threads),

@@ -8,6 +8,7 @@
  */
 #include "center_conf.h"
 #include "http/server.h"
+#include "store/db.h"
 
 #include "otasuke/alloc.h"
 #include "otasuke/conf.h"
@@ -24,7 +25,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: otasuke-center --db FILE [--listen ADDRESS:PORT] [options]\n"
+            "usage: otasuke-center --db FILE|postgresql://URL [--listen ADDRESS:PORT] [options]\n"
             "\n"
             "Receives events from sensors (POST /api/v1/ingest) and keeps them, per tenant,\n"
             "in an SQLite database (WAL). See docs/center.md and docs/api.md.\n"
@@ -253,7 +254,8 @@ static int serve(const struct server_conf *sc, const char *port_file, const sigs
         return 1;
     }
     log_notice("center", "listening addr=%s port=%u db=%s threads=%u", sc->listen,
-               server_port(srv), sc->db_path, sc->threads);
+               server_port(srv), db_target_is_pg(sc->db_path) ? "postgresql" : sc->db_path,
+               sc->threads);
     if (port_file != NULL && write_port(port_file, server_port(srv)) != 0)
         log_warn("center", "cannot write --port-file %s", port_file);
     int sig = 0;

@@ -195,11 +195,11 @@ static const char *const g_xsql[X_COUNT] = {
                      "AND (device_key IS NULL OR device_key=?4 OR device_key=?5) "
                      "ORDER BY id LIMIT 1",
     [X_SUPP_HIT] = "UPDATE suppressions SET hits=hits+1 WHERE id=?",
-    [X_SUPP_ALERT] = "INSERT OR IGNORE INTO suppressed_alerts(event_id, suppression_id, "
-                     "company_id) VALUES(?,?,?)",
+    [X_SUPP_ALERT] = "INSERT INTO suppressed_alerts(event_id, suppression_id, "
+                     "company_id) VALUES(?,?,?) ON CONFLICT DO NOTHING",
     [X_COUNTER] = "INSERT INTO counters(company_id, day, event_type, category, count) "
                   "VALUES(?,?,?,?,1) ON CONFLICT(company_id, day, event_type, category) "
-                  "DO UPDATE SET count = count + 1",
+                  "DO UPDATE SET count = counters.count + 1",
     [X_INC_FIND] = "SELECT id, severity, categories, steps_ja, steps_en, notified_severity "
                    "FROM incidents WHERE company_id=?1 AND device_key=?2 AND state<4 "
                    "AND last_seen>=?3 AND first_seen<=?4 ORDER BY last_seen DESC LIMIT 1",
@@ -208,59 +208,61 @@ static const char *const g_xsql[X_COUNT] = {
                   "last_seen, created, updated) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,1,?10,?10,"
                   "?11,?11)",
     [X_INC_JOIN] = "UPDATE incidents SET severity=?2, categories=?3, steps_ja=?4, steps_en=?5, "
-                   "alerts=alerts+1, first_seen=min(first_seen,?6), last_seen=max(last_seen,?6), "
+                   "alerts=alerts+1, first_seen=CASE WHEN first_seen<?6 THEN first_seen ELSE ?6 END, "
+                   "last_seen=CASE WHEN last_seen>?6 THEN last_seen ELSE ?6 END, "
                    "updated=?7, device_ip=coalesce(device_ip,?8), device_mac=coalesce("
                    "device_mac,?9), device_name=coalesce(?10,device_name) WHERE id=?1",
-    [X_INC_ALERT] = "INSERT OR IGNORE INTO incident_alerts(incident_id, event_id, ts, severity, "
-                    "category, signature_id, signature, signature_ja) VALUES(?,?,?,?,?,?,?,?)",
+    [X_INC_ALERT] = "INSERT INTO incident_alerts(incident_id, event_id, ts, severity, "
+                    "category, signature_id, signature, signature_ja) VALUES(?,?,?,?,?,?,?,?) "
+                    "ON CONFLICT DO NOTHING",
     [X_INC_NOTIFIED] = "UPDATE incidents SET notified_severity=? WHERE id=?",
     [X_NOTIFY_ADD] = "INSERT INTO notifications(company_id, incident_id, channel, reason, "
                      "severity, target, next_attempt, created) VALUES(?,?,?,?,?,?,?,?)",
 };
 
-static sqlite3_stmt *xs(struct store *st, enum xstmt_id id)
+static struct db_stmt *xs(struct store *st, enum xstmt_id id)
 {
-    sqlite3_stmt *s = store_xprep(st, (int)id, g_xsql[id]);
+    struct db_stmt *s = store_xprep(st, (int)id, g_xsql[id]);
     if (s != NULL) {
-        sqlite3_reset(s);
-        sqlite3_clear_bindings(s);
+        db_reset(s);
+        db_clear_bindings(s);
     }
     return s;
 }
 
 /* Steps a statement that returns no row. */
-static int x_done(struct store *st, sqlite3_stmt *s, const char *what)
+static int x_done(struct store *st, struct db_stmt *s, const char *what)
 {
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0 : store_set_err(st, rc, what);
+    int rc = db_step(s);
+    db_reset(s);
+    return rc == DB_DONE ? 0 : store_set_err(st, rc, what);
 }
 
-static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
+static void bind_text_or_null(struct db_stmt *s, int i, const char *v)
 {
     if (v != NULL && v[0] != '\0')
-        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+        db_bind_text(s, i, v, -1, DB_TRANSIENT);
     else
-        sqlite3_bind_null(s, i);
+        db_bind_null(s, i);
 }
 
 static int company_load(struct store *st, struct incident_batch_ctx *ctx)
 {
     if (ctx->have_company)
         return 0;
-    sqlite3_stmt *s = xs(st, X_COMPANY);
+    struct db_stmt *s = xs(st, X_COMPANY);
     if (s == NULL)
         return ERR_IO;
-    sqlite3_bind_int64(s, 1, ctx->company_id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        ctx->notify_severity = sqlite3_column_int(s, 0);
+    db_bind_int64(s, 1, ctx->company_id);
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
+        ctx->notify_severity = db_column_int(s, 0);
         snprintf(ctx->webhook, sizeof(ctx->webhook), "%s",
-                 (const char *)sqlite3_column_text(s, 1));
+                 db_column_text(s, 1));
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW)
-        return store_set_err(st, rc == SQLITE_DONE ? SQLITE_ERROR : rc, "company of alert");
+    db_reset(s);
+    if (rc != DB_ROW)
+        return store_set_err(st, rc == DB_DONE ? DB_ERROR : rc, "company of alert");
     ctx->have_company = 1;
     return 0;
 }
@@ -279,18 +281,18 @@ static int suppress(struct store *st, struct incident_batch_ctx *ctx, int64_t ev
                     int *hit)
 {
     *hit = 0;
-    sqlite3_stmt *s = xs(st, X_SUPP_MATCH);
+    struct db_stmt *s = xs(st, X_SUPP_MATCH);
     if (s == NULL)
         return ERR_IO;
-    sqlite3_bind_int64(s, 1, ctx->company_id);
-    sqlite3_bind_int64(s, 2, now);
-    sqlite3_bind_int64(s, 3, a->sig_id);
-    sqlite3_bind_text(s, 4, a->key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 5, a->ip_key[0] ? a->ip_key : a->key, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    int64_t rule = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    db_bind_int64(s, 1, ctx->company_id);
+    db_bind_int64(s, 2, now);
+    db_bind_int64(s, 3, a->sig_id);
+    db_bind_text(s, 4, a->key, -1, DB_STATIC);
+    db_bind_text(s, 5, a->ip_key[0] ? a->ip_key : a->key, -1, DB_STATIC);
+    int rc = db_step(s);
+    int64_t rule = rc == DB_ROW ? db_column_int64(s, 0) : 0;
+    db_reset(s);
+    if (rc != DB_ROW && rc != DB_DONE)
         return store_set_err(st, rc, "suppression lookup");
     if (rule == 0)
         return 0;
@@ -298,15 +300,15 @@ static int suppress(struct store *st, struct incident_batch_ctx *ctx, int64_t ev
     s = xs(st, X_SUPP_HIT);
     if (s == NULL)
         return ERR_IO;
-    sqlite3_bind_int64(s, 1, rule);
+    db_bind_int64(s, 1, rule);
     if ((rc = x_done(st, s, "suppression hit")) != 0)
         return rc;
     s = xs(st, X_SUPP_ALERT);
     if (s == NULL)
         return ERR_IO;
-    sqlite3_bind_int64(s, 1, event_id);
-    sqlite3_bind_int64(s, 2, rule);
-    sqlite3_bind_int64(s, 3, ctx->company_id);
+    db_bind_int64(s, 1, event_id);
+    db_bind_int64(s, 2, rule);
+    db_bind_int64(s, 3, ctx->company_id);
     if ((rc = x_done(st, s, "suppressed alert")) != 0)
         return rc;
     char day[11];
@@ -314,10 +316,10 @@ static int suppress(struct store *st, struct incident_batch_ctx *ctx, int64_t ev
     s = xs(st, X_COUNTER);
     if (s == NULL)
         return ERR_IO;
-    sqlite3_bind_int64(s, 1, ctx->company_id);
-    sqlite3_bind_text(s, 2, day, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 3, "alert_suppressed", -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, e->category, -1, SQLITE_STATIC);
+    db_bind_int64(s, 1, ctx->company_id);
+    db_bind_text(s, 2, day, -1, DB_TRANSIENT);
+    db_bind_text(s, 3, "alert_suppressed", -1, DB_STATIC);
+    db_bind_text(s, 4, e->category, -1, DB_STATIC);
     return x_done(st, s, "suppressed counter");
 }
 
@@ -383,97 +385,97 @@ struct open_inc {
 static int inc_find(struct store *st, struct incident_batch_ctx *ctx, const struct alert_info *a,
                     int64_t ts, struct open_inc *o)
 {
-    sqlite3_stmt *s = xs(st, X_INC_FIND);
+    struct db_stmt *s = xs(st, X_INC_FIND);
     if (s == NULL)
         return ERR_IO;
-    sqlite3_bind_int64(s, 1, ctx->company_id);
-    sqlite3_bind_text(s, 2, a->key, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, ts - st->incident_window_us);
-    sqlite3_bind_int64(s, 4, ts + st->incident_window_us);
-    int rc = sqlite3_step(s);
+    db_bind_int64(s, 1, ctx->company_id);
+    db_bind_text(s, 2, a->key, -1, DB_STATIC);
+    db_bind_int64(s, 3, ts - st->incident_window_us);
+    db_bind_int64(s, 4, ts + st->incident_window_us);
+    int rc = db_step(s);
     o->id = 0;
-    if (rc == SQLITE_ROW) {
-        o->id = sqlite3_column_int64(s, 0);
-        o->severity = sqlite3_column_int(s, 1);
-        snprintf(o->cats, sizeof(o->cats), "%s", (const char *)sqlite3_column_text(s, 2));
-        snprintf(o->steps_ja, sizeof(o->steps_ja), "%s", (const char *)sqlite3_column_text(s, 3));
-        snprintf(o->steps_en, sizeof(o->steps_en), "%s", (const char *)sqlite3_column_text(s, 4));
-        o->notified = sqlite3_column_type(s, 5) == SQLITE_NULL ? 0 : sqlite3_column_int(s, 5);
+    if (rc == DB_ROW) {
+        o->id = db_column_int64(s, 0);
+        o->severity = db_column_int(s, 1);
+        snprintf(o->cats, sizeof(o->cats), "%s", db_column_text(s, 2));
+        snprintf(o->steps_ja, sizeof(o->steps_ja), "%s", db_column_text(s, 3));
+        snprintf(o->steps_en, sizeof(o->steps_en), "%s", db_column_text(s, 4));
+        o->notified = db_column_is_null(s, 5) ? 0 : db_column_int(s, 5);
     }
-    sqlite3_reset(s);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_set_err(st, rc, "incident lookup");
+    db_reset(s);
+    return rc == DB_ROW || rc == DB_DONE ? 0 : store_set_err(st, rc, "incident lookup");
 }
 
 static int inc_write(struct store *st, struct incident_batch_ctx *ctx, const struct alert_info *a,
                      const struct store_event *e, int64_t now, struct open_inc *o, int fresh)
 {
-    sqlite3_stmt *s = xs(st, fresh ? X_INC_NEW : X_INC_JOIN);
+    struct db_stmt *s = xs(st, fresh ? X_INC_NEW : X_INC_JOIN);
     if (s == NULL)
         return ERR_IO;
     if (fresh) {
-        sqlite3_bind_int64(s, 1, ctx->company_id);
-        sqlite3_bind_text(s, 2, a->key, -1, SQLITE_STATIC);
+        db_bind_int64(s, 1, ctx->company_id);
+        db_bind_text(s, 2, a->key, -1, DB_STATIC);
         bind_text_or_null(s, 3, a->ip);
         bind_text_or_null(s, 4, a->mac);
         bind_text_or_null(s, 5, a->name);
-        sqlite3_bind_int(s, 6, o->severity);
-        sqlite3_bind_text(s, 7, o->cats, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 8, o->steps_ja, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 9, o->steps_en, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 10, e->ts_us);
-        sqlite3_bind_int64(s, 11, now);
+        db_bind_int(s, 6, o->severity);
+        db_bind_text(s, 7, o->cats, -1, DB_STATIC);
+        db_bind_text(s, 8, o->steps_ja, -1, DB_STATIC);
+        db_bind_text(s, 9, o->steps_en, -1, DB_STATIC);
+        db_bind_int64(s, 10, e->ts_us);
+        db_bind_int64(s, 11, now);
     } else {
-        sqlite3_bind_int64(s, 1, o->id);
-        sqlite3_bind_int(s, 2, o->severity);
-        sqlite3_bind_text(s, 3, o->cats, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 4, o->steps_ja, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 5, o->steps_en, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 6, e->ts_us);
-        sqlite3_bind_int64(s, 7, now);
+        db_bind_int64(s, 1, o->id);
+        db_bind_int(s, 2, o->severity);
+        db_bind_text(s, 3, o->cats, -1, DB_STATIC);
+        db_bind_text(s, 4, o->steps_ja, -1, DB_STATIC);
+        db_bind_text(s, 5, o->steps_en, -1, DB_STATIC);
+        db_bind_int64(s, 6, e->ts_us);
+        db_bind_int64(s, 7, now);
         bind_text_or_null(s, 8, a->ip);
         bind_text_or_null(s, 9, a->mac);
         bind_text_or_null(s, 10, a->name);
     }
     int rc = x_done(st, s, fresh ? "incident insert" : "incident update");
     if (rc == 0 && fresh)
-        o->id = sqlite3_last_insert_rowid(st->db);
+        o->id = db_last_insert_id(st->db);
     return rc;
 }
 
 static int timeline_add(struct store *st, const struct open_inc *o, int64_t event_id,
                         const struct store_event *e, const struct alert_info *a)
 {
-    sqlite3_stmt *s = xs(st, X_INC_ALERT);
+    struct db_stmt *s = xs(st, X_INC_ALERT);
     if (s == NULL)
         return ERR_IO;
-    sqlite3_bind_int64(s, 1, o->id);
-    sqlite3_bind_int64(s, 2, event_id);
-    sqlite3_bind_int64(s, 3, e->ts_us);
-    sqlite3_bind_int(s, 4, a->severity);
-    sqlite3_bind_text(s, 5, e->category, -1, SQLITE_STATIC);
+    db_bind_int64(s, 1, o->id);
+    db_bind_int64(s, 2, event_id);
+    db_bind_int64(s, 3, e->ts_us);
+    db_bind_int(s, 4, a->severity);
+    db_bind_text(s, 5, e->category, -1, DB_STATIC);
     if (a->sig_id >= 0)
-        sqlite3_bind_int64(s, 6, a->sig_id);
+        db_bind_int64(s, 6, a->sig_id);
     else
-        sqlite3_bind_null(s, 6);
-    sqlite3_bind_text(s, 7, a->sig, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 8, a->sig_ja, -1, SQLITE_STATIC);
+        db_bind_null(s, 6);
+    db_bind_text(s, 7, a->sig, -1, DB_STATIC);
+    db_bind_text(s, 8, a->sig_ja, -1, DB_STATIC);
     return x_done(st, s, "timeline insert");
 }
 
 static int notify_add(struct store *st, struct incident_batch_ctx *ctx, const struct open_inc *o,
                       const char *channel, const char *reason, const char *target, int64_t now)
 {
-    sqlite3_stmt *s = xs(st, X_NOTIFY_ADD);
+    struct db_stmt *s = xs(st, X_NOTIFY_ADD);
     if (s == NULL)
         return ERR_IO;
-    sqlite3_bind_int64(s, 1, ctx->company_id);
-    sqlite3_bind_int64(s, 2, o->id);
-    sqlite3_bind_text(s, 3, channel, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, reason, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 5, o->severity);
-    sqlite3_bind_text(s, 6, target, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 7, now);
-    sqlite3_bind_int64(s, 8, now);
+    db_bind_int64(s, 1, ctx->company_id);
+    db_bind_int64(s, 2, o->id);
+    db_bind_text(s, 3, channel, -1, DB_STATIC);
+    db_bind_text(s, 4, reason, -1, DB_STATIC);
+    db_bind_int(s, 5, o->severity);
+    db_bind_text(s, 6, target, -1, DB_STATIC);
+    db_bind_int64(s, 7, now);
+    db_bind_int64(s, 8, now);
     int rc = x_done(st, s, "notification insert");
     if (rc == 0)
         ctx->queued++;
@@ -497,11 +499,11 @@ static int notify_maybe(struct store *st, struct incident_batch_ctx *ctx, struct
         rc = notify_add(st, ctx, o, "webhook", reason, ctx->webhook, now);
     if (rc != 0)
         return rc;
-    sqlite3_stmt *s = xs(st, X_INC_NOTIFIED);
+    struct db_stmt *s = xs(st, X_INC_NOTIFIED);
     if (s == NULL)
         return ERR_IO;
-    sqlite3_bind_int(s, 1, o->severity);
-    sqlite3_bind_int64(s, 2, o->id);
+    db_bind_int(s, 1, o->severity);
+    db_bind_int64(s, 2, o->id);
     return x_done(st, s, "incident notified");
 }
 
@@ -555,47 +557,47 @@ out:
     "i.last_seen, i.created, i.updated"
 #define INC_NCOLS 17
 
-static const char *col_text(sqlite3_stmt *s, int i)
+static const char *col_text(struct db_stmt *s, int i)
 {
-    return (const char *)sqlite3_column_text(s, i);
+    return db_column_text(s, i);
 }
 
-static void inc_read(sqlite3_stmt *s, int off, struct store_incident *inc)
+static void inc_read(struct db_stmt *s, int off, struct store_incident *inc)
 {
-    inc->id = sqlite3_column_int64(s, off + 0);
-    inc->company_id = sqlite3_column_int64(s, off + 1);
+    inc->id = db_column_int64(s, off + 0);
+    inc->company_id = db_column_int64(s, off + 1);
     inc->device_key = col_text(s, off + 2);
     inc->device_ip = col_text(s, off + 3);
     inc->device_mac = col_text(s, off + 4);
     inc->device_name = col_text(s, off + 5);
-    inc->severity = sqlite3_column_int(s, off + 6);
+    inc->severity = db_column_int(s, off + 6);
     inc->categories = col_text(s, off + 7);
     inc->steps_ja = col_text(s, off + 8);
     inc->steps_en = col_text(s, off + 9);
-    inc->state = sqlite3_column_int(s, off + 10);
+    inc->state = db_column_int(s, off + 10);
     inc->assignee = col_text(s, off + 11);
-    inc->alerts = sqlite3_column_int64(s, off + 12);
-    inc->first_seen = sqlite3_column_int64(s, off + 13);
-    inc->last_seen = sqlite3_column_int64(s, off + 14);
-    inc->created = sqlite3_column_int64(s, off + 15);
-    inc->updated = sqlite3_column_int64(s, off + 16);
+    inc->alerts = db_column_int64(s, off + 12);
+    inc->first_seen = db_column_int64(s, off + 13);
+    inc->last_seen = db_column_int64(s, off + 14);
+    inc->created = db_column_int64(s, off + 15);
+    inc->updated = db_column_int64(s, off + 16);
 }
 
-static int prepare(struct store *st, const char *sql, sqlite3_stmt **s, const char *what)
+static int prepare(struct store *st, const char *sql, struct db_stmt **s, const char *what)
 {
-    int rc = sqlite3_prepare_v2(st->db, sql, -1, s, NULL);
-    return rc == SQLITE_OK ? 0 : store_set_err(st, rc, what);
+    int rc = db_prepare(st->db, sql, s);
+    return rc == DB_OK ? 0 : store_set_err(st, rc, what);
 }
 
 /* Steps s through its rows, calling each(arg, s) until it returns nonzero. */
-static int rows(struct store *st, sqlite3_stmt *s, int (*each)(void *, sqlite3_stmt *), void *arg,
+static int rows(struct store *st, struct db_stmt *s, int (*each)(void *, struct db_stmt *), void *arg,
                 const char *what)
 {
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+    while ((rc = db_step(s)) == DB_ROW)
         if (each(arg, s) != 0)
             return 0;
-    return rc == SQLITE_DONE ? 0 : store_set_err(st, rc, what);
+    return rc == DB_DONE ? 0 : store_set_err(st, rc, what);
 }
 
 struct inc_cb {
@@ -604,7 +606,7 @@ struct inc_cb {
     int n;
 };
 
-static int inc_row(void *arg, sqlite3_stmt *s)
+static int inc_row(void *arg, struct db_stmt *s)
 {
     struct inc_cb *c = arg;
     struct store_incident inc;
@@ -616,7 +618,7 @@ static int inc_row(void *arg, sqlite3_stmt *s)
 int store_incident_list(struct store *st, const struct store_incident_query *q,
                         store_incident_cb cb, void *arg)
 {
-    sqlite3_stmt *s = NULL;
+    struct db_stmt *s = NULL;
     int rc = prepare(st,
                      "SELECT " INC_COLS " FROM incidents i WHERE (?1=0 OR i.company_id=?1) "
                      "AND (?2<0 OR i.state=?2) AND i.severity<=?3 AND i.last_seen>=?4 "
@@ -624,16 +626,16 @@ int store_incident_list(struct store *st, const struct store_incident_query *q,
                      &s, "incident list");
     if (rc != 0)
         return rc;
-    sqlite3_bind_int64(s, 1, q->company_id);
-    sqlite3_bind_int(s, 2, q->state);
-    sqlite3_bind_int(s, 3, q->severity_max);
-    sqlite3_bind_int64(s, 4, q->since_us);
-    sqlite3_bind_int64(s, 5, q->until_us);
-    sqlite3_bind_int64(s, 6, q->after_id);
-    sqlite3_bind_int(s, 7, q->limit);
+    db_bind_int64(s, 1, q->company_id);
+    db_bind_int(s, 2, q->state);
+    db_bind_int(s, 3, q->severity_max);
+    db_bind_int64(s, 4, q->since_us);
+    db_bind_int64(s, 5, q->until_us);
+    db_bind_int64(s, 6, q->after_id);
+    db_bind_int(s, 7, q->limit);
     struct inc_cb c = {cb, arg, 0};
     rc = rows(st, s, inc_row, &c, "incident list");
-    sqlite3_finalize(s);
+    db_finalize(s);
     return rc;
 }
 
@@ -644,15 +646,15 @@ struct get_cb {
     void *arg;
 };
 
-static int alert_row(void *arg, sqlite3_stmt *s)
+static int alert_row(void *arg, struct db_stmt *s)
 {
     struct get_cb *g = arg;
     struct store_incident_alert a = {
-        .event_id = sqlite3_column_int64(s, 0),
-        .ts = sqlite3_column_int64(s, 1),
-        .severity = sqlite3_column_int(s, 2),
+        .event_id = db_column_int64(s, 0),
+        .ts = db_column_int64(s, 1),
+        .severity = db_column_int(s, 2),
         .category = col_text(s, 3),
-        .signature_id = sqlite3_column_type(s, 4) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 4),
+        .signature_id = db_column_is_null(s, 4) ? -1 : db_column_int64(s, 4),
         .signature = col_text(s, 5),
         .signature_ja = col_text(s, 6),
         .body = col_text(s, 7),
@@ -660,12 +662,12 @@ static int alert_row(void *arg, sqlite3_stmt *s)
     return g->alert(g->arg, &a);
 }
 
-static int note_row(void *arg, sqlite3_stmt *s)
+static int note_row(void *arg, struct db_stmt *s)
 {
     struct get_cb *g = arg;
     struct store_incident_note n = {
-        .id = sqlite3_column_int64(s, 0),
-        .at = sqlite3_column_int64(s, 1),
+        .id = db_column_int64(s, 0),
+        .at = db_column_int64(s, 1),
         .author = col_text(s, 2),
         .kind = col_text(s, 3),
         .text = col_text(s, 4),
@@ -678,24 +680,24 @@ static int note_row(void *arg, sqlite3_stmt *s)
     "n.attempts, n.next_attempt, n.created, n.sent, n.last_error"
 #define NOTIF_NCOLS 13
 
-static void notif_read(sqlite3_stmt *s, struct store_notification *n)
+static void notif_read(struct db_stmt *s, struct store_notification *n)
 {
-    n->id = sqlite3_column_int64(s, 0);
-    n->company_id = sqlite3_column_int64(s, 1);
-    n->incident_id = sqlite3_column_int64(s, 2);
+    n->id = db_column_int64(s, 0);
+    n->company_id = db_column_int64(s, 1);
+    n->incident_id = db_column_int64(s, 2);
     n->channel = col_text(s, 3);
     n->reason = col_text(s, 4);
-    n->severity = sqlite3_column_int(s, 5);
+    n->severity = db_column_int(s, 5);
     n->target = col_text(s, 6);
     n->state = col_text(s, 7);
-    n->attempts = sqlite3_column_int(s, 8);
-    n->next_attempt = sqlite3_column_int64(s, 9);
-    n->created = sqlite3_column_int64(s, 10);
-    n->sent = sqlite3_column_type(s, 11) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 11);
+    n->attempts = db_column_int(s, 8);
+    n->next_attempt = db_column_int64(s, 9);
+    n->created = db_column_int64(s, 10);
+    n->sent = db_column_is_null(s, 11) ? 0 : db_column_int64(s, 11);
     n->last_error = col_text(s, 12);
 }
 
-static int notif_row(void *arg, sqlite3_stmt *s)
+static int notif_row(void *arg, struct db_stmt *s)
 {
     struct get_cb *g = arg;
     struct store_notification n;
@@ -703,16 +705,16 @@ static int notif_row(void *arg, sqlite3_stmt *s)
     return g->notif(g->arg, &n);
 }
 
-static int get_part(struct store *st, const char *sql, int64_t id, int (*each)(void *, sqlite3_stmt *),
+static int get_part(struct store *st, const char *sql, int64_t id, int (*each)(void *, struct db_stmt *),
                     struct get_cb *g)
 {
-    sqlite3_stmt *s = NULL;
+    struct db_stmt *s = NULL;
     int rc = prepare(st, sql, &s, "incident get");
     if (rc != 0)
         return rc;
-    sqlite3_bind_int64(s, 1, id);
+    db_bind_int64(s, 1, id);
     rc = rows(st, s, each, g, "incident get");
-    sqlite3_finalize(s);
+    db_finalize(s);
     return rc;
 }
 
@@ -721,26 +723,26 @@ int store_incident_get(struct store *st, int64_t company_id, int64_t id, store_i
                        int (*note)(void *arg, const struct store_incident_note *n),
                        int (*notif)(void *arg, const struct store_notification *n), void *arg)
 {
-    sqlite3_stmt *s = NULL;
+    struct db_stmt *s = NULL;
     /* One read transaction: the parts agree with each other. */
     int rc = prepare(st, "BEGIN", &s, "incident get");
     if (rc != 0)
         return rc;
-    rc = sqlite3_step(s);
-    sqlite3_finalize(s);
-    if (rc != SQLITE_DONE)
+    rc = db_step(s);
+    db_finalize(s);
+    if (rc != DB_DONE)
         return store_set_err(st, rc, "incident get");
     rc = prepare(st, "SELECT " INC_COLS " FROM incidents i WHERE i.id=?1 AND (?2=0 OR "
                      "i.company_id=?2)",
                  &s, "incident get");
     if (rc == 0) {
-        sqlite3_bind_int64(s, 1, id);
-        sqlite3_bind_int64(s, 2, company_id);
+        db_bind_int64(s, 1, id);
+        db_bind_int64(s, 2, company_id);
         struct inc_cb c = {inc, arg, 0};
         rc = rows(st, s, inc_row, &c, "incident get");
         if (rc == 0 && c.n == 0)
             rc = ERR_NOTFOUND;
-        sqlite3_finalize(s);
+        db_finalize(s);
     }
     struct get_cb g = {alert, note, notif, arg};
     if (rc == 0 && alert != NULL)
@@ -760,27 +762,27 @@ int store_incident_get(struct store *st, int64_t company_id, int64_t id, store_i
                       "ORDER BY n.id",
                       id, notif_row, &g);
     if (prepare(st, "COMMIT", &s, "incident get") == 0) {
-        (void)sqlite3_step(s);
-        sqlite3_finalize(s);
+        (void)db_step(s);
+        db_finalize(s);
     }
     return rc;
 }
 
 /* Runs one write statement with bindings done by the caller; *changes gets the count. */
-static int run_write(struct store *st, sqlite3_stmt *s, const char *what, int *changes)
+static int run_write(struct store *st, struct db_stmt *s, const char *what, int *changes)
 {
-    int rc = sqlite3_step(s);
-    sqlite3_finalize(s);
-    if (rc != SQLITE_DONE)
+    int rc = db_step(s);
+    db_finalize(s);
+    if (rc != DB_DONE)
         return store_set_err(st, rc, what);
     if (changes != NULL)
-        *changes = sqlite3_changes(st->db);
+        *changes = db_changes(st->db);
     return 0;
 }
 
 static int tx(struct store *st, const char *sql)
 {
-    sqlite3_stmt *s = NULL;
+    struct db_stmt *s = NULL;
     int rc = prepare(st, sql, &s, sql);
     return rc != 0 ? rc : run_write(st, s, sql, NULL);
 }
@@ -788,43 +790,43 @@ static int tx(struct store *st, const char *sql)
 static int note_add(struct store *st, int64_t id, const char *author, const char *kind,
                     const char *text, int64_t now, int64_t *note_id)
 {
-    sqlite3_stmt *s = NULL;
+    struct db_stmt *s = NULL;
     int rc = prepare(st,
                      "INSERT INTO incident_notes(incident_id, at, author, kind, text) "
                      "VALUES(?,?,?,?,?)",
                      &s, "note");
     if (rc != 0)
         return rc;
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int64(s, 2, now);
-    sqlite3_bind_text(s, 3, author, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 5, text, -1, SQLITE_STATIC);
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, now);
+    db_bind_text(s, 3, author, -1, DB_STATIC);
+    db_bind_text(s, 4, kind, -1, DB_STATIC);
+    db_bind_text(s, 5, text, -1, DB_STATIC);
     rc = run_write(st, s, "note", NULL);
     if (rc == 0 && note_id != NULL)
-        *note_id = sqlite3_last_insert_rowid(st->db);
+        *note_id = db_last_insert_id(st->db);
     return rc;
 }
 
 /* Inside a transaction: the incident's current state, or ERR_NOTFOUND. */
 static int state_of(struct store *st, int64_t company_id, int64_t id, int *state)
 {
-    sqlite3_stmt *s = NULL;
+    struct db_stmt *s = NULL;
     int rc = prepare(st, "SELECT state FROM incidents WHERE id=?1 AND (?2=0 OR company_id=?2)",
                      &s, "incident state");
     if (rc != 0)
         return rc;
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int64(s, 2, company_id);
-    rc = sqlite3_step(s);
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, company_id);
+    rc = db_step(s);
     int ret = ERR_NOTFOUND;
-    if (rc == SQLITE_ROW) {
-        *state = sqlite3_column_int(s, 0);
+    if (rc == DB_ROW) {
+        *state = db_column_int(s, 0);
         ret = 0;
-    } else if (rc != SQLITE_DONE) {
+    } else if (rc != DB_DONE) {
         ret = store_set_err(st, rc, "incident state");
     }
-    sqlite3_finalize(s);
+    db_finalize(s);
     return ret;
 }
 
@@ -837,19 +839,19 @@ static int update_body(struct store *st, int64_t company_id, int64_t id, int sta
         return rc;
     if (state >= 0 && !incident_transition_ok(cur, state))
         return ERR_INVAL;
-    sqlite3_stmt *s = NULL;
+    struct db_stmt *s = NULL;
     rc = prepare(st,
                  "UPDATE incidents SET state=coalesce(?2, state), assignee=coalesce(?3, "
                  "assignee), updated=?4 WHERE id=?1",
                  &s, "incident update");
     if (rc != 0)
         return rc;
-    sqlite3_bind_int64(s, 1, id);
+    db_bind_int64(s, 1, id);
     if (state >= 0)
-        sqlite3_bind_int(s, 2, state);
+        db_bind_int(s, 2, state);
     if (assignee != NULL)
-        sqlite3_bind_text(s, 3, assignee, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, now);
+        db_bind_text(s, 3, assignee, -1, DB_STATIC);
+    db_bind_int64(s, 4, now);
     rc = run_write(st, s, "incident update", NULL);
     char text[512];
     if (rc == 0 && state >= 0) {
@@ -870,7 +872,7 @@ int store_incident_update(struct store *st, int64_t company_id, int64_t id, int 
     rc = update_body(st, company_id, id, state, assignee, author, now);
     if (rc == 0)
         rc = tx(st, "COMMIT");
-    if (rc != 0 && !sqlite3_get_autocommit(st->db))
+    if (rc != 0 && !db_autocommit(st->db))
         (void)tx(st, "ROLLBACK");
     return rc;
 }
@@ -887,7 +889,7 @@ int store_incident_comment(struct store *st, int64_t company_id, int64_t id, con
         rc = note_add(st, id, author, "comment", text, now, note_id);
     if (rc == 0)
         rc = tx(st, "COMMIT");
-    if (rc != 0 && !sqlite3_get_autocommit(st->db))
+    if (rc != 0 && !db_autocommit(st->db))
         (void)tx(st, "ROLLBACK");
     return rc;
 }
@@ -896,44 +898,44 @@ int store_incident_comment(struct store *st, int64_t company_id, int64_t id, con
 
 int store_suppression_add(struct store *st, const struct store_suppression *sp, int64_t *id)
 {
-    sqlite3_stmt *s = NULL;
+    struct db_stmt *s = NULL;
     int rc = prepare(st,
                      "INSERT INTO suppressions(company_id, signature_id, device_key, reason, "
                      "expires, created) SELECT id, ?2, ?3, ?4, ?5, ?6 FROM companies WHERE id=?1",
                      &s, "suppression add");
     if (rc != 0)
         return rc;
-    sqlite3_bind_int64(s, 1, sp->company_id);
+    db_bind_int64(s, 1, sp->company_id);
     if (sp->signature_id >= 0)
-        sqlite3_bind_int64(s, 2, sp->signature_id);
+        db_bind_int64(s, 2, sp->signature_id);
     bind_text_or_null(s, 3, sp->device);
-    sqlite3_bind_text(s, 4, sp->reason, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 5, sp->expires);
-    sqlite3_bind_int64(s, 6, store_now_us());
+    db_bind_text(s, 4, sp->reason, -1, DB_STATIC);
+    db_bind_int64(s, 5, sp->expires);
+    db_bind_int64(s, 6, store_now_us());
     int changes = 0;
     rc = run_write(st, s, "suppression add", &changes);
     if (rc == 0 && changes == 0)
         return ERR_NOTFOUND;
     if (rc == 0)
-        *id = sqlite3_last_insert_rowid(st->db);
+        *id = db_last_insert_id(st->db);
     return rc;
 }
 
 int store_suppression_update(struct store *st, int64_t company_id, int64_t id,
                              const char *reason, int64_t expires)
 {
-    sqlite3_stmt *s = NULL;
+    struct db_stmt *s = NULL;
     int rc = prepare(st,
                      "UPDATE suppressions SET reason=coalesce(?3, reason), expires=CASE WHEN "
                      "?4>0 THEN ?4 ELSE expires END WHERE id=?1 AND (?2=0 OR company_id=?2)",
                      &s, "suppression update");
     if (rc != 0)
         return rc;
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int64(s, 2, company_id);
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, company_id);
     if (reason != NULL)
-        sqlite3_bind_text(s, 3, reason, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, expires);
+        db_bind_text(s, 3, reason, -1, DB_STATIC);
+    db_bind_int64(s, 4, expires);
     int changes = 0;
     rc = run_write(st, s, "suppression update", &changes);
     return rc == 0 && changes == 0 ? ERR_NOTFOUND : rc;
@@ -941,13 +943,13 @@ int store_suppression_update(struct store *st, int64_t company_id, int64_t id,
 
 int store_suppression_delete(struct store *st, int64_t company_id, int64_t id)
 {
-    sqlite3_stmt *s = NULL;
+    struct db_stmt *s = NULL;
     int rc = prepare(st, "DELETE FROM suppressions WHERE id=?1 AND (?2=0 OR company_id=?2)", &s,
                      "suppression delete");
     if (rc != 0)
         return rc;
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int64(s, 2, company_id);
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, company_id);
     int changes = 0;
     rc = run_write(st, s, "suppression delete", &changes);
     return rc == 0 && changes == 0 ? ERR_NOTFOUND : rc;
@@ -959,19 +961,19 @@ struct supp_cb {
     int n;
 };
 
-static int supp_row(void *arg, sqlite3_stmt *s)
+static int supp_row(void *arg, struct db_stmt *s)
 {
     struct supp_cb *c = arg;
     const char *dev = col_text(s, 3);
     struct store_suppression sp = {
-        .id = sqlite3_column_int64(s, 0),
-        .company_id = sqlite3_column_int64(s, 1),
-        .signature_id = sqlite3_column_type(s, 2) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 2),
+        .id = db_column_int64(s, 0),
+        .company_id = db_column_int64(s, 1),
+        .signature_id = db_column_is_null(s, 2) ? -1 : db_column_int64(s, 2),
         .device = dev ? dev : "",
         .reason = col_text(s, 4),
-        .expires = sqlite3_column_int64(s, 5),
-        .created = sqlite3_column_int64(s, 6),
-        .hits = sqlite3_column_int64(s, 7),
+        .expires = db_column_int64(s, 5),
+        .created = db_column_int64(s, 6),
+        .hits = db_column_int64(s, 7),
     };
     c->n++;
     return c->cb(c->arg, &sp);
@@ -980,7 +982,7 @@ static int supp_row(void *arg, sqlite3_stmt *s)
 int store_suppression_list(struct store *st, int64_t company_id, int64_t id,
                            int (*cb)(void *arg, const struct store_suppression *s), void *arg)
 {
-    sqlite3_stmt *s = NULL;
+    struct db_stmt *s = NULL;
     int rc = prepare(st,
                      "SELECT id, company_id, signature_id, device_key, reason, expires, created, "
                      "hits FROM suppressions WHERE (?1=0 OR company_id=?1) AND (?2=0 OR id=?2) "
@@ -988,18 +990,18 @@ int store_suppression_list(struct store *st, int64_t company_id, int64_t id,
                      &s, "suppression list");
     if (rc != 0)
         return rc;
-    sqlite3_bind_int64(s, 1, company_id);
-    sqlite3_bind_int64(s, 2, id);
+    db_bind_int64(s, 1, company_id);
+    db_bind_int64(s, 2, id);
     struct supp_cb c = {cb, arg, 0};
     rc = rows(st, s, supp_row, &c, "suppression list");
-    sqlite3_finalize(s);
+    db_finalize(s);
     return rc == 0 && id > 0 && c.n == 0 ? ERR_NOTFOUND : rc;
 }
 
 int store_company_notify(struct store *st, int64_t company_id, int severity,
                          const char *webhook, const char *contacts)
 {
-    sqlite3_stmt *s = NULL;
+    struct db_stmt *s = NULL;
     int rc = prepare(st,
                      "UPDATE companies SET notify_severity=CASE WHEN ?2>0 THEN ?2 ELSE "
                      "notify_severity END, webhook_url=coalesce(?3, webhook_url), "
@@ -1007,12 +1009,12 @@ int store_company_notify(struct store *st, int64_t company_id, int severity,
                      &s, "company notify");
     if (rc != 0)
         return rc;
-    sqlite3_bind_int64(s, 1, company_id);
-    sqlite3_bind_int(s, 2, severity);
+    db_bind_int64(s, 1, company_id);
+    db_bind_int(s, 2, severity);
     if (webhook != NULL)
-        sqlite3_bind_text(s, 3, webhook, -1, SQLITE_STATIC);
+        db_bind_text(s, 3, webhook, -1, DB_STATIC);
     if (contacts != NULL)
-        sqlite3_bind_text(s, 4, contacts, -1, SQLITE_STATIC);
+        db_bind_text(s, 4, contacts, -1, DB_STATIC);
     int changes = 0;
     rc = run_write(st, s, "company notify", &changes);
     return rc == 0 && changes == 0 ? ERR_NOTFOUND : rc;
@@ -1023,20 +1025,20 @@ int store_company_notify(struct store *st, int64_t company_id, int severity,
 int store_notify_due(struct store *st, int64_t now, int limit, int mail_ok,
                      int (*cb)(void *arg, const struct store_notify_job *j), void *arg)
 {
-    sqlite3_stmt *s = NULL;
+    struct db_stmt *s = NULL;
     int rc = prepare(st,
                      "SELECT " NOTIF_COLS ", " INC_COLS ", c.name, c.lang, c.contacts FROM "
                      "notifications n JOIN incidents i ON i.id=n.incident_id JOIN companies c "
                      "ON c.id=n.company_id WHERE n.state='queued' AND n.next_attempt<=?1 "
-                     "AND (?3 OR n.channel<>'mail') "
+                     "AND (?3<>0 OR n.channel<>'mail') "
                      "ORDER BY n.next_attempt, n.id LIMIT ?2",
                      &s, "notify due");
     if (rc != 0)
         return rc;
-    sqlite3_bind_int64(s, 1, now);
-    sqlite3_bind_int(s, 2, limit);
-    sqlite3_bind_int(s, 3, mail_ok != 0);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    db_bind_int64(s, 1, now);
+    db_bind_int(s, 2, limit);
+    db_bind_int(s, 3, mail_ok != 0);
+    while ((rc = db_step(s)) == DB_ROW) {
         struct store_notify_job j;
         notif_read(s, &j.n);
         inc_read(s, NOTIF_NCOLS, &j.inc);
@@ -1046,35 +1048,35 @@ int store_notify_due(struct store *st, int64_t now, int limit, int mail_ok,
         if (cb(arg, &j) != 0)
             break;
     }
-    int ret = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_set_err(st, rc, "notify due");
-    sqlite3_finalize(s);
+    int ret = rc == DB_ROW || rc == DB_DONE ? 0 : store_set_err(st, rc, "notify due");
+    db_finalize(s);
     return ret;
 }
 
 int store_incident_signatures(struct store *st, int64_t incident_id, int max,
                               int (*cb)(void *arg, const char *en, const char *ja), void *arg)
 {
-    sqlite3_stmt *s = NULL;
+    struct db_stmt *s = NULL;
     int rc = prepare(st,
                      "SELECT signature, signature_ja FROM incident_alerts WHERE incident_id=? "
                      "GROUP BY signature, signature_ja ORDER BY min(ts) LIMIT ?",
                      &s, "signatures");
     if (rc != 0)
         return rc;
-    sqlite3_bind_int64(s, 1, incident_id);
-    sqlite3_bind_int(s, 2, max);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+    db_bind_int64(s, 1, incident_id);
+    db_bind_int(s, 2, max);
+    while ((rc = db_step(s)) == DB_ROW)
         if (cb(arg, col_text(s, 0), col_text(s, 1)) != 0)
             break;
-    int ret = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_set_err(st, rc, "signatures");
-    sqlite3_finalize(s);
+    int ret = rc == DB_ROW || rc == DB_DONE ? 0 : store_set_err(st, rc, "signatures");
+    db_finalize(s);
     return ret;
 }
 
 int store_notify_result(struct store *st, int64_t id, const char *state, const char *error,
                         int64_t next_attempt, int64_t now)
 {
-    sqlite3_stmt *s = NULL;
+    struct db_stmt *s = NULL;
     int rc = prepare(st,
                      "UPDATE notifications SET state=?2, attempts=attempts+1, "
                      "last_error=coalesce(?3, last_error), next_attempt=?4, "
@@ -1082,11 +1084,11 @@ int store_notify_result(struct store *st, int64_t id, const char *state, const c
                      &s, "notify result");
     if (rc != 0)
         return rc;
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_text(s, 2, state, -1, SQLITE_STATIC);
+    db_bind_int64(s, 1, id);
+    db_bind_text(s, 2, state, -1, DB_STATIC);
     if (error != NULL)
-        sqlite3_bind_text(s, 3, error, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, next_attempt);
-    sqlite3_bind_int64(s, 5, now);
+        db_bind_text(s, 3, error, -1, DB_STATIC);
+    db_bind_int64(s, 4, next_attempt);
+    db_bind_int64(s, 5, now);
     return run_write(st, s, "notify result", NULL);
 }

@@ -14,8 +14,9 @@
 #include "otasuke/alloc.h"
 #include "otasuke/err.h"
 
-#include <sqlite3.h>
+#include "store/db.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -27,6 +28,8 @@ enum stmt_id {
     S_BATCH_ADD,
     S_EVENT_ADD,
     S_COUNTER_ADD,
+    S_TENANT_LOCK,
+    S_EVENTS_PG,
     S_AUTH,
     S_COUNT
 };
@@ -42,35 +45,43 @@ static const char *const g_sql[S_COUNT] = {
                     "received, body) VALUES(?,?,?,?,?,?,?)",
     [S_COUNTER_ADD] = "INSERT INTO counters(company_id, day, event_type, category, count) "
                       "VALUES(?,?,?,?,?) ON CONFLICT(company_id, day, event_type, category) "
-                      "DO UPDATE SET count = count + excluded.count",
+                      "DO UPDATE SET count = counters.count + excluded.count",
+    /* PostgreSQL only: alerts of one tenant are grouped into incidents one batch at a
+     * time, as SQLite's single writer does (negative keys: migrations use a positive one) */
+    [S_TENANT_LOCK] = "SELECT pg_advisory_xact_lock(-?)",
+    /* PostgreSQL only: a batch's events in one statement (one round trip, not one per
+     * event), their ids returned in insertion order */
+    [S_EVENTS_PG] = "INSERT INTO events(company_id, sensor_id, event_type, category, ts, "
+                    "received, body) SELECT ?1, ?2, t, c, ts, ?3, b FROM unnest(?4::text[], "
+                    "?5::text[], ?6::bigint[], ?7::text[]) AS u(t, c, ts, b) RETURNING id",
     [S_AUTH] = "SELECT id, company_id FROM sensors WHERE token_hash=? AND revoked IS NULL",
 };
 
-_Static_assert(S_COUNT <= sizeof(((struct store *)0)->stmt) / sizeof(sqlite3_stmt *),
+_Static_assert(S_COUNT <= sizeof(((struct store *)0)->stmt) / sizeof(struct db_stmt *),
                "struct store: room for the fixed statements");
 
 int store_set_err(struct store *st, int rc, const char *what)
 {
-    snprintf(st->err, sizeof(st->err), "%s: %s", what, sqlite3_errmsg(st->db));
-    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+    snprintf(st->err, sizeof(st->err), "%s: %s", what, db_errmsg(st->db));
+    if (rc == DB_BUSY || rc == DB_LOCKED)
         return STORE_BUSY;
-    if (rc == SQLITE_FULL)
+    if (rc == DB_FULL)
         return ERR_NOSPACE;
-    if (rc == SQLITE_NOMEM)
+    if (rc == DB_NOMEM)
         return ERR_NOMEM;
-    if (rc == SQLITE_CONSTRAINT)
+    if (rc == DB_CONSTRAINT)
         return ERR_EXISTS;
     return ERR_IO;
 }
 
-sqlite3_stmt *store_xprep(struct store *st, int id, const char *sql)
+struct db_stmt *store_xprep(struct store *st, int id, const char *sql)
 {
     if (id < 0 || id >= STORE_XSTMT)
         return NULL;
     if (st->xstmt[id] == NULL &&
-        sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->xstmt[id], NULL) !=
-            SQLITE_OK) {
-        store_set_err(st, SQLITE_ERROR, "prepare");
+        db_prepare_persistent(st->db, sql, &st->xstmt[id]) !=
+            DB_OK) {
+        store_set_err(st, DB_ERROR, "prepare");
         return NULL;
     }
     return st->xstmt[id];
@@ -82,12 +93,11 @@ const char *store_errmsg(const struct store *st)
 }
 
 /* Prepares sql once per connection for the fixed statements, else fresh. */
-static sqlite3_stmt *prep(struct store *st, enum stmt_id id)
+static struct db_stmt *prep(struct store *st, enum stmt_id id)
 {
     if (st->stmt[id] == NULL &&
-        sqlite3_prepare_v3(st->db, g_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st->stmt[id],
-                           NULL) != SQLITE_OK) {
-        store_set_err(st, SQLITE_ERROR, "prepare");
+        db_prepare_persistent(st->db, g_sql[id], &st->stmt[id]) != DB_OK) {
+        store_set_err(st, DB_ERROR, "prepare");
         return NULL;
     }
     return st->stmt[id];
@@ -96,41 +106,40 @@ static sqlite3_stmt *prep(struct store *st, enum stmt_id id)
 /* Runs a fixed statement that returns no rows. */
 static int run_fixed(struct store *st, enum stmt_id id)
 {
-    sqlite3_stmt *s = prep(st, id);
+    struct db_stmt *s = prep(st, id);
     if (s == NULL)
         return ERR_IO;
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0 : store_set_err(st, rc, g_sql[id]);
+    int rc = db_step(s);
+    db_reset(s);
+    return rc == DB_DONE ? 0 : store_set_err(st, rc, g_sql[id]);
 }
 
 static void rollback(struct store *st)
 {
-    if (!sqlite3_get_autocommit(st->db))
+    if (!db_autocommit(st->db))
         (void)run_fixed(st, S_ROLLBACK);
 }
 
 static int pragmas(struct store *st, const struct store_opts *o)
 {
+    if (db_kind(st->db) != DB_SQLITE)
+        return 0;
     char sql[256];
     snprintf(sql, sizeof(sql),
              "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON; "
              "PRAGMA cache_size=-16384; PRAGMA journal_size_limit=67108864;",
              o->sync == STORE_SYNC_NORMAL ? "NORMAL" : "FULL");
-    char *msg = NULL;
     /* Fixed text, no parameters: the one place besides migrations that uses exec. */
-    int rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
-    if (rc != SQLITE_OK) {
-        snprintf(st->err, sizeof(st->err), "pragmas: %s", msg ? msg : sqlite3_errstr(rc));
-        sqlite3_free(msg);
-        return rc == SQLITE_BUSY ? STORE_BUSY : ERR_IO;
+    int rc = db_exec(st->db, sql);
+    if (rc != DB_OK) {
+        snprintf(st->err, sizeof(st->err), "pragmas: %s", db_errmsg(st->db));
+        return rc == DB_BUSY ? STORE_BUSY : ERR_IO;
     }
-    sqlite3_busy_timeout(st->db, o->busy_timeout_ms > 0 ? o->busy_timeout_ms : 2000);
     return 0;
 }
 
-struct store *store_open_sqlite(const char *path, const struct store_opts *opts, char *errmsg,
-                                size_t errlen)
+struct store *store_open(const char *target, const struct store_opts *opts, char *errmsg,
+                         size_t errlen)
 {
     static const struct store_opts defaults = {STORE_SYNC_FULL, 2000, 0};
     const struct store_opts *o = opts ? opts : &defaults;
@@ -141,19 +150,16 @@ struct store *store_open_sqlite(const char *path, const struct store_opts *opts,
     }
     st->incident_window_us = o->incident_window_us > 0 ? o->incident_window_us
                                                       : STORE_INCIDENT_WINDOW_DEFAULT;
-    int rc = sqlite3_open_v2(path, &st->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
-    if (rc != SQLITE_OK) {
-        snprintf(errmsg, errlen, "%s: %s", path,
-                 st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+    /* The busy timeout first: migrations by two processes at once must wait, not fail. */
+    char why[STORE_ERRMSG_LEN];
+    st->db = db_open(target, o->busy_timeout_ms, why, sizeof(why));
+    if (st->db == NULL) {
+        snprintf(errmsg, errlen, "%s: %s", db_target_is_pg(target) ? "postgresql" : target, why);
         goto fail;
     }
-    sqlite3_extended_result_codes(st->db, 0);
-    /* The busy timeout first: migrations by two processes at once must wait, not fail. */
-    sqlite3_busy_timeout(st->db, o->busy_timeout_ms > 0 ? o->busy_timeout_ms : 2000);
     if (pragmas(st, o) != 0 || migrations_run(st->db, st->err, sizeof(st->err)) != 0) {
-        snprintf(errmsg, errlen, "%s: %s", path, st->err);
+        snprintf(errmsg, errlen, "%s: %s", db_target_is_pg(target) ? "postgresql" : target,
+                 st->err);
         goto fail;
     }
     return st;
@@ -162,15 +168,21 @@ fail:
     return NULL;
 }
 
+struct store *store_open_sqlite(const char *path, const struct store_opts *opts, char *errmsg,
+                                size_t errlen)
+{
+    return store_open(path, opts, errmsg, errlen);
+}
+
 void store_close(struct store *st)
 {
     if (st == NULL)
         return;
     for (int i = 0; i < S_COUNT; i++)
-        sqlite3_finalize(st->stmt[i]);
+        db_finalize(st->stmt[i]);
     for (int i = 0; i < STORE_XSTMT; i++)
-        sqlite3_finalize(st->xstmt[i]);
-    sqlite3_close(st->db);
+        db_finalize(st->xstmt[i]);
+    db_close(st->db);
     xfree(st);
 }
 
@@ -193,27 +205,26 @@ int64_t store_now_us(void)
 
 int store_company_add(struct store *st, const struct company_in *c, int64_t *id)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(st->db,
+    struct db_stmt *s = NULL;
+    int rc = db_prepare(st->db,
                                 "INSERT INTO companies(name, sector, devices, contacts, tz, lang, "
-                                "created) VALUES(?,?,?,?,?,?,?)",
-                                -1, &s, NULL);
-    if (rc != SQLITE_OK)
+                                "created) VALUES(?,?,?,?,?,?,?)", &s);
+    if (rc != DB_OK)
         return store_set_err(st, rc, "company add");
-    sqlite3_bind_text(s, 1, c->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, c->sector, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, c->devices);
-    sqlite3_bind_text(s, 4, c->contacts ? c->contacts : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 5, c->tz, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 6, c->lang, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 7, store_now_us());
-    rc = sqlite3_step(s);
+    db_bind_text(s, 1, c->name, -1, DB_STATIC);
+    db_bind_text(s, 2, c->sector, -1, DB_STATIC);
+    db_bind_int64(s, 3, c->devices);
+    db_bind_text(s, 4, c->contacts ? c->contacts : "", -1, DB_STATIC);
+    db_bind_text(s, 5, c->tz, -1, DB_STATIC);
+    db_bind_text(s, 6, c->lang, -1, DB_STATIC);
+    db_bind_int64(s, 7, store_now_us());
+    rc = db_step(s);
     int ret = 0;
-    if (rc == SQLITE_DONE)
-        *id = sqlite3_last_insert_rowid(st->db);
+    if (rc == DB_DONE)
+        *id = db_last_insert_id(st->db);
     else
         ret = store_set_err(st, rc, "company add");
-    sqlite3_finalize(s);
+    db_finalize(s);
     return ret;
 }
 
@@ -222,17 +233,16 @@ int store_company_list(struct store *st,
                                   const char *tz, const char *lang),
                        void *arg)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(
-        st->db, "SELECT id, name, sector, tz, lang FROM companies ORDER BY id", -1, &s, NULL);
-    if (rc != SQLITE_OK)
+    struct db_stmt *s = NULL;
+    int rc = db_prepare(st->db, "SELECT id, name, sector, tz, lang FROM companies ORDER BY id", &s);
+    if (rc != DB_OK)
         return store_set_err(st, rc, "company list");
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        cb(arg, sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
-           (const char *)sqlite3_column_text(s, 2), (const char *)sqlite3_column_text(s, 3),
-           (const char *)sqlite3_column_text(s, 4));
-    int ret = rc == SQLITE_DONE ? 0 : store_set_err(st, rc, "company list");
-    sqlite3_finalize(s);
+    while ((rc = db_step(s)) == DB_ROW)
+        cb(arg, db_column_int64(s, 0), db_column_text(s, 1),
+           db_column_text(s, 2), db_column_text(s, 3),
+           db_column_text(s, 4));
+    int ret = rc == DB_DONE ? 0 : store_set_err(st, rc, "company list");
+    db_finalize(s);
     return ret;
 }
 
@@ -240,72 +250,69 @@ int store_sensor_add(struct store *st, int64_t company_id, const char *name,
                      const uint8_t code_hash[STORE_HASH_LEN], int64_t expires_us,
                      int64_t *sensor_id)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(st->db,
+    struct db_stmt *s = NULL;
+    int rc = db_prepare(st->db,
                                 "INSERT INTO sensors(company_id, name, code_hash, code_expires, "
-                                "created) SELECT id, ?, ?, ?, ? FROM companies WHERE id=?",
-                                -1, &s, NULL);
-    if (rc != SQLITE_OK)
+                                "created) SELECT id, ?, ?, ?, ? FROM companies WHERE id=?", &s);
+    if (rc != DB_OK)
         return store_set_err(st, rc, "sensor add");
-    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 2, code_hash, STORE_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, expires_us);
-    sqlite3_bind_int64(s, 4, store_now_us());
-    sqlite3_bind_int64(s, 5, company_id);
-    rc = sqlite3_step(s);
+    db_bind_text(s, 1, name, -1, DB_STATIC);
+    db_bind_blob(s, 2, code_hash, STORE_HASH_LEN, DB_STATIC);
+    db_bind_int64(s, 3, expires_us);
+    db_bind_int64(s, 4, store_now_us());
+    db_bind_int64(s, 5, company_id);
+    rc = db_step(s);
     int ret = 0;
-    if (rc != SQLITE_DONE)
+    if (rc != DB_DONE)
         ret = store_set_err(st, rc, "sensor add");
-    else if (sqlite3_changes(st->db) == 0)
+    else if (db_changes(st->db) == 0)
         ret = ERR_NOTFOUND;
     else
-        *sensor_id = sqlite3_last_insert_rowid(st->db);
-    sqlite3_finalize(s);
+        *sensor_id = db_last_insert_id(st->db);
+    db_finalize(s);
     return ret;
 }
 
 int store_sensor_list(struct store *st, int64_t company_id,
                       void (*cb)(void *arg, const struct sensor_info *s), void *arg)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(st->db,
+    struct db_stmt *s = NULL;
+    int rc = db_prepare(st->db,
                                 "SELECT id, company_id, name, enrolled IS NOT NULL, "
                                 "revoked IS NOT NULL FROM sensors WHERE ?=0 OR company_id=? "
-                                "ORDER BY id",
-                                -1, &s, NULL);
-    if (rc != SQLITE_OK)
+                                "ORDER BY id", &s);
+    if (rc != DB_OK)
         return store_set_err(st, rc, "sensor list");
-    sqlite3_bind_int64(s, 1, company_id);
-    sqlite3_bind_int64(s, 2, company_id);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    db_bind_int64(s, 1, company_id);
+    db_bind_int64(s, 2, company_id);
+    while ((rc = db_step(s)) == DB_ROW) {
         struct sensor_info si = {0};
-        si.id = sqlite3_column_int64(s, 0);
-        si.company_id = sqlite3_column_int64(s, 1);
-        snprintf(si.name, sizeof(si.name), "%s", (const char *)sqlite3_column_text(s, 2));
-        si.enrolled = sqlite3_column_int(s, 3);
-        si.revoked = sqlite3_column_int(s, 4);
+        si.id = db_column_int64(s, 0);
+        si.company_id = db_column_int64(s, 1);
+        snprintf(si.name, sizeof(si.name), "%s", db_column_text(s, 2));
+        si.enrolled = db_column_int(s, 3);
+        si.revoked = db_column_int(s, 4);
         cb(arg, &si);
     }
-    int ret = rc == SQLITE_DONE ? 0 : store_set_err(st, rc, "sensor list");
-    sqlite3_finalize(s);
+    int ret = rc == DB_DONE ? 0 : store_set_err(st, rc, "sensor list");
+    db_finalize(s);
     return ret;
 }
 
 int store_sensor_revoke(struct store *st, int64_t sensor_id)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(st->db,
+    struct db_stmt *s = NULL;
+    int rc = db_prepare(st->db,
                                 "UPDATE sensors SET revoked=?, code_hash=NULL "
-                                "WHERE id=? AND revoked IS NULL",
-                                -1, &s, NULL);
-    if (rc != SQLITE_OK)
+                                "WHERE id=? AND revoked IS NULL", &s);
+    if (rc != DB_OK)
         return store_set_err(st, rc, "sensor revoke");
-    sqlite3_bind_int64(s, 1, store_now_us());
-    sqlite3_bind_int64(s, 2, sensor_id);
-    rc = sqlite3_step(s);
-    int ret = rc == SQLITE_DONE ? (sqlite3_changes(st->db) ? 0 : ERR_NOTFOUND)
+    db_bind_int64(s, 1, store_now_us());
+    db_bind_int64(s, 2, sensor_id);
+    rc = db_step(s);
+    int ret = rc == DB_DONE ? (db_changes(st->db) ? 0 : ERR_NOTFOUND)
                                 : store_set_err(st, rc, "sensor revoke");
-    sqlite3_finalize(s);
+    db_finalize(s);
     return ret;
 }
 
@@ -313,43 +320,41 @@ int store_sensor_revoke(struct store *st, int64_t sensor_id)
 static int enroll_find(struct store *st, const uint8_t *code_hash, int64_t now, int64_t *sid,
                        struct principal *who)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(st->db,
+    struct db_stmt *s = NULL;
+    int rc = db_prepare(st->db,
                                 "SELECT id, company_id, code_expires FROM sensors "
-                                "WHERE code_hash=? AND revoked IS NULL AND token_hash IS NULL",
-                                -1, &s, NULL);
-    if (rc != SQLITE_OK)
+                                "WHERE code_hash=? AND revoked IS NULL AND token_hash IS NULL", &s);
+    if (rc != DB_OK)
         return store_set_err(st, rc, "enroll");
-    sqlite3_bind_blob(s, 1, code_hash, STORE_HASH_LEN, SQLITE_STATIC);
-    rc = sqlite3_step(s);
+    db_bind_blob(s, 1, code_hash, STORE_HASH_LEN, DB_STATIC);
+    rc = db_step(s);
     int ret = ERR_NOTFOUND;
-    if (rc == SQLITE_ROW) {
-        *sid = sqlite3_column_int64(s, 0);
+    if (rc == DB_ROW) {
+        *sid = db_column_int64(s, 0);
         who->sensor_id = *sid;
-        who->company_id = sqlite3_column_int64(s, 1);
-        ret = sqlite3_column_int64(s, 2) < now ? STORE_EXPIRED : 0;
-    } else if (rc != SQLITE_DONE) {
+        who->company_id = db_column_int64(s, 1);
+        ret = db_column_int64(s, 2) < now ? STORE_EXPIRED : 0;
+    } else if (rc != DB_DONE) {
         ret = store_set_err(st, rc, "enroll");
     }
-    sqlite3_finalize(s);
+    db_finalize(s);
     return ret;
 }
 
 static int enroll_set(struct store *st, int64_t sid, const uint8_t *token_hash, int64_t now)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(st->db,
+    struct db_stmt *s = NULL;
+    int rc = db_prepare(st->db,
                                 "UPDATE sensors SET token_hash=?, code_hash=NULL, enrolled=? "
-                                "WHERE id=?",
-                                -1, &s, NULL);
-    if (rc != SQLITE_OK)
+                                "WHERE id=?", &s);
+    if (rc != DB_OK)
         return store_set_err(st, rc, "enroll");
-    sqlite3_bind_blob(s, 1, token_hash, STORE_HASH_LEN, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, now);
-    sqlite3_bind_int64(s, 3, sid);
-    rc = sqlite3_step(s);
-    sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? 0 : store_set_err(st, rc, "enroll");
+    db_bind_blob(s, 1, token_hash, STORE_HASH_LEN, DB_STATIC);
+    db_bind_int64(s, 2, now);
+    db_bind_int64(s, 3, sid);
+    rc = db_step(s);
+    db_finalize(s);
+    return rc == DB_DONE ? 0 : store_set_err(st, rc, "enroll");
 }
 
 int store_enroll(struct store *st, const uint8_t code_hash[STORE_HASH_LEN],
@@ -373,21 +378,21 @@ int store_enroll(struct store *st, const uint8_t code_hash[STORE_HASH_LEN],
 int store_auth_token(struct store *st, const uint8_t token_hash[STORE_HASH_LEN],
                      struct principal *who)
 {
-    sqlite3_stmt *s = prep(st, S_AUTH);
+    struct db_stmt *s = prep(st, S_AUTH);
     if (s == NULL)
         return ERR_IO;
-    sqlite3_bind_blob(s, 1, token_hash, STORE_HASH_LEN, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
+    db_bind_blob(s, 1, token_hash, STORE_HASH_LEN, DB_STATIC);
+    int rc = db_step(s);
     int ret = ERR_NOTFOUND;
-    if (rc == SQLITE_ROW) {
-        who->sensor_id = sqlite3_column_int64(s, 0);
-        who->company_id = sqlite3_column_int64(s, 1);
+    if (rc == DB_ROW) {
+        who->sensor_id = db_column_int64(s, 0);
+        who->company_id = db_column_int64(s, 1);
         ret = 0;
-    } else if (rc != SQLITE_DONE) {
+    } else if (rc != DB_DONE) {
         ret = store_set_err(st, rc, "auth");
     }
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
+    db_reset(s);
+    db_clear_bindings(s);
     return ret;
 }
 
@@ -395,61 +400,61 @@ int store_auth_token(struct store *st, const uint8_t token_hash[STORE_HASH_LEN],
 static int batch_get(struct store *st, const struct principal *who, const char *batch_id,
                      struct store_batch_result *res)
 {
-    sqlite3_stmt *s = prep(st, S_BATCH_GET);
+    struct db_stmt *s = prep(st, S_BATCH_GET);
     if (s == NULL)
         return ERR_IO;
-    sqlite3_bind_int64(s, 1, who->sensor_id);
-    sqlite3_bind_text(s, 2, batch_id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
+    db_bind_int64(s, 1, who->sensor_id);
+    db_bind_text(s, 2, batch_id, -1, DB_STATIC);
+    int rc = db_step(s);
     int ret = 0;
-    if (rc == SQLITE_ROW) {
-        res->seq = (uint64_t)sqlite3_column_int64(s, 0);
-        res->stored = (uint64_t)sqlite3_column_int64(s, 1);
-        res->rejected = (uint64_t)sqlite3_column_int64(s, 2);
+    if (rc == DB_ROW) {
+        res->seq = (uint64_t)db_column_int64(s, 0);
+        res->stored = (uint64_t)db_column_int64(s, 1);
+        res->rejected = (uint64_t)db_column_int64(s, 2);
         ret = STORE_DUPLICATE;
-    } else if (rc != SQLITE_DONE) {
+    } else if (rc != DB_DONE) {
         ret = store_set_err(st, rc, "batch lookup");
     }
-    sqlite3_reset(s);
+    db_reset(s);
     return ret;
 }
 
 static int batch_add(struct store *st, const struct principal *who, const struct store_batch *b,
                      int64_t now)
 {
-    sqlite3_stmt *s = prep(st, S_BATCH_ADD);
+    struct db_stmt *s = prep(st, S_BATCH_ADD);
     if (s == NULL)
         return ERR_IO;
-    sqlite3_bind_int64(s, 1, who->sensor_id);
-    sqlite3_bind_text(s, 2, b->batch_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, (int64_t)b->seq);
-    sqlite3_bind_int64(s, 4, now);
-    sqlite3_bind_int64(s, 5, (int64_t)b->n_ev);
-    sqlite3_bind_int64(s, 6, (int64_t)b->rejected);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0 : store_set_err(st, rc, "batch insert");
+    db_bind_int64(s, 1, who->sensor_id);
+    db_bind_text(s, 2, b->batch_id, -1, DB_STATIC);
+    db_bind_int64(s, 3, (int64_t)b->seq);
+    db_bind_int64(s, 4, now);
+    db_bind_int64(s, 5, (int64_t)b->n_ev);
+    db_bind_int64(s, 6, (int64_t)b->rejected);
+    int rc = db_step(s);
+    db_reset(s);
+    return rc == DB_DONE ? 0 : store_set_err(st, rc, "batch insert");
 }
 
 static int event_add(struct store *st, const struct principal *who, const struct store_event *e,
                      int64_t now)
 {
-    sqlite3_stmt *s = prep(st, S_EVENT_ADD);
+    struct db_stmt *s = prep(st, S_EVENT_ADD);
     if (s == NULL)
         return ERR_IO;
-    sqlite3_bind_int64(s, 1, who->company_id);
-    sqlite3_bind_int64(s, 2, who->sensor_id);
-    sqlite3_bind_text(s, 3, e->event_type, -1, SQLITE_STATIC);
+    db_bind_int64(s, 1, who->company_id);
+    db_bind_int64(s, 2, who->sensor_id);
+    db_bind_text(s, 3, e->event_type, -1, DB_STATIC);
     if (e->category != NULL)
-        sqlite3_bind_text(s, 4, e->category, -1, SQLITE_STATIC);
+        db_bind_text(s, 4, e->category, -1, DB_STATIC);
     else
-        sqlite3_bind_null(s, 4);
-    sqlite3_bind_int64(s, 5, e->ts_us);
-    sqlite3_bind_int64(s, 6, now);
-    sqlite3_bind_text(s, 7, e->body, (int)e->body_len, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0 : store_set_err(st, rc, "event insert");
+        db_bind_null(s, 4);
+    db_bind_int64(s, 5, e->ts_us);
+    db_bind_int64(s, 6, now);
+    db_bind_text(s, 7, e->body, (int)e->body_len, DB_STATIC);
+    int rc = db_step(s);
+    db_reset(s);
+    return rc == DB_DONE ? 0 : store_set_err(st, rc, "event insert");
 }
 
 /* The UTC day of ts_us as YYYY-MM-DD. */
@@ -466,17 +471,17 @@ static void utc_day(int64_t ts_us, char out[11])
 static int counter_add(struct store *st, int64_t company, const char *day, const char *type,
                        const char *cat, int64_t n)
 {
-    sqlite3_stmt *s = prep(st, S_COUNTER_ADD);
+    struct db_stmt *s = prep(st, S_COUNTER_ADD);
     if (s == NULL)
         return ERR_IO;
-    sqlite3_bind_int64(s, 1, company);
-    sqlite3_bind_text(s, 2, day, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, type, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, cat ? cat : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 5, n);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? 0 : store_set_err(st, rc, "counter update");
+    db_bind_int64(s, 1, company);
+    db_bind_text(s, 2, day, -1, DB_STATIC);
+    db_bind_text(s, 3, type, -1, DB_STATIC);
+    db_bind_text(s, 4, cat ? cat : "", -1, DB_STATIC);
+    db_bind_int64(s, 5, n);
+    int rc = db_step(s);
+    db_reset(s);
+    return rc == DB_DONE ? 0 : store_set_err(st, rc, "counter update");
 }
 
 static int str_eq(const char *a, const char *b)
@@ -537,15 +542,134 @@ static int counters_add(struct store *st, const struct principal *who, const str
     return counters_flush(st, who->company_id, keys, nk);
 }
 
+/* Appends text as an element of a PostgreSQL array literal ("..." with \\ and \"
+ * escaped; NULL unquoted) to the growing buffer *buf of *len bytes, capacity *cap. */
+static int arr_add(char **buf, size_t *len, size_t *cap, const char *v, size_t n, int quote)
+{
+    size_t need = *len + 2 * n + 8; /* separator, quotes or NULL, the closing brace */
+    if (need > *cap) {
+        size_t c = *cap ? *cap : 4096;
+        while (c < need)
+            c *= 2;
+        char *nb = xrealloc(MEM_CORE, *buf, c);
+        if (nb == NULL)
+            return ERR_NOMEM;
+        *buf = nb;
+        *cap = c;
+    }
+    char *o = *buf + *len;
+    *o++ = *len == 0 ? '{' : ',';
+    if (v == NULL) {
+        memcpy(o, "NULL", 4);
+        o += 4;
+    } else {
+        if (quote)
+            *o++ = '"';
+        for (size_t i = 0; i < n; i++) {
+            if (quote && (v[i] == '"' || v[i] == '\\'))
+                *o++ = '\\';
+            *o++ = v[i];
+        }
+        if (quote)
+            *o++ = '"';
+    }
+    *len = (size_t)(o - *buf);
+    return 0;
+}
+
+struct pg_arrays {
+    char *buf[4];
+    size_t len[4], cap[4];
+};
+
+/* PostgreSQL: inserts every event of the batch in one statement; ids[i] gets the id of
+ * event i. */
+static int events_add_pg(struct store *st, const struct principal *who,
+                         const struct store_batch *b, int64_t now, int64_t *ids)
+{
+    struct pg_arrays a = {{NULL}, {0}, {0}};
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < b->n_ev; i++) {
+        const struct store_event *e = &b->ev[i];
+        char ts[24];
+        int tn = snprintf(ts, sizeof(ts), "%lld", (long long)e->ts_us);
+        rc = arr_add(&a.buf[0], &a.len[0], &a.cap[0], e->event_type, strlen(e->event_type), 1);
+        if (rc == 0)
+            rc = arr_add(&a.buf[1], &a.len[1], &a.cap[1], e->category,
+                         e->category ? strlen(e->category) : 0, 1);
+        if (rc == 0)
+            rc = arr_add(&a.buf[2], &a.len[2], &a.cap[2], ts, (size_t)tn, 0);
+        if (rc == 0)
+            rc = arr_add(&a.buf[3], &a.len[3], &a.cap[3], e->body, e->body_len, 1);
+    }
+    for (int k = 0; rc == 0 && k < 4; k++)
+        a.buf[k][a.len[k]++] = '}'; /* arr_add leaves room for it */
+    struct db_stmt *s = rc == 0 ? prep(st, S_EVENTS_PG) : NULL;
+    if (s != NULL) {
+        db_bind_int64(s, 1, who->company_id);
+        db_bind_int64(s, 2, who->sensor_id);
+        db_bind_int64(s, 3, now);
+        for (int k = 0; k < 4; k++)
+            db_bind_text(s, 4 + k, a.buf[k], (int)a.len[k], DB_TRANSIENT);
+        size_t n = 0;
+        int step;
+        while ((step = db_step(s)) == DB_ROW)
+            if (n < b->n_ev)
+                ids[n++] = db_column_int64(s, 0);
+        if (step != DB_DONE)
+            rc = store_set_err(st, step, "event insert");
+        else if (n != b->n_ev)
+            rc = ERR_IO;
+        db_reset(s);
+        db_clear_bindings(s);
+    } else if (rc == 0) {
+        rc = ERR_IO;
+    }
+    for (int k = 0; k < 4; k++)
+        xfree(a.buf[k]);
+    return rc;
+}
+
+static int batch_has_alert(const struct store_batch *b)
+{
+    for (size_t i = 0; i < b->n_ev; i++)
+        if (b->ev[i].category != NULL && strcmp(b->ev[i].event_type, "alert") == 0)
+            return 1;
+    return 0;
+}
+
+static int tenant_lock(struct store *st, int64_t company_id)
+{
+    struct db_stmt *s = prep(st, S_TENANT_LOCK);
+    if (s == NULL)
+        return ERR_IO;
+    db_bind_int64(s, 1, company_id);
+    int rc = db_step(s);
+    db_reset(s);
+    return rc == DB_ROW ? 0 : store_set_err(st, rc, "tenant lock");
+}
+
 static int ingest_body(struct store *st, const struct principal *who, const struct store_batch *b,
                        int64_t now, uint64_t *queued)
 {
     struct incident_batch_ctx ctx = {.company_id = who->company_id};
     int rc = batch_add(st, who, b, now);
+    if (rc == 0 && db_kind(st->db) == DB_PG && batch_has_alert(b))
+        rc = tenant_lock(st, who->company_id);
+    if (rc == 0 && db_kind(st->db) == DB_PG && b->n_ev > 0) {
+        int64_t *ids = xcalloc(MEM_CORE, b->n_ev, sizeof(*ids));
+        rc = ids ? events_add_pg(st, who, b, now, ids) : ERR_NOMEM;
+        for (size_t i = 0; rc == 0 && i < b->n_ev; i++)
+            if (b->ev[i].category != NULL && strcmp(b->ev[i].event_type, "alert") == 0)
+                rc = incident_on_alert(st, &ctx, ids[i], &b->ev[i], now);
+        xfree(ids);
+        *queued = ctx.queued;
+        return rc == 0 ? counters_add(st, who, b) : rc;
+    }
     for (size_t i = 0; rc == 0 && i < b->n_ev; i++) {
         rc = event_add(st, who, &b->ev[i], now);
         if (rc == 0 && b->ev[i].category != NULL && strcmp(b->ev[i].event_type, "alert") == 0)
-            rc = incident_on_alert(st, &ctx, sqlite3_last_insert_rowid(st->db), &b->ev[i], now);
+            rc = incident_on_alert(st, &ctx, db_last_insert_id(st->db), &b->ev[i], now);
     }
     *queued = ctx.queued;
     if (rc == 0)
@@ -579,71 +703,69 @@ int store_ingest(struct store *st, const struct principal *who, const struct sto
 int store_events(struct store *st, const struct store_event_query *q, store_event_cb cb,
                  void *arg)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(st->db,
+    struct db_stmt *s = NULL;
+    int rc = db_prepare(st->db,
                                 "SELECT id, sensor_id, event_type, ts, received, body FROM events "
                                 "WHERE company_id=?1 AND ts>=?2 AND id>?3 "
-                                "AND (?5 IS NULL OR event_type=?5) ORDER BY id LIMIT ?4",
-                                -1, &s, NULL);
-    if (rc != SQLITE_OK)
+                                "AND (event_type=?5 OR ?5 IS NULL) ORDER BY id LIMIT ?4", &s);
+    if (rc != DB_OK)
         return store_set_err(st, rc, "events");
-    sqlite3_bind_int64(s, 1, q->company_id);
-    sqlite3_bind_int64(s, 2, q->since_us);
-    sqlite3_bind_int64(s, 3, q->after_id);
-    sqlite3_bind_int(s, 4, q->limit);
+    db_bind_int64(s, 1, q->company_id);
+    db_bind_int64(s, 2, q->since_us);
+    db_bind_int64(s, 3, q->after_id);
+    db_bind_int(s, 4, q->limit);
     if (q->event_type != NULL)
-        sqlite3_bind_text(s, 5, q->event_type, -1, SQLITE_STATIC);
+        db_bind_text(s, 5, q->event_type, -1, DB_STATIC);
     int ret = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         struct store_event_row r = {
-            .id = sqlite3_column_int64(s, 0),
-            .sensor_id = sqlite3_column_int64(s, 1),
-            .event_type = (const char *)sqlite3_column_text(s, 2),
-            .ts_us = sqlite3_column_int64(s, 3),
-            .received_us = sqlite3_column_int64(s, 4),
-            .body = (const char *)sqlite3_column_text(s, 5),
+            .id = db_column_int64(s, 0),
+            .sensor_id = db_column_int64(s, 1),
+            .event_type = db_column_text(s, 2),
+            .ts_us = db_column_int64(s, 3),
+            .received_us = db_column_int64(s, 4),
+            .body = db_column_text(s, 5),
         };
         if (cb(arg, &r) != 0)
             break;
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    if (rc != DB_ROW && rc != DB_DONE)
         ret = store_set_err(st, rc, "events");
-    sqlite3_finalize(s);
+    db_finalize(s);
     return ret;
 }
 
 int store_counters(struct store *st, const struct store_counter_query *q, store_counter_cb cb,
                    void *arg)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(st->db,
+    struct db_stmt *s = NULL;
+    int rc = db_prepare(st->db,
                                 "SELECT day, event_type, category, count FROM counters "
-                                "WHERE company_id=?1 AND (?2 IS NULL OR event_type=?2) "
-                                "AND (?3 IS NULL OR day>=?3) AND (?4 IS NULL OR day<=?4) "
-                                "ORDER BY day, event_type, category",
-                                -1, &s, NULL);
-    if (rc != SQLITE_OK)
+                                "WHERE company_id=?1 AND (event_type=?2 OR ?2 IS NULL) "
+                                "AND (day>=?3 OR ?3 IS NULL) AND (day<=?4 OR ?4 IS NULL) "
+                                "ORDER BY day, event_type, category", &s);
+    if (rc != DB_OK)
         return store_set_err(st, rc, "counters");
-    sqlite3_bind_int64(s, 1, q->company_id);
+    db_bind_int64(s, 1, q->company_id);
     if (q->event_type)
-        sqlite3_bind_text(s, 2, q->event_type, -1, SQLITE_STATIC);
+        db_bind_text(s, 2, q->event_type, -1, DB_STATIC);
     if (q->day_from)
-        sqlite3_bind_text(s, 3, q->day_from, -1, SQLITE_STATIC);
+        db_bind_text(s, 3, q->day_from, -1, DB_STATIC);
     if (q->day_to)
-        sqlite3_bind_text(s, 4, q->day_to, -1, SQLITE_STATIC);
+        db_bind_text(s, 4, q->day_to, -1, DB_STATIC);
     int ret = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         struct store_counter_row r = {
-            .day = (const char *)sqlite3_column_text(s, 0),
-            .event_type = (const char *)sqlite3_column_text(s, 1),
-            .category = (const char *)sqlite3_column_text(s, 2),
-            .count = sqlite3_column_int64(s, 3),
+            .day = db_column_text(s, 0),
+            .event_type = db_column_text(s, 1),
+            .category = db_column_text(s, 2),
+            .count = db_column_int64(s, 3),
         };
         if (cb(arg, &r) != 0)
             break;
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    if (rc != DB_ROW && rc != DB_DONE)
         ret = store_set_err(st, rc, "counters");
-    sqlite3_finalize(s);
+    db_finalize(s);
     return ret;
 }

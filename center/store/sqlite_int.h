@@ -1,5 +1,5 @@
 /*
- * Internals of the SQLite store shared by sqlite.c (tenants, sensors, ingest) and
+ * Internals of the store shared by sqlite.c (tenants, sensors, ingest) and
  * incident.c (incidents, suppression rules, the notification queue): the connection
  * struct, error mapping and the per-connection prepared-statement cache.
  */
@@ -8,14 +8,14 @@
 
 #include "store/store.h"
 
-#include <sqlite3.h>
+#include "store/db.h"
 
 #define STORE_XSTMT 24 /* cached statements of incident.c */
 
 struct store {
-    sqlite3 *db;
-    sqlite3_stmt *stmt[16];
-    sqlite3_stmt *xstmt[STORE_XSTMT];
+    struct db *db;
+    struct db_stmt *stmt[16];
+    struct db_stmt *xstmt[STORE_XSTMT];
     int64_t incident_window_us;
     char err[STORE_ERRMSG_LEN];
 };
@@ -24,7 +24,7 @@ struct store {
  * ERR_NOSPACE, ERR_NOMEM, ERR_EXISTS or ERR_IO. */
 int store_set_err(struct store *st, int rc, const char *what);
 /* The cached statement `id` of incident.c, prepared from sql on first use. */
-sqlite3_stmt *store_xprep(struct store *st, int id, const char *sql);
+struct db_stmt *store_xprep(struct store *st, int id, const char *sql);
 /* Wall clock, µs since the epoch. */
 int64_t store_now_us(void);
 

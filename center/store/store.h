@@ -1,8 +1,8 @@
 /*
  * The center's store: tenants (companies), sensors and their credentials, ingested
  * batches, events and per-tenant per-day counters, behind one interface so that the
- * embedded SQLite store (sqlite.c) and, later, PostgreSQL (pg.c, not yet) are
- * interchangeable.
+ * embedded SQLite store and PostgreSQL are interchangeable: sqlite.c, incident.c and
+ * people.c are written once over the thin SQL layer of db.h, which speaks to either.
  *
  * A `struct store` is one database connection: use it from one thread at a time. The
  * HTTP server keeps a pool of them (center/http/server.c).
@@ -141,6 +141,11 @@ struct store_counter_query {
 typedef int (*store_event_cb)(void *arg, const struct store_event_row *row);
 typedef int (*store_counter_cb)(void *arg, const struct store_counter_row *row);
 
+/* Opens the store named by `target`: a postgresql:// (or postgres://) URL selects
+ * PostgreSQL, anything else is a SQLite file path (as store_open_sqlite). Runs the
+ * missing migrations. NULL on failure with a message in errmsg. */
+struct store *store_open(const char *target, const struct store_opts *opts, char *errmsg,
+                         size_t errlen);
 /* Opens (creating if needed) the SQLite database at `path` in WAL mode and runs the
  * missing migrations. Returns NULL on failure with a message in errmsg (errlen bytes). */
 struct store *store_open_sqlite(const char *path, const struct store_opts *opts, char *errmsg,

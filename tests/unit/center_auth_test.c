@@ -15,18 +15,19 @@
 
 #include "otasuke/err.h"
 
-#include <sqlite3.h>
+#include "store_target.h"
 #include <stdlib.h>
 #include <unistd.h>
 
 #define SEC 1000000LL
 
 static char g_dir[] = "/tmp/center_auth_testXXXXXX";
-static char g_db[256];
+static char g_db[512];
 
 static struct store *open_new(const char *name)
 {
-    snprintf(g_db, sizeof(g_db), "%s/%s", g_dir, name);
+    if (test_store_target(g_db, sizeof(g_db), g_dir, name) == NULL)
+        return NULL;
     char err[256];
     struct store *st = store_open_sqlite(g_db, NULL, err, sizeof(err));
     if (st == NULL)
@@ -272,29 +273,27 @@ static void test_audit(void)
     CHECK(store_audit_list(st, 0, 1, 1, count_audit, &n) == 0 && n == 1);
     store_close(st);
     /* Append-only: even a direct UPDATE or DELETE is refused by the database. */
-    sqlite3 *db = NULL;
-    CHECK(sqlite3_open(g_db, &db) == SQLITE_OK);
-    CHECK(sqlite3_exec(db, "UPDATE audit_log SET actor='x'", NULL, NULL, NULL) != SQLITE_OK);
-    CHECK(sqlite3_exec(db, "DELETE FROM audit_log", NULL, NULL, NULL) != SQLITE_OK);
-    sqlite3_close(db);
+    char err[256];
+    struct db *db = db_open(g_db, 2000, err, sizeof(err));
+    CHECK(db != NULL);
+    CHECK(db_exec(db, "UPDATE audit_log SET actor='x'") != DB_OK);
+    CHECK(db_exec(db, "DELETE FROM audit_log") != DB_OK);
+    db_close(db);
 }
 
 static void test_upgrade_from_v2(void)
 {
-    snprintf(g_db, sizeof(g_db), "%s/v2.db", g_dir);
-    sqlite3 *db = NULL;
-    CHECK(sqlite3_open(g_db, &db) == SQLITE_OK);
-    CHECK(sqlite3_exec(db,
-                       "CREATE TABLE schema_version(version INTEGER PRIMARY KEY, applied_at "
-                       "INTEGER NOT NULL); INSERT INTO schema_version VALUES(1, 0), (2, 0);",
-                       NULL, NULL, NULL) == SQLITE_OK);
-    CHECK(sqlite3_exec(db, migrations_sql(1), NULL, NULL, NULL) == SQLITE_OK);
-    CHECK(sqlite3_exec(db, migrations_sql(2), NULL, NULL, NULL) == SQLITE_OK);
-    CHECK(sqlite3_exec(db,
-                       "INSERT INTO companies(name, sector, tz, lang, created) "
-                       "VALUES('Old', 'it', 'Asia/Tokyo', 'ja', 0)",
-                       NULL, NULL, NULL) == SQLITE_OK);
-    sqlite3_close(db);
+    CHECK(test_store_target(g_db, sizeof(g_db), g_dir, "v2.db") != NULL);
+    char err0[256];
+    struct db *db = db_open(g_db, 2000, err0, sizeof(err0));
+    CHECK(db != NULL);
+    CHECK(db_exec(db, "CREATE TABLE schema_version(version INTEGER PRIMARY KEY, "
+                      "applied_at BIGINT NOT NULL); INSERT INTO schema_version VALUES(1, 0), (2, 0)") == DB_OK);
+    CHECK(db_exec(db, migrations_sql_for(db_kind(db), 1)) == DB_OK);
+    CHECK(db_exec(db, migrations_sql_for(db_kind(db), 2)) == DB_OK);
+    CHECK(db_exec(db, "INSERT INTO companies(name, sector, tz, lang, created) "
+                      "VALUES('Old', 'it', 'Asia/Tokyo', 'ja', 0)") == DB_OK);
+    db_close(db);
     char err[256];
     struct store *st = store_open_sqlite(g_db, NULL, err, sizeof(err));
     CHECK(st != NULL);

@@ -16,18 +16,19 @@
 
 #include "otasuke/err.h"
 
-#include <sqlite3.h>
+#include "store_target.h"
 #include <stdlib.h>
 #include <unistd.h>
 
 static char g_dir[] = "/tmp/center_incident_testXXXXXX";
-static char g_db[256];
+static char g_db[512];
 
 #define MIN_US (60LL * 1000000)
 
 static struct store *open_new(const char *name)
 {
-    snprintf(g_db, sizeof(g_db), "%s/%s", g_dir, name);
+    if (test_store_target(g_db, sizeof(g_db), g_dir, name) == NULL)
+        return NULL;
     char err[256];
     struct store_opts o = {STORE_SYNC_NORMAL, 2000, 30 * MIN_US};
     struct store *st = store_open_sqlite(g_db, &o, err, sizeof(err));
@@ -178,14 +179,14 @@ static void test_grouping(void)
 
 static int64_t count(const char *sql)
 {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *s = NULL;
+    char err[256];
+    struct db *db = db_open(g_db, 2000, err, sizeof(err));
+    struct db_stmt *s = NULL;
     int64_t v = -1;
-    if (sqlite3_open(g_db, &db) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-        v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
+    if (db != NULL && db_prepare(db, sql, &s) == DB_OK && db_step(s) == DB_ROW)
+        v = db_column_int64(s, 0);
+    db_finalize(s);
+    db_close(db);
     return v;
 }
 
@@ -289,18 +290,17 @@ static void test_queue_and_suppression(void)
 
 static void test_upgrade_from_v1(void)
 {
-    snprintf(g_db, sizeof(g_db), "%s/v1.db", g_dir);
-    sqlite3 *db = NULL;
-    CHECK(sqlite3_open(g_db, &db) == SQLITE_OK);
-    CHECK(sqlite3_exec(db, "CREATE TABLE schema_version(version INTEGER PRIMARY KEY, "
-                           "applied_at INTEGER NOT NULL); INSERT INTO schema_version VALUES(1, 0)",
-                       NULL, NULL, NULL) == SQLITE_OK);
-    CHECK(sqlite3_exec(db, migrations_sql(1), NULL, NULL, NULL) == SQLITE_OK);
-    CHECK(sqlite3_exec(db, "INSERT INTO companies(name, sector, tz, lang, created) "
-                           "VALUES('old', 'x', 'UTC', 'en', 0)",
-                       NULL, NULL, NULL) == SQLITE_OK);
-    sqlite3_close(db);
+    CHECK(test_store_target(g_db, sizeof(g_db), g_dir, "v1.db") != NULL);
     char err[256];
+    struct db *db = db_open(g_db, 2000, err, sizeof(err));
+    CHECK(db != NULL);
+    CHECK(db_exec(db, "CREATE TABLE schema_version(version INTEGER PRIMARY KEY, "
+                      "applied_at BIGINT NOT NULL); INSERT INTO schema_version VALUES(1, 0)") ==
+          DB_OK);
+    CHECK(db_exec(db, migrations_sql_for(db_kind(db), 1)) == DB_OK);
+    CHECK(db_exec(db, "INSERT INTO companies(name, sector, tz, lang, created) "
+                      "VALUES('old', 'x', 'UTC', 'en', 0)") == DB_OK);
+    db_close(db);
     struct store *st = store_open_sqlite(g_db, NULL, err, sizeof(err));
     CHECK(st != NULL);
     CHECK_EQ_U64(store_schema_version(st), store_schema_latest());

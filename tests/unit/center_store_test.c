@@ -11,16 +11,17 @@
 
 #include "otasuke/err.h"
 
-#include <sqlite3.h>
+#include "store_target.h"
 #include <stdlib.h>
 #include <unistd.h>
 
 static char g_dir[] = "/tmp/center_store_testXXXXXX";
-static char g_db[256];
+static char g_db[512];
 
 static struct store *open_new(const char *name)
 {
-    snprintf(g_db, sizeof(g_db), "%s/%s", g_dir, name);
+    if (test_store_target(g_db, sizeof(g_db), g_dir, name) == NULL)
+        return NULL;
     char err[256];
     struct store *st = store_open_sqlite(g_db, NULL, err, sizeof(err));
     if (st == NULL)
@@ -40,11 +41,11 @@ static void test_migrations(void)
     CHECK_EQ_U64(store_schema_version(st), store_schema_latest());
     store_close(st);
     /* A database from a newer program is refused with a clear message. */
-    sqlite3 *db = NULL;
-    CHECK(sqlite3_open(g_db, &db) == SQLITE_OK);
-    CHECK(sqlite3_exec(db, "INSERT INTO schema_version VALUES(999, 0)", NULL, NULL, NULL) ==
-          SQLITE_OK);
-    sqlite3_close(db);
+    char e[256];
+    struct db *db = db_open(g_db, 2000, e, sizeof(e));
+    CHECK(db != NULL);
+    CHECK(db_exec(db, "INSERT INTO schema_version VALUES(999, 0)") == DB_OK);
+    db_close(db);
     char err[256] = "";
     st = store_open_sqlite(g_db, NULL, err, sizeof(err));
     CHECK(st == NULL);
