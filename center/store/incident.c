@@ -1090,3 +1090,19 @@ int store_notify_result(struct store *st, int64_t id, const char *state, const c
     sqlite3_bind_int64(s, 5, now);
     return run_write(st, s, "notify result", NULL);
 }
+
+int store_notify_queued(struct store *st, int64_t *n)
+{
+    sqlite3_stmt *s = NULL;
+    *n = 0;
+    int rc = prepare(st, "SELECT count(*) FROM notifications WHERE state='queued'", &s,
+                     "notify queued");
+    if (rc != 0)
+        return rc;
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *n = sqlite3_column_int64(s, 0);
+    rc = rc == SQLITE_ROW ? 0 : store_set_err(st, rc, "notify queued");
+    sqlite3_finalize(s);
+    return rc;
+}

@@ -343,5 +343,7 @@ int store_incident_signatures(struct store *st, int64_t incident_id, int max,
  * next_attempt), with the error text (NULL: none). */
 int store_notify_result(struct store *st, int64_t id, const char *state, const char *error,
                         int64_t next_attempt, int64_t now);
+/* The notifications waiting to be sent (state queued), for /metrics. */
+int store_notify_queued(struct store *st, int64_t *n);
 
 #endif

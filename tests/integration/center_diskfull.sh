@@ -20,7 +20,8 @@ LOG=$T_TMP/center.log
 "$OTASUKE" sensor add --db "$DB" --company 1 >s.txt
 CODE=$(sed -n 's/^enrollment_code=//p' s.txt)
 dd if=/dev/zero of="$MNT/filler" bs=1k count=1024 status=none   # 1 MiB to give back later
-center_start "$DB" "$LOG" || { cat "$LOG"; bad "center starts"; finish; exit 1; }
+printf 'scrape-token-0123456789abcdef\n' >"$T_TMP/tok.txt"
+center_start "$DB" "$LOG" --set metrics.token_file="$T_TMP/tok.txt" || { cat "$LOG"; bad "center starts"; finish; exit 1; }
 req en.json POST /api/v1/enroll -d "{\"code\":\"$CODE\"}" >/dev/null
 TOK=$(jget en.json 'J["token"]')
 
@@ -53,12 +54,19 @@ check "center still running" kill -0 "$CENTER_PID"
 secs=$(( $(date +%s) - t0 + 1 ))
 lines=$(grep -c 'store error' "$LOG")
 check "store errors logged at most once a second ($lines lines in ${secs}s)" [ "$lines" -le $((secs + 1)) ]
+curl -s -H 'Authorization: Bearer scrape-token-0123456789abcdef' \
+    "http://127.0.0.1:$CENTER_PORT/metrics" >metrics.txt
+nospace=$(sed -n 's/^otasuke_center_store_errors_total{kind="nospace"} //p' metrics.txt)
+n503=$(sed -n 's/^otasuke_center_http_responses_total{code="503"} //p' metrics.txt)
+check "metrics count the full disk (nospace=$nospace, 503 answers=$n503)" \
+    bash -c "[ '${nospace:-0}' -ge 1 ] && [ '${n503:-0}' -ge 1 ]"
 rm -f "$MNT/filler"
 st=$(ingest r.json "$TOK" "b$n" "$n" batch.ndjson)
 check "space back: the same batch stored" [ "$st" = 200 ]
 [ "$st" = 200 ] && acked=$((acked + $(jget r.json 'J["stored"]')))
 center_stop
 check "integrity_check ok" [ "$(sqlite3 "$DB" 'PRAGMA integrity_check')" = ok ]
+check "foreign_key_check empty" [ -z "$(sqlite3 "$DB" 'PRAGMA foreign_key_check')" ]
 check "events stored = events acknowledged ($acked)" \
     [ "$(sqlite3 "$DB" 'select count(*) from events')" = "$acked" ]
 check "counters = events acknowledged" [ "$(sqlite3 "$DB" 'select sum(count) from counters')" = "$acked" ]
