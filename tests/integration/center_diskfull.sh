@@ -3,16 +3,21 @@
 # small tmpfs; batches are sent until the disk is full. The center must stay up and
 # answer 503 with Retry-After (nothing half-stored), log the error at most about once
 # a second, and, once space is back, store the same batch; integrity_check is ok and
-# the events stored are exactly those acknowledged. Needs root (mount); else SKIP.
+# the events stored are exactly those acknowledged. Then the sensor's spool on a full
+# tmpfs with the center down: the sensor does not crash, counts every event it could
+# not write, and once the center is up the rest arrives (stored = queued - dropped).
+# Needs root (mount); else SKIP.
 . "$(dirname "$0")/../lib/common.sh"
 . "$(dirname "$0")/../lib/center.sh"
+. "$(dirname "$0")/../lib/ship.sh"
 need_center
 [ "$(id -u)" -eq 0 ] || skip_all "needs root to mount a tmpfs"
 command -v sqlite3 >/dev/null || skip_all "sqlite3 not installed"
 MNT=$T_TMP/mnt
 mkdir -p "$MNT"
 mount -t tmpfs -o size=6m tmpfs "$MNT" 2>/dev/null || skip_all "cannot mount a tmpfs here"
-trap 'center_stop; umount "$MNT"; rm -rf "$T_TMP"' EXIT
+MNT2=$T_TMP/mnt2
+trap 'center_stop; umount "$MNT"; umount "$MNT2" 2>/dev/null; rm -rf "$T_TMP"' EXIT
 cd "$T_TMP"
 DB=$MNT/c.db
 LOG=$T_TMP/center.log
@@ -70,4 +75,36 @@ check "foreign_key_check empty" [ -z "$(sqlite3 "$DB" 'PRAGMA foreign_key_check'
 check "events stored = events acknowledged ($acked)" \
     [ "$(sqlite3 "$DB" 'select count(*) from events')" = "$acked" ]
 check "counters = events acknowledged" [ "$(sqlite3 "$DB" 'select sum(count) from counters')" = "$acked" ]
+
+# ---- the sensor's spool on a full tmpfs, the center down ------------------------------
+PCAP=$(demo_pcap) || { echo "SKIP sensor part: cannot generate the demo capture"; finish; exit $?; }
+mkdir -p "$MNT2"
+mount -t tmpfs -o size=192k tmpfs "$MNT2" || { bad "mount a second tmpfs"; finish; exit 1; }
+PORT=$(free_port)
+URL=http://127.0.0.1:$PORT
+CODE=$(ship_setup "$T_TMP/s.db")
+center_on "$PORT" "$T_TMP/s.db" "$LOG" &&
+    "$SENSOR" --enroll "$URL" "$CODE" --set ship.state_dir="$MNT2/st" >/dev/null
+center_stop
+S=(--set ship.url="$URL" --set ship.state_dir="$MNT2/st" --set ship.types='*'
+   --set ship.spool_size=64MiB --set ship.batch_bytes=16KiB --set ship.queue_size=64MiB)
+"$SENSOR" -q -r "$PCAP" -o e1.json "${S[@]}" --set ship.drain_timeout=0 2>s1.err
+rc=$?
+q=$(ship_counter s1.err queued); sp=$(ship_counter s1.err spooled)
+dw=$(ship_counter s1.err dropped_write); dr=$(ship_counter s1.err dropped)
+echo "  full spool run: queued=$q spooled=$sp dropped_write=$dw dropped=$dr df=$(df -k "$MNT2" | awk 'NR==2 {print $4}')KiB free"
+check "sensor with a full spool disk exits 0 (no crash)" [ $rc -eq 0 ]
+check "the full disk dropped events and counted them (dropped_write=$dw)" [ "${dw:-0}" -gt 0 ]
+check "the drop counters add up" [ "$dr" -eq "$((dw + $(ship_counter s1.err dropped_spool) + $(ship_counter s1.err dropped_queue)))" ]
+check "spooled + dropped = queued" [ "$((sp + dr))" -eq "$q" ]
+check "the sensor logged the write failure" grep -qi 'spool' s1.err
+empty_pcap empty.pcap
+center_on "$PORT" "$T_TMP/s.db" "$LOG" || bad "center starts"
+"$SENSOR" -q -r empty.pcap -o e2.json "${S[@]}" --set ship.drain_timeout=60s 2>s2.err
+center_stop
+stored=$(sqlite3 "$T_TMP/s.db" 'select count(*) from events')
+want=$((q - dr + $(ship_counter s2.err queued) - $(ship_counter s2.err dropped)))
+check "afterwards the center holds every event not counted as dropped ($stored = $want)" [ "$stored" -eq "$want" ]
+check "spool empty afterwards" [ "$(ship_counter s2.err spool_segments)" = 0 ]
+check "center integrity_check ok" [ "$(sqlite3 "$T_TMP/s.db" 'PRAGMA integrity_check')" = ok ]
 finish
