@@ -1025,7 +1025,7 @@ int store_notify_due(struct store *st, int64_t now, int limit, int mail_ok,
 {
     sqlite3_stmt *s = NULL;
     int rc = prepare(st,
-                     "SELECT " NOTIF_COLS ", " INC_COLS ", c.name, c.lang, c.contacts FROM "
+                     "SELECT " NOTIF_COLS ", " INC_COLS ", c.name, c.lang, c.contacts, c.tz FROM "
                      "notifications n JOIN incidents i ON i.id=n.incident_id JOIN companies c "
                      "ON c.id=n.company_id WHERE n.state='queued' AND n.next_attempt<=?1 "
                      "AND (?3 OR n.channel<>'mail') "
@@ -1043,6 +1043,7 @@ int store_notify_due(struct store *st, int64_t now, int limit, int mail_ok,
         j.company = col_text(s, NOTIF_NCOLS + INC_NCOLS);
         j.lang = col_text(s, NOTIF_NCOLS + INC_NCOLS + 1);
         j.contacts = col_text(s, NOTIF_NCOLS + INC_NCOLS + 2);
+        j.tz = col_text(s, NOTIF_NCOLS + INC_NCOLS + 3);
         if (cb(arg, &j) != 0)
             break;
     }

@@ -329,6 +329,7 @@ struct store_notify_job {
     struct store_notification n;
     struct store_incident inc;
     const char *company, *lang, *contacts;
+    const char *tz; /* the tenant's IANA zone: times in mails are shown in it */
 };
 /* Calls cb for up to `limit` queued notifications due at `now`, oldest first, with the
  * incident and tenant they concern (mail rows only when mail_ok). Strings live until
