@@ -5,7 +5,9 @@
  * token), header checks of ingest, body caps, gzip bodies and the JSON bodies of every
  * API endpoint, down to the store. The server runs in-process on a loopback port with
  * a temporary SQLite database; each input is one raw HTTP/1.1 exchange written to a
- * fresh connection (then half-closed), and the answer read back.
+ * fresh connection (then half-closed), and the answer read back (an answer that has not
+ * begun 500 ms after the request was sent counts as none: MHD keeps a half-closed
+ * connection with an incomplete request until its idle timeout).
  *
  * Placeholders in the input are replaced before it is sent, so that the fuzzer gets
  * past authentication: @D a device token of company 1, @S a provider admin's session
@@ -196,9 +198,10 @@ static int answer_complete(const char *ans, size_t n)
     return 0;
 }
 
-/* Sends req[0..n), half-closes, reads the answer (at most cap bytes kept). Returns the
+/* Sends req[0..n), half-closes, reads the answer (at most cap bytes kept; none when it
+ * has not begun within wait_us). Returns the
  * bytes read, or -1 when the connection could not be made. */
-static long exchange(const char *req, size_t n, char *ans, size_t cap)
+static long exchange(const char *req, size_t n, char *ans, size_t cap, long wait_us)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0)
@@ -220,6 +223,10 @@ static long exchange(const char *req, size_t n, char *ans, size_t cap)
         off += (size_t)w;
     }
     shutdown(fd, SHUT_WR);
+    /* MHD does not close a half-closed connection whose request is incomplete before
+     * its idle timeout: an answer not begun within wait_us is taken as none. */
+    struct timeval wait = {wait_us / 1000000, wait_us % 1000000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait));
     size_t got = 0;
     char sink[4096];
     for (;;) {
@@ -261,13 +268,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     sessions();
     size_t n = expand(data, size, req, sizeof(req));
-    long got = exchange(req, n, ans, sizeof(ans) - 1);
+    long got = exchange(req, n, ans, sizeof(ans) - 1, 500000);
     if (got < 0)
         abort(); /* the server stopped accepting */
     ans[got] = '\0';
     check_answer(ans, got);
     static const char health[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    got = exchange(health, sizeof(health) - 1, ans, sizeof(ans) - 1);
+    got = exchange(health, sizeof(health) - 1, ans, sizeof(ans) - 1, 10000000);
     if (got < 12 || memcmp(ans, "HTTP/1.1 200", 12) != 0) {
         fprintf(stderr, "the server no longer answers /healthz\n");
         abort();
