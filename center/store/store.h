@@ -156,6 +156,9 @@ int store_schema_latest(void);
 
 /* Adds a company; *id receives its id. ERR_EXISTS when the name is taken. */
 int store_company_add(struct store *st, const struct company_in *c, int64_t *id);
+/* Changes company id's fields: NULL strings and devices < 0 keep the stored value.
+ * ERR_NOTFOUND when there is no such company, ERR_EXISTS when the name is taken. */
+int store_company_set(struct store *st, int64_t id, const struct company_in *c);
 /* Calls cb(arg, id, name) for each company in id order. */
 int store_company_list(struct store *st, void (*cb)(void *arg, int64_t id, const char *name,
                                                     const char *sector, const char *tz,
