@@ -66,19 +66,10 @@ static size_t block_len(const struct tzhdr *h, size_t tsize)
            (size_t)h->leap * (tsize + 4) + h->isstd + h->isut;
 }
 
-int tz_offset(const char *zone, int64_t t, int32_t *offset, char *abbr, size_t n)
+int tz_lookup(const unsigned char *buf, size_t len, int64_t t, int32_t *offset, char *abbr,
+              size_t n)
 {
     static const size_t hl = 44;
-    if (!zone_name_ok(zone))
-        return ERR_INVAL;
-    char path[128];
-    snprintf(path, sizeof(path), TZ_DIR "%s", zone);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return ERR_NOTFOUND;
-    static _Thread_local unsigned char buf[TZ_FILE_MAX];
-    size_t len = fread(buf, 1, sizeof(buf), f);
-    fclose(f);
     struct tzhdr h;
     if (header(buf, len, &h) != 0)
         return ERR_NOTFOUND;
@@ -106,7 +97,10 @@ int tz_offset(const char *zone, int64_t t, int32_t *offset, char *abbr, size_t n
     if (type >= h.type)
         return ERR_NOTFOUND;
     const unsigned char *tt = types + (size_t)type * 6;
-    *offset = (int32_t)be32(tt);
+    int32_t off = (int32_t)be32(tt);
+    if (off < -25 * 3600 || off > 26 * 3600) /* RFC 8536: -89999 .. 93599 */
+        return ERR_NOTFOUND;
+    *offset = off;
     unsigned ai = tt[5];
     if (n > 0) {
         size_t k = 0;
@@ -117,6 +111,21 @@ int tz_offset(const char *zone, int64_t t, int32_t *offset, char *abbr, size_t n
         abbr[k] = '\0';
     }
     return 0;
+}
+
+int tz_offset(const char *zone, int64_t t, int32_t *offset, char *abbr, size_t n)
+{
+    if (!zone_name_ok(zone))
+        return ERR_INVAL;
+    char path[128];
+    snprintf(path, sizeof(path), TZ_DIR "%s", zone);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return ERR_NOTFOUND;
+    static _Thread_local unsigned char buf[TZ_FILE_MAX];
+    size_t len = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    return tz_lookup(buf, len, t, offset, abbr, n);
 }
 
 void tz_format(const char *zone, int64_t us, char *out, size_t n)

@@ -17,6 +17,11 @@
  * name, ERR_NOTFOUND when the file is missing or not a TZif file. */
 int tz_offset(const char *zone, int64_t t, int32_t *offset, char *abbr, size_t n);
 
+/* The same lookup in a TZif file's contents buf[0..len) (tz_offset reads the file and
+ * calls it); ERR_NOTFOUND when buf is not a well-formed TZif file. */
+int tz_lookup(const unsigned char *buf, size_t len, int64_t t, int32_t *offset, char *abbr,
+              size_t n);
+
 /* Formats UTC microseconds as local time of `zone`: "2026-11-23 18:00:00 JST
  * (UTC+09:00)"; an unknown zone gives UTC ("... UTC"). */
 void tz_format(const char *zone, int64_t us, char *out, size_t n);
