@@ -176,7 +176,7 @@ static void render(struct server *s, struct text *t)
 
 enum MHD_Result handle_metrics(struct server *s, struct MHD_Connection *c)
 {
-    struct text t = {.cap = 64 * 1024};
+    struct text t = {.cap = (size_t)64 * 1024};
     t.buf = xalloc(MEM_CORE, t.cap);
     if (t.buf == NULL)
         return send_error(c, 503, "out of memory, retry later");

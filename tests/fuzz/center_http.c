@@ -169,7 +169,7 @@ static size_t expand(const uint8_t *in, size_t n, char *out, size_t cap)
             size_t k = strlen(rep);
             if (o + k > cap)
                 break;
-            memcpy(out + o, rep, k);
+            memmove(out + o, rep, k); /* not a string: out is a byte buffer */
             o += k;
             i++;
         } else {
@@ -228,7 +228,7 @@ static long exchange(const char *req, size_t n, char *ans, size_t cap, long wait
     struct timeval wait = {wait_us / 1000000, wait_us % 1000000};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait));
     size_t got = 0;
-    char sink[4096];
+    static _Thread_local char sink[4096];
     for (;;) {
         char *to = got < cap ? ans + got : sink;
         size_t room = got < cap ? cap - got : sizeof(sink);
@@ -252,9 +252,9 @@ static void check_answer(const char *a, long n)
         fprintf(stderr, "answer does not start with a status line: %.40s\n", a);
         abort();
     }
-    int code = atoi(a + 9);
+    long code = strtol(a + 9, NULL, 10);
     if (code < 100 || code > 599) {
-        fprintf(stderr, "bad status %d\n", code);
+        fprintf(stderr, "bad status %ld\n", code);
         abort();
     }
 }

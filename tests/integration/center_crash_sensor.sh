@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 6, "Nothing lost", with a real sensor: otasuke-sensor ships every event of the
-# demo capture (about 6,500 events in batches of 2, so the stream lasts through the
-# kills) while the center is killed with SIGKILL 20 times (CENTER_KILLS) and restarted
+# demo capture (about 6,500 events in batches of 1, so the stream lasts through the
+# kills; on a very loaded machine the sensor can still finish first: the kill count
+# check then fails, not yet made independent of timing) while the center is killed with SIGKILL 20 times (CENTER_KILLS) and restarted
 # on the same database. Afterwards: PRAGMA integrity_check ok and foreign_key_check
 # empty; the sensor's spool is empty and it dropped nothing; the events the sensor
 # counted acknowledged equal the events stored; and the center holds every line of the
@@ -22,7 +23,7 @@ CODE=$(ship_setup k.db)
 center_on "$PORT" k.db "$LOG" || { cat "$LOG"; bad "center starts"; finish; exit 1; }
 "$SENSOR" --enroll "$URL" "$CODE" --set ship.state_dir="$T_TMP/sk" >/dev/null
 "$SENSOR" -q -r "$PCAP" -o k.json --set ship.url="$URL" --set ship.state_dir="$T_TMP/sk" \
-    --set ship.types='*' --set ship.batch_events=2 --set ship.backoff_max=200ms \
+    --set ship.types='*' --set ship.batch_events=1 --set ship.backoff_max=200ms \
     --set ship.queue_size=64MiB \
     --set ship.timeout=5s --set ship.drain_timeout=900s 2>k.err &
 spid=$!
