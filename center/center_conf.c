@@ -90,5 +90,9 @@ const struct conf_item center_conf_table[] = {
     {"auth.throttle_entries", CONF_INT, "65536", 8, 16777216, OFF(throttle_entries),
      "accounts and addresses each throttle table remembers (fixed memory, 24 bytes each)",
      NULL},
+    {"metrics.token_file", CONF_STRING, "", 0, 0, OFF(metrics_token_file),
+     "file holding the bearer token (first line, at least 16 characters) that may scrape "
+     "/metrics besides provider staff; empty: staff sessions only",
+     NULL},
     {NULL, 0, NULL, 0, 0, 0, NULL, NULL},
 };

@@ -47,6 +47,7 @@ struct center_conf {
     int64_t login_max_failures;
     uint64_t login_window;          /* µs */
     int64_t throttle_entries;
+    char metrics_token_file[CONF_STR_MAX];
 };
 
 extern const struct conf_item center_conf_table[];

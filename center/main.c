@@ -165,15 +165,15 @@ static int load_conf(const struct cli *cl, struct center_conf *cf)
     return 0;
 }
 
-/* The SMTP password: the first line of notify.smtp_password_file (0600 advised). */
-static int read_password(const char *path, char *out, size_t n)
+/* A secret: the first line of the file `key` names (0600 advised). */
+static int read_password(const char *key, const char *path, char *out, size_t n)
 {
     out[0] = '\0';
     if (path[0] == '\0')
         return 0;
     FILE *f = fopen(path, "r");
     if (f == NULL || fgets(out, (int)n, f) == NULL) {
-        fprintf(stderr, "otasuke-center: notify.smtp_password_file %s: cannot read\n", path);
+        fprintf(stderr, "otasuke-center: %s %s: cannot read\n", key, path);
         if (f != NULL)
             fclose(f);
         return -1;
@@ -184,9 +184,10 @@ static int read_password(const char *path, char *out, size_t n)
 }
 
 static void to_server_conf(const struct center_conf *cf, const char *password,
-                           struct server_conf *sc)
+                           const char *metrics_token, struct server_conf *sc)
 {
     *sc = (struct server_conf){
+        .metrics_token = metrics_token,
         .db_path = cf->db,
         .store = {cf->sync == CENTER_SYNC_NORMAL ? STORE_SYNC_NORMAL : STORE_SYNC_FULL,
                   (int)(cf->busy_timeout / 1000), (int64_t)cf->incident_window},
@@ -285,12 +286,22 @@ int main(int argc, char **argv)
     log_set_level((enum log_level)cf.log_level);
     json_set_alloc_funcs(json_alloc, xfree);
     static char password[CONF_STR_MAX];
-    if (read_password(cf.smtp_password_file, password, sizeof(password)) != 0) {
+    static char metrics_token[CONF_STR_MAX];
+    if (read_password("notify.smtp_password_file", cf.smtp_password_file, password,
+                      sizeof(password)) != 0 ||
+        read_password("metrics.token_file", cf.metrics_token_file, metrics_token,
+                      sizeof(metrics_token)) != 0) {
+        cli_free(&cl);
+        return 2;
+    }
+    if (cf.metrics_token_file[0] != '\0' && strlen(metrics_token) < 16) {
+        fprintf(stderr, "otasuke-center: metrics.token_file: the token must have at least 16 "
+                        "characters\n");
         cli_free(&cl);
         return 2;
     }
     struct server_conf sc;
-    to_server_conf(&cf, password, &sc);
+    to_server_conf(&cf, password, metrics_token, &sc);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);

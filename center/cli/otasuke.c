@@ -4,6 +4,8 @@
  *
  *   otasuke company add --db F --name NAME --sector SECTOR [--tz ZONE] [--lang ja|en]
  *                       [--devices N] [--contacts a@x,b@y]
+ *   otasuke company set --db F --id ID [--name NAME] [--sector SECTOR] [--tz ZONE]
+ *                       [--lang ja|en] [--devices N] [--contacts a@x,b@y]
  *   otasuke company list --db F
  *   otasuke sensor add --db F --company ID [--name NAME] [--ttl DURATION]
  *   otasuke sensor list --db F [--company ID]
@@ -51,6 +53,7 @@ struct args {
     const char *webhook, *state, *assignee, *text, *device, *reason, *by;
     const char *role, *password_file;
     int64_t company, id, devices, severity, signature, limit;
+    int devices_set; /* --devices given (company set) */
 };
 
 static void usage(FILE *f)
@@ -58,6 +61,8 @@ static void usage(FILE *f)
     fprintf(f, "usage:\n"
                "  otasuke company add --db FILE --name NAME --sector SECTOR [--tz ZONE]\n"
                "                      [--lang ja|en] [--devices N] [--contacts a@x,b@y]\n"
+               "  otasuke company set --db FILE --id ID [--name NAME] [--sector SECTOR]\n"
+               "                      [--tz ZONE] [--lang ja|en] [--devices N] [--contacts ..]\n"
                "  otasuke company list --db FILE\n"
                "  otasuke sensor add --db FILE --company ID [--name NAME] [--ttl DURATION]\n"
                "  otasuke sensor list --db FILE [--company ID]\n"
@@ -148,7 +153,12 @@ static int parse_args(int argc, char **argv, struct args *a)
             if (!bad && strcmp(optarg, "0") == 0)
                 a->signature = 0;
             break;
-        case 'v': bad = parse_id(optarg, &a->devices) && strcmp(optarg, "0") != 0; break;
+        case 'v':
+            bad = parse_id(optarg, &a->devices) && strcmp(optarg, "0") != 0;
+            if (!bad && strcmp(optarg, "0") == 0)
+                a->devices = 0;
+            a->devices_set = 1;
+            break;
         case 'c': bad = parse_id(optarg, &a->company); break;
         case 'i': bad = parse_id(optarg, &a->id); break;
         default: return -1;
@@ -227,6 +237,35 @@ static int company_add(struct store *st, const struct args *a)
     if (rc != 0)
         return fail("%s", store_errmsg(st));
     printf("company_id=%lld\n", (long long)id);
+    return 0;
+}
+
+/* company set: only the options given change; each is checked as company add does. */
+static int company_set(struct store *st, const struct args *a)
+{
+    struct company_in c = {a->name, a->sector, a->tz, a->lang, a->contacts,
+                           a->devices_set ? a->devices : -1};
+    if (a->id <= 0)
+        return fail("%s", "--id ID (the company) is required");
+    if (c.name != NULL && !text_ok(c.name, 200))
+        return fail("%s", "--name: 1..200 bytes of UTF-8 text required");
+    if (c.sector != NULL && !text_ok(c.sector, 100))
+        return fail("%s", "--sector: 1..100 bytes of UTF-8 text required");
+    if (c.tz != NULL && !tz_ok(c.tz))
+        return fail("--tz %s: not a known time zone (e.g. Asia/Tokyo)", c.tz);
+    if (c.lang != NULL && strcmp(c.lang, "ja") != 0 && strcmp(c.lang, "en") != 0)
+        return fail("--lang %s: ja or en", c.lang);
+    if (c.contacts != NULL && c.contacts[0] != '\0' &&
+        (!text_ok(c.contacts, 1000) || strchr(c.contacts, '@') == NULL))
+        return fail("--contacts %s: comma-separated mail addresses", c.contacts);
+    int rc = store_company_set(st, a->id, &c);
+    if (rc == ERR_NOTFOUND)
+        return fail("%s", "no such company");
+    if (rc == ERR_EXISTS)
+        return fail("a company named \"%s\" exists already", c.name);
+    if (rc != 0)
+        return fail("%s", store_errmsg(st));
+    printf("company_id=%lld\n", (long long)a->id);
     return 0;
 }
 
@@ -429,6 +468,8 @@ static int dispatch(struct store *st, const char *what, const char *verb, const 
     int rc = -1;
     if (strcmp(what, "company") == 0 && strcmp(verb, "add") == 0)
         return company_add(st, a);
+    if (strcmp(what, "company") == 0 && strcmp(verb, "set") == 0)
+        return company_set(st, a);
     if (strcmp(what, "company") == 0 && strcmp(verb, "list") == 0)
         rc = store_company_list(st, company_row, NULL);
     else if (strcmp(what, "sensor") == 0 && strcmp(verb, "add") == 0)

@@ -162,6 +162,7 @@ static enum MHD_Result ingest_store(struct server *s, struct MHD_Connection *c, 
                  (long long)r->who.sensor_id, r->batch_id, (unsigned long long)r->seq,
                  (unsigned long long)br.stored, (unsigned long long)br.rejected,
                  rc == STORE_DUPLICATE);
+        metrics_ingest(&s->metrics, rc == STORE_DUPLICATE, br.stored, br.rejected);
         ret = ingest_reply(c, r, res, &br, rc == STORE_DUPLICATE);
         if (rc == 0 && br.notifications > 0)
             notify_kick(s->notifier);

@@ -54,6 +54,7 @@ static enum MHD_Result send_jw_cookie(struct MHD_Connection *c, unsigned status,
     MHD_add_response_header(r, "Cache-Control", "no-store");
     if (cookie != NULL)
         MHD_add_response_header(r, "Set-Cookie", cookie);
+    req_note_status(status);
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ret;

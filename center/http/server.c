@@ -94,6 +94,17 @@ static void pool_close(struct pool *p)
 
 /* ---- responses ---- */
 
+/* The request this server thread is handling (MHD's internal thread pool runs each
+ * connection's callbacks on one thread at a time), so that the response helpers can
+ * record its status without a parameter. */
+static __thread struct req *cur_req;
+
+void req_note_status(unsigned status)
+{
+    if (cur_req != NULL)
+        cur_req->status = status;
+}
+
 enum MHD_Result send_buf(struct MHD_Connection *c, unsigned status, const char *buf,
                                 size_t len, unsigned retry_after)
 {
@@ -109,6 +120,7 @@ enum MHD_Result send_buf(struct MHD_Connection *c, unsigned status, const char *
         snprintf(ra, sizeof(ra), "%u", retry_after);
         MHD_add_response_header(r, "Retry-After", ra);
     }
+    req_note_status(status);
     enum MHD_Result ret = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ret;
@@ -145,6 +157,7 @@ enum MHD_Result send_store_error(struct server *s, struct MHD_Connection *c, int
     if (log_rate_allow(&s->busy_log, &suppressed))
         log_warn("http", "store error rc=%d msg=\"%s\" suppressed=%llu", rc, store_errmsg(st),
                  (unsigned long long)suppressed);
+    metrics_store_error(&s->metrics, rc == STORE_BUSY ? 0 : rc == ERR_NOSPACE ? 1 : 2);
     if (rc == STORE_BUSY || rc == ERR_NOSPACE)
         return send_error(c, 503, "store busy, retry later");
     return send_error(c, 500, "store error");
@@ -472,6 +485,7 @@ static enum route route_of(const char *url, const char *method, int64_t *id, int
         {"/healthz", "GET", R_HEALTH},          {"/api/v1/login", "POST", R_LOGIN},
         {"/api/v1/logout", "POST", R_LOGOUT},   {"/api/v1/session", "GET", R_SESSION},
         {"/api/v1/password", "POST", R_PASSWORD}, {"/api/v1/audit", "GET", R_AUDIT},
+        {"/metrics", "GET", R_METRICS},
     };
     *bad_method = 0;
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
@@ -606,6 +620,26 @@ static int first_person(struct server *s, struct MHD_Connection *c, struct req *
     return st != 0;
 }
 
+/* /metrics: the scrape token, else a provider staff session. Answers in every case. */
+static enum MHD_Result first_metrics(struct server *s, struct MHD_Connection *c, struct req *r)
+{
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *want = s->conf.metrics_token;
+    if (want != NULL && want[0] != '\0' && h != NULL && strncasecmp(h, "Bearer ", 7) == 0 &&
+        strlen(h + 7) == strlen(want) && ct_equal(h + 7, want, strlen(want)))
+        return handle_metrics(s, c);
+    int rc = authenticate_person(s, c, r);
+    if (rc == ERR_NOTFOUND || rc == STORE_EXPIRED)
+        return send_error(c, 401, "log in as provider staff or send the scrape token");
+    if (rc == ERR_UNSUP)
+        return send_error(c, 403, "device tokens are accepted only by /api/v1/ingest");
+    if (rc != 0)
+        return send_error(c, 503, "store busy, retry later");
+    if (r->who.role != ROLE_PROVIDER_ADMIN && r->who.role != ROLE_PROVIDER_ANALYST)
+        return send_error(c, 403, "metrics are for provider staff");
+    return handle_metrics(s, c);
+}
+
 /* The first call of a request: route, authenticate, check headers. Returns 0 to go on
  * reading the request, else the status already answered (or 1 when queueing failed). */
 static enum MHD_Result first_call(struct server *s, struct MHD_Connection *c, struct req *r,
@@ -622,6 +656,8 @@ static enum MHD_Result first_call(struct server *s, struct MHD_Connection *c, st
                                                                 : "no such endpoint");
     if (r->route == R_HEALTH)
         return send_buf(c, 200, "{\"status\":\"ok\"}", 15, 0);
+    if (r->route == R_METRICS)
+        return first_metrics(s, c, r);
     if (r->route == R_ENROLL || r->route == R_LOGIN) {
         if (small_body(c, r, ENROLL_MAX_BODY))
             return send_error(c, 413, "body too large");
@@ -713,8 +749,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         if (r == NULL)
             return MHD_NO;
         *con_cls = r;
+        r->t0_us = metrics_now_us();
+        cur_req = r;
         int answered = 0;
         enum MHD_Result res = first_call(s, c, r, url, method, &answered);
+        cur_req = NULL;
         return answered ? res : MHD_YES;
     }
     if (*upload_size > 0) {
@@ -725,15 +764,21 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         *upload_size = 0;
         return MHD_YES;
     }
-    return last_call(s, c, r);
+    cur_req = r;
+    enum MHD_Result res = last_call(s, c, r);
+    cur_req = NULL;
+    return res;
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
+    struct server *s = cls;
     struct req *r = *con_cls;
     if (r == NULL)
         return;
+    if (r->status != 0) /* answered, whether or not the client read it all */
+        metrics_response(&s->metrics, r->status, metrics_now_us() - r->t0_us);
     xfree(r->body);
     xfree(r);
     *con_cls = NULL;

@@ -30,6 +30,7 @@ struct server_conf {
     size_t max_line;      /* one NDJSON line */
     size_t max_events;    /* events per batch */
     struct notify_conf notify; /* the notification sender's settings */
+    const char *metrics_token; /* bearer token that may scrape /metrics; NULL/"": staff only */
     struct auth_conf {
         struct pw_params pw;       /* Argon2id parameters of new hashes */
         int64_t session_idle_us;   /* a session unused this long ends */

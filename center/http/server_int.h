@@ -46,6 +46,7 @@ enum route {
     R_USER_GET,    /* GET /api/v1/users/{id} */
     R_USER_UPDATE, /* PATCH /api/v1/users/{id} */
     R_AUDIT,       /* GET /api/v1/audit */
+    R_METRICS,     /* GET /metrics (provider staff or the scrape token) */
 };
 
 #define SESSION_COOKIE "__Host-otasuke_session"
@@ -62,6 +63,17 @@ struct pool {
     int inited;
 };
 
+#define METRICS_STATUS_MAX 600
+#define METRICS_LAT_BUCKETS 12
+
+/* Counters of /metrics (metrics.c), updated with relaxed atomic adds. */
+struct metrics {
+    uint64_t batches, batches_dup, events, rejected;
+    uint64_t status[METRICS_STATUS_MAX];
+    uint64_t lat_bucket[METRICS_LAT_BUCKETS], lat_count, lat_sum_us;
+    uint64_t store_errors[3]; /* busy, nospace, other */
+};
+
 struct server {
     struct server_conf conf;
     struct MHD_Daemon *mhd;
@@ -75,6 +87,7 @@ struct server {
     struct notifier *notifier;
     struct throttle *thr_user; /* login failures per account name */
     struct throttle *thr_addr; /* login failures per source address */
+    struct metrics metrics;
 };
 
 struct req {
@@ -89,11 +102,26 @@ struct req {
     char batch_id[BATCH_ID_MAX + 1];
     char addr[64]; /* the client's address, for the audit log */
     const char *method;
+    uint64_t t0_us;  /* monotonic time of the first call, for the latency histogram */
+    unsigned status; /* the status queued, 0 until then */
 };
 
 /* Borrows a store connection from the pool (waits when all are in use). */
 struct store *pool_get(struct pool *p);
 void pool_put(struct pool *p, struct store *st);
+
+/* Records the status about to be queued for the request this thread is handling
+ * (counted in /metrics when the request completes). Every MHD_queue_response call
+ * goes with one. */
+void req_note_status(unsigned status);
+
+/* ---- metrics.c ---- */
+uint64_t metrics_now_us(void);
+void metrics_response(struct metrics *m, unsigned status, uint64_t elapsed_us);
+void metrics_ingest(struct metrics *m, int duplicate, uint64_t stored, uint64_t rejected);
+void metrics_store_error(struct metrics *m, int kind); /* 0 busy, 1 nospace, 2 other */
+/* Answers GET /metrics (the caller checked who asks). */
+enum MHD_Result handle_metrics(struct server *s, struct MHD_Connection *c);
 
 /* Queue a JSON answer (copied). retry_after > 0 adds a Retry-After header. */
 enum MHD_Result send_buf(struct MHD_Connection *c, unsigned status, const char *buf, size_t len,

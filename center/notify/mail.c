@@ -10,6 +10,7 @@
  * The language is the tenant's: ja (Japanese, then the same in English) or en.
  */
 #include "notify/notify.h"
+#include "notify/tzfile.h"
 
 #include "otasuke/alloc.h"
 #include "otasuke/err.h"
@@ -158,25 +159,24 @@ static int sev_idx(int s)
     return s >= 1 && s <= 4 ? s : 0;
 }
 
-static void utc_text(int64_t us, char *out, size_t n)
-{
-    time_t t = (time_t)(us / 1000000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, n, "%Y-%m-%d %H:%M:%S UTC", &tm);
-}
-
-/* RFC 5322 date-time, in English whatever the locale. */
-static void rfc5322_date(int64_t us, char *out, size_t n)
+/* RFC 5322 date-time in the tenant's zone (UTC when unknown), in English whatever the
+ * locale. */
+static void rfc5322_date(int64_t us, const char *zone, char *out, size_t n)
 {
     static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     time_t t = (time_t)(us / 1000000);
+    int32_t off = 0;
+    if (zone == NULL || tz_offset(zone, (int64_t)t, &off, NULL, 0) != 0)
+        off = 0;
+    time_t lt = t + off;
     struct tm tm;
-    gmtime_r(&t, &tm);
-    snprintf(out, n, "%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday], tm.tm_mday,
-             months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    gmtime_r(&lt, &tm);
+    int32_t a = off < 0 ? -off : off;
+    snprintf(out, n, "%s, %02d %s %04d %02d:%02d:%02d %c%02d%02d", days[tm.tm_wday], tm.tm_mday,
+             months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             off < 0 ? '-' : '+', (int)(a / 3600), (int)(a % 3600 / 60));
 }
 
 /* The device as one short text: the name, else the IP, else the MAC. */
@@ -217,9 +217,9 @@ static void steps_list(struct nbuf *b, const char *steps, int ja)
 static void text_ja(struct nbuf *b, const struct store_notify_job *j, const struct notify_sigs *sg)
 {
     const struct store_incident *inc = &j->inc;
-    char f[48], l[48];
-    utc_text(inc->first_seen, f, sizeof(f));
-    utc_text(inc->last_seen, l, sizeof(l));
+    char f[80], l[80];
+    tz_format(j->tz, inc->first_seen, f, sizeof(f));
+    tz_format(j->tz, inc->last_seen, l, sizeof(l));
     nbuf_printf(b, "%s ご担当者様\r\n\r\n", j->company);
     if (strcmp(j->n.reason, "escalated") == 0)
         nbuf_printf(b, "インシデント #%lld の重大度が「%s」に上がりました。\r\n\r\n",
@@ -245,9 +245,9 @@ static void text_ja(struct nbuf *b, const struct store_notify_job *j, const stru
 static void text_en(struct nbuf *b, const struct store_notify_job *j, const struct notify_sigs *sg)
 {
     const struct store_incident *inc = &j->inc;
-    char f[48], l[48];
-    utc_text(inc->first_seen, f, sizeof(f));
-    utc_text(inc->last_seen, l, sizeof(l));
+    char f[80], l[80];
+    tz_format(j->tz, inc->first_seen, f, sizeof(f));
+    tz_format(j->tz, inc->last_seen, l, sizeof(l));
     nbuf_printf(b, "Dear %s,\r\n\r\n", j->company);
     if (strcmp(j->n.reason, "escalated") == 0)
         nbuf_printf(b, "The severity of incident #%lld rose to %s.\r\n\r\n", (long long)inc->id,
@@ -318,7 +318,7 @@ int notify_render_mail(const struct store_notify_job *j, const struct notify_sig
 {
     int ja = j->lang == NULL || strcmp(j->lang, "en") != 0;
     char date[64], subject[512], addr[256];
-    rfc5322_date(j->n.created, date, sizeof(date));
+    rfc5322_date(j->n.created, j->tz, date, sizeof(date));
     subject_text(j, ja, subject, sizeof(subject));
     if (notify_addr(from, addr, sizeof(addr)) != 0)
         snprintf(addr, sizeof(addr), "otasuke@otasuke.invalid");

@@ -42,6 +42,7 @@ struct notifier {
     int stop, kicked, started;
     struct job jobs[SENDER_BATCH];
     int n_jobs;
+    uint64_t count[2][3]; /* [mail, webhook][sent, retry, failed], for /metrics */
 };
 
 static int64_t now_us(void)
@@ -255,6 +256,8 @@ static void record(struct notifier *nf, struct job *jb, int rc, const char *err)
     int wrc = store_notify_result(nf->st, jb->id, state, rc ? err : NULL, next, now);
     if (nf->write_mu)
         pthread_mutex_unlock(nf->write_mu);
+    int outcome = rc == 0 ? 0 : strcmp(state, "queued") == 0 ? 1 : 2;
+    __atomic_fetch_add(&nf->count[jb->mail ? 0 : 1][outcome], 1, __ATOMIC_RELAXED);
     if (wrc != 0)
         log_warn("notify", "cannot record notification=%lld: %s", (long long)jb->id,
                  store_errmsg(nf->st));
@@ -371,6 +374,19 @@ struct notifier *notify_start(const struct notify_conf *conf, const char *db_pat
     }
     nf->started = 1;
     return nf;
+}
+
+void notify_stats(const struct notifier *nf, struct notify_stats *out)
+{
+    *out = (struct notify_stats){0};
+    if (nf == NULL)
+        return;
+    out->mail_sent = __atomic_load_n(&nf->count[0][0], __ATOMIC_RELAXED);
+    out->mail_retried = __atomic_load_n(&nf->count[0][1], __ATOMIC_RELAXED);
+    out->mail_failed = __atomic_load_n(&nf->count[0][2], __ATOMIC_RELAXED);
+    out->webhook_sent = __atomic_load_n(&nf->count[1][0], __ATOMIC_RELAXED);
+    out->webhook_retried = __atomic_load_n(&nf->count[1][1], __ATOMIC_RELAXED);
+    out->webhook_failed = __atomic_load_n(&nf->count[1][2], __ATOMIC_RELAXED);
 }
 
 void notify_kick(struct notifier *nf)

@@ -69,6 +69,13 @@ struct notifier;
 struct notifier *notify_start(const struct notify_conf *conf, const char *db_path,
                               const struct store_opts *opts, pthread_mutex_t *write_mu,
                               char *err, size_t errlen);
+/* Attempts since start: sent, failed and queued again (retried), and given up. */
+struct notify_stats {
+    uint64_t mail_sent, mail_retried, mail_failed;
+    uint64_t webhook_sent, webhook_retried, webhook_failed;
+};
+/* A snapshot of nf's counters (all zero for NULL); safe from any thread. */
+void notify_stats(const struct notifier *nf, struct notify_stats *out);
 /* Wakes the sender (new rows were queued). */
 void notify_kick(struct notifier *nf);
 /* Stops the thread (an SMTP/HTTP transfer in progress is aborted) and frees nf. */

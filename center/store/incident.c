@@ -1027,7 +1027,7 @@ int store_notify_due(struct store *st, int64_t now, int limit, int mail_ok,
 {
     struct db_stmt *s = NULL;
     int rc = prepare(st,
-                     "SELECT " NOTIF_COLS ", " INC_COLS ", c.name, c.lang, c.contacts FROM "
+                     "SELECT " NOTIF_COLS ", " INC_COLS ", c.name, c.lang, c.contacts, c.tz FROM "
                      "notifications n JOIN incidents i ON i.id=n.incident_id JOIN companies c "
                      "ON c.id=n.company_id WHERE n.state='queued' AND n.next_attempt<=?1 "
                      "AND (?3<>0 OR n.channel<>'mail') "
@@ -1045,6 +1045,7 @@ int store_notify_due(struct store *st, int64_t now, int limit, int mail_ok,
         j.company = col_text(s, NOTIF_NCOLS + INC_NCOLS);
         j.lang = col_text(s, NOTIF_NCOLS + INC_NCOLS + 1);
         j.contacts = col_text(s, NOTIF_NCOLS + INC_NCOLS + 2);
+        j.tz = col_text(s, NOTIF_NCOLS + INC_NCOLS + 3);
         if (cb(arg, &j) != 0)
             break;
     }
@@ -1091,4 +1092,20 @@ int store_notify_result(struct store *st, int64_t id, const char *state, const c
     db_bind_int64(s, 4, next_attempt);
     db_bind_int64(s, 5, now);
     return run_write(st, s, "notify result", NULL);
+}
+
+int store_notify_queued(struct store *st, int64_t *n)
+{
+    sqlite3_stmt *s = NULL;
+    *n = 0;
+    int rc = prepare(st, "SELECT count(*) FROM notifications WHERE state='queued'", &s,
+                     "notify queued");
+    if (rc != 0)
+        return rc;
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *n = sqlite3_column_int64(s, 0);
+    rc = rc == SQLITE_ROW ? 0 : store_set_err(st, rc, "notify queued");
+    sqlite3_finalize(s);
+    return rc;
 }

@@ -161,6 +161,9 @@ int store_schema_latest(void);
 
 /* Adds a company; *id receives its id. ERR_EXISTS when the name is taken. */
 int store_company_add(struct store *st, const struct company_in *c, int64_t *id);
+/* Changes company id's fields: NULL strings and devices < 0 keep the stored value.
+ * ERR_NOTFOUND when there is no such company, ERR_EXISTS when the name is taken. */
+int store_company_set(struct store *st, int64_t id, const struct company_in *c);
 /* Calls cb(arg, id, name) for each company in id order. */
 int store_company_list(struct store *st, void (*cb)(void *arg, int64_t id, const char *name,
                                                     const char *sector, const char *tz,
@@ -334,6 +337,7 @@ struct store_notify_job {
     struct store_notification n;
     struct store_incident inc;
     const char *company, *lang, *contacts;
+    const char *tz; /* the tenant's IANA zone: times in mails are shown in it */
 };
 /* Calls cb for up to `limit` queued notifications due at `now`, oldest first, with the
  * incident and tenant they concern (mail rows only when mail_ok). Strings live until
@@ -348,5 +352,7 @@ int store_incident_signatures(struct store *st, int64_t incident_id, int max,
  * next_attempt), with the error text (NULL: none). */
 int store_notify_result(struct store *st, int64_t id, const char *state, const char *error,
                         int64_t next_attempt, int64_t now);
+/* The notifications waiting to be sent (state queued), for /metrics. */
+int store_notify_queued(struct store *st, int64_t *n);
 
 #endif

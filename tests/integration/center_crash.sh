@@ -71,6 +71,7 @@ check "center killed $KILLS times during the stream ($kills)" [ "$kills" -eq "$K
 check "sender retried across the kills" grep -q '^retries [1-9]' sender.err
 center_stop
 check "integrity_check ok" [ "$(sqlite3 "$DB" 'PRAGMA integrity_check')" = ok ]
+check "foreign_key_check empty" [ -z "$(sqlite3 "$DB" 'PRAGMA foreign_key_check')" ]
 NB=$(wc -l <acks.txt)
 check "every batch acknowledged, in order ($NB >= $BATCHES)" \
     bash -c "[ $NB -ge $BATCHES ] && awk '\$1 != NR - 1 {exit 1}' acks.txt"
