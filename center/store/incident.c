@@ -1096,16 +1096,16 @@ int store_notify_result(struct store *st, int64_t id, const char *state, const c
 
 int store_notify_queued(struct store *st, int64_t *n)
 {
-    sqlite3_stmt *s = NULL;
+    struct db_stmt *s = NULL;
     *n = 0;
     int rc = prepare(st, "SELECT count(*) FROM notifications WHERE state='queued'", &s,
                      "notify queued");
     if (rc != 0)
         return rc;
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *n = sqlite3_column_int64(s, 0);
-    rc = rc == SQLITE_ROW ? 0 : store_set_err(st, rc, "notify queued");
-    sqlite3_finalize(s);
+    rc = db_step(s);
+    if (rc == DB_ROW)
+        *n = db_column_int64(s, 0);
+    rc = rc == DB_ROW ? 0 : store_set_err(st, rc, "notify queued");
+    db_finalize(s);
     return rc;
 }

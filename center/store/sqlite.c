@@ -230,29 +230,31 @@ int store_company_add(struct store *st, const struct company_in *c, int64_t *id)
 
 int store_company_set(struct store *st, int64_t id, const struct company_in *c)
 {
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(st->db,
-                                "UPDATE companies SET name=coalesce(?2, name), "
-                                "sector=coalesce(?3, sector), "
-                                "devices=CASE WHEN ?4 < 0 THEN devices ELSE ?4 END, "
-                                "contacts=coalesce(?5, contacts), tz=coalesce(?6, tz), "
-                                "lang=coalesce(?7, lang) WHERE id=?1",
-                                -1, &s, NULL);
-    if (rc != SQLITE_OK)
+    struct db_stmt *s = NULL;
+    int rc = db_prepare(st->db,
+                        "UPDATE companies SET devices=CASE WHEN ?4 < 0 THEN devices ELSE ?4 END, "
+                        "name=coalesce(?2, name), sector=coalesce(?3, sector), "
+                        "contacts=coalesce(?5, contacts), tz=coalesce(?6, tz), "
+                        "lang=coalesce(?7, lang) WHERE id=?1",
+                        &s);
+    if (rc != DB_OK)
         return store_set_err(st, rc, "company set");
-    sqlite3_bind_int64(s, 1, id);
+    db_bind_int64(s, 1, id);
     const char *txt[] = {c->name, c->sector, NULL, c->contacts, c->tz, c->lang};
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 6; i++) {
         if (txt[i] != NULL)
-            sqlite3_bind_text(s, i + 2, txt[i], -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, c->devices);
-    rc = sqlite3_step(s);
+            db_bind_text(s, i + 2, txt[i], -1, DB_STATIC);
+        else if (i != 2)
+            db_bind_null(s, i + 2);
+    }
+    db_bind_int64(s, 4, c->devices);
+    rc = db_step(s);
     int ret = 0;
-    if (rc != SQLITE_DONE)
+    if (rc != DB_DONE)
         ret = store_set_err(st, rc, "company set");
-    else if (sqlite3_changes(st->db) == 0)
+    else if (db_changes(st->db) == 0)
         ret = ERR_NOTFOUND;
-    sqlite3_finalize(s);
+    db_finalize(s);
     return ret;
 }
 
