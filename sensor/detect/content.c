@@ -210,7 +210,7 @@ static bool on_val(const struct jscan_val *v, void *ud)
 
 /* JSON-escapes s into out (the indicators are names, URLs and hashes, but a URL may
  * hold anything). */
-static void esc(char *out, size_t cap, const char *s)
+void det_json_esc(char *out, size_t cap, const char *s)
 {
     size_t o = 0;
     for (; *s != '\0' && o + 7 < cap; s++) {
@@ -260,7 +260,7 @@ static void raise_intel(struct detect *d, const struct det_alert *a, const struc
     if (sig < 0)
         sig = SIG_INTEL_ANOMALY;
     char ind[300], ev[DET_EVIDENCE_MAX];
-    esc(ind, sizeof(ind), indicator);
+    det_json_esc(ind, sizeof(ind), indicator);
     int n = snprintf(ev, sizeof(ev),
                      "{\"indicator\":\"%s\",\"type\":\"%s\",\"list\":\"%s\",\"match\":\"%s\","
                      "\"lists\":%u}",
@@ -417,8 +417,8 @@ static void http_exploits(struct detect *d, const struct ev *e, uint64_t ts)
             if (strstr(buf[k], http_pats[i].pat) == NULL)
                 continue;
             char ev[DET_EVIDENCE_MAX], val[300], pat[40];
-            esc(val, sizeof(val), k == 0 ? e->url : e->ua);
-            esc(pat, sizeof(pat), http_pats[i].pat);
+            det_json_esc(val, sizeof(val), k == 0 ? e->url : e->ua);
+            det_json_esc(pat, sizeof(pat), http_pats[i].pat);
             int n = snprintf(ev, sizeof(ev), "{\"pattern\":\"%s\",\"field\":\"%s\",\"value\":\"%s\"}",
                              pat, k == 0 ? "http.url" : "http.http_user_agent", val);
             struct det_alert a;
@@ -476,8 +476,8 @@ static void arc_evidence(const struct arc_result *ar, char *out, size_t cap)
     out[0] = '\0';
     if (ar == NULL)
         return;
-    esc(mb, sizeof(mb), ar->member);
-    esc(fmt, sizeof(fmt), ar->format);
+    det_json_esc(mb, sizeof(mb), ar->member);
+    det_json_esc(fmt, sizeof(fmt), ar->format);
     snprintf(out, cap, ",\"member\":\"%s\",\"member_by\":\"%s\",\"depth\":%u,\"encrypted\":%s,"
              "\"archive_format\":\"%s\"",
              mb, ar->why == ARC_WHY_MAGIC ? "magic" : "name", (unsigned)ar->depth,
@@ -488,8 +488,8 @@ static void raise_file(struct detect *d, const struct ev *e, uint64_t ts, enum d
                        const struct arc_result *ar)
 {
     char ev[DET_EVIDENCE_MAX], fn[96], mg[64], arc[DET_EVIDENCE_MAX];
-    esc(fn, sizeof(fn), e->filename);
-    esc(mg, sizeof(mg), e->magic);
+    det_json_esc(fn, sizeof(fn), e->filename);
+    det_json_esc(mg, sizeof(mg), e->magic);
     arc_evidence(ar, arc, sizeof(arc));
     int n = snprintf(ev, sizeof(ev), "{\"filename\":\"%s\"%s,\"magic\":\"%s\",\"sha256\":\"%s\"}",
                      fn, arc, mg, e->sha256);
@@ -588,9 +588,9 @@ static void raise_yara(struct detect *d, const struct ev *e, uint64_t ts, const 
                        const char *ns, bool clamav)
 {
     char ev[DET_EVIDENCE_MAX], fn[200], r[140], n[80];
-    esc(fn, sizeof(fn), e->filename);
-    esc(r, sizeof(r), rule);
-    esc(n, sizeof(n), ns);
+    det_json_esc(fn, sizeof(fn), e->filename);
+    det_json_esc(r, sizeof(r), rule);
+    det_json_esc(n, sizeof(n), ns);
     int k = snprintf(ev, sizeof(ev),
                      clamav ? "{\"filename\":\"%s\",\"virus\":\"%s\",\"engine\":\"%s\",\"sha256\":\"%s\"}"
                             : "{\"filename\":\"%s\",\"rule\":\"%s\",\"namespace\":\"%s\",\"sha256\":\"%s\"}",

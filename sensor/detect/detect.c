@@ -107,7 +107,7 @@ bool det_is_home(const struct detect *d, const struct addr *a)
 }
 
 /* One "addr/bits" item of home_net. */
-static int parse_prefix(const char *s, size_t n, struct home_prefix *p)
+int det_parse_prefix(const char *s, size_t n, struct home_prefix *p)
 {
     char buf[64];
     if (n == 0 || n >= sizeof(buf))
@@ -145,7 +145,7 @@ static int parse_home_net(struct detect *d, const char *text, char *err, size_t 
         if (*p == '\0')
             break;
         size_t n = strcspn(p, " ,[]");
-        if (d->nhome == DET_HOME_MAX || parse_prefix(p, n, &d->home[d->nhome]) != 0) {
+        if (d->nhome == DET_HOME_MAX || det_parse_prefix(p, n, &d->home[d->nhome]) != 0) {
             snprintf(err, errlen, "detect.home_net: bad or too many prefixes at \"%.*s\"",
                      (int)(n > 60 ? 60 : n), p);
             return ERR_INVAL;

@@ -39,6 +39,8 @@ struct home_prefix {
     struct addr a; /* v4 as ::ffff:a.b.c.d */
     unsigned bits; /* on the 128-bit form */
 };
+/* One "addr[/bits]" item (home_net, allow-lists): 0 or ERR_INVAL. */
+int det_parse_prefix(const char *s, size_t n, struct home_prefix *p);
 
 
 struct det_agg;
@@ -106,6 +108,8 @@ void det_behav_arp(struct detect *d, bool request, const struct addr *sender,
                    const struct addr *target, uint64_t ts);
 
 /* content.c */
+/* JSON-escapes s into out (cap bytes, always terminated; cut when full). */
+void det_json_esc(char *out, size_t cap, const char *s);
 /* An event line read in three steps (detect.h, detect_event_begin). */
 struct jscan_val;
 bool det_content_begin(struct detect *d, const char *type, size_t tlen);
@@ -168,20 +172,5 @@ void det_filescan_free(struct det_filescan *s);
 int det_filescan_scan(struct det_filescan *s, const uint8_t *p, size_t n, const char *name,
                       struct det_scan_hits *h);
 
-/* intel_conf.c: the intel lists file. */
-struct det_intel_conf {
-    struct intel_list_conf lists[DET_MAX_INTEL_LISTS];
-    size_t n;
-    char *strings; /* storage of every string of lists[] (MEM_CONF) */
-    size_t used, cap;
-};
-/* Reads the YAML intel file at path (relative list paths are taken from its folder).
- * Returns 0, or ERR_INVAL / ERR_IO / ERR_NOMEM with "path:line: reason" in err.
- * out must be released with det_intel_conf_free (also after a failure). */
-int det_intel_conf_load(const char *path, struct det_intel_conf *out, char *err, size_t errlen);
-/* The same from a buffer (tests, fuzzing); base_dir for relative paths (may be ""). */
-int det_intel_conf_parse(const char *name, const char *buf, size_t len, const char *base_dir,
-                         struct det_intel_conf *out, char *err, size_t errlen);
-void det_intel_conf_free(struct det_intel_conf *c);
 
 #endif

@@ -110,30 +110,8 @@ static int add_allow(struct det_policy *pol, const char *s, size_t n)
     struct allow_ent *e = &pol->allow[pol->nallow];
     memset(e, 0, sizeof(*e));
     const char *eq = memchr(s, '=', n);
-    size_t alen = eq != NULL ? (size_t)(eq - s) : n;
-    char buf[64];
-    if (alen == 0 || alen >= sizeof(buf))
+    if (det_parse_prefix(s, eq != NULL ? (size_t)(eq - s) : n, &e->p) != 0)
         return ERR_INVAL;
-    memcpy(buf, s, alen);
-    buf[alen] = '\0';
-    char *slash = strchr(buf, '/');
-    long bits = -1;
-    if (slash != NULL) {
-        *slash = '\0';
-        char *end;
-        bits = strtol(slash + 1, &end, 10);
-        if (*end != '\0' || end == slash + 1)
-            return ERR_INVAL;
-    }
-    if (!det_addr_parse(buf, &e->p.a))
-        return ERR_INVAL;
-    bool v4 = strchr(buf, ':') == NULL;
-    long max = v4 ? 32 : 128;
-    if (bits < 0)
-        bits = max;
-    if (bits > max)
-        return ERR_INVAL;
-    e->p.bits = (unsigned)(v4 ? bits + 96 : bits);
     if (eq != NULL) {
         const char *c = eq + 1, *end = s + n;
         while (c < end) {

@@ -136,23 +136,6 @@ static void split_from(const char *from, const char **name, size_t *nlen, const 
     *alen = gt ? (size_t)(gt - lt - 1) : strlen(lt + 1);
 }
 
-static void esc(char *out, size_t cap, const char *s)
-{
-    size_t o = 0;
-    for (; *s != '\0' && o + 7 < cap; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)c;
-        } else if (c < 0x20 || c == 0x7f) {
-            o += (size_t)snprintf(out + o, cap - o, "\\u%04x", c);
-        } else {
-            out[o++] = (char)c;
-        }
-    }
-    out[o] = '\0';
-}
-
 static void spam_raise(struct detect *d, const struct det_alert *hdr, enum det_sig sig,
                   const char *ev, int n, uint64_t target)
 {
@@ -174,10 +157,10 @@ static void check_domains(struct detect *d, const struct det_alert *hdr, const s
     split_from(m->from, &name, &nlen, &addr, &alen);
     if (domain_of(addr, alen, hdrd, sizeof(hdrd)) == 0)
         return;
-    esc(e2, sizeof(e2), m->from);
+    det_json_esc(e2, sizeof(e2), m->from);
     if (domain_of(m->mail_from, strlen(m->mail_from), env, sizeof(env)) > 0 &&
         !related(env, hdrd)) {
-        esc(e1, sizeof(e1), m->mail_from);
+        det_json_esc(e1, sizeof(e1), m->mail_from);
         int n = snprintf(ev, sizeof(ev),
                          "{\"mail_from\":\"%s\",\"from\":\"%s\",\"envelope_domain\":\"%s\","
                          "\"header_domain\":\"%s\"}",
@@ -199,8 +182,8 @@ static void check_attachments(struct detect *d, const struct det_alert *hdr,
     for (unsigned i = 0; i < m->natt; i++) {
         if (!det_file_name_dangerous(m->att[i], strlen(m->att[i])))
             continue;
-        esc(fn, sizeof(fn), m->att[i]);
-        esc(e2, sizeof(e2), m->from);
+        det_json_esc(fn, sizeof(fn), m->att[i]);
+        det_json_esc(e2, sizeof(e2), m->from);
         int n = snprintf(ev, sizeof(ev), "{\"attachment\":\"%s\",\"from\":\"%s\"}", fn, e2);
         spam_raise(d, hdr, SIG_SPAM_ATTACHMENT, ev, n, siphash24(&d->hk, m->att[i], strlen(m->att[i])));
         return; /* one per message */
