@@ -776,7 +776,7 @@ static int run_write(struct store *st, struct db_stmt *s, const char *what, int 
     if (rc != DB_DONE)
         return store_set_err(st, rc, what);
     if (changes != NULL)
-        *changes = db_changes(st->db);
+        *changes = (int)db_changes(st->db);
     return 0;
 }
 

@@ -219,7 +219,7 @@ static int user_update_tx(struct store *st, int64_t id, int role, int disabled,
     db_bind_int64(s, 1, id);
     rc = run(st, s, "sessions end");
     if (rc == 0 && ended != NULL)
-        *ended = db_changes(st->db);
+        *ended = (int)db_changes(st->db);
     return rc;
 }
 

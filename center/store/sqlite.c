@@ -587,11 +587,13 @@ static int arr_add(char **buf, size_t *len, size_t *cap, const char *v, size_t n
         *buf = nb;
         *cap = c;
     }
+    if (*buf == NULL) /* cannot happen: need > 0 grows an empty buffer */
+        return ERR_NOMEM;
     char *o = *buf + *len;
     *o++ = *len == 0 ? '{' : ',';
     if (v == NULL) {
-        memcpy(o, "NULL", 4);
-        o += 4;
+        for (const char *q = "NULL"; *q != '\0'; q++)
+            *o++ = *q;
     } else {
         if (quote)
             *o++ = '"';
@@ -612,28 +614,40 @@ struct pg_arrays {
     size_t len[4], cap[4];
 };
 
-/* PostgreSQL: inserts every event of the batch in one statement; ids[i] gets the id of
- * event i. */
-static int events_add_pg(struct store *st, const struct principal *who,
-                         const struct store_batch *b, int64_t now, int64_t *ids)
+/* The batch's columns as four closed array literals in a (n_ev > 0). */
+static int pg_arrays_fill(struct pg_arrays *a, const struct store_batch *b)
 {
-    struct pg_arrays a = {{NULL}, {0}, {0}};
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < b->n_ev; i++) {
         const struct store_event *e = &b->ev[i];
         char ts[24];
         int tn = snprintf(ts, sizeof(ts), "%lld", (long long)e->ts_us);
-        rc = arr_add(&a.buf[0], &a.len[0], &a.cap[0], e->event_type, strlen(e->event_type), 1);
+        rc = arr_add(&a->buf[0], &a->len[0], &a->cap[0], e->event_type, strlen(e->event_type), 1);
         if (rc == 0)
-            rc = arr_add(&a.buf[1], &a.len[1], &a.cap[1], e->category,
+            rc = arr_add(&a->buf[1], &a->len[1], &a->cap[1], e->category,
                          e->category ? strlen(e->category) : 0, 1);
         if (rc == 0)
-            rc = arr_add(&a.buf[2], &a.len[2], &a.cap[2], ts, (size_t)tn, 0);
+            rc = arr_add(&a->buf[2], &a->len[2], &a->cap[2], ts, (size_t)tn, 0);
         if (rc == 0)
-            rc = arr_add(&a.buf[3], &a.len[3], &a.cap[3], e->body, e->body_len, 1);
+            rc = arr_add(&a->buf[3], &a->len[3], &a->cap[3], e->body, e->body_len, 1);
     }
-    for (int k = 0; rc == 0 && k < 4; k++)
-        a.buf[k][a.len[k]++] = '}'; /* arr_add leaves room for it */
+    for (int k = 0; rc == 0 && k < 4; k++) {
+        if (a->buf[k] == NULL)
+            return ERR_INVAL;
+        a->buf[k][a->len[k]++] = '}'; /* arr_add leaves room for it */
+    }
+    return rc;
+}
+
+/* PostgreSQL: inserts every event of the batch in one statement; ids[i] gets the id of
+ * event i. */
+static int events_add_pg(struct store *st, const struct principal *who,
+                         const struct store_batch *b, int64_t now, int64_t *ids)
+{
+    if (b->n_ev == 0)
+        return 0;
+    struct pg_arrays a = {{NULL}, {0}, {0}};
+    int rc = pg_arrays_fill(&a, b);
     struct db_stmt *s = rc == 0 ? prep(st, S_EVENTS_PG) : NULL;
     if (s != NULL) {
         db_bind_int64(s, 1, who->company_id);

@@ -169,7 +169,8 @@ static size_t expand(const uint8_t *in, size_t n, char *out, size_t cap)
             size_t k = strlen(rep);
             if (o + k > cap)
                 break;
-            memmove(out + o, rep, k); /* not a string: out is a byte buffer */
+            for (size_t j = 0; j < k; j++) /* not a string: out is a byte buffer */
+                out[o + j] = rep[j];
             o += k;
             i++;
         } else {
