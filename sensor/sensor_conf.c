@@ -362,6 +362,22 @@ const struct conf_item sensor_conf_table[] = {
     {"detect.files.enabled", CONF_BOOL, "yes", 0, 0, OFF(detect_files),
      "flag dangerous files: double extensions, disguised executables, archives holding them",
      NULL},
+    {"detect.files.archive_buffer", CONF_SIZE, "4 MiB", 0, 256 * MiB, OFF(detect_arc_buffer),
+     "bytes of one archive kept for a look inside (more: the prefix is looked into, counted "
+     "in stats app.files.kept_cut_size; also the most of one nested archive held; 0: only "
+     "the first 512 bytes)", NULL},
+    {"detect.files.archive_memcap", CONF_SIZE, "64 MiB", 0, 4 * GiB, OFF(detect_arc_memcap),
+     "bytes of all archives kept at once (more: cut, counted in app.files.kept_cut_total)",
+     NULL},
+    {"detect.files.archive_max_bytes", CONF_SIZE, "64 MiB", 4 * KiB, 4 * GiB,
+     OFF(detect_arc_max_bytes), "uncompressed bytes read from one archive, all depths", NULL},
+    {"detect.files.archive_max_members", CONF_INT, "1000", 1, 1000000, OFF(detect_arc_max_members),
+     "entries of one archive (all depths) looked at", NULL},
+    {"detect.files.archive_max_depth", CONF_INT, "3", 1, 16, OFF(detect_arc_max_depth),
+     "archives inside archives looked into (1: the outer one only)", NULL},
+    {"detect.files.archive_max_ratio", CONF_INT, "1000", 0, 1000000000, OFF(detect_arc_max_ratio),
+     "declared uncompressed / archive bytes beyond which (once 1 MiB is declared) the archive "
+     "is a decompression bomb: not read further, counted (0: off)", NULL},
     {"detect.policy.prohibited", CONF_STRING, "", 0, 0, OFF(detect_policy_prohibited),
      "applications the company forbids: nDPI protocol or category names, comma-separated "
      "(e.g. BitTorrent,Tor,TeamViewer,AnyDesk,VPN,RemoteAccess; P2P = the file-sharing "
@@ -408,22 +424,17 @@ const struct conf_item sensor_conf_table[] = {
      "that make bulk mail", NULL},
     {"detect.spam.window", CONF_DURATION, "10m", 1 * SEC, 86400 * SEC, OFF(detect_spam_window),
      "the bulk mail window, from a source's first message", NULL},
-    {"detect.files.archive_buffer", CONF_SIZE, "4 MiB", 0, 256 * MiB, OFF(detect_arc_buffer),
-     "bytes of one archive kept for a look inside (more: the prefix is looked into, counted "
-     "in stats app.files.kept_cut_size; also the most of one nested archive held; 0: only "
-     "the first 512 bytes)", NULL},
-    {"detect.files.archive_memcap", CONF_SIZE, "64 MiB", 0, 4 * GiB, OFF(detect_arc_memcap),
-     "bytes of all archives kept at once (more: cut, counted in app.files.kept_cut_total)",
-     NULL},
-    {"detect.files.archive_max_bytes", CONF_SIZE, "64 MiB", 4 * KiB, 4 * GiB,
-     OFF(detect_arc_max_bytes), "uncompressed bytes read from one archive, all depths", NULL},
-    {"detect.files.archive_max_members", CONF_INT, "1000", 1, 1000000, OFF(detect_arc_max_members),
-     "entries of one archive (all depths) looked at", NULL},
-    {"detect.files.archive_max_depth", CONF_INT, "3", 1, 16, OFF(detect_arc_max_depth),
-     "archives inside archives looked into (1: the outer one only)", NULL},
-    {"detect.files.archive_max_ratio", CONF_INT, "1000", 0, 1000000000, OFF(detect_arc_max_ratio),
-     "declared uncompressed / archive bytes beyond which (once 1 MiB is declared) the archive "
-     "is a decompression bomb: not read further, counted (0: off)", NULL},
+    {"detect.yara.rules", CONF_STRING, "", 0, 0, OFF(yara_rules),
+     "YARA rules file compiled at start; each complete extracted file (kept within "
+     "detect.files.archive_buffer and archive_memcap) is scanned, a match is a malware alert "
+     "citing the rule; empty: no scanning", NULL},
+    {"detect.yara.timeout", CONF_DURATION, "1s", 1 * SEC, 60 * SEC, OFF(yara_timeout),
+     "longest scan of one file (whole seconds; longer: counted in stats detect.scan.errors; also "
+     "ClamAV's scan time limit)", NULL},
+    {"detect.clamav.db", CONF_STRING, "", 0, 0, OFF(clamav_db),
+     "ClamAV signature database (a .cvd/.cld/.ndb/.hdb/... file or a directory of them) "
+     "loaded at start; each complete extracted file is scanned with libclamav, a detection "
+     "is a malware alert naming the signature; empty: no ClamAV", NULL},
     /* inbound probe statistics (sensor/detect/probes.c, docs/detections.md) */
     {"stats.probes.enabled", CONF_BOOL, "yes", 0, 0, OFF(probes_enabled),
      "count connection attempts from outside home_net to inside it per port and per source "
@@ -437,17 +448,6 @@ const struct conf_item sensor_conf_table[] = {
     {"stats.geoip.db", CONF_STRING, "", 0, 0, OFF(geoip_db),
      "MaxMind-format country database (.mmdb, e.g. ip-location-db's geo-whois-asn-country); "
      "empty: probes are counted without countries", NULL},
-    {"detect.yara.rules", CONF_STRING, "", 0, 0, OFF(yara_rules),
-     "YARA rules file compiled at start; each complete extracted file (kept within "
-     "detect.files.archive_buffer and archive_memcap) is scanned, a match is a malware alert "
-     "citing the rule; empty: no scanning", NULL},
-    {"detect.yara.timeout", CONF_DURATION, "1s", 1 * SEC, 60 * SEC, OFF(yara_timeout),
-     "longest scan of one file (whole seconds; longer: counted in stats detect.scan.errors; also "
-     "ClamAV's scan time limit)", NULL},
-    {"detect.clamav.db", CONF_STRING, "", 0, 0, OFF(clamav_db),
-     "ClamAV signature database (a .cvd/.cld/.ndb/.hdb/... file or a directory of them) "
-     "loaded at start; each complete extracted file is scanned with libclamav, a detection "
-     "is a malware alert naming the signature; empty: no ClamAV", NULL},
     /* device inventory (sensor/inventory, docs/inventory.md) */
     {"inventory.enabled", CONF_BOOL, "yes", 0, 0, OFF(inv_enabled),
      "keep the device inventory, write asset events and new_device alerts, and name the "
