@@ -87,7 +87,7 @@ bool det_addr_parse(const char *s, struct addr *out)
     return inet_pton(AF_INET, s, out->b + 12) == 1;
 }
 
-static bool prefix_match(const struct addr *a, const struct home_prefix *p)
+bool det_prefix_match(const struct addr *a, const struct home_prefix *p)
 {
     unsigned full = p->bits / 8, rest = p->bits % 8;
     if (memcmp(a->b, p->a.b, full) != 0)
@@ -101,7 +101,7 @@ static bool prefix_match(const struct addr *a, const struct home_prefix *p)
 bool det_is_home(const struct detect *d, const struct addr *a)
 {
     for (unsigned i = 0; i < d->nhome; i++)
-        if (prefix_match(a, &d->home[i]))
+        if (det_prefix_match(a, &d->home[i]))
             return true;
     return false;
 }

@@ -41,6 +41,8 @@ struct home_prefix {
 };
 /* One "addr[/bits]" item (home_net, allow-lists): 0 or ERR_INVAL. */
 int det_parse_prefix(const char *s, size_t n, struct home_prefix *p);
+/* True when address a lies in prefix p. */
+bool det_prefix_match(const struct addr *a, const struct home_prefix *p);
 
 
 struct det_agg;

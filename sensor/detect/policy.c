@@ -177,17 +177,6 @@ void det_policy_set_appid(struct det_policy *pol, const struct appid *a)
 
 /* ---- allow-lists ---------------------------------------------------------------- */
 
-static bool prefix_has(const struct home_prefix *p, const struct addr *a)
-{
-    unsigned full = p->bits / 8, rest = p->bits % 8;
-    if (memcmp(a->b, p->a.b, full) != 0)
-        return false;
-    if (rest == 0)
-        return true;
-    uint8_t m = (uint8_t)(0xff << (8 - rest));
-    return (a->b[full] & m) == (p->a.b[full] & m);
-}
-
 bool det_policy_allowed(const struct detect *d, const struct det_alert *a)
 {
     const struct det_policy *pol = d->policy;
@@ -196,7 +185,7 @@ bool det_policy_allowed(const struct detect *d, const struct det_alert *a)
     const char *cat = det_sig(a->sig)->category;
     for (unsigned i = 0; i < pol->nallow; i++) {
         const struct allow_ent *e = &pol->allow[i];
-        if (!prefix_has(&e->p, &a->src) && !prefix_has(&e->p, &a->dst))
+        if (!det_prefix_match(&a->src, &e->p) && !det_prefix_match(&a->dst, &e->p))
             continue;
         if (e->nscope == 0)
             return true;
