@@ -196,7 +196,7 @@ int store_apitoken_auth(struct store *st, const uint8_t hash[STORE_HASH_LEN], in
         return ERR_NOTFOUND;
     if (t->expires != 0 && now >= t->expires)
         return STORE_EXPIRED;
-    if (now - t->last_used < touch_us)
+    if (t->last_used != 0 && now - t->last_used < touch_us)
         return 0;
     if (prep(st, "UPDATE api_tokens SET last_used=?1 WHERE id=?2 AND "
                  "(last_used IS NULL OR last_used<?1)",
