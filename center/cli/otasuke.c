@@ -444,10 +444,6 @@ static int more_commands(struct store *st, const char *what, const char *verb,
         urc = cli_user(st, verb, &ua);
     else if (strcmp(what, "audit") == 0)
         urc = cli_audit(st, verb, &ua);
-    if (strcmp(what, "token") == 0) {
-        struct cli_token_args ta = {a->user, a->name, a->scope, a->ttl, a->company, a->id};
-        urc = cli_token(st, verb, &ta);
-    }
     if (urc != 2)
         return urc;
     if (strcmp(what, "company") == 0 && strcmp(verb, "notify") == 0)
@@ -477,6 +473,16 @@ static int more_commands(struct store *st, const char *what, const char *verb,
     }
     usage(stderr);
     return 2;
+}
+
+/* otasuke token …: cli/tokens.c */
+static int token_command(struct store *st, const char *verb, const struct args *a)
+{
+    struct cli_token_args ta = {a->user, a->name, a->scope, a->ttl, a->company, a->id};
+    int rc = cli_token(st, verb, &ta);
+    if (rc == 2)
+        usage(stderr);
+    return rc;
 }
 
 static int dispatch(struct store *st, const char *what, const char *verb, const struct args *a)
@@ -532,7 +538,8 @@ int main(int argc, char **argv)
     struct store *st = open_db(a.db);
     if (st == NULL)
         return 1;
-    int rc = dispatch(st, argv[1], argv[2], &a);
+    int rc = strcmp(argv[1], "token") == 0 ? token_command(st, argv[2], &a)
+                                           : dispatch(st, argv[1], argv[2], &a);
     store_close(st);
     return rc;
 }
