@@ -359,9 +359,32 @@ static void bind_opt_text(struct db_stmt *s, int i, const char *v)
         db_bind_null(s, i);
 }
 
-/* Upserts the device of one asset event (already parsed); 0 when it has no key. */
-static int device_upsert(struct store *st, const struct principal *who, json_t *asset,
-                         int64_t ts, int64_t now)
+#define DEVICE_UPSERT_SQL                                                                      \
+    "INSERT INTO devices(company_id, sensor_id, device_key, mac, ip, name, maker, "        \
+    "kind, first_seen, last_seen, last_change, updated) "                                  \
+    "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?9,?10,?11) "                                       \
+    "ON CONFLICT (company_id, sensor_id, device_key) DO UPDATE SET "                       \
+    "mac=CASE WHEN excluded.last_seen>=devices.last_seen "                                 \
+    " THEN coalesce(excluded.mac, devices.mac) ELSE devices.mac END, "                     \
+    "ip=CASE WHEN excluded.last_seen>=devices.last_seen "                                  \
+    " THEN coalesce(excluded.ip, devices.ip) ELSE devices.ip END, "                        \
+    "name=CASE WHEN excluded.last_seen>=devices.last_seen "                                \
+    " THEN coalesce(excluded.name, devices.name) ELSE devices.name END, "                  \
+    "maker=coalesce(excluded.maker, devices.maker), "                                      \
+    "kind=CASE WHEN excluded.last_seen>=devices.last_seen "                                \
+    " THEN coalesce(excluded.kind, devices.kind) ELSE devices.kind END, "                  \
+    "last_change=CASE WHEN excluded.last_seen>=devices.last_seen "                         \
+    " THEN excluded.last_change ELSE devices.last_change END, "                            \
+    "first_seen=CASE WHEN excluded.first_seen<devices.first_seen "                         \
+    " THEN excluded.first_seen ELSE devices.first_seen END, "                              \
+    "last_seen=CASE WHEN excluded.last_seen>devices.last_seen "                            \
+    " THEN excluded.last_seen ELSE devices.last_seen END, "                                \
+    "updated=excluded.updated"
+
+/* Upserts the device of one asset event (already parsed) with the batch's statement
+ * (*s prepared on first use); 0 when the event names no device. */
+static int device_upsert(struct store *st, struct db_stmt **s, const struct principal *who,
+                         json_t *asset, int64_t ts, int64_t now)
 {
     const char *mac = asset_str(asset, "mac"), *ip = asset_str(asset, "ip");
     char key[80];
@@ -369,44 +392,27 @@ static int device_upsert(struct store *st, const struct principal *who, json_t *
         (ip == NULL || store_device_key(ip, key, sizeof(key)) != 0))
         return 0;
     const char *change = asset_str(asset, "change");
-    struct db_stmt *s = NULL;
-    int rc = prep(st,
-                  "INSERT INTO devices(company_id, sensor_id, device_key, mac, ip, name, maker, "
-                  "kind, first_seen, last_seen, last_change, updated) "
-                  "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?9,?10,?11) "
-                  "ON CONFLICT (company_id, sensor_id, device_key) DO UPDATE SET "
-                  "mac=CASE WHEN excluded.last_seen>=devices.last_seen "
-                  " THEN coalesce(excluded.mac, devices.mac) ELSE devices.mac END, "
-                  "ip=CASE WHEN excluded.last_seen>=devices.last_seen "
-                  " THEN coalesce(excluded.ip, devices.ip) ELSE devices.ip END, "
-                  "name=CASE WHEN excluded.last_seen>=devices.last_seen "
-                  " THEN coalesce(excluded.name, devices.name) ELSE devices.name END, "
-                  "maker=coalesce(excluded.maker, devices.maker), "
-                  "kind=CASE WHEN excluded.last_seen>=devices.last_seen "
-                  " THEN coalesce(excluded.kind, devices.kind) ELSE devices.kind END, "
-                  "last_change=CASE WHEN excluded.last_seen>=devices.last_seen "
-                  " THEN excluded.last_change ELSE devices.last_change END, "
-                  "first_seen=CASE WHEN excluded.first_seen<devices.first_seen "
-                  " THEN excluded.first_seen ELSE devices.first_seen END, "
-                  "last_seen=CASE WHEN excluded.last_seen>devices.last_seen "
-                  " THEN excluded.last_seen ELSE devices.last_seen END, "
-                  "updated=excluded.updated",
-                  &s, "device upsert");
-    if (rc != 0)
-        return rc;
-    db_bind_int64(s, 1, who->company_id);
-    db_bind_int64(s, 2, who->sensor_id);
-    db_bind_text(s, 3, key, -1, DB_TRANSIENT);
-    bind_opt_text(s, 4, mac);
-    bind_opt_text(s, 5, ip);
-    bind_opt_text(s, 6, asset_str(asset, "name"));
-    bind_opt_text(s, 7, asset_str(asset, "maker"));
-    bind_opt_text(s, 8, asset_str(asset, "kind"));
-    db_bind_int64(s, 9, ts);
-    db_bind_text(s, 10, change != NULL ? change : "new", -1, DB_TRANSIENT);
-    db_bind_int64(s, 11, now);
-    int step = db_step(s);
-    db_finalize(s);
+    if (*s == NULL) {
+        int rc = prep(st, DEVICE_UPSERT_SQL, s, "device upsert");
+        if (rc != 0)
+            return rc;
+    } else {
+        db_reset(*s);
+        db_clear_bindings(*s);
+    }
+    struct db_stmt *u = *s;
+    db_bind_int64(u, 1, who->company_id);
+    db_bind_int64(u, 2, who->sensor_id);
+    db_bind_text(u, 3, key, -1, DB_TRANSIENT);
+    bind_opt_text(u, 4, mac);
+    bind_opt_text(u, 5, ip);
+    bind_opt_text(u, 6, asset_str(asset, "name"));
+    bind_opt_text(u, 7, asset_str(asset, "maker"));
+    bind_opt_text(u, 8, asset_str(asset, "kind"));
+    db_bind_int64(u, 9, ts);
+    db_bind_text(u, 10, change != NULL ? change : "new", -1, DB_TRANSIENT);
+    db_bind_int64(u, 11, now);
+    int step = db_step(u);
     return step == DB_DONE ? 0 : store_set_err(st, step, "device upsert");
 }
 
@@ -414,6 +420,7 @@ int store_devices_on_batch(struct store *st, const struct principal *who,
                            const struct store_batch *b, int64_t now)
 {
     int rc = 0;
+    struct db_stmt *s = NULL; /* prepared at the batch's first asset event */
     for (size_t i = 0; rc == 0 && i < b->n_ev; i++) {
         const struct store_event *e = &b->ev[i];
         if (strcmp(e->event_type, "asset") != 0)
@@ -421,8 +428,10 @@ int store_devices_on_batch(struct store *st, const struct principal *who,
         json_t *root = json_loadb(e->body, e->body_len, 0, NULL);
         json_t *asset = json_object_get(root, "asset");
         if (json_is_object(asset))
-            rc = device_upsert(st, who, asset, e->ts_us, now);
+            rc = device_upsert(st, &s, who, asset, e->ts_us, now);
         json_decref(root);
     }
+    if (s != NULL)
+        db_finalize(s);
     return rc;
 }
