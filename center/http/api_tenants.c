@@ -327,8 +327,10 @@ static enum MHD_Result sensors_add(struct server *s, struct MHD_Connection *c, s
     uint64_t ttl = 0;
     unsigned code = sensor_body(obj, &company, &name, &ttl, &why);
     char secret[TOKEN_MAX_LEN];
-    if (code == 0 && token_random(TOKEN_CODE_PREFIX, TOKEN_CODE_BYTES, secret, sizeof(secret)))
-        code = 500, why = "no randomness";
+    if (code == 0 && token_random(TOKEN_CODE_PREFIX, TOKEN_CODE_BYTES, secret, sizeof(secret))) {
+        code = 500;
+        why = "no randomness";
+    }
     if (code != 0) {
         json_decref(obj);
         return send_error(c, code, why);
