@@ -4,6 +4,9 @@
  *
  *   enrollment code  "otc_" + 32 hex digits (128 bits), one use, with an expiry
  *   device token     "otk_" + 64 hex digits (256 bits), until revoked
+ *   API token        "ota_" + 64 hex digits (256 bits), a person's, until revoked or
+ *                    expired (a prefix of its own: a device token and an API token are
+ *                    told apart before any lookup)
  */
 #ifndef OTASUKE_CENTER_TOKEN_H
 #define OTASUKE_CENTER_TOKEN_H
@@ -15,6 +18,8 @@
 #define TOKEN_DEVICE_PREFIX "otk_"
 #define TOKEN_CODE_BYTES 16
 #define TOKEN_DEVICE_BYTES 32
+#define TOKEN_API_PREFIX "ota_"
+#define TOKEN_API_BYTES 32
 #define TOKEN_MAX_LEN 80 /* prefix + hex + NUL, with room */
 
 /* Writes prefix + hex of nbytes random bytes into out. Returns 0 or ERR_IO. */

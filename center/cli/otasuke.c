@@ -25,6 +25,9 @@
  *   otasuke user passwd --db F (--name NAME | --id ID) [--password-file F]
  *   otasuke user role --db F (--name NAME | --id ID) --role ROLE
  *   otasuke audit list --db F [--company ID] [--limit N]
+ *   otasuke token create --db F --user NAME [--name TEXT] [--scope read|full] [--ttl 90d]
+ *   otasuke token list --db F [--user NAME] [--company ID]
+ *   otasuke token revoke --db F --id ID
  *   otasuke intel update --intel-file F [--list NAME] [--pid N | --pidfile F]
  *                        [--max-bytes N] [--timeout SECONDS]     (no --db: cli/intel_update.c)
  *
@@ -33,6 +36,7 @@
  */
 #include "auth/token.h"
 #include "cli/intel_update.h"
+#include "cli/tokens.h"
 #include "cli/users.h"
 #include "store/store.h"
 
@@ -52,6 +56,7 @@ struct args {
     const char *db, *name, *sector, *tz, *lang, *contacts, *ttl;
     const char *webhook, *state, *assignee, *text, *device, *reason, *by;
     const char *role, *password_file;
+    const char *user, *scope; /* token create|list */
     int64_t company, id, devices, severity, signature, limit;
     int devices_set; /* --devices given (company set) */
 };
@@ -85,6 +90,10 @@ static void usage(FILE *f)
                "  otasuke user passwd --db FILE (--name NAME | --id ID) [--password-file FILE]\n"
                "  otasuke user role --db FILE (--name NAME | --id ID) --role ROLE\n"
                "  otasuke audit list --db FILE [--company ID] [--limit N]\n"
+               "  otasuke token create --db FILE --user NAME [--name TEXT] [--scope read|full]\n"
+               "                       [--ttl DURATION]   (default: read, never expires)\n"
+               "  otasuke token list --db FILE [--user NAME] [--company ID]\n"
+               "  otasuke token revoke --db FILE --id ID\n"
                "  otasuke intel update --intel-file FILE [--list NAME] [--pid N | --pidfile F]\n"
                "                       [--max-bytes N] [--timeout SECONDS]\n"
                "Roles: provider_admin, provider_analyst (no --company), tenant_admin,\n"
@@ -123,7 +132,8 @@ static int parse_args(int argc, char **argv, struct args *a)
         {"webhook", 1, NULL, 'w'}, {"state", 1, NULL, 'e'},   {"assignee", 1, NULL, 'a'},
         {"text", 1, NULL, 'x'},    {"device", 1, NULL, 'D'},  {"reason", 1, NULL, 'r'},
         {"by", 1, NULL, 'b'},      {"signature", 1, NULL, 'g'}, {"role", 1, NULL, 'R'},
-        {"password-file", 1, NULL, 'P'}, {"limit", 1, NULL, 'L'}, {NULL, 0, NULL, 0},
+        {"password-file", 1, NULL, 'P'}, {"limit", 1, NULL, 'L'}, {"user", 1, NULL, 'U'},
+        {"scope", 1, NULL, 'O'},   {NULL, 0, NULL, 0},
     };
     int c;
     optind = 1;
@@ -146,6 +156,8 @@ static int parse_args(int argc, char **argv, struct args *a)
         case 'b': a->by = optarg; break;
         case 'R': a->role = optarg; break;
         case 'P': a->password_file = optarg; break;
+        case 'U': a->user = optarg; break;
+        case 'O': a->scope = optarg; break;
         case 'L': bad = parse_id(optarg, &a->limit); break;
         case 'S': bad = parse_id(optarg, &a->severity) || a->severity > 4; break;
         case 'g':
@@ -463,6 +475,16 @@ static int more_commands(struct store *st, const char *what, const char *verb,
     return 2;
 }
 
+/* otasuke token …: cli/tokens.c */
+static int token_command(struct store *st, const char *verb, const struct args *a)
+{
+    struct cli_token_args ta = {a->user, a->name, a->scope, a->ttl, a->company, a->id};
+    int rc = cli_token(st, verb, &ta);
+    if (rc == 2)
+        usage(stderr);
+    return rc;
+}
+
 static int dispatch(struct store *st, const char *what, const char *verb, const struct args *a)
 {
     int rc = -1;
@@ -516,7 +538,8 @@ int main(int argc, char **argv)
     struct store *st = open_db(a.db);
     if (st == NULL)
         return 1;
-    int rc = dispatch(st, argv[1], argv[2], &a);
+    int rc = strcmp(argv[1], "token") == 0 ? token_command(st, argv[2], &a)
+                                           : dispatch(st, argv[1], argv[2], &a);
     store_close(st);
     return rc;
 }

@@ -12,7 +12,8 @@
  * /healthz take no credential; every other endpoint takes only a person's session —
  * the __Host- cookie (then a state-changing method must also carry the session's CSRF
  * token in X-CSRF-Token, and an Origin header, when sent, must name this host) or
- * `Authorization: Bearer ots_…`. The role is checked here, before the body is read;
+ * `Authorization: Bearer ots_…` — or a person's API token `Authorization: Bearer ota_…`
+ * (no CSRF: no cookie; a read-only token only GETs). The role is checked here, before the body is read;
  * the tenant scope in the handlers (req_scope, and company 0 = any for provider staff).
  */
 #include "http/server.h"
@@ -22,6 +23,7 @@
 #include "auth/token.h"
 #include "ingest/ingest.h"
 #include "store/people.h"
+#include "store/tokens.h"
 
 #include "otasuke/alloc.h"
 #include "otasuke/err.h"
@@ -205,14 +207,45 @@ static const char *session_token(struct MHD_Connection *c, int *by_cookie, int *
     return MHD_lookup_connection_value(c, MHD_COOKIE_KIND, SESSION_COOKIE);
 }
 
-/* A person's session: 0 with r->who set; ERR_NOTFOUND (none, unknown, logged out),
- * STORE_EXPIRED, ERR_UNSUP (a device token), or a store error. */
+/* A person's API token (tokens.h): 0 with r->who, r->api_token and r->api_read_only
+ * set; ERR_NOTFOUND (malformed, unknown, revoked, its user disabled), STORE_EXPIRED,
+ * or a store error. The role is the owner's role now. */
+static int authenticate_apitoken(struct server *s, const char *tok, struct req *r)
+{
+    r->api_token = -1; /* tried; the id once it authenticated */
+    if (!token_shape_ok(tok, strlen(tok), TOKEN_API_PREFIX, TOKEN_API_BYTES))
+        return ERR_NOTFOUND;
+    uint8_t digest[STORE_HASH_LEN];
+    token_hash(tok, strlen(tok), digest);
+    struct store_apitoken t;
+    struct store *st = pool_get(&s->pool);
+    int rc = store_apitoken_auth(st, digest, (int64_t)ts_now_us(), 60000000, &t);
+    if (rc != 0 && rc != ERR_NOTFOUND && rc != STORE_EXPIRED)
+        log_warn("http", "api token lookup failed: %s", store_errmsg(st));
+    pool_put(&s->pool, st);
+    if (rc != 0)
+        return rc;
+    r->who = (struct principal){.company_id = t.company_id,
+                                .kind = PRINCIPAL_PERSON,
+                                .user_id = t.user_id,
+                                .role = t.role};
+    snprintf(r->who.name, sizeof(r->who.name), "%s", t.user);
+    r->api_token = t.id;
+    r->api_read_only = t.scope != APITOKEN_FULL;
+    return 0;
+}
+
+/* A person's session or API token: 0 with r->who set; ERR_NOTFOUND (none, unknown,
+ * logged out, revoked), STORE_EXPIRED, ERR_UNSUP (a device token), or a store error. */
 static int authenticate_person(struct server *s, struct MHD_Connection *c, struct req *r)
 {
     int by_cookie = 0, bad = 0;
     const char *tok = session_token(c, &by_cookie, &bad);
     if (bad != 0)
         return bad;
+    if (tok != NULL && !by_cookie &&
+        strncmp(tok, TOKEN_API_PREFIX, strlen(TOKEN_API_PREFIX)) == 0)
+        return authenticate_apitoken(s, tok, r);
     if (tok == NULL || !token_shape_ok(tok, strlen(tok), SESSION_PREFIX, SESSION_BYTES))
         return ERR_NOTFOUND;
     uint8_t digest[STORE_HASH_LEN];
@@ -262,7 +295,7 @@ static int csrf_ok(struct MHD_Connection *c, const struct req *r)
            origin_ok(c);
 }
 
-enum perm { P_READ, P_COMMENT, P_TRIAGE, P_USERS, P_AUDIT, P_SELF };
+enum perm { P_READ, P_COMMENT, P_TRIAGE, P_USERS, P_AUDIT, P_SELF, P_TENANTS, P_TENANT_EDIT };
 
 /* The permission a route needs. */
 static enum perm route_perm(enum route rt)
@@ -285,7 +318,16 @@ static enum perm route_perm(enum route rt)
     case R_LOGOUT:
     case R_SESSION:
     case R_PASSWORD:
+    case R_TOKENS_LIST:
+    case R_TOKENS_ADD:
+    case R_TOKEN_REVOKE:
         return P_SELF;
+    case R_TENANTS_ADD:
+    case R_SENSORS_ADD:
+    case R_SENSOR_REVOKE:
+        return P_TENANTS;
+    case R_TENANT_UPDATE:
+        return P_TENANT_EDIT;
     default:
         return P_READ;
     }
@@ -301,7 +343,7 @@ static int role_allows(int role, enum perm p)
         return p == P_READ || p == P_COMMENT || p == P_TRIAGE || p == P_SELF;
     case ROLE_TENANT_ADMIN:
         return p == P_READ || p == P_COMMENT || p == P_TRIAGE || p == P_USERS || p == P_AUDIT ||
-               p == P_SELF;
+               p == P_SELF || p == P_TENANT_EDIT;
     case ROLE_TENANT_VIEWER:
         return p == P_READ || p == P_SELF;
     default:
@@ -344,8 +386,11 @@ void req_author(const struct req *r, char *out, size_t n)
 void audit_write(struct server *s, const struct req *r, int64_t company_id, const char *action,
                  const char *target, const char *detail)
 {
-    char actor[PRINCIPAL_NAME_MAX];
+    char actor[PRINCIPAL_NAME_MAX + 32];
     req_author(r, actor, sizeof(actor));
+    if (r->api_token > 0) /* the change came with an API token: say which */
+        snprintf(actor + strlen(actor), sizeof(actor) - strlen(actor), " (token:%lld)",
+                 (long long)r->api_token);
     struct store_audit a = {.actor = actor,
                             .actor_id = r->who.user_id,
                             .company_id = company_id,
@@ -461,10 +506,59 @@ static enum route route_users(const char *rest, const char *method, int64_t *id,
     return r;
 }
 
+/* A collection with GET/POST and items with GET/PATCH/DELETE: the routes of each
+ * (R_NONE where the method has none). */
+struct coll_routes {
+    enum route list, add, get, update, del;
+};
+
+static enum route route_coll(const char *rest, const char *method, int64_t *id,
+                             int *bad_method, const struct coll_routes *cr)
+{
+    const char *tail = NULL;
+    enum route r = R_NONE;
+    if (*rest == '\0')
+        r = strcmp(method, "GET") == 0    ? cr->list
+            : strcmp(method, "POST") == 0 ? cr->add
+                                          : R_NONE;
+    else if (!path_id(rest, id, &tail) || *tail != '\0')
+        return R_NONE;
+    else
+        r = strcmp(method, "GET") == 0      ? cr->get
+            : strcmp(method, "PATCH") == 0  ? cr->update
+            : strcmp(method, "DELETE") == 0 ? cr->del
+                                            : R_NONE;
+    *bad_method = r == R_NONE;
+    return r;
+}
+
+/* /api/v1/tokens, /api/v1/tenants, /api/v1/sensors (api_tokens.c, api_tenants.c) */
+static enum route route_more(const char *url, const char *method, int64_t *id, int *bad_method)
+{
+    static const struct {
+        const char *prefix;
+        struct coll_routes cr;
+    } colls[] = {
+        {"/api/v1/tokens", {R_TOKENS_LIST, R_TOKENS_ADD, R_NONE, R_NONE, R_TOKEN_REVOKE}},
+        {"/api/v1/tenants",
+         {R_TENANTS_LIST, R_TENANTS_ADD, R_TENANT_GET, R_TENANT_UPDATE, R_NONE}},
+        {"/api/v1/sensors", {R_SENSORS_LIST, R_SENSORS_ADD, R_NONE, R_NONE, R_SENSOR_REVOKE}},
+    };
+    for (size_t i = 0; i < sizeof(colls) / sizeof(colls[0]); i++) {
+        size_t n = strlen(colls[i].prefix);
+        if (strncmp(url, colls[i].prefix, n) == 0 && (url[n] == '\0' || url[n] == '/'))
+            return route_coll(url + n, method, id, bad_method, &colls[i].cr);
+    }
+    return R_NONE;
+}
+
 static enum route route_rest(const char *url, const char *method, int64_t *id, int *bad_method)
 {
     static const char inc[] = "/api/v1/incidents", supp[] = "/api/v1/suppressions",
                       users[] = "/api/v1/users";
+    enum route more = route_more(url, method, id, bad_method);
+    if (more != R_NONE || *bad_method)
+        return more;
     if (strncmp(url, users, sizeof(users) - 1) == 0)
         return route_users(url + sizeof(users) - 1, method, id, bad_method);
     if (strncmp(url, inc, sizeof(inc) - 1) == 0)
@@ -485,7 +579,7 @@ static enum route route_of(const char *url, const char *method, int64_t *id, int
         {"/healthz", "GET", R_HEALTH},          {"/api/v1/login", "POST", R_LOGIN},
         {"/api/v1/logout", "POST", R_LOGOUT},   {"/api/v1/session", "GET", R_SESSION},
         {"/api/v1/password", "POST", R_PASSWORD}, {"/api/v1/audit", "GET", R_AUDIT},
-        {"/metrics", "GET", R_METRICS},
+        {"/metrics", "GET", R_METRICS},         {"/api/v1/devices", "GET", R_DEVICES},
     };
     *bad_method = 0;
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
@@ -598,10 +692,11 @@ static int first_person(struct server *s, struct MHD_Connection *c, struct req *
         msg = "device tokens are accepted only by /api/v1/ingest; log in as a person";
     } else if (rc == ERR_NOTFOUND) {
         st = 401;
-        msg = "log in first (missing, unknown or ended session)";
+        msg = r->api_token < 0 ? "unknown or revoked API token, or its user is disabled"
+                               : "log in first (missing, unknown or ended session)";
     } else if (rc == STORE_EXPIRED) {
         st = 401;
-        msg = "session expired: log in again";
+        msg = r->api_token < 0 ? "API token expired" : "session expired: log in again";
     } else if (rc != 0) {
         st = 503;
         msg = "store busy, retry later";
@@ -611,6 +706,14 @@ static int first_person(struct server *s, struct MHD_Connection *c, struct req *
     } else if (!role_allows(r->who.role, route_perm(r->route))) {
         st = 403;
         msg = "your role does not allow this";
+    } else if (r->api_token > 0 && r->api_read_only && strcmp(r->method, "GET") != 0) {
+        st = 403;
+        msg = "a read-only API token cannot change anything";
+    } else if (r->api_token > 0 &&
+               (r->route == R_LOGOUT || r->route == R_PASSWORD || r->route == R_TOKENS_ADD)) {
+        st = 403;
+        msg = "not with an API token: log in (logout, password change and new tokens need a "
+              "session)";
     } else if (strcmp(r->method, "GET") != 0 && small_body(c, r, API_MAX_BODY)) {
         st = 413;
         msg = "body too large";
@@ -733,6 +836,19 @@ static enum MHD_Result last_call(struct server *s, struct MHD_Connection *c, str
     case R_USER_UPDATE:
     case R_AUDIT:
         return handle_people(s, c, r);
+    case R_TOKENS_LIST:
+    case R_TOKENS_ADD:
+    case R_TOKEN_REVOKE:
+        return handle_tokens(s, c, r);
+    case R_TENANTS_LIST:
+    case R_TENANTS_ADD:
+    case R_TENANT_GET:
+    case R_TENANT_UPDATE:
+    case R_SENSORS_LIST:
+    case R_SENSORS_ADD:
+    case R_SENSOR_REVOKE:
+    case R_DEVICES:
+        return handle_tenants(s, c, r);
     default:
         return send_error(c, 500, "unexpected route");
     }

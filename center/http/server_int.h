@@ -47,6 +47,17 @@ enum route {
     R_USER_UPDATE, /* PATCH /api/v1/users/{id} */
     R_AUDIT,       /* GET /api/v1/audit */
     R_METRICS,     /* GET /metrics (provider staff or the scrape token) */
+    R_TOKENS_LIST,   /* GET /api/v1/tokens */
+    R_TOKENS_ADD,    /* POST /api/v1/tokens */
+    R_TOKEN_REVOKE,  /* DELETE /api/v1/tokens/{id} */
+    R_TENANTS_LIST,  /* GET /api/v1/tenants */
+    R_TENANTS_ADD,   /* POST /api/v1/tenants */
+    R_TENANT_GET,    /* GET /api/v1/tenants/{id} */
+    R_TENANT_UPDATE, /* PATCH /api/v1/tenants/{id} */
+    R_SENSORS_LIST,  /* GET /api/v1/sensors */
+    R_SENSORS_ADD,   /* POST /api/v1/sensors (an enrollment code) */
+    R_SENSOR_REVOKE, /* DELETE /api/v1/sensors/{id} */
+    R_DEVICES,       /* GET /api/v1/devices */
 };
 
 #define SESSION_COOKIE "__Host-otasuke_session"
@@ -102,6 +113,9 @@ struct req {
     char batch_id[BATCH_ID_MAX + 1];
     char addr[64]; /* the client's address, for the audit log */
     const char *method;
+    int64_t api_token;  /* the API token the person came with (tokens.h); 0: none, -1: a
+                         * token that did not authenticate */
+    int api_read_only;  /* that token's scope is "read" */
     uint64_t t0_us;  /* monotonic time of the first call, for the latency histogram */
     unsigned status; /* the status queued, 0 until then */
 };
@@ -142,6 +156,10 @@ enum MHD_Result handle_counters(struct server *s, struct MHD_Connection *c, stru
 enum MHD_Result handle_incidents(struct server *s, struct MHD_Connection *c, struct req *r);
 /* api_people.c: login, logout, session, password, users, audit. */
 enum MHD_Result handle_people(struct server *s, struct MHD_Connection *c, struct req *r);
+/* api_tokens.c: a person's API tokens. */
+enum MHD_Result handle_tokens(struct server *s, struct MHD_Connection *c, struct req *r);
+/* api_tenants.c: tenants, their sensors and their devices. */
+enum MHD_Result handle_tenants(struct server *s, struct MHD_Connection *c, struct req *r);
 
 /* The tenant a request reads: a tenant user's own (a ?company= naming another one is
  * 404); provider staff's ?company=N, or 0 (every tenant) when absent, or 400 when

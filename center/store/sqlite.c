@@ -10,6 +10,7 @@
 #include "store/store.h"
 #include "store/migrations.h"
 #include "store/sqlite_int.h"
+#include "store/tokens.h"
 
 #include "otasuke/alloc.h"
 #include "otasuke/err.h"
@@ -731,6 +732,8 @@ int store_ingest(struct store *st, const struct principal *who, const struct sto
     uint64_t queued = 0;
     if (rc == 0)
         rc = ingest_body(st, who, b, now, &queued);
+    if (rc == 0)
+        rc = store_devices_on_batch(st, who, b, now); /* the inventory (tokens.h) */
     if (rc == 0)
         rc = run_fixed(st, S_COMMIT);
     if (rc != 0) {

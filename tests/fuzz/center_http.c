@@ -12,8 +12,9 @@
  * Placeholders in the input are replaced before it is sent, so that the fuzzer gets
  * past authentication: @D a device token of company 1, @S a provider admin's session
  * token, @V a tenant viewer's (company 1) session token, @C the CSRF token of both
- * sessions, @M the metrics scrape token. The sessions are recreated when an input
- * logged them out.
+ * sessions, @M the metrics scrape token, @A a full API token of the provider admin, @R a
+ * read-only API token of the viewer. The sessions are recreated when an input logged
+ * them out.
  *
  * Checked: the server does not crash (ASan/UBSan in the fuzz build), every answer
  * starts with an HTTP/1.x status line with a known status, and the server still
@@ -25,6 +26,7 @@
 #include "http/server.h"
 #include "store/people.h"
 #include "store/store.h"
+#include "store/tokens.h"
 
 #include "otasuke/log.h"
 
@@ -48,6 +50,8 @@ static const char staff_token[] = "ots_" HEX64;
 static const char viewer_token[] = "ots_fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
 static const char csrf[] = HEX64;
 static const char metrics_token[] = "fuzz-scrape-token-0123456789";
+static const char api_full[] = "ota_" HEX64; /* the staff's full token; api_read the viewer's */
+static const char api_read[] = "ota_fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
 
 static struct server *srv;
 static struct store *own; /* the harness's connection, to recreate sessions */
@@ -125,6 +129,11 @@ static void setup(void)
         store_user_add(own, 0, "staff", ROLE_PROVIDER_ADMIN, hash, now_us(), &staff_id) != 0 ||
         store_user_add(own, a, "viewer", ROLE_TENANT_VIEWER, hash, now_us(), &viewer_id) != 0)
         abort();
+    token_hash(api_full, strlen(api_full), h);
+    token_hash(api_read, strlen(api_read), th);
+    if (store_apitoken_add(own, staff_id, "fuzz", APITOKEN_FULL, h, "fuzz", now_us(), 0, NULL) ||
+        store_apitoken_add(own, viewer_id, "fuzz", APITOKEN_READ, th, "fuzz", now_us(), 0, NULL))
+        abort();
     sessions();
     struct server_conf c = {.db_path = db,
                             .store = so,
@@ -162,6 +171,8 @@ static size_t expand(const uint8_t *in, size_t n, char *out, size_t cap)
             case 'V': rep = viewer_token; break;
             case 'C': rep = csrf; break;
             case 'M': rep = metrics_token; break;
+            case 'A': rep = api_full; break;
+            case 'R': rep = api_read; break;
             default: break;
             }
         }

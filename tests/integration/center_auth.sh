@@ -6,7 +6,8 @@
 # throttling per account and per source address (429 with Retry-After, one audit row
 # per lockout; several loopback source addresses 127.0.0.x), CSRF on cookie sessions
 # (no token, wrong token, foreign Origin: 403), the role and tenant matrix of every
-# endpoint for {anonymous, device token of A, viewer of A, admin of A, admin of B,
+# endpoint (tenants, sensors, devices and API tokens included) for {anonymous, device
+# token of A, viewer of A, admin of A, admin of B,
 # provider analyst, provider admin} with cross-tenant requests answered 404, logout,
 # password change and disabling (old sessions end), the audit log (one row per event,
 # append-only), and session expiry (idle 1 s, absolute 2 s: waits past them).
@@ -132,6 +133,12 @@ is "cookie PATCH with the token, same origin: 200" 200 "$(req /dev/null "${PATCH
 is "cookie PATCH with the token, no Origin: 200" 200 "$(req /dev/null "${PATCHA[@]}" -H "X-CSRF-Token: $CSRF2")"
 is "cookie POST comment without the token: 403" 403 "$(req /dev/null POST "/api/v1/incidents/$IA/comments" -H "Cookie: $C2" -d '{"text":"x"}')"
 is "cookie logout without the token: 403" 403 "$(req /dev/null POST /api/v1/logout -H "Cookie: $C2")"
+is "cookie POST /api/v1/tokens without X-CSRF-Token: 403" 403 \
+    "$(req /dev/null POST /api/v1/tokens -H "Cookie: $C2" -d '{"name":"csrf","scope":"read"}')"
+is "cookie POST /api/v1/tokens with it: 201" 201 \
+    "$(req /dev/null POST /api/v1/tokens -H "Cookie: $C2" -H "X-CSRF-Token: $CSRF2" -d '{"name":"csrf","scope":"read"}')"
+is "cookie PATCH /api/v1/tenants/1 without X-CSRF-Token: 403" 403 \
+    "$(req /dev/null PATCH /api/v1/tenants/1 -H "Cookie: $C2" -d '{"contacts":"x@evil.example"}')"
 is "cookie GET needs no token" 200 "$(req /dev/null GET /api/v1/incidents -H "Cookie: $C2")"
 is "only the two accepted requests changed it" "2 佐藤" \
     "$(sqlite3 "$DB" "select count(*), max(text) from incident_notes where incident_id=$IA and kind='assignee'" | tr '|' ' ')"
@@ -201,6 +208,20 @@ mx GET "/api/v1/audit?company=1" ""                             401 403 403 200 
 mx GET /api/v1/session ""                                       401 403 200 200 200 200 200
 mx POST /api/v1/password '{}'                                   401 403 400 400 400 400 400
 mx DELETE "/api/v1/suppressions/$SA" ""                         401 403 403 200 404 404 404
+# Tenants, sensors, devices and API tokens (center_tokens.sh has their full matrix with
+# API tokens as callers, on SQLite and PostgreSQL).
+mx GET /api/v1/tenants ""                                       401 403 200 200 200 200 200
+mx GET /api/v1/tenants/2 ""                                     401 403 404 404 200 200 200
+mx PATCH /api/v1/tenants/2 '{"contacts":"ops@b.example"}'       401 403 403 404 200 403 200
+mx PATCH /api/v1/tenants/2 '{"sector":"food"}'                  401 403 403 404 403 403 200
+mx POST /api/v1/tenants '{}'                                    401 403 403 403 403 403 400
+mx GET "/api/v1/sensors?company=2" ""                           401 403 404 404 200 200 200
+mx POST /api/v1/sensors '{}'                                    401 403 403 403 403 403 400
+mx DELETE /api/v1/sensors/999 ""                                401 403 403 403 403 403 404
+mx GET "/api/v1/devices?company=1" ""                           401 403 200 200 404 200 200
+mx GET /api/v1/tokens ""                                        401 403 200 200 200 200 200
+mx POST /api/v1/tokens '{}'                                     401 403 400 400 400 400 400
+mx DELETE /api/v1/tokens/999 ""                                 401 403 404 404 404 404 404
 mx PUT /api/v1/audit ""                                         405 405 405 405 405 405 405
 mx DELETE "/api/v1/audit" ""                                    405 405 405 405 405 405 405
 is "the whole matrix held" 0 "$mx_bad"

@@ -1,0 +1,26 @@
+/*
+ * Small helpers of the tokens and tenants endpoints (api_tokens.c, api_tenants.c):
+ * request bodies as JSON objects and optional times in answers.
+ */
+#ifndef OTASUKE_CENTER_API_JSON_H
+#define OTASUKE_CENTER_API_JSON_H
+
+#include "http/server_int.h"
+
+#include <jansson.h>
+
+/* The body as a JSON object (duplicate keys refused), or NULL. */
+json_t *apij_body(const struct req *r);
+/* 1 when obj has no member outside keys (NULL-terminated). */
+int apij_only(json_t *obj, const char *const *keys);
+/* 1 when obj has member key, and it is not a string of 1..max bytes of UTF-8 without
+ * control characters (jansson checked UTF-8): the member is wrong. */
+int apij_bad_text(json_t *obj, const char *key, size_t max);
+/* key: RFC 3339 of us, or null when us is 0. */
+void apij_time(struct jw *w, const char *key, int64_t us);
+/* company_id: the id, or null for 0. */
+void apij_company(struct jw *w, int64_t company_id);
+/* A ?name= query argument that is a positive id: 0 absent, 1 with *id, -1 malformed. */
+int apij_id_arg(struct MHD_Connection *c, const char *name, int64_t *id);
+
+#endif
