@@ -12,13 +12,14 @@
 #               with detections and the inventory on, as corpus_all's default config has;
 #               intel_reload_live measures kernel drops while 1 M indicators reload, a
 #               timing property the sanitizers' slowdown would break, not memory safety)
+#   make asan-build  only build the asan-ubsan preset (gcc, -Werror: CI's gcc warning gate)
 #   make fuzz   build the libFuzzer harnesses (clang) into build-fuzz/bin/
 #   make lint   static gates: banned functions, clang-tidy, cppcheck (tools/lint.sh)
 
 JOBS ?= $(shell nproc)
 PY   := /usr/bin/python3
 
-.PHONY: all deps build run test test-deep asan fuzz lint demo clean
+.PHONY: all deps build run test test-deep asan asan-build fuzz lint demo clean
 
 all: build
 
@@ -46,9 +47,11 @@ test: deps build demo
 test-deep: deps build demo
 	cd build && OTASUKE_TIER=deep ctest -j$(JOBS) --output-on-failure
 
-asan: deps demo
+asan-build: deps
 	@cmake --preset asan-ubsan >/dev/null
 	@cmake --build build-asan-ubsan -j$(JOBS)
+
+asan: asan-build demo
 	cd build-asan-ubsan && OTASUKE_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest -j$(JOBS) --output-on-failure \
 	  -E 'demo_pcap|conv_agree|ndpi_agree|detect_corpus|inventory_corpus|intel_reload_live'
