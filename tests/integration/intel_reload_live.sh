@@ -45,6 +45,13 @@ ip netns exec "$A" "$SENSOR" -i ra$$ -o "$T_TMP/live.json" --user nobody \
 pid=$!
 for _ in $(seq 300); do grep -q "intel lists=" "$T_TMP/live.err" && break; sleep 0.1; done
 check "sensor loaded the 1M-indicator lists" grep -q "intel list=big loaded=1000000" "$T_TMP/live.err"
+# The sensor installs its SIGHUP handler after loading the lists (sensor/main.c): until
+# then a HUP ends it (seen on a loaded machine). Wait until it catches SIGHUP (bit 0 of
+# SigCgt in /proc/PID/status; `ip netns exec` execs the sensor, so $pid is the sensor).
+hup_caught() { local m; m=$(awk '/^SigCgt:/ {print $2}' "/proc/$pid/status" 2>/dev/null) &&
+    [ -n "$m" ] && (( 16#$m & 1 )); }
+for _ in $(seq 600); do hup_caught && break; sleep 0.1; done
+check "sensor catches SIGHUP" hup_caught
 
 # The steady stream: 3,000 datagrams/s from A to B port 7000 until told to stop;
 # it prints how many it sent.

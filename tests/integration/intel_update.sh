@@ -130,6 +130,11 @@ if [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null && ip netns add "$NS" 2>/dev
     spid=$!
     for _ in $(seq 300); do grep -q "intel lists=" "$T_TMP/live.err" && break; sleep 0.1; done
     check "sensor started with the downloaded lists" grep -q "intel list=hot loaded=1" "$T_TMP/live.err"
+    # its SIGHUP handler comes after the lists (sensor/main.c): before, a HUP ends it
+    hup_caught() { local m; m=$(awk '/^SigCgt:/ {print $2}' "/proc/$spid/status" 2>/dev/null) &&
+        [ -n "$m" ] && (( 16#$m & 1 )); }
+    for _ in $(seq 600); do hup_caught && break; sleep 0.1; done
+    check "sensor catches SIGHUP" hup_caught
     send() { ip netns exec "$NS" "$PY" -c '
 import socket, sys; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("198.51.100.50", int(sys.argv[1]))); s.sendto(b"x", ("203.0.113.9", int(sys.argv[2])))' "$1" "$2"; }
