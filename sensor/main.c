@@ -77,12 +77,34 @@ static void usage(FILE *f)
             "  -h, --help             this text\n");
 }
 
+/* Signals that arrive during start-up (before the pipeline exists: while the intel
+ * lists load, say) are remembered and handed over once it does: a SIGHUP then must
+ * not kill the sensor with the default action, nor be lost. */
+static volatile sig_atomic_t g_early_hup, g_early_stop;
+
 static void on_signal(int sig)
 {
-    if (g_pl != NULL && sig == SIGHUP)
+    if (g_pl == NULL) {
+        if (sig == SIGHUP)
+            g_early_hup = 1;
+        else
+            g_early_stop = 1;
+    } else if (sig == SIGHUP) {
         pipeline_reload(g_pl);
-    else if (g_pl != NULL)
+    } else {
         pipeline_stop(g_pl);
+    }
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL); /* reload the intel lists */
+    signal(SIGPIPE, SIG_IGN);
 }
 
 static int drop_privileges(const char *user)
@@ -345,11 +367,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "otasuke-sensor: %s\n", err);
         return 1;
     }
+    install_signals();
     g_pl = pipeline_new(&conf, err, sizeof(err));
     if (g_pl == NULL) {
         fprintf(stderr, "otasuke-sensor: %s\n", err);
         goto out;
     }
+    if (g_early_hup)
+        pipeline_reload(g_pl);
+    if (g_early_stop)
+        pipeline_stop(g_pl);
     if (open_sweep(&cl, &conf, &sweep) != 0)
         goto out;
     pipeline_set_sweep(g_pl, sweep);
@@ -360,22 +387,15 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL); /* reload the intel lists */
-    signal(SIGPIPE, SIG_IGN);
-
     bool progress = !cl.quiet && cl.read_file != NULL && isatty(STDERR_FILENO);
     int prc = pipeline_run(g_pl, cap, progress);
     if (!cl.quiet)
         print_summary(g_pl, &conf);
     rc = prc == 0 ? 0 : 3;
-out:
-    pipeline_free(g_pl);
-    g_pl = NULL;
+out:;
+    struct pipeline *pl = g_pl;
+    g_pl = NULL; /* before the free: a late signal must not reach a freed pipeline */
+    pipeline_free(pl);
     sweep_free(sweep);
     capture_close(cap);
     return rc;
