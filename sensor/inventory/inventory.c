@@ -118,7 +118,10 @@ struct inv {
     struct inv_pc pc[INV_PCACHE];
     uint32_t gen; /* bumped when a prefix is learned or an outside address is bound */
     struct ev ev; /* the event being read */
-    uint64_t first_ts, now, next_save, next_quiet_scan;
+    uint64_t first_ts, now, next_save;
+    /* no device can go quiet before this: the oldest last_seen of the devices not
+     * quiet + quiet_us, lowered when a device comes or wakes (0: not known yet) */
+    uint64_t quiet_due;
     struct jw jw;
     char name_buf[INV_NAME_MAX], maker_buf[INV_TEXT_MAX];
     /* counters */
@@ -435,6 +438,8 @@ static struct inv_device *dev_get(struct inv *v, const uint8_t *mac, const struc
         d->ip = *ip;
     }
     d->first_seen = d->last_seen = ts;
+    if (ts + v->conf.quiet_us < v->quiet_due)
+        v->quiet_due = ts + v->conf.quiet_us;
     inv_classify(d);
     v->idx[slot] = (uint32_t)(v->n + 1);
     v->n++;
@@ -539,6 +544,8 @@ static void touch(struct inv *v, struct inv_device *d, uint64_t ts)
         d->last_seen = ts;
     if (d->quiet) {
         d->quiet = false;
+        if (d->last_seen + v->conf.quiet_us < v->quiet_due)
+            v->quiet_due = d->last_seen + v->conf.quiet_us;
     }
     mark_dirty(v, d);
 }
@@ -1068,16 +1075,22 @@ void inv_housekeep(struct inv *v, uint64_t now)
 {
     clock_at(v, now);
     raise_pending(v, now);
-    /* quiet devices, checked once a minute */
-    if (v->conf.quiet_us > 0 && now >= v->next_quiet_scan) {
+    /* quiet devices: the table is walked only once one may be due (a walk per
+     * housekeeping tick cost max_devices steps a second of packet time) */
+    if (v->conf.quiet_us > 0 && now > v->quiet_due) {
+        uint64_t due = UINT64_MAX;
         for (size_t i = 0; i < v->n; i++) {
             struct inv_device *d = &v->dev[i];
-            if (!d->quiet && now > d->last_seen + v->conf.quiet_us) {
+            if (d->quiet)
+                continue;
+            if (now > d->last_seen + v->conf.quiet_us) {
                 d->quiet = true;
                 write_asset(v, d, "quiet", NULL, 0, now);
+            } else if (d->last_seen + v->conf.quiet_us < due) {
+                due = d->last_seen + v->conf.quiet_us;
             }
         }
-        v->next_quiet_scan = now + 60ULL * 1000000ULL;
+        v->quiet_due = due;
     }
     if (v->conf.state_file[0] != '\0' && v->conf.save_interval_us > 0) {
         if (v->next_save == 0) {

@@ -678,6 +678,73 @@ static void test_reload_holder(void)
     rmdir(dir);
 }
 
+struct quiet_sink {
+    unsigned quiet;
+    char mac[18];
+};
+
+static void quiet_write(void *ud, const char *line, size_t len, uint64_t ts)
+{
+    struct quiet_sink *q = ud;
+    (void)ts;
+    const char *m = strstr(line, "\"mac\":\"");
+    if (strstr(line, "\"change\":\"quiet\"") != NULL && m != NULL && m + 7 + 17 <= line + len) {
+        q->quiet++;
+        memcpy(q->mac, m + 7, 17);
+        q->mac[17] = '\0';
+    }
+}
+
+/* asset "quiet": once per silence, when quiet_after has passed; the table is walked
+ * only when a device may be due, and a device that comes or wakes with an older time
+ * than the others is still found. */
+static void test_quiet(void)
+{
+    struct inv_conf c;
+    char err[256];
+    struct quiet_sink q;
+    memset(&q, 0, sizeof(q));
+    conf_init(&c);
+    c.oui_dir[0] = '\0';
+    c.quiet_us = 3600 * SEC;
+    struct inv_host h = {quiet_write, NULL, &q};
+    struct inv *v = inv_new(&c, &h, err, sizeof(err));
+    CHECK(v != NULL);
+    if (v == NULL)
+        return;
+    uint8_t a[6], b[6], o[6];
+    mac("00:11:32:00:00:0a", a);
+    mac("00:11:32:00:00:0b", b);
+    mac("00:11:32:00:00:0c", o);
+    struct addr pa = v4("192.168.1.10"), pb = v4("192.168.1.11"), po = v4("192.168.1.12");
+    inv_packet(v, a, &pa, T0);
+    inv_packet(v, b, &pb, T0 + 1800 * SEC);
+    for (uint64_t t = T0; t <= T0 + 3599 * SEC; t += 60 * SEC)
+        inv_housekeep(v, t);
+    CHECK_EQ_U64(q.quiet, 0);
+    inv_housekeep(v, T0 + 3601 * SEC);
+    CHECK_EQ_U64(q.quiet, 1);
+    CHECK_STR(q.mac, "00:11:32:00:00:0a");
+    inv_housekeep(v, T0 + 3700 * SEC); /* once per silence */
+    CHECK_EQ_U64(q.quiet, 1);
+    /* a packet with an older time than B's makes a device: it is quiet before B */
+    inv_packet(v, o, &po, T0 + 600 * SEC);
+    inv_housekeep(v, T0 + 4201 * SEC);
+    CHECK_EQ_U64(q.quiet, 2);
+    CHECK_STR(q.mac, "00:11:32:00:00:0c");
+    inv_housekeep(v, T0 + 5401 * SEC);
+    CHECK_EQ_U64(q.quiet, 3);
+    CHECK_STR(q.mac, "00:11:32:00:00:0b");
+    /* A wakes and goes quiet again an hour after its last packet */
+    inv_packet(v, a, &pa, T0 + 6000 * SEC);
+    inv_housekeep(v, T0 + 9599 * SEC);
+    CHECK_EQ_U64(q.quiet, 3);
+    inv_housekeep(v, T0 + 9601 * SEC);
+    CHECK_EQ_U64(q.quiet, 4);
+    CHECK_STR(q.mac, "00:11:32:00:00:0a");
+    inv_free(v);
+}
+
 int main(void)
 {
     RUN(test_oui);
@@ -689,5 +756,6 @@ int main(void)
     RUN(test_learned_lan);
     RUN(test_incremental_save);
     RUN(test_reload_holder);
+    RUN(test_quiet);
     return check_done();
 }
