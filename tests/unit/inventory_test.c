@@ -499,6 +499,97 @@ static struct addr step_addr(unsigned a)
     return v4(ip);
 }
 
+static uint16_t owner_at[NSTEP][NADDR]; /* the scenario: holder + 1 after step k */
+
+struct file_watch {
+    long max_size, prev;
+    unsigned grew, shrank;
+};
+
+static void watch_file(struct file_watch *fw, const char *path)
+{
+    long sz = file_size(path);
+    if (sz > fw->max_size)
+        fw->max_size = sz;
+    if (fw->prev >= 0 && sz > fw->prev)
+        fw->grew++;
+    if (fw->prev >= 0 && sz < fw->prev)
+        fw->shrank++;
+    fw->prev = sz;
+}
+
+/* Step k of the scenario: device (7k mod 200) gets address (13k + k/150 mod 150) by a
+ * DHCP ACK (every 5th step a request with a new host name first), then sends a packet;
+ * the housekeeping tick saves every 5 minutes. */
+static void incr_step(struct inv *v, unsigned k, uint16_t owner[NADDR])
+{
+    uint64_t t = T0 + k * STEP_US;
+    unsigned d = (k * 7) % NDEV, a = (k * 13 + k / 150) % NADDR;
+    uint8_t m[6];
+    char ms[18], as[32];
+    step_mac(d, m);
+    snprintf(ms, sizeof(ms), "00:11:32:01:%02x:%02x", m[4], m[5]);
+    struct addr ad = step_addr(a);
+    inet_ntop(AF_INET, ad.b + 12, as, sizeof(as));
+    if (k % 5 == 0) {
+        char host[32];
+        snprintf(host, sizeof(host), "PC-%03u-%u", d, k);
+        ev(v, t, REQ, ms, host, "1,3,6,15");
+    }
+    ev(v, t, ACK, ms, as, "");
+    owner[a] = (uint16_t)(d + 1);
+    inv_packet(v, m, &ad, t + SEC);
+    if (k == NSTEP / 2) /* a learned prefix, appended as a P line */
+        ev(v, t, ACK, ms, "198.51.100.20", ",\"subnet_mask\":\"255.255.255.0\"");
+    memcpy(owner_at[k], owner, sizeof(owner_at[k]));
+    inv_housekeep(v, t + 2 * SEC);
+}
+
+static void same_devices(const struct inv *v, const struct inv *w)
+{
+    CHECK_EQ_U64(inv_count(w), inv_count(v));
+    for (size_t i = 0; i < inv_count(v); i++) {
+        const struct inv_device *x = inv_get(v, i), *y = inv_get(w, i);
+        CHECK(y != NULL && memcmp(x->mac, y->mac, 6) == 0);
+        if (y == NULL)
+            continue;
+        CHECK(memcmp(&x->ip, &y->ip, sizeof(x->ip)) == 0);
+        CHECK_STR(y->name, x->name);
+        CHECK_STR(y->dhcp_fp, x->dhcp_fp);
+        CHECK(x->first_seen == y->first_seen && x->last_seen == y->last_seen);
+        CHECK(x->kind == y->kind);
+    }
+}
+
+/* Who had each address at times over the whole run: the same in v and w; in the last
+ * 200 steps (every address was bound at most 300 steps before, the ring holds the
+ * last 512 bindings) found by history and the scenario's holder. */
+static void same_attributions(struct inv *v, struct inv *w)
+{
+    unsigned hist_ok = 0, checked = 0, same = 0, queries = 0;
+    for (unsigned k = 0; k < NSTEP; k += 7) {
+        uint64_t ts = T0 + k * STEP_US + SEC / 2;
+        for (unsigned a = 0; a < NADDR; a++) {
+            struct addr ad = step_addr(a);
+            struct inv_attrib x, y;
+            bool fx = inv_attribute(v, &ad, ts, &x), fy = inv_attribute(w, &ad, ts, &y);
+            queries++;
+            if (fx == fy && (!fx || (memcmp(x.mac, y.mac, 6) == 0 && x.by_history == y.by_history)))
+                same++;
+            if (k < NSTEP - 200 || owner_at[k][a] == 0)
+                continue;
+            checked++;
+            uint8_t m[6];
+            step_mac(owner_at[k][a] - 1U, m);
+            if (fy && y.by_history && memcmp(y.mac, m, 6) == 0)
+                hist_ok++;
+        }
+    }
+    CHECK_EQ_U64(same, queries);
+    CHECK(checked >= 28U * NADDR); /* steps 3801..3997, all 150 addresses held */
+    CHECK_EQ_U64(hist_ok, checked);
+}
+
 /* Periodic saves append what changed (inv_save_changes) and the file is rewritten when
  * the appended part has grown: 200 devices and 150 addresses handed round by DHCP over
  * 4.5 days of packet time (4,000 bindings, a history ring of 512), a save every 5
@@ -522,44 +613,16 @@ static void test_incremental_save(void)
     CHECK(v != NULL);
     if (v == NULL)
         return;
-    static uint16_t owner_at[NSTEP][NADDR]; /* the scenario: holder + 1 after step k */
     uint16_t owner[NADDR];
     memset(owner, 0, sizeof(owner));
-    long max_size = 0, prev = -1;
-    unsigned grew = 0, shrank = 0;
+    struct file_watch fw = {0, -1, 0, 0};
     for (unsigned k = 0; k < NSTEP; k++) {
-        uint64_t t = T0 + k * STEP_US;
-        unsigned d = (k * 7) % NDEV, a = (k * 13 + k / 150) % NADDR;
-        uint8_t m[6];
-        char ms[18], as[32];
-        step_mac(d, m);
-        snprintf(ms, sizeof(ms), "00:11:32:01:%02x:%02x", m[4], m[5]);
-        struct addr ad = step_addr(a);
-        inet_ntop(AF_INET, ad.b + 12, as, sizeof(as));
-        if (k % 5 == 0) {
-            char host[32];
-            snprintf(host, sizeof(host), "PC-%03u-%u", d, k);
-            ev(v, t, REQ, ms, host, "1,3,6,15");
-        }
-        ev(v, t, ACK, ms, as, "");
-        owner[a] = (uint16_t)(d + 1);
-        inv_packet(v, m, &ad, t + SEC);
-        if (k == NSTEP / 2) /* a learned prefix, appended as a P line */
-            ev(v, t, ACK, ms, "198.51.100.20", ",\"subnet_mask\":\"255.255.255.0\"");
-        memcpy(owner_at[k], owner, sizeof(owner));
-        inv_housekeep(v, t + 2 * SEC);
-        long sz = file_size(c.state_file);
-        if (sz > max_size)
-            max_size = sz;
-        if (prev >= 0 && sz > prev)
-            grew++;
-        if (prev >= 0 && sz < prev)
-            shrank++;
-        prev = sz;
+        incr_step(v, k, owner);
+        watch_file(&fw, c.state_file);
     }
     CHECK(inv_save_changes(v, err, sizeof(err)) == 0);
-    CHECK(grew > 500);  /* appended */
-    CHECK(shrank >= 1); /* and rewritten */
+    CHECK(fw.grew > 500);  /* appended */
+    CHECK(fw.shrank >= 1); /* and rewritten */
     CHECK_EQ_U64(inv_count(v), NDEV);
 
     struct inv *w = inv_new(&c, NULL, err, sizeof(err));
@@ -568,45 +631,8 @@ static void test_incremental_save(void)
         inv_free(v);
         return;
     }
-    CHECK_EQ_U64(inv_count(w), NDEV);
-    for (size_t i = 0; i < inv_count(v); i++) {
-        const struct inv_device *x = inv_get(v, i), *y = inv_get(w, i);
-        CHECK(y != NULL && memcmp(x->mac, y->mac, 6) == 0);
-        if (y == NULL)
-            continue;
-        CHECK(memcmp(&x->ip, &y->ip, sizeof(x->ip)) == 0);
-        CHECK_STR(y->name, x->name);
-        CHECK_STR(y->dhcp_fp, x->dhcp_fp);
-        CHECK(x->first_seen == y->first_seen && x->last_seen == y->last_seen);
-        CHECK(x->kind == y->kind);
-    }
-    unsigned hist_ok = 0, checked = 0, same = 0, queries = 0;
-    for (unsigned k = 0; k < NSTEP; k += 7) {
-        uint64_t ts = T0 + k * STEP_US + SEC / 2;
-        for (unsigned a = 0; a < NADDR; a++) {
-            struct addr ad = step_addr(a);
-            struct inv_attrib x, y;
-            bool fx = inv_attribute(v, &ad, ts, &x), fy = inv_attribute(w, &ad, ts, &y);
-            queries++;
-            if (fx == fy && (!fx || (memcmp(x.mac, y.mac, 6) == 0 && x.by_history == y.by_history)))
-                same++;
-            /* the last 200 steps: every address was bound at most 300 steps before,
-             * and the ring holds the last 512 bindings */
-            if (k >= NSTEP - 200 && owner_at[k][a] != 0) {
-                checked++;
-                uint8_t m[6];
-                step_mac(owner_at[k][a] - 1U, m);
-                if (fy && y.by_history && memcmp(y.mac, m, 6) == 0)
-                    hist_ok++;
-                else
-                    printf("  attribution of %u at step %u: not device %u\n", a, k,
-                           owner_at[k][a] - 1U);
-            }
-        }
-    }
-    CHECK_EQ_U64(same, queries);
-    CHECK(checked >= 28U * NADDR); /* steps 3801..3997, all 150 addresses held */
-    CHECK_EQ_U64(hist_ok, checked);
+    same_devices(v, w);
+    same_attributions(v, w);
     uint8_t n[6];
     mac("00:11:32:00:00:0f", n);
     struct addr pn = v4("198.51.100.77");
@@ -617,7 +643,7 @@ static void test_incremental_save(void)
     /* bounded: never more than the appended part's limit past a full write */
     CHECK(inv_save(v, err, sizeof(err)) == 0);
     long full = file_size(c.state_file);
-    CHECK(full > 0 && max_size <= 3 * full + 65536);
+    CHECK(full > 0 && fw.max_size <= 3 * full + 65536);
 
     /* a last line cut short (stopped while appending) is left out */
     FILE *f = fopen(c.state_file, "a");
