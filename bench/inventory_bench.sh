@@ -1,34 +1,62 @@
 #!/usr/bin/env bash
 # Cost of the device inventory (issue 5): the 1 GB benchmark capture (bench/README.md)
 # read by the sensor with the inventory off and on, alternately, in the same run
-# (RUNS each, median), then bench/inv_bench: memory per device and the time to load a
-# saved inventory of 10,000 devices. Figures go into bench/README.md and
-# docs/inventory.md by hand. Env: RUNS (default 1), BENCH_PCAP.
-set -eu
+# (RUNS each, median of the CPU seconds), then bench/inv_bench: memory per device and
+# the time to load a saved inventory of 10,000 devices. With BIN_BEFORE=path/to/an
+# older otasuke-sensor, that binary is run with the inventory on in the same loop too
+# (A/B against a build from before a change). Figures go into bench/README.md and
+# docs/inventory.md by hand. Env: RUNS (default 1), BENCH_PCAP, BIN_BEFORE.
+set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BIN="$SRC/build/bin"
 PCAP=${BENCH_PCAP:-$SRC/bench/data/mixed-1G.pcap}
 RUNS=${RUNS:-1}
+BEFORE=${BIN_BEFORE:-}
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 [ -s "$PCAP" ] || { echo "no $PCAP: run bench/run.sh once to make it"; exit 1; }
+[ -z "$BEFORE" ] || [ -x "$BEFORE" ] || { echo "BIN_BEFORE=$BEFORE is not an executable"; exit 1; }
 mkdir -p "$W/state"
-one() {   # NAME ARGS...: one run, appends "wall cpu rss" to $W/NAME
-    local name=$1; shift
-    /usr/bin/time -f "%e %U %S %M" -o "$W/t" "$BIN/otasuke-sensor" -q -r "$PCAP" \
-        -o "$W/$name.json" --set log.level=error "$@" >/dev/null 2>"$W/err" || { cat "$W/err"; exit 1; }
-    awk '{printf "%s %.2f %d\n", $1, $2+$3, $4}' "$W/t" >>"$W/$name"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+one() {   # NAME BINARY ARGS...: one run, appends "cpu wall rss" to $W/NAME
+    local name=$1 bin=$2; shift 2
+    rm -f "$W/state/"*
+    /usr/bin/time -f "%e %U %S %M" -o "$W/t" "$bin" -q -r "$PCAP" \
+        -o "$W/$name.json" --set log.level=error "$@" >/dev/null 2>"$W/err" || {
+        echo "$name: the sensor failed:"; cat "$W/err"; exit 1; }
+    awk '{printf "%.2f %s %d\n", $2+$3, $1, $4}' "$W/t" >>"$W/$name"
 }
 "$BIN/otasuke-sensor" -q -r "$PCAP" -o /dev/null --set log.level=error >/dev/null 2>&1 || true  # warm-up
+names="off on"
 for _ in $(seq "$RUNS"); do
-    one off --set inventory.enabled=no
-    rm -f "$W/state/"*
-    one on --set inventory.state_dir="$W/state"
+    one off "$BIN/otasuke-sensor" --set inventory.enabled=no
+    one on "$BIN/otasuke-sensor" --set inventory.state_dir="$W/state"
+    if [ -n "$BEFORE" ]; then
+        one before_on "$BEFORE" --set inventory.state_dir="$W/state"
+        names="off on before_on"
+    fi
 done
-med() { sort -n "$W/$1" | awk -v r="$RUNS" 'NR==int((r+1)/2)'; }
-echo "name wall_s cpu_s rss_kb"
-echo "off $(med off)"
-echo "on $(med on)"
-echo "cpu ratio on/off: $(awk -v a="$(med on | cut -d' ' -f2)" -v b="$(med off | cut -d' ' -f2)" 'BEGIN{printf "%.3f", a/b}')"
-grep -h '"event_type":"stats"' "$W/on.json" | tail -1 | /usr/bin/python3 -c 'import json,sys; print("inventory stats:", json.loads(sys.stdin.read())["stats"]["inventory"])'
-"$BIN/inv_bench" 10000 "$W"
+med() { sort -n "$W/$1" | awk -v r="$RUNS" 'NR==int((r+1)/2)'; }  # by CPU seconds
+echo "name cpu_s wall_s rss_kb   (median of $RUNS; all cpu_s: ...)"
+for n in $names; do
+    echo "$n $(med "$n")   (all: $(cut -d' ' -f1 "$W/$n" | tr '\n' ' '))"
+done
+cpu() { med "$1" | cut -d' ' -f1; }
+echo "cpu ratio on/off: $(awk -v a="$(cpu on)" -v b="$(cpu off)" 'BEGIN{printf "%.3f", a/b}')"
+[ -z "$BEFORE" ] || echo "cpu ratio before_on/off: $(awk -v a="$(cpu before_on)" -v b="$(cpu off)" 'BEGIN{printf "%.3f", a/b}')"
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+# the final stats event of the last run with the inventory on
+stats=$(grep -h '"event_type":"stats"' "$W/on.json" | tail -1 || true)
+if [ -z "$stats" ]; then
+    echo "inventory stats: no stats event in the output of the last 'on' run"
+else
+    printf '%s\n' "$stats" | /usr/bin/python3 -c \
+        'import json,sys; print("inventory stats:", json.dumps(json.loads(sys.stdin.read())["stats"].get("inventory")))'
+fi
+if [ -s "$W/state/inventory.tsv" ]; then
+    echo "state file after the last 'on' run: $(wc -c <"$W/state/inventory.tsv") bytes," \
+        "$(grep -c '^D' "$W/state/inventory.tsv") D lines, $(grep -c '^H' "$W/state/inventory.tsv") H lines"
+fi
+rm -f "$W"/*.json
+echo "inv_bench (memory per device, load of a saved inventory of 10,000 devices):"
+"$BIN/inv_bench" 10000 "$W" || echo "inv_bench failed (exit $?)"

@@ -470,7 +470,7 @@ const struct conf_item sensor_conf_table[] = {
     {"inventory.new_device_delay", CONF_DURATION, "30s", 0, 3600 * SEC, OFF(inv_new_delay),
      "a new device's alert waits this long for its name and kind", NULL},
     {"inventory.save_interval", CONF_DURATION, "5m", 0, 86400 * SEC, OFF(inv_save_interval),
-     "the saved inventory is rewritten this often (packet time) and at exit; 0: at exit only",
+     "the inventory is saved this often (packet time; what changed is appended) and rewritten at exit; 0: at exit only",
      NULL},
     {"inventory.sweep.enabled", CONF_BOOL, "no", 0, 0, OFF(inv_sweep_enabled),
      "active discovery: send ARP requests to every address of the local IPv4 prefixes, so "

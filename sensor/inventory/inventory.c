@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define INV_HOME_MAX 64
@@ -100,6 +101,16 @@ struct inv {
     size_t nbind, bind_used;
     struct inv_hist *hist; /* ring */
     size_t nhist, hist_head, hist_len;
+    uint64_t hist_total;   /* bindings recorded (hist_add) since start */
+    /* what the state file holds (inv_save_changes): devices changed since (each once,
+     * max_devices at most), the bindings and learned prefixes up to these counts, the
+     * file's size and the size of its last full write */
+    uint32_t *dirty;
+    size_t ndirty;
+    uint64_t hist_saved;
+    unsigned home_saved;
+    long file_bytes, base_bytes;
+    bool need_full;
     struct home_pfx home[INV_HOME_MAX];
     unsigned nhome;
     uint32_t pending[INV_PENDING_MAX]; /* devices awaiting their new_device alert */
@@ -107,7 +118,10 @@ struct inv {
     struct inv_pc pc[INV_PCACHE];
     uint32_t gen; /* bumped when a prefix is learned or an outside address is bound */
     struct ev ev; /* the event being read */
-    uint64_t first_ts, now, next_save, next_quiet_scan;
+    uint64_t first_ts, now, next_save;
+    /* no device can go quiet before this: the oldest last_seen of the devices not
+     * quiet + quiet_us, lowered when a device comes or wakes (0: not known yet) */
+    uint64_t quiet_due;
     struct jw jw;
     char name_buf[INV_NAME_MAX], maker_buf[INV_TEXT_MAX];
     /* counters */
@@ -383,6 +397,20 @@ static void write_asset(struct inv *v, const struct inv_device *d, const char *c
     v->host.write(v->host.ud, w->buf, w->len, ts);
 }
 
+static uint32_t dev_id(const struct inv *v, const struct inv_device *d)
+{
+    return (uint32_t)(d - v->dev);
+}
+
+/* d changed: the next inv_save_changes writes it. */
+static void mark_dirty(struct inv *v, struct inv_device *d)
+{
+    if (!d->dirty) {
+        d->dirty = true;
+        v->dirty[v->ndirty++] = dev_id(v, d);
+    }
+}
+
 static struct inv_device *dev_get(struct inv *v, const uint8_t *mac, const struct addr *ip,
                                   uint64_t ts, bool *created)
 {
@@ -410,16 +438,14 @@ static struct inv_device *dev_get(struct inv *v, const uint8_t *mac, const struc
         d->ip = *ip;
     }
     d->first_seen = d->last_seen = ts;
+    if (ts + v->conf.quiet_us < v->quiet_due)
+        v->quiet_due = ts + v->conf.quiet_us;
     inv_classify(d);
     v->idx[slot] = (uint32_t)(v->n + 1);
     v->n++;
+    mark_dirty(v, d);
     *created = true;
     return d;
-}
-
-static uint32_t dev_id(const struct inv *v, const struct inv_device *d)
-{
-    return (uint32_t)(d - v->dev);
 }
 
 /* Devices found after the learning period wait new_device_delay for their names. */
@@ -472,6 +498,7 @@ static void hist_add(struct inv *v, struct inv_bind *b, const struct addr *ip, u
     v->hist[pos].prev = b != NULL && b->last != (uint32_t)pos + 1 ? b->last : 0;
     if (b != NULL)
         b->last = (uint32_t)pos + 1;
+    v->hist_total++;
 }
 
 /* Device d uses address ip at ts: rebinds the address, records the change in the
@@ -484,6 +511,7 @@ static void bind_ip(struct inv *v, struct inv_device *d, const struct addr *ip, 
 {
     if (addr_unusable(ip))
         return;
+    mark_dirty(v, d);
     struct inv_bind *b = bind_slot(v, ip, true);
     uint32_t id = dev_id(v, d) + 1;
     if (b != NULL && b->dev != id && (strong || b->dev == 0)) {
@@ -516,8 +544,10 @@ static void touch(struct inv *v, struct inv_device *d, uint64_t ts)
         d->last_seen = ts;
     if (d->quiet) {
         d->quiet = false;
+        if (d->last_seen + v->conf.quiet_us < v->quiet_due)
+            v->quiet_due = d->last_seen + v->conf.quiet_us;
     }
-    (void)v;
+    mark_dirty(v, d);
 }
 
 static void clock_at(struct inv *v, uint64_t ts)
@@ -808,6 +838,7 @@ static void ev_dhcp_server(struct inv *v, const struct ev *e, uint64_t ts)
     if (srv == NULL || srv->dhcp_server)
         return;
     srv->dhcp_server = true;
+    mark_dirty(v, srv);
     unsigned old = srv->kind;
     inv_classify(srv);
     if (srv->kind != old) {
@@ -952,6 +983,7 @@ static void ev_done(struct inv *v, struct inv_device *d, bool created, bool name
                     uint64_t ts)
 {
     unsigned old = d->kind;
+    mark_dirty(v, d);
     if (created || name_chg || chg)
         inv_classify(d);
     if (created) {
@@ -1043,23 +1075,29 @@ void inv_housekeep(struct inv *v, uint64_t now)
 {
     clock_at(v, now);
     raise_pending(v, now);
-    /* quiet devices, checked once a minute */
-    if (v->conf.quiet_us > 0 && now >= v->next_quiet_scan) {
+    /* quiet devices: the table is walked only once one may be due (a walk per
+     * housekeeping tick cost max_devices steps a second of packet time) */
+    if (v->conf.quiet_us > 0 && now > v->quiet_due) {
+        uint64_t due = UINT64_MAX;
         for (size_t i = 0; i < v->n; i++) {
             struct inv_device *d = &v->dev[i];
-            if (!d->quiet && now > d->last_seen + v->conf.quiet_us) {
+            if (d->quiet)
+                continue;
+            if (now > d->last_seen + v->conf.quiet_us) {
                 d->quiet = true;
                 write_asset(v, d, "quiet", NULL, 0, now);
+            } else if (d->last_seen + v->conf.quiet_us < due) {
+                due = d->last_seen + v->conf.quiet_us;
             }
         }
-        v->next_quiet_scan = now + 60ULL * 1000000ULL;
+        v->quiet_due = due;
     }
     if (v->conf.state_file[0] != '\0' && v->conf.save_interval_us > 0) {
         if (v->next_save == 0) {
             v->next_save = now + v->conf.save_interval_us;
         } else if (now >= v->next_save) {
             char err[256];
-            bool ok = inv_save(v, err, sizeof(err)) == 0;
+            bool ok = inv_save_changes(v, err, sizeof(err)) == 0;
             if (!ok && !v->save_failed)
                 log_error("inventory", "%s (logged once until a save succeeds)", err);
             v->save_failed = !ok;
@@ -1131,11 +1169,70 @@ static void put_set(FILE *f, const char *set, size_t width, size_t n)
     }
 }
 
+static void put_device(FILE *f, const struct inv_device *d)
+{
+    char ip[EVE_ADDR_LEN], mac[18];
+    if (d->has_mac)
+        fmt_mac(d->mac, mac);
+    else
+        snprintf(mac, sizeof(mac), "-");
+    eve_addr_str(&d->ip, ip, sizeof(ip));
+    unsigned flags = (d->dhcp_server ? 1U : 0U) | (d->igd ? 2U : 0U);
+    fprintf(f, "D\t%s\t%s\t%llu\t%llu\t%u\t%u\t%s\t%s\t%s\t%s\t%s", mac, ip,
+            (unsigned long long)d->first_seen, (unsigned long long)d->last_seen, flags,
+            d->name_src, d->name, d->vendor_class, d->dhcp_fp, d->model, d->ssdp_server);
+    put_set(f, &d->services[0][0], INV_SVC_MAX, INV_SVC_N);
+    put_set(f, &d->queries[0][0], INV_SVC_MAX, INV_SVC_N);
+    put_set(f, &d->ua[0][0], INV_TEXT_MAX, INV_SET_N);
+    put_set(f, &d->ja3[0][0], sizeof(d->ja3[0]), INV_SET_N);
+    put_set(f, &d->ja4[0][0], sizeof(d->ja4[0]), INV_SET_N);
+    fputc('\n', f);
+}
+
+/* Learned prefixes from home[from] on. */
+static void put_prefixes(FILE *f, const struct inv *v, unsigned from)
+{
+    char ip[EVE_ADDR_LEN];
+    for (unsigned k = from; k < v->nhome; k++) {
+        const struct home_pfx *hp = &v->home[k];
+        if (hp->learned)
+            fprintf(f, "P\t%s/%u\n", eve_addr_str(&hp->a, ip, sizeof(ip)), hp->bits - 96);
+    }
+}
+
+/* The newest m bindings of the ring, oldest first. */
+static void put_hist(FILE *f, const struct inv *v, size_t m)
+{
+    char ip[EVE_ADDR_LEN];
+    if (m > v->hist_len)
+        m = v->hist_len;
+    for (size_t k = v->hist_len - m; k < v->hist_len; k++) {
+        const struct inv_hist *h = &v->hist[(v->hist_head + k) % v->nhist];
+        fprintf(f, "H\t%s\t%u\t%llu\n", eve_addr_str(&h->ip, ip, sizeof(ip)), h->dev,
+                (unsigned long long)h->from);
+    }
+}
+
+/* The state file has everything up to now (size: its length after the write). */
+static void saved(struct inv *v, long size, bool full)
+{
+    for (size_t i = 0; i < v->ndirty; i++)
+        v->dev[v->dirty[i]].dirty = false;
+    v->ndirty = 0;
+    v->hist_saved = v->hist_total;
+    v->home_saved = v->nhome;
+    v->file_bytes = size;
+    if (full)
+        v->base_bytes = size;
+    v->need_full = false;
+}
+
 int inv_save(struct inv *v, char *err, size_t errlen)
 {
     if (v->conf.state_file[0] == '\0')
         return 0;
-    char tmp[600], ip[EVE_ADDR_LEN], mac[18];
+    v->need_full = true; /* until this write succeeds */
+    char tmp[600];
     snprintf(tmp, sizeof(tmp), "%s.tmp", v->conf.state_file);
     FILE *f = fopen(tmp, "w");
     if (f == NULL) {
@@ -1143,35 +1240,12 @@ int inv_save(struct inv *v, char *err, size_t errlen)
         return ERR_IO;
     }
     fprintf(f, "otasuke-inventory 1\n");
-    for (size_t i = 0; i < v->n; i++) {
-        const struct inv_device *d = &v->dev[i];
-        if (d->has_mac)
-            fmt_mac(d->mac, mac);
-        else
-            snprintf(mac, sizeof(mac), "-");
-        eve_addr_str(&d->ip, ip, sizeof(ip));
-        unsigned flags = (d->dhcp_server ? 1U : 0U) | (d->igd ? 2U : 0U);
-        fprintf(f, "D\t%s\t%s\t%llu\t%llu\t%u\t%u\t%s\t%s\t%s\t%s\t%s", mac, ip,
-                (unsigned long long)d->first_seen, (unsigned long long)d->last_seen, flags,
-                d->name_src, d->name, d->vendor_class, d->dhcp_fp, d->model, d->ssdp_server);
-        put_set(f, &d->services[0][0], INV_SVC_MAX, INV_SVC_N);
-        put_set(f, &d->queries[0][0], INV_SVC_MAX, INV_SVC_N);
-        put_set(f, &d->ua[0][0], INV_TEXT_MAX, INV_SET_N);
-        put_set(f, &d->ja3[0][0], sizeof(d->ja3[0]), INV_SET_N);
-        put_set(f, &d->ja4[0][0], sizeof(d->ja4[0]), INV_SET_N);
-        fputc('\n', f);
-    }
-    for (unsigned k = 0; k < v->nhome; k++) {
-        const struct home_pfx *hp = &v->home[k];
-        if (hp->learned)
-            fprintf(f, "P\t%s/%u\n", eve_addr_str(&hp->a, ip, sizeof(ip)), hp->bits - 96);
-    }
-    for (size_t k = 0; k < v->hist_len; k++) {
-        const struct inv_hist *h = &v->hist[(v->hist_head + k) % v->nhist];
-        fprintf(f, "H\t%s\t%u\t%llu\n", eve_addr_str(&h->ip, ip, sizeof(ip)), h->dev,
-                (unsigned long long)h->from);
-    }
-    bool bad = ferror(f) != 0;
+    for (size_t i = 0; i < v->n; i++)
+        put_device(f, &v->dev[i]);
+    put_prefixes(f, v, 0);
+    put_hist(f, v, v->hist_len);
+    long size = ftell(f);
+    bool bad = ferror(f) != 0 || size < 0;
     if (fclose(f) != 0 || bad) {
         snprintf(err, errlen, "%s: write failed: %s", tmp, strerror(errno));
         remove(tmp);
@@ -1182,6 +1256,60 @@ int inv_save(struct inv *v, char *err, size_t errlen)
         remove(tmp);
         return ERR_IO;
     }
+    saved(v, size, true);
+    return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int inv_save_changes(struct inv *v, char *err, size_t errlen)
+{
+    if (v->conf.state_file[0] == '\0')
+        return 0;
+    if (v->need_full || v->file_bytes > 2 * v->base_bytes + 65536)
+        return inv_save(v, err, errlen);
+    if (v->ndirty == 0 && v->hist_total == v->hist_saved && v->home_saved == v->nhome)
+        return 0;
+    FILE *f = fopen(v->conf.state_file, "a");
+    if (f == NULL) {
+        snprintf(err, errlen, "%s: %s", v->conf.state_file, strerror(errno));
+        return ERR_IO;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || st.st_size != v->file_bytes) {
+        fclose(f); /* not the file written last (replaced, cut): write it anew */
+        return inv_save(v, err, errlen);
+    }
+    /* in table order: a device new since the last save gets, when the file is loaded,
+     * the index its bindings (H lines) name */
+    qsort(v->dirty, v->ndirty, sizeof(v->dirty[0]), cmp_u32);
+    for (size_t i = 0; i < v->ndirty; i++)
+        put_device(f, &v->dev[v->dirty[i]]);
+    put_prefixes(f, v, v->home_saved);
+    put_hist(f, v, v->hist_total - v->hist_saved);
+    bool bad = fflush(f) != 0 || ferror(f) != 0;
+    long size = ftell(f);
+    if (bad || size < 0) {
+        int e = errno;
+        /* no partial line may stay for the next append to run into */
+        if (ftruncate(fileno(f), (off_t)v->file_bytes) != 0)
+            log_warn("inventory", "%s: could not cut a failed append: %s", v->conf.state_file,
+                     strerror(errno));
+        fclose(f);
+        v->need_full = true;
+        snprintf(err, errlen, "%s: append failed: %s", v->conf.state_file, strerror(e));
+        return ERR_IO;
+    }
+    if (fclose(f) != 0) {
+        v->need_full = true;
+        snprintf(err, errlen, "%s: append failed: %s", v->conf.state_file, strerror(errno));
+        return ERR_IO;
+    }
+    saved(v, size, false);
     return 0;
 }
 
@@ -1245,6 +1373,12 @@ static void load_device(struct inv *v, char **fld)
     str_set(d->dhcp_fp, sizeof(d->dhcp_fp), fld[9]);
     str_set(d->model, sizeof(d->model), fld[10]);
     str_set(d->ssdp_server, sizeof(d->ssdp_server), fld[11]);
+    /* a later line of the same device (an appended save) replaces the earlier one */
+    memset(d->services, 0, sizeof(d->services));
+    memset(d->queries, 0, sizeof(d->queries));
+    memset(d->ua, 0, sizeof(d->ua));
+    memset(d->ja3, 0, sizeof(d->ja3));
+    memset(d->ja4, 0, sizeof(d->ja4));
     get_set(&d->services[0][0], INV_SVC_MAX, INV_SVC_N, fld[12]);
     get_set(&d->queries[0][0], INV_SVC_MAX, INV_SVC_N, fld[13]);
     get_set(&d->ua[0][0], INV_TEXT_MAX, INV_SET_N, fld[14]);
@@ -1267,8 +1401,9 @@ static void load_hist(struct inv *v, char **fld)
     unsigned long id = strtoul(fld[2], NULL, 10);
     struct inv_bind *b = bind_slot(v, &ip, true);
     if (id < v->n && b != NULL) {
-        if (b->dev == 0)
-            b->dev = (uint32_t)id + 1;
+        /* H lines come oldest first: the last one of an address is its current holder
+         * (a device's D line may still name an address another device took since) */
+        b->dev = (uint32_t)id + 1;
         hist_add(v, b, &ip, (uint32_t)id, strtoull(fld[3], NULL, 10));
     }
 }
@@ -1315,6 +1450,8 @@ static int inv_load(struct inv *v, const char *path, char *err, size_t errlen)
             }
             continue;
         }
+        if (strchr(line, '\n') == NULL && feof(f))
+            break; /* a last line cut short (the sensor stopped while appending) */
         char *fld[17];
         int n = split_tabs(line, fld, 17);
         if (fld[0][0] == 'D' && n == 17)
@@ -1346,7 +1483,9 @@ static bool alloc_tables(struct inv *v)
     v->idx = xcalloc(MEM_CORE, v->nidx, sizeof(*v->idx));
     v->bind = xcalloc(MEM_CORE, v->nbind, sizeof(*v->bind));
     v->hist = xcalloc(MEM_CORE, v->nhist, sizeof(*v->hist));
+    v->dirty = xalloc(MEM_CORE, (size_t)v->conf.max_devices * sizeof(*v->dirty));
     return v->dev != NULL && v->idx != NULL && v->bind != NULL && v->hist != NULL &&
+           v->dirty != NULL &&
            jw_init(&v->jw, 4096, (size_t)64 * 1024) == 0;
 }
 
@@ -1414,6 +1553,7 @@ struct inv *inv_new(const struct inv_conf *c, const struct inv_host *h, char *er
     }
     if (v->n > 0)
         v->conf.learning_us = 0; /* a saved inventory: the learning period is over */
+    v->need_full = true; /* the first save rewrites the file (appends follow) */
     return v;
 }
 
@@ -1426,6 +1566,7 @@ void inv_free(struct inv *v)
     xfree(v->idx);
     xfree(v->bind);
     xfree(v->hist);
+    xfree(v->dirty);
     jw_free(&v->jw);
     xfree(v);
 }

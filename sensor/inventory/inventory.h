@@ -55,6 +55,7 @@ struct inv_device {
     bool igd;              /* announces an UPnP InternetGatewayDevice */
     bool loaded;           /* known from the saved inventory */
     bool quiet;            /* an asset "quiet" event was written */
+    bool dirty;            /* changed since the state file last had it (not saved) */
     uint8_t mac[6];
     struct addr ip;        /* current address (IPv4 preferred); zero when none */
     uint64_t first_seen, last_seen;
@@ -128,8 +129,16 @@ void inv_event_end(struct inv *v, int rc, uint64_t ts_us);
 void inv_housekeep(struct inv *v, uint64_t now_us);
 /* End of input: asks for the new_device alerts still waiting for their delay. */
 void inv_flush(struct inv *v);
-/* Writes the state file (when configured). 0 or an ERR_*. */
+/* Writes the whole state file anew (when configured): temporary file, then rename.
+ * 0 or an ERR_*. */
 int inv_save(struct inv *v, char *err, size_t errlen);
+/* The periodic save (inv_housekeep calls it every inventory.save_interval): appends to
+ * the state file only what changed since the last save (the devices changed or seen,
+ * new address bindings, new learned prefixes), so its cost follows the changes, not
+ * the size of the inventory; rewrites the file (inv_save) when the appended part has
+ * grown past the size of the last full write plus 64 KiB, after a load and after a
+ * failed append. 0 or an ERR_*. */
+int inv_save_changes(struct inv *v, char *err, size_t errlen);
 /* The device that had address ip at time ts (history, else the current binding). */
 bool inv_attribute(struct inv *v, const struct addr *ip, uint64_t ts_us, struct inv_attrib *out);
 void inv_stats(const struct inv *v, struct jw *w);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define OUI_DIR "/usr/share/ieee-data"
@@ -470,6 +471,306 @@ static void test_learned_lan(void)
     rmdir(dir);
 }
 
+static long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+#define NDEV 200
+#define NADDR 150
+#define NSTEP 4000
+#define STEP_US (97ULL * SEC)
+
+static void step_mac(unsigned d, uint8_t m[6])
+{
+    m[0] = 0x00;
+    m[1] = 0x11;
+    m[2] = 0x32;
+    m[3] = 0x01;
+    m[4] = (uint8_t)(d >> 8);
+    m[5] = (uint8_t)d;
+}
+
+static struct addr step_addr(unsigned a)
+{
+    char ip[32];
+    snprintf(ip, sizeof(ip), "10.1.%u.%u", a / 200, a % 200 + 1);
+    return v4(ip);
+}
+
+static uint16_t owner_at[NSTEP][NADDR]; /* the scenario: holder + 1 after step k */
+
+struct file_watch {
+    long max_size, prev;
+    unsigned grew, shrank;
+};
+
+static void watch_file(struct file_watch *fw, const char *path)
+{
+    long sz = file_size(path);
+    if (sz > fw->max_size)
+        fw->max_size = sz;
+    if (fw->prev >= 0 && sz > fw->prev)
+        fw->grew++;
+    if (fw->prev >= 0 && sz < fw->prev)
+        fw->shrank++;
+    fw->prev = sz;
+}
+
+/* Step k of the scenario: device (7k mod 200) gets address (13k + k/150 mod 150) by a
+ * DHCP ACK (every 5th step a request with a new host name first), then sends a packet;
+ * the housekeeping tick saves every 5 minutes. */
+static void incr_step(struct inv *v, unsigned k, uint16_t owner[NADDR])
+{
+    uint64_t t = T0 + k * STEP_US;
+    unsigned d = (k * 7) % NDEV, a = (k * 13 + k / 150) % NADDR;
+    uint8_t m[6];
+    char ms[18], as[32];
+    step_mac(d, m);
+    snprintf(ms, sizeof(ms), "00:11:32:01:%02x:%02x", m[4], m[5]);
+    struct addr ad = step_addr(a);
+    inet_ntop(AF_INET, ad.b + 12, as, sizeof(as));
+    if (k % 5 == 0) {
+        char host[32];
+        snprintf(host, sizeof(host), "PC-%03u-%u", d, k);
+        ev(v, t, REQ, ms, host, "1,3,6,15");
+    }
+    ev(v, t, ACK, ms, as, "");
+    owner[a] = (uint16_t)(d + 1);
+    inv_packet(v, m, &ad, t + SEC);
+    if (k == NSTEP / 2) /* a learned prefix, appended as a P line */
+        ev(v, t, ACK, ms, "198.51.100.20", ",\"subnet_mask\":\"255.255.255.0\"");
+    memcpy(owner_at[k], owner, sizeof(owner_at[k]));
+    inv_housekeep(v, t + 2 * SEC);
+}
+
+static void same_devices(const struct inv *v, const struct inv *w)
+{
+    CHECK_EQ_U64(inv_count(w), inv_count(v));
+    for (size_t i = 0; i < inv_count(v); i++) {
+        const struct inv_device *x = inv_get(v, i), *y = inv_get(w, i);
+        CHECK(y != NULL && memcmp(x->mac, y->mac, 6) == 0);
+        if (y == NULL)
+            continue;
+        CHECK(memcmp(&x->ip, &y->ip, sizeof(x->ip)) == 0);
+        CHECK_STR(y->name, x->name);
+        CHECK_STR(y->dhcp_fp, x->dhcp_fp);
+        CHECK(x->first_seen == y->first_seen && x->last_seen == y->last_seen);
+        CHECK(x->kind == y->kind);
+    }
+}
+
+/* Who had each address at times over the whole run: the same in v and w; in the last
+ * 200 steps (every address was bound at most 300 steps before, the ring holds the
+ * last 512 bindings) found by history and the scenario's holder. */
+static void same_attributions(struct inv *v, struct inv *w)
+{
+    unsigned hist_ok = 0, checked = 0, same = 0, queries = 0;
+    for (unsigned k = 0; k < NSTEP; k += 7) {
+        uint64_t ts = T0 + k * STEP_US + SEC / 2;
+        for (unsigned a = 0; a < NADDR; a++) {
+            struct addr ad = step_addr(a);
+            struct inv_attrib x, y;
+            bool fx = inv_attribute(v, &ad, ts, &x), fy = inv_attribute(w, &ad, ts, &y);
+            queries++;
+            if (fx == fy && (!fx || (memcmp(x.mac, y.mac, 6) == 0 && x.by_history == y.by_history)))
+                same++;
+            if (k < NSTEP - 200 || owner_at[k][a] == 0)
+                continue;
+            checked++;
+            uint8_t m[6];
+            step_mac(owner_at[k][a] - 1U, m);
+            if (fy && y.by_history && memcmp(y.mac, m, 6) == 0)
+                hist_ok++;
+        }
+    }
+    CHECK_EQ_U64(same, queries);
+    CHECK(checked >= 28U * NADDR); /* steps 3801..3997, all 150 addresses held */
+    CHECK_EQ_U64(hist_ok, checked);
+}
+
+/* Periodic saves append what changed (inv_save_changes) and the file is rewritten when
+ * the appended part has grown: 200 devices and 150 addresses handed round by DHCP over
+ * 4.5 days of packet time (4,000 bindings, a history ring of 512), a save every 5
+ * minutes. Loaded again, the inventory equals the one in memory (every device's fields,
+ * and who had each address at times over the whole run, after the ring wrapped too),
+ * the recent attributions are those of the scenario, the file stays within 3 times a
+ * full write, and a last line cut short is ignored. */
+static void test_incremental_save(void)
+{
+    struct inv_conf c;
+    char err[256], dir[] = "/tmp/inv_incr_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    conf_init(&c);
+    c.max_devices = 256;
+    c.max_history = 512;
+    c.oui_dir[0] = '\0';
+    c.save_interval_us = 300 * SEC;
+    snprintf(c.home_net, sizeof(c.home_net), "10.0.0.0/8");
+    snprintf(c.state_file, sizeof(c.state_file), "%s/inventory.tsv", dir);
+    struct inv *v = inv_new(&c, NULL, err, sizeof(err));
+    CHECK(v != NULL);
+    if (v == NULL)
+        return;
+    uint16_t owner[NADDR];
+    memset(owner, 0, sizeof(owner));
+    struct file_watch fw = {0, -1, 0, 0};
+    for (unsigned k = 0; k < NSTEP; k++) {
+        incr_step(v, k, owner);
+        watch_file(&fw, c.state_file);
+    }
+    CHECK(inv_save_changes(v, err, sizeof(err)) == 0);
+    CHECK(fw.grew > 500);  /* appended */
+    CHECK(fw.shrank >= 1); /* and rewritten */
+    CHECK_EQ_U64(inv_count(v), NDEV);
+
+    struct inv *w = inv_new(&c, NULL, err, sizeof(err));
+    CHECK(w != NULL);
+    if (w == NULL) {
+        inv_free(v);
+        return;
+    }
+    same_devices(v, w);
+    same_attributions(v, w);
+    uint8_t n[6];
+    mac("00:11:32:00:00:0f", n);
+    struct addr pn = v4("198.51.100.77");
+    inv_packet(w, n, &pn, T0 + NSTEP * STEP_US);
+    CHECK(inv_find_mac(w, n) != NULL); /* the appended prefix came back */
+    inv_free(w);
+
+    /* bounded: never more than the appended part's limit past a full write */
+    CHECK(inv_save(v, err, sizeof(err)) == 0);
+    long full = file_size(c.state_file);
+    CHECK(full > 0 && fw.max_size <= 3 * full + 65536);
+
+    /* a last line cut short (stopped while appending) is left out */
+    FILE *f = fopen(c.state_file, "a");
+    CHECK(f != NULL);
+    if (f != NULL) {
+        fputs("H\t10.1.0.5\t3\t17", f);
+        fclose(f);
+    }
+    w = inv_new(&c, NULL, err, sizeof(err));
+    CHECK(w != NULL);
+    if (w != NULL) {
+        struct addr a5 = v4("10.1.0.5");
+        struct inv_attrib x, y;
+        CHECK(inv_attribute(v, &a5, T0 + 18, &x) == inv_attribute(w, &a5, T0 + 18, &y));
+        CHECK(memcmp(x.mac, y.mac, 6) == 0);
+        /* its first save rewrites the file without the cut line */
+        CHECK(inv_save_changes(w, err, sizeof(err)) == 0);
+        CHECK(file_size(c.state_file) == full);
+        inv_free(w);
+    }
+    inv_free(v);
+    unlink(c.state_file);
+    rmdir(dir);
+}
+
+/* Loaded again, an address belongs to the device that took it last (its last H line),
+ * not to an earlier holder whose D line still names it. */
+static void test_reload_holder(void)
+{
+    struct inv_conf c;
+    char err[256], dir[] = "/tmp/inv_hold_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    conf_init(&c);
+    c.oui_dir[0] = '\0';
+    snprintf(c.state_file, sizeof(c.state_file), "%s/inventory.tsv", dir);
+    struct inv *v = inv_new(&c, NULL, err, sizeof(err));
+    CHECK(v != NULL);
+    if (v == NULL)
+        return;
+    uint8_t b[6];
+    mac("00:11:32:00:00:0b", b);
+    struct addr a5 = v4("192.168.1.5");
+    ev(v, T0, ACK, "00:11:32:00:00:0b", "192.168.1.9", "");      /* B: device 0 */
+    ev(v, T0 + SEC, ACK, "00:11:32:00:00:0a", "192.168.1.5", ""); /* A: device 1 */
+    ev(v, T0 + 2 * SEC, ACK, "00:11:32:00:00:0b", "192.168.1.5", ""); /* B takes .5 */
+    struct inv_attrib x, y;
+    CHECK(inv_attribute(v, &a5, T0, &x) && memcmp(x.mac, b, 6) == 0); /* before: today's */
+    CHECK(inv_save(v, err, sizeof(err)) == 0);
+    struct inv *w = inv_new(&c, NULL, err, sizeof(err));
+    CHECK(w != NULL);
+    if (w != NULL) {
+        CHECK(inv_attribute(w, &a5, T0, &y) && memcmp(y.mac, b, 6) == 0);
+        CHECK(inv_attribute(w, &a5, T0 + SEC, &y) && y.by_history && memcmp(y.mac, b, 6) != 0);
+        inv_free(w);
+    }
+    inv_free(v);
+    unlink(c.state_file);
+    rmdir(dir);
+}
+
+struct quiet_sink {
+    unsigned quiet;
+    char mac[18];
+};
+
+static void quiet_write(void *ud, const char *line, size_t len, uint64_t ts)
+{
+    struct quiet_sink *q = ud;
+    (void)ts;
+    const char *m = strstr(line, "\"mac\":\"");
+    if (strstr(line, "\"change\":\"quiet\"") != NULL && m != NULL && m + 7 + 17 <= line + len) {
+        q->quiet++;
+        memcpy(q->mac, m + 7, 17);
+        q->mac[17] = '\0';
+    }
+}
+
+/* asset "quiet": once per silence, when quiet_after has passed; the table is walked
+ * only when a device may be due, and a device that comes or wakes with an older time
+ * than the others is still found. */
+static void test_quiet(void)
+{
+    struct inv_conf c;
+    char err[256];
+    struct quiet_sink q;
+    memset(&q, 0, sizeof(q));
+    conf_init(&c);
+    c.oui_dir[0] = '\0';
+    c.quiet_us = 3600 * SEC;
+    struct inv_host h = {quiet_write, NULL, &q};
+    struct inv *v = inv_new(&c, &h, err, sizeof(err));
+    CHECK(v != NULL);
+    if (v == NULL)
+        return;
+    uint8_t a[6], b[6], o[6];
+    mac("00:11:32:00:00:0a", a);
+    mac("00:11:32:00:00:0b", b);
+    mac("00:11:32:00:00:0c", o);
+    struct addr pa = v4("192.168.1.10"), pb = v4("192.168.1.11"), po = v4("192.168.1.12");
+    inv_packet(v, a, &pa, T0);
+    inv_packet(v, b, &pb, T0 + 1800 * SEC);
+    for (uint64_t t = T0; t <= T0 + 3599 * SEC; t += 60 * SEC)
+        inv_housekeep(v, t);
+    CHECK_EQ_U64(q.quiet, 0);
+    inv_housekeep(v, T0 + 3601 * SEC);
+    CHECK_EQ_U64(q.quiet, 1);
+    CHECK_STR(q.mac, "00:11:32:00:00:0a");
+    inv_housekeep(v, T0 + 3700 * SEC); /* once per silence */
+    CHECK_EQ_U64(q.quiet, 1);
+    /* a packet with an older time than B's makes a device: it is quiet before B */
+    inv_packet(v, o, &po, T0 + 600 * SEC);
+    inv_housekeep(v, T0 + 4201 * SEC);
+    CHECK_EQ_U64(q.quiet, 2);
+    CHECK_STR(q.mac, "00:11:32:00:00:0c");
+    inv_housekeep(v, T0 + 5401 * SEC);
+    CHECK_EQ_U64(q.quiet, 3);
+    CHECK_STR(q.mac, "00:11:32:00:00:0b");
+    /* A wakes and goes quiet again an hour after its last packet */
+    inv_packet(v, a, &pa, T0 + 6000 * SEC);
+    inv_housekeep(v, T0 + 9599 * SEC);
+    CHECK_EQ_U64(q.quiet, 3);
+    inv_housekeep(v, T0 + 9601 * SEC);
+    CHECK_EQ_U64(q.quiet, 4);
+    CHECK_STR(q.mac, "00:11:32:00:00:0a");
+    inv_free(v);
+}
+
 int main(void)
 {
     RUN(test_oui);
@@ -479,5 +780,8 @@ int main(void)
     RUN(test_persistence);
     RUN(test_bounds);
     RUN(test_learned_lan);
+    RUN(test_incremental_save);
+    RUN(test_reload_holder);
+    RUN(test_quiet);
     return check_done();
 }
