@@ -139,16 +139,18 @@ static int real_overflows(const unsigned char *s, size_t n)
     return over;
 }
 
-/* Number: jansson's lex_scan_number, cursor at '-' or a digit. */
-static int lex_number(struct linescan *ls)
+/* Skips a run of digits; returns the byte after it (BAD_C on a bad UTF-8 byte). */
+static int digits(struct linescan *ls)
 {
-    const unsigned char *start = ls->p;
-    int neg = 0;
-    if (*ls->p == '-') {
-        neg = 1;
+    while (ls->p < ls->end && is_digit(*ls->p))
         ls->p++;
-    }
-    const unsigned char *ds = ls->p;
+    return peek(ls);
+}
+
+/* The integer part of a number (cursor after the sign); returns the byte after it, or
+ * T_ERR. */
+static int int_part(struct linescan *ls)
+{
     int c = peek(ls);
     if (c == BAD_C)
         return T_ERR;
@@ -157,21 +159,43 @@ static int lex_number(struct linescan *ls)
         c = peek(ls);
         if (c == BAD_C)
             return T_ERR;
-        if (is_digit(c))
-            return fail(ls);
-    } else if (is_digit(c)) {
-        while (ls->p < ls->end && is_digit(*ls->p))
-            ls->p++;
-        c = peek(ls);
-        if (c == BAD_C)
-            return T_ERR;
-    } else {
-        return fail(ls);
+        return is_digit(c) ? fail(ls) : c; /* a leading zero */
     }
+    if (!is_digit(c))
+        return fail(ls);
+    c = digits(ls);
+    return c == BAD_C ? T_ERR : c;
+}
+
+/* The exponent, cursor at 'e' or 'E': 0 or T_ERR. */
+static int exp_part(struct linescan *ls)
+{
+    ls->p++;
+    int c = peek(ls);
+    if (c == '+' || c == '-') {
+        ls->p++;
+        c = peek(ls);
+    }
+    if (c == BAD_C)
+        return T_ERR;
+    if (!is_digit(c))
+        return fail(ls);
+    return digits(ls) == BAD_C ? T_ERR : 0;
+}
+
+/* Number: jansson's lex_scan_number, cursor at '-' or a digit. */
+static int lex_number(struct linescan *ls)
+{
+    const unsigned char *start = ls->p;
+    int neg = *ls->p == '-';
+    ls->p += neg;
+    const unsigned char *ds = ls->p;
+    int c = int_part(ls);
+    if (c == T_ERR)
+        return T_ERR;
     size_t int_digits = (size_t)(ls->p - ds);
     if (c != '.' && c != 'e' && c != 'E')
         return int_fits(ds, int_digits, neg) ? T_SCALAR : fail(ls);
-    int exp = 0;
     if (c == '.') {
         ls->p++;
         c = peek(ls);
@@ -179,29 +203,13 @@ static int lex_number(struct linescan *ls)
             return T_ERR;
         if (!is_digit(c))
             return fail(ls);
-        while (ls->p < ls->end && is_digit(*ls->p))
-            ls->p++;
-        c = peek(ls);
+        c = digits(ls);
         if (c == BAD_C)
             return T_ERR;
     }
-    if (c == 'e' || c == 'E') {
-        exp = 1;
-        ls->p++;
-        c = peek(ls);
-        if (c == '+' || c == '-') {
-            ls->p++;
-            c = peek(ls);
-        }
-        if (c == BAD_C)
-            return T_ERR;
-        if (!is_digit(c))
-            return fail(ls);
-        while (ls->p < ls->end && is_digit(*ls->p))
-            ls->p++;
-        if (peek(ls) == BAD_C)
-            return T_ERR;
-    }
+    int exp = c == 'e' || c == 'E';
+    if (exp && exp_part(ls) != 0)
+        return T_ERR;
     if ((exp || int_digits > 300) && real_overflows(start, (size_t)(ls->p - start)))
         return fail(ls);
     return T_SCALAR;
@@ -241,6 +249,48 @@ static long hex4(struct linescan *ls)
     return v;
 }
 
+struct pairing {
+    int want_low; /* a high surrogate was the last escape */
+    int bad;      /* an unpaired surrogate was seen */
+};
+
+/* Anything but a \u escape ends a pending high surrogate unpaired. */
+static void pair_other(struct pairing *pr)
+{
+    pr->bad |= pr->want_low;
+    pr->want_low = 0;
+}
+
+/* One escape, cursor after the backslash: 0 or T_ERR. */
+static int escape(struct linescan *ls, struct strspan *sp, struct pairing *pr)
+{
+    sp->escaped = 1;
+    int e = peek(ls);
+    if (e == BAD_C)
+        return T_ERR;
+    if (e != 'u') {
+        if (e <= 0 || strchr("\"\\/bfnrt", e) == NULL)
+            return fail(ls);
+        ls->p++;
+        pair_other(pr);
+        return 0;
+    }
+    ls->p++;
+    long v = hex4(ls);
+    if (v < 0)
+        return T_ERR;
+    sp->nul |= v == 0;
+    if (pr->want_low) {
+        pr->bad |= !(v >= 0xdc00 && v <= 0xdfff);
+        pr->want_low = 0;
+    } else if (v >= 0xd800 && v <= 0xdbff) {
+        pr->want_low = 1;
+    } else if (v >= 0xdc00 && v <= 0xdfff) {
+        pr->bad = 1;
+    }
+    return 0;
+}
+
 /* String, cursor at the opening quote. The raw pass of jansson's lex_scan_string
  * comes first (UTF-8, control characters, escape syntax); surrogate pairing is its
  * second pass, so an unpaired surrogate is reported only at the closing quote. */
@@ -250,7 +300,7 @@ static int lex_string(struct linescan *ls, struct strspan *sp)
     sp->s = ls->p;
     sp->escaped = 0;
     sp->nul = 0;
-    int want_low = 0, bad_pair = 0;
+    struct pairing pr = {0, 0};
     for (;;) {
         if (ls->p >= ls->end)
             return fail(ls);
@@ -264,49 +314,21 @@ static int lex_string(struct linescan *ls, struct strspan *sp)
                 return T_ERR;
             }
             ls->p += k;
-            bad_pair |= want_low;
-            want_low = 0;
-            continue;
-        }
-        if (c < 0x20)
+            pair_other(&pr);
+        } else if (c < 0x20) {
             return fail(ls);
-        ls->p++;
-        if (c != '\\') {
-            bad_pair |= want_low;
-            want_low = 0;
-            continue;
-        }
-        sp->escaped = 1;
-        int e = peek(ls);
-        if (e == BAD_C)
-            return T_ERR;
-        if (e == 'u') {
+        } else if (c != '\\') {
             ls->p++;
-            long v = hex4(ls);
-            if (v < 0)
-                return T_ERR;
-            if (v == 0)
-                sp->nul = 1;
-            if (want_low) {
-                bad_pair |= !(v >= 0xdc00 && v <= 0xdfff);
-                want_low = 0;
-            } else if (v >= 0xd800 && v <= 0xdbff) {
-                want_low = 1;
-            } else if (v >= 0xdc00 && v <= 0xdfff) {
-                bad_pair = 1;
-            }
-        } else if (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' ||
-                   e == 'r' || e == 't') {
-            ls->p++;
-            bad_pair |= want_low;
-            want_low = 0;
+            pair_other(&pr);
         } else {
-            return fail(ls);
+            ls->p++;
+            if (escape(ls, sp, &pr) != 0)
+                return T_ERR;
         }
     }
     sp->n = (size_t)(ls->p - sp->s);
     ls->p++; /* the closing quote */
-    if (bad_pair || want_low)
+    if (pr.bad || pr.want_low)
         return fail(ls);
     return T_STRING;
 }
@@ -492,7 +514,7 @@ static int parse_value(struct linescan *ls, int tok, struct strspan *sp, enum wa
 static int parse_object(struct linescan *ls, int top, int alert)
 {
     uint64_t obj = ++ls->obj_next;
-    struct strspan sp;
+    struct strspan sp = {NULL, 0, 0, 0};
     int tok = lex(ls, &sp);
     if (tok == T_RBRACE)
         return 0;
@@ -530,7 +552,7 @@ static int parse_object(struct linescan *ls, int top, int alert)
 
 static int parse_array(struct linescan *ls)
 {
-    struct strspan sp;
+    struct strspan sp = {NULL, 0, 0, 0};
     int tok = lex(ls, &sp);
     if (tok == T_RBRACK)
         return 0;
@@ -596,7 +618,7 @@ int linescan_line(struct linescan *ls, const char *line, size_t n, struct linesc
     ls->err = 0;
     ls->nomem = 0;
     ls->f = f;
-    struct strspan sp;
+    struct strspan sp = {NULL, 0, 0, 0};
     int tok = lex(ls, &sp);
     if (tok != T_LBRACE && tok != T_LBRACK) {
         fail(ls);
