@@ -140,15 +140,15 @@ static const unsigned char g_bytes[] = {'"', '\\', '{', '}', '[', ']', ',', ':',
 
 static size_t g_compared;
 
-/* The line itself, every replacement of one byte (every 7th position of long lines) by
- * each of g_bytes, and every truncation. */
+/* The line itself, every replacement of one byte by each of g_bytes, and every
+ * truncation (at 64 evenly spread positions of lines longer than 400 bytes). */
 static void diff_mutations(const char *line, size_t n)
 {
     char *m = malloc(n + 1);
     CHECK(m != NULL);
     const char *why = linescan_diff(&g_ls, line, n);
     g_compared++;
-    size_t step = n > 400 ? 7 : 1;
+    size_t step = n > 400 ? n / 64 : 1;
     for (size_t i = 0; why == NULL && i < n; i += step) {
         memcpy(m, line, n);
         for (size_t b = 0; why == NULL && b < sizeof(g_bytes); b++) {
