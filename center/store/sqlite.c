@@ -29,7 +29,7 @@ enum stmt_id {
     S_EVENT_ADD,
     S_COUNTER_ADD,
     S_TENANT_LOCK,
-    S_EVENT_IDS_PG,
+    S_EVENTS_PG,
     S_AUTH,
     S_COUNT
 };
@@ -49,10 +49,12 @@ static const char *const g_sql[S_COUNT] = {
     /* PostgreSQL only: alerts of one tenant are grouped into incidents one batch at a
      * time, as SQLite's single writer does (negative keys: migrations use a positive one) */
     [S_TENANT_LOCK] = "SELECT pg_advisory_xact_lock(-?)",
-    /* PostgreSQL only: ids for a batch's events, taken from the identity sequence in
-     * one round trip (in increasing order); the rows then go in by COPY */
-    [S_EVENT_IDS_PG] = "SELECT nextval(q.s) FROM (SELECT pg_get_serial_sequence('events', "
-                       "'id')::regclass AS s) q, generate_series(1, ?1)",
+    /* PostgreSQL only: a batch's events in one statement (one round trip, not one per
+     * event) from four arrays sent in binary format, their ids returned in insertion
+     * order */
+    [S_EVENTS_PG] = "INSERT INTO events(company_id, sensor_id, event_type, category, ts, "
+                    "received, body) SELECT ?1, ?2, t, c, ts, ?3, b FROM unnest(?4::text[], "
+                    "?5::text[], ?6::bigint[], ?7::text[]) AS u(t, c, ts, b) RETURNING id",
     [S_AUTH] = "SELECT id, company_id FROM sensors WHERE token_hash=? AND revoked IS NULL",
 };
 
@@ -571,90 +573,67 @@ static int counters_add(struct store *st, const struct principal *who, const str
     return counters_flush(st, who->company_id, keys, nk);
 }
 
-/* PostgreSQL: takes n ids for a batch's events (one round trip). */
-static int event_ids_pg(struct store *st, size_t n, int64_t *ids)
+/* The batch's columns as four arrays in PostgreSQL's binary format (n_ev > 0): no
+ * escaping here, no array literal to parse on the server. */
+static int pg_arrays_fill(struct db_pgarr a[4], const struct store_batch *b)
 {
-    struct db_stmt *s = prep(st, S_EVENT_IDS_PG);
-    if (s == NULL)
-        return ERR_IO;
-    db_bind_int64(s, 1, (int64_t)n);
-    size_t got = 0;
-    int step;
-    while ((step = db_step(s)) == DB_ROW)
-        if (got < n)
-            ids[got++] = db_column_int64(s, 0);
-    db_reset(s);
-    if (step != DB_DONE)
-        return store_set_err(st, step, "event ids");
-    return got == n ? 0 : ERR_IO;
+    size_t types = 0, cats = 0, bodies = 0;
+    for (size_t i = 0; i < b->n_ev; i++) {
+        types += strlen(b->ev[i].event_type);
+        cats += b->ev[i].category ? strlen(b->ev[i].category) : 0;
+        bodies += b->ev[i].body_len;
+    }
+    if (db_pgarr_init(&a[0], b->n_ev, DB_OID_TEXT, types) != 0 ||
+        db_pgarr_init(&a[1], b->n_ev, DB_OID_TEXT, cats) != 0 ||
+        db_pgarr_init(&a[2], b->n_ev, DB_OID_INT8, b->n_ev * 8) != 0 ||
+        db_pgarr_init(&a[3], b->n_ev, DB_OID_TEXT, bodies) != 0)
+        return ERR_NOMEM;
+    for (size_t i = 0; i < b->n_ev; i++) {
+        const struct store_event *e = &b->ev[i];
+        db_pgarr_add(&a[0], e->event_type, strlen(e->event_type));
+        db_pgarr_add(&a[1], e->category, e->category ? strlen(e->category) : 0);
+        db_pgarr_add_int8(&a[2], e->ts_us);
+        db_pgarr_add(&a[3], e->body, e->body_len);
+    }
+    return 0;
 }
 
-#define COPY_EVENTS "COPY events(id, company_id, sensor_id, event_type, category, ts, " \
-                    "received, body) FROM STDIN (FORMAT binary)"
-
-/* Appends a big-endian integer of `bytes` bytes. */
-static char *put_be(char *o, uint64_t v, int bytes)
-{
-    for (int i = bytes - 1; i >= 0; i--)
-        *o++ = (char)(v >> (8 * i));
-    return o;
-}
-
-static char *put_int8_field(char *o, int64_t v)
-{
-    o = put_be(o, 8, 4);
-    return put_be(o, (uint64_t)v, 8);
-}
-
-static char *put_text_field(char *o, const char *v, size_t n)
-{
-    if (v == NULL)
-        return put_be(o, 0xffffffffu, 4); /* NULL */
-    o = put_be(o, n, 4);
-    memcpy(o, v, n);
-    return o + n;
-}
-
-/* PostgreSQL: the batch's events as one COPY in binary format (no escaping in the
- * center, no text to parse and multi-row page writes in the server), with the ids
- * taken first, so that alerts can be grouped by event id. ids[i] gets event i's. */
+/* PostgreSQL: inserts every event of the batch in one statement; ids[i] gets the id of
+ * event i. */
 static int events_add_pg(struct store *st, const struct principal *who,
                          const struct store_batch *b, int64_t now, int64_t *ids)
 {
     if (b->n_ev == 0)
         return 0;
-    int rc = event_ids_pg(st, b->n_ev, ids);
-    if (rc != 0)
-        return rc;
-    static const char sig[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', '\377', '\r', '\n', '\0'};
-    size_t cap = sizeof(sig) + 8 + 2;
-    for (size_t i = 0; i < b->n_ev; i++) /* 8 fields of 4-byte lengths, 5 int8 values */
-        cap += 2 + 8 * 4 + 5 * 8 + strlen(b->ev[i].event_type) +
-               (b->ev[i].category ? strlen(b->ev[i].category) : 0) + b->ev[i].body_len;
-    char *buf = xalloc(MEM_CORE, cap);
-    if (buf == NULL)
-        return ERR_NOMEM;
-    memcpy(buf, sig, sizeof(sig));
-    char *o = put_be(buf + sizeof(sig), 0, 4); /* flags */
-    o = put_be(o, 0, 4);                        /* header extension length */
-    for (size_t i = 0; i < b->n_ev; i++) {
-        const struct store_event *e = &b->ev[i];
-        o = put_be(o, 8, 2); /* fields */
-        o = put_int8_field(o, ids[i]);
-        o = put_int8_field(o, who->company_id);
-        o = put_int8_field(o, who->sensor_id);
-        o = put_text_field(o, e->event_type, strlen(e->event_type));
-        o = put_text_field(o, e->category, e->category ? strlen(e->category) : 0);
-        o = put_int8_field(o, e->ts_us);
-        o = put_int8_field(o, now);
-        o = put_text_field(o, e->body, e->body_len);
+    struct db_pgarr a[4];
+    memset(a, 0, sizeof(a));
+    int rc = pg_arrays_fill(a, b);
+    struct db_stmt *s = rc == 0 ? prep(st, S_EVENTS_PG) : NULL;
+    if (s != NULL) {
+        static const unsigned oid[4] = {DB_OID_TEXT_ARRAY, DB_OID_TEXT_ARRAY, DB_OID_INT8_ARRAY,
+                                        DB_OID_TEXT_ARRAY};
+        db_bind_int64(s, 1, who->company_id);
+        db_bind_int64(s, 2, who->sensor_id);
+        db_bind_int64(s, 3, now);
+        for (int k = 0; k < 4; k++)
+            db_bind_pg_binary(s, 4 + k, a[k].buf, (int)a[k].len, oid[k]);
+        size_t n = 0;
+        int step;
+        while ((step = db_step(s)) == DB_ROW)
+            if (n < b->n_ev)
+                ids[n++] = db_column_int64(s, 0);
+        if (step != DB_DONE)
+            rc = store_set_err(st, step, "event insert");
+        else if (n != b->n_ev)
+            rc = ERR_IO;
+        db_reset(s);
+        db_clear_bindings(s);
+    } else if (rc == 0) {
+        rc = ERR_IO;
     }
-    o = put_be(o, 0xffff, 2); /* trailer */
-    int step = db_pg_copy(st->db, COPY_EVENTS, buf, (size_t)(o - buf));
-    xfree(buf);
-    if (step != DB_OK)
-        return store_set_err(st, step, "event copy");
-    return db_changes(st->db) == (int64_t)b->n_ev ? 0 : ERR_IO;
+    for (int k = 0; k < 4; k++)
+        db_pgarr_free(&a[k]);
+    return rc;
 }
 
 static int batch_has_alert(const struct store_batch *b)
