@@ -573,16 +573,17 @@ static int parse_value(struct linescan *ls, int tok, struct strspan *sp, enum wa
         return T_ERR;
     if (++ls->depth > LINESCAN_MAX_DEPTH)
         return fail(ls);
+    /* a wanted member of any kind is recorded: an object or array as "other" too */
+    if (w == W_TYPE)
+        keep(&ls->f->event_type, tok, sp);
+    else if (w == W_TS)
+        keep(&ls->f->timestamp, tok, sp);
+    else if (w == W_CATEGORY)
+        keep(&ls->f->category, tok, sp);
     int rc = 0;
     switch (tok) {
     case T_STRING:
     case T_SCALAR:
-        if (w == W_TYPE)
-            keep(&ls->f->event_type, tok, sp);
-        else if (w == W_TS)
-            keep(&ls->f->timestamp, tok, sp);
-        else if (w == W_CATEGORY)
-            keep(&ls->f->category, tok, sp);
         break;
     case T_LBRACE:
         rc = parse_object(ls, ls->depth == 1, w == W_ALERT);

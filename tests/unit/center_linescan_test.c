@@ -110,6 +110,12 @@ static void test_fields(void)
     CHECK_EQ_U64(f.event_type.kind, LS_OTHER);
     CHECK_EQ_U64(f.timestamp.kind, LS_ABSENT);
     CHECK_EQ_U64(f.category.kind, LS_ABSENT);
+    /* found by fuzz_ingest_scan: a wanted member holding an object is "other" */
+    CHECK_EQ_U64(scan("{\"event_type\":{\"category\":\"c2\"},\"timestamp\":[],"
+                      "\"alert\":{\"category\":{}}}", &f), LINESCAN_OK);
+    CHECK_EQ_U64(f.event_type.kind, LS_OTHER);
+    CHECK_EQ_U64(f.timestamp.kind, LS_OTHER);
+    CHECK_EQ_U64(f.category.kind, LS_OTHER);
     CHECK_EQ_U64(scan("[{\"event_type\":\"flow\"}]", &f), LINESCAN_OK);
     CHECK(!f.top_object && f.event_type.kind == LS_ABSENT);
 }
