@@ -7,7 +7,8 @@
 #   bench/center_ingest.sh            SENDERS=100 BATCHES=5 PER=500 SYNC=full THREADS=4
 #
 # PG=1 measures PostgreSQL instead of SQLite: a throwaway server (tests/lib/pg.sh) with
-# one database for the center and one for the baseline.
+# one database for the center and one for the baseline; the server's CPU seconds during
+# the HTTP phase are reported too (the center and PostgreSQL share the 2 CPUs).
 #
 # Optional: EVENTS=FILE (NDJSON events to send instead of the demo capture's, e.g.
 # alerts to measure incident grouping), BIN=DIR (programs to measure instead of
@@ -73,12 +74,25 @@ for _ in $(seq 1 100); do [ -s bench/data/center.port ] && break; sleep 0.05; do
 port=$(cat bench/data/center.port)
 tok=$(curl -s -X POST -d "{\"code\":\"$code\"}" "http://127.0.0.1:$port/api/v1/enroll" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+# CPU seconds of the PostgreSQL server: the postmaster with its reaped children
+# (backends that exited) plus the live ones (utime + stime [+ cutime + cstime]).
+pg_cpu() {
+    [ "${PG:-0}" = 1 ] || { echo 0; return; }
+    local pm
+    pm=$(head -1 "$PG_DIR/data/postmaster.pid")
+    { awk '{print $14 + $15 + $16 + $17}' /proc/"$pm"/stat
+      for c in $(ps -o pid= --ppid "$pm"); do
+          awk '{print $14 + $15}' /proc/"$c"/stat 2>/dev/null || true
+      done; } | awk -v hz="$(getconf CLK_TCK)" '{s += $1} END {printf "%.2f", s / hz}'
+}
 echo "HTTP: $SENDERS senders..." >&2
+pg0=$(pg_cpu)
 http=$("$B/center_load" --port "$port" --token "$tok" --events "$EV" --senders "$SENDERS" \
     --batches "$BATCHES" --per "$PER")
 # CPU seconds the center used (utime + stime), so that the rate per CPU second can be
 # compared across runs on a shared machine.
 cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' /proc/$pid/stat)
+pgcpu=$(python3 -c "print(f'{$(pg_cpu) - $pg0:.2f}')")
 kill -TERM $pid; wait $pid || true
 stored=$(count_events)
 
@@ -93,6 +107,10 @@ ratio=$(python3 -c "print(f'{$(f events_per_s "$http") / $(f events_per_s "$base
     echo "| otasuke-center over HTTP (events/s) | $(f events_per_s "$http") |"
     echo "| ratio HTTP / baseline | $ratio |"
     echo "| center CPU seconds / events per CPU second | $cpu / $(python3 -c "print(round($(f events "$http") / $cpu))") |"
+    if [ "${PG:-0}" = 1 ]; then
+        echo "| PostgreSQL server CPU seconds / events per PG CPU second | $pgcpu / $(python3 -c "print(round($(f events "$http") / max($pgcpu, 0.01)))") |"
+        echo "| center + PostgreSQL: events per CPU second | $(python3 -c "print(round($(f events "$http") / ($cpu + $pgcpu)))") |"
+    fi
     echo "| load average during the run | $(cut -d' ' -f1-3 /proc/loadavg) |"
     echo "| ack latency p50 / p99 / max (ms) | $(f p50_ms "$http") / $(f p99_ms "$http") / $(f max_ms "$http") |"
     echo "| retried requests | $(f retries "$http") |"

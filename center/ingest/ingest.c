@@ -1,15 +1,16 @@
 /*
- * The ingest body parser (ingest.h). Lines are found with memchr, parsed one at a
- * time with jansson's json_loadb (which rejects invalid UTF-8 and trailing data),
- * checked for the fields the store needs, and released at once: only the small
+ * The ingest body parser (ingest.h). Lines are found with memchr and validated one at
+ * a time by the single-pass scanner of linescan.h (what jansson's json_loadb with
+ * JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL accepts, without building a tree), which
+ * hands back the raw text of the few members the store needs: only the small
  * per-event fields are copied; the body stays in the caller's buffer.
  */
 #include "ingest/ingest.h"
+#include "ingest/linescan.h"
 
 #include "otasuke/alloc.h"
 #include "otasuke/err.h"
 
-#include <jansson.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -43,11 +44,32 @@ static int type_ok(const char *s)
     return 1;
 }
 
-static const char *category_of(json_t *obj)
+/* Decodes an extracted string into out[0..cap) and NUL-terminates it; 0 when it does
+ * not fit. A "\u0000" inside ends the C string there (as jansson's string value read
+ * with strcmp/strlen did), so a longer string cut by one within cap fits. */
+static int field_text(const struct linescan_field *f, char *out, size_t cap)
 {
-    json_t *alert = json_object_get(obj, "alert");
-    const char *c = json_string_value(json_object_get(alert, "category"));
-    if (c == NULL)
+    size_t n = f->raw_len;
+    if (!f->escaped) { /* no escape: no NUL either */
+        if (n >= cap)
+            return 0;
+        memcpy(out, f->raw, n);
+    } else {
+        n = linescan_unescape(f->raw, f->raw_len, out, cap - 1);
+        if (n >= cap) {
+            if (memchr(out, '\0', cap - 1) == NULL)
+                return 0;
+            n = cap - 1;
+        }
+    }
+    out[n] = '\0';
+    return 1;
+}
+
+static const char *category_of(const struct linescan_field *f)
+{
+    char c[INGEST_TYPE_MAX + 2];
+    if (f->kind != LS_STRING || !field_text(f, c, sizeof(c)))
         return "other";
     for (size_t i = 0; i < sizeof(g_categories) / sizeof(g_categories[0]); i++)
         if (strcmp(c, g_categories[i]) == 0)
@@ -68,31 +90,42 @@ static int grow(struct ingest_result *r)
     return 0;
 }
 
-/* Checks one parsed line; returns NULL and fills *e when it is a storable event. */
-static const char *check_event(json_t *obj, struct ingest_event *e)
+/* Checks the fields of one valid line; returns NULL and fills *e when it is a
+ * storable event. */
+static const char *check_event(const struct linescan_fields *f, struct ingest_event *e)
 {
-    if (!json_is_object(obj))
+    if (!f->top_object)
         return "not a JSON object";
-    const char *type = json_string_value(json_object_get(obj, "event_type"));
-    if (type == NULL)
+    char type[INGEST_TYPE_MAX + 2];
+    if (f->event_type.kind != LS_STRING)
         return "event_type missing or not a string";
-    if (!type_ok(type))
+    if (!field_text(&f->event_type, type, sizeof(type)) || !type_ok(type))
         return "event_type not [a-z0-9_]{1,64}";
-    json_t *ts = json_object_get(obj, "timestamp");
-    if (!json_is_string(ts))
+    if (f->timestamp.kind != LS_STRING)
         return "timestamp missing or not a string";
-    if (ingest_parse_time(json_string_value(ts), json_string_length(ts), &e->se.ts_us) != 0)
+    /* the longest RFC 3339 time accepted is 35 bytes: a longer string cannot parse */
+    char ts[64];
+    size_t tn = f->timestamp.escaped
+                    ? linescan_unescape(f->timestamp.raw, f->timestamp.raw_len, ts, sizeof(ts))
+                    : f->timestamp.raw_len;
+    if (tn >= sizeof(ts))
         return "timestamp not RFC 3339";
-    snprintf(e->type, sizeof(e->type), "%s", type);
+    if (!f->timestamp.escaped)
+        memcpy(ts, f->timestamp.raw, tn);
+    if (ingest_parse_time(ts, tn, &e->se.ts_us) != 0)
+        return "timestamp not RFC 3339";
+    memcpy(e->type, type, strlen(type) + 1);
     e->category[0] = '\0';
-    if (strcmp(type, "alert") == 0)
-        snprintf(e->category, sizeof(e->category), "%s", category_of(obj));
+    if (strcmp(type, "alert") == 0) {
+        const char *c = category_of(&f->category);
+        memcpy(e->category, c, strlen(c) + 1);
+    }
     return NULL;
 }
 
 /* Handles line number `no` (text p[0..n), without its newline). */
-static int one_line(struct ingest_result *r, const struct ingest_limits *lim, uint64_t no,
-                    const char *p, size_t n)
+static int one_line(struct ingest_result *r, struct linescan *ls,
+                    const struct ingest_limits *lim, uint64_t no, const char *p, size_t n)
 {
     if (n > lim->max_line) {
         reject(r, no, "line too long");
@@ -102,22 +135,20 @@ static int one_line(struct ingest_result *r, const struct ingest_limits *lim, ui
         reject(r, no, "too many events in one batch");
         return 0;
     }
-    json_error_t jerr;
     /* A NUL in a string ("\u0000") is valid JSON: sensors write DNS and DHCP names
      * that carry one. The line is stored as received. */
-    json_t *obj = json_loadb(p, n, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
-    if (obj == NULL) {
-        reject(r, no, json_error_code(&jerr) == json_error_invalid_utf8 ? "invalid UTF-8"
-                                                                        : "invalid JSON");
+    struct linescan_fields f;
+    int rc = linescan_line(ls, p, n, &f);
+    if (rc < 0)
+        return ERR_NOMEM;
+    if (rc != LINESCAN_OK) {
+        reject(r, no, rc == LINESCAN_BAD_UTF8 ? "invalid UTF-8" : "invalid JSON");
         return 0;
     }
-    if (grow(r) != 0) {
-        json_decref(obj);
+    if (grow(r) != 0)
         return ERR_NOMEM;
-    }
     struct ingest_event *e = &r->ev[r->n_ev];
-    const char *why = check_event(obj, e);
-    json_decref(obj);
+    const char *why = check_event(&f, e);
     if (why != NULL) {
         reject(r, no, why);
         return 0;
@@ -159,6 +190,9 @@ int ingest_parse(const char *body, size_t len, const struct ingest_limits *lim,
     memset(res, 0, sizeof(*res));
     size_t off = 0;
     uint64_t no = 0;
+    struct linescan ls;
+    memset(&ls, 0, sizeof(ls));
+    int rc = 0;
     while (off < len) {
         const char *p = body + off;
         const char *nl = memchr(p, '\n', len - off);
@@ -170,11 +204,12 @@ int ingest_parse(const char *body, size_t len, const struct ingest_limits *lim,
         if (blank(p, n))
             continue;
         res->lines++;
-        int rc = one_line(res, lim, no, p, n);
+        rc = one_line(res, &ls, lim, no, p, n);
         if (rc != 0)
-            return rc;
+            break;
     }
-    return finish(res);
+    linescan_free(&ls);
+    return rc != 0 ? rc : finish(res);
 }
 
 void ingest_result_free(struct ingest_result *res)

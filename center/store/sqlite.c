@@ -51,7 +51,8 @@ static const char *const g_sql[S_COUNT] = {
      * time, as SQLite's single writer does (negative keys: migrations use a positive one) */
     [S_TENANT_LOCK] = "SELECT pg_advisory_xact_lock(-?)",
     /* PostgreSQL only: a batch's events in one statement (one round trip, not one per
-     * event), their ids returned in insertion order */
+     * event) from four arrays sent in binary format, their ids returned in insertion
+     * order */
     [S_EVENTS_PG] = "INSERT INTO events(company_id, sensor_id, event_type, category, ts, "
                     "received, body) SELECT ?1, ?2, t, c, ts, ?3, b FROM unnest(?4::text[], "
                     "?5::text[], ?6::bigint[], ?7::text[]) AS u(t, c, ts, b) RETURNING id",
@@ -573,71 +574,29 @@ static int counters_add(struct store *st, const struct principal *who, const str
     return counters_flush(st, who->company_id, keys, nk);
 }
 
-/* Appends text as an element of a PostgreSQL array literal ("..." with \\ and \"
- * escaped; NULL unquoted) to the growing buffer *buf of *len bytes, capacity *cap. */
-static int arr_add(char **buf, size_t *len, size_t *cap, const char *v, size_t n, int quote)
+/* The batch's columns as four arrays in PostgreSQL's binary format (n_ev > 0): no
+ * escaping here, no array literal to parse on the server. */
+static int pg_arrays_fill(struct db_pgarr a[4], const struct store_batch *b)
 {
-    size_t need = *len + 2 * n + 8; /* separator, quotes or NULL, the closing brace */
-    if (need > *cap) {
-        size_t c = *cap ? *cap : 4096;
-        while (c < need)
-            c *= 2;
-        char *nb = xrealloc(MEM_CORE, *buf, c);
-        if (nb == NULL)
-            return ERR_NOMEM;
-        *buf = nb;
-        *cap = c;
+    size_t types = 0, cats = 0, bodies = 0;
+    for (size_t i = 0; i < b->n_ev; i++) {
+        types += strlen(b->ev[i].event_type);
+        cats += b->ev[i].category ? strlen(b->ev[i].category) : 0;
+        bodies += b->ev[i].body_len;
     }
-    if (*buf == NULL) /* cannot happen: need > 0 grows an empty buffer */
+    if (db_pgarr_init(&a[0], b->n_ev, DB_OID_TEXT, types) != 0 ||
+        db_pgarr_init(&a[1], b->n_ev, DB_OID_TEXT, cats) != 0 ||
+        db_pgarr_init(&a[2], b->n_ev, DB_OID_INT8, b->n_ev * 8) != 0 ||
+        db_pgarr_init(&a[3], b->n_ev, DB_OID_TEXT, bodies) != 0)
         return ERR_NOMEM;
-    char *o = *buf + *len;
-    *o++ = *len == 0 ? '{' : ',';
-    if (v == NULL) {
-        for (const char *q = "NULL"; *q != '\0'; q++)
-            *o++ = *q;
-    } else {
-        if (quote)
-            *o++ = '"';
-        for (size_t i = 0; i < n; i++) {
-            if (quote && (v[i] == '"' || v[i] == '\\'))
-                *o++ = '\\';
-            *o++ = v[i];
-        }
-        if (quote)
-            *o++ = '"';
-    }
-    *len = (size_t)(o - *buf);
-    return 0;
-}
-
-struct pg_arrays {
-    char *buf[4];
-    size_t len[4], cap[4];
-};
-
-/* The batch's columns as four closed array literals in a (n_ev > 0). */
-static int pg_arrays_fill(struct pg_arrays *a, const struct store_batch *b)
-{
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < b->n_ev; i++) {
+    for (size_t i = 0; i < b->n_ev; i++) {
         const struct store_event *e = &b->ev[i];
-        char ts[24];
-        int tn = snprintf(ts, sizeof(ts), "%lld", (long long)e->ts_us);
-        rc = arr_add(&a->buf[0], &a->len[0], &a->cap[0], e->event_type, strlen(e->event_type), 1);
-        if (rc == 0)
-            rc = arr_add(&a->buf[1], &a->len[1], &a->cap[1], e->category,
-                         e->category ? strlen(e->category) : 0, 1);
-        if (rc == 0)
-            rc = arr_add(&a->buf[2], &a->len[2], &a->cap[2], ts, (size_t)tn, 0);
-        if (rc == 0)
-            rc = arr_add(&a->buf[3], &a->len[3], &a->cap[3], e->body, e->body_len, 1);
+        db_pgarr_add(&a[0], e->event_type, strlen(e->event_type));
+        db_pgarr_add(&a[1], e->category, e->category ? strlen(e->category) : 0);
+        db_pgarr_add_int8(&a[2], e->ts_us);
+        db_pgarr_add(&a[3], e->body, e->body_len);
     }
-    for (int k = 0; rc == 0 && k < 4; k++) {
-        if (a->buf[k] == NULL)
-            return ERR_INVAL;
-        a->buf[k][a->len[k]++] = '}'; /* arr_add leaves room for it */
-    }
-    return rc;
+    return 0;
 }
 
 /* PostgreSQL: inserts every event of the batch in one statement; ids[i] gets the id of
@@ -647,15 +606,18 @@ static int events_add_pg(struct store *st, const struct principal *who,
 {
     if (b->n_ev == 0)
         return 0;
-    struct pg_arrays a = {{NULL}, {0}, {0}};
-    int rc = pg_arrays_fill(&a, b);
+    struct db_pgarr a[4];
+    memset(a, 0, sizeof(a));
+    int rc = pg_arrays_fill(a, b);
     struct db_stmt *s = rc == 0 ? prep(st, S_EVENTS_PG) : NULL;
     if (s != NULL) {
+        static const unsigned oid[4] = {DB_OID_TEXT_ARRAY, DB_OID_TEXT_ARRAY, DB_OID_INT8_ARRAY,
+                                        DB_OID_TEXT_ARRAY};
         db_bind_int64(s, 1, who->company_id);
         db_bind_int64(s, 2, who->sensor_id);
         db_bind_int64(s, 3, now);
         for (int k = 0; k < 4; k++)
-            db_bind_text(s, 4 + k, a.buf[k], (int)a.len[k], DB_TRANSIENT);
+            db_bind_pg_binary(s, 4 + k, a[k].buf, (int)a[k].len, oid[k]);
         size_t n = 0;
         int step;
         while ((step = db_step(s)) == DB_ROW)
@@ -671,7 +633,7 @@ static int events_add_pg(struct store *st, const struct principal *who,
         rc = ERR_IO;
     }
     for (int k = 0; k < 4; k++)
-        xfree(a.buf[k]);
+        db_pgarr_free(&a[k]);
     return rc;
 }
 

@@ -18,7 +18,8 @@
  *
  * Checked: the server does not crash (ASan/UBSan in the fuzz build), every answer
  * starts with an HTTP/1.x status line with a known status, and the server still
- * answers GET /healthz after the input.
+ * answers GET /healthz after the input (asked again while it makes progress, see
+ * healthy(): no fixed wall-clock wait).
  */
 #define _GNU_SOURCE /* memmem */
 #include "auth/password.h"
@@ -271,6 +272,45 @@ static void check_answer(const char *a, long n)
     }
 }
 
+static double clock_s(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Whether the server still answers GET /healthz. A fixed wait for the answer made long
+ * runs fail on a loaded machine (an input's Argon2 logins and the sessions recreated
+ * after it can keep both server threads busy for many seconds, and connections left
+ * half-open wait for their idle timeout): the question is asked again, in 2 s rounds,
+ * for as long as the server makes progress. It is declared hung only when it has
+ * burnt HEALTH_MAX_CPU_S CPU seconds (this process's, server threads included) without
+ * answering (a loop), or when HEALTH_IDLE_WALL_S seconds went by with less than
+ * HEALTH_IDLE_CPU_S CPU seconds used (nothing runs: a deadlock). */
+#define HEALTH_MAX_CPU_S 60.0
+#define HEALTH_IDLE_WALL_S 60.0
+#define HEALTH_IDLE_CPU_S 0.5
+
+static int healthy(char *ans, size_t cap)
+{
+    static const char health[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    double cpu0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), wall0 = clock_s(CLOCK_MONOTONIC);
+    for (int round = 0;; round++) {
+        long got = exchange(health, sizeof(health) - 1, ans, cap, 2000000);
+        if (got >= 12 && memcmp(ans, "HTTP/1.1 200", 12) == 0)
+            return 1;
+        double cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+        double wall = clock_s(CLOCK_MONOTONIC) - wall0;
+        if (cpu > HEALTH_MAX_CPU_S || (wall > HEALTH_IDLE_WALL_S && cpu < HEALTH_IDLE_CPU_S)) {
+            fprintf(stderr, "/healthz: no answer in %d rounds, %.1f s, %.2f CPU s\n", round + 1,
+                    wall, cpu);
+            return 0;
+        }
+        if (got <= 0) /* refused or closed at the connection limit: let stale ones expire */
+            nanosleep(&(struct timespec){0, 100000000L}, NULL);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static char req[(1 << 16) + 4096], ans[1 << 16];
@@ -285,9 +325,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* the server stopped accepting */
     ans[got] = '\0';
     check_answer(ans, got);
-    static const char health[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    got = exchange(health, sizeof(health) - 1, ans, sizeof(ans) - 1, 10000000);
-    if (got < 12 || memcmp(ans, "HTTP/1.1 200", 12) != 0) {
+    if (!healthy(ans, sizeof(ans) - 1)) {
         fprintf(stderr, "the server no longer answers /healthz\n");
         abort();
     }
