@@ -261,7 +261,7 @@ static void raise_intel(struct detect *d, const struct det_alert *a, const struc
         return;
     int sig = det_sig_for_intel_category(li->category);
     if (sig == SIG_INTEL_URL_CATEGORY &&
-        det_urlcat_raise(d, a, li->category, li->name, indicator, type, match))
+        det_urlcat_raise(d, a, li->category, li->name, li->severity, indicator, type, match))
         return; /* a category list (urlcat.c) */
     if (sig < 0)
         sig = SIG_INTEL_ANOMALY;

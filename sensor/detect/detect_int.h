@@ -202,8 +202,8 @@ bool det_urlcat_watched(const struct detect *d, const char *name);
 /* A hit on list `list` of category cat: false when it is not a category list (the
  * caller raises the threat alert); true when handled (raised or counted unwatched). */
 bool det_urlcat_raise(struct detect *d, const struct det_alert *a, const char *cat,
-                      const char *list, const char *indicator, const char *type,
-                      const char *match);
+                      const char *list, unsigned severity, const char *indicator,
+                      const char *type, const char *match);
 void det_ndpi_category_flow(struct detect *d, const struct flow *f, uint16_t category,
                             uint64_t ts);
 

@@ -188,7 +188,9 @@ bool dga_label_random(const char *l, size_t n, struct dga_score *sc)
     /* points: tuned on maltrail's DGA trails (necurs, cryptolocker, locky, ramnit, ...)
      * against UT1's category domain lists and the corpus's DNS names (docs/detections.md) */
     int pts = 0;
-    if (s.bigram < -5.0)
+    if (s.bigram < -5.5)
+        pts += 3; /* on its own: letters that real names hardly ever put together */
+    else if (s.bigram < -5.0)
         pts += 2;
     else if (s.bigram < -4.4)
         pts += 1;

@@ -61,8 +61,8 @@ bool det_urlcat_watched(const struct detect *d, const char *name)
 }
 
 bool det_urlcat_raise(struct detect *d, const struct det_alert *a, const char *cat,
-                      const char *list, const char *indicator, const char *type,
-                      const char *match)
+                      const char *list, unsigned severity, const char *indicator,
+                      const char *type, const char *match)
 {
     const char *name = det_urlcat_name(cat, list);
     if (name == NULL)
@@ -81,6 +81,7 @@ bool det_urlcat_raise(struct detect *d, const struct det_alert *a, const char *c
                      nm, ind, type, ls, match);
     struct det_alert b = *a;
     b.sig = SIG_INTEL_URL_CATEGORY;
+    b.severity = severity; /* the list's: declare category lists with severity 4 */
     b.list = name; /* the signature cites the category: "... (piracy)" */
     b.variant = (uint16_t)(1 + siphash24(&d->hk, name, strlen(name)) % 65535);
     b.target = siphash24(&d->hk, indicator, strlen(indicator));

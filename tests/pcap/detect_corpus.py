@@ -19,6 +19,7 @@ EXPECT = {
     "malware": {"malware", "c2"},
     "malware-download": {"malware"},
     "exploit": {"intrusion"},
+    "mining": {"malware"},
 }
 
 
@@ -39,7 +40,10 @@ def run(sensor, pcap, intel, out):
         with open(out, encoding="utf-8") as f:
             for line in f:
                 if '"event_type":"alert"' in line:
-                    alerts.append(json.loads(line)["alert"])
+                    e = json.loads(line)
+                    a = e["alert"]
+                    a["_src"], a["_dst"] = e.get("src_ip"), e.get("dest_ip")
+                    alerts.append(a)
     except FileNotFoundError:
         pass
     os.unlink(out) if os.path.exists(out) else None
@@ -61,7 +65,7 @@ def main():
             i += 1
     rows = list(csv.DictReader(open(os.path.join(corpus, "pcap/MANIFEST.tsv")), delimiter="\t"))
     res = {k: {"captures": 0, "right": 0, "any": 0, "misses": []} for k in EXPECT}
-    benign = {"captures": 0, "alerts_above_info": 0, "by_signature": {}}
+    benign = {"captures": 0, "alerts_above_info": 0, "by_signature": {}, "alerts": []}
     todo = []
     bcount = 0
     for r in sorted(rows, key=lambda r: int(r["bytes"])):
@@ -99,6 +103,9 @@ def main():
                     benign["alerts_above_info"] += 1
                     k = str(a["signature_id"])
                     benign["by_signature"][k] = benign["by_signature"].get(k, 0) + 1
+                    benign["alerts"].append({"file": r["file"], "signature_id": a["signature_id"],
+                                             "signature": a["signature"], "count": a["count"],
+                                             "evidence": a.get("evidence")})
     per1000 = 1000.0 * benign["alerts_above_info"] / max(1, benign["captures"])
     benign["per_1000_captures"] = round(per1000, 1)
     summary = {"labels": res, "benign": benign}
