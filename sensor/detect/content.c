@@ -659,6 +659,16 @@ static bool wanted(const char *type, size_t tlen)
     return false;
 }
 
+/* dga.c: the question names of a dns event (the client as the header's source). */
+static void dga_names(struct detect *d, const struct ev *e, uint64_t ts)
+{
+    struct det_alert h;
+    header(e, &h, ts);
+    for (unsigned i = 0; i < e->nnames; i++)
+        if (e->names[i].kind == NK_DOMAIN && strcmp(e->names[i].field, "dns.rrname") == 0)
+            det_dga_dns(d, e->names[i].s, e->dns_response && e->dns_nxdomain, &h);
+}
+
 /* The event being read (one at a time: the sensor's single packet thread). */
 static struct ev cur;
 
@@ -702,13 +712,8 @@ void det_content_end(struct detect *d, int rc, uint64_t ts)
         return;
     }
     intel_names(d, e, ts);
-    if (strcmp(e->type, "dns") == 0 && d->dga != NULL) { /* dga.c: the question names */
-        struct det_alert h;
-        header(e, &h, ts);
-        for (unsigned i = 0; i < e->nnames; i++)
-            if (e->names[i].kind == NK_DOMAIN && strcmp(e->names[i].field, "dns.rrname") == 0)
-                det_dga_dns(d, e->names[i].s, e->dns_response && e->dns_nxdomain, &h);
-    }
+    if (strcmp(e->type, "dns") == 0 && d->dga != NULL)
+        dga_names(d, e, ts);
     if (strcmp(e->type, "smtp") == 0 && d->spam != NULL) { /* spam.c */
         struct det_alert h;
         header(e, &h, ts);

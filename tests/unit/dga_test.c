@@ -130,9 +130,10 @@ static void test_classify(void)
     CHECK(det_dga_classify(g, "qgrqmvsebjknf.google.com", false) == 0); /* a host label */
     det_dga_free(g);
     /* a bad ignore list */
-    char many[400] = "";
-    for (int i = 0; i < 40; i++)
-        strcat(many, "a.b,");
+    char many[400];
+    for (size_t i = 0; i < 40; i++)
+        memcpy(many + 4 * i, "a.b,", 4);
+    many[160] = '\0';
     snprintf(conf.detect_dga_ignore, sizeof(conf.detect_dga_ignore), "%s", many);
     CHECK(det_dga_new(&conf, err, sizeof(err)) == NULL);
     CHECK(strstr(err, "detect.dga.ignore") != NULL);
