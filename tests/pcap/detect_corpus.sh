@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Recall of the detections on the corpus captures per label (portscan, hostsweep, c2,
-# malware, malware-download, exploit) with the corpus intel lists loaded (maltrail
+# malware, malware-download, exploit, mining) with the corpus intel lists loaded (maltrail
 # malware trails as c2, maltrail malicious trails, URLhaus domains and ESET sample
 # hashes as malware, maltrail mass scanners as informational recon), and alerts above
-# informational per 1,000 benign captures (the DETECT_BENIGN smallest, default 60).
+# informational per 1,000 benign captures (the DETECT_BENIGN smallest, default 60; set
+# DETECT_BENIGN=100000 for all of them, about an hour of CPU). summary.json in
+# DETECT_CORPUS_OUT lists every benign alert above informational with its capture.
 # Figures: docs/detections.md. Fails when a label's recall falls below its floor.
 . "$(dirname "$0")/../lib/common.sh"
 [ -x "$SENSOR" ] || { echo "no sensor at $SENSOR"; exit 1; }
