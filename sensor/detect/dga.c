@@ -144,10 +144,14 @@ void det_dga_free(struct det_dga *g)
 
 /* ---- the label score ------------------------------------------------------------ */
 
+/* The index of c in DGA_SYMS ("^a..z0..9-$"), -1 for other characters. */
 static int sym(char c)
 {
-    const char *p = strchr(DGA_SYMS + 1, c);
-    return c != '\0' && c != '$' && c != '^' && p != NULL ? (int)(p - DGA_SYMS) : -1;
+    if (c >= 'a' && c <= 'z')
+        return 1 + (c - 'a');
+    if (c >= '0' && c <= '9')
+        return 27 + (c - '0');
+    return c == '-' ? 37 : -1;
 }
 
 bool dga_label_random(const char *l, size_t n, struct dga_score *sc)
@@ -168,7 +172,7 @@ bool dga_label_random(const char *l, size_t n, struct dga_score *sc)
         sum += dga_bigram[prev][k];
         prev = k;
         count[k]++;
-        char c = DGA_SYMS[k];
+        char c = DGA_SYMS[k]; /* lowercased */
         digits += c >= '0' && c <= '9';
         if (c >= 'a' && c <= 'z' && strchr("aeiouy", c) == NULL) {
             if (++run > s.consonant_run)

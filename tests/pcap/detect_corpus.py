@@ -79,11 +79,19 @@ def main():
             continue
         bcount += is_benign
         todo.append((r, want, is_benign, pcap))
-    # One sensor per core; results are read back in the order above.
-    with cf.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as ex:
+    # One sensor per core; results are read back in the order above, and each is
+    # appended to results.jsonl as it comes (a run cut short still leaves its figures).
+    results = []
+    with cf.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as ex, \
+            open(os.path.join(work, "results.jsonl"), "w", encoding="utf-8") as log:
         runs = ex.map(lambda it: run(sensor, it[1][3], intel,
                                      os.path.join(work, "e%d.json" % it[0])), enumerate(todo))
-        results = list(zip(todo, runs))
+        for item, alerts in zip(todo, runs):
+            r, want, is_benign, _ = item
+            log.write(json.dumps({"file": r["file"], "want": want, "benign": is_benign,
+                                  "alerts": alerts}) + "\n")
+            log.flush()
+            results.append((item, alerts))
     for (r, want, is_benign, pcap), alerts in results:
         cats = {a["category"] for a in alerts if a["severity"] < 4}
         print("  %-60s %-28s %s" % (r["file"][:60], ",".join(want) or "benign",
