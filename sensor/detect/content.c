@@ -508,6 +508,14 @@ static void raise_file(struct detect *d, const struct ev *e, uint64_t ts, enum d
     det_raise(d, &a);
 }
 
+/* A .js file fetched over HTTP is a web page's script, not a delivered program: the
+ * benign corpus had 23 such alerts in 907 captures (jquery.js, general.js, ...). */
+static bool web_script(const struct ev *e, const char *ext, size_t n)
+{
+    return ext != NULL && n == 2 && strncasecmp(ext, "js", 2) == 0 &&
+           strncmp(e->app_proto, "http", 4) == 0;
+}
+
 static void check_file_name(struct detect *d, const struct ev *e, uint64_t ts)
 {
     const char *e1, *e2;
@@ -521,7 +529,7 @@ static void check_file_name(struct detect *d, const struct ev *e, uint64_t ts)
         raise_file(d, e, ts, SIG_FILE_DOUBLE_EXT, NULL);
     else if (exe_magic && e1 != NULL && ext_in(e1, l1, doc_ext))
         raise_file(d, e, ts, SIG_FILE_DISGUISED_EXE, NULL);
-    else if (arc_exe_name(e->filename, n) || exe_magic)
+    else if (exe_magic || (arc_exe_name(e->filename, n) && !web_script(e, e1, l1)))
         raise_file(d, e, ts, SIG_FILE_EXE_ATTACHMENT, NULL);
 }
 

@@ -17,7 +17,9 @@
  * from its own host lists and protocol dissectors. A flow in Malware is a malicious
  * site visit; a flow in Mining means the device runs a crypto miner (wanted or a
  * cryptojacker: an infection until proven otherwise), so it is a malware alert. One
- * occurrence per flow, aggregated per (device, destination). Cryptocurrency sites and
+ * occurrence per flow, aggregated per (device, destination), only for flows between
+ * home_net and the outside (pools and malware sites are on the internet; nDPI 4.2 takes
+ * local JSON-RPC for Mining). Cryptocurrency sites and
  * wallets (NDPI_PROTOCOL_CATEGORY_CRYPTO_CURRENCY, not in 4.2) are not alerted.
  */
 #include "detect/detect_int.h"
@@ -108,6 +110,11 @@ void det_ndpi_category_flow(struct detect *d, const struct flow *f, uint16_t cat
     } else {
         return;
     }
+    /* a device of ours and a site outside: local JSON-RPC, which nDPI 4.2 takes for
+     * Mining (the corpus's jsonrpc.pcap on loopback), is not a miner */
+    bool sh = det_is_home(d, &f->key.src), dh = det_is_home(d, &f->key.dst);
+    if (sh == dh)
+        return;
     char ev[80];
     int n = snprintf(ev, sizeof(ev), "{\"ndpi_category\":\"%s\"}", name);
     struct det_alert a;

@@ -32,7 +32,8 @@ HOME_NET = ("10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7,fe80::/10,147.32.0
 
 def run(sensor, pcap, intel, out):
     subprocess.run([sensor, "-q", "-r", pcap, "-o", out, "--set", "detect.intel_file=" + intel,
-                    "--set", "detect.home_net=" + HOME_NET, "--set", "log.level=error"],
+                    "--set", "detect.home_net=" + HOME_NET, "--set", "log.level=error",
+                    "--set", "inventory.enabled=no"],  # new_device: the inventory's (issue 5)
                    stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, timeout=900)
     alerts = []

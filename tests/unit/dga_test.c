@@ -351,6 +351,13 @@ static void test_ndpi_categories(void)
     detect_flow_app(d, &f, T0 + 2 * SEC);
     f.app_category = NDPI_PROTOCOL_CATEGORY_WEB;
     detect_flow_app(d, &f, T0 + 3 * SEC);
+    /* local JSON-RPC that nDPI takes for Mining: internal, and loopback */
+    f.app_category = CUSTOM_CATEGORY_MINING;
+    det_addr_parse("192.168.1.31", &f.key.dst);
+    detect_flow_app(d, &f, T0 + 4 * SEC);
+    det_addr_parse("127.0.0.1", &f.key.src);
+    det_addr_parse("127.0.0.1", &f.key.dst);
+    detect_flow_app(d, &f, T0 + 5 * SEC);
     detect_flush(d);
     CHECK_EQ_U64((uint64_t)ngot, 2);
     CHECK_EQ_U64((uint64_t)count_with("\"signature_id\":2000602,\"signature\":\"Cryptocurrency"), 1);
@@ -362,6 +369,8 @@ static void test_ndpi_categories(void)
     conf.detect_ndpi_malicious = false;
     d = mk();
     f.app_category = CUSTOM_CATEGORY_MINING;
+    det_addr_parse("192.168.1.30", &f.key.src);
+    det_addr_parse("198.51.100.7", &f.key.dst);
     detect_flow_app(d, &f, T0);
     detect_flush(d);
     CHECK_EQ_U64((uint64_t)ngot, 0);
