@@ -26,7 +26,10 @@
  * Memory: a fixed table of detect.dga.max_devices trackers (open addressing, 8 probes,
  * the least recently active of the probe run replaced and counted in dga_evicted);
  * each holds the hashes of its first DGA_SET suspicious names (later ones are counted
- * without the duplicate check: by then the alert has been raised).
+ * without the duplicate check: by then the alert has been raised). The classification
+ * of the last names seen is cached (CACHE entries, direct-mapped by the name's hash), so
+ * that a request and its response, and the names an office asks all day, cost one
+ * public-suffix lookup; names without a label of 8+ characters skip that lookup.
  */
 #include "detect/detect_int.h"
 #include "detect/dga_bigrams.h"
@@ -46,6 +49,7 @@
 #define PROBES 8
 #define MAX_IGNORE 32
 #define NAME_MAX_LEN 256
+#define CACHE 1024 /* names classified lately (direct-mapped by hash) */
 
 enum { F_RANDOM = 1, F_NX = 2 };
 
@@ -69,6 +73,10 @@ struct det_dga {
     unsigned nignore;
     char ignore[MAX_IGNORE][128];
     uint64_t names_judged, names_random, names_nx, evicted;
+    /* the classification (without NXDOMAIN) of names seen lately: a request and its
+     * response, and the names an office asks all day, are classified once */
+    uint64_t ckey[CACHE];
+    int8_t cval[CACHE];
 };
 
 /* CDN and cloud parents whose host labels are hashes or counters by design. */
@@ -217,7 +225,8 @@ static bool ends_with_domain(const char *name, size_t n, const char *dom)
     return k == n || name[n - k - 1] == '.';
 }
 
-int det_dga_classify(const struct det_dga *g, const char *name_in, bool nxdomain)
+/* -1: never judged; 0: judged, ordinary; F_RANDOM: random-looking. */
+static int classify_base(const struct det_dga *g, const char *name_in)
 {
     char name[NAME_MAX_LEN];
     size_t n = strlen(name_in);
@@ -243,14 +252,28 @@ int det_dga_classify(const struct det_dga *g, const char *name_in, bool nxdomain
     for (size_t i = 0; i < sizeof(cdn_parents) / sizeof(cdn_parents[0]); i++)
         if (ends_with_domain(name, n, cdn_parents[i]))
             return -1;
-    int f = nxdomain ? F_NX : 0;
+    /* no label of 8 characters or more: nothing can look random */
+    size_t run = 0, longest = 0;
+    for (size_t i = 0; i < n; i++) {
+        run = name[i] == '.' ? 0 : run + 1;
+        if (run > longest)
+            longest = run;
+    }
+    if (longest < 8)
+        return 0;
     const char *reg = psl_registrable_domain(g->psl, name);
     if (reg != NULL) {
         const char *end = strchr(reg, '.');
         if (end != NULL && dga_label_random(reg, (size_t)(end - reg), NULL))
-            f |= F_RANDOM;
+            return F_RANDOM;
     }
-    return f;
+    return 0;
+}
+
+int det_dga_classify(const struct det_dga *g, const char *name, bool nxdomain)
+{
+    int f = classify_base(g, name);
+    return f < 0 ? -1 : f | (nxdomain ? F_NX : 0);
 }
 
 /* ---- trackers ------------------------------------------------------------------- */
@@ -314,9 +337,19 @@ void det_dga_dns(struct detect *d, const char *name, bool nxdomain, const struct
     struct det_dga *g = d->dga;
     if (g == NULL || !det_is_home(d, &hdr->src))
         return;
-    int f = det_dga_classify(g, name, nxdomain);
+    uint64_t h = siphash24(&d->hk, name, strlen(name));
+    unsigned ci = (unsigned)h & (CACHE - 1);
+    int f;
+    if (g->ckey[ci] == h && h != 0) {
+        f = g->cval[ci];
+    } else {
+        f = classify_base(g, name);
+        g->ckey[ci] = h;
+        g->cval[ci] = (int8_t)f;
+    }
     if (f < 0)
         return;
+    f |= nxdomain ? F_NX : 0;
     g->names_judged++;
     if (f == 0)
         return;
@@ -331,7 +364,6 @@ void det_dga_dns(struct detect *d, const char *name, bool nxdomain, const struct
     }
     if (hdr->ts > t->last)
         t->last = hdr->ts;
-    uint64_t h = siphash24(&d->hk, name, strlen(name));
     uint8_t *fl = NULL;
     bool known = false;
     for (uint32_t i = 0; i < t->nset && i < DGA_SET; i++)
