@@ -76,7 +76,7 @@ struct det_dga {
     /* the classification (without NXDOMAIN) of names seen lately: a request and its
      * response, and the names an office asks all day, are classified once */
     uint64_t ckey[CACHE];
-    int8_t cval[CACHE];
+    uint8_t cval[CACHE]; /* the classification + 1 */
 };
 
 /* CDN and cloud parents whose host labels are hashes or counters by design. */
@@ -225,6 +225,36 @@ static bool ends_with_domain(const char *name, size_t n, const char *dom)
     return k == n || name[n - k - 1] == '.';
 }
 
+/* True when the lowercased name[0..n) (its last label at dot) is never judged. */
+static bool excluded(const struct det_dga *g, const char *name, size_t n, const char *dot)
+{
+    if (ends_with_domain(name, n, "arpa"))
+        return true; /* reverse lookups (in-addr.arpa, ip6.arpa) */
+    if (name[0] == '_' || strstr(name, "._") != NULL)
+        return true; /* DNS-SD, SRV */
+    /* a top-level domain not on the list (.local, .lan, .internal, .corp, ...) */
+    if (!psl_is_public_suffix2(g->psl, dot + 1, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE))
+        return true;
+    for (unsigned i = 0; i < g->nignore; i++)
+        if (ends_with_domain(name, n, g->ignore[i]))
+            return true;
+    for (size_t i = 0; i < sizeof(cdn_parents) / sizeof(cdn_parents[0]); i++)
+        if (ends_with_domain(name, n, cdn_parents[i]))
+            return true;
+    return false;
+}
+
+static size_t longest_label(const char *name, size_t n)
+{
+    size_t run = 0, longest = 0;
+    for (size_t i = 0; i < n; i++) {
+        run = name[i] == '.' ? 0 : run + 1;
+        if (run > longest)
+            longest = run;
+    }
+    return longest;
+}
+
 /* -1: never judged; 0: judged, ordinary; F_RANDOM: random-looking. */
 static int classify_base(const struct det_dga *g, const char *name_in)
 {
@@ -239,28 +269,10 @@ static int classify_base(const struct det_dga *g, const char *name_in)
     const char *dot = strrchr(name, '.');
     if (dot == NULL || dot[1] == '\0')
         return -1; /* single label: a LAN name or a search-domain guess */
-    if (ends_with_domain(name, n, "arpa"))
-        return -1; /* reverse lookups (in-addr.arpa, ip6.arpa) */
-    if (name[0] == '_' || strstr(name, "._") != NULL)
-        return -1; /* DNS-SD, SRV */
-    /* a top-level domain not on the list (.local, .lan, .internal, .corp, ...) */
-    if (!psl_is_public_suffix2(g->psl, dot + 1, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE))
+    if (excluded(g, name, n, dot))
         return -1;
-    for (unsigned i = 0; i < g->nignore; i++)
-        if (ends_with_domain(name, n, g->ignore[i]))
-            return -1;
-    for (size_t i = 0; i < sizeof(cdn_parents) / sizeof(cdn_parents[0]); i++)
-        if (ends_with_domain(name, n, cdn_parents[i]))
-            return -1;
-    /* no label of 8 characters or more: nothing can look random */
-    size_t run = 0, longest = 0;
-    for (size_t i = 0; i < n; i++) {
-        run = name[i] == '.' ? 0 : run + 1;
-        if (run > longest)
-            longest = run;
-    }
-    if (longest < 8)
-        return 0;
+    if (longest_label(name, n) < 8)
+        return 0; /* nothing can look random */
     const char *reg = psl_registrable_domain(g->psl, name);
     if (reg != NULL) {
         const char *end = strchr(reg, '.');
@@ -332,21 +344,42 @@ static void raise_dga(struct detect *d, struct dga_dev *t, uint64_t ts, uint64_t
     t->raised = true;
 }
 
+static int classify_cached(struct det_dga *g, const char *name, uint64_t h)
+{
+    unsigned ci = (unsigned)h & (CACHE - 1);
+    if (g->ckey[ci] != h || h == 0) {
+        g->ckey[ci] = h;
+        g->cval[ci] = (uint8_t)(classify_base(g, name) + 1);
+    }
+    return (int)g->cval[ci] - 1;
+}
+
+/* The flags slot of name hash h in t's set (NULL past DGA_SET); *known: seen before. */
+static uint8_t *name_slot(struct dga_dev *t, uint64_t h, bool *known)
+{
+    *known = false;
+    for (uint32_t i = 0; i < t->nset && i < DGA_SET; i++)
+        if (t->h[i] == h) {
+            *known = true;
+            return &t->flags[i];
+        }
+    uint8_t *fl = NULL;
+    if (t->nset < DGA_SET) {
+        t->h[t->nset] = h;
+        t->flags[t->nset] = 0;
+        fl = &t->flags[t->nset];
+    }
+    t->nset++; /* past DGA_SET names are counted without the duplicate check */
+    return fl;
+}
+
 void det_dga_dns(struct detect *d, const char *name, bool nxdomain, const struct det_alert *hdr)
 {
     struct det_dga *g = d->dga;
     if (g == NULL || !det_is_home(d, &hdr->src))
         return;
     uint64_t h = siphash24(&d->hk, name, strlen(name));
-    unsigned ci = (unsigned)h & (CACHE - 1);
-    int f;
-    if (g->ckey[ci] == h && h != 0) {
-        f = g->cval[ci];
-    } else {
-        f = classify_base(g, name);
-        g->ckey[ci] = h;
-        g->cval[ci] = (int8_t)f;
-    }
+    int f = classify_cached(g, name, h);
     if (f < 0)
         return;
     f |= nxdomain ? F_NX : 0;
@@ -364,22 +397,8 @@ void det_dga_dns(struct detect *d, const char *name, bool nxdomain, const struct
     }
     if (hdr->ts > t->last)
         t->last = hdr->ts;
-    uint8_t *fl = NULL;
-    bool known = false;
-    for (uint32_t i = 0; i < t->nset && i < DGA_SET; i++)
-        if (t->h[i] == h) {
-            fl = &t->flags[i];
-            known = true;
-            break;
-        }
-    if (!known) {
-        if (t->nset < DGA_SET) {
-            t->h[t->nset] = h;
-            t->flags[t->nset] = 0;
-            fl = &t->flags[t->nset];
-        }
-        t->nset++; /* past DGA_SET names are counted without the duplicate check */
-    }
+    bool known;
+    uint8_t *fl = name_slot(t, h, &known);
     int fresh = f & ~(fl != NULL ? *fl : 0);
     if (fresh == 0)
         return; /* this name was counted already */
