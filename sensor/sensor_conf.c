@@ -424,6 +424,34 @@ const struct conf_item sensor_conf_table[] = {
      "that make bulk mail", NULL},
     {"detect.spam.window", CONF_DURATION, "10m", 1 * SEC, 86400 * SEC, OFF(detect_spam_window),
      "the bulk mail window, from a source's first message", NULL},
+    {"detect.dga.enabled", CONF_BOOL, "yes", 0, 0, OFF(detect_dga),
+     "detect DGA-like domain names: a device looking up many random-looking names or "
+     "names that do not exist (NXDOMAIN) within detect.dga.window (docs/detections.md)",
+     NULL},
+    {"detect.dga.window", CONF_DURATION, "5m", 10 * SEC, 86400 * SEC, OFF(detect_dga_window),
+     "the window, from a device's first suspicious name, in which its names are counted",
+     NULL},
+    {"detect.dga.min_random", CONF_INT, "10", 2, 64, OFF(detect_dga_min_random),
+     "distinct random-looking names from one device within the window that raise the alert",
+     NULL},
+    {"detect.dga.min_nxdomain", CONF_INT, "20", 2, 64, OFF(detect_dga_min_nxdomain),
+     "distinct names answered NXDOMAIN to one device within the window that raise the alert",
+     NULL},
+    {"detect.dga.max_devices", CONF_INT, "1024", 16, 1000000, OFF(detect_dga_max_devices),
+     "devices tracked at most (about 1 KiB each; the least recently active replaced, counted "
+     "in stats)", NULL},
+    {"detect.dga.ignore", CONF_STRING, "", 0, 0, OFF(detect_dga_ignore),
+     "domains whose names are never judged, comma-separated: the network's DNS search "
+     "domains and CDN or cloud parents beyond the built-in ones (e.g. corp.example,cdn.example)",
+     NULL},
+    {"detect.url_category.watch", CONF_STRING, "", 0, 0, OFF(detect_urlcat_watch),
+     "URL categories the company watches, comma-separated (e.g. piracy,gambling,adult): "
+     "names on intel lists of category url_category:NAME (or piracy) raise informational "
+     "url_category alerts counted per device, category and domain; empty: every category "
+     "list loaded", NULL},
+    {"detect.ndpi_malicious.enabled", CONF_BOOL, "yes", 0, 0, OFF(detect_ndpi_malicious),
+     "alert on flows nDPI classifies in its Malware category (malicious_site) or Mining "
+     "category (malware: a crypto miner)", NULL},
     {"detect.yara.rules", CONF_STRING, "", 0, 0, OFF(yara_rules),
      "YARA rules file compiled at start; each complete extracted file (kept within "
      "detect.files.archive_buffer and archive_memcap) is scanned, a match is a malware alert "

@@ -174,6 +174,15 @@ struct sensor_conf {
     int64_t detect_spam_bulk_messages;
     int64_t detect_spam_bulk_recipients;
     uint64_t detect_spam_window;
+    /* DGA-like names (sensor/detect/dga.c) and URL categories (sensor/detect/urlcat.c) */
+    bool detect_dga;
+    uint64_t detect_dga_window;
+    int64_t detect_dga_min_random;
+    int64_t detect_dga_min_nxdomain;
+    int64_t detect_dga_max_devices;
+    char detect_dga_ignore[CONF_STR_MAX];
+    char detect_urlcat_watch[CONF_STR_MAX];
+    bool detect_ndpi_malicious;
     uint64_t detect_arc_buffer;
     uint64_t detect_arc_memcap;
     uint64_t detect_arc_max_bytes;

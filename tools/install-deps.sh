@@ -3,7 +3,7 @@
 # those that are missing. Safe to run repeatedly; a no-op when all are present.
 set -euo pipefail
 
-BUILD_PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev libpcap-dev libndpi-dev libyaml-dev nettle-dev zlib1g-dev libbrotli-dev libssl-dev libmagic-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev libargon2-dev libarchive-dev libmaxminddb-dev libyara-dev libclamav-dev libpq-dev"
+BUILD_PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev libpcap-dev libndpi-dev libyaml-dev nettle-dev zlib1g-dev libbrotli-dev libssl-dev libmagic-dev libmicrohttpd-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev libargon2-dev libarchive-dev libmaxminddb-dev libyara-dev libclamav-dev libpq-dev libpsl-dev"
 TEST_PKGS="curl sqlite3 tshark libndpi-bin ieee-data python3 python3-scapy python3-yaml iproute2 iputils-ping bsdutils python3-aiosmtpd nmap mmdb-bin postgresql"
 BENCH_PKGS="hyperfine time"
 LINT_PKGS="clang-tidy-14 cppcheck"   # tools/lint.sh (make lint); cppcheck 2.10 on Debian 12

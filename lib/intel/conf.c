@@ -81,6 +81,12 @@ bool intel_category_known(const char *c)
     for (size_t i = 0; c != NULL && i < sizeof(names) / sizeof(names[0]); i++)
         if (strcmp(c, names[i]) == 0)
             return true;
+    /* a URL category list: url_category:NAME (NAME: letters, digits, - and _) */
+    if (c != NULL && strncmp(c, "url_category:", 13) == 0 && c[13] != '\0' &&
+        strlen(c + 13) <= 40 &&
+        strspn(c + 13, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") ==
+            strlen(c + 13))
+        return true;
     return false;
 }
 

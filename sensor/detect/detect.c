@@ -723,6 +723,8 @@ struct detect *detect_new(const struct sensor_conf *c, const struct detect_host 
     if (d->policy == NULL)
         goto fail;
     d->spam = c->detect_spam ? det_spam_new() : NULL;
+    if (c->detect_dga && (d->dga = det_dga_new(c, err, errlen)) == NULL)
+        goto fail;
     if (d->agg == NULL || d->macs == NULL || d->behav == NULL || d->beacon == NULL ||
         (c->detect_spam && !d->spam) ||
         jw_init(&d->jw, 4096, c->max_event_size) != 0) {
@@ -768,6 +770,7 @@ void detect_free(struct detect *d)
     det_beacon_free(d->beacon);
     det_policy_free(d->policy);
     det_spam_free(d->spam);
+    det_dga_free(d->dga);
     det_probes_free(d->probes);
     det_filescan_free(d->scan);
     jw_free(&d->jw);
@@ -793,6 +796,7 @@ void detect_set_appid(struct detect *d, const struct appid *a)
 void detect_flow_app(struct detect *d, const struct flow *f, uint64_t ts_us)
 {
     det_policy_flow_app(d, f, f->app_proto_master, f->app_proto_app, f->app_category, ts_us);
+    det_ndpi_category_flow(d, f, f->app_category, ts_us);
 }
 
 void detect_flow_end(struct detect *d, const struct flow *f)
@@ -863,6 +867,8 @@ void detect_stats(const struct detect *d, struct jw *w)
     jw_u64(w, "p2p_scans_ignored", d->p2p_scans_ignored);
     jw_u64(w, "p2p_evicted", d->p2p_evicted);
     jw_u64(w, "beacon_evicted", d->beacon_evicted);
+    det_dga_stats(d, w);
+    jw_u64(w, "url_category_unwatched", d->urlcat_unwatched);
     const struct intel_set *s = intel_slot_get(&d->intel);
     jw_u64(w, "intel_bytes", s ? intel_set_bytes(s) : 0);
     jw_obj_open(w, "by_signature");

@@ -53,6 +53,7 @@ struct det_policy;   /* policy.c */
 struct det_beacon;   /* beacon.c */
 struct appid;
 struct det_spam;     /* spam.c */
+struct det_dga;      /* dga.c */
 
 struct detect {
     const struct sensor_conf *conf;
@@ -69,6 +70,8 @@ struct detect {
     struct det_policy *policy;
     struct det_beacon *beacon;
     struct det_spam *spam;   /* NULL when detect.spam.enabled is off */
+    struct det_dga *dga;     /* dga.c; NULL when detect.dga.enabled is off */
+    uint64_t urlcat_unwatched; /* urlcat.c: category-list hits of unwatched categories */
     const char *ev_line;     /* the event being read (detect_event_begin .. _end) */
     size_t ev_len;
     struct det_probes *probes; /* probes.c; NULL when stats.probes.enabled is off */
@@ -174,5 +177,34 @@ void det_filescan_free(struct det_filescan *s);
 int det_filescan_scan(struct det_filescan *s, const uint8_t *p, size_t n, const char *name,
                       struct det_scan_hits *h);
 
+/* dga.c: DGA-like names. det_dga_new returns NULL with err set. */
+struct dga_score {
+    double bigram;       /* mean log2 probability per transition */
+    double entropy;      /* bits per character */
+    double digit_ratio;
+    unsigned consonant_run;
+    int points;          /* random at 3 */
+};
+struct det_dga *det_dga_new(const struct sensor_conf *c, char *err, size_t errlen);
+void det_dga_free(struct det_dga *g);
+/* True when the label l[0..n) looks random; sc (may be NULL) gets the features. */
+bool dga_label_random(const char *l, size_t n, struct dga_score *sc);
+/* -1: the name is never judged (reverse, local, DNS-SD, CDN, ignored); else a mask of
+ * 1 (random-looking) and 2 (NXDOMAIN, when nxdomain). */
+int det_dga_classify(const struct det_dga *g, const char *name, bool nxdomain);
+/* One question name of a dns event (hdr: the alert header, the client as src). */
+void det_dga_dns(struct detect *d, const char *name, bool nxdomain, const struct det_alert *hdr);
+void det_dga_stats(const struct detect *d, struct jw *w);
+
+/* urlcat.c: URL categories and nDPI's Malware / Mining categories. */
+const char *det_urlcat_name(const char *cat, const char *list);
+bool det_urlcat_watched(const struct detect *d, const char *name);
+/* A hit on list `list` of category cat: false when it is not a category list (the
+ * caller raises the threat alert); true when handled (raised or counted unwatched). */
+bool det_urlcat_raise(struct detect *d, const struct det_alert *a, const char *cat,
+                      const char *list, unsigned severity, const char *indicator,
+                      const char *type, const char *match);
+void det_ndpi_category_flow(struct detect *d, const struct flow *f, uint16_t category,
+                            uint64_t ts);
 
 #endif

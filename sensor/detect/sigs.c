@@ -80,6 +80,16 @@ static const struct det_sig_info sigs[SIG_COUNT] = {
     [SIG_C2_BEACON] = {2000102, "c2", 2,
                        "Regular beaconing to one external server (bot-like)",
                        "1台の外部サーバーへの一定間隔の接続（ビーコン、ボットの疑い）"},
+    /* DGA-like names (dga.c), nDPI's site categories (urlcat.c) */
+    [SIG_C2_DGA] = {2000103, "c2", 2,
+                    "Many random-looking or non-existent domain names looked up (DGA, bot-like)",
+                    "ランダムな・存在しないドメイン名の大量の問い合わせ（DGA、ボットの疑い）"},
+    [SIG_NDPI_MALWARE_SITE] = {2000601, "malicious_site", 2,
+                               "Site classified as malware by nDPI",
+                               "nDPIが不正（マルウェア）と分類したサイトへのアクセス"},
+    [SIG_NDPI_MINING] = {2000602, "malware", 2,
+                         "Cryptocurrency mining traffic (a miner runs on this device)",
+                         "暗号資産のマイニング通信（この端末でマイニングソフトが動作）"},
 };
 
 const struct det_sig_info *det_sig(enum det_sig s)
@@ -107,6 +117,8 @@ int det_sig_for_intel_category(const char *c)
         {"prohibited_app", SIG_INTEL_PROHIBITED_APP},
         {"anomaly", SIG_INTEL_ANOMALY},
     };
+    if (c != NULL && strncmp(c, "url_category:", 13) == 0)
+        return (int)SIG_INTEL_URL_CATEGORY; /* a URL category list (urlcat.c) */
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
         if (c != NULL && strcmp(c, map[i].name) == 0)
             return (int)map[i].sig;

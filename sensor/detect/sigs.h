@@ -51,6 +51,10 @@ enum det_sig {
     /* policy and beaconing (issue 4, behav2) */
     SIG_PROHIBITED_APP,
     SIG_C2_BEACON,
+    /* DGA-like names (dga.c), nDPI's site categories (urlcat.c) */
+    SIG_C2_DGA,
+    SIG_NDPI_MALWARE_SITE,
+    SIG_NDPI_MINING,
     SIG_COUNT
 };
 

@@ -19,6 +19,7 @@ EXPECT = {
     "malware": {"malware", "c2"},
     "malware-download": {"malware"},
     "exploit": {"intrusion"},
+    "mining": {"malware"},
 }
 
 
@@ -31,7 +32,8 @@ HOME_NET = ("10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7,fe80::/10,147.32.0
 
 def run(sensor, pcap, intel, out):
     subprocess.run([sensor, "-q", "-r", pcap, "-o", out, "--set", "detect.intel_file=" + intel,
-                    "--set", "detect.home_net=" + HOME_NET, "--set", "log.level=error"],
+                    "--set", "detect.home_net=" + HOME_NET, "--set", "log.level=error",
+                    "--set", "inventory.enabled=no"],  # new_device: the inventory's (issue 5)
                    stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, timeout=900)
     alerts = []
@@ -39,7 +41,10 @@ def run(sensor, pcap, intel, out):
         with open(out, encoding="utf-8") as f:
             for line in f:
                 if '"event_type":"alert"' in line:
-                    alerts.append(json.loads(line)["alert"])
+                    e = json.loads(line)
+                    a = e["alert"]
+                    a["_src"], a["_dst"] = e.get("src_ip"), e.get("dest_ip")
+                    alerts.append(a)
     except FileNotFoundError:
         pass
     os.unlink(out) if os.path.exists(out) else None
@@ -61,7 +66,7 @@ def main():
             i += 1
     rows = list(csv.DictReader(open(os.path.join(corpus, "pcap/MANIFEST.tsv")), delimiter="\t"))
     res = {k: {"captures": 0, "right": 0, "any": 0, "misses": []} for k in EXPECT}
-    benign = {"captures": 0, "alerts_above_info": 0, "by_signature": {}}
+    benign = {"captures": 0, "alerts_above_info": 0, "by_signature": {}, "alerts": []}
     todo = []
     bcount = 0
     for r in sorted(rows, key=lambda r: int(r["bytes"])):
@@ -75,11 +80,19 @@ def main():
             continue
         bcount += is_benign
         todo.append((r, want, is_benign, pcap))
-    # One sensor per core; results are read back in the order above.
-    with cf.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as ex:
+    # One sensor per core; results are read back in the order above, and each is
+    # appended to results.jsonl as it comes (a run cut short still leaves its figures).
+    results = []
+    with cf.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as ex, \
+            open(os.path.join(work, "results.jsonl"), "w", encoding="utf-8") as log:
         runs = ex.map(lambda it: run(sensor, it[1][3], intel,
                                      os.path.join(work, "e%d.json" % it[0])), enumerate(todo))
-        results = list(zip(todo, runs))
+        for item, alerts in zip(todo, runs):
+            r, want, is_benign, _ = item
+            log.write(json.dumps({"file": r["file"], "want": want, "benign": is_benign,
+                                  "alerts": alerts}) + "\n")
+            log.flush()
+            results.append((item, alerts))
     for (r, want, is_benign, pcap), alerts in results:
         cats = {a["category"] for a in alerts if a["severity"] < 4}
         print("  %-60s %-28s %s" % (r["file"][:60], ",".join(want) or "benign",
@@ -99,6 +112,9 @@ def main():
                     benign["alerts_above_info"] += 1
                     k = str(a["signature_id"])
                     benign["by_signature"][k] = benign["by_signature"].get(k, 0) + 1
+                    benign["alerts"].append({"file": r["file"], "signature_id": a["signature_id"],
+                                             "signature": a["signature"], "count": a["count"],
+                                             "evidence": a.get("evidence")})
     per1000 = 1000.0 * benign["alerts_above_info"] / max(1, benign["captures"])
     benign["per_1000_captures"] = round(per1000, 1)
     summary = {"labels": res, "benign": benign}

@@ -645,6 +645,8 @@ static void test_land(void)
     detect_flow_new(d, &f, &p, 0);
     p = mkpkt("192.168.1.30", "192.168.1.31", 139, 139, T0);
     detect_flow_new(d, &f, &p, 0);
+    p = mkpkt("192.168.1.32", "192.168.1.32", 43090, 8000, T0); /* to itself, another port */
+    detect_flow_new(d, &f, &p, 0);
     detect_flush(d);
     CHECK_EQ_U64(ngot, 1);
     CHECK_EQ_U64(count_with("\"category\":\"intrusion\""), 1);
