@@ -177,11 +177,20 @@ static int parse_cli(int argc, char **argv, struct cli *cl, char *filter, size_t
 static int load_config(const struct cli *cl, struct sensor_conf *c)
 {
     char err[512];
+    static const char *const inline_blocks[] = {"intel", NULL}; /* lib/intel/conf.c */
     conf_defaults(sensor_conf_table, c);
     if (cl->config != NULL &&
-        conf_load_file(sensor_conf_table, c, cl->config, err, sizeof(err)) != 0) {
+        conf_load_file_skip(sensor_conf_table, c, cl->config, inline_blocks, err, sizeof(err)) !=
+            0) {
         fprintf(stderr, "%s\n", err);
         return ERR_INVAL;
+    }
+    if (cl->config != NULL) {
+        if (strlen(cl->config) >= sizeof(c->config_file)) {
+            fprintf(stderr, "%s: path too long\n", cl->config);
+            return ERR_INVAL;
+        }
+        snprintf(c->config_file, sizeof(c->config_file), "%s", cl->config);
     }
     for (int i = 0; i < cl->nsets; i++) {
         char name[128];

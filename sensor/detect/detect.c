@@ -521,43 +521,89 @@ static void agg_expire(struct detect *d, uint64_t now, bool all)
 
 /* ---- intel ----------------------------------------------------------------------- */
 
+/* True when the lists come from somewhere: detect.intel_file, or an `intel:` key in the
+ * configuration file (looked for at load time; a file without it adds nothing). */
+static bool intel_configured(const struct sensor_conf *c)
+{
+    return c->detect_intel_file[0] != '\0' || c->config_file[0] != '\0';
+}
+
+/* Reads the lists: the `intel:` key of the configuration file (inline, first) and the
+ * file named by detect.intel_file; both may be given: their lists are loaded together
+ * (a name used in both is an error, at most DET_MAX_INTEL_LISTS in all). *out stays
+ * NULL (and 0 is returned) when neither declares a list. */
 static int load_intel(const struct sensor_conf *c, struct intel_set **out, char *err,
                       size_t errlen)
 {
-    struct intel_conf *ic = xcalloc(MEM_CONF, 1, sizeof(*ic));
+    struct intel_conf *ic = xcalloc(MEM_CONF, 2, sizeof(*ic)); /* [0] inline, [1] file */
+    struct intel_list_conf *all = NULL;
     int rc = ERR_NOMEM;
     *out = NULL;
     if (ic == NULL) {
         snprintf(err, errlen, "out of memory reading the intel file");
         return rc;
     }
-    rc = intel_conf_load(c->detect_intel_file, ic, err, errlen);
-    if (rc != 0)
+    bool found = false;
+    if (c->config_file[0] != '\0' &&
+        (rc = intel_conf_load_inline(c->config_file, &ic[0], &found, err, errlen)) != 0)
         goto out;
-    struct intel_load_stats *st = xcalloc(MEM_CONF, ic->n ? ic->n : 1, sizeof(*st));
-    if (st == NULL) {
+    if (c->detect_intel_file[0] != '\0' &&
+        (rc = intel_conf_load(c->detect_intel_file, &ic[1], err, errlen)) != 0)
+        goto out;
+    size_t n = ic[0].n + ic[1].n;
+    rc = 0;
+    if (n == 0 && !found && c->detect_intel_file[0] == '\0')
+        goto out; /* no intel: key and no intel file */
+    if (n > DET_MAX_INTEL_LISTS) {
+        snprintf(err, errlen, "%s: more than %d intel lists with those of %s", c->config_file,
+                 DET_MAX_INTEL_LISTS, c->detect_intel_file);
+        rc = ERR_INVAL;
+        goto out;
+    }
+    all = xcalloc(MEM_CONF, n ? n : 1, sizeof(*all));
+    struct intel_load_stats *st = xcalloc(MEM_CONF, n ? n : 1, sizeof(*st));
+    if (all == NULL || st == NULL) {
+        xfree(st);
         rc = ERR_NOMEM;
         goto out;
     }
+    memcpy(all, ic[0].lists, ic[0].n * sizeof(*all));
+    memcpy(all + ic[0].n, ic[1].lists, ic[1].n * sizeof(*all));
+    for (size_t i = 0; i < ic[0].n && rc == 0; i++)
+        for (size_t j = 0; j < ic[1].n; j++)
+            if (strcmp(ic[0].lists[i].name, ic[1].lists[j].name) == 0) {
+                snprintf(err, errlen,
+                         "intel list \"%.64s\" is declared both in %s (intel:) and in %s "
+                         "(detect.intel_file); names must be unique",
+                         ic[0].lists[i].name, c->config_file, c->detect_intel_file);
+                rc = ERR_INVAL;
+                break;
+            }
+    if (rc != 0) {
+        xfree(st);
+        goto out;
+    }
     uint64_t t0 = ts_mono_us();
-    *out = intel_set_load_conf(ic->lists, ic->n, st);
+    *out = intel_set_load_conf(all, n, st);
     if (*out == NULL) {
         snprintf(err, errlen, "%s: an intel list could not be loaded (see the log)",
-                 c->detect_intel_file);
+                 c->detect_intel_file[0] ? c->detect_intel_file : c->config_file);
         rc = ERR_INVAL;
     } else {
-        for (size_t i = 0; i < ic->n; i++) {
-            log_notice("detect", "intel list=%s loaded=%llu rejected=%llu%s%s", ic->lists[i].name,
+        for (size_t i = 0; i < n; i++) {
+            log_notice("detect", "intel list=%s loaded=%llu rejected=%llu%s%s", all[i].name,
                        (unsigned long long)st[i].loaded, (unsigned long long)st[i].rejected,
                        st[i].first_error[0] ? " first_error=" : "", st[i].first_error);
         }
-        log_notice("detect", "intel lists=%zu bytes=%llu load_ms=%llu", ic->n,
+        log_notice("detect", "intel lists=%zu inline=%zu bytes=%llu load_ms=%llu", n, ic[0].n,
                    (unsigned long long)intel_set_bytes(*out),
                    (unsigned long long)((ts_mono_us() - t0) / 1000));
     }
     xfree(st);
 out:
-    intel_conf_free(ic);
+    xfree(all);
+    intel_conf_free(&ic[0]);
+    intel_conf_free(&ic[1]);
     xfree(ic);
     return rc;
 }
@@ -651,7 +697,7 @@ static struct det_reloader *reloader_new(const struct sensor_conf *c)
 
 int detect_reload(struct detect *d, char *err, size_t errlen)
 {
-    if (d->conf->detect_intel_file[0] == '\0')
+    if (!intel_configured(d->conf))
         return 0;
     if (d->rl == NULL) {
         d->rl = reloader_new(d->conf);
@@ -719,12 +765,13 @@ struct detect *detect_new(const struct sensor_conf *c, const struct detect_host 
     d->macs = xcalloc(MEM_CORE, 1, sizeof(*d->macs));
     d->behav = det_behav_new(c);
     d->beacon = det_beacon_new(c);
+    d->anomaly = det_anomaly_new(c);
     d->policy = det_policy_new(c, err, errlen);
     if (d->policy == NULL)
         goto fail;
     d->spam = c->detect_spam ? det_spam_new() : NULL;
     if (d->agg == NULL || d->macs == NULL || d->behav == NULL || d->beacon == NULL ||
-        (c->detect_spam && !d->spam) ||
+        d->anomaly == NULL || (c->detect_spam && !d->spam) ||
         jw_init(&d->jw, 4096, c->max_event_size) != 0) {
         snprintf(err, errlen, "out of memory setting up the detections");
         goto fail;
@@ -742,11 +789,12 @@ struct detect *detect_new(const struct sensor_conf *c, const struct detect_host 
     if (c->detect_files && (c->yara_rules[0] != '\0' || c->clamav_db[0] != '\0') &&
         (d->scan = det_filescan_new(c, err, errlen)) == NULL)
         goto fail;
-    if (c->detect_intel_file[0] != '\0') {
+    if (intel_configured(c)) {
         struct intel_set *s;
         if (load_intel(c, &s, err, errlen) != 0)
             goto fail;
-        intel_slot_swap(&d->intel, s);
+        if (s != NULL)
+            intel_slot_swap(&d->intel, s);
     }
     return d;
 fail:
@@ -766,6 +814,7 @@ void detect_free(struct detect *d)
     xfree(d->macs);
     det_behav_free(d->behav);
     det_beacon_free(d->beacon);
+    det_anomaly_free(d->anomaly);
     det_policy_free(d->policy);
     det_spam_free(d->spam);
     det_probes_free(d->probes);
@@ -782,12 +831,14 @@ void detect_flow_new(struct detect *d, const struct flow *f, const struct pkt *p
     det_intel_flow(d, f, p);
     det_behav_flow_new(d, f, p);
     det_beacon_flow_new(d, f, p);
+    det_anomaly_flow_new(d, f, p);
     det_probes_flow_new(d, p);
 }
 
 void detect_set_appid(struct detect *d, const struct appid *a)
 {
     det_policy_set_appid(d->policy, a);
+    d->appid = a;
 }
 
 void detect_flow_app(struct detect *d, const struct flow *f, uint64_t ts_us)
@@ -798,6 +849,8 @@ void detect_flow_app(struct detect *d, const struct flow *f, uint64_t ts_us)
 void detect_flow_end(struct detect *d, const struct flow *f)
 {
     det_behav_flow_end(d, f);
+    det_beacon_flow_end(d, f);
+    det_anomaly_flow_end(d, f);
 }
 
 bool detect_event_begin(struct detect *d, const char *line, size_t len, const char *type,
@@ -835,12 +888,14 @@ void detect_housekeep(struct detect *d, uint64_t now_us)
 {
     d->now = now_us;
     det_behav_housekeep(d, now_us, false);
+    det_anomaly_housekeep(d, now_us, false);
     agg_expire(d, now_us, false);
 }
 
 void detect_flush(struct detect *d)
 {
     det_behav_housekeep(d, d->now, true);
+    det_anomaly_housekeep(d, d->now, true);
     agg_expire(d, d->now, true);
 }
 
@@ -863,6 +918,7 @@ void detect_stats(const struct detect *d, struct jw *w)
     jw_u64(w, "p2p_scans_ignored", d->p2p_scans_ignored);
     jw_u64(w, "p2p_evicted", d->p2p_evicted);
     jw_u64(w, "beacon_evicted", d->beacon_evicted);
+    jw_u64(w, "anomaly_evicted", d->anomaly_evicted);
     const struct intel_set *s = intel_slot_get(&d->intel);
     jw_u64(w, "intel_bytes", s ? intel_set_bytes(s) : 0);
     jw_obj_open(w, "by_signature");

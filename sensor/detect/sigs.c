@@ -80,6 +80,13 @@ static const struct det_sig_info sigs[SIG_COUNT] = {
     [SIG_C2_BEACON] = {2000102, "c2", 2,
                        "Regular beaconing to one external server (bot-like)",
                        "1台の外部サーバーへの一定間隔の接続（ビーコン、ボットの疑い）"},
+    /* traffic anomalies (anomaly.c) */
+    [SIG_ANOMALY_BYTES] = {2000801, "anomaly", 3,
+                           "Device sending far more data out than usual",
+                           "端末から外部への送信量が普段より大幅に多い"},
+    [SIG_ANOMALY_CONNS] = {2000802, "anomaly", 3,
+                           "Device opening far more connections than usual",
+                           "端末の新規接続数が普段より大幅に多い"},
 };
 
 const struct det_sig_info *det_sig(enum det_sig s)

@@ -51,6 +51,9 @@ enum det_sig {
     /* policy and beaconing (issue 4, behav2) */
     SIG_PROHIBITED_APP,
     SIG_C2_BEACON,
+    /* traffic anomalies (anomaly.c) */
+    SIG_ANOMALY_BYTES,
+    SIG_ANOMALY_CONNS,
     SIG_COUNT
 };
 

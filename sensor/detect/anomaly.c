@@ -1,0 +1,314 @@
+/*
+ * Traffic anomalies (issue 4, `anomaly`, 2000801 / 2000802): a device whose traffic or
+ * connection rate is far above its own usual level.
+ *
+ * Per internal device, two per-minute figures: bytes sent out of home_net (a flow's
+ * bytes from the device's side, counted when the flow ends) and new connections the
+ * device opened (flows it started, any destination). Each has an EWMA mean and an EWMA
+ * of the absolute deviation from it (α = 1 / the learning period in minutes, so the
+ * "usual level" is about the last learning period's). A device is judged once it has
+ * been tracked for detect.anomaly.learn; a minute is anomalous when its figure is above
+ * detect.anomaly.factor × (mean + deviation) AND above the absolute floor
+ * (detect.anomaly.bytes_floor, conns_floor): a quiet device that sends 2 MB once is
+ * not an alert. Anomalous minutes do not teach the usual level (a sustained episode
+ * does not become normal while it lasts); every other minute does, empty ones included.
+ *
+ * An episode is a run of anomalous minutes with at most EP_GAP normal minutes between
+ * them; it raises one occurrence when it ends (or when detect.aggregate_max_span old):
+ * count = anomalous minutes, evidence = peak, total, usual level, factor and the
+ * destination that received the most in the peak minute.
+ *
+ * Bytes of a flow that lasted more than a minute count as its average per-minute rate
+ * (bytes × 60 s / duration) in the minute it ends: the pipeline reports a flow's bytes
+ * only at its end, and a long steady upload must not look like one huge minute.
+ *
+ * Minutes close lazily (the next flow of the device) and, for every device, once per
+ * minute of packet time in det_anomaly_housekeep. The table is a fixed array of
+ * detect.anomaly.max_devices entries (open addressing, 8 probes; the least recently
+ * active entry of the probe run replaced, counted in anomaly_evicted).
+ */
+#include "detect/detect_int.h"
+
+#include "output/eve.h"
+#include "otasuke/alloc.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define PROBES 8
+#define MINUTE_US 60000000ull
+#define EP_GAP 2 /* normal minutes an episode may pause for */
+
+enum { M_BYTES = 0, M_CONNS, M_COUNT };
+
+struct episode {
+    uint64_t start_min, last_min; /* minute indexes; minutes == 0: none open */
+    uint32_t minutes;
+    uint64_t peak, total;
+    double usual; /* the usual level at the peak */
+    struct addr top;
+    uint16_t top_port;
+    uint8_t top_proto;
+    bool has_top;
+};
+
+struct adev {
+    bool used;
+    uint8_t ipver;
+    struct addr a;
+    uint64_t first_min, minute; /* first minute seen; the minute being counted */
+    uint64_t last_us;           /* latest activity (LRU) */
+    uint64_t flow_id;
+    uint64_t cur[M_COUNT];
+    double mean[M_COUNT], dev[M_COUNT];
+    uint32_t learned; /* minutes closed */
+    /* the destination that received the most bytes in the current minute */
+    struct addr top;
+    uint16_t top_port;
+    uint8_t top_proto;
+    uint64_t top_bytes;
+    struct episode ep[M_COUNT];
+};
+
+struct det_anomaly {
+    struct adev *t;
+    unsigned n; /* power of two */
+    uint64_t walked_min;
+    double alpha;
+    uint32_t learn_min;
+};
+
+struct det_anomaly *det_anomaly_new(const struct sensor_conf *c)
+{
+    struct det_anomaly *an = xcalloc(MEM_CORE, 1, sizeof(*an));
+    if (an == NULL)
+        return NULL;
+    an->n = 16;
+    while (an->n < (uint64_t)c->detect_anomaly_max_devices && an->n < (1u << 30))
+        an->n <<= 1;
+    an->learn_min = (uint32_t)(c->detect_anomaly_learn / MINUTE_US);
+    if (an->learn_min < 1)
+        an->learn_min = 1;
+    an->alpha = 1.0 / an->learn_min;
+    an->t = c->detect_anomaly ? xcalloc(MEM_CORE, an->n, sizeof(*an->t)) : NULL;
+    if (c->detect_anomaly && an->t == NULL) {
+        xfree(an);
+        return NULL;
+    }
+    return an;
+}
+
+void det_anomaly_free(struct det_anomaly *an)
+{
+    if (an == NULL)
+        return;
+    xfree(an->t);
+    xfree(an);
+}
+
+static struct adev *dev_find(struct detect *d, const struct addr *a, uint8_t ipver, uint64_t ts)
+{
+    struct det_anomaly *an = d->anomaly;
+    unsigned h = (unsigned)siphash24(&d->hk, a->b, sizeof(a->b));
+    struct adev *victim = NULL;
+    for (unsigned k = 0; k < PROBES; k++) {
+        struct adev *t = &an->t[(h + k) & (an->n - 1)];
+        if (t->used && memcmp(&t->a, a, sizeof(*a)) == 0)
+            return t;
+        if (victim == NULL || (victim->used && (!t->used || t->last_us < victim->last_us)))
+            victim = t;
+    }
+    if (victim->used)
+        d->anomaly_evicted++;
+    memset(victim, 0, sizeof(*victim));
+    victim->used = true;
+    victim->a = *a;
+    victim->ipver = ipver;
+    victim->first_min = ts / MINUTE_US;
+    victim->minute = victim->first_min;
+    victim->last_us = ts;
+    return victim;
+}
+
+static void raise_episode(struct detect *d, struct adev *t, int m)
+{
+    struct episode *e = &t->ep[m];
+    const struct sensor_conf *c = d->conf;
+    char ev[DET_EVIDENCE_MAX], ip[EVE_ADDR_LEN];
+    int n;
+    double factor = e->usual > 0 ? (double)e->peak / e->usual : 0;
+    const char *metric = m == M_BYTES ? "bytes_out" : "new_connections";
+    unsigned long long floor =
+        m == M_BYTES ? (unsigned long long)c->detect_anomaly_bytes_floor
+                     : (unsigned long long)c->detect_anomaly_conns_floor;
+    n = snprintf(ev, sizeof(ev),
+                 "{\"metric\":\"%s\",\"minutes\":%u,\"peak_per_minute\":%llu,"
+                 "\"usual_per_minute\":%.0f,\"factor\":%.1f,\"total\":%llu,"
+                 "\"threshold_factor\":%lld,\"floor_per_minute\":%llu",
+                 metric, e->minutes, (unsigned long long)e->peak, e->usual, factor,
+                 (unsigned long long)e->total, (long long)c->detect_anomaly_factor, floor);
+    if (n > 0 && (size_t)n < sizeof(ev) && e->has_top)
+        n += snprintf(ev + n, sizeof(ev) - (size_t)n,
+                      det_addr_is_v4(&e->top) ? ",\"top_dest\":\"%s:%u\"" : ",\"top_dest\":\"[%s]:%u\"",
+                      eve_addr_str(&e->top, ip, sizeof(ip)), e->top_port);
+    if (n > 0 && (size_t)n + 1 < sizeof(ev)) {
+        ev[n++] = '}';
+        ev[n] = '\0';
+    } else {
+        n = 0;
+    }
+    struct det_alert a = {.sig = m == M_BYTES ? SIG_ANOMALY_BYTES : SIG_ANOMALY_CONNS,
+                          .ts = e->start_min * MINUTE_US,
+                          .last = (e->last_min + 1) * MINUTE_US - 1,
+                          .count = e->minutes,
+                          .flow_id = t->flow_id,
+                          .src = t->a,
+                          .dst = e->has_top ? e->top : t->a,
+                          .dport = e->has_top ? e->top_port : 0,
+                          .proto = e->has_top ? e->top_proto : 0,
+                          .ipver = t->ipver,
+                          .target = 1 + (uint64_t)m, /* one episode, whatever the dests */
+                          .dir = DET_OUTBOUND + 1,
+                          .evidence = n > 0 ? ev : NULL,
+                          .evidence_len = (size_t)n};
+    det_raise(d, &a);
+    memset(e, 0, sizeof(*e));
+}
+
+/* Judges metric m's value x for minute `min` of t; true when anomalous. */
+static bool judge(struct detect *d, struct adev *t, int m, uint64_t x, uint64_t min)
+{
+    const struct sensor_conf *c = d->conf;
+    struct det_anomaly *an = d->anomaly;
+    struct episode *e = &t->ep[m];
+    uint64_t floor = m == M_BYTES ? c->detect_anomaly_bytes_floor
+                                  : (uint64_t)c->detect_anomaly_conns_floor;
+    double usual = t->mean[m] + t->dev[m];
+    bool bad = t->learned >= an->learn_min && x >= floor &&
+               (double)x > (double)c->detect_anomaly_factor * usual;
+    if (bad) {
+        if (e->minutes == 0)
+            e->start_min = min;
+        e->last_min = min;
+        e->minutes++;
+        e->total += x;
+        if (x > e->peak) {
+            e->peak = x;
+            e->usual = usual;
+            if (m == M_BYTES || !e->has_top) {
+                e->has_top = t->top_bytes > 0;
+                e->top = t->top;
+                e->top_port = t->top_port;
+                e->top_proto = t->top_proto;
+            }
+        }
+        return true;
+    }
+    double dx = (double)x - t->mean[m];
+    t->mean[m] += an->alpha * dx;
+    t->dev[m] += an->alpha * (fabs(dx) - t->dev[m]);
+    return false;
+}
+
+/* Ends an open episode of t that paused for more than EP_GAP minutes before `min`, or
+ * is aggregate_max_span old. */
+static void episode_check(struct detect *d, struct adev *t, uint64_t min)
+{
+    uint64_t span_min = d->conf->detect_agg_max_span / MINUTE_US;
+    for (int m = 0; m < M_COUNT; m++) {
+        struct episode *e = &t->ep[m];
+        if (e->minutes > 0 &&
+            (min > e->last_min + EP_GAP || min >= e->start_min + (span_min ? span_min : 1)))
+            raise_episode(d, t, m);
+    }
+}
+
+/* Closes t's counted minutes up to (not including) minute now_min. */
+static void dev_close(struct detect *d, struct adev *t, uint64_t now_min)
+{
+    if (now_min <= t->minute)
+        return;
+    for (int m = 0; m < M_COUNT; m++)
+        judge(d, t, m, t->cur[m], t->minute);
+    t->learned++;
+    /* empty minutes since: they teach the usual level too (at most a day of them) */
+    uint64_t gap = now_min - t->minute - 1;
+    if (gap > 1440)
+        gap = 1440;
+    for (uint64_t i = 0; i < gap; i++) {
+        for (int m = 0; m < M_COUNT; m++)
+            judge(d, t, m, 0, t->minute + 1 + i);
+        t->learned++;
+    }
+    episode_check(d, t, now_min);
+    memset(t->cur, 0, sizeof(t->cur));
+    t->top_bytes = 0;
+    t->minute = now_min;
+}
+
+void det_anomaly_flow_new(struct detect *d, const struct flow *f, const struct pkt *p)
+{
+    struct det_anomaly *an = d->anomaly;
+    if (an == NULL || an->t == NULL || !det_is_home(d, &p->src))
+        return;
+    struct adev *t = dev_find(d, &p->src, p->ipver, p->ts_us);
+    uint64_t min = p->ts_us / MINUTE_US;
+    dev_close(d, t, min);
+    t->cur[M_CONNS]++;
+    if (p->ts_us > t->last_us)
+        t->last_us = p->ts_us;
+    t->flow_id = f->flow_id;
+}
+
+void det_anomaly_flow_end(struct detect *d, const struct flow *f)
+{
+    struct det_anomaly *an = d->anomaly;
+    if (an == NULL || an->t == NULL)
+        return;
+    bool ch = det_is_home(d, &f->key.src), sh = det_is_home(d, &f->key.dst);
+    if (ch == sh)
+        return; /* internal traffic, or none of ours */
+    const struct addr *dev = ch ? &f->key.src : &f->key.dst;
+    uint64_t bytes = f->bytes[ch ? FLOW_TOSERVER : FLOW_TOCLIENT];
+    if (bytes == 0)
+        return;
+    uint64_t dur = f->ts_last > f->ts_start ? f->ts_last - f->ts_start : 0;
+    if (dur > MINUTE_US)
+        bytes = (uint64_t)((double)bytes * (double)MINUTE_US / (double)dur);
+    struct adev *t = dev_find(d, dev, f->ipver, f->ts_last);
+    dev_close(d, t, f->ts_last / MINUTE_US);
+    t->cur[M_BYTES] += bytes;
+    if (f->ts_last > t->last_us)
+        t->last_us = f->ts_last;
+    if (bytes > t->top_bytes) {
+        t->top_bytes = bytes;
+        t->top = ch ? f->key.dst : f->key.src;
+        t->top_port = ch ? f->key.dport : f->key.sport;
+        t->top_proto = f->key.proto;
+        t->flow_id = f->flow_id;
+    }
+}
+
+void det_anomaly_housekeep(struct detect *d, uint64_t now, bool all)
+{
+    struct det_anomaly *an = d->anomaly;
+    if (an == NULL || an->t == NULL)
+        return;
+    uint64_t min = now / MINUTE_US;
+    if (!all && min <= an->walked_min)
+        return;
+    an->walked_min = min;
+    for (unsigned i = 0; i < an->n; i++) {
+        struct adev *t = &an->t[i];
+        if (!t->used)
+            continue;
+        dev_close(d, t, min);
+        if (all) { /* end of input: judge the minute being counted, end open episodes */
+            dev_close(d, t, min + 1);
+            for (int m = 0; m < M_COUNT; m++)
+                if (t->ep[m].minutes > 0)
+                    raise_episode(d, t, m);
+        }
+    }
+}
