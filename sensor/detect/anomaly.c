@@ -4,7 +4,8 @@
  *
  * Per internal device, two per-minute figures: bytes sent out of home_net (a flow's
  * bytes from the device's side, counted when the flow ends) and new connections the
- * device opened (flows it started, any destination). Each has an EWMA mean and an EWMA
+ * device opened to addresses outside home_net (flows it started; internal scans are
+ * recon's, scan.c). Each has an EWMA mean and an EWMA
  * of the absolute deviation from it (α = 1 / the learning period in minutes, so the
  * "usual level" is about the last learning period's). A device is judged once it has
  * been tracked for detect.anomaly.learn; a minute is anomalous when its figure is above
@@ -68,6 +69,10 @@ struct adev {
     uint16_t top_port;
     uint8_t top_proto;
     uint64_t top_bytes;
+    /* the destination of the latest new connection (the connections metric's dest) */
+    struct addr conn_dst;
+    uint16_t conn_port;
+    uint8_t conn_proto;
     struct episode ep[M_COUNT];
 };
 
@@ -150,7 +155,8 @@ static void raise_episode(struct detect *d, struct adev *t, int m)
                  (unsigned long long)e->total, (long long)c->detect_anomaly_factor, floor);
     if (n > 0 && (size_t)n < sizeof(ev) && e->has_top)
         n += snprintf(ev + n, sizeof(ev) - (size_t)n,
-                      det_addr_is_v4(&e->top) ? ",\"top_dest\":\"%s:%u\"" : ",\"top_dest\":\"[%s]:%u\"",
+                      det_addr_is_v4(&e->top) ? ",\"%s\":\"%s:%u\"" : ",\"%s\":\"[%s]:%u\"",
+                      m == M_BYTES ? "top_dest" : "last_dest",
                       eve_addr_str(&e->top, ip, sizeof(ip)), e->top_port);
     if (n > 0 && (size_t)n + 1 < sizeof(ev)) {
         ev[n++] = '}';
@@ -196,11 +202,16 @@ static bool judge(struct detect *d, struct adev *t, int m, uint64_t x, uint64_t 
         if (x > e->peak) {
             e->peak = x;
             e->usual = usual;
-            if (m == M_BYTES || !e->has_top) {
+            if (m == M_BYTES) {
                 e->has_top = t->top_bytes > 0;
                 e->top = t->top;
                 e->top_port = t->top_port;
                 e->top_proto = t->top_proto;
+            } else {
+                e->has_top = t->conn_proto != 0;
+                e->top = t->conn_dst;
+                e->top_port = t->conn_port;
+                e->top_proto = t->conn_proto;
             }
         }
         return true;
@@ -250,12 +261,15 @@ static void dev_close(struct detect *d, struct adev *t, uint64_t now_min)
 void det_anomaly_flow_new(struct detect *d, const struct flow *f, const struct pkt *p)
 {
     struct det_anomaly *an = d->anomaly;
-    if (an == NULL || an->t == NULL || !det_is_home(d, &p->src))
+    if (an == NULL || an->t == NULL || !det_is_home(d, &p->src) || det_is_home(d, &p->dst))
         return;
     struct adev *t = dev_find(d, &p->src, p->ipver, p->ts_us);
     uint64_t min = p->ts_us / MINUTE_US;
     dev_close(d, t, min);
     t->cur[M_CONNS]++;
+    t->conn_dst = p->dst;
+    t->conn_port = p->dport;
+    t->conn_proto = p->proto;
     if (p->ts_us > t->last_us)
         t->last_us = p->ts_us;
     t->flow_id = f->flow_id;
