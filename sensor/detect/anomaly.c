@@ -23,6 +23,12 @@
  * (bytes × 60 s / duration) in the minute it ends: the pipeline reports a flow's bytes
  * only at its end, and a long steady upload must not look like one huge minute.
  *
+ * The pipeline reports a flow when it ends, up to flow.timeout.tcp_closed (60 s) after
+ * its last packet: so each device keeps its last RING minutes open, a flow's bytes go
+ * to the minute of its last packet (or the oldest open minute when that one is
+ * judged already), and a minute is judged once RING - 1 newer minutes have begun
+ * (alerts come about RING minutes late; they are aggregated anyway).
+ *
  * Minutes close lazily (the next flow of the device) and, for every device, once per
  * minute of packet time in det_anomaly_housekeep. The table is a fixed array of
  * detect.anomaly.max_devices entries (open addressing, 8 probes; the least recently
@@ -40,6 +46,7 @@
 #define PROBES 8
 #define MINUTE_US 60000000ull
 #define EP_GAP 2 /* normal minutes an episode may pause for */
+#define RING 4   /* minutes kept open per device (> flow.timeout.tcp_closed) */
 
 enum { M_BYTES = 0, M_CONNS, M_COUNT };
 
@@ -54,25 +61,30 @@ struct episode {
     bool has_top;
 };
 
-struct adev {
-    bool used;
-    uint8_t ipver;
-    struct addr a;
-    uint64_t first_min, minute; /* first minute seen; the minute being counted */
-    uint64_t last_us;           /* latest activity (LRU) */
-    uint64_t flow_id;
-    uint64_t cur[M_COUNT];
-    double mean[M_COUNT], dev[M_COUNT];
-    uint32_t learned; /* minutes closed */
-    /* the destination that received the most bytes in the current minute */
+/* One minute's figures. */
+struct bin {
+    uint64_t v[M_COUNT];
+    /* the destination that received the most bytes in the minute */
     struct addr top;
     uint16_t top_port;
     uint8_t top_proto;
     uint64_t top_bytes;
-    /* the destination of the latest new connection (the connections metric's dest) */
+    /* the destination of the minute's latest new connection */
     struct addr conn_dst;
     uint16_t conn_port;
     uint8_t conn_proto;
+};
+
+struct adev {
+    bool used;
+    uint8_t ipver;
+    struct addr a;
+    uint64_t first_min, minute; /* first minute seen; the newest open minute */
+    uint64_t last_us;           /* latest activity (LRU) */
+    uint64_t flow_id;
+    struct bin bin[RING]; /* minute m in bin[m % RING], for m in (minute - RING, minute] */
+    double mean[M_COUNT], dev[M_COUNT];
+    uint32_t learned; /* minutes judged */
     struct episode ep[M_COUNT];
 };
 
@@ -182,9 +194,10 @@ static void raise_episode(struct detect *d, struct adev *t, int m)
     memset(e, 0, sizeof(*e));
 }
 
-/* Judges metric m's value x for minute `min` of t; true when anomalous. */
-static bool judge(struct detect *d, struct adev *t, int m, uint64_t x, uint64_t min)
+/* Judges metric m of minute `min` of t (its figures in b); true when anomalous. */
+static bool judge(struct detect *d, struct adev *t, int m, const struct bin *b, uint64_t min)
 {
+    uint64_t x = b->v[m];
     const struct sensor_conf *c = d->conf;
     struct det_anomaly *an = d->anomaly;
     struct episode *e = &t->ep[m];
@@ -203,15 +216,15 @@ static bool judge(struct detect *d, struct adev *t, int m, uint64_t x, uint64_t 
             e->peak = x;
             e->usual = usual;
             if (m == M_BYTES) {
-                e->has_top = t->top_bytes > 0;
-                e->top = t->top;
-                e->top_port = t->top_port;
-                e->top_proto = t->top_proto;
+                e->has_top = b->top_bytes > 0;
+                e->top = b->top;
+                e->top_port = b->top_port;
+                e->top_proto = b->top_proto;
             } else {
-                e->has_top = t->conn_proto != 0;
-                e->top = t->conn_dst;
-                e->top_port = t->conn_port;
-                e->top_proto = t->conn_proto;
+                e->has_top = b->conn_proto != 0;
+                e->top = b->conn_dst;
+                e->top_port = b->conn_port;
+                e->top_proto = b->conn_proto;
             }
         }
         return true;
@@ -235,27 +248,49 @@ static void episode_check(struct detect *d, struct adev *t, uint64_t min)
     }
 }
 
-/* Closes t's counted minutes up to (not including) minute now_min. */
-static void dev_close(struct detect *d, struct adev *t, uint64_t now_min)
+/* Judges minute `min` (its figures in b) and the episodes. */
+static void judge_minute(struct detect *d, struct adev *t, const struct bin *b, uint64_t min)
+{
+    for (int m = 0; m < M_COUNT; m++)
+        judge(d, t, m, b, min);
+    t->learned++;
+    episode_check(d, t, min + 1);
+}
+
+/* Opens minute now_min of t: the minutes leaving the window of RING are judged. */
+static void dev_advance(struct detect *d, struct adev *t, uint64_t now_min)
 {
     if (now_min <= t->minute)
         return;
-    for (int m = 0; m < M_COUNT; m++)
-        judge(d, t, m, t->cur[m], t->minute);
-    t->learned++;
-    /* empty minutes since: they teach the usual level too (at most a day of them) */
-    uint64_t gap = now_min - t->minute - 1;
-    if (gap > 1440)
-        gap = 1440;
-    for (uint64_t i = 0; i < gap; i++) {
-        for (int m = 0; m < M_COUNT; m++)
-            judge(d, t, m, 0, t->minute + 1 + i);
-        t->learned++;
+    uint64_t from = t->minute + 1 >= RING ? t->minute + 1 - RING : 0; /* oldest open */
+    uint64_t to = now_min + 1 >= RING ? now_min + 1 - RING : 0;       /* judge [from, to) */
+    uint64_t m = from;
+    for (; m < to && m <= t->minute; m++) { /* the open bins, in order */
+        struct bin *b = &t->bin[m % RING];
+        if (m >= t->first_min)
+            judge_minute(d, t, b, m);
+        memset(b, 0, sizeof(*b));
     }
-    episode_check(d, t, now_min);
-    memset(t->cur, 0, sizeof(t->cur));
-    t->top_bytes = 0;
+    static const struct bin empty;
+    if (m < t->first_min)
+        m = t->first_min;
+    if (to > m + 1440)
+        m = to - 1440; /* empty minutes teach the usual level too (at most a day of them) */
+    for (; m < to; m++)
+        judge_minute(d, t, &empty, m);
+    for (uint64_t k = t->minute + 1; k <= now_min && k + RING > now_min; k++)
+        memset(&t->bin[k % RING], 0, sizeof(t->bin[0]));
     t->minute = now_min;
+}
+
+/* The open bin of t for packet time ts (the oldest open one when ts's is judged). */
+static struct bin *dev_bin(struct detect *d, struct adev *t, uint64_t ts)
+{
+    uint64_t min = ts / MINUTE_US;
+    dev_advance(d, t, min);
+    if (min + RING <= t->minute)
+        min = t->minute + 1 - RING;
+    return &t->bin[min % RING];
 }
 
 void det_anomaly_flow_new(struct detect *d, const struct flow *f, const struct pkt *p)
@@ -264,12 +299,11 @@ void det_anomaly_flow_new(struct detect *d, const struct flow *f, const struct p
     if (an == NULL || an->t == NULL || !det_is_home(d, &p->src) || det_is_home(d, &p->dst))
         return;
     struct adev *t = dev_find(d, &p->src, p->ipver, p->ts_us);
-    uint64_t min = p->ts_us / MINUTE_US;
-    dev_close(d, t, min);
-    t->cur[M_CONNS]++;
-    t->conn_dst = p->dst;
-    t->conn_port = p->dport;
-    t->conn_proto = p->proto;
+    struct bin *b = dev_bin(d, t, p->ts_us);
+    b->v[M_CONNS]++;
+    b->conn_dst = p->dst;
+    b->conn_port = p->dport;
+    b->conn_proto = p->proto;
     if (p->ts_us > t->last_us)
         t->last_us = p->ts_us;
     t->flow_id = f->flow_id;
@@ -291,15 +325,15 @@ void det_anomaly_flow_end(struct detect *d, const struct flow *f)
     if (dur > MINUTE_US)
         bytes = (uint64_t)((double)bytes * (double)MINUTE_US / (double)dur);
     struct adev *t = dev_find(d, dev, f->ipver, f->ts_last);
-    dev_close(d, t, f->ts_last / MINUTE_US);
-    t->cur[M_BYTES] += bytes;
+    struct bin *b = dev_bin(d, t, f->ts_last);
+    b->v[M_BYTES] += bytes;
     if (f->ts_last > t->last_us)
         t->last_us = f->ts_last;
-    if (bytes > t->top_bytes) {
-        t->top_bytes = bytes;
-        t->top = ch ? f->key.dst : f->key.src;
-        t->top_port = ch ? f->key.dport : f->key.sport;
-        t->top_proto = f->key.proto;
+    if (bytes > b->top_bytes) {
+        b->top_bytes = bytes;
+        b->top = ch ? f->key.dst : f->key.src;
+        b->top_port = ch ? f->key.dport : f->key.sport;
+        b->top_proto = f->key.proto;
         t->flow_id = f->flow_id;
     }
 }
@@ -317,9 +351,9 @@ void det_anomaly_housekeep(struct detect *d, uint64_t now, bool all)
         struct adev *t = &an->t[i];
         if (!t->used)
             continue;
-        dev_close(d, t, min);
-        if (all) { /* end of input: judge the minute being counted, end open episodes */
-            dev_close(d, t, min + 1);
+        dev_advance(d, t, min);
+        if (all) { /* end of input: judge the open minutes, end open episodes */
+            dev_advance(d, t, min + RING);
             for (int m = 0; m < M_COUNT; m++)
                 if (t->ep[m].minutes > 0)
                     raise_episode(d, t, m);
