@@ -365,6 +365,18 @@ static int skip_value(struct ic *c)
     return 0;
 }
 
+/* A top-level key of the sensor's configuration file: `intel:` is read, the rest
+ * passed over. */
+static int inline_key(struct ic *c, bool is_intel, size_t line, bool *found)
+{
+    if (!is_intel)
+        return skip_value(c);
+    if (*found)
+        return fail(c, line, "intel: duplicate key");
+    *found = true;
+    return intel_key(c);
+}
+
 /* The sensor's own configuration file: a mapping of settings (lib/conf reads them)
  * that may hold an `intel:` key with the list of lists; every other key is passed over.
  * *found says whether the key was there. */
@@ -393,17 +405,8 @@ static int inline_document(struct ic *c, bool *found)
             depth = 0;
             break;
         case YAML_SCALAR_EVENT:
-            if (depth != 1)
-                break; /* a scalar document: lib/conf reports it */
-            if (!is_intel) {
-                if ((rc = skip_value(c)) != 0)
-                    return rc;
-                break;
-            }
-            if (*found)
-                return fail(c, line, "intel: duplicate key");
-            *found = true;
-            if ((rc = intel_key(c)) != 0)
+            /* depth 0: a scalar document, lib/conf reports it */
+            if (depth == 1 && (rc = inline_key(c, is_intel, line, found)) != 0)
                 return rc;
             break;
         case YAML_SEQUENCE_START_EVENT:

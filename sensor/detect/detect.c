@@ -541,6 +541,23 @@ static bool intel_configured(const struct sensor_conf *c)
     return c->detect_intel_file[0] != '\0' || c->config_file[0] != '\0';
 }
 
+/* 0 when no list name of the inline lists a is also one of the file's b; else
+ * ERR_INVAL with both places named in err. */
+static int names_unique(const struct sensor_conf *c, const struct intel_conf *a,
+                        const struct intel_conf *b, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < a->n; i++)
+        for (size_t j = 0; j < b->n; j++)
+            if (strcmp(a->lists[i].name, b->lists[j].name) == 0) {
+                snprintf(err, errlen,
+                         "intel list \"%.64s\" is declared both in %s (intel:) and in %s "
+                         "(detect.intel_file); names must be unique",
+                         a->lists[i].name, c->config_file, c->detect_intel_file);
+                return ERR_INVAL;
+            }
+    return 0;
+}
+
 /* Reads the lists: the `intel:` key of the configuration file (inline, first) and the
  * file named by detect.intel_file; both may be given: their lists are loaded together
  * (a name used in both is an error, at most DET_MAX_INTEL_LISTS in all). *out stays
@@ -582,17 +599,7 @@ static int load_intel(const struct sensor_conf *c, struct intel_set **out, char 
     }
     memcpy(all, ic[0].lists, ic[0].n * sizeof(*all));
     memcpy(all + ic[0].n, ic[1].lists, ic[1].n * sizeof(*all));
-    for (size_t i = 0; i < ic[0].n && rc == 0; i++)
-        for (size_t j = 0; j < ic[1].n; j++)
-            if (strcmp(ic[0].lists[i].name, ic[1].lists[j].name) == 0) {
-                snprintf(err, errlen,
-                         "intel list \"%.64s\" is declared both in %s (intel:) and in %s "
-                         "(detect.intel_file); names must be unique",
-                         ic[0].lists[i].name, c->config_file, c->detect_intel_file);
-                rc = ERR_INVAL;
-                break;
-            }
-    if (rc != 0) {
+    if ((rc = names_unique(c, &ic[0], &ic[1], err, errlen)) != 0) {
         xfree(st);
         goto out;
     }

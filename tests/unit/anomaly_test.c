@@ -101,9 +101,9 @@ static void minutes(struct detect *d, const char *dev, unsigned from, unsigned t
     for (unsigned m = from; m < to; m++) {
         uint64_t b = bytes(m), t = T0 + (uint64_t)m * MIN;
         for (unsigned k = 0; k < 4; k++)
-            flow(d, dev, "203.0.113.50", t + k * 12 * SEC, 5 * SEC, b / 4);
+            flow(d, dev, "203.0.113.50", t + (uint64_t)k * 12 * SEC, 5 * SEC, b / 4);
         for (unsigned s = 0; s < 6; s++)
-            detect_housekeep(d, t + s * 10 * SEC);
+            detect_housekeep(d, t + (uint64_t)s * 10 * SEC);
     }
 }
 
@@ -111,7 +111,7 @@ static void minutes(struct detect *d, const char *dev, unsigned from, unsigned t
 static uint64_t steady(unsigned m)
 {
     static const int pct[] = {0, 12, -20, 25, -8, 5, -25, 18, -3, 9, -15, 20, -11};
-    return (uint64_t)(2000000 + 2000000 / 100 * pct[m % 13]);
+    return (uint64_t)(2000000LL + 2000000LL / 100 * pct[m % 13]);
 }
 
 static unsigned spike_at, spike_len;
@@ -229,7 +229,7 @@ static void test_connections(void)
     minutes(d, "192.168.1.23", 0, 70, steady); /* 4 connections a minute */
     uint64_t t = T0 + 70 * MIN;
     for (unsigned i = 0; i < 600; i++) /* 600 in one minute, 1 kB each */
-        flow(d, "192.168.1.23", "198.51.100.8", t + i * 90000, 1000, 1000);
+        flow(d, "192.168.1.23", "198.51.100.8", t + (uint64_t)i * 90000, 1000, 1000);
     minutes(d, "192.168.1.23", 71, 80, steady);
     detect_flush(d);
     CHECK_EQ_U64(ngot, 1);
