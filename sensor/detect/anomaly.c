@@ -365,6 +365,12 @@ void det_anomaly_housekeep(struct detect *d, uint64_t now, bool all)
         struct adev *t = &an->t[i];
         if (!t->used)
             continue;
+        /* idle and judged (no open episode, nothing in the open minutes): its empty
+         * minutes are taught lazily, in closed form, when it is next active; walking
+         * every device every minute was 10% of the sensor's time on the benchmark */
+        if (!all && t->ep[M_BYTES].minutes == 0 && t->ep[M_CONNS].minutes == 0 &&
+            t->last_us / MINUTE_US + RING <= t->minute)
+            continue;
         dev_advance(d, t, min);
         if (all) { /* end of input: judge the open minutes, end open episodes */
             dev_advance(d, t, min + RING);
