@@ -6,10 +6,12 @@
 # addresses and domains up to 1 M), all in the same run. Prints wall and CPU seconds,
 # peak RSS and the ratios; figures go into bench/README.md by hand.
 # Env: RUNS (default 1), BENCH_PCAP (default bench/data/mixed-1G.pcap),
-#      OTASUKE_CORPUS (default ../shared/corpus), N_IND (default 1000000).
+#      OTASUKE_CORPUS (default ../shared/corpus), N_IND (default 1000000),
+#      BENCH_BIN (default build/bin), BASE_SENSOR (another otasuke-sensor, e.g. a copy of main's: its detections run
+#      is interleaved in the same rounds as "detect_base", for an A/B).
 set -eu
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-BIN="$SRC/build/bin"
+BIN=${BENCH_BIN:-$SRC/build/bin}   # BENCH_BIN: a copy, to keep building meanwhile
 PCAP=${BENCH_PCAP:-$SRC/bench/data/mixed-1G.pcap}
 CORPUS=${OTASUKE_CORPUS:-$SRC/../shared/corpus}
 RUNS=${RUNS:-1}
@@ -57,10 +59,14 @@ for r in $(seq "$RUNS"); do
     run1 parsers "$BIN/otasuke-sensor" -q -r "$PCAP" -o "$W/e1.json" --set detect.enabled=no
     run1 detect "$BIN/otasuke-sensor" -q -r "$PCAP" -o "$W/e2.json" --set detect.intel_file="$W/intel.yaml"
     run1 loadonly "$BIN/otasuke-sensor" -q -r "$EMPTY" -o /dev/null --set detect.intel_file="$W/intel.yaml"
+    if [ -n "${BASE_SENSOR:-}" ]; then
+        run1 detect_base "$BASE_SENSOR" -q -r "$PCAP" -o "$W/e3.json" --set detect.intel_file="$W/intel.yaml"
+        run1 parsers_base "$BASE_SENSOR" -q -r "$PCAP" -o "$W/e4.json" --set detect.enabled=no
+    fi
     echo "round $r:" $(grep -c . "$W/all") runs >&2
 done
 cat "$W/all" >&2
-for n in baseline parsers detect loadonly; do
+for n in baseline parsers detect loadonly detect_base parsers_base; do
     awk -v n="$n" '$1==n' "$W/all" | sort -k3,3n | awk -v r="$RUNS" 'NR==int((r+1)/2)'
 done | tee "$W/res"
 "$BIN/otasuke-sensor" -q -r "$SRC/tests/fuzz/corpus/pcapfile/$(ls "$SRC/tests/fuzz/corpus/pcapfile" | head -1)" -o /dev/null \
@@ -72,4 +78,7 @@ awk '{w[$1]=$2; c[$1]=$3; m[$1]=$4} END {
   printf "ratio vs baseline (CPU): parsers %.3f  detect %.3f\n", c["baseline"]/c["parsers"], c["baseline"]/c["detect"];
   printf "detect / parsers-only: wall %.3f  CPU %.3f  (RSS %d → %d KiB)\n", w["parsers"]/w["detect"], c["parsers"]/c["detect"], m["parsers"], m["detect"];
   printf "load of the indicators alone: CPU %.2f s, RSS %d KiB\n", c["loadonly"], m["loadonly"];
-  printf "detect / parsers-only without the load: CPU %.3f\n", c["parsers"]/(c["detect"]-c["loadonly"]) }' "$W/res"
+  printf "detect / parsers-only without the load: CPU %.3f\n", c["parsers"]/(c["detect"]-c["loadonly"]);
+  if ("detect_base" in c) {
+    printf "BASE_SENSOR: detect CPU %.2f s, parsers-only %.2f s; this build: %.2f s, %.2f s\n", c["detect_base"], c["parsers_base"], c["detect"], c["parsers"];
+    printf "BASE_SENSOR detect / parsers-only without the load: CPU %.3f\n", c["parsers_base"]/(c["detect_base"]-c["loadonly"]) } }' "$W/res"

@@ -10,8 +10,10 @@
 #include "ship/ship.h"
 #include "version.h"
 
+#include "otasuke/alloc.h"
 #include "otasuke/conf.h"
 #include "otasuke/err.h"
+#include "otasuke/intel.h"
 #include "otasuke/log.h"
 
 #include <errno.h>
@@ -199,11 +201,34 @@ static int parse_cli(int argc, char **argv, struct cli *cl, char *filter, size_t
 static int load_config(const struct cli *cl, struct sensor_conf *c)
 {
     char err[512];
+    static const char *const inline_blocks[] = {"intel", NULL}; /* lib/intel/conf.c */
     conf_defaults(sensor_conf_table, c);
     if (cl->config != NULL &&
-        conf_load_file(sensor_conf_table, c, cl->config, err, sizeof(err)) != 0) {
+        conf_load_file_skip(sensor_conf_table, c, cl->config, inline_blocks, err, sizeof(err)) !=
+            0) {
         fprintf(stderr, "%s\n", err);
         return ERR_INVAL;
+    }
+    if (cl->config != NULL) {
+        if (strlen(cl->config) >= sizeof(c->config_file)) {
+            fprintf(stderr, "%s: path too long\n", cl->config);
+            return ERR_INVAL;
+        }
+        snprintf(c->config_file, sizeof(c->config_file), "%s", cl->config);
+        /* the inline intel: list is checked here too, so that -T reports a bad entry */
+        struct intel_conf *ic = xcalloc(MEM_CONF, 1, sizeof(*ic));
+        bool found;
+        if (ic == NULL) {
+            fprintf(stderr, "out of memory\n");
+            return ERR_INVAL;
+        }
+        int rc = intel_conf_load_inline(cl->config, ic, &found, err, sizeof(err));
+        intel_conf_free(ic);
+        xfree(ic);
+        if (rc != 0) {
+            fprintf(stderr, "%s\n", err);
+            return ERR_INVAL;
+        }
     }
     for (int i = 0; i < cl->nsets; i++) {
         char name[128];

@@ -413,6 +413,31 @@ const struct conf_item sensor_conf_table[] = {
      "(device, destination, port) pairs tracked at most (the oldest replaced, counted in "
      "stats)",
      NULL},
+    {"detect.beacon.udp", CONF_BOOL, "yes", 0, 0, OFF(detect_beacon_udp),
+     "also judge UDP flows (new flows to one external address and port), except flows that "
+     "carry more than detect.beacon.udp_max_bytes per beat and flows nDPI names a voice, "
+     "video, game or VPN protocol (keep-alives of those are periodic by design)",
+     NULL},
+    {"detect.beacon.udp_max_bytes", CONF_INT, "2048", 1, 1000000000, OFF(detect_beacon_udp_max_bytes),
+     "UDP beacons: most bytes (both directions, whole frames) one beat's flow may carry", NULL},
+    {"detect.anomaly.enabled", CONF_BOOL, "yes", 0, 0, OFF(detect_anomaly),
+     "detect devices whose bytes sent out or new connections per minute are far above "
+     "their own usual level (docs/detections.md)", NULL},
+    {"detect.anomaly.factor", CONF_INT, "10", 2, 1000000, OFF(detect_anomaly_factor),
+     "a minute is anomalous above this many times the device's usual level (EWMA mean "
+     "plus mean deviation) and above the floor", NULL},
+    {"detect.anomaly.bytes_floor", CONF_SIZE, "32 MiB", 1, 1024 * GiB,
+     OFF(detect_anomaly_bytes_floor),
+     "bytes sent out in one minute below which no device is anomalous", NULL},
+    {"detect.anomaly.conns_floor", CONF_INT, "300", 1, 1000000000, OFF(detect_anomaly_conns_floor),
+     "new connections in one minute below which no device is anomalous", NULL},
+    {"detect.anomaly.learn", CONF_DURATION, "1h", 60 * SEC, 30LL * 86400 * SEC,
+     OFF(detect_anomaly_learn),
+     "a device is judged only after this long of learning its usual level (also the EWMA's "
+     "time constant)", NULL},
+    {"detect.anomaly.max_devices", CONF_INT, "4096", 16, 16777216, OFF(detect_anomaly_max_devices),
+     "devices whose usual level is tracked (a fixed table; the least recently active of a "
+     "probe run replaced, counted in stats)", NULL},
     {"detect.spam.enabled", CONF_BOOL, "yes", 0, 0, OFF(detect_spam),
      "spam and mail abuse from SMTP: sender domain mismatch, impersonating display names, "
      "bulk mail, dangerous attachments (docs/detections.md)", NULL},

@@ -140,6 +140,9 @@ struct sensor_conf {
     bool detect_enabled;
     char detect_home_net[CONF_STR_MAX];
     char detect_intel_file[CONF_STR_MAX];
+    /* not a setting: the configuration file loaded (-c), whose `intel:` key holds
+     * inline intel lists (lib/intel/conf.c); "" when none */
+    char config_file[CONF_STR_MAX];
     uint64_t detect_agg_window;
     uint64_t detect_agg_max_span;
     int64_t detect_max_pending;
@@ -170,6 +173,14 @@ struct sensor_conf {
     uint64_t detect_beacon_min_interval;
     uint64_t detect_beacon_max_interval;
     int64_t detect_beacon_max_trackers;
+    bool detect_beacon_udp;
+    int64_t detect_beacon_udp_max_bytes;
+    bool detect_anomaly;
+    int64_t detect_anomaly_factor;
+    uint64_t detect_anomaly_bytes_floor;
+    int64_t detect_anomaly_conns_floor;
+    uint64_t detect_anomaly_learn;
+    int64_t detect_anomaly_max_devices;
     bool detect_spam;
     int64_t detect_spam_bulk_messages;
     int64_t detect_spam_bulk_recipients;

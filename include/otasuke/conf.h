@@ -59,6 +59,14 @@ int conf_load_file(const struct conf_item *tab, void *dst, const char *path, cha
 /* Same from a buffer (for tests and fuzzing); `name` is used in messages. */
 int conf_load_buf(const struct conf_item *tab, void *dst, const char *name, const char *buf,
                   size_t len, char *err, size_t errlen);
+/* The same, leaving the values of the top-level keys named in skip (a NULL-terminated
+ * list of at most 32 names, or NULL) to another reader: their values (a scalar, list or
+ * mapping) are passed over unchecked, e.g. the sensor's `intel:` list of lists, which
+ * lib/intel/conf.c reads from the same file. A skipped key given twice is an error. */
+int conf_load_file_skip(const struct conf_item *tab, void *dst, const char *path,
+                        const char *const *skip, char *err, size_t errlen);
+int conf_load_buf_skip(const struct conf_item *tab, void *dst, const char *name, const char *buf,
+                       size_t len, const char *const *skip, char *err, size_t errlen);
 /* Prints "name: value" for every item, in the table's order (-T). */
 void conf_print(const struct conf_item *tab, const void *src, FILE *out);
 /* Prints the table as documentation (--help-config). */

@@ -251,6 +251,14 @@ int intel_conf_load(const char *path, struct intel_conf *out, char *err, size_t 
 /* The same from a buffer (tests, fuzzing); base_dir for relative paths (may be ""). */
 int intel_conf_parse(const char *name, const char *buf, size_t len, const char *base_dir,
                      struct intel_conf *out, char *err, size_t errlen);
+/* The `intel:` key of the sensor's own YAML configuration file at path (every other
+ * top-level key is passed over: lib/conf reads those, conf_load_file_skip). *found
+ * says whether the file has the key; without it out holds no list. Errors as
+ * intel_conf_load ("path:line: reason", lines of the configuration file). */
+int intel_conf_load_inline(const char *path, struct intel_conf *out, bool *found, char *err,
+                           size_t errlen);
+int intel_conf_parse_inline(const char *name, const char *buf, size_t len, const char *base_dir,
+                            struct intel_conf *out, bool *found, char *err, size_t errlen);
 void intel_conf_free(struct intel_conf *c);
 /* True for the intel categories a list may carry (c2, malware, ..., see
  * docs/detections.md); the sensor maps each to a signature (det_sig_for_intel_category). */

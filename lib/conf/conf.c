@@ -437,6 +437,8 @@ struct ld {
     char *err;
     size_t errlen;
     uint64_t *seen; /* per item: bit k = section with k dots seen, bit 63 = the setting */
+    const char *const *skip; /* top-level keys left to another reader (NULL: none) */
+    unsigned skipped;        /* bit i: skip[i] was seen (a duplicate is an error) */
     yaml_parser_t yp;
     char path[CONF_NAME_MAX];
     int docs;
@@ -558,6 +560,36 @@ static int load_section(struct ld *l, size_t nlen, int depth, size_t key_line0)
     return rc;
 }
 
+/* Consumes the value of a skipped key (a scalar, or a whole list or mapping). */
+static int skip_value(struct ld *l)
+{
+    int depth = 0;
+    do {
+        yaml_event_t v;
+        int rc = next_event(l, &v);
+        if (rc != 0)
+            return rc;
+        switch (v.type) {
+        case YAML_MAPPING_START_EVENT:
+        case YAML_SEQUENCE_START_EVENT:
+            depth++;
+            break;
+        case YAML_MAPPING_END_EVENT:
+        case YAML_SEQUENCE_END_EVENT:
+            depth--;
+            break;
+        case YAML_ALIAS_EVENT:
+            ld_err(l, v.start_mark.line, l->path, "aliases are not supported");
+            yaml_event_delete(&v);
+            return ERR_INVAL;
+        default:
+            break;
+        }
+        yaml_event_delete(&v);
+    } while (depth > 0);
+    return 0;
+}
+
 /* Handles one key event k of a mapping whose dotted prefix is path[0..plen). */
 static int load_key(struct ld *l, const yaml_event_t *k, size_t plen, int depth)
 {
@@ -574,6 +606,16 @@ static int load_key(struct ld *l, const yaml_event_t *k, size_t plen, int depth)
     memcpy(l->path + plen + (plen ? 1 : 0), key, klen);
     l->path[nlen] = '\0';
 
+    for (unsigned i = 0; plen == 0 && l->skip != NULL && i < 32 && l->skip[i] != NULL; i++) {
+        if (strcmp(l->skip[i], l->path) != 0)
+            continue;
+        if (l->skipped & (1u << i)) {
+            ld_err(l, line0, l->path, "duplicate key");
+            return ERR_INVAL;
+        }
+        l->skipped |= 1u << i;
+        return skip_value(l);
+    }
     const struct conf_item *it = conf_find(l->tab, l->path);
     long idx = it ? it - l->tab : find_section(l->tab, l->path, nlen);
     unsigned dots = 0;
@@ -658,8 +700,15 @@ static int load_stream(struct ld *l)
 int conf_load_buf(const struct conf_item *tab, void *dst, const char *name, const char *buf,
                   size_t len, char *err, size_t errlen)
 {
+    return conf_load_buf_skip(tab, dst, name, buf, len, NULL, err, errlen);
+}
+
+int conf_load_buf_skip(const struct conf_item *tab, void *dst, const char *name, const char *buf,
+                       size_t len, const char *const *skip, char *err, size_t errlen)
+{
     int rc = ERR_NOMEM;
-    struct ld l = {.tab = tab, .file = name, .buf = buf, .len = len, .err = err, .errlen = errlen};
+    struct ld l = {.tab = tab, .file = name, .buf = buf, .len = len, .err = err, .errlen = errlen,
+                   .skip = skip};
     size_t n = 0, end = 1;
     bool yp_init = false;
     for (const struct conf_item *it = tab; it->name != NULL; it++, n++)
@@ -729,6 +778,12 @@ static int slurp(int fd, char **out, size_t *outlen)
 int conf_load_file(const struct conf_item *tab, void *dst, const char *path, char *err,
                    size_t errlen)
 {
+    return conf_load_file_skip(tab, dst, path, NULL, err, errlen);
+}
+
+int conf_load_file_skip(const struct conf_item *tab, void *dst, const char *path,
+                        const char *const *skip, char *err, size_t errlen)
+{
     char *buf = NULL;
     size_t len = 0;
     int rc = ERR_IO;
@@ -745,7 +800,7 @@ int conf_load_file(const struct conf_item *tab, void *dst, const char *path, cha
     else if (rc != 0)
         snprintf(err, errlen, "%s: out of memory", path);
     else
-        rc = conf_load_buf(tab, dst, path, buf, len, err, errlen);
+        rc = conf_load_buf_skip(tab, dst, path, buf, len, skip, err, errlen);
     close(fd);
     xfree(buf);
     return rc == ERR_LIMIT ? ERR_INVAL : rc;

@@ -16,6 +16,9 @@
  *       ca_file: certs/feed-ca.pem              # https: the CA bundle to trust instead
  *                                               # of the system's
  *
+ * The same `intel:` key may instead sit in the sensor's own configuration file
+ * (intel_conf_load_inline: every other top-level key is passed over).
+ *
  * Errors name the file and line. Every string lives in one bounded arena
  * (out->strings); at most INTEL_CONF_MAX_LISTS entries; aliases are refused.
  */
@@ -350,8 +353,80 @@ static int document(struct ic *c)
     }
 }
 
-int intel_conf_parse(const char *name, const char *buf, size_t len, const char *base_dir,
-                         struct intel_conf *out, char *err, size_t errlen)
+/* Consumes one value (a scalar, or a whole list or mapping). */
+static int skip_value(struct ic *c)
+{
+    int depth = 0;
+    do {
+        yaml_event_t ev;
+        int rc = next(c, &ev);
+        if (rc != 0)
+            return rc;
+        if (ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_SEQUENCE_START_EVENT)
+            depth++;
+        else if (ev.type == YAML_MAPPING_END_EVENT || ev.type == YAML_SEQUENCE_END_EVENT)
+            depth--;
+        yaml_event_delete(&ev);
+    } while (depth > 0);
+    return 0;
+}
+
+/* A top-level key of the sensor's configuration file: `intel:` is read, the rest
+ * passed over. */
+static int inline_key(struct ic *c, bool is_intel, size_t line, bool *found)
+{
+    if (!is_intel)
+        return skip_value(c);
+    if (*found)
+        return fail(c, line, "intel: duplicate key");
+    *found = true;
+    return intel_key(c);
+}
+
+/* The sensor's own configuration file: a mapping of settings (lib/conf reads them)
+ * that may hold an `intel:` key with the list of lists; every other key is passed over.
+ * *found says whether the key was there. */
+static int inline_document(struct ic *c, bool *found)
+{
+    yaml_event_t ev;
+    int rc;
+    int depth = 0; /* 1: inside the top-level mapping */
+    for (;;) {
+        if ((rc = next(c, &ev)) != 0)
+            return rc;
+        size_t line = ev.start_mark.line;
+        yaml_event_type_t t = ev.type;
+        bool is_intel =
+            t == YAML_SCALAR_EVENT && strcmp((char *)ev.data.scalar.value, "intel") == 0;
+        yaml_event_delete(&ev);
+        switch (t) {
+        case YAML_STREAM_END_EVENT:
+            return 0;
+        case YAML_MAPPING_START_EVENT:
+            if (depth != 0)
+                return fail(c, line, "keys must be plain names");
+            depth = 1;
+            break;
+        case YAML_MAPPING_END_EVENT:
+            depth = 0;
+            break;
+        case YAML_SCALAR_EVENT:
+            /* depth 0: a scalar document, lib/conf reports it */
+            if (depth == 1 && (rc = inline_key(c, is_intel, line, found)) != 0)
+                return rc;
+            break;
+        case YAML_SEQUENCE_START_EVENT:
+            if (depth == 0)
+                return fail(c, line, "expected a mapping of settings at the top level");
+            return fail(c, line, "keys must be plain names");
+        default:
+            break;
+        }
+    }
+}
+
+static int parse_common(const char *name, const char *buf, size_t len, const char *base_dir,
+                        struct intel_conf *out, bool *inline_found, char *err, size_t errlen)
 {
     struct ic c = {
         .name = name, .base = base_dir ? base_dir : "", .out = out, .err = err, .errlen = errlen};
@@ -363,12 +438,41 @@ int intel_conf_parse(const char *name, const char *buf, size_t len, const char *
         return ERR_NOMEM;
     }
     yaml_parser_set_input_string(&c.yp, (const unsigned char *)buf, len);
-    int rc = document(&c);
+    int rc = inline_found ? inline_document(&c, inline_found) : document(&c);
     yaml_parser_delete(&c.yp);
     return rc;
 }
 
+int intel_conf_parse_inline(const char *name, const char *buf, size_t len, const char *base_dir,
+                            struct intel_conf *out, bool *found, char *err, size_t errlen)
+{
+    *found = false;
+    return parse_common(name, buf, len, base_dir, out, found, err, errlen);
+}
+
+int intel_conf_parse(const char *name, const char *buf, size_t len, const char *base_dir,
+                         struct intel_conf *out, char *err, size_t errlen)
+{
+    return parse_common(name, buf, len, base_dir, out, NULL, err, errlen);
+}
+
+static int load_common(const char *path, struct intel_conf *out, bool *inline_found, char *err,
+                       size_t errlen);
+
 int intel_conf_load(const char *path, struct intel_conf *out, char *err, size_t errlen)
+{
+    return load_common(path, out, NULL, err, errlen);
+}
+
+int intel_conf_load_inline(const char *path, struct intel_conf *out, bool *found, char *err,
+                           size_t errlen)
+{
+    *found = false;
+    return load_common(path, out, found, err, errlen);
+}
+
+static int load_common(const char *path, struct intel_conf *out, bool *inline_found, char *err,
+                       size_t errlen)
 {
     memset(out, 0, sizeof(*out));
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -408,7 +512,7 @@ int intel_conf_load(const char *path, struct intel_conf *out, char *err, size_t 
         *slash = '\0';
     else
         base[0] = '\0';
-    rc = intel_conf_parse(path, buf, len, base, out, err, errlen);
+    rc = parse_common(path, buf, len, base, out, inline_found, err, errlen);
 out:
     xfree(buf);
     close(fd);

@@ -3,9 +3,15 @@
  * little jitter; people and browsers do not.
  *
  * Per (internal device, external address, port, protocol) a tracker keeps the start
- * times of the last BEATS new TCP connections (client SYN). UDP is left out: voice,
- * game and NAT keep-alive traffic opens UDP flows at fixed periods by design
- * (discord.pcap: a new source port to the voice server every 60.0 s).
+ * times of the last BEATS new TCP connections (client SYN) and, with
+ * detect.beacon.udp, new UDP flows. Voice, game and NAT keep-alive traffic opens UDP
+ * flows at fixed periods by design (discord.pcap: a new source port to the voice
+ * server every 60.0 s), so a UDP flow is a beat only when it ends (its bytes and nDPI's
+ * verdict known) and it carried at most detect.beacon.udp_max_bytes (both directions,
+ * whole frames: a call or a game session carries far more) and nDPI did not name a
+ * voice, media, streaming, game or VPN protocol or category (udp_excluded). A UDP
+ * beat's time is its flow's start; flows end in timeout order, so a beat older than
+ * the tracker's latest is dropped.
  * Connections closer than detect.beacon.min_interval to the previous beat are the
  * same beat (an implant or a browser opening two connections at once). Once the
  * tracker has detect.beacon.min_connections beats, the intervals between them are
@@ -31,6 +37,7 @@
  */
 #include "detect/detect_int.h"
 
+#include "app/appid.h"
 #include "output/eve.h"
 #include "otasuke/alloc.h"
 
@@ -164,7 +171,14 @@ static void raise_beacon(struct detect *d, struct beacon *t, uint64_t period, ui
     t->unraised = 0;
 }
 
-static struct beacon *beacon_find(struct detect *d, const struct pkt *p, bool *fresh)
+/* The tuple a beat is tracked by (device, destination, port, protocol) and its flow. */
+struct beat_key {
+    const struct addr *src, *dst;
+    uint16_t sport, dport;
+    uint8_t proto, ipver;
+};
+
+static struct beacon *beacon_find(struct detect *d, const struct beat_key *b, bool *fresh)
 {
     struct det_beacon *bt = d->beacon;
     struct {
@@ -173,18 +187,18 @@ static struct beacon *beacon_find(struct detect *d, const struct pkt *p, bool *f
         uint8_t proto;
     } key;
     memset(&key, 0, sizeof(key));
-    key.s = p->src;
-    key.t = p->dst;
-    key.port = p->dport;
-    key.proto = p->proto;
+    key.s = *b->src;
+    key.t = *b->dst;
+    key.port = b->dport;
+    key.proto = b->proto;
     unsigned h = (unsigned)siphash24(&d->hk, &key, sizeof(key));
     struct beacon *victim = NULL;
     *fresh = false;
     for (unsigned k = 0; k < PROBES; k++) {
         struct beacon *t = &bt->t[(h + k) & (bt->n - 1)];
-        if (t->used && t->dport == p->dport && t->proto == p->proto &&
-            memcmp(&t->src, &p->src, sizeof(p->src)) == 0 &&
-            memcmp(&t->dst, &p->dst, sizeof(p->dst)) == 0)
+        if (t->used && t->dport == b->dport && t->proto == b->proto &&
+            memcmp(&t->src, b->src, sizeof(*b->src)) == 0 &&
+            memcmp(&t->dst, b->dst, sizeof(*b->dst)) == 0)
             return t;
         if (victim == NULL || (victim->used && (!t->used || t->last < victim->last)))
             victim = t;
@@ -193,37 +207,38 @@ static struct beacon *beacon_find(struct detect *d, const struct pkt *p, bool *f
         d->beacon_evicted++;
     memset(victim, 0, sizeof(*victim));
     victim->used = true;
-    victim->src = p->src;
-    victim->dst = p->dst;
-    victim->dport = p->dport;
-    victim->sport = p->sport;
-    victim->proto = p->proto;
-    victim->ipver = p->ipver;
+    victim->src = *b->src;
+    victim->dst = *b->dst;
+    victim->dport = b->dport;
+    victim->sport = b->sport;
+    victim->proto = b->proto;
+    victim->ipver = b->ipver;
     *fresh = true;
     return victim;
 }
 
-void det_beacon_flow_new(struct detect *d, const struct flow *f, const struct pkt *p)
+/* Checks shared by TCP and UDP: an internal device to an external unicast address on
+ * a port not polled by design, not a P2P device. */
+static bool eligible(struct detect *d, const struct addr *src, const struct addr *dst,
+                     uint16_t dport, uint64_t ts)
+{
+    if (ignored_port(dport) || !det_is_home(d, src) || det_is_home(d, dst) || broadcastish(dst))
+        return false;
+    return !det_policy_is_p2p(d, src, ts); /* P2P clients ping their peers (policy.c) */
+}
+
+/* One connection of b at ts: a beat, then the judgement. */
+static void beat(struct detect *d, const struct beat_key *b, uint64_t ts, uint64_t flow_id)
 {
     const struct sensor_conf *c = d->conf;
-    if (d->beacon == NULL || d->beacon->t == NULL)
-        return;
-    if (p->proto != IPPROTO_TCP || (p->tcp_flags & (TH_SYN | TH_ACK)) != TH_SYN)
-        return;
-    if (ignored_port(p->dport) || !det_is_home(d, &p->src) || det_is_home(d, &p->dst) ||
-        broadcastish(&p->dst))
-        return;
-    if (det_policy_is_p2p(d, &p->src, p->ts_us))
-        return; /* P2P clients ping their peers at fixed periods (policy.c) */
     bool fresh;
-    struct beacon *t = beacon_find(d, p, &fresh);
-    uint64_t ts = p->ts_us;
+    struct beacon *t = beacon_find(d, b, &fresh);
     if (ts > t->last)
         t->last = ts;
     if (!fresh) {
         uint64_t prev = t->beat[(t->nbeats - 1) % BEATS];
         if (ts < prev + c->detect_beacon_min_interval)
-            return; /* the same beat */
+            return; /* the same beat (or, UDP, an older flow ending late) */
         if (ts > prev + 2 * c->detect_beacon_max_interval) {
             t->nbeats = 0; /* silent too long: a new series */
             t->raised = 0;
@@ -233,8 +248,8 @@ void det_beacon_flow_new(struct detect *d, const struct flow *f, const struct pk
     t->beat[t->nbeats % BEATS] = ts;
     t->nbeats++;
     t->unraised++;
-    t->flow_id = f->flow_id;
-    t->sport = p->sport;
+    t->flow_id = flow_id;
+    t->sport = b->sport;
     if (t->nbeats < (uint32_t)c->detect_beacon_min)
         return;
     uint64_t beats[BEATS];
@@ -251,4 +266,56 @@ void det_beacon_flow_new(struct detect *d, const struct flow *f, const struct pk
     if (t->raised == 0 || ts >= t->raised + c->detect_agg_max_span ||
         period < c->detect_agg_window)
         raise_beacon(d, t, period, ts);
+}
+
+void det_beacon_flow_new(struct detect *d, const struct flow *f, const struct pkt *p)
+{
+    if (d->beacon == NULL || d->beacon->t == NULL)
+        return;
+    if (p->proto != IPPROTO_TCP || (p->tcp_flags & (TH_SYN | TH_ACK)) != TH_SYN)
+        return;
+    if (!eligible(d, &p->src, &p->dst, p->dport, p->ts_us))
+        return;
+    struct beat_key b = {&p->src, &p->dst, p->sport, p->dport, p->proto, p->ipver};
+    beat(d, &b, p->ts_us, f->flow_id);
+}
+
+/* nDPI verdicts whose UDP flows are periodic by design: calls, conferencing, media,
+ * games, VPNs and NAT traversal (names as appid_proto_name / appid_category_name). */
+static bool udp_excluded(const struct detect *d, const struct flow *f)
+{
+    static const char *const cats[] = {"VoIP", "Media", "Streaming", "Music", "Video", "Game",
+                                       "VPN"};
+    static const char *const protos[] = {"STUN", "RTP", "RTCP", "SIP", "IPsec", "WireGuard",
+                                         "OpenVPN", "Discord", "Zoom", "Skype_Teams",
+                                         "WhatsAppCall", "GoogleCall"};
+    if (d->appid == NULL || f->app_proto_master + f->app_proto_app + f->app_category == 0)
+        return false;
+    const char *cn = appid_category_name(d->appid, f->app_category);
+    for (size_t i = 0; cn != NULL && i < sizeof(cats) / sizeof(cats[0]); i++)
+        if (strcmp(cn, cats[i]) == 0)
+            return true;
+    const char *an = appid_proto_name(d->appid, f->app_proto_app);
+    const char *mn = appid_proto_name(d->appid, f->app_proto_master);
+    for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
+        if ((an != NULL && strcmp(an, protos[i]) == 0) ||
+            (mn != NULL && strcmp(mn, protos[i]) == 0))
+            return true;
+    return false;
+}
+
+void det_beacon_flow_end(struct detect *d, const struct flow *f)
+{
+    const struct sensor_conf *c = d->conf;
+    if (d->beacon == NULL || d->beacon->t == NULL || !c->detect_beacon_udp ||
+        f->key.proto != IPPROTO_UDP)
+        return;
+    if (f->bytes[0] + f->bytes[1] > (uint64_t)c->detect_beacon_udp_max_bytes)
+        return; /* a call, a game session, a download: not a beat */
+    if (!eligible(d, &f->key.src, &f->key.dst, f->key.dport, f->ts_start) ||
+        udp_excluded(d, f))
+        return;
+    struct beat_key b = {&f->key.src, &f->key.dst, f->key.sport, f->key.dport, f->key.proto,
+                         f->ipver};
+    beat(d, &b, f->ts_start, f->flow_id);
 }

@@ -56,6 +56,7 @@ struct det_agg {
     int *bucket;
     unsigned nslot, nbucket, used;
     int free_head;
+    uint64_t due; /* no pending alert is due before (a lower bound; agg_expire) */
 };
 
 struct det_mac_ent {
@@ -491,6 +492,11 @@ void det_raise(struct detect *d, const struct det_alert *a)
     p->key_addr = key.k;
     p->target = key.target;
     fill_pending(d, p, a, dir, dev, dev != NULL);
+    uint64_t due = p->last + d->conf->detect_agg_window;
+    if (p->first + d->conf->detect_agg_max_span < due)
+        due = p->first + d->conf->detect_agg_max_span;
+    if (due < ag->due)
+        ag->due = due; /* repeats only move a deadline later */
     p->next = ag->bucket[h & (ag->nbucket - 1)];
     ag->bucket[h & (ag->nbucket - 1)] = i;
 }
@@ -499,65 +505,125 @@ static void agg_expire(struct detect *d, uint64_t now, bool all)
 {
     struct det_agg *a = d->agg;
     const struct sensor_conf *c = d->conf;
-    if (a->used == 0)
-        return;
+    if (a->used == 0 || (!all && now < a->due))
+        return; /* walking the whole table every second cost 1.6% on the benchmark */
     /* In time order, so that the output stays sorted by first_seen where it can. */
     for (;;) {
         int best = -1;
+        uint64_t next = UINT64_MAX;
         for (unsigned i = 0; i < a->nslot; i++) {
             const struct det_pending *p = &a->slot[i];
             if (!p->used)
                 continue;
-            bool due = all || now >= p->last + c->detect_agg_window ||
-                       now >= p->first + c->detect_agg_max_span;
+            uint64_t dl = p->last + c->detect_agg_window;
+            if (p->first + c->detect_agg_max_span < dl)
+                dl = p->first + c->detect_agg_max_span;
+            bool due = all || now >= dl;
             if (due && (best < 0 || p->first < a->slot[best].first))
                 best = (int)i;
+            if (!due && dl < next)
+                next = dl;
         }
-        if (best < 0)
+        if (best < 0) {
+            a->due = next;
             return;
+        }
         agg_close(d, best);
     }
 }
 
 /* ---- intel ----------------------------------------------------------------------- */
 
+/* True when the lists come from somewhere: detect.intel_file, or an `intel:` key in the
+ * configuration file (looked for at load time; a file without it adds nothing). */
+static bool intel_configured(const struct sensor_conf *c)
+{
+    return c->detect_intel_file[0] != '\0' || c->config_file[0] != '\0';
+}
+
+/* 0 when no list name of the inline lists a is also one of the file's b; else
+ * ERR_INVAL with both places named in err. */
+static int names_unique(const struct sensor_conf *c, const struct intel_conf *a,
+                        const struct intel_conf *b, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < a->n; i++)
+        for (size_t j = 0; j < b->n; j++)
+            if (strcmp(a->lists[i].name, b->lists[j].name) == 0) {
+                snprintf(err, errlen,
+                         "intel list \"%.64s\" is declared both in %s (intel:) and in %s "
+                         "(detect.intel_file); names must be unique",
+                         a->lists[i].name, c->config_file, c->detect_intel_file);
+                return ERR_INVAL;
+            }
+    return 0;
+}
+
+/* Reads the lists: the `intel:` key of the configuration file (inline, first) and the
+ * file named by detect.intel_file; both may be given: their lists are loaded together
+ * (a name used in both is an error, at most DET_MAX_INTEL_LISTS in all). *out stays
+ * NULL (and 0 is returned) when neither declares a list. */
 static int load_intel(const struct sensor_conf *c, struct intel_set **out, char *err,
                       size_t errlen)
 {
-    struct intel_conf *ic = xcalloc(MEM_CONF, 1, sizeof(*ic));
+    struct intel_conf *ic = xcalloc(MEM_CONF, 2, sizeof(*ic)); /* [0] inline, [1] file */
+    struct intel_list_conf *all = NULL;
     int rc = ERR_NOMEM;
     *out = NULL;
     if (ic == NULL) {
         snprintf(err, errlen, "out of memory reading the intel file");
         return rc;
     }
-    rc = intel_conf_load(c->detect_intel_file, ic, err, errlen);
-    if (rc != 0)
+    bool found = false;
+    if (c->config_file[0] != '\0' &&
+        (rc = intel_conf_load_inline(c->config_file, &ic[0], &found, err, errlen)) != 0)
         goto out;
-    struct intel_load_stats *st = xcalloc(MEM_CONF, ic->n ? ic->n : 1, sizeof(*st));
-    if (st == NULL) {
+    if (c->detect_intel_file[0] != '\0' &&
+        (rc = intel_conf_load(c->detect_intel_file, &ic[1], err, errlen)) != 0)
+        goto out;
+    size_t n = ic[0].n + ic[1].n;
+    rc = 0;
+    if (n == 0 && !found && c->detect_intel_file[0] == '\0')
+        goto out; /* no intel: key and no intel file */
+    if (n > DET_MAX_INTEL_LISTS) {
+        snprintf(err, errlen, "%s: more than %d intel lists with those of %s", c->config_file,
+                 DET_MAX_INTEL_LISTS, c->detect_intel_file);
+        rc = ERR_INVAL;
+        goto out;
+    }
+    all = xcalloc(MEM_CONF, n ? n : 1, sizeof(*all));
+    struct intel_load_stats *st = xcalloc(MEM_CONF, n ? n : 1, sizeof(*st));
+    if (all == NULL || st == NULL) {
+        xfree(st);
         rc = ERR_NOMEM;
         goto out;
     }
+    memcpy(all, ic[0].lists, ic[0].n * sizeof(*all));
+    memcpy(all + ic[0].n, ic[1].lists, ic[1].n * sizeof(*all));
+    if ((rc = names_unique(c, &ic[0], &ic[1], err, errlen)) != 0) {
+        xfree(st);
+        goto out;
+    }
     uint64_t t0 = ts_mono_us();
-    *out = intel_set_load_conf(ic->lists, ic->n, st);
+    *out = intel_set_load_conf(all, n, st);
     if (*out == NULL) {
         snprintf(err, errlen, "%s: an intel list could not be loaded (see the log)",
-                 c->detect_intel_file);
+                 c->detect_intel_file[0] ? c->detect_intel_file : c->config_file);
         rc = ERR_INVAL;
     } else {
-        for (size_t i = 0; i < ic->n; i++) {
-            log_notice("detect", "intel list=%s loaded=%llu rejected=%llu%s%s", ic->lists[i].name,
+        for (size_t i = 0; i < n; i++) {
+            log_notice("detect", "intel list=%s loaded=%llu rejected=%llu%s%s", all[i].name,
                        (unsigned long long)st[i].loaded, (unsigned long long)st[i].rejected,
                        st[i].first_error[0] ? " first_error=" : "", st[i].first_error);
         }
-        log_notice("detect", "intel lists=%zu bytes=%llu load_ms=%llu", ic->n,
+        log_notice("detect", "intel lists=%zu inline=%zu bytes=%llu load_ms=%llu", n, ic[0].n,
                    (unsigned long long)intel_set_bytes(*out),
                    (unsigned long long)((ts_mono_us() - t0) / 1000));
     }
     xfree(st);
 out:
-    intel_conf_free(ic);
+    xfree(all);
+    intel_conf_free(&ic[0]);
+    intel_conf_free(&ic[1]);
     xfree(ic);
     return rc;
 }
@@ -651,7 +717,7 @@ static struct det_reloader *reloader_new(const struct sensor_conf *c)
 
 int detect_reload(struct detect *d, char *err, size_t errlen)
 {
-    if (d->conf->detect_intel_file[0] == '\0')
+    if (!intel_configured(d->conf))
         return 0;
     if (d->rl == NULL) {
         d->rl = reloader_new(d->conf);
@@ -719,6 +785,7 @@ struct detect *detect_new(const struct sensor_conf *c, const struct detect_host 
     d->macs = xcalloc(MEM_CORE, 1, sizeof(*d->macs));
     d->behav = det_behav_new(c);
     d->beacon = det_beacon_new(c);
+    d->anomaly = det_anomaly_new(c);
     d->policy = det_policy_new(c, err, errlen);
     if (d->policy == NULL)
         goto fail;
@@ -726,7 +793,7 @@ struct detect *detect_new(const struct sensor_conf *c, const struct detect_host 
     if (c->detect_dga && (d->dga = det_dga_new(c, err, errlen)) == NULL)
         goto fail;
     if (d->agg == NULL || d->macs == NULL || d->behav == NULL || d->beacon == NULL ||
-        (c->detect_spam && !d->spam) ||
+        d->anomaly == NULL || (c->detect_spam && !d->spam) ||
         jw_init(&d->jw, 4096, c->max_event_size) != 0) {
         snprintf(err, errlen, "out of memory setting up the detections");
         goto fail;
@@ -744,11 +811,12 @@ struct detect *detect_new(const struct sensor_conf *c, const struct detect_host 
     if (c->detect_files && (c->yara_rules[0] != '\0' || c->clamav_db[0] != '\0') &&
         (d->scan = det_filescan_new(c, err, errlen)) == NULL)
         goto fail;
-    if (c->detect_intel_file[0] != '\0') {
+    if (intel_configured(c)) {
         struct intel_set *s;
         if (load_intel(c, &s, err, errlen) != 0)
             goto fail;
-        intel_slot_swap(&d->intel, s);
+        if (s != NULL)
+            intel_slot_swap(&d->intel, s);
     }
     return d;
 fail:
@@ -768,6 +836,7 @@ void detect_free(struct detect *d)
     xfree(d->macs);
     det_behav_free(d->behav);
     det_beacon_free(d->beacon);
+    det_anomaly_free(d->anomaly);
     det_policy_free(d->policy);
     det_spam_free(d->spam);
     det_dga_free(d->dga);
@@ -785,12 +854,14 @@ void detect_flow_new(struct detect *d, const struct flow *f, const struct pkt *p
     det_intel_flow(d, f, p);
     det_behav_flow_new(d, f, p);
     det_beacon_flow_new(d, f, p);
+    det_anomaly_flow_new(d, f, p);
     det_probes_flow_new(d, p);
 }
 
 void detect_set_appid(struct detect *d, const struct appid *a)
 {
     det_policy_set_appid(d->policy, a);
+    d->appid = a;
 }
 
 void detect_flow_app(struct detect *d, const struct flow *f, uint64_t ts_us)
@@ -802,6 +873,8 @@ void detect_flow_app(struct detect *d, const struct flow *f, uint64_t ts_us)
 void detect_flow_end(struct detect *d, const struct flow *f)
 {
     det_behav_flow_end(d, f);
+    det_beacon_flow_end(d, f);
+    det_anomaly_flow_end(d, f);
 }
 
 bool detect_event_begin(struct detect *d, const char *line, size_t len, const char *type,
@@ -839,12 +912,14 @@ void detect_housekeep(struct detect *d, uint64_t now_us)
 {
     d->now = now_us;
     det_behav_housekeep(d, now_us, false);
+    det_anomaly_housekeep(d, now_us, false);
     agg_expire(d, now_us, false);
 }
 
 void detect_flush(struct detect *d)
 {
     det_behav_housekeep(d, d->now, true);
+    det_anomaly_housekeep(d, d->now, true);
     agg_expire(d, d->now, true);
 }
 
@@ -869,6 +944,7 @@ void detect_stats(const struct detect *d, struct jw *w)
     jw_u64(w, "beacon_evicted", d->beacon_evicted);
     det_dga_stats(d, w);
     jw_u64(w, "url_category_unwatched", d->urlcat_unwatched);
+    jw_u64(w, "anomaly_evicted", d->anomaly_evicted);
     const struct intel_set *s = intel_slot_get(&d->intel);
     jw_u64(w, "intel_bytes", s ? intel_set_bytes(s) : 0);
     jw_obj_open(w, "by_signature");

@@ -54,6 +54,7 @@ struct det_beacon;   /* beacon.c */
 struct appid;
 struct det_spam;     /* spam.c */
 struct det_dga;      /* dga.c */
+struct det_anomaly;  /* anomaly.c */
 
 struct detect {
     const struct sensor_conf *conf;
@@ -72,6 +73,8 @@ struct detect {
     struct det_spam *spam;   /* NULL when detect.spam.enabled is off */
     struct det_dga *dga;     /* dga.c; NULL when detect.dga.enabled is off */
     uint64_t urlcat_unwatched; /* urlcat.c: category-list hits of unwatched categories */
+    struct det_anomaly *anomaly;
+    const struct appid *appid; /* detect_set_appid (names of nDPI verdicts); may be NULL */
     const char *ev_line;     /* the event being read (detect_event_begin .. _end) */
     size_t ev_len;
     struct det_probes *probes; /* probes.c; NULL when stats.probes.enabled is off */
@@ -85,6 +88,7 @@ struct detect {
     uint64_t reloads, reload_fails, files_checked;
     uint64_t by_sig[SIG_COUNT];
     uint64_t suppressed, p2p_evicted, p2p_scans_ignored, beacon_evicted;
+    uint64_t anomaly_evicted;
     struct { /* content.c: archives looked into (stats detect.archives) */
         uint64_t inspected, partial, members, with_exe, encrypted, errors, bombs, capped;
     } arc;
@@ -142,10 +146,20 @@ void det_policy_flow_app(struct detect *d, const struct flow *f, uint16_t master
 struct det_beacon *det_beacon_new(const struct sensor_conf *c);
 void det_beacon_free(struct det_beacon *b);
 void det_beacon_flow_new(struct detect *d, const struct flow *f, const struct pkt *p);
+/* UDP beats are judged when their flow ends (bytes and nDPI's verdict known). */
+void det_beacon_flow_end(struct detect *d, const struct flow *f);
 /* The judgement on n beat times (ascending): true when regular; *median the period. */
 bool det_beacon_regular(const uint64_t *beats, unsigned n, unsigned jitter_pct, uint64_t min_iv,
                         uint64_t max_iv, uint64_t *median);
 
+/* anomaly.c: per-device traffic and connection-rate anomalies */
+struct det_anomaly *det_anomaly_new(const struct sensor_conf *c);
+void det_anomaly_free(struct det_anomaly *an);
+void det_anomaly_flow_new(struct detect *d, const struct flow *f, const struct pkt *p);
+void det_anomaly_flow_end(struct detect *d, const struct flow *f);
+/* Closes the minutes of every device once per minute of packet time (all: end of input,
+ * open episodes raised). */
+void det_anomaly_housekeep(struct detect *d, uint64_t now, bool all);
 
 /* spam.c: mail abuse from smtp events (hdr: the event's alert header). */
 struct det_spam *det_spam_new(void);

@@ -90,6 +90,13 @@ static const struct det_sig_info sigs[SIG_COUNT] = {
     [SIG_NDPI_MINING] = {2000602, "malware", 2,
                          "Cryptocurrency mining traffic (a miner runs on this device)",
                          "暗号資産のマイニング通信（この端末でマイニングソフトが動作）"},
+    /* traffic anomalies (anomaly.c) */
+    [SIG_ANOMALY_BYTES] = {2000801, "anomaly", 3,
+                           "Device sending far more data out than usual",
+                           "端末から外部への送信量が普段より大幅に多い"},
+    [SIG_ANOMALY_CONNS] = {2000802, "anomaly", 3,
+                           "Device opening far more connections than usual",
+                           "端末の新規接続数が普段より大幅に多い"},
 };
 
 const struct det_sig_info *det_sig(enum det_sig s)

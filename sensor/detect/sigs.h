@@ -55,6 +55,9 @@ enum det_sig {
     SIG_C2_DGA,
     SIG_NDPI_MALWARE_SITE,
     SIG_NDPI_MINING,
+    /* traffic anomalies (anomaly.c) */
+    SIG_ANOMALY_BYTES,
+    SIG_ANOMALY_CONNS,
     SIG_COUNT
 };
 

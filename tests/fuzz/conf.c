@@ -78,6 +78,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         roundtrip(&c);
     else if (strncmp(err, "fuzz", 4) != 0)
         abort(); /* every message names its source */
+    /* with a top-level key left to another reader (the sensor's inline intel: list) */
+    static const char *const skip[] = {"intel", NULL};
+    memset(&c, 0, sizeof(c));
+    if (conf_defaults(g_tab, &c) != 0)
+        abort();
+    if (conf_load_buf_skip(g_tab, &c, "fuzz", (const char *)data, size, skip, err, sizeof(err)) ==
+        0)
+        roundtrip(&c);
+    else if (strncmp(err, "fuzz", 4) != 0)
+        abort();
 
     char *s = malloc(size + 1);
     if (s != NULL) {
