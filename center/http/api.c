@@ -153,9 +153,12 @@ static enum MHD_Result ingest_store(struct server *s, struct MHD_Connection *c, 
                             .rejected = res->rejected};
     struct store_batch_result br = {0};
     struct store *st = pool_get(&s->pool);
-    pthread_mutex_lock(&s->write_mu);
+    bool serial = store_serial_writes(st); /* SQLite: one writer; PostgreSQL: concurrent */
+    if (serial)
+        pthread_mutex_lock(&s->write_mu);
     int rc = store_ingest(st, &r->who, &b, (int64_t)ts_now_us(), &br);
-    pthread_mutex_unlock(&s->write_mu);
+    if (serial)
+        pthread_mutex_unlock(&s->write_mu);
     enum MHD_Result ret;
     if (rc == 0 || rc == STORE_DUPLICATE) {
         log_info("http", "ingest sensor=%lld batch=%s seq=%llu stored=%llu rejected=%llu dup=%d",

@@ -94,6 +94,11 @@ const char *store_errmsg(const struct store *st)
     return st->err;
 }
 
+bool store_serial_writes(const struct store *st)
+{
+    return db_kind(st->db) != DB_PG;
+}
+
 /* Prepares sql once per connection for the fixed statements, else fresh. */
 static struct db_stmt *prep(struct store *st, enum stmt_id id)
 {
@@ -531,8 +536,27 @@ struct counter_key {
     int64_t n;
 };
 
+static int cmp_opt_str(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        return (a != NULL) - (b != NULL);
+    return strcmp(a, b);
+}
+
+static int counter_key_cmp(const void *pa, const void *pb)
+{
+    const struct counter_key *a = pa, *b = pb;
+    int c = strcmp(a->day, b->day);
+    if (c == 0)
+        c = cmp_opt_str(a->type, b->type);
+    return c != 0 ? c : cmp_opt_str(a->cat, b->cat);
+}
+
+/* The rows in one order (day, type, category) for every batch: concurrent PostgreSQL
+ * transactions of one tenant then lock them in the same order, never crosswise. */
 static int counters_flush(struct store *st, int64_t company, struct counter_key *k, size_t n)
 {
+    qsort(k, n, sizeof(*k), counter_key_cmp);
     for (size_t i = 0; i < n; i++) {
         int rc = counter_add(st, company, k[i].day, k[i].type, k[i].cat, k[i].n);
         if (rc != 0)

@@ -21,6 +21,7 @@
 #ifndef OTASUKE_CENTER_STORE_H
 #define OTASUKE_CENTER_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -154,6 +155,12 @@ struct store *store_open_sqlite(const char *path, const struct store_opts *opts,
 void store_close(struct store *st);
 /* The last error message of this connection (static storage of `st`). */
 const char *store_errmsg(const struct store *st);
+/* Whether a process must let one writer at a time use the database (SQLite: one
+ * writer per file; queueing in-process beats polling its busy handler). PostgreSQL
+ * takes concurrent ingest transactions: each pooled connection writes on its own, the
+ * store orders its row locks (counters sorted, a tenant lock around incident
+ * grouping), and a deadlock or serialization failure is STORE_BUSY (503, retried). */
+bool store_serial_writes(const struct store *st);
 /* The schema version of the open database. */
 int store_schema_version(struct store *st);
 /* The newest schema version this program knows. */
