@@ -52,6 +52,7 @@ struct ev {
     char filename[FILE_NAME_MAX];
     char magic[160];
     char sha256[65], md5[33];
+    char ja3[33], ja4[48]; /* tls: the client's fingerprints */
     /* arp */
     bool arp_request, arp_reply, arp_skip;
     char arp_smac[18];
@@ -116,7 +117,7 @@ static void add_mail_domain(struct ev *e, const char *s, size_t n, const char *f
 
 enum field_act { F_TYPE, F_SRC, F_DST, F_PROTO, F_APP, F_DNSTYPE, F_NAME, F_HOST, F_URL, F_UA,
                  F_CN, F_MAIL, F_FILENAME, F_MAGIC, F_SHA256, F_MD5, F_ARP_OP, F_ARP_SIP,
-                 F_ARP_DIP, F_ARP_SMAC, F_RCODE };
+                 F_ARP_DIP, F_ARP_SMAC, F_RCODE, F_JA3, F_JA4 };
 
 static const struct {
     const char *path;
@@ -132,6 +133,7 @@ static const struct {
     {"http.hostname", F_HOST, "http.hostname"},
     {"http.url", F_URL, NULL},             {"http.http_user_agent", F_UA, NULL},
     {"tls.sni", F_NAME, "tls.sni"},        {"tls.subject", F_CN, NULL},
+    {"tls.ja3.hash", F_JA3, NULL},         {"tls.ja4", F_JA4, NULL},
     {"smtp.mail_from", F_MAIL, "smtp.mail_from"},
     {"fileinfo.filename", F_FILENAME, NULL}, {"fileinfo.magic", F_MAGIC, NULL},
     {"fileinfo.sha256", F_SHA256, NULL},   {"fileinfo.md5", F_MD5, NULL},
@@ -170,6 +172,8 @@ static void on_str(struct ev *e, enum field_act act, const char *field,
     case F_MAGIC: copy(e->magic, sizeof(e->magic), v); break;
     case F_SHA256: copy(e->sha256, sizeof(e->sha256), v); break;
     case F_MD5: copy(e->md5, sizeof(e->md5), v); break;
+    case F_JA3: copy(e->ja3, sizeof(e->ja3), v); break;
+    case F_JA4: copy(e->ja4, sizeof(e->ja4), v); break;
     case F_ARP_OP:
         e->arp_request = strcmp(v->s, "request") == 0;
         e->arp_reply = strcmp(v->s, "reply") == 0;
@@ -358,6 +362,24 @@ static void intel_hashes(struct detect *d, const struct ev *e, uint64_t ts)
                intel_lookup_hash(s, dg, 16, &hit)) {
         header(e, &a, ts);
         raise_intel(d, &a, &hit, e->md5, "md5", "fileinfo.md5");
+    }
+}
+
+/* A client's TLS fingerprints against JA3 / JA4 lists (abuse.ch SSLBL's JA3 list, say):
+ * malware families keep their TLS library's fingerprint whatever server they call. */
+static void intel_tls_prints(struct detect *d, const struct ev *e, uint64_t ts)
+{
+    const struct intel_set *s = intel_slot_get(&d->intel);
+    struct intel_hit hit;
+    struct det_alert a;
+    if (s == NULL)
+        return;
+    if (e->ja3[0] != '\0' && intel_lookup_ja3(s, e->ja3, strlen(e->ja3), &hit)) {
+        header(e, &a, ts);
+        raise_intel(d, &a, &hit, e->ja3, "ja3", "tls.ja3.hash");
+    } else if (e->ja4[0] != '\0' && intel_lookup_ja4(s, e->ja4, strlen(e->ja4), &hit)) {
+        header(e, &a, ts);
+        raise_intel(d, &a, &hit, e->ja4, "ja4", "tls.ja4");
     }
 }
 
@@ -687,7 +709,7 @@ bool det_content_begin(struct detect *d, const char *type, size_t tlen)
         return false;
     memset(e, 0, offsetof(struct ev, names));
     e->host[0] = e->url[0] = e->ua[0] = e->filename[0] = e->magic[0] = e->sha256[0] = '\0';
-    e->md5[0] = '\0';
+    e->md5[0] = e->ja3[0] = e->ja4[0] = '\0';
     e->arp_request = e->arp_reply = e->arp_skip = e->have_arp_sip = e->have_arp_dip = false;
     e->arp_smac[0] = '\0';
     d->events_read++;
@@ -720,6 +742,8 @@ void det_content_end(struct detect *d, int rc, uint64_t ts)
         return;
     }
     intel_names(d, e, ts);
+    if (strcmp(e->type, "tls") == 0)
+        intel_tls_prints(d, e, ts);
     if (strcmp(e->type, "dns") == 0 && d->dga != NULL)
         dga_names(d, e, ts);
     if (strcmp(e->type, "smtp") == 0 && d->spam != NULL) { /* spam.c */
