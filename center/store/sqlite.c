@@ -570,7 +570,7 @@ static int counters_flush(struct store *st, int64_t company, struct counter_key 
  * flushed whenever it fills. */
 static int counters_add(struct store *st, const struct principal *who, const struct store_batch *b)
 {
-    struct counter_key keys[COUNTER_KEYS];
+    struct counter_key keys[COUNTER_KEYS] = {0}; /* zeroed: cppcheck follows qsort over it */
     size_t nk = 0;
     for (size_t i = 0; i < b->n_ev; i++) {
         const struct store_event *e = &b->ev[i];
