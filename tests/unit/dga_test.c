@@ -6,6 +6,7 @@
  * watch list and the category alerts.
  */
 #include "check.h"
+#include "detect_host.h"
 
 #include "detect/detect.h"
 #include "detect/detect_int.h"
@@ -22,41 +23,6 @@
 
 #define SEC 1000000ull
 #define T0  (1790000000ull * SEC)
-
-static char got[64][2048];
-static int ngot;
-
-static void cap_write(void *ud, const char *line, size_t len, uint64_t ts)
-{
-    (void)ud;
-    (void)ts;
-    if (ngot < 64 && len < sizeof(got[0])) {
-        memcpy(got[ngot], line, len);
-        got[ngot][len] = '\0';
-        ngot++;
-    }
-}
-
-static struct sensor_conf conf;
-
-static struct detect *mk(void)
-{
-    char err[256];
-    ngot = 0;
-    struct detect_host h = {cap_write, NULL};
-    struct detect *d = detect_new(&conf, &h, err, sizeof(err));
-    if (d == NULL)
-        fprintf(stderr, "detect_new: %s\n", err);
-    return d;
-}
-
-static int count_with(const char *needle)
-{
-    int n = 0;
-    for (int i = 0; i < ngot; i++)
-        n += strstr(got[i], needle) != NULL;
-    return n;
-}
 
 /* ---- the label score ------------------------------------------------------------- */
 
