@@ -79,3 +79,29 @@ int apij_id_arg(struct MHD_Connection *c, const char *name, int64_t *id)
     *id = x;
     return 1;
 }
+
+enum MHD_Result apij_send_list(struct server *s, struct MHD_Connection *c, const char *key,
+                               int (*fill)(struct store *st, struct jw *w, void *arg),
+                               void *arg, void (*tail)(struct jw *w, void *arg))
+{
+    struct jw w;
+    if (jw_init(&w, 4096, RESPONSE_MAX) != 0)
+        return send_error(c, 503, "out of memory, retry later");
+    jw_obj_open(&w, NULL);
+    jw_arr_open(&w, key);
+    struct store *st = pool_get(&s->pool);
+    int rc = fill(st, &w, arg);
+    enum MHD_Result ret;
+    if (rc != 0) {
+        jw_free(&w);
+        ret = send_store_error(s, c, rc, st);
+    } else {
+        jw_arr_close(&w);
+        if (tail != NULL)
+            tail(&w, arg);
+        jw_obj_close(&w);
+        ret = send_jw(c, 200, &w);
+    }
+    pool_put(&s->pool, st);
+    return ret;
+}

@@ -22,5 +22,11 @@ void apij_time(struct jw *w, const char *key, int64_t us);
 void apij_company(struct jw *w, int64_t company_id);
 /* A ?name= query argument that is a positive id: 0 absent, 1 with *id, -1 malformed. */
 int apij_id_arg(struct MHD_Connection *c, const char *name, int64_t *id);
+/* Answers a listing {"key": [...]}: fill writes the rows with a pooled store (non-zero:
+ * a store error, answered as such); tail, when not NULL, adds members after the array
+ * (paging). Both get arg. */
+enum MHD_Result apij_send_list(struct server *s, struct MHD_Connection *c, const char *key,
+                               int (*fill)(struct store *st, struct jw *w, void *arg),
+                               void *arg, void (*tail)(struct jw *w, void *arg));
 
 #endif

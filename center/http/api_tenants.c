@@ -54,31 +54,6 @@ static int company_row(void *arg, const struct store_company *c)
     return w->bad ? 1 : 0;
 }
 
-/* Runs a listing into {"key": [...]} and answers it. */
-static enum MHD_Result send_list(struct server *s, struct MHD_Connection *c, const char *key,
-                                 int (*fill)(struct store *st, struct jw *w, void *arg),
-                                 void *arg)
-{
-    struct jw w;
-    if (jw_init(&w, 4096, RESPONSE_MAX) != 0)
-        return send_error(c, 503, "out of memory, retry later");
-    jw_obj_open(&w, NULL);
-    jw_arr_open(&w, key);
-    struct store *st = pool_get(&s->pool);
-    int rc = fill(st, &w, arg);
-    enum MHD_Result ret;
-    if (rc != 0) {
-        jw_free(&w);
-        ret = send_store_error(s, c, rc, st);
-    } else {
-        jw_arr_close(&w);
-        jw_obj_close(&w);
-        ret = send_jw(c, 200, &w);
-    }
-    pool_put(&s->pool, st);
-    return ret;
-}
-
 static int fill_tenants(struct store *st, struct jw *w, void *arg)
 {
     return store_company_each(st, *(const int64_t *)arg, company_row, w);
@@ -440,6 +415,14 @@ static int fill_devices(struct store *st, struct jw *w, void *arg)
                              &o);
 }
 
+/* After the array: where the next page starts, and whether there may be one. */
+static void devices_paging(struct jw *w, void *arg)
+{
+    const struct devices_q *q = arg;
+    jw_i64(w, "next_after", q->n > 0 ? q->last : q->after);
+    jw_bool(w, "more", q->n == q->limit);
+}
+
 static enum MHD_Result devices_list(struct server *s, struct MHD_Connection *c, struct req *r)
 {
     struct devices_q q = {.limit = DEVICES_DEFAULT_LIMIT};
@@ -455,27 +438,8 @@ static enum MHD_Result devices_list(struct server *s, struct MHD_Connection *c, 
     if (lv != NULL && (*lv == '\0' || *end != '\0' || lim < 1 || lim > DEVICES_MAX_LIMIT))
         return send_error(c, 400, "limit: expected 1..1000");
     q.limit = (int)lim;
-    /* {"devices": [...]} then the paging fields, by hand around send_list's body */
-    struct jw w;
-    if (jw_init(&w, 4096, RESPONSE_MAX) != 0)
-        return send_error(c, 503, "out of memory, retry later");
-    jw_obj_open(&w, NULL);
-    jw_arr_open(&w, "devices");
-    struct store *st = pool_get(&s->pool);
-    int rc = fill_devices(st, &w, &q);
-    enum MHD_Result ret;
-    if (rc != 0) {
-        jw_free(&w);
-        ret = send_store_error(s, c, rc, st);
-    } else {
-        jw_arr_close(&w);
-        jw_i64(&w, "next_after", q.n > 0 ? q.last : q.after);
-        jw_bool(&w, "more", q.n == q.limit);
-        jw_obj_close(&w);
-        ret = send_jw(c, 200, &w);
-    }
-    pool_put(&s->pool, st);
-    return ret;
+    /* {"devices": [...], "next_after": ..., "more": ...} */
+    return apij_send_list(s, c, "devices", fill_devices, &q, devices_paging);
 }
 
 enum MHD_Result handle_tenants(struct server *s, struct MHD_Connection *c, struct req *r)
@@ -485,7 +449,7 @@ enum MHD_Result handle_tenants(struct server *s, struct MHD_Connection *c, struc
     unsigned code = 0;
     switch (r->route) {
     case R_TENANTS_LIST:
-        return send_list(s, c, "tenants", fill_tenants, &company);
+        return apij_send_list(s, c, "tenants", fill_tenants, &company, NULL);
     case R_TENANT_GET:
         return tenant_reply(s, c, r, r->id, 200);
     case R_TENANTS_ADD:
@@ -495,7 +459,7 @@ enum MHD_Result handle_tenants(struct server *s, struct MHD_Connection *c, struc
     case R_SENSORS_LIST:
         code = req_scope(c, r, 0, &company, &why);
         return code != 0 ? send_error(c, code, why)
-                         : send_list(s, c, "sensors", fill_sensors, &company);
+                         : apij_send_list(s, c, "sensors", fill_sensors, &company, NULL);
     case R_SENSORS_ADD:
         return sensors_add(s, c, r);
     case R_SENSOR_REVOKE:

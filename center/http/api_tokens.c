@@ -54,6 +54,11 @@ static int is_provider_admin(const struct req *r)
     return r->who.role == ROLE_PROVIDER_ADMIN;
 }
 
+static int fill_tokens(struct store *st, struct jw *w, void *arg)
+{
+    return store_apitoken_list(st, *(const int64_t *)arg, 0, list_row, w);
+}
+
 static enum MHD_Result tokens_list(struct server *s, struct MHD_Connection *c, struct req *r)
 {
     int64_t user = r->who.user_id;
@@ -62,24 +67,7 @@ static enum MHD_Result tokens_list(struct server *s, struct MHD_Connection *c, s
         return send_error(c, 400, "user: expected a user id");
     if (got > 0 && user != r->who.user_id && !is_provider_admin(r))
         return send_error(c, 404, "no such user");
-    struct jw w;
-    if (jw_init(&w, 4096, RESPONSE_MAX) != 0)
-        return send_error(c, 503, "out of memory, retry later");
-    jw_obj_open(&w, NULL);
-    jw_arr_open(&w, "tokens");
-    struct store *st = pool_get(&s->pool);
-    int rc = store_apitoken_list(st, user, 0, list_row, &w);
-    enum MHD_Result ret;
-    if (rc != 0) {
-        jw_free(&w);
-        ret = send_store_error(s, c, rc, st);
-    } else {
-        jw_arr_close(&w);
-        jw_obj_close(&w);
-        ret = send_jw(c, 200, &w);
-    }
-    pool_put(&s->pool, st);
-    return ret;
+    return apij_send_list(s, c, "tokens", fill_tokens, &user, NULL);
 }
 
 struct token_req {
