@@ -16,6 +16,7 @@
  * does not exist. Notes record the person as author; changes write an audit row.
  */
 #include "http/server_int.h"
+#include "http/api_json.h"
 
 #include "otasuke/conf.h"
 #include "otasuke/err.h"
@@ -303,13 +304,9 @@ static enum MHD_Result inc_get(struct server *s, struct MHD_Connection *c, struc
 /* The JSON object body, or NULL (then *why says what is wrong). */
 static json_t *body_obj(const struct req *r, const char **why)
 {
-    json_error_t jerr;
-    json_t *obj = r->body ? json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
-    if (!json_is_object(obj)) {
-        json_decref(obj);
+    json_t *obj = apij_body(r);
+    if (obj == NULL)
         *why = "expected a JSON object";
-        return NULL;
-    }
     return obj;
 }
 

@@ -1,6 +1,7 @@
 /*
- * Small helpers of the tokens and tenants endpoints (api_tokens.c, api_tenants.c):
- * request bodies as JSON objects and optional times in answers.
+ * Small helpers of the API endpoints (api_tokens.c, api_tenants.c, api_people.c,
+ * api_incident.c): request bodies as JSON objects, their members, optional times and
+ * listings in answers.
  */
 #ifndef OTASUKE_CENTER_API_JSON_H
 #define OTASUKE_CENTER_API_JSON_H

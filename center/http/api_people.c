@@ -18,6 +18,7 @@
  * row.
  */
 #include "http/server_int.h"
+#include "http/api_json.h"
 #include "auth/password.h"
 #include "auth/throttle.h"
 #include "auth/token.h"
@@ -96,32 +97,6 @@ static void user_fields(struct jw *w, const struct store_user *u)
 }
 
 /* ---- request bodies ---- */
-
-static json_t *body_obj(const struct req *r)
-{
-    json_error_t jerr;
-    json_t *obj = r->body ? json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
-    if (!json_is_object(obj)) {
-        json_decref(obj);
-        return NULL;
-    }
-    return obj;
-}
-
-/* 1 when obj has no member outside keys (NULL-terminated). */
-static int only_members(json_t *obj, const char *const *keys)
-{
-    void *it = json_object_iter(obj);
-    for (; it != NULL; it = json_object_iter_next(obj, it)) {
-        const char *k = json_object_iter_key(it);
-        int known = 0;
-        for (size_t i = 0; keys[i] != NULL; i++)
-            known |= strcmp(k, keys[i]) == 0;
-        if (!known)
-            return 0;
-    }
-    return 1;
-}
 
 /* A string member (NULL when absent or not a string without NUL bytes); *n its length. */
 static const char *str_member(json_t *obj, const char *key, size_t *n)
@@ -262,13 +237,13 @@ static enum MHD_Result login_ok(struct server *s, struct MHD_Connection *c, stru
 static enum MHD_Result login(struct server *s, struct MHD_Connection *c, struct req *r)
 {
     static const char *const keys[] = {"name", "password", "bearer", NULL};
-    json_t *obj = body_obj(r);
+    json_t *obj = apij_body(r);
     size_t nlen = 0, pwlen = 0;
     const char *name = obj ? str_member(obj, "name", &nlen) : NULL;
     const char *pw = obj ? str_member(obj, "password", &pwlen) : NULL;
     json_t *bearer = obj ? json_object_get(obj, "bearer") : NULL;
     if (name == NULL || pw == NULL || !user_name_ok(name) || pwlen > PW_MAX_LEN ||
-        (bearer != NULL && !json_is_boolean(bearer)) || !only_members(obj, keys)) {
+        (bearer != NULL && !json_is_boolean(bearer)) || !apij_only(obj, keys)) {
         json_decref(obj);
         return send_error(c, 400, "expected {\"name\": \"...\", \"password\": \"...\"} "
                                   "(and \"bearer\": true for a token instead of a cookie)");
@@ -380,11 +355,11 @@ static unsigned new_hash(struct server *s, const char *pw, size_t n, const char 
 static enum MHD_Result password(struct server *s, struct MHD_Connection *c, struct req *r)
 {
     static const char *const keys[] = {"current", "new", NULL};
-    json_t *obj = body_obj(r);
+    json_t *obj = apij_body(r);
     size_t cl = 0, nl = 0;
     const char *cur = obj ? str_member(obj, "current", &cl) : NULL;
     const char *neu = obj ? str_member(obj, "new", &nl) : NULL;
-    if (cur == NULL || neu == NULL || !only_members(obj, keys)) {
+    if (cur == NULL || neu == NULL || !apij_only(obj, keys)) {
         json_decref(obj);
         return send_error(c, 400, "expected {\"current\": \"...\", \"new\": \"...\"}");
     }
@@ -533,7 +508,7 @@ static unsigned add_company(struct server *s, const struct req *r, json_t *obj, 
 static enum MHD_Result users_add(struct server *s, struct MHD_Connection *c, struct req *r)
 {
     static const char *const keys[] = {"name", "role", "password", "company_id", NULL};
-    json_t *obj = body_obj(r);
+    json_t *obj = apij_body(r);
     size_t nl = 0, rl = 0, pl = 0;
     const char *name = obj ? str_member(obj, "name", &nl) : NULL;
     const char *role_s = obj ? str_member(obj, "role", &rl) : NULL;
@@ -545,7 +520,7 @@ static enum MHD_Result users_add(struct server *s, struct MHD_Connection *c, str
     unsigned code = 400;
     int64_t company = 0, id = 0;
     char hash[PW_HASH_MAX];
-    if (name != NULL && user_name_ok(name) && role >= 0 && pw != NULL && only_members(obj, keys))
+    if (name != NULL && user_name_ok(name) && role >= 0 && pw != NULL && apij_only(obj, keys))
         code = add_company(s, r, obj, role, &company, &why);
     if (code == 0)
         code = new_hash(s, pw, pl, name, hash, sizeof(hash), &why);
@@ -583,7 +558,7 @@ static unsigned update_fields(struct server *s, const struct req *r, json_t *obj
     size_t pl = 0;
     const char *pw = str_member(obj, "password", &pl);
     *why = "expected role, disabled (true/false) and/or password";
-    if (!only_members(obj, keys) || json_object_size(obj) == 0 ||
+    if (!apij_only(obj, keys) || json_object_size(obj) == 0 ||
         (rv != NULL && user_role_parse(json_string_value(rv)) < 0) ||
         (dv != NULL && !json_is_boolean(dv)) ||
         (json_object_get(obj, "password") != NULL && pw == NULL))
@@ -608,7 +583,7 @@ static enum MHD_Result user_update(struct server *s, struct MHD_Connection *c, s
     if (rc != 0)
         return rc == ERR_NOTFOUND ? send_error(c, 404, "no such user")
                                   : send_error(c, 503, "store busy, retry later");
-    json_t *obj = body_obj(r);
+    json_t *obj = apij_body(r);
     int role = -1, disabled = -1, have_hash = 0, ended = 0;
     char hash[PW_HASH_MAX];
     const char *why = "expected a JSON object";
