@@ -8,6 +8,7 @@
  */
 #include "ingest/linescan.h"
 
+#include "otasuke/ascii.h"
 #include "otasuke/alloc.h"
 
 #include <errno.h>
@@ -99,17 +100,6 @@ static int is_digit(int c)
 static int is_alpha(int c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* An integer of `digits` digits at s (no sign): does it fit int64 (neg: its negation)? */
@@ -238,7 +228,7 @@ static long hex4(struct linescan *ls)
         int c = peek(ls);
         if (c == BAD_C)
             return -1;
-        int h = c >= 0 ? hexval(c) : -1;
+        int h = c >= 0 ? ascii_hexval(c) : -1;
         if (h < 0) {
             fail(ls);
             return -1;
@@ -400,12 +390,12 @@ size_t linescan_unescape(const char *raw, size_t raw_len, char *out, size_t cap)
         }
         unsigned long cp = 0;
         for (int j = 0; j < 4; j++)
-            cp = cp * 16 + (unsigned long)hexval(raw[i + (size_t)j]);
+            cp = cp * 16 + (unsigned long)ascii_hexval(raw[i + (size_t)j]);
         i += 4;
         if (cp >= 0xd800 && cp <= 0xdbff && i + 6 <= raw_len) { /* the scanner paired it */
             unsigned long lo = 0;
             for (int j = 0; j < 4; j++)
-                lo = lo * 16 + (unsigned long)hexval(raw[i + 2 + (size_t)j]);
+                lo = lo * 16 + (unsigned long)ascii_hexval(raw[i + 2 + (size_t)j]);
             cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
             i += 6;
         }

@@ -4,6 +4,8 @@
  */
 #include "detect/jscan.h"
 
+#include "otasuke/ascii.h"
+
 #include <string.h>
 
 struct js {
@@ -20,17 +22,6 @@ static void skip_ws(struct js *j)
 {
     while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
         j->p++;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* Appends code point cp as UTF-8 when it fits. */
@@ -77,7 +68,7 @@ static long read_escape(struct js *j)
         return -1;
     long cp = 0;
     for (int i = 0; i < 4; i++) {
-        int h = hexval(j->p[i]);
+        int h = ascii_hexval(j->p[i]);
         if (h < 0)
             return -1;
         cp = cp << 4 | h;

@@ -6,6 +6,7 @@
  */
 #include "inventory/inventory.h"
 
+#include "otasuke/ascii.h"
 #include "otasuke/alloc.h"
 #include "otasuke/err.h"
 
@@ -38,21 +39,11 @@ bool mac_is_random(const uint8_t mac[6])
     return (mac[0] & 0x02) != 0 && (mac[0] & 0x01) == 0;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 bool mac_parse(const char *s, uint8_t mac[6])
 {
     for (int i = 0; i < 6; i++) {
-        int h = hexval((unsigned char)s[0]), l = h < 0 ? -1 : hexval((unsigned char)s[1]);
+        int h = ascii_hexval((unsigned char)s[0]);
+        int l = h < 0 ? -1 : ascii_hexval((unsigned char)s[1]);
         if (h < 0 || l < 0)
             return false;
         mac[i] = (uint8_t)(h * 16 + l);
@@ -212,7 +203,7 @@ static int load_row(struct oui_table *t, const char *line)
         return 0;
     uint64_t v = 0;
     for (size_t i = 0; i < hl; i++) {
-        int h = hexval((unsigned char)hex[i]);
+        int h = ascii_hexval((unsigned char)hex[i]);
         if (h < 0)
             return 0;
         v = v * 16 + (uint64_t)h;
