@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#define ARC_UNNAMED "(unnamed)" /* a member whose name is empty */
 #define ARC_HEAD 512             /* first bytes of a member read for its magic */
 #define ARC_BOMB_FLOOR (1u << 20) /* the ratio counts once this much is declared/read */
 
@@ -201,6 +202,8 @@ static void entry(struct walk *w, struct archive *a, struct archive_entry *e, si
 {
     struct arc_result *r = w->r;
     const char *name = raw_name != NULL ? raw_name : entry_name(e);
+    if (name[0] == '\0')
+        name = ARC_UNNAMED; /* an alert must still say which member */
     if (archive_entry_filetype(e) != AE_IFREG)
         return;
     if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0)

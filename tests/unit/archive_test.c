@@ -130,6 +130,30 @@ static void test_by_magic_and_benign(void)
     CHECK_STR(r.member, "report.dat");
 }
 
+/* A member with an empty name (fuzzing found one holding an executable) is reported
+ * under a placeholder: an alert must name some member. */
+static void test_unnamed_member(void)
+{
+    /* libarchive writes no empty name: the name's bytes are zeroed afterwards, in the
+     * local header and in the central directory */
+    struct member p[] = {{"QQQQ", pe, sizeof(pe)}};
+    size_t n = make(ARCHIVE_FORMAT_ZIP, ARCHIVE_FILTER_NONE, NULL, NULL, p, 1, buf[0],
+                    sizeof(buf[0]));
+    CHECK(n > 0);
+    unsigned zeroed = 0;
+    for (size_t i = 0; i + 4 <= n; i++)
+        if (memcmp(buf[0] + i, "QQQQ", 4) == 0) {
+            memset(buf[0] + i, 0, 4);
+            zeroed++;
+        }
+    CHECK_EQ_U64(zeroed, 2);
+    struct arc_result r;
+    arc_inspect(buf[0], n, "a.zip", &LIM, &r);
+    CHECK(r.exe);
+    CHECK_EQ_U64(r.why, ARC_WHY_MAGIC);
+    CHECK_STR(r.member, "(unnamed)");
+}
+
 /* tar.gz ⊃ zip ⊃ a.scr: found at depth 2; with max_depth 1 the inner zip is not
  * looked into (counted). */
 static void test_nested(void)
@@ -335,6 +359,7 @@ int main(void)
     RUN(test_magic);
     RUN(test_zip_member_past_head);
     RUN(test_by_magic_and_benign);
+    RUN(test_unnamed_member);
     RUN(test_nested);
     RUN(test_encrypted);
     RUN(test_raw_gzip);
