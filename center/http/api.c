@@ -11,6 +11,7 @@
  * name another one); provider staff name the tenant with ?company=ID.
  */
 #include "http/server_int.h"
+#include "http/api_json.h"
 #include "auth/token.h"
 #include "ingest/ingest.h"
 
@@ -267,6 +268,25 @@ static const char *events_query(struct MHD_Connection *c, struct store_event_que
     return NULL;
 }
 
+struct events_list {
+    const struct store_event_query *q;
+    struct events_out o;
+};
+
+static int events_fill(struct store *st, struct jw *w, void *arg)
+{
+    struct events_list *l = arg;
+    l->o.w = w;
+    return store_events(st, l->q, events_row, &l->o);
+}
+
+static void events_tail(struct jw *w, void *arg)
+{
+    const struct events_list *l = arg;
+    jw_i64(w, "next_after", l->o.last_id ? l->o.last_id : l->q->after_id);
+    jw_bool(w, "more", l->o.more);
+}
+
 enum MHD_Result handle_events(struct server *s, struct MHD_Connection *c, struct req *r)
 {
     struct store_event_query q = {0};
@@ -277,27 +297,8 @@ enum MHD_Result handle_events(struct server *s, struct MHD_Connection *c, struct
     bad = events_query(c, &q);
     if (bad != NULL)
         return send_error(c, 400, bad);
-    struct jw w;
-    if (jw_init(&w, 4096, RESPONSE_MAX) != 0)
-        return send_error(c, 503, "out of memory, retry later");
-    struct events_out o = {.w = &w};
-    jw_obj_open(&w, NULL);
-    jw_arr_open(&w, "events");
-    struct store *st = pool_get(&s->pool);
-    int rc = store_events(st, &q, events_row, &o);
-    enum MHD_Result ret;
-    if (rc != 0) {
-        jw_free(&w);
-        ret = send_store_error(s, c, rc, st);
-    } else {
-        jw_arr_close(&w);
-        jw_i64(&w, "next_after", o.last_id ? o.last_id : q.after_id);
-        jw_bool(&w, "more", o.more);
-        jw_obj_close(&w);
-        ret = send_jw(c, 200, &w);
-    }
-    pool_put(&s->pool, st);
-    return ret;
+    struct events_list l = {.q = &q};
+    return apij_send_list(s, c, "events", events_fill, &l, events_tail);
 }
 
 /* ---- counters ---- */
@@ -312,6 +313,11 @@ static int counters_row(void *arg, const struct store_counter_row *row)
     jw_i64(w, "count", row->count);
     jw_obj_close(w);
     return w->bad ? 1 : 0; /* jw_ok() also wants the document closed */
+}
+
+static int counters_fill(struct store *st, struct jw *w, void *arg)
+{
+    return store_counters(st, arg, counters_row, w);
 }
 
 static int day_ok(const char *d)
@@ -337,22 +343,5 @@ enum MHD_Result handle_counters(struct server *s, struct MHD_Connection *c, stru
         return send_error(c, 400, "type: expected [a-z0-9_]{1,64}");
     if ((q.day_from != NULL && !day_ok(q.day_from)) || (q.day_to != NULL && !day_ok(q.day_to)))
         return send_error(c, 400, "from/to: expected YYYY-MM-DD");
-    struct jw w;
-    if (jw_init(&w, 4096, RESPONSE_MAX) != 0)
-        return send_error(c, 503, "out of memory, retry later");
-    jw_obj_open(&w, NULL);
-    jw_arr_open(&w, "counters");
-    struct store *st = pool_get(&s->pool);
-    int rc = store_counters(st, &q, counters_row, &w);
-    enum MHD_Result ret;
-    if (rc != 0) {
-        jw_free(&w);
-        ret = send_store_error(s, c, rc, st);
-    } else {
-        jw_arr_close(&w);
-        jw_obj_close(&w);
-        ret = send_jw(c, 200, &w);
-    }
-    pool_put(&s->pool, st);
-    return ret;
+    return apij_send_list(s, c, "counters", counters_fill, &q, NULL);
 }

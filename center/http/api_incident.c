@@ -154,6 +154,28 @@ static const char *list_query(struct MHD_Connection *c, struct store_incident_qu
     return NULL;
 }
 
+struct inc_listing {
+    const struct store_incident_query *q;
+    struct list_out o;
+};
+
+static int list_fill(struct store *st, struct jw *w, void *arg)
+{
+    struct inc_listing *l = arg;
+    l->o.w = w;
+    return store_incident_list(st, l->q, list_row, &l->o);
+}
+
+static void list_tail(struct jw *w, void *arg)
+{
+    const struct list_out *o = &((const struct inc_listing *)arg)->o;
+    if (o->more)
+        jw_i64(w, "next_before", o->last_id);
+    else
+        jw_null(w, "next_before");
+    jw_bool(w, "more", o->more);
+}
+
 static enum MHD_Result inc_list(struct server *s, struct MHD_Connection *c, struct req *r)
 {
     struct store_incident_query q = {0};
@@ -164,31 +186,9 @@ static enum MHD_Result inc_list(struct server *s, struct MHD_Connection *c, stru
     bad = list_query(c, &q);
     if (bad != NULL)
         return send_error(c, 400, bad);
-    struct jw w;
-    if (jw_init(&w, 4096, RESPONSE_MAX) != 0)
-        return send_error(c, 503, "out of memory, retry later");
-    struct list_out o = {.w = &w, .limit = q.limit};
+    struct inc_listing l = {.q = &q, .o = {.limit = q.limit}};
     q.limit++; /* one more tells whether there is a next page */
-    jw_obj_open(&w, NULL);
-    jw_arr_open(&w, "incidents");
-    struct store *st = pool_get(&s->pool);
-    int rc = store_incident_list(st, &q, list_row, &o);
-    enum MHD_Result ret;
-    if (rc != 0) {
-        jw_free(&w);
-        ret = send_store_error(s, c, rc, st);
-    } else {
-        jw_arr_close(&w);
-        if (o.more)
-            jw_i64(&w, "next_before", o.last_id);
-        else
-            jw_null(&w, "next_before");
-        jw_bool(&w, "more", o.more);
-        jw_obj_close(&w);
-        ret = send_jw(c, 200, &w);
-    }
-    pool_put(&s->pool, st);
-    return ret;
+    return apij_send_list(s, c, "incidents", list_fill, &l, list_tail);
 }
 
 /* ---- GET /api/v1/incidents/{id} ---- */

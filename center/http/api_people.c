@@ -402,17 +402,18 @@ static enum MHD_Result password(struct server *s, struct MHD_Connection *c, stru
 
 /* ---- users ---- */
 
-struct users_out {
-    struct jw *w;
-};
-
 static int users_row(void *arg, const struct store_user *u)
 {
-    struct users_out *o = arg;
-    jw_obj_open(o->w, NULL);
-    user_fields(o->w, u);
-    jw_obj_close(o->w);
-    return o->w->len > RESPONSE_SOFT_MAX;
+    struct jw *w = arg;
+    jw_obj_open(w, NULL);
+    user_fields(w, u);
+    jw_obj_close(w);
+    return w->len > RESPONSE_SOFT_MAX;
+}
+
+static int users_fill(struct store *st, struct jw *w, void *arg)
+{
+    return store_user_list(st, *(const int64_t *)arg, users_row, w);
 }
 
 static enum MHD_Result users_list(struct server *s, struct MHD_Connection *c, struct req *r)
@@ -422,25 +423,7 @@ static enum MHD_Result users_list(struct server *s, struct MHD_Connection *c, st
     unsigned bad = req_scope(c, r, 0, &company, &why);
     if (bad != 0)
         return send_error(c, bad, why);
-    struct jw w;
-    if (jw_init(&w, 4096, RESPONSE_MAX) != 0)
-        return send_error(c, 503, "out of memory, retry later");
-    struct users_out o = {&w};
-    jw_obj_open(&w, NULL);
-    jw_arr_open(&w, "users");
-    struct store *st = pool_get(&s->pool);
-    int rc = store_user_list(st, company, users_row, &o);
-    enum MHD_Result ret;
-    if (rc != 0) {
-        jw_free(&w);
-        ret = send_store_error(s, c, rc, st);
-    } else {
-        jw_arr_close(&w);
-        jw_obj_close(&w);
-        ret = send_jw(c, 200, &w);
-    }
-    pool_put(&s->pool, st);
-    return ret;
+    return apij_send_list(s, c, "users", users_fill, &company, NULL);
 }
 
 /* The user {id} as the caller may see it: 0, or ERR_NOTFOUND (also another tenant's). */
