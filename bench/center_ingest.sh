@@ -87,8 +87,11 @@ pg_cpu() {
 }
 echo "HTTP: $SENDERS senders..." >&2
 pg0=$(pg_cpu)
-http=$("$B/center_load" --port "$port" --token "$tok" --events "$EV" --senders "$SENDERS" \
+# the load generator's own CPU seconds (it shares the CPUs with the center and server)
+http=$(/usr/bin/time -f "load_cpu=%U+%S" -o bench/data/center_load.time "$B/center_load" \
+    --port "$port" --token "$tok" --events "$EV" --senders "$SENDERS" \
     --batches "$BATCHES" --per "$PER")
+loadcpu=$(sed -n 's/^load_cpu=//p' bench/data/center_load.time | python3 -c 'import sys; print(f"{eval(sys.stdin.read()):.2f}")')
 # CPU seconds the center used (utime + stime), so that the rate per CPU second can be
 # compared across runs on a shared machine.
 cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' /proc/$pid/stat)
@@ -111,6 +114,7 @@ ratio=$(python3 -c "print(f'{$(f events_per_s "$http") / $(f events_per_s "$base
         echo "| PostgreSQL server CPU seconds / events per PG CPU second | $pgcpu / $(python3 -c "print(round($(f events "$http") / max($pgcpu, 0.01)))") |"
         echo "| center + PostgreSQL: events per CPU second | $(python3 -c "print(round($(f events "$http") / ($cpu + $pgcpu)))") |"
     fi
+    echo "| load generator (center_load, 100 simulated senders) CPU seconds | $loadcpu |"
     echo "| load average during the run | $(cut -d' ' -f1-3 /proc/loadavg) |"
     echo "| ack latency p50 / p99 / max (ms) | $(f p50_ms "$http") / $(f p99_ms "$http") / $(f max_ms "$http") |"
     echo "| retried requests | $(f retries "$http") |"
