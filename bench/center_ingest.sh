@@ -8,7 +8,8 @@
 #
 # PG=1 measures PostgreSQL instead of SQLite: a throwaway server (tests/lib/pg.sh) with
 # one database for the center and one for the baseline; the server's CPU seconds during
-# the HTTP phase are reported too (the center and PostgreSQL share the 2 CPUs).
+# the HTTP phase are reported too (the center and PostgreSQL share the 2 CPUs), and a
+# CHECKPOINT separates the two phases (PG_CHECKPOINT=0: none).
 #
 # Optional: EVENTS=FILE (NDJSON events to send instead of the demo capture's, e.g.
 # alerts to measure incident grouping), BIN=DIR (programs to measure instead of
@@ -63,6 +64,13 @@ echo "baseline (in-process parse + store, no HTTP)..." >&2
 base=$("$B/center_load" --baseline "$BASE" --events "$EV" --senders "$SENDERS" \
     --batches "$BATCHES" --per "$PER" --sync "$SYNC")
 
+if [ "${PG:-0}" = 1 ] && [ "${PG_CHECKPOINT:-1}" = 1 ]; then
+    # The HTTP phase starts from a server in steady state, as a long-running one is:
+    # the baseline's dirty pages written, its WAL segments there to be recycled rather
+    # than new ones created and zero-filled during the measurement (PG_CHECKPOINT=0:
+    # without, as before 2026-11-23 21:20).
+    pg_as "$PG_BIN/psql" -X -q -h "$PG_DIR" -p "$PG_PORT" -U postgres -d postgres -c CHECKPOINT
+fi
 "$B/otasuke" company add --db "$DB" --name bench --sector bench >/dev/null
 code=$("$B/otasuke" sensor add --db "$DB" --company 1 | sed -n 's/^enrollment_code=//p')
 "$B/otasuke-center" --db "$DB" --listen 127.0.0.1:0 --port-file bench/data/center.port \
