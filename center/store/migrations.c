@@ -349,8 +349,11 @@ static const char *const g_pg_migrations[] = {
      *  - Bodies up to ~8 kB stay in the row uncompressed: with the default (2 kB)
      *    the large ones (the sensor's stats, ~3.8 kB) were pglz-compressed and
      *    moved to the TOAST table, 13 % + 4 % of the server's CPU per batch, for
-     *    ~10 % less disk. Larger bodies are still compressed and moved out of line. */
+     *    ~10 % less disk. Larger bodies are still compressed and moved out of line.
+     *  - Ids are taken 1024 at a time (STORE_PG_ID_BLOCK in sqlite.c): one nextval per
+     *    batch of up to 1024 events, not one per event; ids keep increasing, with gaps. */
     "ALTER TABLE events SET (toast_tuple_target = 8160);"
+    "ALTER TABLE events ALTER COLUMN id SET INCREMENT BY 1024;"
     "ALTER TABLE events DROP CONSTRAINT events_pkey, ADD PRIMARY KEY (company_id, id);"
     "DROP INDEX events_company_id;",
 };

@@ -50,9 +50,10 @@ static const char *const g_sql[S_COUNT] = {
     /* PostgreSQL only: alerts of one tenant are grouped into incidents one batch at a
      * time, as SQLite's single writer does (negative keys: migrations use a positive one) */
     [S_TENANT_LOCK] = "SELECT pg_advisory_xact_lock(-?)",
-    /* PostgreSQL only: the ids of a batch's events, taken before they are copied in
-     * (events_copy_pg) */
-    [S_EVENTS_PG] = "SELECT nextval('events_id_seq') FROM generate_series(1, ?)",
+    /* PostgreSQL only: blocks of ids for a batch's events (migration 5 makes the
+     * sequence step PG_ID_BLOCK), taken before they are copied in, and the step */
+    [S_EVENTS_PG] = "SELECT nextval('events_id_seq'), (SELECT seqincrement FROM pg_sequence "
+                    "WHERE seqrelid = 'events_id_seq'::regclass) FROM generate_series(1, ?)",
     [S_AUTH] = "SELECT id, company_id FROM sensors WHERE token_hash=? AND revoked IS NULL",
 };
 
@@ -619,23 +620,35 @@ static int pg_copy_fill(struct db_pgcopy *c, const struct principal *who,
     return db_pgcopy_end(c);
 }
 
-/* PostgreSQL: ids[i] gets the id of event i, taken from the events' identity sequence
- * in one statement. */
+/* The step of the events' identity sequence on PostgreSQL (migration 5): each nextval
+ * reserves this many ids for one batch. */
+#define PG_ID_BLOCK 1024
+
+/* PostgreSQL: ids[i] gets the id of event i, from ceil(n / PG_ID_BLOCK) values of the
+ * events' identity sequence, each the first of PG_ID_BLOCK ids no one else gets (a
+ * sequence whose step was changed since is an error, not a reuse of ids). */
 static int events_ids_pg(struct store *st, const struct store_batch *b, int64_t *ids)
 {
     struct db_stmt *s = prep(st, S_EVENTS_PG);
     if (s == NULL)
         return ERR_IO;
-    db_bind_int64(s, 1, (int64_t)b->n_ev);
+    db_bind_int64(s, 1, (int64_t)((b->n_ev + PG_ID_BLOCK - 1) / PG_ID_BLOCK));
     size_t n = 0;
-    int step;
-    while ((step = db_step(s)) == DB_ROW)
-        if (n < b->n_ev)
-            ids[n++] = db_column_int64(s, 0);
-    int rc = 0;
+    int step, rc = 0;
+    while ((step = db_step(s)) == DB_ROW) {
+        int64_t first = db_column_int64(s, 0);
+        if (db_column_int64(s, 1) != PG_ID_BLOCK) {
+            snprintf(st->err, sizeof(st->err),
+                     "event ids: events_id_seq's increment is %lld, expected %d (migration 5)",
+                     (long long)db_column_int64(s, 1), PG_ID_BLOCK);
+            rc = ERR_IO;
+        }
+        for (int k = 0; k < PG_ID_BLOCK && n < b->n_ev; k++)
+            ids[n++] = first + k;
+    }
     if (step != DB_DONE)
         rc = store_set_err(st, step, "event ids");
-    else if (n != b->n_ev)
+    else if (rc == 0 && n != b->n_ev)
         rc = ERR_IO;
     db_reset(s);
     return rc;

@@ -10,6 +10,8 @@
  *    database's own) fails the whole batch: no event, batch row, counter or incident is
  *    left, the store names the refused event's line in the batch (rejected lines
  *    before it counted), and the same batch goes in once the constraint is gone;
+ *  - a batch of more events than one block of ids (PostgreSQL) is stored whole, in
+ *    order; a changed id sequence step is an error, not a reuse of ids;
  *  - a database at schema version 4 that already holds events is upgraded (migration 5
  *    changes the events' keys on PostgreSQL) and still reads and takes events.
  */
@@ -245,6 +247,63 @@ static void test_refused_event(void)
     store_close(st);
 }
 
+/* A batch larger than one block of ids (PostgreSQL takes them 1024 at a time): every
+ * event stored, in order, with increasing ids; a sequence whose step was changed
+ * behind the store's back stops ingest with a clear error instead of reusing ids. */
+static void test_many_blocks(void)
+{
+    struct store *st = open_new("blocks.db");
+    CHECK(st != NULL);
+    if (st == NULL)
+        return;
+    struct company_in c = {"A", "x", "UTC", "en", "", 0};
+    int64_t a = 0;
+    struct principal who;
+    CHECK(store_company_add(st, &c, &a) == 0 && enroll(st, a, &who) == 0);
+    enum { N = 2500 };
+    size_t cap = (size_t)N * 96, len = 0;
+    char *body = malloc(cap);
+    CHECK(body != NULL);
+    if (body == NULL)
+        return;
+    for (int i = 0; i < N; i++)
+        len += (size_t)snprintf(body + len, cap - len,
+                                "{\"timestamp\":\"2026-11-23T01:00:00Z\",\"event_type\":"
+                                "\"flow\",\"i\":%d}\n",
+                                i);
+    struct ingest_limits lim = {4096, N};
+    struct ingest_result res;
+    CHECK(ingest_parse(body, len, &lim, &res) == 0);
+    CHECK_EQ_U64(res.n_ev, N);
+    struct store_batch bt = {"big", 1, res.se, res.n_ev, 0};
+    struct store_batch_result br = {0};
+    CHECK(store_ingest(st, &who, &bt, 5, &br) == 0);
+    static char got[N * 100];
+    struct readback rb = {got, 0, sizeof(got), 0, 0, 1};
+    struct store_event_query q = {.company_id = a, .limit = N + 10};
+    CHECK(store_events(st, &q, collect, &rb) == 0);
+    CHECK_EQ_U64(rb.n, N);
+    CHECK(rb.ordered);
+    CHECK(strstr(got, "\"i\":0}\n") != NULL && strstr(got, "\"i\":2499}\n") != NULL);
+    if (test_store_is_pg()) {
+        char e[256];
+        struct db *db = db_open(g_db, 2000, e, sizeof(e));
+        CHECK(db != NULL);
+        if (db != NULL) {
+            CHECK(db_exec(db, "ALTER SEQUENCE events_id_seq INCREMENT BY 1") == DB_OK);
+            struct store_batch b2 = {"big-2", 2, res.se, 10, 0};
+            CHECK(store_ingest(st, &who, &b2, 6, &br) == ERR_IO);
+            CHECK(strstr(store_errmsg(st), "increment is 1, expected 1024") != NULL);
+            CHECK(db_exec(db, "ALTER SEQUENCE events_id_seq INCREMENT BY 1024") == DB_OK);
+            CHECK(store_ingest(st, &who, &b2, 6, &br) == 0);
+            db_close(db);
+        }
+    }
+    ingest_result_free(&res);
+    free(body);
+    store_close(st);
+}
+
 /* A version 4 database with events in it (migration 5 rebuilds their keys on
  * PostgreSQL) is upgraded, reads the old events and takes new ones. */
 static void test_upgrade_with_events(void)
@@ -297,6 +356,7 @@ int main(void)
     if (mkdtemp(g_dir) == NULL)
         return 1;
     RUN(test_refused_event);
+    RUN(test_many_blocks);
     RUN(test_upgrade_with_events);
     int rc = check_done();
     char cmd[600];
