@@ -8,7 +8,8 @@
 #
 # PG=1 measures PostgreSQL instead of SQLite: a throwaway server (tests/lib/pg.sh) with
 # one database for the center and one for the baseline; the server's CPU seconds during
-# the HTTP phase are reported too (the center and PostgreSQL share the 2 CPUs).
+# the HTTP phase are reported too (the center and PostgreSQL share the 2 CPUs), and a
+# CHECKPOINT separates the two phases (PG_CHECKPOINT=0: none).
 #
 # Optional: EVENTS=FILE (NDJSON events to send instead of the demo capture's, e.g.
 # alerts to measure incident grouping), BIN=DIR (programs to measure instead of
@@ -63,6 +64,13 @@ echo "baseline (in-process parse + store, no HTTP)..." >&2
 base=$("$B/center_load" --baseline "$BASE" --events "$EV" --senders "$SENDERS" \
     --batches "$BATCHES" --per "$PER" --sync "$SYNC")
 
+if [ "${PG:-0}" = 1 ] && [ "${PG_CHECKPOINT:-1}" = 1 ]; then
+    # The HTTP phase starts from a server in steady state, as a long-running one is:
+    # the baseline's dirty pages written, its WAL segments there to be recycled rather
+    # than new ones created and zero-filled during the measurement (PG_CHECKPOINT=0:
+    # without, as before 2026-11-23 21:20).
+    pg_as "$PG_BIN/psql" -X -q -h "$PG_DIR" -p "$PG_PORT" -U postgres -d postgres -c CHECKPOINT
+fi
 "$B/otasuke" company add --db "$DB" --name bench --sector bench >/dev/null
 code=$("$B/otasuke" sensor add --db "$DB" --company 1 | sed -n 's/^enrollment_code=//p')
 "$B/otasuke-center" --db "$DB" --listen 127.0.0.1:0 --port-file bench/data/center.port \
@@ -87,8 +95,11 @@ pg_cpu() {
 }
 echo "HTTP: $SENDERS senders..." >&2
 pg0=$(pg_cpu)
-http=$("$B/center_load" --port "$port" --token "$tok" --events "$EV" --senders "$SENDERS" \
+# the load generator's own CPU seconds (it shares the CPUs with the center and server)
+http=$(/usr/bin/time -f "load_cpu=%U+%S" -o bench/data/center_load.time "$B/center_load" \
+    --port "$port" --token "$tok" --events "$EV" --senders "$SENDERS" \
     --batches "$BATCHES" --per "$PER")
+loadcpu=$(sed -n 's/^load_cpu=//p' bench/data/center_load.time | python3 -c 'import sys; print(f"{eval(sys.stdin.read()):.2f}")')
 # CPU seconds the center used (utime + stime), so that the rate per CPU second can be
 # compared across runs on a shared machine.
 cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' /proc/$pid/stat)
@@ -111,6 +122,7 @@ ratio=$(python3 -c "print(f'{$(f events_per_s "$http") / $(f events_per_s "$base
         echo "| PostgreSQL server CPU seconds / events per PG CPU second | $pgcpu / $(python3 -c "print(round($(f events "$http") / max($pgcpu, 0.01)))") |"
         echo "| center + PostgreSQL: events per CPU second | $(python3 -c "print(round($(f events "$http") / ($cpu + $pgcpu)))") |"
     fi
+    echo "| load generator (center_load, 100 simulated senders) CPU seconds | $loadcpu |"
     echo "| load average during the run | $(cut -d' ' -f1-3 /proc/loadavg) |"
     echo "| ack latency p50 / p99 / max (ms) | $(f p50_ms "$http") / $(f p99_ms "$http") / $(f max_ms "$http") |"
     echo "| retried requests | $(f retries "$http") |"

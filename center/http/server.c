@@ -162,6 +162,15 @@ enum MHD_Result send_store_error(struct server *s, struct MHD_Connection *c, int
     metrics_store_error(&s->metrics, rc == STORE_BUSY ? 0 : rc == ERR_NOSPACE ? 1 : 2);
     if (rc == STORE_BUSY || rc == ERR_NOSPACE)
         return send_error(c, 503, "store busy, retry later");
+    if (store_refused_line(st) > 0) {
+        /* an event the database will not take (a constraint of its own): say which
+         * line; 500 all the same, so that the sender keeps the batch */
+        char msg[128];
+        snprintf(msg, sizeof(msg),
+                 "store error: the database refused line %llu; nothing of the batch was stored",
+                 (unsigned long long)store_refused_line(st));
+        return send_error(c, 500, msg);
+    }
     return send_error(c, 500, "store error");
 }
 

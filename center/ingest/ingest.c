@@ -155,6 +155,7 @@ static int one_line(struct ingest_result *r, struct linescan *ls,
     }
     e->se.body = p;
     e->se.body_len = n;
+    e->se.line = no;
     r->n_ev++;
     return 0;
 }

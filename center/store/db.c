@@ -473,6 +473,126 @@ void db_pgarr_free(struct db_pgarr *a)
     a->len = a->cap = 0;
 }
 
+void db_pgcopy_init(struct db_pgcopy *c, size_t size_hint)
+{
+    static const char header[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0"; /* flags, extension */
+    memset(c, 0, sizeof(*c));
+    c->cap = size_hint > sizeof(header) ? size_hint : 4096;
+    c->buf = xalloc(MEM_CORE, c->cap);
+    if (c->buf == NULL) {
+        c->cap = 0;
+        c->nomem = 1;
+        return;
+    }
+    memcpy(c->buf, header, sizeof(header));
+    c->len = sizeof(header);
+}
+
+/* Room for n more bytes; 0 (and nomem set) when it cannot be had. */
+static int pgcopy_room(struct db_pgcopy *c, size_t n)
+{
+    if (c->nomem)
+        return 0;
+    if (c->len + n <= c->cap)
+        return 1;
+    size_t cap = c->cap * 2 > c->len + n ? c->cap * 2 : c->len + n;
+    char *b = xrealloc(MEM_CORE, c->buf, cap);
+    if (b == NULL) {
+        c->nomem = 1;
+        return 0;
+    }
+    c->buf = b;
+    c->cap = cap;
+    return 1;
+}
+
+void db_pgcopy_row(struct db_pgcopy *c, int nfields)
+{
+    if (!pgcopy_room(c, 2))
+        return;
+    c->buf[c->len++] = (char)(nfields >> 8);
+    c->buf[c->len++] = (char)nfields;
+}
+
+void db_pgcopy_field(struct db_pgcopy *c, const void *v, size_t n)
+{
+    if (!pgcopy_room(c, 4 + (v ? n : 0)))
+        return;
+    put_be32(c->buf + c->len, v ? (uint32_t)n : 0xffffffffu);
+    c->len += 4;
+    if (v != NULL && n > 0) {
+        memcpy(c->buf + c->len, v, n);
+        c->len += n;
+    }
+}
+
+void db_pgcopy_int8(struct db_pgcopy *c, int64_t v)
+{
+    char b[8];
+    uint64_t u = (uint64_t)v;
+    put_be32(b, (uint32_t)(u >> 32));
+    put_be32(b + 4, (uint32_t)u);
+    db_pgcopy_field(c, b, sizeof(b));
+}
+
+int db_pgcopy_end(struct db_pgcopy *c)
+{
+    if (pgcopy_room(c, 2)) {
+        c->buf[c->len++] = (char)0xff; /* -1 fields: the trailer */
+        c->buf[c->len++] = (char)0xff;
+    }
+    return c->nomem ? ERR_NOMEM : 0;
+}
+
+void db_pgcopy_free(struct db_pgcopy *c)
+{
+    xfree(c->buf);
+    memset(c, 0, sizeof(*c));
+}
+
+/* The row number of COPY's error context ("COPY events, line 37[, column body]"), 0
+ * when absent (COPY into events is the only one the store runs). */
+static int64_t pg_copy_line(const PGresult *r)
+{
+    const char *ctx = r ? PQresultErrorField(r, PG_DIAG_CONTEXT) : NULL;
+    const char *l = ctx ? strstr(ctx, "COPY events, line ") : NULL;
+    return l ? strtoll(l + 18, NULL, 10) : 0;
+}
+
+int db_pg_copy_in(struct db *db, const char *sql, const void *data, size_t len,
+                  int64_t *bad_row)
+{
+    *bad_row = 0;
+    if (db->kind != DB_PG)
+        return DB_ERROR;
+    int rc = pg_alive(db);
+    if (rc != DB_OK)
+        return rc;
+    PGresult *r = PQexec(db->pg, sql);
+    if (PQresultStatus(r) != PGRES_COPY_IN) {
+        rc = pg_fail(db, r);
+        PQclear(r);
+        return rc;
+    }
+    PQclear(r);
+    int sent = len <= (size_t)INT32_MAX && PQputCopyData(db->pg, data, (int)len) == 1;
+    /* on a failed send, end the COPY with an error so that the server discards it */
+    if (PQputCopyEnd(db->pg, sent ? NULL : "client could not send the data") != 1)
+        return pg_fail(db, NULL);
+    rc = DB_OK;
+    while ((r = PQgetResult(db->pg)) != NULL) {
+        if (rc == DB_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
+            rc = pg_fail(db, r);
+            *bad_row = pg_copy_line(r);
+        } else if (rc == DB_OK) {
+            const char *ct = PQcmdTuples(r);
+            db->changes = ct && *ct ? strtoll(ct, NULL, 10) : 0;
+        }
+        PQclear(r);
+    }
+    return rc;
+}
+
 int db_bind_null(struct db_stmt *s, int i)
 {
     if (s->lite != NULL)

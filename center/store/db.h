@@ -88,6 +88,30 @@ void db_pgarr_add(struct db_pgarr *a, const void *v, size_t n);
 void db_pgarr_add_int8(struct db_pgarr *a, int64_t v);
 void db_pgarr_free(struct db_pgarr *a);
 
+/* PostgreSQL only: runs `sql` (a COPY ... FROM STDIN) and sends data[0..len) as its
+ * whole input in one go. DB_OK with db_changes() = rows copied, or a failure code with
+ * the server's message; a row the server rejected makes the whole COPY fail (nothing
+ * of it is stored) and *bad_row gets its 1-based number in the data (0: unknown). */
+int db_pg_copy_in(struct db *db, const char *sql, const void *data, size_t len,
+                  int64_t *bad_row);
+
+/* COPY's binary format (PGCOPY): a header, then rows of fields, then a trailer. The
+ * buffer grows as needed (MEM_CORE); any failure to grow is remembered and reported
+ * by db_pgcopy_end(). */
+struct db_pgcopy {
+    char *buf;
+    size_t len, cap;
+    int nomem;
+};
+void db_pgcopy_init(struct db_pgcopy *c, size_t size_hint);
+void db_pgcopy_row(struct db_pgcopy *c, int nfields);
+/* A field's value in the column type's binary format (v NULL: SQL NULL). */
+void db_pgcopy_field(struct db_pgcopy *c, const void *v, size_t n);
+void db_pgcopy_int8(struct db_pgcopy *c, int64_t v);
+/* Appends the trailer: 0, or ERR_NOMEM when an append failed. */
+int db_pgcopy_end(struct db_pgcopy *c);
+void db_pgcopy_free(struct db_pgcopy *c);
+
 int db_step(struct db_stmt *s);
 int64_t db_column_int64(struct db_stmt *s, int col);
 int db_column_int(struct db_stmt *s, int col);

@@ -748,8 +748,9 @@ int store_incident_get(struct store *st, int64_t company_id, int64_t id, store_i
     if (rc == 0 && alert != NULL)
         rc = get_part(st,
                       "SELECT a.event_id, a.ts, a.severity, a.category, a.signature_id, "
-                      "a.signature, a.signature_ja, e.body FROM incident_alerts a JOIN events e "
-                      "ON e.id=a.event_id WHERE a.incident_id=? ORDER BY a.ts, a.event_id",
+                      "a.signature, a.signature_ja, e.body FROM incident_alerts a JOIN incidents i "
+                      "ON i.id=a.incident_id JOIN events e ON e.company_id=i.company_id "
+                      "AND e.id=a.event_id WHERE a.incident_id=? ORDER BY a.ts, a.event_id",
                       id, alert_row, &g);
     if (rc == 0 && note != NULL)
         rc = get_part(st,

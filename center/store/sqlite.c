@@ -50,12 +50,10 @@ static const char *const g_sql[S_COUNT] = {
     /* PostgreSQL only: alerts of one tenant are grouped into incidents one batch at a
      * time, as SQLite's single writer does (negative keys: migrations use a positive one) */
     [S_TENANT_LOCK] = "SELECT pg_advisory_xact_lock(-?)",
-    /* PostgreSQL only: a batch's events in one statement (one round trip, not one per
-     * event) from four arrays sent in binary format, their ids returned in insertion
-     * order */
-    [S_EVENTS_PG] = "INSERT INTO events(company_id, sensor_id, event_type, category, ts, "
-                    "received, body) SELECT ?1, ?2, t, c, ts, ?3, b FROM unnest(?4::text[], "
-                    "?5::text[], ?6::bigint[], ?7::text[]) AS u(t, c, ts, b) RETURNING id",
+    /* PostgreSQL only: blocks of ids for a batch's events (migration 5 makes the
+     * sequence step PG_ID_BLOCK), taken before they are copied in, and the step */
+    [S_EVENTS_PG] = "SELECT nextval('events_id_seq'), (SELECT seqincrement FROM pg_sequence "
+                    "WHERE seqrelid = 'events_id_seq'::regclass) FROM generate_series(1, ?)",
     [S_AUTH] = "SELECT id, company_id FROM sensors WHERE token_hash=? AND revoked IS NULL",
 };
 
@@ -598,66 +596,98 @@ static int counters_add(struct store *st, const struct principal *who, const str
     return counters_flush(st, who->company_id, keys, nk);
 }
 
-/* The batch's columns as four arrays in PostgreSQL's binary format (n_ev > 0): no
- * escaping here, no array literal to parse on the server. */
-static int pg_arrays_fill(struct db_pgarr a[4], const struct store_batch *b)
+/* The batch's rows in COPY's binary format, with the ids taken for them. */
+static int pg_copy_fill(struct db_pgcopy *c, const struct principal *who,
+                        const struct store_batch *b, int64_t now, const int64_t *ids)
 {
-    size_t types = 0, cats = 0, bodies = 0;
-    for (size_t i = 0; i < b->n_ev; i++) {
-        types += strlen(b->ev[i].event_type);
-        cats += b->ev[i].category ? strlen(b->ev[i].category) : 0;
-        bodies += b->ev[i].body_len;
-    }
-    if (db_pgarr_init(&a[0], b->n_ev, DB_OID_TEXT, types) != 0 ||
-        db_pgarr_init(&a[1], b->n_ev, DB_OID_TEXT, cats) != 0 ||
-        db_pgarr_init(&a[2], b->n_ev, DB_OID_INT8, b->n_ev * 8) != 0 ||
-        db_pgarr_init(&a[3], b->n_ev, DB_OID_TEXT, bodies) != 0)
-        return ERR_NOMEM;
+    size_t bytes = 64;
+    for (size_t i = 0; i < b->n_ev; i++)
+        bytes += 96 + strlen(b->ev[i].event_type) +
+                 (b->ev[i].category ? strlen(b->ev[i].category) : 0) + b->ev[i].body_len;
+    db_pgcopy_init(c, bytes);
     for (size_t i = 0; i < b->n_ev; i++) {
         const struct store_event *e = &b->ev[i];
-        db_pgarr_add(&a[0], e->event_type, strlen(e->event_type));
-        db_pgarr_add(&a[1], e->category, e->category ? strlen(e->category) : 0);
-        db_pgarr_add_int8(&a[2], e->ts_us);
-        db_pgarr_add(&a[3], e->body, e->body_len);
+        db_pgcopy_row(c, 8);
+        db_pgcopy_int8(c, ids[i]);
+        db_pgcopy_int8(c, who->company_id);
+        db_pgcopy_int8(c, who->sensor_id);
+        db_pgcopy_field(c, e->event_type, strlen(e->event_type));
+        db_pgcopy_field(c, e->category, e->category ? strlen(e->category) : 0);
+        db_pgcopy_int8(c, e->ts_us);
+        db_pgcopy_int8(c, now);
+        db_pgcopy_field(c, e->body, e->body_len);
     }
-    return 0;
+    return db_pgcopy_end(c);
 }
 
-/* PostgreSQL: inserts every event of the batch in one statement; ids[i] gets the id of
- * event i. */
+/* The step of the events' identity sequence on PostgreSQL (migration 5): each nextval
+ * reserves this many ids for one batch. */
+#define PG_ID_BLOCK 1024
+
+/* PostgreSQL: ids[i] gets the id of event i, from ceil(n / PG_ID_BLOCK) values of the
+ * events' identity sequence, each the first of PG_ID_BLOCK ids no one else gets (a
+ * sequence whose step was changed since is an error, not a reuse of ids). */
+static int events_ids_pg(struct store *st, const struct store_batch *b, int64_t *ids)
+{
+    struct db_stmt *s = prep(st, S_EVENTS_PG);
+    if (s == NULL)
+        return ERR_IO;
+    db_bind_int64(s, 1, (int64_t)((b->n_ev + PG_ID_BLOCK - 1) / PG_ID_BLOCK));
+    size_t n = 0;
+    int step, rc = 0;
+    while ((step = db_step(s)) == DB_ROW) {
+        int64_t first = db_column_int64(s, 0);
+        if (db_column_int64(s, 1) != PG_ID_BLOCK) {
+            snprintf(st->err, sizeof(st->err),
+                     "event ids: events_id_seq's increment is %lld, expected %d (migration 5)",
+                     (long long)db_column_int64(s, 1), PG_ID_BLOCK);
+            rc = ERR_IO;
+        }
+        for (int k = 0; k < PG_ID_BLOCK && n < b->n_ev; k++)
+            ids[n++] = first + k;
+    }
+    if (step != DB_DONE)
+        rc = store_set_err(st, step, "event ids");
+    else if (rc == 0 && n != b->n_ev)
+        rc = ERR_IO;
+    db_reset(s);
+    return rc;
+}
+
+/* PostgreSQL: stores every event of the batch with one COPY (binary format: nothing
+ * for the server to parse but the row framing); ids[i] gets the id of event i. A row
+ * the server rejects fails the whole COPY, and the error names the event. */
 static int events_add_pg(struct store *st, const struct principal *who,
                          const struct store_batch *b, int64_t now, int64_t *ids)
 {
     if (b->n_ev == 0)
         return 0;
-    struct db_pgarr a[4];
-    memset(a, 0, sizeof(a));
-    int rc = pg_arrays_fill(a, b);
-    struct db_stmt *s = rc == 0 ? prep(st, S_EVENTS_PG) : NULL;
-    if (s != NULL) {
-        static const unsigned oid[4] = {DB_OID_TEXT_ARRAY, DB_OID_TEXT_ARRAY, DB_OID_INT8_ARRAY,
-                                        DB_OID_TEXT_ARRAY};
-        db_bind_int64(s, 1, who->company_id);
-        db_bind_int64(s, 2, who->sensor_id);
-        db_bind_int64(s, 3, now);
-        for (int k = 0; k < 4; k++)
-            db_bind_pg_binary(s, 4 + k, a[k].buf, (int)a[k].len, oid[k]);
-        size_t n = 0;
-        int step;
-        while ((step = db_step(s)) == DB_ROW)
-            if (n < b->n_ev)
-                ids[n++] = db_column_int64(s, 0);
-        if (step != DB_DONE)
-            rc = store_set_err(st, step, "event insert");
-        else if (n != b->n_ev)
+    int rc = events_ids_pg(st, b, ids);
+    if (rc != 0)
+        return rc;
+    struct db_pgcopy c;
+    rc = pg_copy_fill(&c, who, b, now, ids);
+    if (rc == 0) {
+        int64_t bad = 0;
+        int step = db_pg_copy_in(st->db,
+                                 "COPY events(id, company_id, sensor_id, event_type, category, "
+                                 "ts, received, body) FROM STDIN (FORMAT binary)",
+                                 c.buf, c.len, &bad);
+        if (step != DB_OK) {
+            char what[80];
+            if (bad > 0 && (size_t)bad <= b->n_ev) {
+                st->refused_line = b->ev[bad - 1].line;
+                snprintf(what, sizeof(what), "event insert (line %llu of the batch)",
+                         (unsigned long long)st->refused_line);
+            } else {
+                snprintf(what, sizeof(what), "event insert");
+            }
+            rc = store_set_err(st, step, what);
+        } else if (db_changes(st->db) != (int64_t)b->n_ev) {
             rc = ERR_IO;
-        db_reset(s);
-        db_clear_bindings(s);
-    } else if (rc == 0) {
-        rc = ERR_IO;
+        }
     }
-    for (int k = 0; k < 4; k++)
-        db_pgarr_free(&a[k]);
+    db_pgcopy_free(&c);
     return rc;
 }
 
@@ -699,6 +729,8 @@ static int ingest_body(struct store *st, const struct principal *who, const stru
     }
     for (size_t i = 0; rc == 0 && i < b->n_ev; i++) {
         rc = event_add(st, who, &b->ev[i], now);
+        if (rc == ERR_EXISTS) /* a constraint (or trigger) refused this event */
+            st->refused_line = b->ev[i].line;
         if (rc == 0 && b->ev[i].category != NULL && strcmp(b->ev[i].event_type, "alert") == 0)
             rc = incident_on_alert(st, &ctx, db_last_insert_id(st->db), &b->ev[i], now);
     }
@@ -708,9 +740,15 @@ static int ingest_body(struct store *st, const struct principal *who, const stru
     return rc;
 }
 
+uint64_t store_refused_line(const struct store *st)
+{
+    return st->refused_line;
+}
+
 int store_ingest(struct store *st, const struct principal *who, const struct store_batch *b,
                  int64_t now, struct store_batch_result *res)
 {
+    st->refused_line = 0;
     int rc = run_fixed(st, S_BEGIN);
     if (rc != 0)
         return rc;

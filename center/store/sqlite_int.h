@@ -18,6 +18,7 @@ struct store {
     struct db_stmt *xstmt[STORE_XSTMT];
     int64_t incident_window_us;
     char err[STORE_ERRMSG_LEN];
+    uint64_t refused_line; /* store_refused_line() */
 };
 
 /* Records the connection's error message and maps an SQLite result to STORE_BUSY,

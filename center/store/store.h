@@ -90,6 +90,7 @@ struct store_event {
     int64_t ts_us;          /* event time, µs since the epoch, UTC */
     const char *body;       /* the event line, valid UTF-8 JSON */
     size_t body_len;
+    uint64_t line;          /* its 1-based line in the batch's body (0: not known) */
 };
 
 struct store_batch {
@@ -155,6 +156,10 @@ struct store *store_open_sqlite(const char *path, const struct store_opts *opts,
 void store_close(struct store *st);
 /* The last error message of this connection (static storage of `st`). */
 const char *store_errmsg(const struct store *st);
+/* After store_ingest() failed: the line (store_event.line) of the event the database
+ * refused to store, 0 when the failure was not one event's (nothing of the batch is
+ * stored either way). */
+uint64_t store_refused_line(const struct store *st);
 /* Whether a process must let one writer at a time use the database (SQLite: one
  * writer per file; queueing in-process beats polling its busy handler). PostgreSQL
  * takes concurrent ingest transactions: each pooled connection writes on its own, the

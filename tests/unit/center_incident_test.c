@@ -85,7 +85,8 @@ static int ingest_lines(struct store *st, const struct principal *who, const cha
 {
     struct store_event ev[16];
     for (size_t i = 0; i < n; i++)
-        ev[i] = (struct store_event){"alert", "c2", l[i].ts_us, l[i].s, strlen(l[i].s)};
+        ev[i] = (struct store_event){"alert", "c2", l[i].ts_us, l[i].s, strlen(l[i].s),
+                                     (uint64_t)i + 1};
     struct store_batch b = {batch, 1, ev, n, 0};
     struct store_batch_result r = {0};
     int rc = store_ingest(st, who, &b, 1, &r);
