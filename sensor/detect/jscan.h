@@ -36,6 +36,14 @@ struct jscan_val {
 int jscan(const char *buf, size_t len, bool (*cb)(const struct jscan_val *v, void *ud),
           void *ud);
 
+/* jscan with a filter: before the value of each object member, want(path, ud) says
+ * whether it is read. A value not wanted (with all it holds) reaches no callback and
+ * is not copied, only checked as jscan checks it: for a reader that ignores the
+ * values it does not want, the walk ends as without the filter (0 or -1, the same
+ * values read). want NULL: every value, as jscan. */
+int jscan_want(const char *buf, size_t len, bool (*want)(const char *path, void *ud),
+               bool (*cb)(const struct jscan_val *v, void *ud), void *ud);
+
 /* The event_type of an event line (in the EVE header: the key within its first 160
  * bytes): *type points into json, without quotes and not NUL-terminated. false when
  * there is none. Read once per line and handed to each reader's begin step. */

@@ -1015,6 +1015,37 @@ bool inv_event_begin(struct inv *v, const char *type, size_t tlen, uint64_t ts)
     return true;
 }
 
+/* f is k or lies under it ("services.model" under "services"); kl: strlen(k). */
+static bool path_under(const char *f, const char *k, size_t kl)
+{
+    return strncmp(f, k, kl) == 0 && (f[kl] == '\0' || f[kl] == '.');
+}
+
+/* Whether path leads to a value ev_cb keeps: src_ip, the event type's object and, in
+ * it, each path of ev_fields (and the two mdns lists) or an object or array on the way
+ * to one ("mdns.services" for "mdns.services.model"). ev_cb acts on nothing else, so
+ * skipping the rest changes nothing it reads. */
+bool inv_event_want(const char *path, void *inv)
+{
+    const struct ev *e = &((const struct inv *)inv)->ev;
+    if (path[0] == 's' && strcmp(path, "src_ip") == 0)
+        return true;
+    size_t tl = ek_names[e->kind].len;
+    if (strncmp(path, ek_names[e->kind].name, tl) != 0)
+        return false;
+    if (path[tl] == '\0')
+        return true;
+    if (path[tl] != '.')
+        return false;
+    const char *k = path + tl + 1;
+    size_t kl = strlen(k);
+    for (size_t i = ek_lo[e->kind]; i < ek_hi[e->kind]; i++)
+        if (path_under(ev_fields[i].path, k, kl))
+            return true;
+    return e->kind == EK_MDNS &&
+           (path_under("services.type", k, kl) || path_under("queries.rrname", k, kl));
+}
+
 bool inv_event_val(const struct jscan_val *val, void *inv)
 {
     struct inv *v = inv;
@@ -1049,7 +1080,7 @@ void inv_event(struct inv *v, const char *json, size_t len, uint64_t ts)
     const char *type;
     size_t tlen;
     if (jscan_event_type(json, len, &type, &tlen) && inv_event_begin(v, type, tlen, ts))
-        inv_event_end(v, jscan(json, len, inv_event_val, v), ts);
+        inv_event_end(v, jscan_want(json, len, inv_event_want, inv_event_val, v), ts);
 }
 
 /* new_device alerts, once the device had time to say its name */
