@@ -699,10 +699,10 @@ static bool ev_both(const struct jscan_val *v, void *ud)
 }
 
 /* Members the detections do not read are skipped unless the inventory reads them. */
-static bool ev_want(const char *path, void *ud)
+static bool ev_want(const char *path, size_t plen, void *ud)
 {
     struct ev_readers *r = ud;
-    return r->det || inv_event_want(path, r->pl->inv);
+    return r->det || inv_event_want(path, plen, r->pl->inv);
 }
 
 static void read_event(struct pipeline *pl, uint64_t ts)

@@ -15,7 +15,7 @@ struct js {
     size_t plen;
     char str[JSCAN_MAX_STR + 4];
     bool (*cb)(const struct jscan_val *v, void *ud);
-    bool (*want)(const char *path, void *ud); /* NULL: every value */
+    bool (*want)(const char *path, size_t plen, void *ud); /* NULL: every value */
     void *ud;
     bool stop;
 };
@@ -150,7 +150,7 @@ static int emit(struct js *j, enum jscan_type t, const char *s, size_t n, bool c
 {
     if (j->stop)
         return 0;
-    struct jscan_val v = {j->path, t, s, n, cut};
+    struct jscan_val v = {j->path, t, s, n, cut, j->plen};
     if (!j->cb(&v, j->ud))
         j->stop = true;
     return 0;
@@ -307,7 +307,7 @@ static int object(struct js *j, int depth)
         if (j->p >= j->end || *j->p != ':')
             return -1;
         j->p++;
-        if (j->want != NULL && !j->want(j->path, j->ud)) {
+        if (j->want != NULL && !j->want(j->path, j->plen, j->ud)) {
             if (skip_value(j, depth + 1, j->plen) != 0)
                 return -1;
         } else {
@@ -425,7 +425,8 @@ bool jscan_event_type(const char *json, size_t len, const char **type, size_t *t
     return false;
 }
 
-int jscan_want(const char *buf, size_t len, bool (*want)(const char *path, void *ud),
+int jscan_want(const char *buf, size_t len,
+               bool (*want)(const char *path, size_t plen, void *ud),
                bool (*cb)(const struct jscan_val *v, void *ud), void *ud)
 {
     struct js j;

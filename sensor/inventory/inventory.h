@@ -126,7 +126,7 @@ void inv_event(struct inv *v, const char *json, size_t len, uint64_t ts_us);
  * this reader stopped the walk itself) and acts on the event. */
 struct jscan_val;
 bool inv_event_begin(struct inv *v, const char *type, size_t tlen, uint64_t ts_us);
-bool inv_event_want(const char *path, void *inv);
+bool inv_event_want(const char *path, size_t plen, void *inv);
 bool inv_event_val(const struct jscan_val *val, void *inv);
 void inv_event_end(struct inv *v, int rc, uint64_t ts_us);
 void inv_housekeep(struct inv *v, uint64_t now_us);
