@@ -21,11 +21,11 @@ struct js {
 };
 
 /* The first byte at p that ends a run of plain string bytes (a quote, a backslash or a
- * control byte), or end. Eight bytes at a time while no such byte is among them (most
- * strings are plain): a byte of w equal to c is a zero byte of w ^ c*ONES, and
- * (x - ONES) & ~x & HIGHS is non-zero when x has a zero byte (borrows only mark bytes
- * above a real one, which the byte loop then finds); bytes below 0x20 likewise with
- * w - 0x20*ONES. */
+ * control byte), or end. Eight bytes at a time: a byte of w equal to c is a zero byte
+ * of w ^ c*ONES, and (x - ONES) & ~x & HIGHS marks the zero bytes of x (a borrow can
+ * only mark a byte above a real one); bytes below 0x20 likewise with w - 0x20*ONES. On
+ * a little-endian machine the lowest mark is the first such byte (the bytes below it
+ * are plain), elsewhere the byte loop finds it. */
 static const char *plain_end(const char *p, const char *end)
 {
     const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
@@ -33,9 +33,14 @@ static const char *plain_end(const char *p, const char *end)
         uint64_t w;
         memcpy(&w, p, 8);
         uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
-        uint64_t hit = ((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w);
-        if ((hit & highs) != 0)
+        uint64_t hit = (((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w)) & highs;
+        if (hit != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            return p + (__builtin_ctzll(hit) >> 3);
+#else
             break;
+#endif
+        }
         p += 8;
     }
     while (p < end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)

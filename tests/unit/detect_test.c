@@ -143,6 +143,26 @@ static void test_jscan_want(void)
     CHECK(want_bad_plen == 0);
 }
 
+/* Strings are scanned eight bytes at a time: a quote, a backslash or a control byte at
+ * every offset of a word is found, read and skipped alike. */
+static void test_jscan_offsets(void)
+{
+    for (int k = 0; k < 24; k++) {
+        char j[160], want[40];
+        memset(want, 'a', (size_t)k);
+        memcpy(want + k, "\\nbcdefgh", 10); /* the escape \n, then seven plain bytes */
+        snprintf(j, sizeof(j), "{\"a\":\"%s\",\"b\":\"%s\"}", want, want);
+        struct seen s = {"", ""};
+        CHECK(jscan_want(j, strlen(j), no_b, on_v, &s) == 0);
+        CHECK_STR(s.paths, "a;");
+        CHECK(strlen(s.last) == (size_t)k + 8 && s.last[k] == '\n' && s.last[k + 1] == 'b');
+        snprintf(j, sizeof(j), "{\"b\":\"%.*s\x01\"}", k, "aaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+        CHECK(jscan_want(j, strlen(j), no_b, on_v, &s) == -1);
+        snprintf(j, sizeof(j), "{\"a\":\"%.*s\x1f\"}", k, "aaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+        CHECK(jscan(j, strlen(j), on_v, &s) == -1);
+    }
+}
+
 /* ---- aggregation ----------------------------------------------------------------- */
 
 static void raise_land(struct detect *d, const char *src, const char *dst, uint64_t ts)
@@ -986,6 +1006,7 @@ int main(void)
     RUN(test_jscan);
     RUN(test_jscan_stop);
     RUN(test_jscan_want);
+    RUN(test_jscan_offsets);
     RUN(test_aggregation);
     RUN(test_flood);
     RUN(test_pending_full);
