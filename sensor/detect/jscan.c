@@ -219,6 +219,62 @@ static size_t num_span(struct js *j)
     return (size_t)(j->p - s);
 }
 
+static int skip_value(struct js *j, int depth, size_t plen);
+
+/* The separator after a member or element: 1 for ',', 0 for the closing byte, -1. */
+static int next_or_close(struct js *j, char close)
+{
+    skip_ws(j);
+    if (j->p >= j->end)
+        return -1;
+    char c = *j->p++;
+    return c == ',' ? 1 : c == close ? 0 : -1;
+}
+
+static int skip_object(struct js *j, int depth, size_t plen)
+{
+    size_t n;
+    bool nul;
+    j->p++;
+    skip_ws(j);
+    if (j->p < j->end && *j->p == '}') {
+        j->p++;
+        return 0;
+    }
+    int more = 1;
+    while (more == 1) {
+        skip_ws(j);
+        /* as object(): the key must fit the path after plen and a dot */
+        if (skip_str(j, &n, &nul) != 0 || nul || plen + 1 + n >= JSCAN_MAX_PATH)
+            return -1;
+        skip_ws(j);
+        if (j->p >= j->end || *j->p != ':')
+            return -1;
+        j->p++;
+        if (skip_value(j, depth + 1, plen + (plen > 0) + n) != 0)
+            return -1;
+        more = next_or_close(j, '}');
+    }
+    return more;
+}
+
+static int skip_array(struct js *j, int depth, size_t plen)
+{
+    j->p++;
+    skip_ws(j);
+    if (j->p < j->end && *j->p == ']') {
+        j->p++;
+        return 0;
+    }
+    int more = 1;
+    while (more == 1) {
+        if (skip_value(j, depth + 1, plen) != 0)
+            return -1;
+        more = next_or_close(j, ']');
+    }
+    return more;
+}
+
 /* Skips the value at j->p; plen: the length its path would have. Fails where value()
  * would (syntax, depth, a key too long for the path), so a filter changes no result. */
 static int skip_value(struct js *j, int depth, size_t plen)
@@ -231,50 +287,8 @@ static int skip_value(struct js *j, int depth, size_t plen)
     size_t n;
     bool nul;
     switch (*j->p) {
-    case '{':
-        j->p++;
-        skip_ws(j);
-        if (j->p < j->end && *j->p == '}') {
-            j->p++;
-            return 0;
-        }
-        for (;;) {
-            skip_ws(j);
-            /* as object(): the key must fit the path after plen and a dot */
-            if (skip_str(j, &n, &nul) != 0 || nul || plen + 1 + n >= JSCAN_MAX_PATH)
-                return -1;
-            skip_ws(j);
-            if (j->p >= j->end || *j->p != ':')
-                return -1;
-            j->p++;
-            if (skip_value(j, depth + 1, plen + (plen > 0) + n) != 0)
-                return -1;
-            skip_ws(j);
-            if (j->p >= j->end)
-                return -1;
-            char c = *j->p++;
-            if (c == ',')
-                continue;
-            return c == '}' ? 0 : -1;
-        }
-    case '[':
-        j->p++;
-        skip_ws(j);
-        if (j->p < j->end && *j->p == ']') {
-            j->p++;
-            return 0;
-        }
-        for (;;) {
-            if (skip_value(j, depth + 1, plen) != 0)
-                return -1;
-            skip_ws(j);
-            if (j->p >= j->end)
-                return -1;
-            char c = *j->p++;
-            if (c == ',')
-                continue;
-            return c == ']' ? 0 : -1;
-        }
+    case '{': return skip_object(j, depth, plen);
+    case '[': return skip_array(j, depth, plen);
     case '"': return skip_str(j, &n, &nul);
     case 't': return skip_word(j, "true");
     case 'f': return skip_word(j, "false");
@@ -312,15 +326,11 @@ static int object(struct js *j, int depth)
         if (j->p >= j->end || *j->p != ':')
             return -1;
         j->p++;
-        if (j->want != NULL && !j->want(j->path, j->plen, j->ud)) {
-            if (skip_value(j, depth + 1, j->plen) != 0)
-                return -1;
-        } else {
-            if (value(j, depth + 1) != 0)
-                return -1;
-            if (j->stop) /* the reader has what it wants: the rest is not read */
-                return 0;
-        }
+        bool skip = j->want != NULL && !j->want(j->path, j->plen, j->ud);
+        if ((skip ? skip_value(j, depth + 1, j->plen) : value(j, depth + 1)) != 0)
+            return -1;
+        if (j->stop) /* the reader has what it wants: the rest is not read */
+            return 0;
         j->plen = saved;
         j->path[saved] = '\0';
         skip_ws(j);
