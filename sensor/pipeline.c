@@ -698,7 +698,8 @@ static bool ev_both(const struct jscan_val *v, void *ud)
     return r->inv || r->det;
 }
 
-/* Members the detections do not read are skipped unless the inventory reads them. */
+/* While the detections read the line, every member is read; else only what the
+ * inventory wants (the rest is skipped, not copied). */
 static bool ev_want(const char *path, size_t plen, void *ud)
 {
     struct ev_readers *r = ud;
