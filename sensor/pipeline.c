@@ -698,6 +698,14 @@ static bool ev_both(const struct jscan_val *v, void *ud)
     return r->inv || r->det;
 }
 
+/* While the detections read the line, every member is read; else only what the
+ * inventory wants (the rest is skipped, not copied). */
+static bool ev_want(const char *path, size_t plen, void *ud)
+{
+    struct ev_readers *r = ud;
+    return r->det || inv_event_want(path, plen, r->pl->inv);
+}
+
 static void read_event(struct pipeline *pl, uint64_t ts)
 {
     const char *line = pl->jw.buf, *type;
@@ -709,7 +717,7 @@ static void read_event(struct pipeline *pl, uint64_t ts)
     if (!inv && !det)
         return;
     struct ev_readers r = {pl, inv, det};
-    int rc = jscan(line, len, ev_both, &r);
+    int rc = jscan_want(line, len, inv ? ev_want : NULL, ev_both, &r);
     /* a reader that stopped the walk itself did not see what came after */
     if (inv)
         inv_event_end(pl->inv, r.inv ? rc : 0, ts);

@@ -6,6 +6,7 @@
 
 #include "otasuke/ascii.h"
 
+#include <stdint.h>
 #include <string.h>
 
 struct js {
@@ -14,9 +15,38 @@ struct js {
     size_t plen;
     char str[JSCAN_MAX_STR + 4];
     bool (*cb)(const struct jscan_val *v, void *ud);
+    bool (*want)(const char *path, size_t plen, void *ud); /* NULL: every value */
     void *ud;
     bool stop;
 };
+
+/* The first byte at p that ends a run of plain string bytes (a quote, a backslash or a
+ * control byte), or end. Eight bytes at a time: a byte of w equal to c is a zero byte
+ * of w ^ c*ONES, and (x - ONES) & ~x & HIGHS marks the zero bytes of x (a borrow can
+ * only mark a byte above a real one); bytes below 0x20 likewise with w - 0x20*ONES. On
+ * a little-endian machine the lowest mark is the first such byte (the bytes below it
+ * are plain), elsewhere the byte loop finds it. */
+static const char *plain_end(const char *p, const char *end)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    while (end - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+        uint64_t hit = (((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w)) & highs;
+        if (hit != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            return p + (__builtin_ctzll(hit) >> 3);
+#else
+            break;
+#endif
+        }
+        p += 8;
+    }
+    while (p < end && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
+        p++;
+    return p;
+}
 
 static void skip_ws(struct js *j)
 {
@@ -82,8 +112,7 @@ static long read_escape(struct js *j)
 static void copy_run(struct js *j, char *out, size_t *n, size_t cap, bool *cut)
 {
     const char *s = j->p;
-    while (j->p < j->end && *j->p != '"' && *j->p != '\\' && (unsigned char)*j->p >= 0x20)
-        j->p++;
+    j->p = plain_end(j->p, j->end);
     size_t run = (size_t)(j->p - s);
     size_t k = run <= cap - *n ? run : cap - *n;
     memcpy(out + *n, s, k);
@@ -126,10 +155,148 @@ static int emit(struct js *j, enum jscan_type t, const char *s, size_t n, bool c
 {
     if (j->stop)
         return 0;
-    struct jscan_val v = {j->path, t, s, n, cut};
+    struct jscan_val v = {j->path, t, s, n, cut, j->plen};
     if (!j->cb(&v, j->ud))
         j->stop = true;
     return 0;
+}
+
+static int skip_word(struct js *j, const char *word)
+{
+    size_t n = strlen(word);
+    if ((size_t)(j->end - j->p) < n || memcmp(j->p, word, n) != 0)
+        return -1;
+    j->p += n;
+    return 0;
+}
+
+/* ---- skipping a value nobody wants: the same checks, no copy, no callback ---- */
+
+/* Skips a string at j->p ('"'); *len: its length once unescaped (as read_str counts
+ * it, without a cap), *nul: it holds \u0000. 0, or -1 as read_str. */
+static int skip_str(struct js *j, size_t *len, bool *nul)
+{
+    size_t n = 0;
+    *nul = false;
+    if (j->p >= j->end || *j->p != '"')
+        return -1;
+    j->p++;
+    while (j->p < j->end) {
+        const char *s = j->p;
+        j->p = plain_end(j->p, j->end);
+        n += (size_t)(j->p - s);
+        if (j->p >= j->end)
+            break;
+        char c = *j->p++;
+        if (c == '"') {
+            *len = n;
+            return 0;
+        }
+        if (c != '\\')
+            return -1;
+        long cp = read_escape(j);
+        if (cp < 0)
+            return -1;
+        if (cp == 0)
+            *nul = true;
+        else
+            n += cp < 0x80 ? 1 : cp < 0x800 ? 2 : 3;
+    }
+    return -1;
+}
+
+static bool num_byte(char c)
+{
+    return (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.' || c == 'e' || c == 'E';
+}
+
+/* The length of the number at j->p (the bytes it may hold), the cursor after it. */
+static size_t num_span(struct js *j)
+{
+    const char *s = j->p;
+    while (j->p < j->end && num_byte(*j->p))
+        j->p++;
+    return (size_t)(j->p - s);
+}
+
+static int skip_value(struct js *j, int depth, size_t plen);
+
+/* The separator after a member or element: 1 for ',', 0 for the closing byte, -1. */
+static int next_or_close(struct js *j, char close)
+{
+    skip_ws(j);
+    if (j->p >= j->end)
+        return -1;
+    char c = *j->p++;
+    return c == ',' ? 1 : c == close ? 0 : -1;
+}
+
+static int skip_object(struct js *j, int depth, size_t plen)
+{
+    size_t n;
+    bool nul;
+    j->p++;
+    skip_ws(j);
+    if (j->p < j->end && *j->p == '}') {
+        j->p++;
+        return 0;
+    }
+    int more = 1;
+    while (more == 1) {
+        skip_ws(j);
+        /* as object(): the key must fit the path after plen and a dot */
+        if (skip_str(j, &n, &nul) != 0 || nul || plen + 1 + n >= JSCAN_MAX_PATH)
+            return -1;
+        skip_ws(j);
+        if (j->p >= j->end || *j->p != ':')
+            return -1;
+        j->p++;
+        if (skip_value(j, depth + 1, plen + (plen > 0) + n) != 0)
+            return -1;
+        more = next_or_close(j, '}');
+    }
+    return more;
+}
+
+static int skip_array(struct js *j, int depth, size_t plen)
+{
+    j->p++;
+    skip_ws(j);
+    if (j->p < j->end && *j->p == ']') {
+        j->p++;
+        return 0;
+    }
+    int more = 1;
+    while (more == 1) {
+        if (skip_value(j, depth + 1, plen) != 0)
+            return -1;
+        more = next_or_close(j, ']');
+    }
+    return more;
+}
+
+/* Skips the value at j->p; plen: the length its path would have. Fails where value()
+ * would (syntax, depth, a key too long for the path), so a filter changes no result. */
+static int skip_value(struct js *j, int depth, size_t plen)
+{
+    if (depth > JSCAN_MAX_DEPTH)
+        return -1;
+    skip_ws(j);
+    if (j->p >= j->end)
+        return -1;
+    size_t n;
+    bool nul;
+    switch (*j->p) {
+    case '{': return skip_object(j, depth, plen);
+    case '[': return skip_array(j, depth, plen);
+    case '"': return skip_str(j, &n, &nul);
+    case 't': return skip_word(j, "true");
+    case 'f': return skip_word(j, "false");
+    case 'n': return skip_word(j, "null");
+    default:
+        n = num_span(j);
+        return n == 0 || n >= 64 ? -1 : 0;
+    }
 }
 
 static int object(struct js *j, int depth)
@@ -141,23 +308,26 @@ static int object(struct js *j, int depth)
         j->p++;
         return 0;
     }
+    /* the key is read into the path, after a dot: it must leave room for it and the
+     * NUL (JSCAN_MAX_PATH - 2 - saved bytes; the top level as if it had the dot) */
+    if (saved + 2 > JSCAN_MAX_PATH)
+        return -1; /* not even an empty key fits */
+    size_t at = saved + (saved > 0), room = JSCAN_MAX_PATH - 2 - saved;
     for (;;) {
         skip_ws(j);
-        char key[JSCAN_MAX_PATH];
         bool cut;
-        long kl = read_str(j, key, sizeof(key) - 1, &cut);
-        if (kl < 0 || cut || saved + 1 + (size_t)kl >= sizeof(j->path))
+        long kl = read_str(j, j->path + at, room, &cut);
+        if (kl < 0 || cut)
             return -1;
         if (saved > 0)
             j->path[saved] = '.';
-        memcpy(j->path + saved + (saved > 0), key, (size_t)kl);
-        j->plen = saved + (saved > 0) + (size_t)kl;
-        j->path[j->plen] = '\0';
+        j->plen = at + (size_t)kl;
         skip_ws(j);
         if (j->p >= j->end || *j->p != ':')
             return -1;
         j->p++;
-        if (value(j, depth + 1) != 0)
+        bool skip = j->want != NULL && !j->want(j->path, j->plen, j->ud);
+        if ((skip ? skip_value(j, depth + 1, j->plen) : value(j, depth + 1)) != 0)
             return -1;
         if (j->stop) /* the reader has what it wants: the rest is not read */
             return 0;
@@ -208,19 +378,15 @@ static int array(struct js *j, int depth)
 
 static int literal(struct js *j, const char *word, enum jscan_type t)
 {
-    size_t n = strlen(word);
-    if ((size_t)(j->end - j->p) < n || memcmp(j->p, word, n) != 0)
+    if (skip_word(j, word) != 0)
         return -1;
-    j->p += n;
-    return emit(j, t, word, n, false);
+    return emit(j, t, word, strlen(word), false);
 }
 
 static int number(struct js *j)
 {
     const char *s = j->p;
-    while (j->p < j->end && (strchr("0123456789+-.eE", *j->p) != NULL) && *j->p != '\0')
-        j->p++;
-    size_t n = (size_t)(j->p - s);
+    size_t n = num_span(j);
     if (n == 0 || n >= 64)
         return -1;
     char buf[64];
@@ -274,7 +440,9 @@ bool jscan_event_type(const char *json, size_t len, const char **type, size_t *t
     return false;
 }
 
-int jscan(const char *buf, size_t len, bool (*cb)(const struct jscan_val *v, void *ud), void *ud)
+int jscan_want(const char *buf, size_t len,
+               bool (*want)(const char *path, size_t plen, void *ud),
+               bool (*cb)(const struct jscan_val *v, void *ud), void *ud)
 {
     struct js j;
     if (buf == NULL)
@@ -284,7 +452,13 @@ int jscan(const char *buf, size_t len, bool (*cb)(const struct jscan_val *v, voi
     j.plen = 0;
     j.path[0] = '\0';
     j.cb = cb;
+    j.want = want;
     j.ud = ud;
     j.stop = false;
     return value(&j, 0);
+}
+
+int jscan(const char *buf, size_t len, bool (*cb)(const struct jscan_val *v, void *ud), void *ud)
+{
+    return jscan_want(buf, len, NULL, cb, ud);
 }

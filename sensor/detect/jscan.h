@@ -28,6 +28,7 @@ struct jscan_val {
     const char *s; /* the text (unescaped for strings), NUL-terminated */
     size_t n;
     bool cut;
+    size_t plen; /* strlen(path) */
 };
 
 /* Walks buf[0..len); cb returns false to stop early (nothing after that value is
@@ -35,6 +36,15 @@ struct jscan_val {
  * input or a limit met before the stop. */
 int jscan(const char *buf, size_t len, bool (*cb)(const struct jscan_val *v, void *ud),
           void *ud);
+
+/* jscan with a filter: before the value of each object member, want(path, ud) says
+ * (plen: strlen(path)) whether it is read. A value not wanted (with all it holds) reaches no callback and
+ * is not copied, only checked as jscan checks it: for a reader that ignores the
+ * values it does not want, the walk ends as without the filter (0 or -1, the same
+ * values read). want NULL: every value, as jscan. */
+int jscan_want(const char *buf, size_t len,
+               bool (*want)(const char *path, size_t plen, void *ud),
+               bool (*cb)(const struct jscan_val *v, void *ud), void *ud);
 
 /* The event_type of an event line (in the EVE header: the key within its first 160
  * bytes): *type points into json, without quotes and not NUL-terminated. false when

@@ -648,11 +648,12 @@ static const struct {
 struct ev_field {
     unsigned kind;
     const char *path;
-    size_t off, len;
+    size_t plen, off, len;
     bool first;
 };
 
-#define EVF(k, p, f, first) {k, p, offsetof(struct ev, f), sizeof(((struct ev *)0)->f), first}
+#define EVF(k, p, f, first)                                                                   \
+    {k, p, sizeof(p) - 1, offsetof(struct ev, f), sizeof(((struct ev *)0)->f), first}
 static const struct ev_field ev_fields[] = {
     EVF(EK_DHCP, "type", dhcp_type, false),
     EVF(EK_DHCP, "dhcp_type", dhcp_kind, false),
@@ -739,13 +740,46 @@ static bool ev_moot(const struct ev *e, const char *dst)
     return false;
 }
 
+/* The n bytes at a and b are equal; for the few bytes of a path, cheaper than a call
+ * of memcmp for every member of every event line. */
+static bool same(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
+/* f (fl bytes) is k (kl bytes) or lies under it ("services.model" under "services"). */
+static bool path_under(const char *f, size_t fl, const char *k, size_t kl)
+{
+    return kl <= fl && (kl == fl || f[kl] == '.') && same(f, k, kl);
+}
+
+/* The path (plen bytes) of a value in the event type's object: the part after "dhcp.",
+ * or NULL when it lies elsewhere. */
+static const char *in_kind(unsigned kind, const char *path, size_t plen, size_t *kl)
+{
+    size_t tl = ek_names[kind].len;
+    if (plen <= tl || path[tl] != '.' || path[0] != ek_names[kind].name[0] ||
+        !same(path, ek_names[kind].name, tl))
+        return NULL;
+    *kl = plen - tl - 1;
+    return path + tl + 1;
+}
+
+static bool is_src_ip(const char *path, size_t plen)
+{
+    return plen == 6 && memcmp(path, "src_ip", 6) == 0;
+}
+
 static bool ev_cb(const struct jscan_val *val, void *ud)
 {
     struct ev *e = ud;
     if (val->type != JSCAN_STR)
         return true;
     const char *p = val->path;
-    if (p[0] == 's' && strcmp(p, "src_ip") == 0) {
+    if (is_src_ip(p, val->plen)) {
         str_set(e->src_ip, sizeof(e->src_ip), val->s);
         e->got |= EVB_SRC;
         if (e->kind >= EK_MDNS) {
@@ -758,21 +792,21 @@ static bool ev_cb(const struct jscan_val *val, void *ud)
         }
         return e->need == 0 || (e->got & e->need) != e->need;
     }
-    size_t tl = ek_names[e->kind].len;
-    if (strncmp(p, ek_names[e->kind].name, tl) != 0 || p[tl] != '.')
+    size_t kl;
+    const char *k = in_kind(e->kind, p, val->plen, &kl);
+    if (k == NULL)
         return true;
-    const char *k = p + tl + 1;
-    if (e->kind == EK_MDNS && strcmp(k, "services.type") == 0) {
+    if (e->kind == EK_MDNS && kl == 13 && memcmp(k, "services.type", 13) == 0) {
         set_add(&e->services[0][0], INV_SVC_MAX, INV_SVC_N, val->s);
         return true;
     }
-    if (e->kind == EK_MDNS && strcmp(k, "queries.rrname") == 0) {
+    if (e->kind == EK_MDNS && kl == 14 && memcmp(k, "queries.rrname", 14) == 0) {
         set_add(&e->queries[0][0], INV_SVC_MAX, INV_SVC_N, val->s);
         return true;
     }
     for (size_t i = ek_lo[e->kind]; i < ek_hi[e->kind]; i++) {
         const struct ev_field *f = &ev_fields[i];
-        if (f->kind != e->kind || strcmp(k, f->path) != 0)
+        if (f->plen != kl || !same(k, f->path, kl))
             continue;
         char *dst = (char *)e + f->off;
         if (!f->first || dst[0] == '\0')
@@ -1006,13 +1040,43 @@ bool inv_event_begin(struct inv *v, const char *type, size_t tlen, uint64_t ts)
     if (kind == EK_NONE)
         return false;
     struct ev *e = &v->ev;
-    memset(e, 0, sizeof(*e));
+    /* no memset of its 2 KB of text: each string is empty once its first byte is */
+    e->got = 0;
+    e->no_device = false;
+    e->from = NULL;
+    e->src_ip[0] = '\0';
+    for (size_t i = 0; i < sizeof(ev_fields) / sizeof(ev_fields[0]); i++)
+        ((char *)e + ev_fields[i].off)[0] = '\0';
+    for (int i = 0; i < INV_SVC_N; i++)
+        e->services[i][0] = e->queries[i][0] = '\0';
     e->v = v;
     e->kind = kind;
     e->need = ev_need(kind);
     clock_at(v, ts);
     v->events_read++;
     return true;
+}
+
+/* Whether path leads to a value ev_cb keeps: src_ip, the event type's object and, in
+ * it, each path of ev_fields (and the two mdns lists) or an object or array on the way
+ * to one ("mdns.services" for "mdns.services.model"). ev_cb acts on nothing else, so
+ * skipping the rest changes nothing it reads. */
+bool inv_event_want(const char *path, size_t plen, void *inv)
+{
+    const struct ev *e = &((const struct inv *)inv)->ev;
+    if (is_src_ip(path, plen))
+        return true;
+    size_t tl = ek_names[e->kind].len, kl;
+    if (plen == tl)
+        return same(path, ek_names[e->kind].name, tl);
+    const char *k = in_kind(e->kind, path, plen, &kl);
+    if (k == NULL)
+        return false;
+    for (size_t i = ek_lo[e->kind]; i < ek_hi[e->kind]; i++)
+        if (path_under(ev_fields[i].path, ev_fields[i].plen, k, kl))
+            return true;
+    return e->kind == EK_MDNS && (path_under("services.type", 13, k, kl) ||
+                                  path_under("queries.rrname", 14, k, kl));
 }
 
 bool inv_event_val(const struct jscan_val *val, void *inv)
@@ -1049,7 +1113,7 @@ void inv_event(struct inv *v, const char *json, size_t len, uint64_t ts)
     const char *type;
     size_t tlen;
     if (jscan_event_type(json, len, &type, &tlen) && inv_event_begin(v, type, tlen, ts))
-        inv_event_end(v, jscan(json, len, inv_event_val, v), ts);
+        inv_event_end(v, jscan_want(json, len, inv_event_want, inv_event_val, v), ts);
 }
 
 /* new_device alerts, once the device had time to say its name */

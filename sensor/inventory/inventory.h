@@ -119,11 +119,14 @@ void inv_packet(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64
 void inv_event(struct inv *v, const char *json, size_t len, uint64_t ts_us);
 /* inv_event in three steps, for one JSON walk shared with other readers of the line
  * (the pipeline's hand-off to the inventory and the detections): begin, given the line's
- * event_type (jscan_event_type), says whether the line is read at all; then jscan (detect/jscan.h) hands every value to inv_event_val
- * (ud: the inventory) until it returns false; end takes the walk's result (0, or -1 for
- * a malformed line; 0 when this reader stopped the walk itself) and acts on the event. */
+ * event_type (jscan_event_type), says whether the line is read at all; then jscan_want
+ * (detect/jscan.h) asks inv_event_want which members it reads (ud: the inventory; the
+ * others are skipped without a copy) and hands their values to inv_event_val until it
+ * returns false; end takes the walk's result (0, or -1 for a malformed line; 0 when
+ * this reader stopped the walk itself) and acts on the event. */
 struct jscan_val;
 bool inv_event_begin(struct inv *v, const char *type, size_t tlen, uint64_t ts_us);
+bool inv_event_want(const char *path, size_t plen, void *inv);
 bool inv_event_val(const struct jscan_val *val, void *inv);
 void inv_event_end(struct inv *v, int rc, uint64_t ts_us);
 void inv_housekeep(struct inv *v, uint64_t now_us);

@@ -3,6 +3,8 @@
  * reader on top of it: the input, copied into an exact-size buffer, is walked (every
  * callback checks that the value is NUL-terminated within JSCAN_MAX_STR), then fed to
  * a detect as an event line, with and without a dns/http/fileinfo header prefix.
+ * jscan_want, with a filter refusing about half of the members (by their path), must
+ * end as jscan does (0 or -1): a skipped value is checked like a read one.
  * Nothing may crash and no MEM_CORE byte may remain once the detect is freed.
  */
 #include "detect/detect.h"
@@ -20,9 +22,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static bool cb(const struct jscan_val *v, void *ud)
 {
     (void)ud;
-    if (strlen(v->s) != v->n || v->n > JSCAN_MAX_STR || strlen(v->path) >= JSCAN_MAX_PATH)
+    if (strlen(v->s) != v->n || v->n > JSCAN_MAX_STR || strlen(v->path) >= JSCAN_MAX_PATH ||
+        strlen(v->path) != v->plen)
         abort();
     return true;
+}
+
+/* Refuses the members whose path has an odd byte sum. */
+static bool some(const char *path, size_t plen, void *ud)
+{
+    (void)ud;
+    if (strlen(path) != plen)
+        abort();
+    unsigned sum = 0;
+    for (const char *p = path; *p != '\0'; p++)
+        sum += (unsigned char)*p;
+    return (sum & 1) == 0;
 }
 
 static void sink(void *ud, const char *line, size_t len, uint64_t ts)
@@ -50,7 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (buf == NULL)
         return 0;
     memcpy(buf, data, size);
-    (void)jscan(buf, size, cb, NULL);
+    if (jscan(buf, size, cb, NULL) != jscan_want(buf, size, some, cb, NULL))
+        abort();
 
     struct mem_stat before;
     mem_get(MEM_CORE, &before);

@@ -43,7 +43,9 @@ static bool on_v(const struct jscan_val *v, void *ud)
 {
     struct seen *s = ud;
     size_t n = strlen(s->paths);
-    snprintf(s->paths + n, sizeof(s->paths) - n, "%s;", v->path);
+    /* a path whose plen is wrong is listed with a '!' */
+    snprintf(s->paths + n, sizeof(s->paths) - n, "%s%s;", v->path,
+             strlen(v->path) == v->plen ? "" : "!");
     if (v->type == JSCAN_STR)
         snprintf(s->last, sizeof(s->last), "%s", v->s);
     return true;
@@ -88,6 +90,77 @@ static void test_jscan_stop(void)
     struct seen t = {"", ""};
     CHECK(jscan(j, strlen(j), on_v, &t) == -1); /* read to the end: the tail is bad */
     CHECK_STR(t.paths, "a;b.c;b.c;d;");
+}
+
+/* jscan_want: members refused by the filter (with all they hold) reach no callback,
+ * are checked all the same (a malformed or too deep skipped value, a key too long for
+ * the path, still fail the walk), and the walk's result is the unfiltered one. */
+static int want_bad_plen; /* calls of no_b with a wrong plen */
+
+static bool no_b(const char *path, size_t plen, void *ud)
+{
+    (void)ud;
+    want_bad_plen += strlen(path) != plen;
+    return strcmp(path, "b") != 0 && strcmp(path, "d.skip") != 0;
+}
+
+static void test_jscan_want(void)
+{
+    struct seen s = {"", ""};
+    const char *j = "{\"a\":1,\"b\":{\"x\":[\"q\\\"\\u00e9\",{\"y\":null}],\"z\":-1.5e3},"
+                    "\"d\":{\"skip\":\"long plain text, eight bytes at a time\",\"keep\":\"k\"}}";
+    CHECK(jscan_want(j, strlen(j), no_b, on_v, &s) == 0);
+    CHECK_STR(s.paths, "a;d.keep;");
+    CHECK_STR(s.last, "k");
+    static const char *const bad[] = {"{\"b\":{\"x\":tru}}", "{\"b\":[1,]}", "{\"b\":\"\\q\"}",
+                                      "{\"b\":\"\\u12\"}", "{\"b\":\"a\x01\"}", "{\"b\":{\"x\" 1}}",
+                                      "{\"b\":[1", "{\"b\":{\"\\u0000\":1}}", "{\"b\":\"abcdefghij"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct seen t = {"", ""}, u = {"", ""};
+        CHECK(jscan_want(bad[i], strlen(bad[i]), no_b, on_v, &t) == -1);
+        CHECK(jscan(bad[i], strlen(bad[i]), on_v, &u) == -1);
+        CHECK_STR(t.paths, "");
+    }
+    /* depth and path limits hold inside a skipped value as in a read one */
+    char deep[80];
+    snprintf(deep, sizeof(deep), "{\"b\":");
+    memset(deep + 5, '[', 40);
+    deep[45] = '\0';
+    struct seen t = {"", ""};
+    CHECK(jscan_want(deep, strlen(deep), no_b, on_v, &t) == -1);
+    char lk[400]; /* keys of 60, 60 and 7 bytes under "b": a path of 131 bytes (> 127) */
+    snprintf(lk, sizeof(lk), "{\"b\":{\"%060d\":{\"%060d\":{\"1234567\":1}}}}", 0, 0);
+    CHECK(jscan(lk, strlen(lk), on_v, &t) == -1);
+    CHECK(jscan_want(lk, strlen(lk), no_b, on_v, &t) == -1);
+    snprintf(lk, sizeof(lk), "{\"b\":{\"%060d\":{\"%060d\":{\"123\":1}}}}", 0, 0);
+    struct seen u = {"", ""};
+    CHECK(jscan(lk, strlen(lk), on_v, &u) == 0); /* 127 bytes: fits */
+    CHECK(jscan_want(lk, strlen(lk), no_b, on_v, &t) == 0);
+    /* a string running up to the end of the buffer, with and without its quote */
+    const char *tail = "{\"b\":\"0123456789abcdef\"}";
+    CHECK(jscan_want(tail, strlen(tail), no_b, on_v, &t) == 0);
+    CHECK(jscan_want(tail, strlen(tail) - 2, no_b, on_v, &t) == -1);
+    CHECK(want_bad_plen == 0);
+}
+
+/* Strings are scanned eight bytes at a time: a quote, a backslash or a control byte at
+ * every offset of a word is found, read and skipped alike. */
+static void test_jscan_offsets(void)
+{
+    for (int k = 0; k < 24; k++) {
+        char j[160], want[40];
+        memset(want, 'a', (size_t)k);
+        memcpy(want + k, "\\nbcdefgh", 10); /* the escape \n, then seven plain bytes */
+        snprintf(j, sizeof(j), "{\"a\":\"%s\",\"b\":\"%s\"}", want, want);
+        struct seen s = {"", ""};
+        CHECK(jscan_want(j, strlen(j), no_b, on_v, &s) == 0);
+        CHECK_STR(s.paths, "a;");
+        CHECK(strlen(s.last) == (size_t)k + 8 && s.last[k] == '\n' && s.last[k + 1] == 'b');
+        snprintf(j, sizeof(j), "{\"b\":\"%.*s\x01\"}", k, "aaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+        CHECK(jscan_want(j, strlen(j), no_b, on_v, &s) == -1);
+        snprintf(j, sizeof(j), "{\"a\":\"%.*s\x1f\"}", k, "aaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+        CHECK(jscan(j, strlen(j), on_v, &s) == -1);
+    }
 }
 
 /* ---- aggregation ----------------------------------------------------------------- */
@@ -932,6 +1005,8 @@ int main(void)
     conf_defaults(sensor_conf_table, &conf);
     RUN(test_jscan);
     RUN(test_jscan_stop);
+    RUN(test_jscan_want);
+    RUN(test_jscan_offsets);
     RUN(test_aggregation);
     RUN(test_flood);
     RUN(test_pending_full);
