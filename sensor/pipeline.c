@@ -154,6 +154,7 @@ struct pipeline {
     struct capture_stats cap_st; /* threaded: the reader's last snapshot (under the lock) */
     uint64_t cap_snap_next;
     uint64_t tick_last;   /* reader: the packet time of the last tick */
+    uint64_t max_ts;      /* reader: the newest packet time read */
     uint64_t skew_waits;  /* reader: times it waited for a worker to catch up */
 };
 
@@ -996,6 +997,8 @@ static void count_packet(struct pipeline *pl, const struct capture_pkt *cp)
         pl->ts_backwards++;
     else
         pl->last_pkt_ts = cp->ts_us;
+    if (cp->ts_us > pl->max_ts)
+        pl->max_ts = cp->ts_us;
 }
 
 /* One packet through a worker: pktno is its number in the capture. */
@@ -1727,6 +1730,10 @@ static void run_threaded(struct pipeline *pl, bool progress)
         maybe_progress(pl, progress, &next_progress);
     }
     snapshot_capture(pl, true);
+    /* the flows still open end at the capture's last packet time on every worker, as
+     * with one worker (not at each worker's own last packet) */
+    if (pl->clock_started)
+        send_ticks(pl, pl->max_ts, true);
     stop_workers(pl); /* each ends its flows and publishes its last counters */
     for (unsigned i = 0; i < pl->nworkers; i++)
         if (pl->wk[i].now > pl->now)
