@@ -74,10 +74,6 @@
 /* Threaded: the reader tells every worker the packet time (a tick record) each time it
  * has moved this much, so that a worker without packets still follows the clock */
 #define TICK_US 100000u
-/* Threaded, capture files: no worker runs more than this much packet time ahead of the
- * slowest one (the reader waits), so that the shared detections and inventory get
- * each host's events about in time order, as with one worker. */
-#define MAX_SKEW_US 1000000u
 
 struct pipeline;
 
@@ -124,6 +120,7 @@ struct pipeline {
     pthread_mutex_t lock;
     bool lock_init;
     uint64_t lock_waits; /* acquisitions that found the lock taken (atomic) */
+    uint64_t lock_takes; /* acquisitions (under the lock) */
 
     uint64_t now;           /* highest packet time seen (threaded: by the workers) */
     uint64_t first_ts;
@@ -151,7 +148,10 @@ struct pipeline {
     volatile sig_atomic_t reload;
     struct ship *ship; /* shipping to the center, NULL when ship.url is empty */
     struct sweep *sweep; /* the ARP sweep (borrowed), NULL when off */
-    struct capture_stats cap_st; /* threaded: the reader's last snapshot (under the lock) */
+    /* threaded: the reader's last snapshot of its counters (under the lock) */
+    struct capture_stats cap_st;
+    uint64_t snap_ts_backwards;
+    bool snap_read_error;
     uint64_t cap_snap_next;
     uint64_t tick_last;   /* reader: the packet time of the last tick */
     uint64_t max_ts;      /* reader: the newest packet time read */
@@ -166,6 +166,7 @@ static void pl_lock(struct pipeline *pl)
         __atomic_add_fetch(&pl->lock_waits, 1, __ATOMIC_RELAXED);
         pthread_mutex_lock(&pl->lock);
     }
+    pl->lock_takes++;
 }
 
 static void pl_unlock(struct pipeline *pl)
@@ -571,6 +572,8 @@ struct merge_ent {
 struct merge {
     struct merge_ent *e;
     size_t n, cap;
+    size_t next; /* where the next value is expected (the workers' sections have the
+                  * same keys in the same order, but for zero counters left out) */
     bool append; /* the first document: its order is kept as it is */
     bool nomem;
 };
@@ -599,13 +602,15 @@ static bool parse_u64(const char *s, uint64_t *out)
     return true;
 }
 
-static bool merge_val(const struct jscan_val *v, void *ud)
+/* Adds v into the entry of the same path; false when there is none. */
+static bool merge_into(struct merge *m, const struct jscan_val *v)
 {
-    struct merge *m = ud;
-    for (size_t i = 0; i < m->n; i++) {
+    for (size_t k = 0; k < m->n; k++) {
+        size_t i = (m->next + k) % m->n; /* from where it is expected: one compare */
         struct merge_ent *e = &m->e[i];
         if (strcmp(e->path, v->path) != 0)
             continue;
+        m->next = i + 1;
         uint64_t x;
         if (e->num && v->type == JSCAN_NUM && parse_u64(v->s, &x))
             e->n += x;
@@ -613,6 +618,14 @@ static bool merge_val(const struct jscan_val *v, void *ud)
             snprintf(e->s, sizeof(e->s), "true"); /* e.g. flow.emergency: any worker's */
         return true;
     }
+    return false;
+}
+
+static bool merge_val(const struct jscan_val *v, void *ud)
+{
+    struct merge *m = ud;
+    if (!m->append && merge_into(m, v))
+        return true;
     if (m->n == m->cap) {
         size_t cap = m->cap ? m->cap * 2 : 256;
         struct merge_ent *ne = xrealloc(MEM_CORE, m->e, cap * sizeof(*ne));
@@ -637,6 +650,7 @@ static bool merge_val(const struct jscan_val *v, void *ud)
     }
     memmove(&m->e[at + 1], &m->e[at], (m->n - at) * sizeof(*m->e));
     m->n++;
+    m->next = at + 1;
     struct merge_ent *e = &m->e[at];
     memset(e, 0, sizeof(*e));
     snprintf(e->path, sizeof(e->path), "%s", v->path);
@@ -699,13 +713,14 @@ static void merge_emit(const struct merge *m, struct jw *w)
  * caller holds the lock. Empty objects (no scalar inside) are not written. */
 static void merge_sections(struct pipeline *pl, int which, struct jw *w)
 {
-    struct merge m = {NULL, 0, 0, true, false};
+    struct merge m = {.append = true};
     for (unsigned i = 0; i < pl->nworkers; i++) {
         const struct worker *wk = &pl->wk[i];
         if (wk->pub_len[which] == 0)
             continue;
         (void)jscan(wk->pub[which], wk->pub_len[which], merge_val, &m);
         m.append = false;
+        m.next = 0;
     }
     if (m.nomem)
         log_warn("stats", "out of memory summing the workers' counters: stats event cut");
@@ -754,6 +769,7 @@ static void stats_workers(struct pipeline *pl, struct jw *w)
         drops += __atomic_load_n(&pl->wk[i].ring_drops, __ATOMIC_RELAXED);
     jw_obj_open(w, "workers");
     jw_u64(w, "count", pl->nworkers);
+    jw_u64(w, "lock_takes", pl->lock_takes);
     jw_u64(w, "lock_waits", __atomic_load_n(&pl->lock_waits, __ATOMIC_RELAXED));
     jw_u64(w, "ring_drops", drops);
     jw_u64(w, "skew_waits", __atomic_load_n(&pl->skew_waits, __ATOMIC_RELAXED));
@@ -794,8 +810,8 @@ static void write_stats(struct pipeline *pl, bool final)
         jw_u64(w, "kernel_drops", cs.ps_drop);
         jw_u64(w, "kernel_ifdrops", cs.ps_ifdrop);
     }
-    jw_u64(w, "ts_backwards", pl->ts_backwards);
-    jw_bool(w, "read_error", pl->read_error);
+    jw_u64(w, "ts_backwards", pl->threaded ? pl->snap_ts_backwards : pl->ts_backwards);
+    jw_bool(w, "read_error", pl->threaded ? pl->snap_read_error : pl->read_error);
     jw_obj_close(w);
     if (!pl->threaded) {
         stats_decoder(w0, w);
@@ -859,12 +875,12 @@ static void housekeep_shared(struct pipeline *pl)
     if (pl->conf->stats_interval != 0 && pl->now >= pl->next_stats) {
         if (pl->next_stats != 0)
             write_stats(pl, false);
-        pl->next_stats = pl->now + pl->conf->stats_interval;
+        /* atomic: threaded workers read it to know when to publish their counters */
+        __atomic_store_n(&pl->next_stats, pl->now + pl->conf->stats_interval, __ATOMIC_RELAXED);
     }
     if (pl->det != NULL) {
         char err[512];
-        if (pl->reload) {
-            pl->reload = 0;
+        if (__atomic_exchange_n(&pl->reload, 0, __ATOMIC_RELAXED)) {
             if (detect_reload(pl->det, err, sizeof(err)) != 0)
                 log_error("detect", "intel reload failed, the previous lists stay: %s", err);
         }
@@ -902,7 +918,10 @@ static void housekeep_threaded(struct worker *wk)
 {
     struct pipeline *pl = wk->pl;
     housekeep_worker(wk);
-    worker_publish(wk);
+    /* the sections are written out only for a stats event that is due */
+    uint64_t ns = __atomic_load_n(&pl->next_stats, __ATOMIC_RELAXED);
+    if (pl->conf->stats_interval != 0 && wk->now >= ns)
+        worker_publish(wk);
     /* the shared clock is the slowest worker's: what every worker has reached */
     uint64_t low = UINT64_MAX;
     for (unsigned i = 0; i < pl->nworkers; i++) {
@@ -988,8 +1007,11 @@ static void start_clock(struct pipeline *pl, uint64_t ts)
 /* The reader's count of a packet read (both modes). */
 static void count_packet(struct pipeline *pl, const struct capture_pkt *cp)
 {
-    if (!pl->clock_started)
+    if (!pl->clock_started) {
+        pl_lock(pl); /* threaded: the shared clock is the workers' (under the lock) */
         start_clock(pl, cp->ts_us);
+        pl_unlock(pl);
+    }
     pl->packets++;
     pl->bytes += cp->wirelen;
     /* Compared with the packets seen, not the clock, which live read timeouts also move. */
@@ -1606,6 +1628,8 @@ static void snapshot_capture(struct pipeline *pl, bool force)
     capture_stats(pl->cap, &cs);
     pl_lock(pl);
     pl->cap_st = cs;
+    pl->snap_ts_backwards = pl->ts_backwards;
+    pl->snap_read_error = pl->read_error;
     pl_unlock(pl);
 }
 
@@ -1652,14 +1676,17 @@ static void send_ticks(struct pipeline *pl, uint64_t ts, bool block)
         (void)pktring_put(pl->wk[i].ring, &tick, NULL, block); /* live: a full ring is not idle */
 }
 
-/* Capture files: waits until every worker's clock has reached ts - MAX_SKEW_US. Each
- * worker got a tick no older than ts - TICK_US, so each gets there once it has read
- * its ring. */
+/* Capture files (capture.workers_skew): no worker runs more than that much packet time
+ * ahead of the slowest one, so that the shared detections and inventory get each
+ * host's events about in time order, as with one worker. Waits until every worker's
+ * clock has reached ts - skew; each worker got a tick no older than ts - TICK_US, so
+ * each gets there once it has read its ring. */
 static void wait_skew(struct pipeline *pl, uint64_t ts)
 {
-    if (ts < MAX_SKEW_US)
+    uint64_t skew = pl->conf->capture_workers_skew;
+    if (skew == 0 || ts < skew)
         return;
-    uint64_t want = ts - MAX_SKEW_US;
+    uint64_t want = ts - skew;
     for (unsigned i = 0; i < pl->nworkers; i++) {
         int spins = 0;
         if (__atomic_load_n(&pl->wk[i].clock_pub, __ATOMIC_ACQUIRE) >= want)
@@ -1715,8 +1742,11 @@ static void run_threaded(struct pipeline *pl, bool progress)
                 snapshot_capture(pl, false);
         } else if (rc == CAPTURE_TIMEOUT) {
             uint64_t wall = ts_now_us();
-            if (!pl->clock_started)
+            if (!pl->clock_started) {
+                pl_lock(pl);
                 start_clock(pl, wall);
+                pl_unlock(pl);
+            }
             send_ticks(pl, wall, false);
             snapshot_capture(pl, false);
         } else {
