@@ -70,5 +70,7 @@ check "ICMP flow seen with 3 requests and 3 replies" [ "$(ev_query "$T_TMP/live.
 check "TCP flow to port 8080, closed, identified as HTTP" [ "$(ev_query "$T_TMP/live.json" '[ (e["flow"]["state"],e["app_proto"]) for e in E if e["event_type"]=="flow" and e.get("dest_port")==8080]')" = "[('closed', 'http')]" ]
 check "periodic stats events while live" [ "$(ev_query "$T_TMP/live.json" 'sum(1 for e in E if e["event_type"]=="stats" and not e["stats"]["final"])')" -ge 1 ]
 check "final stats carry kernel drop counters" [ "$(ev_query "$T_TMP/live.json" 'E[-1]["stats"]["capture"]["kernel_drops"]')" = 0 ]
+check "no sanitizer report (this test also runs on TSan builds)" \
+    bash -c "! grep -qE 'Sanitizer|runtime error' '$T_TMP/live.err'"
 check "final stats: two workers, no ring drops" [ "$(ev_query "$T_TMP/live.json" '(E[-1]["stats"]["workers"]["count"], E[-1]["stats"]["workers"]["ring_drops"])')" = "(2, 0)" ]
 finish
