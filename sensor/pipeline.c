@@ -660,6 +660,58 @@ static bool merge_val(const struct jscan_val *v, void *ud)
     return true;
 }
 
+/* Closes the open objects (dotted path open[], depth levels) down to the longest
+ * prefix of parent[0..plen) at a key boundary. */
+static size_t merge_close_to(char *open, size_t depth, const char *parent, size_t plen,
+                             struct jw *w)
+{
+    for (; depth > 0; depth--) {
+        size_t ol = strlen(open);
+        if (ol <= plen && strncmp(open, parent, ol) == 0 && (ol == plen || parent[ol] == '.'))
+            break;
+        char *dot = strrchr(open, '.');
+        if (dot != NULL)
+            *dot = '\0';
+        else
+            open[0] = '\0';
+        jw_obj_close(w);
+    }
+    return depth;
+}
+
+/* Opens the objects of parent[0..plen) past the open path open[]. */
+static size_t merge_open_to(char *open, size_t cap, size_t depth, const char *parent,
+                            size_t plen, struct jw *w)
+{
+    size_t ol = strlen(open);
+    while (ol < plen) {
+        size_t start = ol == 0 ? 0 : ol + 1;
+        const char *end = memchr(parent + start, '.', plen - start);
+        size_t stop = end != NULL ? (size_t)(end - parent) : plen;
+        char key[JSCAN_MAX_PATH];
+        snprintf(key, sizeof(key), "%.*s", (int)(stop - start), parent + start);
+        jw_obj_open(w, key);
+        snprintf(open, cap, "%.*s", (int)stop, parent);
+        ol = stop;
+        depth++;
+    }
+    return depth;
+}
+
+static void merge_scalar(const struct merge_ent *e, const char *leaf, struct jw *w)
+{
+    if (e->num)
+        jw_u64(w, leaf, e->n);
+    else if (e->type == JSCAN_BOOL)
+        jw_bool(w, leaf, strcmp(e->s, "true") == 0);
+    else if (e->type == JSCAN_NULL)
+        jw_null(w, leaf);
+    else if (e->type == JSCAN_NUM)
+        jw_raw(w, leaf, e->s, strlen(e->s));
+    else
+        jw_str(w, leaf, e->s);
+}
+
 /* Writes the merged scalars into w, opening and closing objects along their paths. */
 static void merge_emit(const struct merge *m, struct jw *w)
 {
@@ -670,40 +722,9 @@ static void merge_emit(const struct merge *m, struct jw *w)
         const char *leaf = strrchr(e->path, '.');
         size_t plen = leaf != NULL ? (size_t)(leaf - e->path) : 0;
         leaf = leaf != NULL ? leaf + 1 : e->path;
-        /* close what is not a prefix of this entry's parent path */
-        while (depth > 0 && !(strncmp(open, e->path, strlen(open)) == 0 &&
-                              (e->path[strlen(open)] == '.') && strlen(open) <= plen)) {
-            char *dot = strrchr(open, '.');
-            if (dot != NULL)
-                *dot = '\0';
-            else
-                open[0] = '\0';
-            jw_obj_close(w);
-            depth--;
-        }
-        /* open the rest of the parent path */
-        size_t ol = strlen(open);
-        while (ol < plen) {
-            size_t start = ol == 0 ? 0 : ol + 1;
-            const char *end = memchr(e->path + start, '.', plen - start);
-            size_t stop = end != NULL ? (size_t)(end - e->path) : plen;
-            char key[JSCAN_MAX_PATH];
-            snprintf(key, sizeof(key), "%.*s", (int)(stop - start), e->path + start);
-            jw_obj_open(w, key);
-            snprintf(open, sizeof(open), "%.*s", (int)stop, e->path);
-            ol = stop;
-            depth++;
-        }
-        if (e->num)
-            jw_u64(w, leaf, e->n);
-        else if (e->type == JSCAN_BOOL)
-            jw_bool(w, leaf, strcmp(e->s, "true") == 0);
-        else if (e->type == JSCAN_NULL)
-            jw_null(w, leaf);
-        else if (e->type == JSCAN_NUM)
-            jw_raw(w, leaf, e->s, strlen(e->s));
-        else
-            jw_str(w, leaf, e->s);
+        depth = merge_close_to(open, depth, e->path, plen, w);
+        depth = merge_open_to(open, sizeof(open), depth, e->path, plen, w);
+        merge_scalar(e, leaf, w);
     }
     while (depth-- > 0)
         jw_obj_close(w);
@@ -1703,6 +1724,30 @@ static void wait_skew(struct pipeline *pl, uint64_t ts)
     }
 }
 
+/* The reader's work on one packet: count it, tick the workers' clocks when packet
+ * time moved, keep the skew bound, copy it into its worker's ring. */
+static void reader_packet(struct pipeline *pl, const struct capture_pkt *cp, int linktype,
+                          bool block)
+{
+    count_packet(pl, cp);
+    if (cp->ts_us >= pl->tick_last + TICK_US) {
+        send_ticks(pl, cp->ts_us, block);
+        if (block)
+            wait_skew(pl, cp->ts_us);
+    }
+    uint32_t h = flowhash_packet(linktype, cp->data, cp->caplen);
+    struct worker *wk = &pl->wk[h % pl->nworkers];
+    struct pktring_rec rec = {.kind = PKTRING_PKT,
+                              .caplen = cp->caplen,
+                              .wirelen = cp->wirelen,
+                              .ts_us = cp->ts_us,
+                              .pktno = pl->packets};
+    if (!pktring_put(wk->ring, &rec, cp->data, block))
+        __atomic_add_fetch(&wk->ring_drops, 1, __ATOMIC_RELAXED);
+    if ((pl->packets & 0x3ff) == 0)
+        snapshot_capture(pl, false);
+}
+
 /* The reader loop: each packet to its worker's ring. A file never loses a packet (the
  * reader waits for room); a live interface counts one it cannot queue as a ring drop. */
 static void run_threaded(struct pipeline *pl, bool progress)
@@ -1723,23 +1768,7 @@ static void run_threaded(struct pipeline *pl, bool progress)
     while (!stopping(pl)) {
         enum capture_rc rc = capture_next(cap, &cp);
         if (rc == CAPTURE_PKT) {
-            count_packet(pl, &cp);
-            if (cp.ts_us >= pl->tick_last + TICK_US) {
-                send_ticks(pl, cp.ts_us, block);
-                if (block)
-                    wait_skew(pl, cp.ts_us);
-            }
-            uint32_t h = flowhash_packet(linktype, cp.data, cp.caplen);
-            struct worker *wk = &pl->wk[h % pl->nworkers];
-            struct pktring_rec rec = {.kind = PKTRING_PKT,
-                                      .caplen = cp.caplen,
-                                      .wirelen = cp.wirelen,
-                                      .ts_us = cp.ts_us,
-                                      .pktno = pl->packets};
-            if (!pktring_put(wk->ring, &rec, cp.data, block))
-                __atomic_add_fetch(&wk->ring_drops, 1, __ATOMIC_RELAXED);
-            if ((pl->packets & 0x3ff) == 0)
-                snapshot_capture(pl, false);
+            reader_packet(pl, &cp, linktype, block);
         } else if (rc == CAPTURE_TIMEOUT) {
             uint64_t wall = ts_now_us();
             if (!pl->clock_started) {

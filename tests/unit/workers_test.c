@@ -161,7 +161,7 @@ static void *producer(void *arg)
 /* Two threads, a blocking producer: every record arrives once, in order, intact. */
 static void test_ring_threads(void)
 {
-    struct prod p = {pktring_new(64 * 1024), 200000};
+    struct prod p = {pktring_new((size_t)64 * 1024), 200000};
     CHECK(p.r != NULL);
     pthread_t t;
     CHECK(pthread_create(&t, NULL, producer, &p) == 0);
