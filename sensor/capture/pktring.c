@@ -19,12 +19,15 @@
 struct pktring {
     uint8_t *buf;
     size_t size;
-    /* consumer side */
-    uint64_t head __attribute__((aligned(64)));
+    /* consumer side, then the producer's 64 bytes further: the two sides' counters
+     * on separate cache lines (padding, not alignment: xalloc gives 16 bytes) */
+    char pad0_[64];
+    uint64_t head;
     size_t cur_len; /* bytes of the record handed out by pktring_get */
     int c_waiting;
+    char pad1_[64];
     /* producer side */
-    uint64_t tail __attribute__((aligned(64)));
+    uint64_t tail;
     int p_waiting;
     int closed;
     pthread_mutex_t mu;
