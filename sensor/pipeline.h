@@ -1,6 +1,8 @@
 /*
  * The sensor's packet pipeline: capture → decode → flows (+ TCP reassembly)
- * → application identification → events. One thread owns a pipeline.
+ * → application identification → events. With capture.workers = 1 one thread owns
+ * a pipeline; with N > 1, pipeline_run's thread reads the capture and hands each
+ * packet to one of N worker threads by its flow (see pipeline.c).
  */
 #ifndef OTASUKE_SENSOR_PIPELINE_H
 #define OTASUKE_SENSOR_PIPELINE_H
@@ -10,6 +12,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+
+/* capture.workers is capped at this */
+#define PIPELINE_MAX_WORKERS 16
 
 struct pipeline;
 struct capture;

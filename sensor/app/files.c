@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <string.h>
 
-static magic_t g_magic;      /* description ("PE32 executable ...") */
-static magic_t g_magic_mime; /* MIME type ("application/vnd.microsoft.portable-executable") */
-static bool g_magic_tried;
+/* Per thread (libmagic handles are not thread-safe): each pipeline worker thread
+ * (capture.workers) calls files_magic_init and files_magic_free itself. */
+static _Thread_local magic_t g_magic;      /* description ("PE32 executable ...") */
+static _Thread_local magic_t g_magic_mime; /* MIME type ("application/vnd.microsoft.portable-executable") */
+static _Thread_local bool g_magic_tried;
 
 /* Digests computed per file (app.files.hashes): sha256 always (the detections and
  * intel match on it), md5 and sha1 as configured. Each costs a pass over every file
@@ -47,7 +49,7 @@ struct magic_answer {
  * mapped, so distinct heads collide long before the slots are full: on the 1 GB
  * benchmark (about 613 distinct heads) 512 slots missed 2,156 times, 4,096 slots 840
  * times (16,384: 613), each miss two libmagic calls (bench/README.md, speed). */
-static struct dmcache *g_cache;
+static _Thread_local struct dmcache *g_cache; /* per thread, as the handles */
 
 static magic_t open_magic(int flags)
 {
@@ -122,7 +124,9 @@ static size_t utf8_cut(const char *s, size_t n, size_t max)
 
 #define KEEP_FIRST_CAP ((size_t)64 * 1024)
 
-static struct {
+/* Per thread: a file is kept, counted and freed by the worker thread that owns its
+ * flow; each worker sets its own share of the total (files_set_keep). */
+static _Thread_local struct {
     bool (*want)(const uint8_t *head, size_t n);
     size_t per_file, total;
     struct files_keep_stats st;
@@ -323,8 +327,8 @@ const char *file_state_name(enum file_state s)
 }
 
 /* The detections' look at each file logged (files_set_observer). */
-static void (*g_observer)(void *ud, const struct app_file *f);
-static void *g_observer_ud;
+static _Thread_local void (*g_observer)(void *ud, const struct app_file *f); /* per thread */
+static _Thread_local void *g_observer_ud;
 
 void files_set_observer(void (*fn)(void *ud, const struct app_file *f), void *ud)
 {

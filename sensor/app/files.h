@@ -5,12 +5,14 @@
  * Suricata-style `fileinfo` object.
  *
  * A `struct app_file` is a plain value (about 1 KiB) that lives inside the parser's
- * per-flow state. The magic database is loaded once per process (files_magic_init);
- * without it, files simply have no "magic"/"mimetype".
+ * per-flow state. The magic database is loaded once per thread that parses
+ * (files_magic_init; libmagic handles are not thread-safe, so each pipeline worker
+ * thread has its own, as it has its own answer cache, kept-bytes budget and
+ * observer); without it, files simply have no "magic"/"mimetype".
  *
  * Kept bytes: when files_set_keep configured it, a file whose first bytes the given
  * predicate accepts (archives, for sensor/detect/archive.c) is also copied into a
- * buffer of its own (MEM_APP) up to a per-file size and under a process-wide total;
+ * buffer of its own (MEM_APP) up to a per-file size and under a per-thread total;
  * past either the rest is not kept (counted) and the prefix stays readable. The
  * buffer is the only allocation here: the parsers release it (file_release) once the
  * fileinfo is written and when their state is freed; file_open releases a previous one,
@@ -73,7 +75,7 @@ enum file_keep {
 struct files_keep_stats {
     uint64_t kept;      /* files whose bytes were kept */
     uint64_t cut_size;  /* ... cut at the per-file size */
-    uint64_t cut_total; /* ... cut because the process-wide total was reached */
+    uint64_t cut_total; /* ... cut because the (per-thread) total was reached */
     uint64_t cut_other; /* ... cut by a gap or a failed allocation */
     uint64_t bytes_now; /* bytes held right now */
 };

@@ -170,9 +170,10 @@ struct cert_answer {
     bool ok;
     struct tls_cert c;
 };
-/* 256 * ~1.7 KiB of MEM_CORE (process-wide, not per flow), made at first use */
-static struct dmcache *g_certs;
-static bool g_certs_tried;
+/* 256 * ~1.7 KiB of MEM_CORE (per thread, not per flow: each pipeline worker thread
+ * has its own, freed by tls_cert_cache_free on that thread), made at first use */
+static _Thread_local struct dmcache *g_certs;
+static _Thread_local bool g_certs_tried;
 
 /* As cert_decode_openssl, through the cache. */
 static bool cert_decode(const uint8_t *der, size_t n, struct tls_cert *c)
