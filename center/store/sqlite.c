@@ -625,7 +625,7 @@ static int pg_copy_fill(struct db_pgcopy *c, const struct principal *who,
 #define PG_ID_BLOCK 1024
 
 /* PostgreSQL: ids[i] gets the id of event i, from ceil(n / PG_ID_BLOCK) values of the
- * events' identity sequence, each the first of PG_ID_BLOCK ids no one else gets (a
+ * events' identity sequence, each the first of PG_ID_BLOCK ids that no one else is given (a
  * sequence whose step was changed since is an error, not a reuse of ids). */
 static int events_ids_pg(struct store *st, const struct store_batch *b, int64_t *ids)
 {

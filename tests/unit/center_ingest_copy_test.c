@@ -159,7 +159,7 @@ static char *make_batch(char *want, size_t wantlen, size_t *len)
         return NULL;
     size_t w = 0, wo = 0;
     for (size_t i = 0; i < n; i++) {
-        w += (size_t)sprintf(body + w, "%s\n", lines[i]);
+        w += (size_t)snprintf(body + w, total + 1 - w, "%s\n", lines[i]);
         if (type[i] != NULL)
             wo += (size_t)snprintf(want + wo, wantlen - wo, "%s|%lld|%s\n", type[i], ts[i],
                                    lines[i]);
