@@ -7,7 +7,9 @@
 #ifndef OTASUKE_TESTS_STORE_TARGET_H
 #define OTASUKE_TESTS_STORE_TARGET_H
 
+#include "auth/token.h"
 #include "store/db.h"
+#include "store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +69,36 @@ static inline const char *test_store_target(char *out, size_t n, const char *dir
     if (free_slot >= 0)
         snprintf(made[free_slot], sizeof(made[free_slot]), "%s", db);
     return out;
+}
+
+/* Opens the store of test database `name` (its target written into path[0..n)); NULL,
+ * with the reason on stderr, on failure. */
+static inline struct store *test_store_open(char *path, size_t n, const char *dir,
+                                            const char *name)
+{
+    if (test_store_target(path, n, dir, name) == NULL)
+        return NULL;
+    char err[256];
+    struct store *st = store_open_sqlite(path, NULL, err, sizeof(err));
+    if (st == NULL)
+        fprintf(stderr, "open: %s\n", err);
+    return st;
+}
+
+/* Adds a sensor "s" to company and enrolls it with fresh random tokens: who is the
+ * sensor's principal. 0, or what the store returned. */
+static inline int test_store_enroll(struct store *st, int64_t company, struct principal *who)
+{
+    char code[TOKEN_MAX_LEN], tok[TOKEN_MAX_LEN];
+    uint8_t ch[32], th[32];
+    int64_t sid = 0;
+    token_random(TOKEN_CODE_PREFIX, TOKEN_CODE_BYTES, code, sizeof(code));
+    token_random(TOKEN_DEVICE_PREFIX, TOKEN_DEVICE_BYTES, tok, sizeof(tok));
+    token_hash(code, strlen(code), ch);
+    token_hash(tok, strlen(tok), th);
+    if (store_sensor_add(st, company, "s", ch, INT64_MAX, &sid) != 0)
+        return -1;
+    return store_enroll(st, ch, th, 1, who);
 }
 
 #endif

@@ -26,13 +26,7 @@ static char g_db[512];
 
 static struct store *open_new(const char *name)
 {
-    if (test_store_target(g_db, sizeof(g_db), g_dir, name) == NULL)
-        return NULL;
-    char err[256];
-    struct store *st = store_open_sqlite(g_db, NULL, err, sizeof(err));
-    if (st == NULL)
-        fprintf(stderr, "open: %s\n", err);
-    return st;
+    return test_store_open(g_db, sizeof(g_db), g_dir, name);
 }
 
 static void test_hash_verify(void)

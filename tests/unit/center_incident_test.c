@@ -37,19 +37,6 @@ static struct store *open_new(const char *name)
     return st;
 }
 
-static int enroll(struct store *st, int64_t company, struct principal *who)
-{
-    char code[TOKEN_MAX_LEN], tok[TOKEN_MAX_LEN];
-    uint8_t ch[32], th[32];
-    int64_t sid = 0;
-    token_random(TOKEN_CODE_PREFIX, TOKEN_CODE_BYTES, code, sizeof(code));
-    token_random(TOKEN_DEVICE_PREFIX, TOKEN_DEVICE_BYTES, tok, sizeof(tok));
-    token_hash(code, strlen(code), ch);
-    token_hash(tok, strlen(tok), th);
-    if (store_sensor_add(st, company, "s", ch, INT64_MAX, &sid) != 0)
-        return -1;
-    return store_enroll(st, ch, th, 1, who);
-}
 
 #define T0 1795395600LL /* 2026-11-23T01:00:00Z */
 
@@ -146,7 +133,7 @@ static void test_grouping(void)
     int64_t a = 0;
     CHECK(store_company_add(st, &c, &a) == 0);
     struct principal pa;
-    CHECK(enroll(st, a, &pa) == 0);
+    CHECK(test_store_enroll(st, a, &pa) == 0);
     struct line l[8];
     /* MAC device: at 0, 30 (exactly the window after: joins), 20 (out of order: joins),
      * 61 (31 min after the last: a new incident). MAC case and separators differ. */
@@ -201,7 +188,7 @@ static void test_escalation_and_threshold(void)
     CHECK(store_company_notify(st, a, 2, "http://127.0.0.1:9/hook", NULL) == 0);
     CHECK(store_company_notify(st, 99, 2, NULL, NULL) == ERR_NOTFOUND);
     struct principal pa;
-    CHECK(enroll(st, a, &pa) == 0);
+    CHECK(test_store_enroll(st, a, &pa) == 0);
     struct line l[4];
     uint64_t q = 0;
     alert_line(&l[0], 0, 3, "00:00:00:00:00:01", NULL, NULL, 1); /* below: none */
@@ -250,7 +237,7 @@ static void test_queue_and_suppression(void)
     int64_t a = 0, rule = 0;
     CHECK(store_company_add(st, &c, &a) == 0);
     struct principal pa;
-    CHECK(enroll(st, a, &pa) == 0);
+    CHECK(test_store_enroll(st, a, &pa) == 0);
     struct store_suppression sp = {.company_id = a, .signature_id = 7, .device = "",
                                    .reason = "noise", .expires = INT64_MAX / 2};
     CHECK(store_suppression_add(st, &sp, &rule) == 0);

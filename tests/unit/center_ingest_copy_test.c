@@ -34,28 +34,9 @@ static char g_db[512];
 
 static struct store *open_new(const char *name)
 {
-    if (test_store_target(g_db, sizeof(g_db), g_dir, name) == NULL)
-        return NULL;
-    char err[256];
-    struct store *st = store_open_sqlite(g_db, NULL, err, sizeof(err));
-    if (st == NULL)
-        fprintf(stderr, "open: %s\n", err);
-    return st;
+    return test_store_open(g_db, sizeof(g_db), g_dir, name);
 }
 
-static int enroll(struct store *st, int64_t company, struct principal *who)
-{
-    char code[TOKEN_MAX_LEN], tok[TOKEN_MAX_LEN];
-    uint8_t ch[32], th[32];
-    int64_t sid = 0;
-    token_random(TOKEN_CODE_PREFIX, TOKEN_CODE_BYTES, code, sizeof(code));
-    token_random(TOKEN_DEVICE_PREFIX, TOKEN_DEVICE_BYTES, tok, sizeof(tok));
-    token_hash(code, strlen(code), ch);
-    token_hash(tok, strlen(tok), th);
-    if (store_sensor_add(st, company, "s", ch, INT64_MAX, &sid) != 0)
-        return -1;
-    return store_enroll(st, ch, th, 1, who);
-}
 
 /* Events read back, concatenated as "type|ts|body\n". */
 struct readback {
@@ -177,7 +158,7 @@ static void test_refused_event(void)
     struct company_in c = {"A", "x", "UTC", "en", "", 0};
     int64_t a = 0;
     struct principal who;
-    CHECK(store_company_add(st, &c, &a) == 0 && enroll(st, a, &who) == 0);
+    CHECK(store_company_add(st, &c, &a) == 0 && test_store_enroll(st, a, &who) == 0);
     /* A constraint of the database's own: PostgreSQL checks it per row of the COPY,
      * SQLite (which cannot add a CHECK to a table) through a trigger. */
     char e[256];
@@ -259,7 +240,7 @@ static void test_many_blocks(void)
     struct company_in c = {"A", "x", "UTC", "en", "", 0};
     int64_t a = 0;
     struct principal who;
-    CHECK(store_company_add(st, &c, &a) == 0 && enroll(st, a, &who) == 0);
+    CHECK(store_company_add(st, &c, &a) == 0 && test_store_enroll(st, a, &who) == 0);
     enum { N = 2500 };
     size_t cap = (size_t)N * 96, len = 0;
     char *body = malloc(cap);
@@ -336,7 +317,7 @@ static void test_upgrade_with_events(void)
     CHECK(read_all(st, 1, &rb) == 0);
     CHECK_STR(got, "flow|10|{\"old\":1}\ndns|12|{\"old\":2}\n");
     struct principal who;
-    CHECK(enroll(st, 1, &who) == 0);
+    CHECK(test_store_enroll(st, 1, &who) == 0);
     const char *body = "{\"timestamp\":\"2026-11-23T00:00:00Z\",\"event_type\":\"flow\"}\n";
     struct ingest_limits lim = {4096, 10};
     struct ingest_result res;

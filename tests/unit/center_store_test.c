@@ -20,13 +20,7 @@ static char g_db[512];
 
 static struct store *open_new(const char *name)
 {
-    if (test_store_target(g_db, sizeof(g_db), g_dir, name) == NULL)
-        return NULL;
-    char err[256];
-    struct store *st = store_open_sqlite(g_db, NULL, err, sizeof(err));
-    if (st == NULL)
-        fprintf(stderr, "open: %s\n", err);
-    return st;
+    return test_store_open(g_db, sizeof(g_db), g_dir, name);
 }
 
 static void test_migrations(void)
@@ -82,19 +76,6 @@ struct fixture {
     struct principal pa, pb;
 };
 
-static int enroll(struct store *st, int64_t company, struct principal *who)
-{
-    char code[TOKEN_MAX_LEN], tok[TOKEN_MAX_LEN];
-    uint8_t ch[32], th[32];
-    int64_t sid = 0;
-    token_random(TOKEN_CODE_PREFIX, TOKEN_CODE_BYTES, code, sizeof(code));
-    token_random(TOKEN_DEVICE_PREFIX, TOKEN_DEVICE_BYTES, tok, sizeof(tok));
-    token_hash(code, strlen(code), ch);
-    token_hash(tok, strlen(tok), th);
-    if (store_sensor_add(st, company, "s", ch, INT64_MAX, &sid) != 0)
-        return -1;
-    return store_enroll(st, ch, th, 1, who);
-}
 
 static void test_enroll_once(void)
 {
@@ -135,7 +116,7 @@ static void test_ingest_exactly_once(void)
     int64_t a = 0, b = 0;
     CHECK(store_company_add(st, &ca, &a) == 0 && store_company_add(st, &cb, &b) == 0);
     struct principal pa, pb;
-    CHECK(enroll(st, a, &pa) == 0 && enroll(st, b, &pb) == 0);
+    CHECK(test_store_enroll(st, a, &pa) == 0 && test_store_enroll(st, b, &pb) == 0);
     const char *body = "{\"timestamp\":\"2026-11-22T23:59:59+09:00\",\"event_type\":\"alert\","
                        "\"alert\":{\"category\":\"c2\"}}\n"
                        "{\"timestamp\":\"2026-11-22T15:00:00Z\",\"event_type\":\"alert\","
@@ -181,7 +162,7 @@ static void test_counters_many_keys(void)
     struct company_in ca = {"A", "x", "Asia/Tokyo", "ja", "", 0};
     int64_t a = 0;
     struct principal pa;
-    CHECK(store_company_add(st, &ca, &a) == 0 && enroll(st, a, &pa) == 0);
+    CHECK(store_company_add(st, &ca, &a) == 0 && test_store_enroll(st, a, &pa) == 0);
     static char body[100 * 80];
     size_t n = 0;
     for (int round = 0; round < 2; round++)
