@@ -1578,37 +1578,6 @@ static void maybe_progress(struct pipeline *pl, bool progress, uint64_t *next)
 }
 
 /* The single-worker loop: everything on this thread. */
-static void run_single(struct pipeline *pl, bool progress)
-{
-    struct capture_pkt cp;
-    struct capture *cap = pl->cap;
-    int linktype = capture_linktype(cap);
-    uint64_t next_progress = 0;
-    while (!stopping(pl)) {
-        enum capture_rc rc = capture_next(cap, &cp);
-        if (rc == CAPTURE_PKT) {
-            on_packet(pl, &cp, linktype);
-        } else if (rc == CAPTURE_TIMEOUT) {
-            uint64_t wall = ts_now_us();
-            if (!pl->clock_started)
-                start_clock(pl, wall);
-            if (wall >= pl->now) {
-                pl->now = wall;
-                pl->wk[0].now = wall;
-                housekeep(pl);
-            }
-        } else {
-            if (rc == CAPTURE_ERROR) {
-                pl->read_error = true;
-                log_error("capture", "read error after %llu packets: %s",
-                          (unsigned long long)pl->packets, capture_error(cap));
-            }
-            break;
-        }
-        maybe_progress(pl, progress, &next_progress);
-    }
-}
-
 /* ---- threaded: the workers and the reader ---------------------------------- */
 
 static void worker_tick(struct worker *wk, uint64_t ts)
@@ -1757,36 +1726,45 @@ static void reader_packet(struct pipeline *pl, const struct capture_pkt *cp, int
         snapshot_capture(pl, false);
 }
 
-/* The reader loop: each packet to its worker's ring. A file never loses a packet (the
- * reader waits for room); a live interface counts one it cannot queue as a ring drop. */
-static void run_threaded(struct pipeline *pl, bool progress)
+/* An idle read timeout of a live interface: the clock follows the wall clock. */
+static void on_idle(struct pipeline *pl, uint64_t wall)
+{
+    if (pl->threaded) {
+        if (!pl->clock_started) {
+            pl_lock(pl);
+            start_clock(pl, wall);
+            pl_unlock(pl);
+        }
+        send_ticks(pl, wall, false);
+        snapshot_capture(pl, false);
+        return;
+    }
+    if (!pl->clock_started)
+        start_clock(pl, wall);
+    if (wall >= pl->now) {
+        pl->now = wall;
+        pl->wk[0].now = wall;
+        housekeep(pl);
+    }
+}
+
+/* Reads the capture to its end or a stop: one thread does everything, or (threaded)
+ * each packet goes to its worker's ring; block: wait for ring room (a file). */
+static void capture_loop(struct pipeline *pl, bool progress, bool block)
 {
     struct capture_pkt cp;
     struct capture *cap = pl->cap;
     int linktype = capture_linktype(cap);
     uint64_t next_progress = 0;
-    struct capture_stats cs0;
-    capture_stats(cap, &cs0);
-    bool block = !cs0.live;
-    snapshot_capture(pl, true);
-    if (start_workers(pl) != 0) {
-        pl->read_error = true;
-        stop_workers(pl);
-        return;
-    }
     while (!stopping(pl)) {
         enum capture_rc rc = capture_next(cap, &cp);
         if (rc == CAPTURE_PKT) {
-            reader_packet(pl, &cp, linktype, block);
+            if (pl->threaded)
+                reader_packet(pl, &cp, linktype, block);
+            else
+                on_packet(pl, &cp, linktype);
         } else if (rc == CAPTURE_TIMEOUT) {
-            uint64_t wall = ts_now_us();
-            if (!pl->clock_started) {
-                pl_lock(pl);
-                start_clock(pl, wall);
-                pl_unlock(pl);
-            }
-            send_ticks(pl, wall, false);
-            snapshot_capture(pl, false);
+            on_idle(pl, ts_now_us());
         } else {
             if (rc == CAPTURE_ERROR) {
                 pl->read_error = true;
@@ -1797,6 +1775,21 @@ static void run_threaded(struct pipeline *pl, bool progress)
         }
         maybe_progress(pl, progress, &next_progress);
     }
+}
+
+/* The reader loop: each packet to its worker's ring. A file never loses a packet (the
+ * reader waits for room); a live interface counts one it cannot queue as a ring drop. */
+static void run_threaded(struct pipeline *pl, bool progress)
+{
+    struct capture_stats cs0;
+    capture_stats(pl->cap, &cs0);
+    snapshot_capture(pl, true);
+    if (start_workers(pl) != 0) {
+        pl->read_error = true;
+        stop_workers(pl);
+        return;
+    }
+    capture_loop(pl, progress, !cs0.live);
     snapshot_capture(pl, true);
     /* the flows still open end at the capture's last packet time on every worker, as
      * with one worker (not at each worker's own last packet) */
@@ -1815,7 +1808,7 @@ int pipeline_run(struct pipeline *pl, struct capture *cap, bool progress)
     if (pl->threaded)
         run_threaded(pl, progress);
     else
-        run_single(pl, progress);
+        capture_loop(pl, progress, false);
     if (progress)
         show_progress(pl, true);
     /* from here on the workers are gone (threaded): only this thread runs */
