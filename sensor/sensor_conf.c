@@ -29,12 +29,8 @@ const struct conf_item sensor_conf_table[] = {
      "kernel capture buffer of a live interface", NULL},
     {"capture.workers", CONF_INT, "1", 0, 16, OFF(capture_workers),
      "pipeline worker threads, each owning the flows that hash to it (0: one per "
-     "online CPU); 1 runs everything on one thread", NULL},
-    {"capture.workers_skew", CONF_DURATION, "1s", 0, 3600 * SEC, OFF(capture_workers_skew),
-     "capture files with several workers: the most packet time a worker may run ahead of "
-     "the slowest (the reader waits; 0: no bound, faster on captures with many time jumps, "
-     "but cross-host detections see events out of order; unused with neither detections "
-     "nor inventory)", NULL},
+     "online CPU); 1 runs everything on one thread; not yet with detections or the "
+     "inventory on (then one thread, with a warning)", NULL},
     {"capture.bpf", CONF_STRING, "", 0, 0, OFF(bpf),
      "BPF filter applied to the capture (the command line's filter wins)", NULL},
     {"capture.user", CONF_STRING, "", 0, 0, OFF(user),

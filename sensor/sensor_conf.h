@@ -19,7 +19,6 @@ struct sensor_conf {
     bool promisc;
     uint64_t capture_buffer;
     int64_t capture_workers; /* 0: one per online CPU (at most PIPELINE_MAX_WORKERS) */
-    uint64_t capture_workers_skew; /* us; 0: unbounded */
     char bpf[CONF_STR_MAX];
     char user[CONF_STR_MAX];
     /* output */
