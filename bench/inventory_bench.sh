@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cost of the device inventory (issue 5): the 1 GB benchmark capture (bench/README.md)
 # read by the sensor with the inventory off and on, alternately, in the same run
-# (RUNS each, median of the CPU seconds), then bench/inv_bench: memory per device and
+# (RUNS each, median of the CPU seconds; also the median of each round's own ratio and
+# the ratio of the fastest runs), then bench/inv_bench: memory per device and
 # the time to load a saved inventory of 10,000 devices. With BIN_BEFORE=path/to/an
 # older otasuke-sensor, that binary is run with the inventory on in the same loop too
 # (A/B against a build from before a change). Figures go into bench/README.md and
@@ -42,8 +43,20 @@ for n in $names; do
     echo "$n $(med "$n")   (all: $(cut -d' ' -f1 "$W/$n" | tr '\n' ' '))"
 done
 cpu() { med "$1" | cut -d' ' -f1; }
-echo "cpu ratio on/off: $(awk -v a="$(cpu on)" -v b="$(cpu off)" 'BEGIN{printf "%.3f", a/b}')"
-[ -z "$BEFORE" ] || echo "cpu ratio before_on/off: $(awk -v a="$(cpu before_on)" -v b="$(cpu off)" 'BEGIN{printf "%.3f", a/b}')"
+# On this VM one run's CPU time varies by several percent: besides the ratio of the
+# medians, the median of the rounds' own ratios (each round runs off and on back to
+# back, so slow drifts cancel) and the ratio of the fastest runs (noise only adds).
+ratios() {   # NAME: "median-of-medians median-of-round-ratios min-ratio"
+    paste -d' ' "$W/$1" "$W/off" | awk '{print $1 / $4}' | sort -n >"$W/r.$1"
+    local rr mn
+    rr=$(awk -v r="$RUNS" 'NR==int((r+1)/2)' "$W/r.$1")
+    mn=$(awk -v a="$(sort -n "$W/$1" | head -1 | cut -d' ' -f1)" \
+             -v b="$(sort -n "$W/off" | head -1 | cut -d' ' -f1)" 'BEGIN{printf "%.3f", a/b}')
+    awk -v a="$(cpu "$1")" -v b="$(cpu off)" -v rr="$rr" -v mn="$mn" \
+        'BEGIN{printf "%.3f (median of the rounds: %.3f, fastest runs: %s)", a/b, rr, mn}'
+}
+echo "cpu ratio on/off: $(ratios on)"
+[ -z "$BEFORE" ] || echo "cpu ratio before_on/off: $(ratios before_on)"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 # the final stats event of the last run with the inventory on
 stats=$(grep -h '"event_type":"stats"' "$W/on.json" | tail -1 || true)

@@ -87,6 +87,7 @@ struct worker {
     struct appid *appid;
     struct applayer *al;
     struct jw jw;
+    struct app_notes notes;  /* the values the application event in jw noted */
 
     uint64_t now;            /* highest packet time this worker has seen */
     uint64_t next_housekeep; /* threaded: this worker's own next housekeeping */
@@ -957,11 +958,36 @@ static void housekeep_threaded(struct worker *wk)
     wk->next_housekeep = wk->now + HOUSEKEEP_US;
 }
 
+/* The inventory hears of a packet's sender (inv_packet) at the first packet of each
+ * direction of a flow, whenever the direction's source MAC is not the one its flow
+ * began with, and then once per 2^20 us (about a second) of packet time: what it
+ * keeps from packets (devices, an address's first binding, last seen) comes at most
+ * that much later, at a fraction of the cost (a look-up per packet missed the CPU's
+ * caches: issue 5's figure, bench/README.md). f NULL: no flow (memcap), every packet. */
+static void inv_heard(struct worker *wk, struct flow *f, const struct pkt *p, int dir)
+{
+    struct pipeline *pl = wk->pl;
+    const uint8_t *mac = p->has_eth ? p->eth_src : NULL;
+    if (f != NULL) {
+        uint32_t tick = (uint32_t)(p->ts_us >> 20);
+        bool same_mac = mac == NULL ? !f->has_mac
+                                    : f->has_mac && memcmp(f->mac[dir], mac, 6) == 0;
+        if (f->pkts[dir] > 1 && tick == f->inv_tick[dir] && same_mac)
+            return;
+        f->inv_tick[dir] = tick;
+    }
+    pl_lock(pl);
+    inv_packet(pl->inv, mac, &p->src, p->ts_us);
+    pl_unlock(pl);
+}
+
 static void on_ip_packet(struct worker *wk, const struct pkt *p)
 {
     struct pipeline *pl = wk->pl;
     int dir;
     struct flow *f = flow_table_update(wk->flows, p, &dir);
+    if (pl->inv != NULL && (p->ipver == 4 || p->ipver == 6))
+        inv_heard(wk, f, p, dir);
     if (f == NULL)
         return; /* counted by the flow table (memcap) */
     if (pl->det != NULL && f->pkts[0] + f->pkts[1] == 1) {
@@ -1046,7 +1072,6 @@ static void count_packet(struct pipeline *pl, const struct capture_pkt *cp)
 static void worker_packet(struct worker *wk, const struct capture_pkt *cp, int linktype,
                           uint64_t pktno)
 {
-    struct pipeline *pl = wk->pl;
     struct pkt p;
     wk->packets++;
     wk->bytes += cp->wirelen;
@@ -1063,11 +1088,6 @@ static void worker_packet(struct worker *wk, const struct capture_pkt *cp, int l
     if (p.has_outer && rc != DECODE_BAD && rc != DECODE_SKIP)
         on_tunnel_packet(wk, &p);
     if (rc == DECODE_OK) {
-        if (pl->inv != NULL && (p.ipver == 4 || p.ipver == 6)) {
-            pl_lock(pl);
-            inv_packet(pl->inv, p.has_eth ? p.eth_src : NULL, &p.src, p.ts_us);
-            pl_unlock(pl);
-        }
         on_ip_packet(wk, &p);
     } else if (rc == DECODE_ARP && wk->al != NULL) {
         applayer_arp(wk->al, &p, cp->ts_us);
@@ -1160,8 +1180,27 @@ static bool ev_want(const char *path, size_t plen, void *ud)
     return r->det || inv_event_want(path, plen, r->pl->inv);
 }
 
-/* Threaded: the caller holds the lock. */
-static void read_event(struct pipeline *pl, const struct jw *j, uint64_t ts)
+/* The inventory reads the values the event's parser noted (struct app_notes) instead
+ * of the line: in the line's order, each value read alone. The walk's result (0, or
+ * -1 for a value that does not read). */
+static int read_notes(struct pipeline *pl, const struct jw *j, const struct app_notes *nt)
+{
+    for (unsigned i = 0; i < nt->n; i++) {
+        const struct app_note *a = &nt->v[i];
+        if (a->at >= j->len)
+            return -1;
+        int rc = jscan_value(j->buf + a->at, j->len - a->at, a->path, a->plen, inv_event_val,
+                              pl->inv);
+        if (rc != 0)
+            return rc < 0 ? -1 : 0;
+    }
+    return 0;
+}
+
+/* Threaded: the caller holds the lock. nt: the values noted while the line was
+ * written (NULL, or not on: none). */
+static void read_event(struct pipeline *pl, const struct jw *j, const struct app_notes *nt,
+                       uint64_t ts)
 {
     const char *line = j->buf, *type;
     size_t len = j->len, tlen;
@@ -1169,6 +1208,10 @@ static void read_event(struct pipeline *pl, const struct jw *j, uint64_t ts)
         return;
     bool inv = pl->inv != NULL && inv_event_begin(pl->inv, type, tlen, ts);
     bool det = pl->det != NULL && detect_event_begin(pl->det, line, len, type, tlen);
+    if (inv && nt != NULL && nt->on && !nt->lost) {
+        inv_event_end(pl->inv, read_notes(pl, j, nt), ts);
+        inv = false;
+    }
     if (!inv && !det)
         return;
     struct ev_readers r = {pl, inv, det};
@@ -1191,7 +1234,7 @@ static void host_write(void *ud, uint64_t ts)
     }
     pl_lock(pl);
     write_line(pl, wk->jw.buf, wk->jw.len, ts);
-    read_event(pl, &wk->jw, ts);
+    read_event(pl, &wk->jw, &wk->notes, ts);
     pl_unlock(pl);
 }
 
@@ -1400,7 +1443,8 @@ static int worker_open(struct pipeline *pl, struct worker *wk, unsigned idx, cha
             return ERR_NOMEM;
         }
     }
-    struct applayer_host h = {&wk->jw, &wk->pcap_cnt, host_write, host_sample, wk};
+    struct applayer_host h = {&wk->jw, &wk->pcap_cnt, host_write, host_sample, wk,
+                              c->inv_enabled && !c->inv_read_lines ? &wk->notes : NULL};
     wk->al = applayer_new(c, &h);
     if (wk->al == NULL) {
         snprintf(err, errlen, "out of memory setting up the application-layer parsers");

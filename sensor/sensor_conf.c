@@ -529,6 +529,10 @@ const struct conf_item sensor_conf_table[] = {
     {"inventory.save_interval", CONF_DURATION, "5m", 0, 86400 * SEC, OFF(inv_save_interval),
      "the inventory is saved this often (packet time; what changed is appended) and rewritten at exit; 0: at exit only",
      NULL},
+    {"inventory.read_lines", CONF_BOOL, "no", 0, 0, OFF(inv_read_lines),
+     "read the events of DHCP and ARP back from their JSON lines instead of taking the values "
+     "their parsers note as they write them (slower; the same inventory: for checking that)",
+     NULL},
     {"inventory.sweep.enabled", CONF_BOOL, "no", 0, 0, OFF(inv_sweep_enabled),
      "active discovery: send ARP requests to every address of the local IPv4 prefixes, so "
      "that silent devices join the inventory (live capture only; needs root or CAP_NET_RAW "

@@ -221,6 +221,7 @@ struct sensor_conf {
     uint64_t inv_quiet;
     uint64_t inv_new_delay;
     uint64_t inv_save_interval;
+    bool inv_read_lines;
     /* active discovery: the ARP sweep (sensor/inventory/sweep.c) */
     bool inv_sweep_enabled;
     char inv_sweep_iface[CONF_STR_MAX];

@@ -249,7 +249,7 @@ static inline long test_pcap_events(const char *path, const struct sensor_conf *
     r.out = out;
     if (jw_init(&r.w, 4096, 1 << 20) != 0)
         abort();
-    struct applayer_host h = {&r.w, &r.packets, test_pcap_write, test_pcap_sample, &r};
+    struct applayer_host h = {&r.w, &r.packets, test_pcap_write, test_pcap_sample, &r, NULL};
     struct flow_conf fc;
     flow_conf_defaults(&fc);
     fc.random_hash_key = false;

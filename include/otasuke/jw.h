@@ -24,6 +24,7 @@ struct jw {
     size_t max;
     bool bad;
     int depth;
+    size_t val_at; /* where the value written last begins (after its key and colon) */
     bool first[JW_MAX_DEPTH + 1];
 };
 

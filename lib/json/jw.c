@@ -37,7 +37,7 @@ void jw_free(struct jw *w)
 
 void jw_reset(struct jw *w)
 {
-    w->len = 0;
+    w->len = w->val_at = 0;
     w->bad = w->buf == NULL;
     w->depth = 0;
     w->first[0] = true;
@@ -208,6 +208,7 @@ static void key(struct jw *w, const char *k)
     if (k == NULL) {
         if (comma)
             putc1(w, ',');
+        w->val_at = w->len;
         return;
     }
     /* Keys are literals, nearly always plain: `,"key":` copied in the same pass that
@@ -227,7 +228,7 @@ static void key(struct jw *w, const char *k)
         q[n] = '"';
         q[n + 1] = ':';
         q[n + 2] = '\0';
-        w->len = (size_t)(q + n + 2 - w->buf);
+        w->len = w->val_at = (size_t)(q + n + 2 - w->buf);
         return;
     }
     n += strlen(k + n);
@@ -235,6 +236,7 @@ static void key(struct jw *w, const char *k)
         putc1(w, ',');
     put_string(w, k, n);
     putc1(w, ':');
+    w->val_at = w->len;
 }
 
 static void open_(struct jw *w, const char *k, char c)

@@ -40,6 +40,25 @@ enum app_probe {
     APP_PROBE_MORE    /* cannot tell yet: ask again with more bytes (up to 512) */
 };
 
+/* Values of an event noted as the parser writes them, for a reader in the sensor that
+ * would otherwise read the line back (the device inventory): each is the path of the
+ * value in the line, as jscan gives it ("dhcp.client_mac"; array levels add nothing),
+ * and where the value begins in the line (jw's val_at).
+ * A parser with app_parser.notes set notes every string value the inventory reads from
+ * its events (sensor/inventory/inventory.c, ev_fields) in the order it writes them;
+ * `inventory.read_lines: yes` reads the lines instead, which a test compares. */
+#define APP_NOTES_MAX 16
+struct app_note {
+    const char *path; /* a literal */
+    size_t plen, at;
+};
+struct app_notes {
+    bool on;   /* the event being written is noted (its parser notes) */
+    bool lost; /* more than APP_NOTES_MAX were noted: the line is read instead */
+    unsigned n;
+    struct app_note v[APP_NOTES_MAX];
+};
+
 /* What a parser may do with what it found. */
 struct app_sink {
     /* Opens an event of `event_type` about the current flow: writes timestamp (the
@@ -52,6 +71,10 @@ struct app_sink {
     /* Counts one anomaly of this parser (kind < parser's nkinds) seen in direction dir,
      * and may write an `anomaly` event {type: "applayer", app_proto, event: name}. */
     void (*anomaly)(struct app_sink *s, int kind, int dir);
+    /* Notes the value just written into the event (a scalar, or an element of an array)
+     * under its path (a literal: "dhcp.client_mac"): see struct app_notes. NULL: nobody
+     * listens (tests); parsers call app_note(). */
+    void (*note)(struct app_sink *s, const char *path);
     /* The current packet's time, µs since the epoch (for fields such as timestamps of
      * transactions). */
     uint64_t now_us;
@@ -94,6 +117,14 @@ struct app_parser {
      * its events; c gives its limits. */
     void (*datagram)(struct app_sink *s, const struct sensor_conf *c, int dir, const uint8_t *d,
                      size_t n);
+    /* Its events note the values the inventory reads (struct app_notes). */
+    bool notes;
 };
+
+static inline void app_note(struct app_sink *s, const char *path)
+{
+    if (s != NULL && s->note != NULL)
+        s->note(s, path);
+}
 
 #endif

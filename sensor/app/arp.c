@@ -170,7 +170,9 @@ void arp_observe(struct arp_table *t, struct app_sink *s, const struct arp_msg *
         else
             jw_u64(w, "opcode", m->op);
         jw_hex(w, "src_mac", m->sha, 6, ':');
+        app_note(s, "arp.src_mac");
         put_ip(w, "src_ip", m->spa);
+        app_note(s, "arp.src_ip");
         jw_hex(w, "dest_mac", m->tha, 6, ':');
         put_ip(w, "dest_ip", m->tpa);
         if (m->op == ARP_OP_REQUEST && memcmp(m->spa, zero, 4) == 0)

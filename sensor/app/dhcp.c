@@ -452,7 +452,7 @@ static const char *param_name(uint8_t code)
     }
 }
 
-static void w_params(struct jw *w, const struct dhcp_msg *m)
+static void w_params(struct jw *w, struct app_sink *s, const struct dhcp_msg *m)
 {
     jw_arr_open(w, "params");
     for (uint16_t i = 0; i < m->params_n; i++) {
@@ -462,9 +462,10 @@ static void w_params(struct jw *w, const struct dhcp_msg *m)
     }
     jw_arr_close(w);
     jw_str(w, "params_fingerprint", m->params_fp); /* ours */
+    app_note(s, "dhcp.params_fingerprint");
 }
 
-static void w_header(struct jw *w, const struct dhcp_msg *m, bool extended)
+static void w_header(struct jw *w, struct app_sink *s, const struct dhcp_msg *m, bool extended)
 {
     const char *type = "<unknown>";
     if (m->op == DHCP_OP_REQUEST)
@@ -472,9 +473,12 @@ static void w_header(struct jw *w, const struct dhcp_msg *m, bool extended)
     else if (m->op == DHCP_OP_REPLY)
         type = "reply";
     jw_str(w, "type", type);
+    app_note(s, "dhcp.type");
     jw_u64(w, "id", m->xid);
     w_hex(w, "client_mac", m->chaddr, m->chaddr_len);
+    app_note(s, "dhcp.client_mac");
     w_ip4(w, "assigned_ip", m->yiaddr);
+    app_note(s, "dhcp.assigned_ip");
     if (!extended)
         return;
     w_ip4(w, "client_ip", m->ciaddr);
@@ -485,25 +489,29 @@ static void w_header(struct jw *w, const struct dhcp_msg *m, bool extended)
 }
 
 /* The fields Suricata writes only with dhcp.extended, and ours. */
-static void w_extended(struct jw *w, const struct dhcp_msg *m)
+static void w_extended(struct jw *w, struct app_sink *s, const struct dhcp_msg *m)
 {
     uint32_t h = m->present;
     if (h & DHCP_HAS_REQUESTED_IP)
         w_ip4(w, "requested_ip", m->requested_ip);
     if (h & DHCP_HAS_PARAMS)
-        w_params(w, m);
+        w_params(w, s, m);
     if (h & DHCP_HAS_LEASE_TIME)
         jw_u64(w, "lease_time", m->lease_time);
     if (h & DHCP_HAS_REBINDING_TIME)
         jw_u64(w, "rebinding_time", m->rebinding_time);
-    if (h & DHCP_HAS_SUBNET_MASK)
+    if (h & DHCP_HAS_SUBNET_MASK) {
         w_ip4(w, "subnet_mask", m->subnet_mask);
+        app_note(s, "dhcp.subnet_mask");
+    }
     if (h & DHCP_HAS_ROUTERS)
         w_addrs(w, "routers", (const uint8_t(*)[4])m->routers, m->routers_n);
     if (h & DHCP_HAS_DNS)
         w_addrs(w, "dns_servers", (const uint8_t(*)[4])m->dns, m->dns_n);
-    if ((h & DHCP_HAS_VENDOR_CLASS) && m->vendor_class_len > 0)
+    if ((h & DHCP_HAS_VENDOR_CLASS) && m->vendor_class_len > 0) {
         jw_strn(w, "vendor_class_identifier", m->vendor_class, m->vendor_class_len);
+        app_note(s, "dhcp.vendor_class_identifier");
+    }
     /* Ours (docs/internals/dhcp.md). */
     if (h & DHCP_HAS_SERVER_ID)
         w_ip4(w, "server_id", m->server_id);
@@ -511,22 +519,26 @@ static void w_extended(struct jw *w, const struct dhcp_msg *m)
         jw_strn(w, "client_fqdn", m->fqdn, m->fqdn_len);
 }
 
-void dhcp_write_event(struct jw *w, const struct dhcp_msg *m, bool extended)
+void dhcp_write_event(struct jw *w, struct app_sink *s, const struct dhcp_msg *m, bool extended)
 {
     jw_obj_open(w, "dhcp");
-    w_header(w, m, extended);
-    if (m->present & DHCP_HAS_MSG_TYPE)
+    w_header(w, s, m, extended);
+    if (m->present & DHCP_HAS_MSG_TYPE) {
         jw_str(w, "dhcp_type", dhcp_type_name(m->msg_type));
+        app_note(s, "dhcp.dhcp_type");
+    }
     /* As Suricata: the identifier without its type byte. */
     if ((m->present & DHCP_HAS_CLIENT_ID) && m->client_id_len > 1)
         w_hex(w, "client_id", m->client_id + 1, m->client_id_len - 1u);
-    if ((m->present & DHCP_HAS_HOSTNAME) && m->hostname_len > 0)
+    if ((m->present & DHCP_HAS_HOSTNAME) && m->hostname_len > 0) {
         jw_strn(w, "hostname", m->hostname, m->hostname_len);
+        app_note(s, "dhcp.hostname");
+    }
     /* Suricata writes renewal_time also without extended. */
     if (m->present & DHCP_HAS_RENEWAL_TIME)
         jw_u64(w, "renewal_time", m->renewal_time);
     if (extended)
-        w_extended(w, m);
+        w_extended(w, s, m);
     jw_obj_close(w);
 }
 
@@ -559,7 +571,7 @@ static void dhcp_datagram(struct app_sink *s, const struct sensor_conf *c, int d
     struct jw *w = s->event_begin(s, "dhcp", dir);
     if (w == NULL)
         return;
-    dhcp_write_event(w, &m, c->dhcp_extended);
+    dhcp_write_event(w, s, &m, c->dhcp_extended);
     s->event_end(s);
 }
 
@@ -569,4 +581,5 @@ const struct app_parser dhcp_parser = {
     .kind_name = dhcp_kind_name,
     .udp_match = dhcp_udp_match,
     .datagram = dhcp_datagram,
+    .notes = true,
 };

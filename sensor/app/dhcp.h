@@ -135,8 +135,11 @@ bool dhcp_should_log(const struct dhcp_msg *m, bool extended);
 
 /* Writes the "dhcp" object (key and value) into the open event object of w, in
  * Suricata 7's shape; `extended` adds what Suricata's dhcp.extended adds, plus our
- * fields (docs/internals/dhcp.md). Borrows m. Errors are left in w (jw_ok()). */
-void dhcp_write_event(struct jw *w, const struct dhcp_msg *m, bool extended);
+ * fields (docs/internals/dhcp.md). Borrows m. Errors are left in w (jw_ok()). s, when
+ * not NULL, is the sink the event goes to: the values the inventory reads are noted
+ * there (app_note). */
+struct app_sink;
+void dhcp_write_event(struct jw *w, struct app_sink *s, const struct dhcp_msg *m, bool extended);
 
 /* Static names: "discover" ... "inform", or "unknown". */
 const char *dhcp_type_name(uint8_t msg_type);

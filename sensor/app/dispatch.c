@@ -105,10 +105,41 @@ struct app_ctx {
 /* The common header of an event about the current flow: as Suricata, pcap_cnt (the
  * number of the packet that completed what is logged) and pkt_src ("wire/pcap", or
  * "stream (flow timeout)" for what is logged when the flow ends). */
-static void write_header(struct app_ctx *c, struct jw *w, const char *event_type, int dir)
+/* The notes of a new event: on when its values are noted (struct app_notes). */
+static struct app_notes *notes_begin(const struct applayer *al, bool on)
+{
+    struct app_notes *n = al->host.notes;
+    if (n != NULL) {
+        n->on = on;
+        n->lost = false;
+        n->n = 0;
+    }
+    return on ? n : NULL;
+}
+
+static void notes_add(struct app_notes *n, const char *path, size_t plen, size_t at)
+{
+    if (n->n < APP_NOTES_MAX)
+        n->v[n->n++] = (struct app_note){path, plen, at};
+    else
+        n->lost = true;
+}
+
+/* The value the parser just wrote (app_sink.note). */
+static void note_value(struct applayer *al, const char *path)
+{
+    struct app_notes *n = al->host.notes;
+    if (n != NULL && n->on)
+        notes_add(n, path, strlen(path), al->host.jw->val_at);
+}
+
+/* noted: the event's values are noted (its parser notes; not for its anomalies) */
+static void write_header(struct app_ctx *c, struct jw *w, const char *event_type, int dir,
+                         bool noted)
 {
     const struct flow *f = c->f;
     const struct flow_key *k = &f->key;
+    struct app_notes *notes = notes_begin(c->al, noted);
     jw_reset(w);
     eve_begin(w, c->sink.now_us, event_type, f->flow_id);
     /* no current packet: the flow's end (a host packet number of 0 says that
@@ -117,10 +148,19 @@ static void write_header(struct app_ctx *c, struct jw *w, const char *event_type
     bool flushed = c->at_end || (pkts != NULL && *pkts == 0);
     if (!flushed && pkts != NULL)
         jw_u64(w, "pcap_cnt", *pkts);
+    size_t tuple = w->len;
     if (dir == APP_TOSERVER)
         eve_tuple(w, &k->src, k->sport, &k->dst, k->dport, k->proto, f->ipver);
     else
         eve_tuple(w, &k->dst, k->dport, &k->src, k->sport, k->proto, f->ipver);
+    if (notes != NULL) { /* src_ip: the tuple's first member, `,"src_ip":"..."` */
+        static const char key[] = ",\"src_ip\":";
+        const size_t kl = sizeof(key) - 1;
+        if (jw_ok(w) && w->len - tuple > kl && memcmp(w->buf + tuple, key, kl) == 0)
+            notes_add(notes, "src_ip", 6, tuple + kl);
+        else
+            notes->lost = true;
+    }
     jw_str(w, "pkt_src", flushed ? "stream (flow timeout)" : "wire/pcap");
     const struct sensor_conf *sc = c->al->conf; /* vlan, ether, community_id */
     struct eve_opts eo = {sc->eve_community_id, (uint16_t)sc->eve_community_id_seed,
@@ -134,8 +174,13 @@ static struct jw *sink_event_begin(struct app_sink *s, const char *event_type, i
 {
     struct app_ctx *c = s->ud;
     struct jw *w = c->al->host.jw;
-    write_header(c, w, event_type, dir);
+    write_header(c, w, event_type, dir, registry[c->idx].p->notes);
     return w;
+}
+
+static void sink_note(struct app_sink *s, const char *path)
+{
+    note_value(((struct app_ctx *)s->ud)->al, path);
 }
 
 static void sink_event_end(struct app_sink *s)
@@ -161,7 +206,7 @@ static void sink_anomaly(struct app_sink *s, int kind, int dir)
     char name[96];
     snprintf(name, sizeof(name), "%s.%s", p->name, p->kind_name(kind));
     struct jw *w = c->al->host.jw;
-    write_header(c, w, "anomaly", dir);
+    write_header(c, w, "anomaly", dir, false);
     jw_str(w, "app_proto", p->name);
     jw_obj_open(w, "anomaly");
     jw_str(w, "type", "applayer");
@@ -181,6 +226,7 @@ static void ctx_init(struct app_ctx *c, struct applayer *al, struct flow *f, uns
     c->sink.event_begin = sink_event_begin;
     c->sink.event_end = sink_event_end;
     c->sink.anomaly = sink_anomaly;
+    c->sink.note = sink_note;
     c->sink.now_us = now_us;
     c->sink.flow_id = f->flow_id;
     c->sink.dgram_index = 0;
@@ -608,11 +654,17 @@ static struct jw *arp_event_begin(struct app_sink *s, const char *event_type, in
     (void)dir;
     struct arp_ctx *c = s->ud;
     struct jw *w = c->al->host.jw;
+    notes_begin(c->al, true);
     jw_reset(w);
     eve_begin(w, s->now_us, event_type, 0);
     if (c->al->host.packets != NULL)
         jw_u64(w, "pcap_cnt", *c->al->host.packets);
     return w;
+}
+
+static void arp_event_note(struct app_sink *s, const char *path)
+{
+    note_value(((struct arp_ctx *)s->ud)->al, path);
 }
 
 static void arp_event_end(struct app_sink *s)
@@ -638,7 +690,9 @@ void applayer_arp(struct applayer *al, const struct pkt *p, uint64_t now_us)
         return;
     struct arp_msg m;
     arp_from_pkt(p, &m);
-    struct arp_ctx c = {{arp_event_begin, arp_event_end, arp_event_anomaly, now_us, 0, 0, NULL}, al};
+    struct arp_ctx c = {{arp_event_begin, arp_event_end, arp_event_anomaly, arp_event_note, now_us,
+                                     0, 0, NULL},
+                                    al};
     c.sink.ud = &c;
     arp_observe(al->arp, &c.sink, &m);
 }

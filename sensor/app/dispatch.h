@@ -25,8 +25,8 @@ struct jw;
 struct sensor_conf;
 
 /* What the dispatcher needs from the pipeline: its event writer, its packet count, the function that
- * writes the finished event in w (counting oversized ones), and the anomaly
- * sampling decision for the n-th anomaly of a kind. */
+ * writes the finished event in w (counting oversized ones), the anomaly
+ * sampling decision for the n-th anomaly of a kind, and where to note values. */
 struct applayer_host {
     struct jw *jw;
     const uint64_t *packets; /* the current packet's number (pcap_cnt); 0: none, the
@@ -34,6 +34,9 @@ struct applayer_host {
     void (*write)(void *ud, uint64_t ts_us);
     bool (*sample)(void *ud, uint64_t n, uint64_t *suppressed);
     void *ud;
+    /* Where the values of the event being written are noted (struct app_notes): reset
+     * by each event's header, read by write. NULL: nothing is noted. */
+    struct app_notes *notes;
 };
 
 struct applayer;

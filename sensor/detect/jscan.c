@@ -462,3 +462,23 @@ int jscan(const char *buf, size_t len, bool (*cb)(const struct jscan_val *v, voi
 {
     return jscan_want(buf, len, NULL, cb, ud);
 }
+
+int jscan_value(const char *buf, size_t len, const char *path, size_t plen,
+                bool (*cb)(const struct jscan_val *v, void *ud), void *ud)
+{
+    struct js j;
+    if (buf == NULL || plen >= JSCAN_MAX_PATH)
+        return -1;
+    j.p = buf;
+    j.end = buf + len;
+    memcpy(j.path, path, plen);
+    j.path[plen] = '\0';
+    j.plen = plen;
+    j.cb = cb;
+    j.want = NULL;
+    j.ud = ud;
+    j.stop = false;
+    if (value(&j, 1) < 0)
+        return -1;
+    return j.stop ? 1 : 0;
+}

@@ -46,6 +46,15 @@ int jscan_want(const char *buf, size_t len,
                bool (*want)(const char *path, size_t plen, void *ud),
                bool (*cb)(const struct jscan_val *v, void *ud), void *ud);
 
+/* The value at buf, in the middle of a line (a member's value after its colon, or an
+ * element of an array), walked as jscan walks it, the paths of its scalars starting
+ * with path (plen bytes: the value's own path, "dhcp.client_mac"). Returns 0 when
+ * read, 1 when cb stopped the walk, -1 on malformed input or a limit met. What follows
+ * the value is not read. For readers told where a value is (app/applayer.h,
+ * struct app_notes). */
+int jscan_value(const char *buf, size_t len, const char *path, size_t plen,
+                bool (*cb)(const struct jscan_val *v, void *ud), void *ud);
+
 /* The event_type of an event line (in the EVE header: the key within its first 160
  * bytes): *type points into json, without quotes and not NUL-terminated. false when
  * there is none. Read once per line and handed to each reader's begin step. */

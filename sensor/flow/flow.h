@@ -140,6 +140,8 @@ struct flow {
     uint8_t icmp_code_tc;
     bool has_mac;         /* the first packet had an Ethernet header: */
     uint8_t mac[2][6];    /* its MAC addresses, [0] the client's, [1] the server's */
+    uint32_t inv_tick[2]; /* owned by the caller (pipeline.c: the inventory's last look
+                             at each direction's sender) */
 };
 
 struct flow_stats {

@@ -1040,15 +1040,17 @@ bool inv_event_begin(struct inv *v, const char *type, size_t tlen, uint64_t ts)
     if (kind == EK_NONE)
         return false;
     struct ev *e = &v->ev;
-    /* no memset of its 2 KB of text: each string is empty once its first byte is */
+    /* no memset of its 2 KB of text: each string is empty once its first byte is, and
+     * only the kind's are read */
     e->got = 0;
     e->no_device = false;
     e->from = NULL;
     e->src_ip[0] = '\0';
-    for (size_t i = 0; i < sizeof(ev_fields) / sizeof(ev_fields[0]); i++)
+    for (size_t i = ek_lo[kind]; i < ek_hi[kind]; i++)
         ((char *)e + ev_fields[i].off)[0] = '\0';
-    for (int i = 0; i < INV_SVC_N; i++)
-        e->services[i][0] = e->queries[i][0] = '\0';
+    if (kind == EK_MDNS)
+        for (int i = 0; i < INV_SVC_N; i++)
+            e->services[i][0] = e->queries[i][0] = '\0';
     e->v = v;
     e->kind = kind;
     e->need = ev_need(kind);
@@ -1061,22 +1063,32 @@ bool inv_event_begin(struct inv *v, const char *type, size_t tlen, uint64_t ts)
  * it, each path of ev_fields (and the two mdns lists) or an object or array on the way
  * to one ("mdns.services" for "mdns.services.model"). ev_cb acts on nothing else, so
  * skipping the rest changes nothing it reads. */
-bool inv_event_want(const char *path, size_t plen, void *inv)
+static bool kind_wants(unsigned kind, const char *path, size_t plen)
 {
-    const struct ev *e = &((const struct inv *)inv)->ev;
     if (is_src_ip(path, plen))
         return true;
-    size_t tl = ek_names[e->kind].len, kl;
+    size_t tl = ek_names[kind].len, kl;
     if (plen == tl)
-        return same(path, ek_names[e->kind].name, tl);
-    const char *k = in_kind(e->kind, path, plen, &kl);
+        return same(path, ek_names[kind].name, tl);
+    const char *k = in_kind(kind, path, plen, &kl);
     if (k == NULL)
         return false;
-    for (size_t i = ek_lo[e->kind]; i < ek_hi[e->kind]; i++)
+    for (size_t i = ek_lo[kind]; i < ek_hi[kind]; i++)
         if (path_under(ev_fields[i].path, ev_fields[i].plen, k, kl))
             return true;
-    return e->kind == EK_MDNS && (path_under("services.type", 13, k, kl) ||
-                                  path_under("queries.rrname", 14, k, kl));
+    return kind == EK_MDNS &&
+           (path_under("services.type", 13, k, kl) || path_under("queries.rrname", 14, k, kl));
+}
+
+bool inv_event_want(const char *path, size_t plen, void *inv)
+{
+    return kind_wants(((const struct inv *)inv)->ev.kind, path, plen);
+}
+
+bool inv_reads(const char *type, size_t tlen, const char *path, size_t plen)
+{
+    unsigned kind = event_kind(type, tlen);
+    return kind != EK_NONE && kind_wants(kind, path, plen);
 }
 
 bool inv_event_val(const struct jscan_val *val, void *inv)

@@ -127,6 +127,10 @@ void inv_event(struct inv *v, const char *json, size_t len, uint64_t ts_us);
 struct jscan_val;
 bool inv_event_begin(struct inv *v, const char *type, size_t tlen, uint64_t ts_us);
 bool inv_event_want(const char *path, size_t plen, void *inv);
+/* Whether the inventory reads the value at path (plen bytes, jscan's dotted path) of an
+ * event of this type (tlen bytes), or an object or array on the way to one: what the
+ * parsers that note (app/applayer.h, struct app_notes) must note. */
+bool inv_reads(const char *type, size_t tlen, const char *path, size_t plen);
 bool inv_event_val(const struct jscan_val *val, void *inv);
 void inv_event_end(struct inv *v, int rc, uint64_t ts_us);
 void inv_housekeep(struct inv *v, uint64_t now_us);

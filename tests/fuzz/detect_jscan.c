@@ -4,7 +4,8 @@
  * callback checks that the value is NUL-terminated within JSCAN_MAX_STR), then fed to
  * a detect as an event line, with and without a dns/http/fileinfo header prefix.
  * jscan_want, with a filter refusing about half of the members (by their path), must
- * end as jscan does (0 or -1): a skipped value is checked like a read one.
+ * end as jscan does (0 or -1): a skipped value is checked like a read one. jscan_value
+ * reads a value starting at each of the first 64 bytes.
  * Nothing may crash and no MEM_CORE byte may remain once the detect is freed.
  */
 #include "detect/detect.h"
@@ -67,6 +68,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(buf, data, size);
     if (jscan(buf, size, cb, NULL) != jscan_want(buf, size, some, cb, NULL))
         abort();
+    /* a value read from the middle: from every byte of the first 64 */
+    for (size_t at = 0; at < size && at < 64; at++) {
+        int rc = jscan_value(buf + at, size - at, "x.y", 3, cb, NULL);
+        if (rc < -1 || rc > 1)
+            abort();
+    }
 
     struct mem_stat before;
     mem_get(MEM_CORE, &before);

@@ -2,7 +2,8 @@
  * Fuzz harness for the DHCP parser and event writer. The input is one UDP payload,
  * copied into an exact-size heap buffer so that ASan sees any over-read. It is parsed,
  * checked against the struct's invariants, and written as an event (both the plain and
- * the extended shape) into a writer whose small maximum makes some writes fail.
+ * the extended shape) into a writer whose small maximum makes some writes fail. The
+ * values the writer notes for the inventory must be what a reader of the line finds.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "app/dhcp.h"
 #include "otasuke/err.h"
+#include "../notes_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -27,6 +29,28 @@ static void check_invariants(const struct dhcp_msg *m)
         abort();
 }
 
+/* m as an event, plain and extended, into a writer of at most max bytes; room: it
+ * must fit. The values noted for the inventory must be what it would read. */
+static void write_event(const struct dhcp_msg *m, size_t max, bool room)
+{
+    struct jw w;
+    if (jw_init(&w, 32, max) != 0)
+        return;
+    for (int ext = 0; ext < 2; ext++) {
+        struct notes_sink ns;
+        notes_sink_init(&ns, &w);
+        jw_reset(&w);
+        jw_obj_open(&w, NULL);
+        dhcp_write_event(&w, &ns.s, m, ext == 1);
+        jw_obj_close(&w);
+        if (room && !jw_ok(&w))
+            abort();
+        if (jw_ok(&w) && (w.len == 0 || w.buf[w.len - 1] != '}' || !notes_check(&w, &ns.nt, "dhcp")))
+            abort();
+    }
+    jw_free(&w);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     uint8_t *buf = malloc(size ? size : 1);
@@ -41,20 +65,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == PARSE_BAD && m.anomalies == 0)
         abort();
     check_invariants(&m);
-    struct jw w;
-    /* The max varies with the input so that writes stop at many different points. */
-    size_t max = 64 + (size > 0 ? (size_t)data[0] * 8 : 0);
-    if (jw_init(&w, 32, max) == 0) {
-        for (int ext = 0; ext < 2; ext++) {
-            jw_reset(&w);
-            jw_obj_open(&w, NULL);
-            dhcp_write_event(&w, &m, ext == 1);
-            jw_obj_close(&w);
-            if (jw_ok(&w) && (w.len == 0 || w.buf[w.len - 1] != '}'))
-                abort();
-        }
-        jw_free(&w);
-    }
+    /* The max varies with the input so that writes stop at many different points;
+     * then a writer with room for any event, whose notes are always checked. */
+    write_event(&m, 64 + (size > 0 ? (size_t)data[0] * 8 : 0), false);
+    write_event(&m, 1 << 20, true);
     (void)dhcp_should_log(&m, false);
     free(buf);
     return 0;

@@ -2,8 +2,10 @@
  * Fuzz harness: the input is a whole capture file (pcap or pcapng) read through
  * the sensor's capture module, then every packet goes through the decoder, the flow
  * table (small memcap, so eviction runs), TCP reassembly and the application-layer
- * dispatch with every parser the default configuration enables, as in the sensor.
- * No nDPI here (its own fuzzing is upstream's); events are built and discarded.
+ * dispatch with every parser the default configuration enables, as in the sensor
+ * (ARP packets too).
+ * No nDPI here (its own fuzzing is upstream's); events are built and discarded, after
+ * a check that the values their parsers noted for the inventory are what the line says.
  */
 #include "app/dispatch.h"
 #include "capture/capture.h"
@@ -13,6 +15,7 @@
 #include "otasuke/alloc.h"
 #include "otasuke/jw.h"
 #include "sensor_conf.h"
+#include "../notes_check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +28,7 @@ static struct sensor_conf g_conf;
 static struct jw g_jw;
 static struct reasm *g_ra;
 static struct applayer *g_al;
+static struct app_notes g_notes;
 static uint64_t g_now;
 
 static void on_data(void *ud, struct flow *f, int dir, const uint8_t *d, size_t n)
@@ -55,6 +59,16 @@ static void host_write(void *ud, uint64_t ts)
     (void)ts;
     if (jw_ok(&g_jw))
         g_delivered += g_jw.len; /* events are built, then dropped */
+    const char *type;
+    size_t tlen;
+    char t[32];
+    if (jw_ok(&g_jw) && g_notes.on && jscan_event_type(g_jw.buf, g_jw.len, &type, &tlen) &&
+        tlen < sizeof(t)) {
+        memcpy(t, type, tlen);
+        t[tlen] = '\0';
+        if (!notes_check(&g_jw, &g_notes, t))
+            abort();
+    }
 }
 
 static bool host_sample(void *ud, uint64_t n, uint64_t *suppressed)
@@ -96,7 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (g_jw.buf == NULL && (conf_defaults(sensor_conf_table, &g_conf) != 0 ||
                              jw_init(&g_jw, 4096, 1 << 20) != 0))
         abort();
-    struct applayer_host h = {&g_jw, NULL, host_write, host_sample, NULL};
+    struct applayer_host h = {&g_jw, NULL, host_write, host_sample, NULL, &g_notes};
     g_al = applayer_new(&g_conf, &h);
     struct decoder *dec = decoder_new(&dc);
     struct reasm *ra = reasm_new(&rc, on_data, on_gap, NULL);
@@ -107,7 +121,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct pkt p;
         int lt = capture_linktype(cap);
         for (int n = 0; n < MAX_PKTS && capture_next(cap, &cp) == CAPTURE_PKT; n++) {
-            if (decode_packet(dec, &p, lt, cp.data, cp.caplen, cp.wirelen, cp.ts_us) != DECODE_OK)
+            enum decode_rc drc = decode_packet(dec, &p, lt, cp.data, cp.caplen, cp.wirelen, cp.ts_us);
+            if (drc == DECODE_ARP)
+                applayer_arp(g_al, &p, cp.ts_us);
+            if (drc != DECODE_OK)
                 continue;
             int dir;
             struct flow *f = flow_table_update(ft, &p, &dir);

@@ -61,7 +61,7 @@ static const char *event_json(const struct dhcp_msg *m, bool extended)
     if (jw_init(&w, 256, 8192) != 0)
         return "";
     jw_obj_open(&w, NULL);
-    dhcp_write_event(&w, m, extended);
+    dhcp_write_event(&w, NULL, m, extended);
     jw_obj_close(&w);
     out[0] = '\0';
     if (jw_ok(&w) && w.len < sizeof(out)) {
@@ -356,7 +356,7 @@ static void test_an_others(void)
     /* A small writer fails cleanly. */
     struct jw w;
     CHECK_EQ_U64(jw_init(&w, 16, 64), 0);
-    dhcp_write_event(&w, &g_m, true);
+    dhcp_write_event(&w, NULL, &g_m, true);
     CHECK(!jw_ok(&w));
     jw_free(&w);
 }

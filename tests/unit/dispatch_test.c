@@ -52,7 +52,7 @@ static struct applayer *setup(void)
     events_len = 0;
     events[0] = '\0';
     n_events = 0;
-    struct applayer_host h = {&w, NULL, host_write, host_sample, NULL};
+    struct applayer_host h = {&w, NULL, host_write, host_sample, NULL, NULL};
     return applayer_new(&conf, &h);
 }
 
