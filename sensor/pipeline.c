@@ -1209,6 +1209,7 @@ static void read_event(struct pipeline *pl, const struct jw *j, const struct app
     bool inv = pl->inv != NULL && inv_event_begin(pl->inv, type, tlen, ts);
     bool det = pl->det != NULL && detect_event_begin(pl->det, line, len, type, tlen);
     if (inv && nt != NULL && nt->on && !nt->lost) {
+        inv_event_noted(pl->inv);
         inv_event_end(pl->inv, read_notes(pl, j, nt), ts);
         inv = false;
     }

@@ -156,7 +156,7 @@ static void write_header(struct app_ctx *c, struct jw *w, const char *event_type
     if (notes != NULL) { /* src_ip: the tuple's first member, `,"src_ip":"..."` */
         static const char key[] = ",\"src_ip\":";
         const size_t kl = sizeof(key) - 1;
-        if (jw_ok(w) && w->len - tuple > kl && memcmp(w->buf + tuple, key, kl) == 0)
+        if (!w->bad && w->len - tuple > kl && memcmp(w->buf + tuple, key, kl) == 0)
             notes_add(notes, "src_ip", 6, tuple + kl);
         else
             notes->lost = true;

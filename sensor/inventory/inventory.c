@@ -126,7 +126,7 @@ struct inv {
     char name_buf[INV_NAME_MAX], maker_buf[INV_TEXT_MAX];
     /* counters */
     bool save_failed;
-    uint64_t dropped, bind_full, events_read, events_bad, assets, new_alerts, learned;
+    uint64_t dropped, bind_full, events_read, events_noted, events_bad, assets, new_alerts, learned;
 };
 
 /* ---- addresses ---------------------------------------------------------------- */
@@ -1091,6 +1091,11 @@ bool inv_reads(const char *type, size_t tlen, const char *path, size_t plen)
     return kind != EK_NONE && kind_wants(kind, path, plen);
 }
 
+void inv_event_noted(struct inv *v)
+{
+    v->events_noted++;
+}
+
 bool inv_event_val(const struct jscan_val *val, void *inv)
 {
     struct inv *v = inv;
@@ -1655,6 +1660,7 @@ void inv_stats(const struct inv *v, struct jw *w)
     jw_u64(w, "history", v->hist_len);
     jw_u64(w, "addresses_dropped", v->bind_full);
     jw_u64(w, "events_read", v->events_read);
+    jw_u64(w, "events_noted", v->events_noted);
     jw_u64(w, "events_bad", v->events_bad);
     jw_u64(w, "asset_events", v->assets);
     jw_u64(w, "new_device_alerts", v->new_alerts);

@@ -131,6 +131,10 @@ bool inv_event_want(const char *path, size_t plen, void *inv);
  * event of this type (tlen bytes), or an object or array on the way to one: what the
  * parsers that note (app/applayer.h, struct app_notes) must note. */
 bool inv_reads(const char *type, size_t tlen, const char *path, size_t plen);
+/* The event begun is read from the values its parser noted (app/applayer.h, struct
+ * app_notes), handed to inv_event_val one by one, not from its line (stats:
+ * events_noted). */
+void inv_event_noted(struct inv *v);
 bool inv_event_val(const struct jscan_val *val, void *inv);
 void inv_event_end(struct inv *v, int rc, uint64_t ts_us);
 void inv_housekeep(struct inv *v, uint64_t now_us);
