@@ -959,25 +959,22 @@ static void housekeep_threaded(struct worker *wk)
 }
 
 /* The inventory hears of a packet's sender (inv_packet) at the first packet of each
- * direction of a flow, whenever the direction's source MAC is not the one its flow
- * began with, and then once per 2^20 us (about a second) of packet time: what it
- * keeps from packets (devices, an address's first binding, last seen) comes at most
- * that much later, at a fraction of the cost (a look-up per packet missed the CPU's
- * caches: issue 5's figure, bench/README.md). f NULL: no flow (memcap), every packet. */
+ * direction of a flow and then once per 2^20 us (about a second) of packet time, with
+ * that packet's MAC and address: what it keeps from packets (devices, an address's
+ * first binding, last seen) comes at most that much later, at a fraction of the cost
+ * (its tables missed the CPU's caches on most packets: issue 5's figure,
+ * bench/README.md). f NULL: no flow (memcap), every packet. */
 static void inv_heard(struct worker *wk, struct flow *f, const struct pkt *p, int dir)
 {
     struct pipeline *pl = wk->pl;
-    const uint8_t *mac = p->has_eth ? p->eth_src : NULL;
     if (f != NULL) {
         uint32_t tick = (uint32_t)(p->ts_us >> 20);
-        bool same_mac = mac == NULL ? !f->has_mac
-                                    : f->has_mac && memcmp(f->mac[dir], mac, 6) == 0;
-        if (f->pkts[dir] > 1 && tick == f->inv_tick[dir] && same_mac)
+        if (f->pkts[dir] > 1 && tick == f->inv_tick[dir])
             return;
         f->inv_tick[dir] = tick;
     }
     pl_lock(pl);
-    inv_packet(pl->inv, mac, &p->src, p->ts_us);
+    inv_packet(pl->inv, p->has_eth ? p->eth_src : NULL, &p->src, p->ts_us);
     pl_unlock(pl);
 }
 
@@ -986,7 +983,8 @@ static void on_ip_packet(struct worker *wk, const struct pkt *p)
     struct pipeline *pl = wk->pl;
     int dir;
     struct flow *f = flow_table_update(wk->flows, p, &dir);
-    if (pl->inv != NULL && (p->ipver == 4 || p->ipver == 6))
+    static int invx = -1; if (invx < 0) invx = getenv("INVX") ? atoi(getenv("INVX")) : 0;
+    if (pl->inv != NULL && (p->ipver == 4 || p->ipver == 6) && !(invx & 1))
         inv_heard(wk, f, p, dir);
     if (f == NULL)
         return; /* counted by the flow table (memcap) */
@@ -1206,7 +1204,8 @@ static void read_event(struct pipeline *pl, const struct jw *j, const struct app
     size_t len = j->len, tlen;
     if ((pl->inv == NULL && pl->det == NULL) || !jscan_event_type(line, len, &type, &tlen))
         return;
-    bool inv = pl->inv != NULL && inv_event_begin(pl->inv, type, tlen, ts);
+    static int invx = -1; if (invx < 0) invx = getenv("INVX") ? atoi(getenv("INVX")) : 0;
+    bool inv = pl->inv != NULL && !(invx & 2) && inv_event_begin(pl->inv, type, tlen, ts);
     bool det = pl->det != NULL && detect_event_begin(pl->det, line, len, type, tlen);
     if (inv && nt != NULL && nt->on && !nt->lost) {
         inv_event_noted(pl->inv);

@@ -111,6 +111,9 @@ struct flow {
     uint64_t ts_start; /* µs, first packet */
     uint64_t ts_last;  /* µs, latest packet time seen (never decreases) */
     uint64_t pkts[2];  /* indexed by FLOW_TOSERVER / FLOW_TOCLIENT */
+    uint32_t inv_tick[2]; /* owned by the caller (pipeline.c: when the inventory last
+                             heard of each direction's sender; beside pkts, which every
+                             packet reads) */
     uint64_t bytes[2]; /* sum of pkt.wirelen (whole frames, like Suricata and tshark) */
 
     /* Application layer: owned by the caller; free app_state in on_end. */
@@ -140,8 +143,6 @@ struct flow {
     uint8_t icmp_code_tc;
     bool has_mac;         /* the first packet had an Ethernet header: */
     uint8_t mac[2][6];    /* its MAC addresses, [0] the client's, [1] the server's */
-    uint32_t inv_tick[2]; /* owned by the caller (pipeline.c: the inventory's last look
-                             at each direction's sender) */
 };
 
 struct flow_stats {

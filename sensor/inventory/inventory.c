@@ -63,6 +63,18 @@ struct inv_pc {
     uint32_t gen; /* outside entries: v->gen when stored */
 };
 
+/* Senders heard in the current tick of packet time (2^20 us, about a second): a
+ * packet from one of them changes nothing worth its cost (last_seen moves by less
+ * than a tick). Small and direct-mapped, so that it stays in the CPU's caches, which
+ * the device table and pc do not between packets. */
+#define INV_RECENT 256
+struct inv_recent {
+    struct addr ip;
+    uint8_t mac[6];
+    bool has_mac;
+    uint32_t tick; /* +1; 0: empty */
+};
+
 /* The event types the inventory reads; from EK_MDNS on, what the event says is about
  * the device at its src_ip. */
 enum ev_kind { EK_NONE, EK_DHCP, EK_ARP, EK_MDNS, EK_NBNS, EK_LLMNR, EK_SSDP, EK_HTTP, EK_TLS,
@@ -87,6 +99,13 @@ struct ev {
     char ua[INV_TEXT_MAX], ja3[33], ja4[40];
     char arp_mac[24], arp_ip[64];
 };
+
+/* Addresses outside home_net that are bound to a device (learned from DHCP or ARP):
+ * a bitmap by a hash of the address, a superset (bits are never cleared, and
+ * collide). A packet from an address outside home_net whose bit is clear comes from
+ * outside the LAN: nothing is looked up, a table miss of the CPU's caches saved on
+ * most packets from the Internet. */
+#define INV_AWAY_BITS (1U << 15)
 
 struct inv {
     struct inv_conf conf;
@@ -116,7 +135,9 @@ struct inv {
     uint32_t pending[INV_PENDING_MAX]; /* devices awaiting their new_device alert */
     unsigned npending;
     struct inv_pc pc[INV_PCACHE];
+    struct inv_recent recent[INV_RECENT];
     uint32_t gen; /* bumped when a prefix is learned or an outside address is bound */
+    uint64_t away[INV_AWAY_BITS / 64];
     struct ev ev; /* the event being read */
     uint64_t first_ts, now, next_save;
     /* no device can go quiet before this: the oldest last_seen of the devices not
@@ -459,6 +480,24 @@ static void on_created(struct inv *v, struct inv_device *d, uint64_t ts)
 
 /* ---- address bindings -------------------------------------------------------------- */
 
+static uint32_t away_bit(const struct addr *ip)
+{
+    uint64_t a, b;
+    memcpy(&a, ip->b, 8);
+    memcpy(&b, ip->b + 8, 8);
+    uint64_t x = (a * 0x9e3779b97f4a7c15ULL) ^ b;
+    x ^= x >> 31;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    return (uint32_t)(x >> 40) % INV_AWAY_BITS;
+}
+
+/* ip may be bound to a device though outside home_net (see INV_AWAY_BITS) */
+static bool away_maybe(const struct inv *v, const struct addr *ip)
+{
+    uint32_t k = away_bit(ip);
+    return (v->away[k / 64] >> (k % 64) & 1) != 0;
+}
+
 static struct inv_bind *bind_slot(struct inv *v, const struct addr *ip, bool insert)
 {
     size_t m = v->nbind - 1;
@@ -474,6 +513,10 @@ static struct inv_bind *bind_slot(struct inv *v, const struct addr *ip, bool ins
             }
             b->ip = *ip;
             v->bind_used++;
+            if (!is_home(v, ip)) {
+                uint32_t k = away_bit(ip);
+                v->away[k / 64] |= 1ULL << (k % 64);
+            }
             return b;
         }
         if (memcmp(&b->ip, ip, sizeof(*ip)) == 0)
@@ -603,9 +646,39 @@ static void pc_put(struct inv_pc *c, const uint8_t *mac, const struct addr *ip, 
     c->gen = gen;
 }
 
+/* The entry of recent for (mac, ip); *hit: it is that sender, heard in tick. */
+static struct inv_recent *recent_slot(struct inv *v, const uint8_t *mac, const struct addr *ip,
+                                      uint32_t tick, bool *hit)
+{
+    uint64_t a, b, m = 0;
+    memcpy(&a, ip->b, 8);
+    memcpy(&b, ip->b + 8, 8);
+    if (mac != NULL)
+        memcpy(&m, mac, 6);
+    uint64_t x = (a * 0xc2b2ae3d27d4eb4fULL) ^ b ^ (m * 0x9e3779b97f4a7c15ULL);
+    x ^= x >> 29;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    struct inv_recent *r = &v->recent[(x >> 40) % INV_RECENT];
+    *hit = r->tick == tick && r->has_mac == (mac != NULL) &&
+           (mac == NULL || memcmp(r->mac, mac, 6) == 0) && memcmp(&r->ip, ip, sizeof(*ip)) == 0;
+    return r;
+}
+
 void inv_packet(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64_t ts)
 {
     clock_at(v, ts);
+    bool heard;
+    uint32_t tick = (uint32_t)(ts >> 20) + 1;
+    struct inv_recent *r = recent_slot(v, mac, ip, tick, &heard);
+    if (heard)
+        return;
+    r->ip = *ip;
+    r->has_mac = mac != NULL;
+    if (mac != NULL)
+        memcpy(r->mac, mac, 6);
+    r->tick = tick;
+    if (!is_home(v, ip) && !away_maybe(v, ip))
+        return; /* from outside the LAN (is_internal would say so) */
     struct inv_pc *c = pc_slot(v, mac, ip);
     if (c->dev != 0 && pc_is(c, mac, ip)) {
         if (!c->outside) {

@@ -283,7 +283,7 @@ static void test_walk_stops(void)
     jw_obj_open(&w, NULL);
     inv_stats(v, &w);
     jw_obj_close(&w);
-    CHECK(jw_ok(&w) && strstr(w.buf, "\"events_read\":3,\"events_bad\":0") != NULL);
+    CHECK(jw_ok(&w) && strstr(w.buf, "\"events_read\":3,\"events_noted\":0,\"events_bad\":0") != NULL);
     jw_free(&w);
     static const char *const real[][2] = {
         {"nbns", "\"type\":\"request\",\"opcode\":\"registration\",\"name\":\"KEIRI-PC02\",\"suffix\":\"<00>\"}}"},
