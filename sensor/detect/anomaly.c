@@ -90,6 +90,12 @@ struct adev {
 
 struct det_anomaly {
     struct adev *t;
+    /* a bit per entry of t, set whenever dev_find hands the entry out (activity) and
+     * cleared by the minute's walk once the entry is idle and judged: the walk visits
+     * only set bits, not every entry (n of them, two cache lines each, every minute of
+     * packet time: the walk was the detections' largest per-minute cost and the one
+     * most slowed by what else filled the CPU's caches) */
+    uint64_t *live;
     unsigned n; /* power of two */
     uint64_t walked_min;
     double alpha;
@@ -108,10 +114,15 @@ struct det_anomaly *det_anomaly_new(const struct sensor_conf *c)
     if (an->learn_min < 1)
         an->learn_min = 1;
     an->alpha = 1.0 / an->learn_min;
-    an->t = c->detect_anomaly ? xcalloc(MEM_CORE, an->n, sizeof(*an->t)) : NULL;
-    if (c->detect_anomaly && an->t == NULL) {
-        xfree(an);
-        return NULL;
+    if (c->detect_anomaly) {
+        an->t = xcalloc(MEM_CORE, an->n, sizeof(*an->t));
+        an->live = xcalloc(MEM_CORE, (an->n + 63) / 64, sizeof(*an->live));
+        if (an->t == NULL || an->live == NULL) {
+            xfree(an->t);
+            xfree(an->live);
+            xfree(an);
+            return NULL;
+        }
     }
     return an;
 }
@@ -121,7 +132,14 @@ void det_anomaly_free(struct det_anomaly *an)
     if (an == NULL)
         return;
     xfree(an->t);
+    xfree(an->live);
     xfree(an);
+}
+
+static void mark_live(struct det_anomaly *an, const struct adev *t)
+{
+    size_t i = (size_t)(t - an->t);
+    an->live[i / 64] |= 1ULL << (i % 64);
 }
 
 static struct adev *dev_find(struct detect *d, const struct addr *a, uint8_t ipver, uint64_t ts)
@@ -131,11 +149,14 @@ static struct adev *dev_find(struct detect *d, const struct addr *a, uint8_t ipv
     struct adev *victim = NULL;
     for (unsigned k = 0; k < PROBES; k++) {
         struct adev *t = &an->t[(h + k) & (an->n - 1)];
-        if (t->used && memcmp(&t->a, a, sizeof(*a)) == 0)
+        if (t->used && memcmp(&t->a, a, sizeof(*a)) == 0) {
+            mark_live(an, t);
             return t;
+        }
         if (victim == NULL || (victim->used && (!t->used || t->last_us < victim->last_us)))
             victim = t;
     }
+    mark_live(an, victim);
     if (victim->used)
         d->anomaly_evicted++;
     memset(victim, 0, sizeof(*victim));
@@ -362,15 +383,27 @@ void det_anomaly_housekeep(struct detect *d, uint64_t now, bool all)
         return;
     an->walked_min = min;
     for (unsigned i = 0; i < an->n; i++) {
-        struct adev *t = &an->t[i];
-        if (!t->used)
+        uint64_t *word = &an->live[i / 64];
+        if (!all && (*word >> (i % 64)) == 0) {
+            i |= 63; /* no live entry in the rest of this word */
             continue;
+        }
+        if (!all && (*word >> (i % 64) & 1) == 0)
+            continue;
+        struct adev *t = &an->t[i];
+        if (!t->used) {
+            *word &= ~(1ULL << (i % 64));
+            continue;
+        }
         /* idle and judged (no open episode, nothing in the open minutes): its empty
          * minutes are taught lazily, in closed form, when it is next active; walking
-         * every device every minute was 10% of the sensor's time on the benchmark */
+         * every device every minute was 10% of the sensor's time on the benchmark. It
+         * stays so until dev_find hands it out again, which marks it live. */
         if (!all && t->ep[M_BYTES].minutes == 0 && t->ep[M_CONNS].minutes == 0 &&
-            t->last_us / MINUTE_US + RING <= t->minute)
+            t->last_us / MINUTE_US + RING <= t->minute) {
+            *word &= ~(1ULL << (i % 64));
             continue;
+        }
         dev_advance(d, t, min);
         if (all) { /* end of input: judge the open minutes, end open episodes */
             dev_advance(d, t, min + RING);
