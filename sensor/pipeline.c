@@ -983,8 +983,7 @@ static void on_ip_packet(struct worker *wk, const struct pkt *p)
     struct pipeline *pl = wk->pl;
     int dir;
     struct flow *f = flow_table_update(wk->flows, p, &dir);
-    static int invx = -1; if (invx < 0) invx = getenv("INVX") ? atoi(getenv("INVX")) : 0;
-    if (pl->inv != NULL && (p->ipver == 4 || p->ipver == 6) && !(invx & 1))
+    if (pl->inv != NULL && (p->ipver == 4 || p->ipver == 6))
         inv_heard(wk, f, p, dir);
     if (f == NULL)
         return; /* counted by the flow table (memcap) */
@@ -1204,8 +1203,7 @@ static void read_event(struct pipeline *pl, const struct jw *j, const struct app
     size_t len = j->len, tlen;
     if ((pl->inv == NULL && pl->det == NULL) || !jscan_event_type(line, len, &type, &tlen))
         return;
-    static int invx = -1; if (invx < 0) invx = getenv("INVX") ? atoi(getenv("INVX")) : 0;
-    bool inv = pl->inv != NULL && !(invx & 2) && inv_event_begin(pl->inv, type, tlen, ts);
+    bool inv = pl->inv != NULL && inv_event_begin(pl->inv, type, tlen, ts);
     bool det = pl->det != NULL && detect_event_begin(pl->det, line, len, type, tlen);
     if (inv && nt != NULL && nt->on && !nt->lost) {
         inv_event_noted(pl->inv);
