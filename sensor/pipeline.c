@@ -1317,6 +1317,7 @@ static int open_inventory(struct pipeline *pl, char *err, size_t errlen)
     ic.quiet_us = c->inv_quiet;
     ic.new_device_delay_us = c->inv_new_delay;
     ic.save_interval_us = c->inv_save_interval;
+    ic.save_wall_us = c->inv_save_interval; /* live, packet time is wall time */
     if (c->inv_state_dir[0] != '\0')
         snprintf(ic.state_file, sizeof(ic.state_file), "%s/inventory.tsv", c->inv_state_dir);
     snprintf(ic.oui_dir, sizeof(ic.oui_dir), "%s", c->inv_oui_dir);

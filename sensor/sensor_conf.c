@@ -527,7 +527,7 @@ const struct conf_item sensor_conf_table[] = {
     {"inventory.new_device_delay", CONF_DURATION, "30s", 0, 3600 * SEC, OFF(inv_new_delay),
      "a new device's alert waits this long for its name and kind", NULL},
     {"inventory.save_interval", CONF_DURATION, "5m", 0, 86400 * SEC, OFF(inv_save_interval),
-     "the inventory is saved this often (packet time; what changed is appended) and rewritten at exit; 0: at exit only",
+     "the inventory is saved this often (packet time, and at least as much wall-clock time: a capture file read faster than real time is saved at its end; what changed is appended) and rewritten at exit; 0: at exit only",
      NULL},
     {"inventory.read_lines", CONF_BOOL, "no", 0, 0, OFF(inv_read_lines),
      "read the events of DHCP and ARP back from their JSON lines instead of taking the values "

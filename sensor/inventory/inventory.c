@@ -140,6 +140,7 @@ struct inv {
     uint64_t away[INV_AWAY_BITS / 64];
     struct ev ev; /* the event being read */
     uint64_t first_ts, now, next_save;
+    uint64_t last_save_wall; /* ts_mono_us() of the last periodic save, or of the start */
     /* no device can go quiet before this: the oldest last_seen of the devices not
      * quiet + quiet_us, lowered when a device comes or wakes (0: not known yet) */
     uint64_t quiet_due;
@@ -1249,7 +1250,10 @@ void inv_housekeep(struct inv *v, uint64_t now)
     if (v->conf.state_file[0] != '\0' && v->conf.save_interval_us > 0) {
         if (v->next_save == 0) {
             v->next_save = now + v->conf.save_interval_us;
-        } else if (now >= v->next_save) {
+        } else if (now >= v->next_save &&
+                   (v->conf.save_wall_us == 0 ||
+                    ts_mono_us() - v->last_save_wall >= v->conf.save_wall_us)) {
+            v->last_save_wall = ts_mono_us();
             char err[256];
             bool ok = inv_save_changes(v, err, sizeof(err)) == 0;
             if (!ok && !v->save_failed)
@@ -1669,6 +1673,7 @@ struct inv *inv_new(const struct inv_conf *c, const struct inv_host *h, char *er
         return NULL;
     }
     v->conf = *c;
+    v->last_save_wall = ts_mono_us();
     if (v->conf.max_devices < 1)
         v->conf.max_devices = 1;
     if (v->conf.max_history < 16)

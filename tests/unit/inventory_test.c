@@ -771,6 +771,43 @@ static void test_quiet(void)
     inv_free(v);
 }
 
+/* Periodic saves need save_interval of packet time and, when save_wall_us is set, as
+ * much wall-clock time: two hours of packet time read in a moment append nothing with
+ * a wall gap of an hour, and append at every interval without one; the save at the
+ * end writes the file either way. */
+static void test_save_wall_gap(void)
+{
+    for (int gap = 0; gap < 2; gap++) {
+        struct inv_conf c;
+        char err[256], dir[] = "/tmp/inv_wall_XXXXXX", path[600];
+        CHECK(mkdtemp(dir) != NULL);
+        conf_init(&c);
+        c.save_interval_us = 300 * SEC;
+        c.save_wall_us = gap ? 3600 * SEC : 0;
+        snprintf(c.state_file, sizeof(c.state_file), "%s/inventory.tsv", dir);
+        snprintf(path, sizeof(path), "%s", c.state_file);
+        struct inv *v = inv_new(&c, NULL, err, sizeof(err));
+        CHECK(v != NULL);
+        if (v == NULL)
+            return;
+        struct stat st;
+        for (unsigned k = 0; k < 120; k++) { /* a new device a minute, housekeeping */
+            uint8_t m[6] = {0x00, 0x11, 0x32, 0x00, 0x01, (uint8_t)k};
+            struct addr a = v4("192.168.7.1");
+            a.b[15] = (uint8_t)(k + 1);
+            inv_packet(v, m, &a, T0 + k * 60 * SEC);
+            inv_housekeep(v, T0 + k * 60 * SEC);
+        }
+        bool written = stat(path, &st) == 0 && st.st_size > 0;
+        CHECK(gap ? !written : written);
+        CHECK(inv_save(v, err, sizeof(err)) == 0);
+        CHECK(stat(path, &st) == 0 && st.st_size > 0);
+        inv_free(v);
+        unlink(path);
+        rmdir(dir);
+    }
+}
+
 int main(void)
 {
     RUN(test_oui);
@@ -779,6 +816,7 @@ int main(void)
     RUN(test_walk_stops);
     RUN(test_persistence);
     RUN(test_bounds);
+    RUN(test_save_wall_gap);
     RUN(test_learned_lan);
     RUN(test_incremental_save);
     RUN(test_reload_holder);
