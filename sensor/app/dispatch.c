@@ -102,9 +102,6 @@ struct app_ctx {
 
 /* ---- the sink --------------------------------------------------------------- */
 
-/* The common header of an event about the current flow: as Suricata, pcap_cnt (the
- * number of the packet that completed what is logged) and pkt_src ("wire/pcap", or
- * "stream (flow timeout)" for what is logged when the flow ends). */
 /* The notes of a new event: on when its values are noted (struct app_notes). */
 static struct app_notes *notes_begin(const struct applayer *al, bool on)
 {
@@ -133,7 +130,10 @@ static void note_value(struct applayer *al, const char *path)
         notes_add(n, path, strlen(path), al->host.jw->val_at);
 }
 
-/* noted: the event's values are noted (its parser notes; not for its anomalies) */
+/* The common header of an event about the current flow: as Suricata, pcap_cnt (the
+ * number of the packet that completed what is logged) and pkt_src ("wire/pcap", or
+ * "stream (flow timeout)" for what is logged when the flow ends). noted: the event's
+ * values are noted (its parser notes; not for its anomalies). */
 static void write_header(struct app_ctx *c, struct jw *w, const char *event_type, int dir,
                          bool noted)
 {
@@ -690,9 +690,9 @@ void applayer_arp(struct applayer *al, const struct pkt *p, uint64_t now_us)
         return;
     struct arp_msg m;
     arp_from_pkt(p, &m);
-    struct arp_ctx c = {{arp_event_begin, arp_event_end, arp_event_anomaly, arp_event_note, now_us,
-                                     0, 0, NULL},
-                                    al};
+    struct arp_ctx c = {
+        {arp_event_begin, arp_event_end, arp_event_anomaly, arp_event_note, now_us, 0, 0, NULL},
+        al};
     c.sink.ud = &c;
     arp_observe(al->arp, &c.sink, &m);
 }

@@ -481,15 +481,24 @@ static void on_created(struct inv *v, struct inv_device *d, uint64_t ts)
 
 /* ---- address bindings -------------------------------------------------------------- */
 
-static uint32_t away_bit(const struct addr *ip)
+/* An unkeyed mix of a sender (MAC or NULL, address) for the inventory's small caches
+ * (pc, recent, away): a collision only costs a look-up, so no key is needed. */
+static uint64_t pair_hash(const uint8_t *mac, const struct addr *ip)
 {
-    uint64_t a, b;
+    uint64_t a, b, m = 0;
     memcpy(&a, ip->b, 8);
     memcpy(&b, ip->b + 8, 8);
-    uint64_t x = (a * 0x9e3779b97f4a7c15ULL) ^ b;
-    x ^= x >> 31;
+    if (mac != NULL)
+        memcpy(&m, mac, 6);
+    uint64_t x = (a ^ (b * 0x9e3779b97f4a7c15ULL) ^ (m * 0xc2b2ae3d27d4eb4fULL));
+    x ^= x >> 29;
     x *= 0xbf58476d1ce4e5b9ULL;
-    return (uint32_t)(x >> 40) % INV_AWAY_BITS;
+    return x >> 40;
+}
+
+static uint32_t away_bit(const struct addr *ip)
+{
+    return (uint32_t)(pair_hash(NULL, ip) % INV_AWAY_BITS);
 }
 
 /* ip may be bound to a device though outside home_net (see INV_AWAY_BITS) */
@@ -618,15 +627,7 @@ static bool is_internal(struct inv *v, const struct addr *ip)
 
 static struct inv_pc *pc_slot(struct inv *v, const uint8_t *mac, const struct addr *ip)
 {
-    uint64_t a, b, m = 0;
-    memcpy(&a, ip->b, 8);
-    memcpy(&b, ip->b + 8, 8);
-    if (mac != NULL)
-        memcpy(&m, mac, 6);
-    uint64_t x = (a ^ (b * 0x9e3779b97f4a7c15ULL) ^ (m * 0xc2b2ae3d27d4eb4fULL));
-    x ^= x >> 29;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    return &v->pc[(x >> 40) % INV_PCACHE];
+    return &v->pc[pair_hash(mac, ip) % INV_PCACHE];
 }
 
 static bool pc_is(const struct inv_pc *c, const uint8_t *mac, const struct addr *ip)
@@ -651,15 +652,7 @@ static void pc_put(struct inv_pc *c, const uint8_t *mac, const struct addr *ip, 
 static struct inv_recent *recent_slot(struct inv *v, const uint8_t *mac, const struct addr *ip,
                                       uint32_t tick, bool *hit)
 {
-    uint64_t a, b, m = 0;
-    memcpy(&a, ip->b, 8);
-    memcpy(&b, ip->b + 8, 8);
-    if (mac != NULL)
-        memcpy(&m, mac, 6);
-    uint64_t x = (a * 0xc2b2ae3d27d4eb4fULL) ^ b ^ (m * 0x9e3779b97f4a7c15ULL);
-    x ^= x >> 29;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    struct inv_recent *r = &v->recent[(x >> 40) % INV_RECENT];
+    struct inv_recent *r = &v->recent[pair_hash(mac, ip) % INV_RECENT];
     *hit = r->tick == tick && r->has_mac == (mac != NULL) &&
            (mac == NULL || memcmp(r->mac, mac, 6) == 0) && memcmp(&r->ip, ip, sizeof(*ip)) == 0;
     return r;
