@@ -45,8 +45,9 @@ enum app_probe {
  * value in the line, as jscan gives it ("dhcp.client_mac"; array levels add nothing),
  * and where the value begins in the line (jw's val_at).
  * A parser with app_parser.notes set notes every string value the inventory reads from
- * its events (sensor/inventory/inventory.c, ev_fields) in the order it writes them;
- * `inventory.read_lines: yes` reads the lines instead, which a test compares. */
+ * its events (inv_reads in sensor/inventory/inventory.h) in the order it writes them;
+ * its fuzz harness checks that with tests/notes_check.h, and `inventory.read_lines:
+ * yes` reads the lines instead, which pcap.inventory_notes compares. */
 #define APP_NOTES_MAX 16
 struct app_note {
     const char *path; /* a literal */
