@@ -15,12 +15,13 @@
 #include "otasuke/jw.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #define NOTES_CHECK_VALS 64
 
 struct notes_vals {
-    const char *type; /* the event type */
+    char type[32]; /* the event type */
     unsigned n;
     bool over;
     char path[NOTES_CHECK_VALS][64];
@@ -54,7 +55,8 @@ static inline bool notes_check(const struct jw *w, const struct app_notes *nt, c
     static struct notes_vals walked, noted; /* 40 KB: off the stack */
     memset(&walked, 0, sizeof(walked));
     memset(&noted, 0, sizeof(noted));
-    walked.type = noted.type = type;
+    snprintf(walked.type, sizeof(walked.type), "%s", type);
+    snprintf(noted.type, sizeof(noted.type), "%s", type);
     if (nt->lost)
         return true;
     if (jscan(w->buf, w->len, notes_check_val, &walked) != 0 || walked.over)

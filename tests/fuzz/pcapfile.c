@@ -80,6 +80,31 @@ static bool host_sample(void *ud, uint64_t n, uint64_t *suppressed)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Every packet of cap (MAX_PKTS at most) through the decoder, the flow table, the
+ * reassembler and the application layer (ARP packets too). */
+static void feed(struct capture *cap, struct decoder *dec, struct flow_table *ft, struct reasm *ra)
+{
+    struct capture_pkt cp;
+    struct pkt p;
+    int lt = capture_linktype(cap);
+    for (int n = 0; n < MAX_PKTS && capture_next(cap, &cp) == CAPTURE_PKT; n++) {
+        enum decode_rc drc = decode_packet(dec, &p, lt, cp.data, cp.caplen, cp.wirelen, cp.ts_us);
+        if (drc == DECODE_ARP)
+            applayer_arp(g_al, &p, cp.ts_us);
+        if (drc != DECODE_OK)
+            continue;
+        int dir;
+        struct flow *f = flow_table_update(ft, &p, &dir);
+        g_now = cp.ts_us;
+        if (f != NULL && p.proto == 6)
+            reasm_packet(ra, f, dir, &p);
+        else if (f != NULL && p.proto == 17 && p.payload_len > 0)
+            applayer_udp(g_al, f, dir, p.sport, p.dport, p.payload, p.payload_len, cp.ts_us);
+        flow_table_expire(ft, cp.ts_us);
+        decoder_expire(dec, cp.ts_us);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char err[256];
@@ -117,25 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     g_ra = ra;
     struct flow_table *ft = ra && g_al ? flow_table_new(&fc, on_end, NULL) : NULL;
     if (dec && ft) {
-        struct capture_pkt cp;
-        struct pkt p;
-        int lt = capture_linktype(cap);
-        for (int n = 0; n < MAX_PKTS && capture_next(cap, &cp) == CAPTURE_PKT; n++) {
-            enum decode_rc drc = decode_packet(dec, &p, lt, cp.data, cp.caplen, cp.wirelen, cp.ts_us);
-            if (drc == DECODE_ARP)
-                applayer_arp(g_al, &p, cp.ts_us);
-            if (drc != DECODE_OK)
-                continue;
-            int dir;
-            struct flow *f = flow_table_update(ft, &p, &dir);
-            g_now = cp.ts_us;
-            if (f != NULL && p.proto == 6)
-                reasm_packet(ra, f, dir, &p);
-            else if (f != NULL && p.proto == 17 && p.payload_len > 0)
-                applayer_udp(g_al, f, dir, p.sport, p.dport, p.payload, p.payload_len, cp.ts_us);
-            flow_table_expire(ft, cp.ts_us);
-            decoder_expire(dec, cp.ts_us);
-        }
+        feed(cap, dec, ft, ra);
         flow_table_flush(ft);
     }
     if (ft)

@@ -795,8 +795,8 @@ static void test_save_wall_gap(void)
             uint8_t m[6] = {0x00, 0x11, 0x32, 0x00, 0x01, (uint8_t)k};
             struct addr a = v4("192.168.7.1");
             a.b[15] = (uint8_t)(k + 1);
-            inv_packet(v, m, &a, T0 + k * 60 * SEC);
-            inv_housekeep(v, T0 + k * 60 * SEC);
+            inv_packet(v, m, &a, T0 + (uint64_t)k * 60 * SEC);
+            inv_housekeep(v, T0 + (uint64_t)k * 60 * SEC);
         }
         bool written = stat(path, &st) == 0 && st.st_size > 0;
         CHECK(gap ? !written : written);
