@@ -958,20 +958,35 @@ static void housekeep_threaded(struct worker *wk)
     wk->next_housekeep = wk->now + HOUSEKEEP_US;
 }
 
+/* A packet's source MAC as 32 bits (0: none), to notice that a flow direction's
+ * sender changed MAC (a collision only delays that by a tick). */
+static uint32_t mac_tag(const struct pkt *p)
+{
+    if (!p->has_eth)
+        return 0;
+    uint32_t a;
+    uint16_t b;
+    memcpy(&a, p->eth_src, 4);
+    memcpy(&b, p->eth_src + 4, 2);
+    return (a ^ ((uint32_t)b * 0x9e3779b1U)) | 1U;
+}
+
 /* The inventory hears of a packet's sender (inv_packet) at the first packet of each
- * direction of a flow and then once per 2^20 us (about a second) of packet time, with
- * that packet's MAC and address: what it keeps from packets (devices, an address's
- * first binding, last seen) comes at most that much later, at a fraction of the cost
- * (its tables missed the CPU's caches on most packets: issue 5's figure,
+ * direction of a flow, whenever the direction's source MAC changes, and then once per
+ * 2^20 us (about a second) of packet time: what it keeps from packets (last seen, an
+ * address bound only in the meantime) comes at most that much later, at a fraction of
+ * the cost (its tables missed the CPU's caches on most packets: issue 5's figure,
  * bench/README.md). f NULL: no flow (memcap), every packet. */
 static void inv_heard(struct worker *wk, struct flow *f, const struct pkt *p, int dir)
 {
     struct pipeline *pl = wk->pl;
     if (f != NULL) {
         uint32_t tick = (uint32_t)(p->ts_us >> 20);
-        if (f->pkts[dir] > 1 && tick == f->inv_tick[dir])
+        uint32_t mac = mac_tag(p);
+        if (f->pkts[dir] > 1 && tick == f->inv_tick[dir] && mac == f->inv_mac[dir])
             return;
         f->inv_tick[dir] = tick;
+        f->inv_mac[dir] = mac;
     }
     pl_lock(pl);
     inv_packet(pl->inv, p->has_eth ? p->eth_src : NULL, &p->src, p->ts_us);
