@@ -111,9 +111,10 @@ struct flow {
     uint64_t ts_start; /* µs, first packet */
     uint64_t ts_last;  /* µs, latest packet time seen (never decreases) */
     uint64_t pkts[2];  /* indexed by FLOW_TOSERVER / FLOW_TOCLIENT */
-    uint32_t inv_tick[2]; /* owned by the caller (pipeline.c: when the inventory last
-                             heard of each direction's sender, and its MAC's tag; */
-    uint32_t inv_mac[2];  /* beside pkts, which every packet reads) */
+    /* Owned by the caller (pipeline.c), beside pkts, which every packet reads: when
+     * the inventory last heard of each direction's sender, and that sender's MAC tag. */
+    uint32_t inv_tick[2];
+    uint32_t inv_mac[2];
     uint64_t bytes[2]; /* sum of pkt.wirelen (whole frames, like Suricata and tshark) */
 
     /* Application layer: owned by the caller; free app_state in on_end. */
