@@ -415,62 +415,12 @@ int db_bind_blob(struct db_stmt *s, int i, const void *v, int len, int how)
     return bind_bytes(s, i, v ? v : "", len, DB_TRANSIENT, 1, OID_BYTEA);
 }
 
-int db_bind_pg_binary(struct db_stmt *s, int i, const void *v, int len, unsigned type)
-{
-    if (s->lite != NULL)
-        return DB_ERROR;
-    return bind_bytes(s, i, v ? v : "", len, DB_STATIC, 1, type);
-}
-
 static void put_be32(char *o, uint32_t v)
 {
     o[0] = (char)(v >> 24);
     o[1] = (char)(v >> 16);
     o[2] = (char)(v >> 8);
     o[3] = (char)v;
-}
-
-int db_pgarr_init(struct db_pgarr *a, size_t n, unsigned elem_oid, size_t bytes)
-{
-    a->cap = 20 + n * 4 + bytes;
-    a->buf = xalloc(MEM_CORE, a->cap);
-    if (a->buf == NULL)
-        return ERR_NOMEM;
-    put_be32(a->buf, 1);            /* dimensions */
-    put_be32(a->buf + 4, 1);        /* may hold NULLs (only a hint to the server) */
-    put_be32(a->buf + 8, elem_oid); /* element type */
-    put_be32(a->buf + 12, (uint32_t)n);
-    put_be32(a->buf + 16, 1); /* lower bound */
-    a->len = 20;
-    return 0;
-}
-
-void db_pgarr_add(struct db_pgarr *a, const void *v, size_t n)
-{
-    if (a->len + 4 + (v ? n : 0) > a->cap)
-        return; /* cannot happen with the sizes given to db_pgarr_init */
-    put_be32(a->buf + a->len, v ? (uint32_t)n : 0xffffffffu);
-    a->len += 4;
-    if (v != NULL && n > 0) {
-        memcpy(a->buf + a->len, v, n);
-        a->len += n;
-    }
-}
-
-void db_pgarr_add_int8(struct db_pgarr *a, int64_t v)
-{
-    char b[8];
-    uint64_t u = (uint64_t)v;
-    put_be32(b, (uint32_t)(u >> 32));
-    put_be32(b + 4, (uint32_t)u);
-    db_pgarr_add(a, b, sizeof(b));
-}
-
-void db_pgarr_free(struct db_pgarr *a)
-{
-    xfree(a->buf);
-    a->buf = NULL;
-    a->len = a->cap = 0;
 }
 
 void db_pgcopy_init(struct db_pgcopy *c, size_t size_hint)

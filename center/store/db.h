@@ -66,28 +66,6 @@ int db_bind_int(struct db_stmt *s, int i, int v);
 int db_bind_text(struct db_stmt *s, int i, const char *v, int len, int how);
 int db_bind_blob(struct db_stmt *s, int i, const void *v, int len, int how);
 int db_bind_null(struct db_stmt *s, int i);
-/* PostgreSQL only: a parameter in binary format of the given type OID (e.g. an array
- * built by db_pgarr_*), not copied: v must stay valid until the statement is reset. */
-#define DB_OID_INT8 20
-#define DB_OID_TEXT 25
-#define DB_OID_INT8_ARRAY 1016
-#define DB_OID_TEXT_ARRAY 1009
-int db_bind_pg_binary(struct db_stmt *s, int i, const void *v, int len, unsigned type);
-
-/* A one-dimensional PostgreSQL array in binary format (array_recv): the client need not
- * escape its elements, the server need not parse a literal. */
-struct db_pgarr {
-    char *buf;
-    size_t len, cap;
-};
-/* Starts an array of n elements of type elem_oid; bytes is the sum of their lengths
- * (for the one allocation). 0 or ERR_NOMEM. */
-int db_pgarr_init(struct db_pgarr *a, size_t n, unsigned elem_oid, size_t bytes);
-/* Appends an element (v NULL: SQL NULL). */
-void db_pgarr_add(struct db_pgarr *a, const void *v, size_t n);
-void db_pgarr_add_int8(struct db_pgarr *a, int64_t v);
-void db_pgarr_free(struct db_pgarr *a);
-
 /* PostgreSQL only: runs `sql` (a COPY ... FROM STDIN) and sends data[0..len) as its
  * whole input in one go. DB_OK with db_changes() = rows copied, or a failure code with
  * the server's message; a row the server rejected makes the whole COPY fail (nothing
