@@ -37,6 +37,20 @@ static struct store *open_new(const char *name)
     return test_store_open(g_db, sizeof(g_db), g_dir, name);
 }
 
+/* *out: a new store with company "A" (*company) and a sensor of it enrolled (*who);
+ * NULL when any step fails (a failed check of the calling test). */
+static void open_enrolled(const char *name, struct store **out, int64_t *company,
+                          struct principal *who)
+{
+    *out = NULL;
+    struct store *st = open_new(name);
+    CHECK(st != NULL);
+    struct company_in c = {"A", "x", "UTC", "en", "", 0};
+    *company = 0;
+    CHECK(store_company_add(st, &c, company) == 0 && test_store_enroll(st, *company, who) == 0);
+    *out = st;
+}
+
 
 /* Events read back, concatenated as "type|ts|body\n". */
 struct readback {
@@ -151,14 +165,11 @@ static char *make_batch(char *want, size_t wantlen, size_t *len)
 
 static void test_refused_event(void)
 {
-    struct store *st = open_new("refuse.db");
-    CHECK(st != NULL);
-    if (st == NULL)
-        return;
-    struct company_in c = {"A", "x", "UTC", "en", "", 0};
-    int64_t a = 0;
+    int64_t a;
     struct principal who;
-    CHECK(store_company_add(st, &c, &a) == 0 && test_store_enroll(st, a, &who) == 0);
+    struct store *st;
+    open_enrolled("refuse.db", &st, &a, &who);
+    CHECK(st != NULL);
     /* A constraint of the database's own: PostgreSQL checks it per row of the COPY,
      * SQLite (which cannot add a CHECK to a table) through a trigger. */
     char e[256];
@@ -233,14 +244,11 @@ static void test_refused_event(void)
  * behind the store's back stops ingest with a clear error instead of reusing ids. */
 static void test_many_blocks(void)
 {
-    struct store *st = open_new("blocks.db");
-    CHECK(st != NULL);
-    if (st == NULL)
-        return;
-    struct company_in c = {"A", "x", "UTC", "en", "", 0};
-    int64_t a = 0;
+    int64_t a;
     struct principal who;
-    CHECK(store_company_add(st, &c, &a) == 0 && test_store_enroll(st, a, &who) == 0);
+    struct store *st;
+    open_enrolled("blocks.db", &st, &a, &who);
+    CHECK(st != NULL);
     enum { N = 2500 };
     size_t cap = (size_t)N * 96, len = 0;
     char *body = malloc(cap);
