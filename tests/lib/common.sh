@@ -30,6 +30,17 @@ demo_pcap() {
     fi
     echo "$f"
 }
+# demo_intel FILE: the intel lists the demo capture's cases need (docs/demo.md, as
+# tests/detect/demo-intel.yaml), from $OTASUKE_CORPUS, written as FILE.
+demo_intel() {
+    local i="$OTASUKE_CORPUS/intel"
+    cat >"$1" <<YAML
+intel:
+  - {name: maltrail-trickbot, path: "$i/maltrail/malware/trickbot.txt", format: maltrail, category: c2, severity: 1}
+  - {name: ut1-warez, path: "$i/categories/ut1/warez/domains", format: plain, type: domain, category: url_category, severity: 3}
+  - {name: maltrail-mass-scanner, path: "$i/maltrail/mass_scanner.txt", format: maltrail, category: recon, severity: 4}
+YAML
+}
 # every line of a file is a JSON object
 # all_json FILE: every line is one JSON object, with no key twice in any object
 # (strict readers such as jansson refuse duplicates), and there is at least one line.

@@ -9,13 +9,7 @@
 [ -x "$SENSOR" ] || { echo "no sensor at $SENSOR"; exit 1; }
 need_corpus
 PCAP=$(demo_pcap) || skip_all "cannot generate the demo capture (python3-scapy missing?)"
-I="$OTASUKE_CORPUS/intel"
-cat >"$T_TMP/intel.yaml" <<YAML
-intel:
-  - {name: maltrail-trickbot, path: "$I/maltrail/malware/trickbot.txt", format: maltrail, category: c2, severity: 1}
-  - {name: ut1-warez, path: "$I/categories/ut1/warez/domains", format: plain, type: domain, category: url_category, severity: 3}
-  - {name: maltrail-mass-scanner, path: "$I/maltrail/mass_scanner.txt", format: maltrail, category: recon, severity: 4}
-YAML
+demo_intel "$T_TMP/intel.yaml"
 E="$T_TMP/demo.json"
 "$SENSOR" -q -r "$PCAP" -o "$E" --set detect.intel_file="$T_TMP/intel.yaml" --set log.level=error \
     --set inventory.enabled=no # new_device alerts: tests/pcap/inventory_demo.sh

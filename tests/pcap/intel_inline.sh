@@ -13,12 +13,7 @@ I="$OTASUKE_CORPUS/intel"
 D="$T_TMP/etc"
 mkdir -p "$D/lists"
 cp "$I/maltrail/malware/trickbot.txt" "$D/lists/trickbot.txt"
-cat >"$T_TMP/intel.yaml" <<YAML
-intel:
-  - {name: maltrail-trickbot, path: "$I/maltrail/malware/trickbot.txt", format: maltrail, category: c2, severity: 1}
-  - {name: ut1-warez, path: "$I/categories/ut1/warez/domains", format: plain, type: domain, category: url_category, severity: 3}
-  - {name: maltrail-mass-scanner, path: "$I/maltrail/mass_scanner.txt", format: maltrail, category: recon, severity: 4}
-YAML
+demo_intel "$T_TMP/intel.yaml"
 # the same lists inline, among settings before and after (the trickbot list by a path
 # relative to the configuration file)
 cat >"$D/sensor.yaml" <<YAML

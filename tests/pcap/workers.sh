@@ -51,13 +51,7 @@ fi
 
 # with detections: one thread, said on stderr, the same alerts as with 1 worker
 PCAP=$(demo_pcap) || skip_all "cannot generate the demo capture (python3-scapy missing?)"
-I="$OTASUKE_CORPUS/intel"
-cat >"$T_TMP/intel.yaml" <<YAML
-intel:
-  - {name: maltrail-trickbot, path: "$I/maltrail/malware/trickbot.txt", format: maltrail, category: c2, severity: 1}
-  - {name: ut1-warez, path: "$I/categories/ut1/warez/domains", format: plain, type: domain, category: url_category, severity: 3}
-  - {name: maltrail-mass-scanner, path: "$I/maltrail/mass_scanner.txt", format: maltrail, category: recon, severity: 4}
-YAML
+demo_intel "$T_TMP/intel.yaml"
 for w in 1 $W; do
     "$SENSOR" -q -r "$PCAP" -o "$T_TMP/demo$w.json" --set capture.workers=$w \
         --set detect.intel_file="$T_TMP/intel.yaml" --set log.level=warn 2>"$T_TMP/demo$w.err"
