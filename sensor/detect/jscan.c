@@ -440,6 +440,22 @@ bool jscan_event_type(const char *json, size_t len, const char **type, size_t *t
     return false;
 }
 
+/* A walk of buf[0..len) whose values' paths start with path (plen < JSCAN_MAX_PATH). */
+static void js_init(struct js *j, const char *buf, size_t len, const char *path, size_t plen,
+                    bool (*want)(const char *path, size_t plen, void *ud),
+                    bool (*cb)(const struct jscan_val *v, void *ud), void *ud)
+{
+    j->p = buf;
+    j->end = buf + len;
+    memcpy(j->path, path, plen);
+    j->path[plen] = '\0';
+    j->plen = plen;
+    j->cb = cb;
+    j->want = want;
+    j->ud = ud;
+    j->stop = false;
+}
+
 int jscan_want(const char *buf, size_t len,
                bool (*want)(const char *path, size_t plen, void *ud),
                bool (*cb)(const struct jscan_val *v, void *ud), void *ud)
@@ -447,14 +463,7 @@ int jscan_want(const char *buf, size_t len,
     struct js j;
     if (buf == NULL)
         return -1;
-    j.p = buf;
-    j.end = buf + len;
-    j.plen = 0;
-    j.path[0] = '\0';
-    j.cb = cb;
-    j.want = want;
-    j.ud = ud;
-    j.stop = false;
+    js_init(&j, buf, len, "", 0, want, cb, ud);
     return value(&j, 0);
 }
 
@@ -469,15 +478,7 @@ int jscan_value(const char *buf, size_t len, const char *path, size_t plen,
     struct js j;
     if (buf == NULL || plen >= JSCAN_MAX_PATH)
         return -1;
-    j.p = buf;
-    j.end = buf + len;
-    memcpy(j.path, path, plen);
-    j.path[plen] = '\0';
-    j.plen = plen;
-    j.cb = cb;
-    j.want = NULL;
-    j.ud = ud;
-    j.stop = false;
+    js_init(&j, buf, len, path, plen, NULL, cb, ud);
     if (value(&j, 1) < 0)
         return -1;
     return j.stop ? 1 : 0;
