@@ -85,10 +85,7 @@ struct notes_sink {
 static inline void notes_sink_note(struct app_sink *s, const char *path)
 {
     struct notes_sink *ns = (struct notes_sink *)s;
-    if (ns->nt.n < APP_NOTES_MAX)
-        ns->nt.v[ns->nt.n++] = (struct app_note){path, strlen(path), ns->w->val_at};
-    else
-        ns->nt.lost = true;
+    app_notes_add(&ns->nt, path, strlen(path), ns->w->val_at);
 }
 
 static inline void notes_sink_init(struct notes_sink *ns, const struct jw *w)

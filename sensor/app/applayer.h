@@ -60,6 +60,16 @@ struct app_notes {
     struct app_note v[APP_NOTES_MAX];
 };
 
+/* Appends a note (the value at `at` of the line, under path); past APP_NOTES_MAX the
+ * notes are lost. */
+static inline void app_notes_add(struct app_notes *n, const char *path, size_t plen, size_t at)
+{
+    if (n->n < APP_NOTES_MAX)
+        n->v[n->n++] = (struct app_note){path, plen, at};
+    else
+        n->lost = true;
+}
+
 /* What a parser may do with what it found. */
 struct app_sink {
     /* Opens an event of `event_type` about the current flow: writes timestamp (the

@@ -114,20 +114,12 @@ static struct app_notes *notes_begin(const struct applayer *al, bool on)
     return on ? n : NULL;
 }
 
-static void notes_add(struct app_notes *n, const char *path, size_t plen, size_t at)
-{
-    if (n->n < APP_NOTES_MAX)
-        n->v[n->n++] = (struct app_note){path, plen, at};
-    else
-        n->lost = true;
-}
-
 /* The value the parser just wrote (app_sink.note). */
 static void note_value(struct applayer *al, const char *path)
 {
     struct app_notes *n = al->host.notes;
     if (n != NULL && n->on)
-        notes_add(n, path, strlen(path), al->host.jw->val_at);
+        app_notes_add(n, path, strlen(path), al->host.jw->val_at);
 }
 
 /* The common header of an event about the current flow: as Suricata, pcap_cnt (the
@@ -157,7 +149,7 @@ static void write_header(struct app_ctx *c, struct jw *w, const char *event_type
         static const char key[] = ",\"src_ip\":";
         const size_t kl = sizeof(key) - 1;
         if (!w->bad && w->len - tuple > kl && memcmp(w->buf + tuple, key, kl) == 0)
-            notes_add(notes, "src_ip", 6, tuple + kl);
+            app_notes_add(notes, "src_ip", 6, tuple + kl);
         else
             notes->lost = true;
     }
