@@ -1193,16 +1193,22 @@ static bool ev_want(const char *path, size_t plen, void *ud)
 }
 
 /* The inventory reads the values the event's parser noted (struct app_notes) instead
- * of the line: in the line's order, each value read alone. The walk's result (0, or
- * -1 for a value that does not read). */
+ * of the line: in the line's order, each value read alone (a plain string as it
+ * stands, anything else decoded by jscan_value). The walk's result (0, or -1 for a
+ * value that does not read). */
 static int read_notes(struct pipeline *pl, const struct jw *j, const struct app_notes *nt)
 {
     for (unsigned i = 0; i < nt->n; i++) {
         const struct app_note *a = &nt->v[i];
         if (a->at >= j->len)
             return -1;
-        int rc = jscan_value(j->buf + a->at, j->len - a->at, a->path, a->plen, inv_event_val,
-                              pl->inv);
+        const char *at = j->buf + a->at, *s;
+        size_t left = j->len - a->at, n;
+        int rc;
+        if (jscan_plain_str(at, left, &s, &n))
+            rc = inv_event_str(pl->inv, a->path, a->plen, s, n) ? 0 : 1;
+        else
+            rc = jscan_value(at, left, a->path, a->plen, inv_event_val, pl->inv);
         if (rc != 0)
             return rc < 0 ? -1 : 0;
     }

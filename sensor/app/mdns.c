@@ -144,7 +144,10 @@ static void report(struct app_sink *s, int dir, uint32_t dns_bits, uint32_t our_
             s->anomaly(s, k, dir);
 }
 
-static void put_queries(struct jw *w, const struct dns_msg *m, bool qu_bit)
+/* The questions; each name is noted under `note` for the inventory (NULL: it does not
+ * read them). */
+static void put_queries(struct jw *w, struct app_sink *s, const char *note,
+                        const struct dns_msg *m, bool qu_bit)
 {
     if (m->nq == 0)
         return;
@@ -152,6 +155,8 @@ static void put_queries(struct jw *w, const struct dns_msg *m, bool qu_bit)
     for (unsigned i = 0; i < m->nq; i++) {
         jw_obj_open(w, NULL);
         put_dstr(w, "rrname", m, m->q[i].name);
+        if (note != NULL)
+            app_note(s, note);
         put_rrtype(w, m->q[i].type);
         if (qu_bit && (m->q[i].qclass & ~CLASS_MASK))
             jw_bool(w, "unicast_response", true);
@@ -172,6 +177,7 @@ struct svc {
 };
 
 struct mctx {
+    struct app_sink *s; /* notes what the inventory reads (app_note) */
     const struct dns_msg *m;
     const uint8_t *p;
     size_t n;
@@ -382,6 +388,7 @@ static void put_txt(struct jw *w, struct mctx *x, int rri)
         for (unsigned i = 0; i < k; i++)
             if (key_is(&kv[i], g_model_keys[p]) && kv[i].vlen > 0) {
                 jw_strn(w, "model", (const char *)kv[i].v, kv[i].vlen);
+                app_note(x->s, "mdns.services.model");
                 return;
             }
 }
@@ -395,10 +402,13 @@ static void put_service(struct jw *w, struct mctx *x, const struct svc *v)
     if (instance_split(m, v->name, &dot)) {
         jw_strn(w, "instance", b, dot);
         jw_strn(w, "type", b + dot + 1, v->name.len - dot - 1);
+        app_note(x->s, "mdns.services.type");
     } else {
         put_dstr(w, "instance", m, v->name);
-        if (v->ptr_of.len > 0)
+        if (v->ptr_of.len > 0) {
             put_dstr(w, "type", m, v->ptr_of);
+            app_note(x->s, "mdns.services.type");
+        }
     }
     if (v->has_srv) {
         put_dstr(w, "target", m, v->target);
@@ -453,15 +463,18 @@ static void mdns_write(struct jw *w, struct mctx *x)
     const struct dns_msg *m = x->m;
     jw_obj_open(w, "mdns");
     jw_str(w, "type", m->qr ? "response" : "query");
+    app_note(x->s, "mdns.type");
     if (m->id != 0)
         jw_u64(w, "id", m->id);
     if (m->rcode != 0)
         jw_u64(w, "rcode", m->rcode);
-    put_queries(w, m, true);
+    put_queries(w, x->s, "mdns.queries.rrname", m, true);
     if (x->nhosts > 0) {
         jw_arr_open(w, "hostnames");
-        for (unsigned i = 0; i < x->nhosts; i++)
+        for (unsigned i = 0; i < x->nhosts; i++) {
             put_dstr(w, NULL, m, x->hosts[i]);
+            app_note(x->s, "mdns.hostnames");
+        }
         jw_arr_close(w);
     }
     put_addresses(w, x);
@@ -489,6 +502,7 @@ static void mdns_datagram(struct app_sink *s, const struct sensor_conf *c, int d
     m->tx_id = 0;
     int rc = dns_parse(d, n, NULL, m);
     static _Thread_local struct mctx x; /* about 2 KiB: kept off the stack */
+    x.s = s;
     x.m = m;
     x.p = d;
     x.n = n;
@@ -515,7 +529,7 @@ static void mdns_datagram(struct app_sink *s, const struct sensor_conf *c, int d
 
 /* --- LLMNR ------------------------------------------------------------------------- */
 
-static void llmnr_answers(struct jw *w, const struct dns_msg *m)
+static void llmnr_answers(struct jw *w, struct app_sink *s, const struct dns_msg *m)
 {
     bool open = false;
     for (unsigned i = 0; i < m->nrr; i++) {
@@ -527,6 +541,7 @@ static void llmnr_answers(struct jw *w, const struct dns_msg *m)
         if (rr->section != DNS_SEC_ANSWER)
             jw_str(w, "section", rr->section == DNS_SEC_AUTHORITY ? "authority" : "additional");
         put_dstr(w, "rrname", m, rr->name);
+        app_note(s, "llmnr.answers.rrname");
         put_rrtype(w, rr->type);
         jw_u64(w, "ttl", rr->ttl);
         char ip[64];
@@ -540,10 +555,11 @@ static void llmnr_answers(struct jw *w, const struct dns_msg *m)
         jw_arr_close(w);
 }
 
-static void llmnr_write(struct jw *w, const struct dns_msg *m)
+static void llmnr_write(struct jw *w, struct app_sink *s, const struct dns_msg *m)
 {
     jw_obj_open(w, "llmnr");
     jw_str(w, "type", m->qr ? "response" : "query");
+    app_note(s, "llmnr.type");
     jw_u64(w, "id", m->id);
     if (m->opcode != 0)
         jw_u64(w, "opcode", m->opcode);
@@ -560,8 +576,8 @@ static void llmnr_write(struct jw *w, const struct dns_msg *m)
         else
             jw_u64(w, "rcode", m->rcode);
     }
-    put_queries(w, m, false);
-    llmnr_answers(w, m);
+    put_queries(w, s, NULL, m, false);
+    llmnr_answers(w, s, m);
     jw_obj_close(w);
 }
 
@@ -580,7 +596,7 @@ static void llmnr_datagram(struct app_sink *s, const struct sensor_conf *c, int 
     if (dns_parse(d, n, NULL, m) == PARSE_OK) {
         struct jw *w = s->event_begin(s, "llmnr", dir);
         if (w != NULL) {
-            llmnr_write(w, m);
+            llmnr_write(w, s, m);
             s->event_end(s);
         }
     }
@@ -593,6 +609,7 @@ const struct app_parser mdns_parser = {
     .kind_name = mdns_anomaly_name,
     .udp_match = mdns_udp_match,
     .datagram = mdns_datagram,
+    .notes = true,
 };
 
 const struct app_parser llmnr_parser = {
@@ -601,4 +618,5 @@ const struct app_parser llmnr_parser = {
     .kind_name = mdns_anomaly_name,
     .udp_match = llmnr_udp_match,
     .datagram = llmnr_datagram,
+    .notes = true,
 };

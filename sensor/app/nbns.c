@@ -52,6 +52,7 @@ bool nbns_decode_name(const uint8_t *enc, size_t n, uint8_t name[16])
 }
 
 struct nctx {
+    struct app_sink *s; /* notes what the inventory reads (app_note) */
     const struct dns_msg *m;
     const uint8_t *p;
     uint16_t off[DNS_MAX_RECORDS], len[DNS_MAX_RECORDS];
@@ -64,8 +65,9 @@ static void our_anomaly(struct nctx *x, enum nbns_anomaly a)
     x->an |= 1u << (a - DNS_AN_COUNT);
 }
 
-/* Writes name (trailing spaces and NULs trimmed) and suffix "<XX>" of 16 bytes. */
-static void put_nb16(struct jw *w, const uint8_t nb[16])
+/* Writes name (trailing spaces and NULs trimmed) and suffix "<XX>" of 16 bytes; both
+ * are noted into s (NULL: not read by the inventory). */
+static void put_nb16(struct jw *w, struct app_sink *s, const uint8_t nb[16])
 {
     size_t n = 15;
     while (n > 0 && (nb[n - 1] == ' ' || nb[n - 1] == '\0'))
@@ -73,7 +75,9 @@ static void put_nb16(struct jw *w, const uint8_t nb[16])
     char suffix[8];
     snprintf(suffix, sizeof(suffix), "<%02X>", nb[15]);
     jw_strn(w, "name", (const char *)nb, n);
+    app_note(s, "nbns.name");
     jw_str(w, "suffix", suffix);
+    app_note(s, "nbns.suffix");
 }
 
 /* Writes the NetBIOS name of the DNS name s: name, suffix, scope (or the raw name
@@ -87,9 +91,10 @@ static void put_name(struct jw *w, struct nctx *x, struct dns_str s)
     if (!nbns_decode_name(b, first, nb)) {
         our_anomaly(x, NBNS_AN_BAD_NAME);
         jw_strn(w, "name", (const char *)b, s.len);
+        app_note(x->s, "nbns.name");
         return;
     }
-    put_nb16(w, nb);
+    put_nb16(w, x->s, nb);
     if (dot != NULL)
         jw_strn(w, "scope", (const char *)dot + 1, s.len - first - 1);
 }
@@ -120,12 +125,17 @@ static const char *opcode_name(uint8_t op)
     }
 }
 
-static void put_num_or_name(struct jw *w, const char *key, const char *name, unsigned v)
+/* A name, noted into s under note (NULL: not read), or else the number. */
+static void put_num_or_name(struct jw *w, struct app_sink *s, const char *note, const char *key,
+                            const char *name, unsigned v)
 {
-    if (name != NULL)
+    if (name != NULL) {
         jw_str(w, key, name);
-    else
+        if (note != NULL)
+            app_note(s, note);
+    } else {
         jw_u64(w, key, v);
+    }
 }
 
 /* Addresses of every NB record with rdata: [{ip, group}]. */
@@ -180,7 +190,7 @@ static void put_node_status(struct jw *w, struct nctx *x, unsigned i)
         }
         uint16_t flags = (uint16_t)(e[16] << 8 | e[17]);
         jw_obj_open(w, NULL);
-        put_nb16(w, e);
+        put_nb16(w, NULL, e); /* nbns.names[].name: not the inventory's */
         if (flags & 0x8000)
             jw_bool(w, "group", true);
         if (!(flags & 0x0400))
@@ -200,10 +210,10 @@ static void put_subject(struct jw *w, struct nctx *x)
     const struct dns_msg *m = x->m;
     if (m->nq > 0) {
         put_name(w, x, m->q[0].name);
-        put_num_or_name(w, "rrtype", type_name(m->q[0].type), m->q[0].type);
+        put_num_or_name(w, NULL, NULL, "rrtype", type_name(m->q[0].type), m->q[0].type);
     } else if (m->nrr > 0) {
         put_name(w, x, m->rr[0].name);
-        put_num_or_name(w, "rrtype", type_name(m->rr[0].type), m->rr[0].type);
+        put_num_or_name(w, NULL, NULL, "rrtype", type_name(m->rr[0].type), m->rr[0].type);
     }
     for (unsigned i = 0; i < m->nrr; i++) {
         if (m->rr[i].type == T_NB || m->rr[i].type == T_NBSTAT) {
@@ -218,8 +228,9 @@ static void nbns_write(struct jw *w, struct nctx *x)
     const struct dns_msg *m = x->m;
     jw_obj_open(w, "nbns");
     jw_str(w, "type", m->qr ? "response" : "query");
+    app_note(x->s, "nbns.type");
     jw_u64(w, "id", m->id);
-    put_num_or_name(w, "opcode", opcode_name(m->opcode), m->opcode);
+    put_num_or_name(w, x->s, "nbns.opcode", "opcode", opcode_name(m->opcode), m->opcode);
     if (m->qr)
         jw_u64(w, "rcode", m->rcode);
     if (m->flags & 0x0010)
@@ -266,6 +277,7 @@ static void nbns_datagram(struct app_sink *s, const struct sensor_conf *c, int d
     m->tx_id = 0;
     int rc = dns_parse(d, n, NULL, m);
     static _Thread_local struct nctx x;
+    x.s = s;
     x.m = m;
     x.p = d;
     x.an = 0;
@@ -293,4 +305,5 @@ const struct app_parser nbns_parser = {
     .kind_name = nbns_anomaly_name,
     .udp_match = nbns_udp_match,
     .datagram = nbns_datagram,
+    .notes = true,
 };

@@ -26,25 +26,27 @@ const char *ssdp_anomaly_name(int kind)
     return kind >= 0 && kind < SSDP_AN_COUNT ? names[kind] : "unknown";
 }
 
-/* The headers logged: name on the wire, key in the event. */
+/* The headers logged: name on the wire, key in the event, and the path it is noted
+ * under for the device inventory (app_note; NULL: not read). */
 static const struct {
     const char *hdr;
     const char *key;
+    const char *note;
 } g_hdrs[] = {
-    {"HOST", "host"},
-    {"SERVER", "server"},
-    {"LOCATION", "location"},
-    {"USN", "usn"},
-    {"NT", "nt"},
-    {"NTS", "nts"},
-    {"ST", "st"},
-    {"MAN", "man"},
-    {"MX", "mx"},
-    {"CACHE-CONTROL", "cache_control"},
-    {"USER-AGENT", "user_agent"},
-    {"X-USER-AGENT", "x_user_agent"},
-    {"BOOTID.UPNP.ORG", "bootid"},
-    {"CONFIGID.UPNP.ORG", "configid"},
+    {"HOST", "host", NULL},
+    {"SERVER", "server", "ssdp.server"},
+    {"LOCATION", "location", NULL},
+    {"USN", "usn", NULL},
+    {"NT", "nt", "ssdp.nt"},
+    {"NTS", "nts", NULL},
+    {"ST", "st", "ssdp.st"},
+    {"MAN", "man", NULL},
+    {"MX", "mx", NULL},
+    {"CACHE-CONTROL", "cache_control", NULL},
+    {"USER-AGENT", "user_agent", NULL},
+    {"X-USER-AGENT", "x_user_agent", NULL},
+    {"BOOTID.UPNP.ORG", "bootid", NULL},
+    {"CONFIGID.UPNP.ORG", "configid", NULL},
 };
 #define NHDRS (sizeof(g_hdrs) / sizeof(g_hdrs[0]))
 
@@ -186,11 +188,12 @@ static void put_line(struct jw *w, const char *key, struct line l)
     jw_strn(w, key, (const char *)l.p, l.n);
 }
 
-static void ssdp_write(struct jw *w, const struct ssdp_msg *m)
+static void ssdp_write(struct jw *w, struct app_sink *s, const struct ssdp_msg *m)
 {
     jw_obj_open(w, "ssdp");
     if (m->response) {
         jw_str(w, "type", "response");
+        app_note(s, "ssdp.type");
         unsigned st = 0;
         for (size_t i = 0; i < 3; i++)
             st = st * 10 + (unsigned)(m->status.p[i] - '0');
@@ -199,13 +202,18 @@ static void ssdp_write(struct jw *w, const struct ssdp_msg *m)
             put_line(w, "reason", m->reason);
     } else {
         jw_str(w, "type", line_is(m->method, "NOTIFY") ? "notify" : "search");
+        app_note(s, "ssdp.type");
         put_line(w, "method", m->method);
         put_line(w, "uri", m->uri);
     }
     put_line(w, "protocol", m->version);
-    for (size_t i = 0; i < NHDRS; i++)
-        if (m->has[i])
-            put_line(w, g_hdrs[i].key, m->val[i]);
+    for (size_t i = 0; i < NHDRS; i++) {
+        if (!m->has[i])
+            continue;
+        put_line(w, g_hdrs[i].key, m->val[i]);
+        if (g_hdrs[i].note != NULL)
+            app_note(s, g_hdrs[i].note);
+    }
     jw_obj_close(w);
 }
 
@@ -228,7 +236,7 @@ static void ssdp_datagram(struct app_sink *s, const struct sensor_conf *c, int d
     if (ssdp_parse(d, n, max_line, max_hdrs, &m)) {
         struct jw *w = s->event_begin(s, "ssdp", dir);
         if (w != NULL) {
-            ssdp_write(w, &m);
+            ssdp_write(w, s, &m);
             s->event_end(s);
         }
     }
@@ -243,4 +251,5 @@ const struct app_parser ssdp_parser = {
     .kind_name = ssdp_anomaly_name,
     .udp_match = ssdp_udp_match,
     .datagram = ssdp_datagram,
+    .notes = true,
 };

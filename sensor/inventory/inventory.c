@@ -303,6 +303,24 @@ static void fmt_mac(const uint8_t *m, char out[18])
     snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
 }
 
+/* Whether any of the l bytes at p is below 14 (a tab, CR or LF among them): eight at a
+ * time, as most values have none. */
+static bool has_ctl(const char *p, size_t l)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    size_t i = 0;
+    for (; i + 8 <= l; i += 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        if (((x - ones * 14) & ~x & highs) != 0)
+            return true;
+    }
+    for (; i < l; i++)
+        if ((unsigned char)p[i] < 14)
+            return true;
+    return false;
+}
+
 static void str_set(char *dst, size_t n, const char *s)
 {
     if (n == 0)
@@ -310,6 +328,8 @@ static void str_set(char *dst, size_t n, const char *s)
     size_t l = strnlen(s, n - 1); /* as snprintf "%s" cuts it, without its cost */
     memmove(dst, s, l);
     dst[l] = '\0';
+    if (!has_ctl(dst, l))
+        return;
     for (char *p = dst; *p != '\0'; p++)
         if (*p == '\t' || *p == '\n' || *p == '\r')
             *p = ' '; /* the state file is tab-separated */
@@ -1167,6 +1187,16 @@ bool inv_event_val(const struct jscan_val *val, void *inv)
 {
     struct inv *v = inv;
     return ev_cb(val, &v->ev);
+}
+
+bool inv_event_str(struct inv *v, const char *path, size_t plen, const char *s, size_t n)
+{
+    char b[INV_TEXT_MAX + 32]; /* longer than any field of struct ev: str_set cuts there */
+    size_t k = n < sizeof(b) - 1 ? n : sizeof(b) - 1;
+    memcpy(b, s, k);
+    b[k] = '\0';
+    struct jscan_val val = {path, JSCAN_STR, b, k, k < n, plen};
+    return ev_cb(&val, &v->ev);
 }
 
 void inv_event_end(struct inv *v, int rc, uint64_t ts)

@@ -142,6 +142,9 @@ bool inv_reads(const char *type, size_t tlen, const char *path, size_t plen);
  * events_noted). */
 void inv_event_noted(struct inv *v);
 bool inv_event_val(const struct jscan_val *val, void *inv);
+/* The string value s (n bytes, not NUL-terminated) under path, as inv_event_val would
+ * take it from a walk (jscan_plain_str gives such values from noted places). */
+bool inv_event_str(struct inv *v, const char *path, size_t plen, const char *s, size_t n);
 void inv_event_end(struct inv *v, int rc, uint64_t ts_us);
 void inv_housekeep(struct inv *v, uint64_t now_us);
 /* End of input: asks for the new_device alerts still waiting for their delay. */

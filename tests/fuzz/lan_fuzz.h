@@ -2,7 +2,9 @@
  * Shared by the LAN-parser fuzz harnesses (mdns, ssdp, nbns, ssh): an app_sink that
  * writes each event into a bounded JSON writer (aborting when a large one fails, so
  * an unbounded or broken event is a finding) and aborts on an anomaly kind out of the
- * parser's range; it also keeps the event text for split-equivalence checks.
+ * parser's range; it also keeps the event text for split-equivalence checks. For a
+ * parser that notes values for the inventory (app_parser.notes), every event's notes
+ * must be what a reader of its line finds (tests/notes_check.h).
  */
 #ifndef OTASUKE_FUZZ_LAN_FUZZ_H
 #define OTASUKE_FUZZ_LAN_FUZZ_H
@@ -13,6 +15,7 @@
 
 #include "app/applayer.h"
 #include "otasuke/jw.h"
+#include "../notes_check.h"
 
 struct fz_sink {
     struct app_sink s;
@@ -21,6 +24,8 @@ struct fz_sink {
     char out[1 << 16];
     size_t len;
     unsigned anomalies[64];
+    struct app_notes nt; /* the current event's */
+    char type[32];
 };
 
 static struct jw *fz_begin(struct app_sink *s, const char *type, int dir)
@@ -31,7 +36,18 @@ static struct jw *fz_begin(struct app_sink *s, const char *type, int dir)
     jw_reset(&f->w);
     jw_obj_open(&f->w, NULL);
     jw_str(&f->w, "event_type", type);
+    memset(&f->nt, 0, sizeof(f->nt));
+    f->nt.on = f->p->notes;
+    snprintf(f->type, sizeof(f->type), "%s", type);
     return &f->w;
+}
+
+static void fz_note(struct app_sink *s, const char *path)
+{
+    struct fz_sink *f = (struct fz_sink *)s;
+    if (!f->nt.on)
+        abort(); /* a parser that notes must say so (app_parser.notes) */
+    app_notes_add(&f->nt, path, strlen(path), f->w.val_at);
 }
 
 static void fz_end(struct app_sink *s)
@@ -39,6 +55,8 @@ static void fz_end(struct app_sink *s)
     struct fz_sink *f = (struct fz_sink *)s;
     jw_obj_close(&f->w);
     if (!jw_ok(&f->w) || f->w.depth != 0)
+        abort();
+    if (f->p->notes && !notes_check(&f->w, &f->nt, f->type))
         abort();
     size_t n = f->w.len < sizeof(f->out) - f->len ? f->w.len : sizeof(f->out) - f->len;
     memcpy(f->out + f->len, f->w.buf, n);
@@ -60,6 +78,7 @@ static inline int fz_init(struct fz_sink *f, const struct app_parser *p)
     f->s.event_begin = fz_begin;
     f->s.event_end = fz_end;
     f->s.anomaly = fz_anomaly;
+    f->s.note = fz_note;
     f->p = p;
     f->len = 0;
     memset(f->anomalies, 0, sizeof(f->anomalies));

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The inventory reads what the DHCP and ARP parsers note as they write their events
-# (struct app_notes) instead of reading the lines back; `inventory.read_lines: yes`
-# reads the lines. On the demo capture and on every corpus capture labelled dhcp or arp
-# (../shared/corpus/pcap/MANIFEST.tsv) both ways must give the same events (asset
+# The inventory reads what the DHCP, ARP, mDNS, LLMNR, NBNS and SSDP parsers note as they
+# write their events (struct app_notes) instead of reading the lines back;
+# `inventory.read_lines: yes` reads the lines. On the demo capture and on every corpus
+# capture labelled with one of them (../shared/corpus/pcap/MANIFEST.tsv) both ways must give the same events (asset
 # events, new_device alerts, the device object of every alert) and the same saved
 # inventory, byte for byte, and the inventory must have read as many events; its stats
 # must say it read events from the notes (events_noted), and none with read_lines.
@@ -10,7 +10,7 @@
 [ -x "$SENSOR" ] || { echo "no sensor at $SENSOR"; exit 1; }
 need_corpus
 P="$OTASUKE_CORPUS/pcap"
-mapfile -t FILES < <(awk -F'\t' 'NR > 1 && $8 ~ /(^|,)(dhcp|arp)\??(,|$)/ {print $1}' "$P/MANIFEST.tsv")
+mapfile -t FILES < <(awk -F'\t' 'NR > 1 && $8 ~ /(^|,)(dhcp|arp|mdns|llmnr|netbios|ssdp)\??(,|$)/ {print $1}' "$P/MANIFEST.tsv")
 DEMO=$(demo_pcap) || DEMO=""
 [ -n "$DEMO" ] || echo "note: no demo capture (python3-scapy missing?): corpus captures only"
 run() {   # CAPTURE MODE: events (no stats) and the saved inventory into $T_TMP/MODE.*
@@ -45,7 +45,7 @@ for f in "$DEMO" "${FILES[@]/#/$P/}"; do
     assets=$((assets + $(grep -c '"event_type":"asset"' "$T_TMP/no.events" || true)))
 done
 echo "captures: $n, identical both ways: $same, asset events (notes): $assets, events read from notes: $noted"
-check "captures were read (demo + labelled dhcp/arp)" [ "$n" -ge 20 ]
+check "captures were read (demo + labelled dhcp/arp/mdns/llmnr/netbios/ssdp)" [ "$n" -ge 20 ]
 check "asset events were written (the inventory saw devices)" [ "$assets" -ge 100 ]
 check "the inventory read events from notes (stats.inventory.events_noted > 0)" [ "$noted" -ge 100 ]
 check "with inventory.read_lines it read none from notes" [ "$lines_noted" -eq 0 ]
