@@ -290,7 +290,7 @@ static void write_headers(struct jw *w, const struct http_tx *tx, int dir)
     jw_arr_close(w);
 }
 
-void http_write_tx(struct jw *w, const struct http_tx *tx)
+void http_write_tx(struct jw *w, struct app_sink *s, const struct http_tx *tx)
 {
     jw_obj_open(w, "http");
     if (tx->host_len > 0)
@@ -299,8 +299,10 @@ void http_write_tx(struct jw *w, const struct http_tx *tx)
         jw_u64(w, "http_port", (uint64_t)tx->port);
     if (tx->has_request)
         jw_strn(w, "url", tx->uri != NULL ? tx->uri : "", tx->uri_len);
-    if (tx->ua_len > 0)
+    if (tx->ua_len > 0) {
         jw_strn(w, "http_user_agent", tx->ua, tx->ua_len);
+        app_note(s, "http.http_user_agent");
+    }
     if (tx->ctype_len > 0)
         jw_strn(w, "http_content_type", tx->ctype, tx->ctype_len);
     if (tx->referer_len > 0)
@@ -330,7 +332,7 @@ static void tx_log(struct http_state *h, struct app_sink *s, struct http_tx *tx)
     struct jw *w = s->event_begin(s, "http", APP_TOSERVER ^ (int)h->swapped);
     if (w != NULL) {
         jw_u64(w, "tx_id", tx->id);
-        http_write_tx(w, tx);
+        http_write_tx(w, s, tx);
         s->event_end(s);
     }
     tx_maybe_free(h, tx);
@@ -1387,4 +1389,5 @@ const struct app_parser http_parser = {
     .data = http_data,
     .gap = http_gap,
     .end = http_end,
+    .notes = true,
 };

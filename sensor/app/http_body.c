@@ -123,7 +123,7 @@ static void file_end(struct http_state *h, struct app_sink *s, int dir, bool com
     struct jw *w = s->event_begin(s, "fileinfo", dir ^ (int)h->swapped);
     if (w != NULL) {
         if (d->tx != NULL)
-            http_write_tx(w, d->tx); /* app_proto: written by the sink's header */
+            http_write_tx(w, NULL, d->tx); /* app_proto: written by the sink's header */
         file_write_fileinfo(w, f, d->tx != NULL ? d->tx->id : 0);
         s->event_end(s);
     }

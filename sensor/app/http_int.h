@@ -136,8 +136,9 @@ struct http_state {
 void http_anomaly(struct app_sink *s, enum http_anomaly k, int dir);
 /* Reads a Content-Disposition value's file name into d->cd_name. */
 void http_content_disposition(struct http_dir *d, const uint8_t *v, size_t n);
-/* Writes the `http` object of tx. */
-void http_write_tx(struct jw *w, const struct http_tx *tx);
+/* Writes the `http` object of tx; the user agent is noted into s for the inventory
+ * (app_note; NULL: an object inside another event, not read). */
+void http_write_tx(struct jw *w, struct app_sink *s, const struct http_tx *tx);
 
 /* http_body.c */
 /* Body bytes d[0..n) of direction dir (after transfer decoding). */

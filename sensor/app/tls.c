@@ -161,11 +161,13 @@ static bool session_resumed(const struct tls_state *t)
            sh->sid_len == t->ch.sid_len && memcmp(sh->sid, t->ch.sid, sh->sid_len) == 0;
 }
 
-static void write_fingerprints(struct jw *w, const struct tls_state *t)
+/* JA3, JA3S, JA4; the inventory's (the client's JA3 and JA4) noted into s (app_note). */
+static void write_fingerprints(struct jw *w, struct app_sink *s, const struct tls_state *t)
 {
     if (t->ja3 && t->has_ch) {
         jw_obj_open(w, "ja3");
         jw_hex(w, "hash", t->ch.ja3_md5, sizeof(t->ch.ja3_md5), '\0');
+        app_note(s, "tls.ja3.hash");
         jw_strn(w, "string", t->ch.ja3, t->ch.ja3_len);
         jw_obj_close(w);
     }
@@ -175,8 +177,10 @@ static void write_fingerprints(struct jw *w, const struct tls_state *t)
         jw_strn(w, "string", t->sh.ja3s, t->sh.ja3s_len);
         jw_obj_close(w);
     }
-    if (t->ja4 && t->has_ch && t->ch.ja4[0] != '\0')
+    if (t->ja4 && t->has_ch && t->ch.ja4[0] != '\0') {
         jw_str(w, "ja4", t->ch.ja4);
+        app_note(s, "tls.ja4");
+    }
 }
 
 static void write_lists(struct jw *w, const struct tls_state *t)
@@ -224,7 +228,7 @@ static void write_client_handshake(struct jw *w, const struct tls_state *t)
 }
 
 /* The "tls" object, in Suricata's field order (output-json-tls.c). */
-static void write_tls(struct jw *w, const struct tls_state *t)
+static void write_tls(struct jw *w, struct app_sink *s, const struct tls_state *t)
 {
     const struct tls_cert *c = &t->cert;
     jw_obj_open(w, "tls");
@@ -250,7 +254,7 @@ static void write_tls(struct jw *w, const struct tls_state *t)
         jw_str(w, "notbefore", c->notbefore);
     if (t->has_cert && c->notafter[0] != '\0')
         jw_str(w, "notafter", c->notafter);
-    write_fingerprints(w, t);
+    write_fingerprints(w, s, t);
     write_lists(w, t);
     write_client_handshake(w, t);
     if (t->from_proto[0] != '\0')
@@ -267,7 +271,7 @@ static void log_tls(struct tls_state *t, struct app_sink *s)
     struct jw *w = s->event_begin(s, "tls", APP_TOSERVER);
     if (w == NULL)
         return;
-    write_tls(w, t);
+    write_tls(w, s, t);
     s->event_end(s);
 }
 
@@ -562,4 +566,5 @@ const struct app_parser tls_parser = {
     .end = tls_end,
     .udp_match = NULL,
     .datagram = NULL,
+    .notes = true,
 };

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The inventory reads what the DHCP, ARP, mDNS, LLMNR, NBNS and SSDP parsers note as they
-# write their events (struct app_notes) instead of reading the lines back;
+# The inventory reads what the DHCP, ARP, mDNS, LLMNR, NBNS, SSDP, HTTP and TLS parsers
+# note as they write their events (struct app_notes) instead of reading the lines back;
 # `inventory.read_lines: yes` reads the lines. On the demo capture and on every corpus
-# capture labelled with one of them (../shared/corpus/pcap/MANIFEST.tsv) both ways must give the same events (asset
+# capture labelled with one of the first six (../shared/corpus/pcap/MANIFEST.tsv) both ways must give the same events (asset
 # events, new_device alerts, the device object of every alert) and the same saved
 # inventory, byte for byte, and the inventory must have read as many events; its stats
 # must say it read events from the notes (events_noted), and none with read_lines.
