@@ -107,6 +107,14 @@ struct ev {
  * most packets from the Internet. */
 #define INV_AWAY_BITS (1U << 15)
 
+/* A noted path's field (ev_field_of) for the kind it was seen in. */
+#define INV_NOTE_FIELDS 64
+struct inv_note_field {
+    const char *path;
+    uint8_t kind;
+    int8_t field;
+};
+
 struct inv {
     struct inv_conf conf;
     struct inv_host host;
@@ -139,6 +147,7 @@ struct inv {
     uint32_t gen; /* bumped when a prefix is learned or an outside address is bound */
     uint64_t away[INV_AWAY_BITS / 64];
     struct ev ev; /* the event being read */
+    struct inv_note_field note_field[INV_NOTE_FIELDS]; /* inv_event_str's */
     uint64_t first_ts, now, next_save;
     uint64_t last_save_wall; /* ts_mono_us() of the last periodic save, or of the start */
     /* no device can go quiet before this: the oldest last_seen of the devices not
@@ -860,14 +869,34 @@ static bool is_src_ip(const char *path, size_t plen)
     return plen == 6 && memcmp(path, "src_ip", 6) == 0;
 }
 
-static bool ev_cb(const struct jscan_val *val, void *ud)
+/* What a string value under path is to an event of kind: an index of ev_fields, or
+ * one of these. */
+enum { F_NONE = -1, F_SRC = -2, F_SVC = -3, F_QRY = -4 };
+
+static int ev_field_of(unsigned kind, const char *p, size_t plen)
 {
-    struct ev *e = ud;
-    if (val->type != JSCAN_STR)
-        return true;
-    const char *p = val->path;
-    if (is_src_ip(p, val->plen)) {
-        str_set(e->src_ip, sizeof(e->src_ip), val->s);
+    if (is_src_ip(p, plen))
+        return F_SRC;
+    size_t kl;
+    const char *k = in_kind(kind, p, plen, &kl);
+    if (k == NULL)
+        return F_NONE;
+    if (kind == EK_MDNS && kl == 13 && memcmp(k, "services.type", 13) == 0)
+        return F_SVC;
+    if (kind == EK_MDNS && kl == 14 && memcmp(k, "queries.rrname", 14) == 0)
+        return F_QRY;
+    for (size_t i = ek_lo[kind]; i < ek_hi[kind]; i++)
+        if (ev_fields[i].plen == kl && same(k, ev_fields[i].path, kl))
+            return (int)i;
+    return F_NONE;
+}
+
+/* Takes the string s (NUL-terminated) as the value of field (ev_field_of); false when
+ * the rest of the event is not needed. */
+static bool ev_take(struct ev *e, int field, const char *s)
+{
+    if (field == F_SRC) {
+        str_set(e->src_ip, sizeof(e->src_ip), s);
         e->got |= EVB_SRC;
         if (e->kind >= EK_MDNS) {
             /* the rest is about the device at src_ip: none, nothing to read */
@@ -879,31 +908,29 @@ static bool ev_cb(const struct jscan_val *val, void *ud)
         }
         return e->need == 0 || (e->got & e->need) != e->need;
     }
-    size_t kl;
-    const char *k = in_kind(e->kind, p, val->plen, &kl);
-    if (k == NULL)
-        return true;
-    if (e->kind == EK_MDNS && kl == 13 && memcmp(k, "services.type", 13) == 0) {
-        set_add(&e->services[0][0], INV_SVC_MAX, INV_SVC_N, val->s);
+    if (field == F_SVC || field == F_QRY) {
+        set_add(field == F_SVC ? &e->services[0][0] : &e->queries[0][0], INV_SVC_MAX,
+                INV_SVC_N, s);
         return true;
     }
-    if (e->kind == EK_MDNS && kl == 14 && memcmp(k, "queries.rrname", 14) == 0) {
-        set_add(&e->queries[0][0], INV_SVC_MAX, INV_SVC_N, val->s);
+    if (field < 0)
         return true;
-    }
-    for (size_t i = ek_lo[e->kind]; i < ek_hi[e->kind]; i++) {
-        const struct ev_field *f = &ev_fields[i];
-        if (f->plen != kl || !same(k, f->path, kl))
-            continue;
-        char *dst = (char *)e + f->off;
-        if (!f->first || dst[0] == '\0')
-            str_set(dst, f->len, val->s);
-        e->got |= ev_bit(f);
-        if (ev_moot(e, dst))
-            return false;
-        break;
-    }
+    const struct ev_field *f = &ev_fields[field];
+    char *dst = (char *)e + f->off;
+    if (!f->first || dst[0] == '\0')
+        str_set(dst, f->len, s);
+    e->got |= ev_bit(f);
+    if (ev_moot(e, dst))
+        return false;
     return e->need == 0 || (e->got & e->need) != e->need;
+}
+
+static bool ev_cb(const struct jscan_val *val, void *ud)
+{
+    struct ev *e = ud;
+    if (val->type != JSCAN_STR)
+        return true;
+    return ev_take(e, ev_field_of(e->kind, val->path, val->plen), val->s);
 }
 
 /* Sets a classification input; true when it changed. */
@@ -940,11 +967,15 @@ static void set_name(struct inv_device *d, const char *name, enum inv_name_src s
     d->name_src = (uint8_t)src;
 }
 
-/* The inventory's kind of an event type (jscan_event_type), else EK_NONE. */
+/* The inventory's kind of an event type (jscan_event_type), else EK_NONE; asked of
+ * every event, so the names are told apart by length and first letter first. */
 static unsigned event_kind(const char *type, size_t tlen)
 {
+    if (tlen < 3 || tlen > 5)
+        return EK_NONE;
     for (unsigned k = 1; k < EK_COUNT; k++)
-        if (tlen == ek_names[k].len && memcmp(type, ek_names[k].name, tlen) == 0)
+        if (tlen == ek_names[k].len && type[0] == ek_names[k].name[0] &&
+            memcmp(type, ek_names[k].name, tlen) == 0)
             return k;
     return EK_NONE;
 }
@@ -1191,12 +1222,20 @@ bool inv_event_val(const struct jscan_val *val, void *inv)
 
 bool inv_event_str(struct inv *v, const char *path, size_t plen, const char *s, size_t n)
 {
+    struct ev *e = &v->ev;
+    /* the field of a path, kept by the path's address (a literal: the same address
+     * always names the same path) */
+    struct inv_note_field *c = &v->note_field[((uintptr_t)path >> 3) % INV_NOTE_FIELDS];
+    if (c->path != path || c->kind != e->kind) {
+        c->path = path;
+        c->kind = (uint8_t)e->kind;
+        c->field = (int8_t)ev_field_of(e->kind, path, plen);
+    }
     char b[INV_TEXT_MAX + 32]; /* longer than any field of struct ev: str_set cuts there */
     size_t k = n < sizeof(b) - 1 ? n : sizeof(b) - 1;
     memcpy(b, s, k);
     b[k] = '\0';
-    struct jscan_val val = {path, JSCAN_STR, b, k, k < n, plen};
-    return ev_cb(&val, &v->ev);
+    return ev_take(e, c->field, b);
 }
 
 void inv_event_end(struct inv *v, int rc, uint64_t ts)
