@@ -63,10 +63,11 @@ struct inv_pc {
     uint32_t gen; /* outside entries: v->gen when stored */
 };
 
-/* Senders heard in the current tick of packet time (2^20 us, about a second): a
- * packet from one of them changes nothing worth its cost (last_seen moves by less
- * than a tick). Small and direct-mapped, so that it stays in the CPU's caches, which
- * the device table and pc do not between packets. */
+/* Senders on the LAN heard in the current tick of packet time (2^20 us, about a
+ * second): a packet from one of them changes nothing worth its cost (last_seen moves
+ * by less than a tick). Small and direct-mapped, so that it stays in the CPU's caches,
+ * which the device table and pc do not between packets. Senders from outside are told
+ * apart before it (is_home, away), so that they do not take its entries. */
 #define INV_RECENT 256
 struct inv_recent {
     struct addr ip;
@@ -140,6 +141,10 @@ struct inv {
     bool need_full;
     struct home_pfx home[INV_HOME_MAX];
     unsigned nhome;
+    /* the IPv4 ones again, {net4, mask4} side by side: what is_home reads for nearly
+     * every packet it is asked about, in one cache line */
+    unsigned nhome4;
+    uint32_t home4[INV_HOME_MAX][2];
     uint32_t pending[INV_PENDING_MAX]; /* devices awaiting their new_device alert */
     unsigned npending;
     struct inv_pc pc[INV_PCACHE];
@@ -210,6 +215,17 @@ static void home_fill(struct home_pfx *h)
     h->net4 = addr_v4(&h->a) & h->mask4;
 }
 
+/* home[nhome] is filled (home_fill): it counts from now on. */
+static void home_added(struct inv *v)
+{
+    const struct home_pfx *h = &v->home[v->nhome++];
+    if (h->v4) {
+        v->home4[v->nhome4][0] = h->net4;
+        v->home4[v->nhome4][1] = h->mask4;
+        v->nhome4++;
+    }
+}
+
 static int home_parse(struct inv *v, const char *list, char *err, size_t errlen)
 {
     char buf[1024];
@@ -241,7 +257,7 @@ static int home_parse(struct inv *v, const char *list, char *err, size_t errlen)
         }
         h->bits = (unsigned)(v4 ? bits + 96 : bits);
         home_fill(h);
-        v->nhome++;
+        home_added(v);
     }
     return 0;
 }
@@ -250,8 +266,8 @@ static bool is_home(const struct inv *v, const struct addr *a)
 {
     if (addr_is_v4(a)) {
         uint32_t x = addr_v4(a);
-        for (unsigned i = 0; i < v->nhome; i++)
-            if (v->home[i].v4 && (x & v->home[i].mask4) == v->home[i].net4)
+        for (unsigned i = 0; i < v->nhome4; i++)
+            if ((x & v->home4[i][1]) == v->home4[i][0])
                 return true;
         return false;
     }
@@ -690,6 +706,8 @@ static struct inv_recent *recent_slot(struct inv *v, const uint8_t *mac, const s
 void inv_packet(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64_t ts)
 {
     clock_at(v, ts);
+    if (!is_home(v, ip) && !away_maybe(v, ip))
+        return; /* from outside the LAN (is_internal would say so) */
     bool heard;
     uint32_t tick = (uint32_t)(ts >> 20) + 1;
     struct inv_recent *r = recent_slot(v, mac, ip, tick, &heard);
@@ -700,8 +718,6 @@ void inv_packet(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64
     if (mac != NULL)
         memcpy(r->mac, mac, 6);
     r->tick = tick;
-    if (!is_home(v, ip) && !away_maybe(v, ip))
-        return; /* from outside the LAN (is_internal would say so) */
     struct inv_pc *c = pc_slot(v, mac, ip);
     if (c->dev != 0 && pc_is(c, mac, ip)) {
         if (!c->outside) {
@@ -1004,7 +1020,7 @@ static void home_learn(struct inv *v, uint32_t net, unsigned bits)
 {
     if (v->nhome == INV_HOME_MAX)
         return;
-    struct home_pfx *h = &v->home[v->nhome++];
+    struct home_pfx *h = &v->home[v->nhome];
     memset(h, 0, sizeof(*h));
     h->a.b[10] = h->a.b[11] = 0xff;
     h->a.b[12] = (uint8_t)(net >> 24);
@@ -1014,6 +1030,7 @@ static void home_learn(struct inv *v, uint32_t net, unsigned bits)
     h->bits = 96 + bits;
     h->learned = true;
     home_fill(h);
+    home_added(v);
     v->learned++;
     v->gen++;
 }
