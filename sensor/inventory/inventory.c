@@ -52,28 +52,17 @@ struct home_pfx {
 /* The packet path's cache (inv_packet): a (MAC, address) pair already handled, and
  * with which outcome. Direct-mapped and unkeyed: a collision is only a miss. A device
  * entry stays true for good (devices are never removed, an address once bound stays
- * bound, a device's IPv4 address is only replaced by another); a "not internal"
- * entry holds while nothing new was learned about the LAN (gen). */
+ * bound, a device's IPv4 address is only replaced by another) and says in which tick
+ * of packet time (2^20 us, about a second) its sender was last heard: another packet
+ * in that tick changes nothing worth its cost (last_seen moves by less than a tick).
+ * A "not internal" entry holds while nothing new was learned about the LAN (gen). */
 #define INV_PCACHE 2048
 struct inv_pc {
     struct addr ip;
     uint8_t mac[6];
     bool has_mac, outside;
-    uint32_t dev; /* index + 1; 0: empty */
-    uint32_t gen; /* outside entries: v->gen when stored */
-};
-
-/* Senders on the LAN heard in the current tick of packet time (2^20 us, about a
- * second): a packet from one of them changes nothing worth its cost (last_seen moves
- * by less than a tick). Small and direct-mapped, so that it stays in the CPU's caches,
- * which the device table and pc do not between packets. Senders from outside are told
- * apart before it (is_home, away), so that they do not take its entries. */
-#define INV_RECENT 256
-struct inv_recent {
-    struct addr ip;
-    uint8_t mac[6];
-    bool has_mac;
-    uint32_t tick; /* +1; 0: empty */
+    uint32_t dev;   /* index + 1; 0: empty (1 for outside entries) */
+    uint32_t stamp; /* device entries: the tick (+1) last heard in; outside: v->gen */
 };
 
 /* The event types the inventory reads; from EK_MDNS on, what the event says is about
@@ -148,7 +137,6 @@ struct inv {
     uint32_t pending[INV_PENDING_MAX]; /* devices awaiting their new_device alert */
     unsigned npending;
     struct inv_pc pc[INV_PCACHE];
-    struct inv_recent recent[INV_RECENT];
     uint32_t gen; /* bumped when a prefix is learned or an outside address is bound */
     uint64_t away[INV_AWAY_BITS / 64];
     struct ev ev; /* the event being read */
@@ -527,7 +515,7 @@ static void on_created(struct inv *v, struct inv_device *d, uint64_t ts)
 /* ---- address bindings -------------------------------------------------------------- */
 
 /* An unkeyed mix of a sender (MAC or NULL, address) for the inventory's small caches
- * (pc, recent, away): a collision only costs a look-up, so no key is needed. */
+ * (pc, away): a collision only costs a look-up, so no key is needed. */
 static uint64_t pair_hash(const uint8_t *mac, const struct addr *ip)
 {
     uint64_t a, b, m = 0;
@@ -682,7 +670,7 @@ static bool pc_is(const struct inv_pc *c, const uint8_t *mac, const struct addr 
 }
 
 static void pc_put(struct inv_pc *c, const uint8_t *mac, const struct addr *ip, uint32_t dev,
-                   bool outside, uint32_t gen)
+                   bool outside, uint32_t stamp)
 {
     c->ip = *ip;
     c->has_mac = mac != NULL;
@@ -690,17 +678,7 @@ static void pc_put(struct inv_pc *c, const uint8_t *mac, const struct addr *ip, 
         memcpy(c->mac, mac, 6);
     c->dev = dev;
     c->outside = outside;
-    c->gen = gen;
-}
-
-/* The entry of recent for (mac, ip); *hit: it is that sender, heard in tick. */
-static struct inv_recent *recent_slot(struct inv *v, const uint8_t *mac, const struct addr *ip,
-                                      uint32_t tick, bool *hit)
-{
-    struct inv_recent *r = &v->recent[pair_hash(mac, ip) % INV_RECENT];
-    *hit = r->tick == tick && r->has_mac == (mac != NULL) &&
-           (mac == NULL || memcmp(r->mac, mac, 6) == 0) && memcmp(&r->ip, ip, sizeof(*ip)) == 0;
-    return r;
+    c->stamp = stamp;
 }
 
 void inv_packet(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64_t ts)
@@ -708,23 +686,17 @@ void inv_packet(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64
     clock_at(v, ts);
     if (!is_home(v, ip) && !away_maybe(v, ip))
         return; /* from outside the LAN (is_internal would say so) */
-    bool heard;
     uint32_t tick = (uint32_t)(ts >> 20) + 1;
-    struct inv_recent *r = recent_slot(v, mac, ip, tick, &heard);
-    if (heard)
-        return;
-    r->ip = *ip;
-    r->has_mac = mac != NULL;
-    if (mac != NULL)
-        memcpy(r->mac, mac, 6);
-    r->tick = tick;
     struct inv_pc *c = pc_slot(v, mac, ip);
     if (c->dev != 0 && pc_is(c, mac, ip)) {
         if (!c->outside) {
-            touch(v, &v->dev[c->dev - 1], ts);
+            if (c->stamp != tick) { /* else heard in this tick already */
+                c->stamp = tick;
+                touch(v, &v->dev[c->dev - 1], ts);
+            }
             return;
         }
-        if (c->gen == v->gen)
+        if (c->stamp == v->gen)
             return;
     }
     if (addr_unusable(ip))
@@ -744,7 +716,7 @@ void inv_packet(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64
     bind_ip(v, d, ip, ts, created, false);
     if (created)
         on_created(v, d, ts);
-    pc_put(c, mac, ip, dev_id(v, d) + 1, false, 0);
+    pc_put(c, mac, ip, dev_id(v, d) + 1, false, tick);
 }
 
 
