@@ -57,6 +57,11 @@ struct home_pfx {
  * in that tick changes nothing worth its cost (last_seen moves by less than a tick).
  * A "not internal" entry holds while nothing new was learned about the LAN (gen). */
 #define INV_PCACHE 2048
+
+/* Devices by MAC, for the events and packets that name a MAC (dev_get): index + 1 (0:
+ * empty), direct-mapped and unkeyed like pc; a hit spares the keyed hash and the
+ * index's probe. Devices are never removed, so an entry that names its MAC is right. */
+#define INV_MACCACHE 1024
 struct inv_pc {
     struct addr ip;
     uint8_t mac[6];
@@ -137,6 +142,7 @@ struct inv {
     uint32_t pending[INV_PENDING_MAX]; /* devices awaiting their new_device alert */
     unsigned npending;
     struct inv_pc pc[INV_PCACHE];
+    uint32_t maccache[INV_MACCACHE];
     uint32_t gen; /* bumped when a prefix is learned or an outside address is bound */
     uint64_t away[INV_AWAY_BITS / 64];
     struct ev ev; /* the event being read */
@@ -273,6 +279,21 @@ static bool is_home(const struct inv *v, const struct addr *a)
 }
 
 /* ---- the device table ------------------------------------------------------------ */
+
+/* An unkeyed mix of a sender (MAC or NULL, address) for the inventory's small caches
+ * (pc, maccache, away): a collision only costs a look-up, so no key is needed. */
+static uint64_t pair_hash(const uint8_t *mac, const struct addr *ip)
+{
+    uint64_t a, b, m = 0;
+    memcpy(&a, ip->b, 8);
+    memcpy(&b, ip->b + 8, 8);
+    if (mac != NULL)
+        memcpy(&m, mac, 6);
+    uint64_t x = (a ^ (b * 0x9e3779b97f4a7c15ULL) ^ (m * 0xc2b2ae3d27d4eb4fULL));
+    x ^= x >> 29;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    return x >> 40;
+}
 
 static uint64_t key_hash(const struct inv *v, const uint8_t *mac, const struct addr *ip)
 {
@@ -474,10 +495,16 @@ static struct inv_device *dev_get(struct inv *v, const uint8_t *mac, const struc
     *created = false;
     if (mac != NULL && memcmp(mac, zero_mac, 6) == 0)
         return NULL; /* not an address: a placeholder some stacks send */
+    static const struct addr none;
+    uint32_t *mc = mac != NULL ? &v->maccache[pair_hash(mac, &none) % INV_MACCACHE] : NULL;
+    if (mc != NULL && *mc != 0 && dev_is(&v->dev[*mc - 1], mac, NULL))
+        return &v->dev[*mc - 1];
     long i = dev_find(v, mac, ip, &slot);
-    *created = false;
-    if (i >= 0)
+    if (i >= 0) {
+        if (mc != NULL)
+            *mc = (uint32_t)i + 1;
         return &v->dev[i];
+    }
     if (v->n >= v->conf.max_devices) {
         v->dropped++;
         return NULL;
@@ -498,6 +525,8 @@ static struct inv_device *dev_get(struct inv *v, const uint8_t *mac, const struc
     inv_classify(d);
     v->idx[slot] = (uint32_t)(v->n + 1);
     v->n++;
+    if (mc != NULL)
+        *mc = (uint32_t)v->n;
     mark_dirty(v, d);
     *created = true;
     return d;
@@ -513,21 +542,6 @@ static void on_created(struct inv *v, struct inv_device *d, uint64_t ts)
 }
 
 /* ---- address bindings -------------------------------------------------------------- */
-
-/* An unkeyed mix of a sender (MAC or NULL, address) for the inventory's small caches
- * (pc, away): a collision only costs a look-up, so no key is needed. */
-static uint64_t pair_hash(const uint8_t *mac, const struct addr *ip)
-{
-    uint64_t a, b, m = 0;
-    memcpy(&a, ip->b, 8);
-    memcpy(&b, ip->b + 8, 8);
-    if (mac != NULL)
-        memcpy(&m, mac, 6);
-    uint64_t x = (a ^ (b * 0x9e3779b97f4a7c15ULL) ^ (m * 0xc2b2ae3d27d4eb4fULL));
-    x ^= x >> 29;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    return x >> 40;
-}
 
 static uint32_t away_bit(const struct addr *ip)
 {
@@ -955,17 +969,24 @@ static void set_name(struct inv_device *d, const char *name, enum inv_name_src s
     d->name_src = (uint8_t)src;
 }
 
-/* The inventory's kind of an event type (jscan_event_type), else EK_NONE; asked of
- * every event, so the names are told apart by length and first letter first. */
-static unsigned event_kind(const char *type, size_t tlen)
+/* The inventory's kind of an event type (jscan_event_type), else EK_NONE. Asked of
+ * every event: the names are compared as constants in the code, not read from
+ * ek_names, whose cache lines are cold by then (ev_ranges_ok checks both agree). */
+static unsigned event_kind(const char *t, size_t n)
 {
-    if (tlen < 3 || tlen > 5)
-        return EK_NONE;
-    for (unsigned k = 1; k < EK_COUNT; k++)
-        if (tlen == ek_names[k].len && type[0] == ek_names[k].name[0] &&
-            memcmp(type, ek_names[k].name, tlen) == 0)
-            return k;
-    return EK_NONE;
+    switch (n) {
+    case 3:
+        return memcmp(t, "arp", 3) == 0 ? EK_ARP : memcmp(t, "tls", 3) == 0 ? EK_TLS : EK_NONE;
+    case 4:
+        return memcmp(t, "dhcp", 4) == 0   ? EK_DHCP
+               : memcmp(t, "mdns", 4) == 0 ? EK_MDNS
+               : memcmp(t, "nbns", 4) == 0 ? EK_NBNS
+               : memcmp(t, "ssdp", 4) == 0 ? EK_SSDP
+               : memcmp(t, "http", 4) == 0 ? EK_HTTP
+                                           : EK_NONE;
+    case 5: return memcmp(t, "llmnr", 5) == 0 ? EK_LLMNR : EK_NONE;
+    default: return EK_NONE;
+    }
 }
 
 /* The DHCP server answering marks its device a router candidate. */
@@ -1139,6 +1160,15 @@ static void ev_done(struct inv *v, struct inv_device *d, bool created, bool name
         what[n++] = "kind";
     if (n > 0)
         write_asset(v, d, "changed", what, n, ts);
+}
+
+/* event_kind knows each name of ek_names as its kind. */
+static bool event_kinds_ok(void)
+{
+    for (unsigned k = 1; k < EK_COUNT; k++)
+        if (event_kind(ek_names[k].name, ek_names[k].len) != k)
+            return false;
+    return true;
 }
 
 bool inv_event_begin(struct inv *v, const char *type, size_t tlen, uint64_t ts)
@@ -1732,8 +1762,8 @@ struct inv *inv_new(const struct inv_conf *c, const struct inv_host *h, char *er
     if (h != NULL)
         v->host = *h;
     hash_key_random(&v->hk);
-    if (!ev_ranges_ok()) { /* a field added to ev_fields out of kind order */
-        snprintf(err, errlen, "inventory: ev_fields out of kind order (ek_lo, ek_hi)");
+    if (!ev_ranges_ok() || !event_kinds_ok()) { /* a field or kind added out of order */
+        snprintf(err, errlen, "inventory: ev_fields, ek_lo/ek_hi and event_kind disagree");
         inv_free(v);
         return NULL;
     }
