@@ -62,6 +62,10 @@ struct home_pfx {
  * empty), direct-mapped and unkeyed like pc; a hit spares the keyed hash and the
  * index's probe. Devices are never removed, so an entry that names its MAC is right. */
 #define INV_MACCACHE 1024
+
+/* Bound addresses (bind_slot): slot + 1 by address, the same way. A slot keeps its
+ * address for good once a device is bound there. */
+#define INV_BINDCACHE 1024
 struct inv_pc {
     struct addr ip;
     uint8_t mac[6];
@@ -143,6 +147,7 @@ struct inv {
     unsigned npending;
     struct inv_pc pc[INV_PCACHE];
     uint32_t maccache[INV_MACCACHE];
+    uint32_t bindcache[INV_BINDCACHE];
     uint32_t gen; /* bumped when a prefix is learned or an outside address is bound */
     uint64_t away[INV_AWAY_BITS / 64];
     struct ev ev; /* the event being read */
@@ -557,10 +562,14 @@ static bool away_maybe(const struct inv *v, const struct addr *ip)
 
 static struct inv_bind *bind_slot(struct inv *v, const struct addr *ip, bool insert)
 {
+    uint32_t *bc = &v->bindcache[pair_hash(NULL, ip) % INV_BINDCACHE];
+    if (*bc != 0 && v->bind[*bc - 1].dev != 0 && memcmp(&v->bind[*bc - 1].ip, ip, sizeof(*ip)) == 0)
+        return &v->bind[*bc - 1];
     size_t m = v->nbind - 1;
     size_t i = (size_t)siphash24(&v->hk, ip->b, sizeof(ip->b)) & m;
     for (;;) {
         struct inv_bind *b = &v->bind[i];
+        *bc = (uint32_t)i + 1;
         if (b->dev == 0) {
             if (!insert)
                 return NULL;
