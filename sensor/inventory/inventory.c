@@ -360,18 +360,27 @@ static bool has_ctl(const char *p, size_t l)
     return false;
 }
 
-static void str_set(char *dst, size_t n, const char *s)
+/* The sl bytes at s (no NUL among them) into dst (n bytes), cut to fit and
+ * NUL-terminated, tabs and line ends as spaces (the state file is tab-separated). */
+static void str_setn(char *dst, size_t n, const char *s, size_t sl)
 {
     if (n == 0)
         return;
-    size_t l = strnlen(s, n - 1); /* as snprintf "%s" cuts it, without its cost */
+    size_t l = sl < n - 1 ? sl : n - 1;
     memmove(dst, s, l);
     dst[l] = '\0';
     if (!has_ctl(dst, l))
         return;
     for (char *p = dst; *p != '\0'; p++)
         if (*p == '\t' || *p == '\n' || *p == '\r')
-            *p = ' '; /* the state file is tab-separated */
+            *p = ' ';
+}
+
+/* The string s into dst (n bytes), as snprintf "%s" cuts it, without its cost. */
+static void str_set(char *dst, size_t n, const char *s)
+{
+    if (n > 0)
+        str_setn(dst, n, s, strnlen(s, n - 1));
 }
 
 /* Adds s to a bounded set (first come, kept); returns true when it was new. */
@@ -902,12 +911,12 @@ static int ev_field_of(unsigned kind, const char *p, size_t plen)
     return F_NONE;
 }
 
-/* Takes the string s (NUL-terminated) as the value of field (ev_field_of); false when
- * the rest of the event is not needed. */
-static bool ev_take(struct ev *e, int field, const char *s)
+/* Takes the string s (n bytes, no NUL among them; not NUL-terminated) as the value of
+ * field (ev_field_of); false when the rest of the event is not needed. */
+static bool ev_take(struct ev *e, int field, const char *s, size_t n)
 {
     if (field == F_SRC) {
-        str_set(e->src_ip, sizeof(e->src_ip), s);
+        str_setn(e->src_ip, sizeof(e->src_ip), s, n);
         e->got |= EVB_SRC;
         if (e->kind >= EK_MDNS) {
             /* the rest is about the device at src_ip: none, nothing to read */
@@ -920,8 +929,12 @@ static bool ev_take(struct ev *e, int field, const char *s)
         return e->need == 0 || (e->got & e->need) != e->need;
     }
     if (field == F_SVC || field == F_QRY) {
+        char b[INV_SVC_MAX]; /* what set_add reads of s at most */
+        size_t k = n < sizeof(b) - 1 ? n : sizeof(b) - 1;
+        memcpy(b, s, k);
+        b[k] = '\0';
         set_add(field == F_SVC ? &e->services[0][0] : &e->queries[0][0], INV_SVC_MAX,
-                INV_SVC_N, s);
+                INV_SVC_N, b);
         return true;
     }
     if (field < 0)
@@ -929,7 +942,7 @@ static bool ev_take(struct ev *e, int field, const char *s)
     const struct ev_field *f = &ev_fields[field];
     char *dst = (char *)e + f->off;
     if (!f->first || dst[0] == '\0')
-        str_set(dst, f->len, s);
+        str_setn(dst, f->len, s, n);
     e->got |= ev_bit(f);
     if (ev_moot(e, dst))
         return false;
@@ -941,7 +954,8 @@ static bool ev_cb(const struct jscan_val *val, void *ud)
     struct ev *e = ud;
     if (val->type != JSCAN_STR)
         return true;
-    return ev_take(e, ev_field_of(e->kind, val->path, val->plen), val->s);
+    /* jscan's strings hold no NUL (one decoded from \u0000 cuts the value) */
+    return ev_take(e, ev_field_of(e->kind, val->path, val->plen), val->s, val->n);
 }
 
 /* Sets a classification input; true when it changed. */
@@ -1259,11 +1273,7 @@ bool inv_event_str(struct inv *v, const char *path, size_t plen, const char *s, 
         c->kind = (uint8_t)e->kind;
         c->field = (int8_t)ev_field_of(e->kind, path, plen);
     }
-    char b[INV_TEXT_MAX + 32]; /* longer than any field of struct ev: str_set cuts there */
-    size_t k = n < sizeof(b) - 1 ? n : sizeof(b) - 1;
-    memcpy(b, s, k);
-    b[k] = '\0';
-    return ev_take(e, c->field, b);
+    return ev_take(e, c->field, s, n); /* plain: no NUL, no other control byte */
 }
 
 void inv_event_end(struct inv *v, int rc, uint64_t ts)

@@ -142,8 +142,10 @@ bool inv_reads(const char *type, size_t tlen, const char *path, size_t plen);
  * events_noted). */
 void inv_event_noted(struct inv *v);
 bool inv_event_val(const struct jscan_val *val, void *inv);
-/* The string value s (n bytes, not NUL-terminated) under path, as inv_event_val would
- * take it from a walk (jscan_plain_str gives such values from noted places). */
+/* The string value s (n bytes, no NUL among them, not NUL-terminated) under path, as
+ * inv_event_val would take it from a walk (jscan_plain_str gives such values from
+ * noted places). path must not change while the inventory lives (a literal, as
+ * app_note's are): its field is looked up once per address. */
 bool inv_event_str(struct inv *v, const char *path, size_t plen, const char *s, size_t n);
 void inv_event_end(struct inv *v, int rc, uint64_t ts_us);
 void inv_housekeep(struct inv *v, uint64_t now_us);
