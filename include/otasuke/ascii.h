@@ -5,6 +5,9 @@
 #ifndef OTASUKE_ASCII_H
 #define OTASUKE_ASCII_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 /* c lowered when it is an ASCII capital letter; any other value unchanged. */
 static inline int ascii_lower(int c)
 {
@@ -18,6 +21,22 @@ static inline int ascii_hexval(int c)
         return c - '0';
     c = ascii_lower(c);
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* b[0..n) as lowercase hex digits into out, sep between bytes unless sep is '\0',
+ * NUL-terminated (out holds 3 * n + 1 bytes); returns the length written. */
+static inline size_t ascii_hex(char *out, const uint8_t *b, size_t n, char sep)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && sep != '\0')
+            out[k++] = sep;
+        out[k++] = hex[b[i] >> 4];
+        out[k++] = hex[b[i] & 15];
+    }
+    out[k] = '\0';
+    return k;
 }
 
 #endif

@@ -18,6 +18,7 @@
 
 #include <string.h>
 
+#include "otasuke/ascii.h"
 #include "otasuke/err.h"
 #include "otasuke/rd.h"
 
@@ -404,19 +405,11 @@ static void w_ip4(struct jw *w, const char *key, const uint8_t a[4])
     jw_str(w, key, ip4_str(a, buf));
 }
 
-/* "aa:bb:cc" of b[0..n); n <= 64, so out needs 3 * 64 bytes. */
+/* "aa:bb:cc" of b[0..n) (at most DHCP_MAX_CLIENT_ID bytes). */
 static void w_hex(struct jw *w, const char *key, const uint8_t *b, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
-    char out[3 * DHCP_MAX_CLIENT_ID];
-    size_t k = 0;
-    for (size_t i = 0; i < n && i < DHCP_MAX_CLIENT_ID; i++) {
-        if (i > 0)
-            out[k++] = ':';
-        out[k++] = hex[b[i] >> 4];
-        out[k++] = hex[b[i] & 15];
-    }
-    jw_strn(w, key, out, k);
+    char out[3 * DHCP_MAX_CLIENT_ID + 1];
+    jw_strn(w, key, out, ascii_hex(out, b, n < DHCP_MAX_CLIENT_ID ? n : DHCP_MAX_CLIENT_ID, ':'));
 }
 
 static void w_addrs(struct jw *w, const char *key, const uint8_t (*a)[4], uint8_t n)

@@ -8,6 +8,7 @@
 #include "detect/jscan.h"
 #include "output/eve.h"
 #include "otasuke/alloc.h"
+#include "otasuke/ascii.h"
 #include "otasuke/err.h"
 #include "otasuke/hash.h"
 #include "otasuke/jw.h"
@@ -339,7 +340,7 @@ static long dev_find(const struct inv *v, const uint8_t *mac, const struct addr 
 
 static void fmt_mac(const uint8_t *m, char out[18])
 {
-    snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+    ascii_hex(out, m, 6, ':');
 }
 
 /* Whether any of the l bytes at p is below 14 (a tab, CR or LF among them): eight at a
