@@ -149,6 +149,8 @@ struct inv {
     struct inv_pc pc[INV_PCACHE];
     uint32_t maccache[INV_MACCACHE];
     uint32_t bindcache[INV_BINDCACHE];
+    char srv_s[64];    /* the last DHCP server's address as its replies give it ... */
+    struct addr srv_a; /* ... and parsed (ev_dhcp_server) */
     uint32_t gen; /* bumped when a prefix is learned or an outside address is bound */
     uint64_t away[INV_AWAY_BITS / 64];
     struct ev ev; /* the event being read */
@@ -1016,10 +1018,17 @@ static unsigned event_kind(const char *t, size_t n)
 /* The DHCP server answering marks its device a router candidate. */
 static void ev_dhcp_server(struct inv *v, const struct ev *e, uint64_t ts)
 {
-    struct addr ip;
-    if (strcmp(e->dhcp_type, "reply") != 0 || !addr_parse(e->src_ip, &ip))
+    if (strcmp(e->dhcp_type, "reply") != 0 || e->src_ip[0] == '\0')
         return;
-    struct inv_device *srv = dev_by_ip(v, &ip);
+    /* a LAN has one or two servers, answering often: their address is parsed once */
+    if (strcmp(e->src_ip, v->srv_s) != 0) {
+        if (!addr_parse(e->src_ip, &v->srv_a)) {
+            v->srv_s[0] = '\0';
+            return;
+        }
+        memcpy(v->srv_s, e->src_ip, sizeof(v->srv_s));
+    }
+    struct inv_device *srv = dev_by_ip(v, &v->srv_a);
     if (srv == NULL || srv->dhcp_server)
         return;
     srv->dhcp_server = true;
@@ -1058,8 +1067,8 @@ static void home_learn(struct inv *v, uint32_t net, unsigned bits)
 static void learn_prefix(struct inv *v, const struct addr *ip, const char *mask_s)
 {
     struct addr m;
-    if (mask_s[0] == '\0' || !addr_parse(mask_s, &m) || !addr_is_v4(&m) || !addr_is_v4(ip) ||
-        is_home(v, ip))
+    if (is_home(v, ip) || mask_s[0] == '\0' || !addr_parse(mask_s, &m) || !addr_is_v4(&m) ||
+        !addr_is_v4(ip))
         return;
     uint32_t mask = addr_v4(&m);
     unsigned bits = 0;
