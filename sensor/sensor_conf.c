@@ -530,8 +530,9 @@ const struct conf_item sensor_conf_table[] = {
      "the inventory is saved this often (packet time, and at least as much wall-clock time: a capture file read faster than real time is saved at its end; what changed is appended) and rewritten at exit; 0: at exit only",
      NULL},
     {"inventory.read_lines", CONF_BOOL, "no", 0, 0, OFF(inv_read_lines),
-     "read the events of DHCP and ARP back from their JSON lines instead of taking the values "
-     "their parsers note as they write them (slower; the same inventory: for checking that)",
+     "read the events it uses (DHCP, ARP, mDNS, LLMNR, NBNS, SSDP, HTTP, TLS) back from "
+     "their JSON lines instead of taking the values their parsers note as they write them "
+     "(slower; the same inventory: for checking that)",
      NULL},
     {"inventory.sweep.enabled", CONF_BOOL, "no", 0, 0, OFF(inv_sweep_enabled),
      "active discovery: send ARP requests to every address of the local IPv4 prefixes, so "
