@@ -996,23 +996,23 @@ static void set_name(struct inv_device *d, const char *name, enum inv_name_src s
 }
 
 /* The inventory's kind of an event type (jscan_event_type), else EK_NONE. Asked of
- * every event: the names are compared as constants in the code, not read from
- * ek_names, whose cache lines are cold by then (ev_ranges_ok checks both agree). */
+ * every event: its first letter picks the one candidate (the kinds' names begin with
+ * different letters; event_kinds_ok checks it), so ek_names is read only for those. */
 static unsigned event_kind(const char *t, size_t n)
 {
-    switch (n) {
-    case 3:
-        return memcmp(t, "arp", 3) == 0 ? EK_ARP : memcmp(t, "tls", 3) == 0 ? EK_TLS : EK_NONE;
-    case 4:
-        return memcmp(t, "dhcp", 4) == 0   ? EK_DHCP
-               : memcmp(t, "mdns", 4) == 0 ? EK_MDNS
-               : memcmp(t, "nbns", 4) == 0 ? EK_NBNS
-               : memcmp(t, "ssdp", 4) == 0 ? EK_SSDP
-               : memcmp(t, "http", 4) == 0 ? EK_HTTP
-                                           : EK_NONE;
-    case 5: return memcmp(t, "llmnr", 5) == 0 ? EK_LLMNR : EK_NONE;
+    unsigned k;
+    switch (n > 0 ? t[0] : '\0') {
+    case 'a': k = EK_ARP; break;
+    case 'd': k = EK_DHCP; break;
+    case 'h': k = EK_HTTP; break;
+    case 'l': k = EK_LLMNR; break;
+    case 'm': k = EK_MDNS; break;
+    case 'n': k = EK_NBNS; break;
+    case 's': k = EK_SSDP; break;
+    case 't': k = EK_TLS; break;
     default: return EK_NONE;
     }
+    return n == ek_names[k].len && memcmp(t, ek_names[k].name, n) == 0 ? k : EK_NONE;
 }
 
 /* The DHCP server answering marks its device a router candidate. */
