@@ -58,6 +58,13 @@ struct home_pfx {
  * in that tick changes nothing worth its cost (last_seen moves by less than a tick).
  * A "not internal" entry holds while nothing new was learned about the LAN (gen). */
 #define INV_PCACHE 2048
+struct inv_pc {
+    struct addr ip;
+    uint8_t mac[6];
+    bool has_mac, outside;
+    uint32_t dev;   /* index + 1; 0: empty (1 for outside entries) */
+    uint32_t stamp; /* device entries: the tick (+1) last heard in; outside: v->gen */
+};
 
 /* Devices by MAC, for the events and packets that name a MAC (dev_get): index + 1 (0:
  * empty), direct-mapped and unkeyed like pc; a hit spares the keyed hash and the
@@ -67,13 +74,6 @@ struct home_pfx {
 /* Bound addresses (bind_slot): slot + 1 by address, the same way. A slot keeps its
  * address for good once a device is bound there. */
 #define INV_BINDCACHE 1024
-struct inv_pc {
-    struct addr ip;
-    uint8_t mac[6];
-    bool has_mac, outside;
-    uint32_t dev;   /* index + 1; 0: empty (1 for outside entries) */
-    uint32_t stamp; /* device entries: the tick (+1) last heard in; outside: v->gen */
-};
 
 /* The event types the inventory reads; from EK_MDNS on, what the event says is about
  * the device at its src_ip. */
