@@ -289,7 +289,8 @@ static bool is_home(const struct inv *v, const struct addr *a)
 /* ---- the device table ------------------------------------------------------------ */
 
 /* An unkeyed mix of a sender (MAC or NULL, address) for the inventory's small caches
- * (pc, maccache, away): a collision only costs a look-up, so no key is needed. */
+ * (pc, maccache, bindcache, away): a collision only costs a look-up, so no key is
+ * needed. */
 static uint64_t pair_hash(const uint8_t *mac, const struct addr *ip)
 {
     uint64_t a, b, m = 0;
@@ -575,13 +576,15 @@ static bool away_maybe(const struct inv *v, const struct addr *ip)
 static struct inv_bind *bind_slot(struct inv *v, const struct addr *ip, bool insert)
 {
     uint32_t *bc = &v->bindcache[pair_hash(NULL, ip) % INV_BINDCACHE];
-    if (*bc != 0 && v->bind[*bc - 1].dev != 0 && memcmp(&v->bind[*bc - 1].ip, ip, sizeof(*ip)) == 0)
-        return &v->bind[*bc - 1];
+    if (*bc != 0) {
+        struct inv_bind *b = &v->bind[*bc - 1];
+        if (b->dev != 0 && memcmp(&b->ip, ip, sizeof(*ip)) == 0)
+            return b;
+    }
     size_t m = v->nbind - 1;
     size_t i = (size_t)siphash24(&v->hk, ip->b, sizeof(ip->b)) & m;
     for (;;) {
         struct inv_bind *b = &v->bind[i];
-        *bc = (uint32_t)i + 1;
         if (b->dev == 0) {
             if (!insert)
                 return NULL;
@@ -591,14 +594,17 @@ static struct inv_bind *bind_slot(struct inv *v, const struct addr *ip, bool ins
             }
             b->ip = *ip;
             v->bind_used++;
+            *bc = (uint32_t)i + 1;
             if (!is_home(v, ip)) {
                 uint32_t k = away_bit(ip);
                 v->away[k / 64] |= 1ULL << (k % 64);
             }
             return b;
         }
-        if (memcmp(&b->ip, ip, sizeof(*ip)) == 0)
+        if (memcmp(&b->ip, ip, sizeof(*ip)) == 0) {
+            *bc = (uint32_t)i + 1;
             return b;
+        }
         i = (i + 1) & m;
     }
 }
