@@ -5,6 +5,7 @@
  */
 #include "otasuke/jw.h"
 #include "otasuke/alloc.h"
+#include "otasuke/ascii.h"
 #include "otasuke/err.h"
 
 #include <inttypes.h>
@@ -273,15 +274,14 @@ void jw_strn(struct jw *w, const char *k, const char *s, size_t n)
 
 void jw_hex(struct jw *w, const char *k, const uint8_t *b, size_t n, char sep)
 {
-    static const char hex[] = "0123456789abcdef";
-    char buf[3];
+    char buf[3 * 32 + 1];
     key(w, k);
     putc1(w, '"');
-    for (size_t i = 0; i < n && !w->bad; i++) {
-        buf[0] = hex[b[i] >> 4];
-        buf[1] = hex[b[i] & 15];
-        buf[2] = sep;
-        put(w, buf, sep != '\0' && i + 1 < n ? 3 : 2);
+    for (size_t i = 0; i < n && !w->bad; i += 32) { /* 32 bytes at a time */
+        size_t c = n - i < 32 ? n - i : 32;
+        if (i > 0 && sep != '\0')
+            putc1(w, sep);
+        put(w, buf, ascii_hex(buf, b + i, c, sep));
     }
     putc1(w, '"');
 }

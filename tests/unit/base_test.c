@@ -2,6 +2,7 @@
  * JSON writer escaping and bounds, SipHash test vector, timestamp format. */
 #include "check.h"
 #include "otasuke/alloc.h"
+#include "otasuke/ascii.h"
 #include "otasuke/hash.h"
 #include "otasuke/jw.h"
 #include "otasuke/rd.h"
@@ -87,6 +88,40 @@ static void test_jw(void)
     jw_free(&w);
 }
 
+/* ascii_hex, and jw_hex (which writes through it 32 bytes at a time) across its chunk
+ * boundaries, with and without a separator, against the same bytes formatted by hand. */
+static void test_hex(void)
+{
+    char out[8];
+    static const uint8_t mac[2] = {0x0a, 0xf3};
+    CHECK(ascii_hex(out, mac, 2, ':') == 5 && strcmp(out, "0a:f3") == 0);
+    CHECK(ascii_hex(out, mac, 2, '\0') == 4 && strcmp(out, "0af3") == 0);
+    CHECK(ascii_hex(out, mac, 0, ':') == 0 && out[0] == '\0');
+    uint8_t b[70];
+    for (size_t i = 0; i < sizeof(b); i++)
+        b[i] = (uint8_t)(i * 37 + 5);
+    struct jw w;
+    CHECK(jw_init(&w, 16, 4096) == 0);
+    static const size_t lens[] = {0, 1, 31, 32, 33, 64, 65, 70};
+    for (size_t t = 0; t < sizeof(lens) / sizeof(lens[0]); t++) {
+        for (int sep = 0; sep < 2; sep++) {
+            char want[300];
+            size_t k = 0;
+            want[k++] = '"';
+            for (size_t i = 0; i < lens[t]; i++) {
+                if (i > 0 && sep)
+                    want[k++] = '-';
+                k += (size_t)snprintf(want + k, sizeof(want) - k, "%02x", b[i]);
+            }
+            want[k++] = '"';
+            jw_reset(&w);
+            jw_hex(&w, NULL, b, lens[t], sep ? '-' : '\0');
+            CHECK(jw_ok(&w) && w.len == k && memcmp(w.buf, want, k) == 0);
+        }
+    }
+    jw_free(&w);
+}
+
 /* Writes one document whose keys and strings cross the writer's fast paths (room for
  * the whole quoted text) and slow paths (growing, escaping) at every offset. */
 static void jw_doc(struct jw *w, size_t klen, size_t slen)
@@ -159,6 +194,7 @@ int main(void)
     RUN(test_alloc_fault);
     RUN(test_rd);
     RUN(test_jw);
+    RUN(test_hex);
     RUN(test_jw_paths);
     RUN(test_siphash);
     RUN(test_ts);
