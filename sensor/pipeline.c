@@ -971,25 +971,33 @@ static uint32_t mac_tag(const struct pkt *p)
     return (a ^ ((uint32_t)b * 0x9e3779b1U)) | 1U;
 }
 
-/* The inventory hears of a packet's sender (inv_packet) at the first packet of each
- * direction of a flow, whenever the direction's source MAC changes, and then once per
- * 2^20 us (about a second) of packet time: what it keeps from packets (last seen, an
- * address bound only in the meantime) comes at most that much later, at a fraction of
- * the cost (its tables missed the CPU's caches on most packets: issue 5's figure,
- * bench/README.md). f NULL: no flow (memcap), every packet. */
+/* The inventory hears of a packet's sender (inv_sender) at the first packet of each
+ * direction of a flow, whenever the direction's source MAC changes (often, in a
+ * capture of a trunk or of both sides of a router), and then once per 2^20 us (about
+ * a second) of packet time: what it keeps from packets (last seen, an address bound
+ * only in the meantime) comes at most that much later, at a fraction of the cost (its tables missed the CPU's caches on most packets: issue 5's figure,
+ * bench/README.md). The direction keeps what the inventory said of its sender (a
+ * device, or outside the LAN), so that the later calls skip its look-ups. f NULL: no
+ * flow (memcap), every packet. */
 static void inv_heard(struct worker *wk, struct flow *f, const struct pkt *p, int dir)
 {
     struct pipeline *pl = wk->pl;
+    uint32_t none = 0, *memo = &none;
     if (f != NULL) {
         uint32_t tick = (uint32_t)(p->ts_us >> 20);
         uint32_t mac = mac_tag(p);
-        if (f->pkts[dir] > 1 && tick == f->inv_tick[dir] && mac == f->inv_mac[dir])
-            return;
+        if (f->pkts[dir] > 1 && mac == f->inv_mac[dir]) {
+            if (tick == f->inv_tick[dir])
+                return;
+        } else {
+            f->inv_memo[dir] = 0; /* another sender */
+        }
         f->inv_tick[dir] = tick;
         f->inv_mac[dir] = mac;
+        memo = &f->inv_memo[dir];
     }
     pl_lock(pl);
-    inv_packet(pl->inv, p->has_eth ? p->eth_src : NULL, &p->src, p->ts_us);
+    inv_sender(pl->inv, p->has_eth ? p->eth_src : NULL, &p->src, p->ts_us, memo);
     pl_unlock(pl);
 }
 
@@ -1200,15 +1208,14 @@ static int read_notes(struct pipeline *pl, const struct jw *j, const struct app_
 {
     for (unsigned i = 0; i < nt->n; i++) {
         const struct app_note *a = &nt->v[i];
-        if (a->at >= j->len)
+        if (a->at >= j->len || a->text > j->len - a->at)
             return -1;
-        const char *at = j->buf + a->at, *s;
-        size_t left = j->len - a->at, n;
         int rc;
-        if (jscan_plain_str(at, left, &s, &n))
-            rc = inv_event_str(pl->inv, a->path, a->plen, s, n) ? 0 : 1;
+        if (a->text != 0)
+            rc = inv_event_str(pl->inv, a->path, a->plen, j->buf + a->at + 1, a->text - 1) ? 0 : 1;
         else
-            rc = jscan_value(at, left, a->path, a->plen, inv_event_val, pl->inv);
+            rc = jscan_value(j->buf + a->at, j->len - a->at, a->path, a->plen, inv_event_val,
+                             pl->inv);
         if (rc != 0)
             return rc < 0 ? -1 : 0;
     }

@@ -3,7 +3,8 @@
  * what the device inventory would read from the line: every string value whose path
  * the inventory reads (inv_reads), walked in the line (jscan), equals the values read
  * at the notes (jscan_value), in the same order. A value noted under another path, noted
- * at the wrong place, or not noted at all fails. For the fuzz harnesses and unit
+ * at the wrong place, not noted at all, or noted as a plain string with a text other
+ * than the value's (struct app_note) fails. For the fuzz harnesses and unit
  * tests of the parsers that note.
  */
 #ifndef OTASUKE_TESTS_NOTES_CHECK_H
@@ -47,6 +48,44 @@ static inline bool notes_check_val(const struct jscan_val *v, void *ud)
     return true;
 }
 
+/* The first string a jscan_value gave (notes_plain_ok). */
+struct notes_str {
+    bool seen, cut;
+    size_t n;
+    char s[JSCAN_MAX_STR + 1];
+};
+
+static inline bool notes_first_str(const struct jscan_val *v, void *ud)
+{
+    struct notes_str *f = ud;
+    if (v->type != JSCAN_STR || f->seen)
+        return true;
+    f->seen = true;
+    f->cut = v->cut;
+    f->n = v->n;
+    memcpy(f->s, v->s, v->n);
+    return true;
+}
+
+/* A note that says its value is a plain string (struct app_note's text): the text
+ * between the quotes is what jscan_value decodes there, byte for byte. */
+static inline bool notes_plain_ok(const struct jw *w, const struct app_note *a)
+{
+    static struct notes_str f; /* 2 KB: off the stack */
+    if (a->text == 0)
+        return true;
+    size_t n = a->text - 1;
+    if (a->at + a->text >= w->len || w->buf[a->at] != '"' || w->buf[a->at + a->text] != '"')
+        return false;
+    memset(&f, 0, sizeof(f));
+    if (jscan_value(w->buf + a->at, w->len - a->at, a->path, a->plen, notes_first_str, &f) != 0 ||
+        !f.seen)
+        return false;
+    if (f.cut) /* longer than jscan keeps: its first JSCAN_MAX_STR bytes */
+        return n > f.n && memcmp(f.s, w->buf + a->at + 1, f.n) == 0;
+    return f.n == n && memcmp(f.s, w->buf + a->at + 1, n) == 0;
+}
+
 /* True when the notes agree with the line (w's finished document) of an event of
  * `type` ("dhcp"), or when too much was noted to be kept (nt->lost: the pipeline then
  * reads the line). */
@@ -62,7 +101,7 @@ static inline bool notes_check(const struct jw *w, const struct app_notes *nt, c
     if (jscan(w->buf, w->len, notes_check_val, &walked) != 0 || walked.over)
         return false;
     for (unsigned i = 0; i < nt->n; i++) {
-        if (nt->v[i].at >= w->len ||
+        if (nt->v[i].at >= w->len || !notes_plain_ok(w, &nt->v[i]) ||
             jscan_value(w->buf + nt->v[i].at, w->len - nt->v[i].at, nt->v[i].path,
                         nt->v[i].plen, notes_check_val, &noted) != 0)
             return false;
@@ -85,7 +124,7 @@ struct notes_sink {
 static inline void notes_sink_note(struct app_sink *s, const char *path)
 {
     struct notes_sink *ns = (struct notes_sink *)s;
-    app_notes_add(&ns->nt, path, strlen(path), ns->w->val_at);
+    app_notes_jw(&ns->nt, path, ns->w);
 }
 
 static inline void notes_sink_init(struct notes_sink *ns, const struct jw *w)

@@ -25,6 +25,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+#include "otasuke/jw.h"
 
 struct jw;
 struct sensor_conf;
@@ -43,7 +46,8 @@ enum app_probe {
 /* Values of an event noted as the parser writes them, for a reader in the sensor that
  * would otherwise read the line back (the device inventory): each is the path of the
  * value in the line, as jscan gives it ("dhcp.client_mac"; array levels add nothing),
- * and where the value begins in the line (jw's val_at).
+ * where the value begins in the line (jw's val_at) and, for a string with no escape in
+ * it (most), the length of its text, which then stands between the quotes as it is.
  * A parser with app_parser.notes set notes every string value the inventory reads from
  * its events (inv_reads in sensor/inventory/inventory.h) in the order it writes them;
  * its fuzz harness checks that with tests/notes_check.h, and `inventory.read_lines:
@@ -52,6 +56,7 @@ enum app_probe {
 struct app_note {
     const char *path; /* a literal */
     size_t plen, at;
+    size_t text; /* a plain string: 1 + its text's length; 0: read it with jscan_value */
 };
 struct app_notes {
     bool on;   /* the event being written is noted (its parser notes) */
@@ -60,14 +65,27 @@ struct app_notes {
     struct app_note v[APP_NOTES_MAX];
 };
 
-/* Appends a note (the value at `at` of the line, under path); past APP_NOTES_MAX the
- * notes are lost. */
-static inline void app_notes_add(struct app_notes *n, const char *path, size_t plen, size_t at)
+/* Appends a note (the value at `at` of the line, under path; text as in struct
+ * app_note); past APP_NOTES_MAX the notes are lost. */
+static inline void app_notes_add(struct app_notes *n, const char *path, size_t plen, size_t at,
+                                 size_t text)
 {
     if (n->n < APP_NOTES_MAX)
-        n->v[n->n++] = (struct app_note){path, plen, at};
+        n->v[n->n++] = (struct app_note){path, plen, at, text};
     else
         n->lost = true;
+}
+
+/* Notes the value w wrote last (it ends where w's document does), under path: as a
+ * plain string when it is a string without a backslash (jw escapes every control
+ * byte, so its text is the value). */
+static inline void app_notes_jw(struct app_notes *n, const char *path, const struct jw *w)
+{
+    size_t at = w->val_at, end = w->len, text = 0;
+    if (end >= at + 2 && w->buf[at] == '"' && w->buf[end - 1] == '"' &&
+        memchr(w->buf + at + 1, '\\', end - at - 2) == NULL)
+        text = end - at - 1;
+    app_notes_add(n, path, strlen(path), at, text);
 }
 
 /* What a parser may do with what it found. */

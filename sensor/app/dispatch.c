@@ -119,7 +119,7 @@ static void note_value(struct applayer *al, const char *path)
 {
     struct app_notes *n = al->host.notes;
     if (n != NULL && n->on)
-        app_notes_add(n, path, strlen(path), al->host.jw->val_at);
+        app_notes_jw(n, path, al->host.jw);
 }
 
 /* The common header of an event about the current flow: as Suricata, pcap_cnt (the
@@ -146,10 +146,14 @@ static void write_header(struct app_ctx *c, struct jw *w, const char *event_type
     else
         eve_tuple(w, &k->dst, k->dport, &k->src, k->sport, k->proto, f->ipver);
     if (notes != NULL) { /* src_ip: the tuple's first member, `,"src_ip":"..."` */
-        static const char key[] = ",\"src_ip\":";
+        static const char key[] = ",\"src_ip\":\"";
         const size_t kl = sizeof(key) - 1;
+        const char *q = NULL;
         if (!w->bad && w->len - tuple > kl && memcmp(w->buf + tuple, key, kl) == 0)
-            app_notes_add(notes, "src_ip", 6, tuple + kl);
+            q = memchr(w->buf + tuple + kl, '"', w->len - tuple - kl);
+        if (q != NULL) /* an address: a plain string */
+            app_notes_add(notes, "src_ip", 6, tuple + kl - 1,
+                          (size_t)(q - (w->buf + tuple + kl)) + 1);
         else
             notes->lost = true;
     }

@@ -472,18 +472,6 @@ int jscan(const char *buf, size_t len, bool (*cb)(const struct jscan_val *v, voi
     return jscan_want(buf, len, NULL, cb, ud);
 }
 
-bool jscan_plain_str(const char *buf, size_t len, const char **s, size_t *n)
-{
-    if (buf == NULL || len == 0 || buf[0] != '"')
-        return false;
-    const char *e = plain_end(buf + 1, buf + len);
-    if (e == buf + len || *e != '"' || e - buf - 1 > JSCAN_MAX_STR)
-        return false;
-    *s = buf + 1;
-    *n = (size_t)(e - buf - 1);
-    return true;
-}
-
 int jscan_value(const char *buf, size_t len, const char *path, size_t plen,
                 bool (*cb)(const struct jscan_val *v, void *ud), void *ud)
 {

@@ -55,12 +55,6 @@ int jscan_want(const char *buf, size_t len,
 int jscan_value(const char *buf, size_t len, const char *path, size_t plen,
                 bool (*cb)(const struct jscan_val *v, void *ud), void *ud);
 
-/* The string at buf (its opening quote), when it holds no escape and no control byte
- * and is not longer than JSCAN_MAX_STR: its bytes (*s into buf, *n; not NUL-terminated),
- * which jscan_value would give (NUL-terminated) for it. false for anything else, which
- * jscan_value reads. A short cut for readers of noted values (most are plain). */
-bool jscan_plain_str(const char *buf, size_t len, const char **s, size_t *n);
-
 /* The event_type of an event line (in the EVE header: the key within its first 160
  * bytes): *type points into json, without quotes and not NUL-terminated. false when
  * there is none. Read once per line and handed to each reader's begin step. */

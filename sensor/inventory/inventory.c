@@ -86,6 +86,7 @@ struct ev {
     unsigned kind;      /* enum ev_kind */
     unsigned got, need; /* ev_fields bits seen / enough to stop the walk */
     bool no_device;     /* walk stopped: the source is no known device */
+    bool touched;       /* its device's last_seen moved (dhcp requests, arp) */
     struct inv_device *from; /* the device at src_ip (mdns .. tls) */
     char src_ip[64];
     char dhcp_type[16], dhcp_kind[16], client_mac[24], assigned_ip[64], subnet_mask[24];
@@ -107,6 +108,23 @@ struct ev {
  * most packets from the Internet. */
 #define INV_AWAY_BITS (1U << 15)
 
+/* The noted values of an event, as read (inv_event_str), to tell a repeat: an event
+ * whose values are those of the inventory event just before it, with nothing learned
+ * in between (inv.epoch), changes nothing but what its device's last_seen and dirty
+ * flag say (a DHCP client's retries, the same ARP announcement, the same user agent
+ * from one connection after another: 62% of the events of the 1 GB benchmark capture). */
+#define INV_REP_VALS 16
+#define INV_REP_TEXT 1024
+struct inv_rep {
+    bool ok;      /* a noted event whose values all fit */
+    bool stopped; /* read stopped after its last value (the rest was not wanted) */
+    unsigned n;
+    size_t used;
+    const char *path[INV_REP_VALS];
+    uint16_t plen[INV_REP_VALS], off[INV_REP_VALS], len[INV_REP_VALS];
+    char text[INV_REP_TEXT];
+};
+
 /* A noted path's field (ev_field_of) for the kind it was seen in. */
 #define INV_NOTE_FIELDS 64
 struct inv_note_field {
@@ -116,12 +134,22 @@ struct inv_note_field {
 };
 
 struct inv {
+    /* what every packet from a known sender reads and writes (inv_sender, touch,
+     * mark_dirty, clock_at), in one cache line */
+    struct inv_device *dev;
+    size_t n;
+    uint32_t gen; /* bumped when a prefix is learned or an outside address is bound */
+    uint64_t first_ts, now;
+    /* no device can go quiet before this: the oldest last_seen of the devices not
+     * quiet + quiet_us, lowered when a device comes or wakes (0: not known yet) */
+    uint64_t quiet_due;
+    uint32_t *dirty; /* devices changed since the state file had them (each once) */
+    size_t ndirty;
+
     struct inv_conf conf;
     struct inv_host host;
     struct oui_table *oui;
     struct hash_key hk;
-    struct inv_device *dev;
-    size_t n;
     uint32_t *idx; /* device key hash → index + 1 */
     size_t nidx;
     struct inv_bind *bind; /* address → device (current) */
@@ -129,11 +157,9 @@ struct inv {
     struct inv_hist *hist; /* ring */
     size_t nhist, hist_head, hist_len;
     uint64_t hist_total;   /* bindings recorded (hist_add) since start */
-    /* what the state file holds (inv_save_changes): devices changed since (each once,
-     * max_devices at most), the bindings and learned prefixes up to these counts, the
-     * file's size and the size of its last full write */
-    uint32_t *dirty;
-    size_t ndirty;
+    /* what the state file holds (inv_save_changes): all but the devices in dirty, the
+     * bindings and learned prefixes up to these counts; the file's size and the size of
+     * its last full write */
     uint64_t hist_saved;
     unsigned home_saved;
     long file_bytes, base_bytes;
@@ -151,20 +177,28 @@ struct inv {
     uint32_t bindcache[INV_BINDCACHE];
     char srv_s[64];    /* the last DHCP server's address as its replies give it ... */
     struct addr srv_a; /* ... and parsed (ev_dhcp_server) */
-    uint32_t gen; /* bumped when a prefix is learned or an outside address is bound */
     uint64_t away[INV_AWAY_BITS / 64];
     struct ev ev; /* the event being read */
+    /* the values of the event being read and of the one before (rep[rep_cur ^ 1]);
+     * what reading it again would do: while rep_valid, epoch is rep_epoch and the next
+     * event is of rep_kind, only touch rep_dev (rep_touch) or mark it dirty */
+    struct inv_rep rep[2];
+    unsigned rep_cur, rep_kind;
+    bool rep_valid, rep_touch, deferring;
+    struct inv_device *rep_dev;
+    uint64_t rep_epoch;
+    /* bumped by every change a packet can make that an event's reading depends on:
+     * a device made, an address bound, a device's address moved, a prefix learned */
+    uint64_t epoch;
     struct inv_note_field note_field[INV_NOTE_FIELDS]; /* inv_event_str's */
-    uint64_t first_ts, now, next_save;
+    uint64_t next_save;
     uint64_t last_save_wall; /* ts_mono_us() of the last periodic save, or of the start */
-    /* no device can go quiet before this: the oldest last_seen of the devices not
-     * quiet + quiet_us, lowered when a device comes or wakes (0: not known yet) */
-    uint64_t quiet_due;
     struct jw jw;
     char name_buf[INV_NAME_MAX], maker_buf[INV_TEXT_MAX];
     /* counters */
     bool save_failed;
-    uint64_t dropped, bind_full, events_read, events_noted, events_bad, assets, new_alerts, learned;
+    uint64_t dropped, bind_full, events_read, events_noted, events_repeated, events_bad, assets,
+        new_alerts, learned;
 };
 
 /* ---- addresses ---------------------------------------------------------------- */
@@ -523,6 +557,7 @@ static struct inv_device *dev_get(struct inv *v, const uint8_t *mac, const struc
             *mc = (uint32_t)i + 1;
         return &v->dev[i];
     }
+    v->epoch++; /* a device made, or one more dropped (counted again if repeated) */
     if (v->n >= v->conf.max_devices) {
         v->dropped++;
         return NULL;
@@ -626,6 +661,7 @@ static void hist_add(struct inv *v, struct inv_bind *b, const struct addr *ip, u
     if (b != NULL)
         b->last = (uint32_t)pos + 1;
     v->hist_total++;
+    v->epoch++;
 }
 
 /* Device d uses address ip at ts: rebinds the address, records the change in the
@@ -656,6 +692,7 @@ static void bind_ip(struct inv *v, struct inv_device *d, const struct addr *ip, 
     if (memcmp(&d->ip, ip, sizeof(*ip)) != 0 && (none || addr_is_v4(ip) || !addr_is_v4(&d->ip))) {
         d->ip = *ip;
         d->ip_since = ts;
+        v->epoch++;
         if (!created) { /* the first address too: a user wants to know it */
             static const char *const what[] = {"ip"};
             write_asset(v, d, "changed", what, 1, ts);
@@ -722,23 +759,46 @@ static void pc_put(struct inv_pc *c, const uint8_t *mac, const struct addr *ip, 
     c->stamp = stamp;
 }
 
-void inv_packet(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64_t ts)
+/* A sender outside the LAN while gen stays the same (struct inv_memo); else a device's
+ * index + 1, or 0. */
+#define INV_MEMO_OUT 0x80000000U
+
+static uint32_t memo_out(const struct inv *v)
+{
+    return INV_MEMO_OUT | (v->gen & ~INV_MEMO_OUT);
+}
+
+void inv_sender(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64_t ts,
+                uint32_t *memo)
 {
     clock_at(v, ts);
-    if (!is_home(v, ip) && !away_maybe(v, ip))
+    uint32_t m = *memo;
+    if (m == memo_out(v))
+        return;
+    if (m != 0 && (m & INV_MEMO_OUT) == 0) {
+        touch(v, &v->dev[m - 1], ts);
+        return;
+    }
+    *memo = 0;
+    if (!is_home(v, ip) && !away_maybe(v, ip)) {
+        *memo = memo_out(v);
         return; /* from outside the LAN (is_internal would say so) */
+    }
     uint32_t tick = (uint32_t)(ts >> 20) + 1;
     struct inv_pc *c = pc_slot(v, mac, ip);
     if (c->dev != 0 && pc_is(c, mac, ip)) {
         if (!c->outside) {
+            *memo = c->dev;
             if (c->stamp != tick) { /* else heard in this tick already */
                 c->stamp = tick;
                 touch(v, &v->dev[c->dev - 1], ts);
             }
             return;
         }
-        if (c->stamp == v->gen)
+        if (c->stamp == v->gen) {
+            *memo = memo_out(v);
             return;
+        }
     }
     if (addr_unusable(ip))
         return;
@@ -747,6 +807,7 @@ void inv_packet(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64
         return;
     if (!is_internal(v, ip)) {
         pc_put(c, mac, ip, 1, true, v->gen);
+        *memo = memo_out(v);
         return;
     }
     bool created;
@@ -757,7 +818,14 @@ void inv_packet(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64
     bind_ip(v, d, ip, ts, created, false);
     if (created)
         on_created(v, d, ts);
-    pc_put(c, mac, ip, dev_id(v, d) + 1, false, tick);
+    *memo = dev_id(v, d) + 1;
+    pc_put(c, mac, ip, *memo, false, tick);
+}
+
+void inv_packet(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64_t ts)
+{
+    uint32_t memo = 0;
+    inv_sender(v, mac, ip, ts, &memo);
 }
 
 
@@ -1065,6 +1133,7 @@ static void home_learn(struct inv *v, uint32_t net, unsigned bits)
     home_added(v);
     v->learned++;
     v->gen++;
+    v->epoch++;
 }
 
 /* A DHCP ACK's address and subnet mask: the LAN's prefix, learned when home_net does
@@ -1098,6 +1167,7 @@ static struct inv_device *ev_dhcp(struct inv *v, const struct ev *e, uint64_t ts
         return NULL;
     if (strcmp(e->dhcp_type, "request") == 0) {
         touch(v, d, ts);
+        v->ev.touched = true;
         if (e->hostname[0] != '\0')
             set_name(d, e->hostname, INV_NS_DHCP, name_chg);
         if (e->vendor[0] != '\0')
@@ -1124,6 +1194,7 @@ static struct inv_device *ev_arp(struct inv *v, const struct ev *e, uint64_t ts,
     struct inv_device *d = dev_get(v, mac, NULL, ts, created);
     if (d != NULL) {
         touch(v, d, ts);
+        v->ev.touched = true;
         bind_ip(v, d, &ip, ts, *created, true);
     }
     return d;
@@ -1220,7 +1291,10 @@ bool inv_event_begin(struct inv *v, const char *type, size_t tlen, uint64_t ts)
      * only the kind's are read */
     e->got = 0;
     e->no_device = false;
+    e->touched = false;
     e->from = NULL;
+    v->rep[v->rep_cur].ok = false; /* until inv_event_noted */
+    v->deferring = false;
     e->src_ip[0] = '\0';
     for (size_t i = ek_lo[kind]; i < ek_hi[kind]; i++)
         ((char *)e + ev_fields[i].off)[0] = '\0';
@@ -1269,7 +1343,14 @@ bool inv_reads(const char *type, size_t tlen, const char *path, size_t plen)
 
 void inv_event_noted(struct inv *v)
 {
+    struct inv_rep *cur = &v->rep[v->rep_cur];
     v->events_noted++;
+    cur->ok = true;
+    cur->stopped = false;
+    cur->n = 0;
+    cur->used = 0;
+    /* maybe a repeat: its values are only kept, and compared at the end */
+    v->deferring = v->rep_valid && v->rep_kind == v->ev.kind && v->rep_epoch == v->epoch;
 }
 
 bool inv_event_val(const struct jscan_val *val, void *inv)
@@ -1278,7 +1359,8 @@ bool inv_event_val(const struct jscan_val *val, void *inv)
     return ev_cb(val, &v->ev);
 }
 
-bool inv_event_str(struct inv *v, const char *path, size_t plen, const char *s, size_t n)
+/* A noted value into the event. */
+static bool take_str(struct inv *v, const char *path, size_t plen, const char *s, size_t n)
 {
     struct ev *e = &v->ev;
     /* the field of a path, kept by the path's address (a literal: the same address
@@ -1292,15 +1374,118 @@ bool inv_event_str(struct inv *v, const char *path, size_t plen, const char *s, 
     return ev_take(e, c->field, s, n); /* plain: no NUL, no other control byte */
 }
 
+/* Keeps a value of the event in r; false (r no longer ok) when it does not fit. */
+static bool rep_add(struct inv_rep *r, const char *path, size_t plen, const char *s, size_t n)
+{
+    if (!r->ok || r->n == INV_REP_VALS || n > INV_REP_TEXT - r->used || plen > UINT16_MAX) {
+        r->ok = false;
+        return false;
+    }
+    r->path[r->n] = path;
+    r->plen[r->n] = (uint16_t)plen;
+    r->off[r->n] = (uint16_t)r->used;
+    r->len[r->n] = (uint16_t)n;
+    memcpy(r->text + r->used, s, n);
+    r->used += n;
+    r->n++;
+    return true;
+}
+
+/* The values kept in r, into the event as if read one by one; false once it wants no more. */
+static bool rep_take(struct inv *v, const struct inv_rep *r)
+{
+    for (unsigned i = 0; i < r->n; i++)
+        if (!take_str(v, r->path[i], r->plen[i], r->text + r->off[i], r->len[i]))
+            return false;
+    return true;
+}
+
+/* cur repeats prev: the values prev was read up to are the same (a path is a literal:
+ * the same address for the same path) */
+static bool rep_same(const struct inv_rep *cur, const struct inv_rep *prev)
+{
+    if (!cur->ok || cur->n < prev->n || (!prev->stopped && cur->n != prev->n))
+        return false;
+    for (unsigned i = 0; i < prev->n; i++)
+        if (cur->path[i] != prev->path[i] || cur->len[i] != prev->len[i] ||
+            memcmp(cur->text + cur->off[i], prev->text + prev->off[i], cur->len[i]) != 0)
+            return false;
+    return true;
+}
+
+bool inv_event_str(struct inv *v, const char *path, size_t plen, const char *s, size_t n)
+{
+    struct inv_rep *cur = &v->rep[v->rep_cur];
+    bool kept = rep_add(cur, path, plen, s, n);
+    if (v->deferring) {
+        if (kept)
+            return true;
+        /* too much to keep: no repeat; what was kept is read now, then the rest */
+        v->deferring = false;
+        if (!rep_take(v, cur))
+            return false;
+    }
+    if (take_str(v, path, plen, s, n))
+        return true;
+    cur->stopped = true;
+    return false;
+}
+
+/* The event read as a repeat of the one before: true when it was one (then done). */
+static bool ev_repeat(struct inv *v, uint64_t ts)
+{
+    struct inv_rep *cur = &v->rep[v->rep_cur];
+    v->deferring = false;
+    if (rep_same(cur, &v->rep[v->rep_cur ^ 1U])) {
+        v->events_repeated++;
+        if (v->rep_dev != NULL) {
+            if (v->rep_touch)
+                touch(v, v->rep_dev, ts);
+            mark_dirty(v, v->rep_dev);
+        }
+        return true;
+    }
+    if (rep_take(v, cur)) /* not one: read now what was kept */
+        return false;
+    cur->stopped = true;
+    return false;
+}
+
+/* The event just read (not a repeat) is the one the next is compared with. */
+static void rep_keep(struct inv *v, struct inv_device *d)
+{
+    struct inv_rep *cur = &v->rep[v->rep_cur];
+    v->rep_valid = cur->ok;
+    if (!cur->ok)
+        return;
+    v->rep_kind = v->ev.kind;
+    v->rep_dev = d;
+    v->rep_touch = v->ev.touched;
+    v->rep_epoch = v->epoch;
+    v->rep_cur ^= 1U;
+}
+
+static struct inv_device *ev_read(struct inv *v, uint64_t ts);
+
 void inv_event_end(struct inv *v, int rc, uint64_t ts)
 {
-    struct ev *e = &v->ev;
     if (rc != 0) {
         v->events_bad++;
+        v->deferring = false;
+        v->rep_valid = false;
         return;
     }
-    if (e->no_device)
+    if (v->deferring && ev_repeat(v, ts))
         return;
+    rep_keep(v, ev_read(v, ts));
+}
+
+/* What the event read tells; its device (NULL: none). */
+static struct inv_device *ev_read(struct inv *v, uint64_t ts)
+{
+    struct ev *e = &v->ev;
+    if (e->no_device)
+        return NULL;
     struct inv_device *d = NULL;
     bool created = false, name_chg = false, chg = false;
     if (e->kind == EK_DHCP) {
@@ -1313,6 +1498,7 @@ void inv_event_end(struct inv *v, int rc, uint64_t ts)
     }
     if (d != NULL)
         ev_done(v, d, created, name_chg, chg, ts);
+    return d;
 }
 
 void inv_event(struct inv *v, const char *json, size_t len, uint64_t ts)
@@ -1855,6 +2041,7 @@ void inv_stats(const struct inv *v, struct jw *w)
     jw_u64(w, "addresses_dropped", v->bind_full);
     jw_u64(w, "events_read", v->events_read);
     jw_u64(w, "events_noted", v->events_noted);
+    jw_u64(w, "events_repeated", v->events_repeated);
     jw_u64(w, "events_bad", v->events_bad);
     jw_u64(w, "asset_events", v->assets);
     jw_u64(w, "new_device_alerts", v->new_alerts);

@@ -122,6 +122,14 @@ struct inv *inv_new(const struct inv_conf *c, const struct inv_host *h, char *er
 void inv_free(struct inv *v);
 
 void inv_packet(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64_t ts_us);
+/* inv_packet for the sender of one direction of a flow, with what the inventory told
+ * of that sender before: *memo (0 at the direction's first packet and whenever its MAC
+ * changes; kept by the caller) names the device the sender is, whose later packets
+ * only move its last_seen, or says the sender is outside the LAN, whose later packets
+ * are skipped until something new is learned about the LAN. What a packet adds besides
+ * (an address bound, a device made) comes at the first. */
+void inv_sender(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64_t ts_us,
+                uint32_t *memo);
 void inv_event(struct inv *v, const char *json, size_t len, uint64_t ts_us);
 /* inv_event in three steps, for one JSON walk shared with other readers of the line
  * (the pipeline's hand-off to the inventory and the detections): begin, given the line's
@@ -143,8 +151,8 @@ bool inv_reads(const char *type, size_t tlen, const char *path, size_t plen);
 void inv_event_noted(struct inv *v);
 bool inv_event_val(const struct jscan_val *val, void *inv);
 /* The string value s (n bytes, no NUL among them, not NUL-terminated) under path, as
- * inv_event_val would take it from a walk (jscan_plain_str gives such values from
- * noted places). path must not change while the inventory lives (a literal, as
+ * inv_event_val would take it from a walk (a noted plain string, struct app_note).
+ * path must not change while the inventory lives (a literal, as
  * app_note's are): its field is looked up once per address. */
 bool inv_event_str(struct inv *v, const char *path, size_t plen, const char *s, size_t n);
 void inv_event_end(struct inv *v, int rc, uint64_t ts_us);
@@ -186,6 +194,12 @@ struct oui_table;
  * none found is an error). */
 struct oui_table *oui_load(const char *dir, char *err, size_t errlen);
 void oui_free(struct oui_table *t);
+/* oui_load in steps: an empty table (NULL without memory), the rows of a registry CSV
+ * in buf (header and malformed rows skipped; returns the blocks added, or -1 without
+ * memory), then oui_finish before any lookup. */
+struct oui_table *oui_new(void);
+long oui_add_csv(struct oui_table *t, const char *buf, size_t len);
+void oui_finish(struct oui_table *t);
 /* The organization for mac (longest registered prefix), or NULL. */
 const char *oui_lookup(const struct oui_table *t, const uint8_t mac[6]);
 size_t oui_count(const struct oui_table *t);

@@ -14,7 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OUI_LINE_MAX 1024
+#define OUI_NAME_MAX 200             /* bytes of an organization's name kept, with its NUL */
+#define OUI_FILE_MAX (64L << 20) /* a registry file larger than this is not read */
 
 struct oui_ent {
     uint64_t prefix;
@@ -30,6 +31,7 @@ struct oui_table {
     struct oui_arr len[3]; /* 36, 28, 24 bits */
     char *pool;
     size_t used, cap;
+    size_t last, last_len; /* the pool's last name */
 };
 
 static const unsigned oui_bits[3] = {36, 28, 24};
@@ -57,58 +59,67 @@ bool mac_parse(const char *s, uint8_t mac[6])
     return *s == '\0';
 }
 
-/* One CSV field starting at *p (quoted with "" escapes, or bare) copied into out;
- * *p moves past the following comma. */
-static void csv_field(const char **p, char *out, size_t outlen)
+/* The quoted field at c (after its opening quote) holding "" escapes, unquoted into
+ * buf (cut to buflen bytes; *n its length); returns where its closing quote is (e if
+ * none). */
+static const char *csv_unquote(const char *c, const char *e, char *buf, size_t buflen, size_t *n)
 {
-    const char *s = *p;
-    size_t n = 0;
-    if (*s == '"') {
-        s++;
-        while (*s != '\0') {
-            if (*s == '"') {
-                if (s[1] == '"') {
-                    s++;
-                } else {
-                    s++;
-                    break;
-                }
-            }
-            if (n + 1 < outlen)
-                out[n++] = *s;
-            s++;
+    size_t k = 0;
+    for (; c < e; c++) {
+        if (*c == '"') {
+            if (c + 1 >= e || c[1] != '"')
+                break; /* the closing quote */
+            c++;
         }
-    } else {
-        while (*s != '\0' && *s != ',' && *s != '\n' && *s != '\r') {
-            if (n + 1 < outlen)
-                out[n++] = *s;
-            s++;
-        }
+        if (k < buflen)
+            buf[k++] = *c;
     }
-    while (n > 0 && out[n - 1] == ' ')
-        n--;
-    out[n] = '\0';
-    if (*s == ',')
-        s++;
-    *p = s;
+    *n = k;
+    return c;
 }
 
-static int pool_add(struct oui_table *t, const char *s, uint32_t *off)
+/* One CSV field of the line [*p, e): quoted (with "" for a quote) or bare (up to a
+ * comma); *p moves past the comma after it. Its text, trailing spaces dropped, is
+ * [*s, *s + *n): in place, or, for a quoted field holding "", unquoted into buf (cut to
+ * buflen bytes). */
+static void csv_field(const char **p, const char *e, char *buf, size_t buflen, const char **s,
+                      size_t *n)
 {
-    size_t n = strlen(s) + 1;
-    /* the same organization often holds consecutive blocks: share the last string */
-    if (t->used > 0) {
-        size_t last = t->used - 1;
-        while (last > 0 && t->pool[last - 1] != '\0')
-            last--;
-        if (strcmp(t->pool + last, s) == 0) {
-            *off = (uint32_t)last;
-            return 0;
+    const char *c = *p, *q;
+    if (c < e && *c == '"') {
+        c++;
+        q = memchr(c, '"', (size_t)(e - c));
+        if (q == NULL)
+            q = e;
+        *s = c;
+        *n = (size_t)(q - c);
+        if (q + 1 < e && q[1] == '"') { /* an escaped quote: the slow way */
+            q = csv_unquote(c, e, buf, buflen, n);
+            *s = buf;
         }
+        c = q < e ? q + 1 : e; /* past the closing quote */
+        q = memchr(c, ',', (size_t)(e - c));
+    } else {
+        q = memchr(c, ',', (size_t)(e - c));
+        *s = c;
+        *n = (size_t)((q != NULL ? q : e) - c);
     }
-    if (t->used + n > t->cap) {
+    while (*n > 0 && (*s)[*n - 1] == ' ')
+        (*n)--;
+    *p = q != NULL ? q + 1 : e;
+}
+
+/* The name (n bytes) into the pool; a repeat of the previous one shares it (the same
+ * organization often holds consecutive blocks). */
+static int pool_add(struct oui_table *t, const char *s, size_t n, uint32_t *off)
+{
+    if (t->used > 0 && n == t->last_len && memcmp(t->pool + t->last, s, n) == 0) {
+        *off = (uint32_t)t->last;
+        return 0;
+    }
+    if (t->used + n + 1 > t->cap) {
         size_t nc = t->cap ? t->cap * 2 : (size_t)256 * 1024;
-        while (nc < t->used + n)
+        while (nc < t->used + n + 1)
             nc *= 2;
         char *np = xrealloc(MEM_CONF, t->pool, nc);
         if (np == NULL)
@@ -117,8 +128,11 @@ static int pool_add(struct oui_table *t, const char *s, uint32_t *off)
         t->cap = nc;
     }
     memcpy(t->pool + t->used, s, n);
+    t->pool[t->used + n] = '\0';
     *off = (uint32_t)t->used;
-    t->used += n;
+    t->last = t->used;
+    t->last_len = n;
+    t->used += n + 1;
     return 0;
 }
 
@@ -189,18 +203,15 @@ static void flag_sort(struct oui_ent *e, size_t n, int sh)
         flag_sort(e + start[b], start[b + 1] - start[b], sh - 8);
 }
 
-/* One CSV row: 0 when it is not a block (header, bad hex), 1 when added, -1 on memory. */
-static int load_row(struct oui_table *t, const char *line)
+/* One CSV row [line, e): 0 when it is not a block (header, bad hex, no name), 1 when
+ * added, -1 on memory. Fields past the name (the address) are not read. */
+static int load_row(struct oui_table *t, const char *line, const char *e)
 {
-    char reg[16], hex[16], name[200];
-    const char *p = line;
-    csv_field(&p, reg, sizeof(reg));
-    csv_field(&p, hex, sizeof(hex));
-    csv_field(&p, name, sizeof(name));
-    size_t hl = strlen(hex);
-    int k = hl == 9 ? 0 : hl == 7 ? 1 : hl == 6 ? 2 : -1;
-    if (k < 0 || name[0] == '\0')
-        return 0;
+    char buf[OUI_NAME_MAX];
+    const char *p = line, *reg, *hex, *name;
+    size_t rl, hl, nl;
+    csv_field(&p, e, buf, sizeof(buf), &reg, &rl);
+    csv_field(&p, e, buf, sizeof(buf), &hex, &hl);
     uint64_t v = 0;
     for (size_t i = 0; i < hl; i++) {
         int h = ascii_hexval((unsigned char)hex[i]);
@@ -208,36 +219,72 @@ static int load_row(struct oui_table *t, const char *line)
             return 0;
         v = v * 16 + (uint64_t)h;
     }
+    int k = hl == 9 ? 0 : hl == 7 ? 1 : hl == 6 ? 2 : -1;
+    csv_field(&p, e, buf, sizeof(buf), &name, &nl);
+    if (k < 0 || nl == 0)
+        return 0;
+    if (nl > OUI_NAME_MAX - 1)
+        nl = OUI_NAME_MAX - 1;
     uint32_t off;
-    if (pool_add(t, name, &off) != 0 || arr_add(&t->len[k], v, off) != 0)
+    if (pool_add(t, name, nl, &off) != 0 || arr_add(&t->len[k], v, off) != 0)
         return -1;
     return 1;
 }
 
-/* Loads one CSV file; returns the rows read, or -1 on memory. */
+long oui_add_csv(struct oui_table *t, const char *buf, size_t len)
+{
+    const char *p = buf, *end = buf + len;
+    long rows = 0;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *e = nl != NULL ? nl : end;
+        const char *le = e > p && e[-1] == '\r' ? e - 1 : e;
+        int r = load_row(t, p, le);
+        if (r < 0)
+            return -1;
+        rows += r;
+        p = e < end ? e + 1 : end;
+    }
+    return rows;
+}
+
+/* Loads one CSV file, read whole; returns the rows read (0 for a file that is missing
+ * or does not read), or -1 on memory. */
 static long load_file(struct oui_table *t, const char *path)
 {
-    FILE *f = fopen(path, "r");
+    FILE *f = fopen(path, "rb");
     if (f == NULL)
         return 0;
-    char line[OUI_LINE_MAX];
     long rows = 0;
-    while (fgets(line, sizeof(line), f) != NULL) {
-        int r = load_row(t, line);
-        if (r < 0) {
-            fclose(f);
-            return -1;
-        }
-        rows += r;
+    char *buf = NULL;
+    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (size > 0 && size <= OUI_FILE_MAX && fseek(f, 0, SEEK_SET) == 0) {
+        buf = xalloc(MEM_CONF, (size_t)size);
+        if (buf == NULL)
+            rows = -1;
+        else if (fread(buf, 1, (size_t)size, f) == (size_t)size)
+            rows = oui_add_csv(t, buf, (size_t)size);
     }
+    xfree(buf);
     fclose(f);
     return rows;
+}
+
+struct oui_table *oui_new(void)
+{
+    return xcalloc(MEM_CONF, 1, sizeof(struct oui_table));
+}
+
+void oui_finish(struct oui_table *t)
+{
+    for (int k = 0; k < 3; k++)
+        flag_sort(t->len[k].e, t->len[k].n, (int)oui_bits[k] - 8);
 }
 
 struct oui_table *oui_load(const char *dir, char *err, size_t errlen)
 {
     static const char *const files[] = {"oui.csv", "mam.csv", "oui36.csv", "iab.csv"};
-    struct oui_table *t = xcalloc(MEM_CONF, 1, sizeof(*t));
+    struct oui_table *t = oui_new();
     if (t == NULL) {
         snprintf(err, errlen, "out of memory for the OUI registry");
         return NULL;
@@ -260,8 +307,7 @@ struct oui_table *oui_load(const char *dir, char *err, size_t errlen)
         oui_free(t);
         return NULL;
     }
-    for (int k = 0; k < 3; k++)
-        flag_sort(t->len[k].e, t->len[k].n, (int)oui_bits[k] - 8);
+    oui_finish(t);
     return t;
 }
 

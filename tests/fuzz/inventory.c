@@ -2,8 +2,11 @@
  * Fuzz harness for the device inventory's readers (sensor/inventory): the input is fed
  * as an event line (after a dhcp, mdns, nbns, ssdp, arp, http or tls header chosen by
  * its first byte) to an inventory, and, written to a file, loaded as a saved inventory
- * (with and without the header line). Nothing may crash, no asset event may be
- * malformed, and no MEM_CORE byte may remain once the inventories are freed.
+ * (with and without the header line), and read as rows of the IEEE registry (oui.csv),
+ * whose blocks are then looked up by MACs taken from the input. Nothing may crash, no
+ * asset event may be malformed, a maker found must be a name the registry kept, and
+ * no MEM_CORE or MEM_CONF byte may remain once the inventories and the registry are
+ * freed.
  */
 #include "inventory/inventory.h"
 #include "otasuke/alloc.h"
@@ -133,16 +136,37 @@ static void load_state(const uint8_t *data, size_t size)
     unlink(path);
 }
 
+/* The same bytes as registry rows; then each 6 bytes of the input as a MAC to look up. */
+static void read_registry(const uint8_t *data, size_t size)
+{
+    struct oui_table *t = oui_new();
+    if (t == NULL)
+        return;
+    long rows = oui_add_csv(t, (const char *)data, size);
+    oui_finish(t);
+    if (rows >= 0 && oui_count(t) != (size_t)rows)
+        abort();
+    for (size_t i = 0; i + 6 <= size && i < 600; i += 6) {
+        const char *m = oui_lookup(t, data + i);
+        if (m != NULL && (m[0] == '\0' || strlen(m) >= 200))
+            abort(); /* names are kept non-empty and cut to 199 bytes */
+    }
+    oui_free(t);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > 65536)
         return 0;
-    struct mem_stat m0, m1;
+    struct mem_stat m0, m1, c0, c1;
     mem_get(MEM_CORE, &m0);
+    mem_get(MEM_CONF, &c0);
     feed_event(data, size);
     load_state(data, size);
+    read_registry(data, size);
     mem_get(MEM_CORE, &m1);
-    if (m1.in_use != m0.in_use)
+    mem_get(MEM_CONF, &c1);
+    if (m1.in_use != m0.in_use || c1.in_use != c0.in_use)
         abort();
     return 0;
 }

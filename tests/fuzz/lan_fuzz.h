@@ -47,7 +47,7 @@ static void fz_note(struct app_sink *s, const char *path)
     struct fz_sink *f = (struct fz_sink *)s;
     if (!f->nt.on)
         abort(); /* a parser that notes must say so (app_parser.notes) */
-    app_notes_add(&f->nt, path, strlen(path), f->w.val_at);
+    app_notes_jw(&f->nt, path, &f->w);
 }
 
 static void fz_end(struct app_sink *s)

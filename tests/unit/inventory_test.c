@@ -80,6 +80,46 @@ static void test_oui(void)
     oui_free(t);
 }
 
+/* Registry rows as Debian's files have them and as they might be mangled: quoted names
+ * with commas and "" escapes, CRLF, trailing spaces, rows that are no block. */
+static void test_oui_rows(void)
+{
+    static const char csv[] =
+        "Registry,Assignment,Organization Name,Organization Address\r\n"
+        "MA-L,002272,American Micro-Fuel Device Corp.,2181 Buchanan Loop Ferndale WA US \r\n"
+        "MA-L,001EFC,\"JSC \"\"MASSA-K\"\"\",\"15, A, Pirogovskaya nab. RU 194044 \"\n"
+        "MA-M,70B3D51,\"Name, with a comma  \",addr\n"
+        "MA-S,8C1F6400A,Short\n"
+        "MA-L,001EFD,Short\n"                 /* the same name: shared in the pool */
+        "MA-L,00ZZ11,Bad hex,x\n"
+        "MA-L,0011,Short hex,x\n"
+        "MA-L,001EFE,,no name\n"
+        "MA-L,001EFF,\"unterminated";
+    struct oui_table *t = oui_new();
+    CHECK(t != NULL);
+    if (t == NULL)
+        return;
+    CHECK(oui_add_csv(t, csv, sizeof(csv) - 1) == 6);
+    oui_finish(t);
+    CHECK(oui_count(t) == 6);
+    uint8_t m[6];
+    mac("00:22:72:01:02:03", m);
+    CHECK_STR(oui_lookup(t, m), "American Micro-Fuel Device Corp.");
+    mac("00:1e:fc:01:02:03", m);
+    CHECK_STR(oui_lookup(t, m), "JSC \"MASSA-K\"");
+    mac("70:b3:d5:1a:bc:de", m);
+    CHECK_STR(oui_lookup(t, m), "Name, with a comma");
+    mac("8c:1f:64:00:a1:23", m);
+    CHECK_STR(oui_lookup(t, m), "Short");
+    mac("00:1e:fd:00:00:01", m);
+    CHECK_STR(oui_lookup(t, m), "Short");
+    mac("00:1e:ff:00:00:01", m);
+    CHECK_STR(oui_lookup(t, m), "unterminated");
+    mac("00:1e:fe:00:00:01", m); /* a row without a name is no block */
+    CHECK(oui_lookup(t, m) == NULL);
+    oui_free(t);
+}
+
 static void test_rules(void)
 {
     struct inv_device d;
@@ -283,7 +323,8 @@ static void test_walk_stops(void)
     jw_obj_open(&w, NULL);
     inv_stats(v, &w);
     jw_obj_close(&w);
-    CHECK(jw_ok(&w) && strstr(w.buf, "\"events_read\":3,\"events_noted\":0,\"events_bad\":0") != NULL);
+    CHECK(jw_ok(&w) && strstr(w.buf, "\"events_read\":3,\"events_noted\":0,\"events_repeated\":0,"
+                                          "\"events_bad\":0") != NULL);
     jw_free(&w);
     static const char *const real[][2] = {
         {"nbns", "\"type\":\"request\",\"opcode\":\"registration\",\"name\":\"KEIRI-PC02\",\"suffix\":\"<00>\"}}"},
@@ -298,6 +339,100 @@ static void test_walk_stops(void)
     d = inv_find_mac(v, m);
     CHECK(d != NULL && strcmp(d->name, "KEIRI-PC02") == 0);
     CHECK(d != NULL && strcmp(d->ssdp_server, "Windows/10 UPnP/1.0") == 0);
+    inv_free(v);
+}
+
+/* Paths of noted values are literals, told apart by their address (struct app_note). */
+static const char p_src[] = "src_ip", p_ua[] = "http.http_user_agent", p_type[] = "dhcp.type",
+                  p_mac[] = "dhcp.client_mac", p_kind[] = "dhcp.dhcp_type",
+                  p_host[] = "dhcp.hostname";
+
+/* A noted event: its type, then path/value pairs (kv, NULL-terminated), as the
+ * pipeline hands them over (pipeline.c read_notes). */
+static void noted_kv(struct inv *v, const char *type, uint64_t ts, const char *const *kv)
+{
+    if (!inv_event_begin(v, type, strlen(type), ts))
+        return;
+    inv_event_noted(v);
+    for (; kv[0] != NULL; kv += 2)
+        if (!inv_event_str(v, kv[0], strlen(kv[0]), kv[1], strlen(kv[1])))
+            break;
+    inv_event_end(v, 0, ts);
+}
+#define noted(v, type, ts, ...) noted_kv(v, type, ts, (const char *const[]){__VA_ARGS__})
+
+static uint64_t repeated(struct inv *v)
+{
+    struct jw w;
+    uint64_t n = UINT64_MAX;
+    if (jw_init(&w, 512, 4096) != 0)
+        return n;
+    jw_obj_open(&w, NULL);
+    inv_stats(v, &w);
+    jw_obj_close(&w);
+    const char *p = strstr(w.buf, "\"events_repeated\":");
+    if (p != NULL)
+        n = strtoull(p + 18, NULL, 10);
+    jw_free(&w);
+    return n;
+}
+
+/* An event whose values are those of the inventory event just before it is a repeat:
+ * only its device's last_seen moves. Not when anything was learned in between (a
+ * packet bound its source), nor when a value differs. */
+static void test_repeats(void)
+{
+    struct inv_conf c;
+    struct sink s;
+    char err[256];
+    memset(&s, 0, sizeof(s));
+    conf_init(&c);
+    struct inv_host h = {sink_write, sink_new, &s};
+    struct inv *v = inv_new(&c, &h, err, sizeof(err));
+    CHECK(v != NULL);
+    if (v == NULL)
+        return;
+    uint8_t m[6];
+    mac("8c:16:45:77:51:a6", m);
+    for (int i = 0; i < 3; i++) /* a client's retries */
+        noted(v, "dhcp", T0 + (uint64_t)i * SEC, p_src, "0.0.0.0", p_type, "request", p_mac,
+              "8c:16:45:77:51:a6", p_kind, "discover", p_host, "KEIRI-PC02", NULL);
+    const struct inv_device *d = inv_find_mac(v, m);
+    CHECK(d != NULL && strcmp(d->name, "KEIRI-PC02") == 0);
+    CHECK(d != NULL && d->last_seen == T0 + 2 * SEC);
+    CHECK(repeated(v) == 2);
+    /* another name: read */
+    noted(v, "dhcp", T0 + 3 * SEC, p_src, "0.0.0.0", p_type, "request", p_mac,
+          "8c:16:45:77:51:a6", p_kind, "discover", p_host, "KEIRI-PC03", NULL);
+    CHECK(d != NULL && strcmp(d->name, "KEIRI-PC03") == 0 && d->last_seen == T0 + 3 * SEC);
+    CHECK(repeated(v) == 2);
+    /* a user agent from an address no device has: nothing; then a packet binds the
+     * address (to a device that keeps its own), and the same event again is read, not
+     * taken for a repeat */
+    struct addr a50 = v4("192.168.1.50");
+    inv_packet(v, m, &a50, T0 + 3 * SEC);
+    noted(v, "http", T0 + 4 * SEC, p_src, "192.168.1.77", p_ua, "Mozilla/5.0 (Windows NT 10.0)",
+          NULL);
+    noted(v, "http", T0 + 4 * SEC, p_src, "192.168.1.77", p_ua, "Mozilla/5.0 (Windows NT 10.0)",
+          NULL);
+    CHECK(repeated(v) == 3);
+    struct addr a = v4("192.168.1.77");
+    inv_packet(v, m, &a, T0 + 5 * SEC);
+    noted(v, "http", T0 + 6 * SEC, p_src, "192.168.1.77", p_ua, "Mozilla/5.0 (Windows NT 10.0)",
+          NULL);
+    CHECK(repeated(v) == 3);
+    CHECK(d != NULL && strcmp(d->ua[0], "Mozilla/5.0 (Windows NT 10.0)") == 0);
+    CHECK(d != NULL && memcmp(&d->ip, &a50, sizeof(a50)) == 0);
+    /* the walk stopped after the user agent; a repeat with more after it is one */
+    noted(v, "http", T0 + 7 * SEC, p_src, "192.168.1.77", p_ua, "Mozilla/5.0 (Windows NT 10.0)",
+          p_host, "ignored", NULL);
+    CHECK(repeated(v) == 4);
+    /* a bad event in between: the next is read */
+    CHECK(inv_event_begin(v, "http", 4, T0 + 8 * SEC));
+    inv_event_end(v, -1, T0 + 8 * SEC);
+    noted(v, "http", T0 + 9 * SEC, p_src, "192.168.1.77", p_ua, "Mozilla/5.0 (Windows NT 10.0)",
+          NULL);
+    CHECK(repeated(v) == 4);
     inv_free(v);
 }
 
@@ -811,9 +946,11 @@ static void test_save_wall_gap(void)
 int main(void)
 {
     RUN(test_oui);
+    RUN(test_oui_rows);
     RUN(test_rules);
     RUN(test_attribution);
     RUN(test_walk_stops);
+    RUN(test_repeats);
     RUN(test_persistence);
     RUN(test_bounds);
     RUN(test_save_wall_gap);
