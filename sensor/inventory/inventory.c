@@ -183,7 +183,7 @@ struct inv {
      * what reading it again would do: while rep_valid, epoch is rep_epoch and the next
      * event is of rep_kind, only touch rep_dev (rep_touch) or mark it dirty */
     struct inv_rep rep[2];
-    unsigned rep_cur, rep_kind;
+    unsigned rep_cur, rep_kind, rep_at; /* rep_at: values matched so far */
     bool rep_valid, rep_touch, deferring;
     struct inv_device *rep_dev;
     uint64_t rep_epoch;
@@ -1349,13 +1349,19 @@ void inv_event_noted(struct inv *v)
     cur->stopped = false;
     cur->n = 0;
     cur->used = 0;
-    /* maybe a repeat: its values are only kept, and compared at the end */
+    /* maybe a repeat: its values are only compared with those of the one before */
     v->deferring = v->rep_valid && v->rep_kind == v->ev.kind && v->rep_epoch == v->epoch;
+    v->rep_at = 0;
 }
+
+static bool rep_stop(struct inv *v);
 
 bool inv_event_val(const struct jscan_val *val, void *inv)
 {
     struct inv *v = inv;
+    /* a value read from the line is not kept: no repeat of this event, nor by the next */
+    if (!rep_stop(v))
+        return false;
     return ev_cb(val, &v->ev);
 }
 
@@ -1374,12 +1380,12 @@ static bool take_str(struct inv *v, const char *path, size_t plen, const char *s
     return ev_take(e, c->field, s, n); /* plain: no NUL, no other control byte */
 }
 
-/* Keeps a value of the event in r; false (r no longer ok) when it does not fit. */
-static bool rep_add(struct inv_rep *r, const char *path, size_t plen, const char *s, size_t n)
+/* Keeps a value of the event in r (r no longer ok when it does not fit). */
+static void rep_add(struct inv_rep *r, const char *path, size_t plen, const char *s, size_t n)
 {
     if (!r->ok || r->n == INV_REP_VALS || n > INV_REP_TEXT - r->used || plen > UINT16_MAX) {
         r->ok = false;
-        return false;
+        return;
     }
     r->path[r->n] = path;
     r->plen[r->n] = (uint16_t)plen;
@@ -1388,7 +1394,6 @@ static bool rep_add(struct inv_rep *r, const char *path, size_t plen, const char
     memcpy(r->text + r->used, s, n);
     r->used += n;
     r->n++;
-    return true;
 }
 
 /* The values kept in r, into the event as if read one by one; false once it wants no more. */
@@ -1400,43 +1405,77 @@ static bool rep_take(struct inv *v, const struct inv_rep *r)
     return true;
 }
 
-/* cur repeats prev: the values prev was read up to are the same (a path is a literal:
- * the same address for the same path) */
-static bool rep_same(const struct inv_rep *cur, const struct inv_rep *prev)
+/* cur (empty) becomes the first k values of prev. */
+static void rep_prefix(struct inv_rep *cur, const struct inv_rep *prev, unsigned k)
 {
-    if (!cur->ok || cur->n < prev->n || (!prev->stopped && cur->n != prev->n))
-        return false;
-    for (unsigned i = 0; i < prev->n; i++)
-        if (cur->path[i] != prev->path[i] || cur->len[i] != prev->len[i] ||
-            memcmp(cur->text + cur->off[i], prev->text + prev->off[i], cur->len[i]) != 0)
-            return false;
-    return true;
+    size_t used = k < prev->n ? prev->off[k] : prev->used;
+    memcpy(cur->path, prev->path, k * sizeof(cur->path[0]));
+    memcpy(cur->plen, prev->plen, k * sizeof(cur->plen[0]));
+    memcpy(cur->off, prev->off, k * sizeof(cur->off[0]));
+    memcpy(cur->len, prev->len, k * sizeof(cur->len[0]));
+    memcpy(cur->text, prev->text, used);
+    cur->n = k;
+    cur->used = used;
+}
+
+/* While a repeat is possible (deferring): whether value i of the event is value i of
+ * the one before (a path is a literal: the same address for the same path). */
+static bool rep_match(const struct inv_rep *prev, unsigned i, const char *path, const char *s,
+                      size_t n)
+{
+    return i < prev->n && prev->path[i] == path && prev->len[i] == n &&
+           memcmp(prev->text + prev->off[i], s, n) == 0;
+}
+
+/* No repeat (any more): the values matched so far, those of the event before, are
+ * read now. False when the event wants no more. */
+static bool rep_undefer(struct inv *v)
+{
+    struct inv_rep *cur = &v->rep[v->rep_cur];
+    if (!v->deferring)
+        return true;
+    v->deferring = false;
+    rep_prefix(cur, &v->rep[v->rep_cur ^ 1U], v->rep_at);
+    if (rep_take(v, cur))
+        return true;
+    cur->stopped = true;
+    return false;
+}
+
+/* A value that is not kept is read: rep_undefer, and the event repeats nothing. */
+static bool rep_stop(struct inv *v)
+{
+    bool more = rep_undefer(v);
+    v->rep[v->rep_cur].ok = false;
+    return more;
 }
 
 bool inv_event_str(struct inv *v, const char *path, size_t plen, const char *s, size_t n)
 {
     struct inv_rep *cur = &v->rep[v->rep_cur];
-    bool kept = rep_add(cur, path, plen, s, n);
     if (v->deferring) {
-        if (kept)
-            return true;
-        /* too much to keep: no repeat; what was kept is read now, then the rest */
-        v->deferring = false;
-        if (!rep_take(v, cur))
+        const struct inv_rep *prev = &v->rep[v->rep_cur ^ 1U];
+        if (rep_match(prev, v->rep_at, path, s, n)) {
+            v->rep_at++;
+            /* the one before was not read further: neither is this one */
+            return !(prev->stopped && v->rep_at == prev->n);
+        }
+        if (!rep_undefer(v))
             return false;
     }
+    rep_add(cur, path, plen, s, n);
     if (take_str(v, path, plen, s, n))
         return true;
     cur->stopped = true;
     return false;
 }
 
-/* The event read as a repeat of the one before: true when it was one (then done). */
+/* At the end of an event whose values so far all matched the one before: true when it
+ * was a repeat (then done). */
 static bool ev_repeat(struct inv *v, uint64_t ts)
 {
-    struct inv_rep *cur = &v->rep[v->rep_cur];
-    v->deferring = false;
-    if (rep_same(cur, &v->rep[v->rep_cur ^ 1U])) {
+    if (v->rep_at == v->rep[v->rep_cur ^ 1U].n) {
+        v->deferring = false;
         v->events_repeated++;
         if (v->rep_dev != NULL) {
             if (v->rep_touch)
@@ -1445,9 +1484,7 @@ static bool ev_repeat(struct inv *v, uint64_t ts)
         }
         return true;
     }
-    if (rep_take(v, cur)) /* not one: read now what was kept */
-        return false;
-    cur->stopped = true;
+    rep_undefer(v); /* fewer values than the one before: read now */
     return false;
 }
 

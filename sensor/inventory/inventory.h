@@ -8,12 +8,12 @@
  * which address when, so that an alert at time T names the device that had the
  * address at T.
  *
- * Fed by the pipeline: the source MAC/IP of IP packets (inv_packet: the first of each
- * direction of a flow, then about once a second; a sender heard in the current tick
- * is skipped here too) and each application-layer event once written (dhcp, arp,
- * mdns, nbns, llmnr, ssdp, http, tls: the line, or for dhcp and arp the values their
- * parsers noted, see inv_event_noted). Writes `asset` events and asks for `new_device` alerts through
- * its host. Bounded: at most inventory.max_devices devices (later ones are counted,
+ * Fed by the pipeline: the source MAC/IP of IP packets (inv_sender: the first of each
+ * direction of a flow, then about once a second, with what it said of the sender the
+ * first time) and each application-layer event once written (dhcp, arp, mdns, nbns,
+ * llmnr, ssdp, http, tls: the values their parsers noted, see inv_event_noted, or the
+ * line; an event repeating the one before is taken for a repeat). Writes `asset`
+ * events and asks for `new_device` alerts through its host. Bounded: at most inventory.max_devices devices (later ones are counted,
  * not kept) and inventory.max_history address bindings (a ring).
  *
  * Single-threaded: the pipeline's thread owns an inventory.

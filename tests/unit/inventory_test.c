@@ -4,6 +4,7 @@
  */
 #include "check.h"
 
+#include "detect/jscan.h"
 #include "inventory/inventory.h"
 #include "otasuke/alloc.h"
 #include "otasuke/jw.h"
@@ -427,12 +428,27 @@ static void test_repeats(void)
     noted(v, "http", T0 + 7 * SEC, p_src, "192.168.1.77", p_ua, "Mozilla/5.0 (Windows NT 10.0)",
           p_host, "ignored", NULL);
     CHECK(repeated(v) == 4);
+    /* a value that was not plain (read by jscan_value, not kept): no repeat of it, and
+     * the next is read too */
+    static const char ua2[] = "Mozilla/5.0 (X11; Linux x86_64)";
+    CHECK(inv_event_begin(v, "http", 4, T0 + 7 * SEC));
+    inv_event_noted(v);
+    CHECK(inv_event_str(v, p_src, strlen(p_src), "192.168.1.77", 12));
+    struct jscan_val jv = {p_ua, JSCAN_STR, ua2, strlen(ua2), false, strlen(p_ua)};
+    inv_event_val(&jv, v);
+    inv_event_end(v, 0, T0 + 7 * SEC);
+    CHECK(repeated(v) == 4);
+    CHECK(d != NULL && strcmp(d->ua[1], ua2) == 0);
+    noted(v, "http", T0 + 7 * SEC, p_src, "192.168.1.77", p_ua, ua2, NULL);
+    CHECK(repeated(v) == 4);
+    noted(v, "http", T0 + 7 * SEC, p_src, "192.168.1.77", p_ua, ua2, NULL);
+    CHECK(repeated(v) == 5);
     /* a bad event in between: the next is read */
     CHECK(inv_event_begin(v, "http", 4, T0 + 8 * SEC));
     inv_event_end(v, -1, T0 + 8 * SEC);
     noted(v, "http", T0 + 9 * SEC, p_src, "192.168.1.77", p_ua, "Mozilla/5.0 (Windows NT 10.0)",
           NULL);
-    CHECK(repeated(v) == 4);
+    CHECK(repeated(v) == 5);
     inv_free(v);
 }
 
