@@ -975,10 +975,11 @@ static uint32_t mac_tag(const struct pkt *p)
  * direction of a flow, whenever the direction's source MAC changes (often, in a
  * capture of a trunk or of both sides of a router), and then once per 2^20 us (about
  * a second) of packet time: what it keeps from packets (last seen, an address bound
- * only in the meantime) comes at most that much later, at a fraction of the cost (its tables missed the CPU's caches on most packets: issue 5's figure,
- * bench/README.md). The direction keeps what the inventory said of its sender (a
- * device, or outside the LAN), so that the later calls skip its look-ups. f NULL: no
- * flow (memcap), every packet. */
+ * only in the meantime) comes at most that much later, at a fraction of the cost (its
+ * tables missed the CPU's caches on most packets: issue 5's figure, bench/README.md).
+ * The direction keeps what the inventory said of its sender (a device, or outside the
+ * LAN), so that the later calls skip its look-ups. f NULL: no flow (memcap), every
+ * packet. */
 static void inv_heard(struct worker *wk, struct flow *f, const struct pkt *p, int dir)
 {
     struct pipeline *pl = wk->pl;

@@ -22,14 +22,13 @@
 #ifndef OTASUKE_SENSOR_APPLAYER_H
 #define OTASUKE_SENSOR_APPLAYER_H
 
+#include "otasuke/jw.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "otasuke/jw.h"
-
-struct jw;
 struct sensor_conf;
 
 /* Directions, as in flow.h: bytes from the client (the flow's initiator), from the

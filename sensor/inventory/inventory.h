@@ -13,8 +13,9 @@
  * first time) and each application-layer event once written (dhcp, arp, mdns, nbns,
  * llmnr, ssdp, http, tls: the values their parsers noted, see inv_event_noted, or the
  * line; an event repeating the one before is taken for a repeat). Writes `asset`
- * events and asks for `new_device` alerts through its host. Bounded: at most inventory.max_devices devices (later ones are counted,
- * not kept) and inventory.max_history address bindings (a ring).
+ * events and asks for `new_device` alerts through its host. Bounded: at most
+ * inventory.max_devices devices (later ones are counted, not kept) and
+ * inventory.max_history address bindings (a ring).
  *
  * Single-threaded: the pipeline's thread owns an inventory.
  */
