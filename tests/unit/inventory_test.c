@@ -221,20 +221,26 @@ static void conf_init(struct inv_conf *c)
 #define ACK "{\"timestamp\":\"x\",\"event_type\":\"dhcp\",\"src_ip\":\"192.168.1.1\",\"dhcp\":{\"type\":\"reply\",\"dhcp_type\":\"ack\",\"client_mac\":\"%s\",\"assigned_ip\":\"%s\"%s}}"
 #define REQ "{\"timestamp\":\"x\",\"event_type\":\"dhcp\",\"src_ip\":\"0.0.0.0\",\"dhcp\":{\"type\":\"request\",\"dhcp_type\":\"request\",\"client_mac\":\"%s\",\"hostname\":\"%s\",\"params_fingerprint\":\"%s\"}}"
 
+
+/* An inventory with the tests' configuration (conf_init) writing into s; NULL if it
+ * cannot be made. */
+static struct inv *inv_fresh(struct sink *s)
+{
+    struct inv_conf c;
+    char err[256];
+    memset(s, 0, sizeof(*s));
+    conf_init(&c);
+    struct inv_host h = {sink_write, sink_new, s};
+    return inv_new(&c, &h, err, sizeof(err));
+}
+
 /* The demo's story: KEIRI-PC02 at .104 on Tuesday, the iPhone takes .104 on Thursday,
  * KEIRI-PC02 moves to .112. */
 static void test_attribution(void)
 {
-    struct inv_conf c;
     struct sink s;
-    char err[256];
-    memset(&s, 0, sizeof(s));
-    conf_init(&c);
-    struct inv_host h = {sink_write, sink_new, &s};
-    struct inv *v = inv_new(&c, &h, err, sizeof(err));
+    struct inv *v = inv_fresh(&s);
     CHECK(v != NULL);
-    if (v == NULL)
-        return;
     uint8_t pc[6], ph[6], rt[6];
     mac("8c:16:45:77:51:a6", pc);
     mac("5a:e3:1c:9b:40:d7", ph);
@@ -291,16 +297,9 @@ static void test_attribution(void)
  * count. */
 static void test_walk_stops(void)
 {
-    struct inv_conf c;
     struct sink s;
-    char err[256];
-    memset(&s, 0, sizeof(s));
-    conf_init(&c);
-    struct inv_host h = {sink_write, sink_new, &s};
-    struct inv *v = inv_new(&c, &h, err, sizeof(err));
+    struct inv *v = inv_fresh(&s);
     CHECK(v != NULL);
-    if (v == NULL)
-        return;
     uint8_t m[6];
     mac("8c:16:45:77:51:a6", m);
     struct addr a = v4("192.168.1.50");
@@ -383,16 +382,9 @@ static uint64_t repeated(struct inv *v)
  * packet bound its source), nor when a value differs. */
 static void test_repeats(void)
 {
-    struct inv_conf c;
     struct sink s;
-    char err[256];
-    memset(&s, 0, sizeof(s));
-    conf_init(&c);
-    struct inv_host h = {sink_write, sink_new, &s};
-    struct inv *v = inv_new(&c, &h, err, sizeof(err));
+    struct inv *v = inv_fresh(&s);
     CHECK(v != NULL);
-    if (v == NULL)
-        return;
     uint8_t m[6];
     mac("8c:16:45:77:51:a6", m);
     for (int i = 0; i < 3; i++) /* a client's retries */
