@@ -112,7 +112,8 @@ struct ev {
  * whose values are those of the inventory event just before it, with nothing learned
  * in between (inv.epoch), changes nothing but what its device's last_seen and dirty
  * flag say (a DHCP client's retries, the same ARP announcement, the same user agent
- * from one connection after another: 62% of the events of the 1 GB benchmark capture). */
+ * from one connection after another: two thirds of the events of the 1 GB benchmark
+ * capture). */
 #define INV_REP_VALS 16
 #define INV_REP_TEXT 1024
 struct inv_rep {
@@ -759,7 +760,7 @@ static void pc_put(struct inv_pc *c, const uint8_t *mac, const struct addr *ip, 
     c->stamp = stamp;
 }
 
-/* A sender outside the LAN while gen stays the same (struct inv_memo); else a device's
+/* inv_sender's memo: a sender outside the LAN while gen stays the same; else a device's
  * index + 1, or 0. */
 #define INV_MEMO_OUT 0x80000000U
 
