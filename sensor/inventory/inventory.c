@@ -136,7 +136,8 @@ struct inv_note_field {
 
 struct inv {
     /* what every packet from a known sender reads and writes (inv_sender, touch,
-     * mark_dirty, clock_at), in one cache line */
+     * mark_dirty, clock_at), side by side (64 bytes; one cache line when the block is
+     * aligned, which xcalloc does not promise) */
     struct inv_device *dev;
     size_t n;
     uint32_t gen; /* bumped when a prefix is learned or an outside address is bound */
