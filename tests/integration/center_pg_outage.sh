@@ -35,8 +35,11 @@ tok=$(curl -s -X POST -d "{\"code\":\"$code\"}" "http://127.0.0.1:$CENTER_PORT/a
     "$PY" -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 check "enrolled" test -n "$tok"
 
-# send I: one delivery attempt of batch I; prints the HTTP status.
-send() { ingest "r.$1" "$tok" "b$1" "$1" "$(ls batch.* | sed -n "$(($1 + 1))p")" -D "h.$1"; }
+# send I: one delivery attempt of batch I; prints the HTTP status (000: no answer, what
+# curl said in c.I).
+send() {
+    ingest "r.$1" "$tok" "b$1" "$1" "$(ls batch.* | sed -n "$(($1 + 1))p")" -D "h.$1" -S 2>"c.$1"
+}
 acked=0
 half=$((NB / 2))
 for i in $(seq 0 $((half - 1))); do [ "$(send "$i")" = 200 ] && acked=$((acked + 1)); done
@@ -51,11 +54,21 @@ check "503 carries Retry-After" grep -qi '^Retry-After:' "h.$half"
 end=$((SECONDS + OUTAGE))
 down=0
 other=0
+noans=0
 seen=""
 pending=$(seq "$half" $((NB - 1)))
 while [ $SECONDS -lt $end ]; do
     for i in $pending; do
         s=$(send "$i")
+        if [ "$s" = 000 ]; then
+            # No HTTP answer at all: the connection failed (twice on loaded CI hosts, one
+            # attempt of ~110 each time; not reproduced here in 40 runs). Not an answer of
+            # the center's: a sender retries it, and so does this loop, at once; what curl
+            # said goes into the check's message.
+            noans=$((noans + 1))
+            [ "$noans" -gt 3 ] || seen="$seen [no answer: $(tr -d '\n' <"c.$i" | head -c 160)]"
+            s=$(send "$i")
+        fi
         if [ "$s" = 503 ]; then
             down=$((down + 1))
         else   # kept for the check's message: the status and what the body said
@@ -65,8 +78,8 @@ while [ $SECONDS -lt $end ]; do
     done
     sleep 1
 done
-check "every attempt during the outage got 503 ($down, other answers: $other${seen:+:$seen})" \
-    test "$down" -gt 0 -a "$other" -eq 0
+check "every answer during the outage was 503 ($down, other answers: $other, retried after no \
+answer: $noans${seen:+:$seen})" test "$down" -gt 0 -a "$other" -eq 0
 check "the center is still running" kill -0 "$CENTER_PID"
 pg_resume
 left=""
