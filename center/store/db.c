@@ -14,6 +14,7 @@
 
 #include "otasuke/alloc.h"
 #include "otasuke/err.h"
+#include "otasuke/timefmt.h"
 
 #include <libpq-fe.h>
 #include <sqlite3.h>
@@ -25,6 +26,10 @@
 #define DB_MAX_PARAMS 32
 #define OID_INT8 20
 #define OID_BYTEA 17
+/* After a failed reconnect, the connection's next uses answer DB_BUSY at once for this
+ * long instead of trying again (a server that drops packets would otherwise hold every
+ * request for connect_timeout). */
+#define PG_RETRY_US 2000000ULL
 
 struct db {
     enum db_kind kind;
@@ -32,6 +37,7 @@ struct db {
     PGconn *pg;
     unsigned gen;     /* bumped when the PostgreSQL connection is re-established */
     unsigned next_id; /* names of prepared statements */
+    uint64_t retry_at; /* ts_mono_us() before which a broken connection is not retried */
     int busy_timeout_ms;
     int64_t changes;
     char err[DB_ERR_LEN];
@@ -126,14 +132,18 @@ static int pg_session(struct db *db)
     return rc;
 }
 
-/* A broken connection is re-established once per call; DB_BUSY while it stays down. */
+/* A broken connection is re-established on a call, at most once per PG_RETRY_US;
+ * DB_BUSY while it stays down (db->err: why the last attempt failed). */
 static int pg_alive(struct db *db)
 {
     if (PQstatus(db->pg) == CONNECTION_OK)
         return DB_OK;
+    if (ts_mono_us() < db->retry_at)
+        return DB_BUSY;
     PQreset(db->pg);
     if (PQstatus(db->pg) != CONNECTION_OK) {
         pg_set_err(db, PQerrorMessage(db->pg));
+        db->retry_at = ts_mono_us() + PG_RETRY_US;
         return DB_BUSY;
     }
     db->gen++;
@@ -164,7 +174,16 @@ struct db *db_open(const char *target, int busy_timeout_ms, char *err, size_t er
         return db;
     }
     db->kind = DB_PG;
-    db->pg = PQconnectdb(target);
+    /* Bounds for a server that stops answering (the host gone, packets dropped): a
+     * connection attempt gives up after 5 s (libpq's default waits for the system's
+     * TCP timeout, about two minutes), an established connection is found dead after
+     * ~60 s of silence (keepalives). Defaults: the target's own settings, which come
+     * after them (expanded from dbname), win. */
+    static const char *const keys[] = {"connect_timeout", "keepalives_idle",
+                                       "keepalives_interval", "keepalives_count", "dbname",
+                                       NULL};
+    const char *const vals[] = {"5", "30", "10", "3", target, NULL};
+    db->pg = PQconnectdbParams(keys, vals, 1);
     if (db->pg == NULL || PQstatus(db->pg) != CONNECTION_OK) {
         snprintf(err, errlen, "%s", db->pg ? PQerrorMessage(db->pg) : "out of memory");
         size_t n = strlen(err);
