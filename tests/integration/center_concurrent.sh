@@ -46,8 +46,7 @@ run() {
     code=$("$OTASUKE" sensor add --db "$db" --company 1 | sed -n 's/^enrollment_code=//p')
     center_start "$db" "$LOG" --threads "$threads" --max-connections $((SENDERS + 8)) ||
         { cat "$LOG"; bad "$name: center starts"; return 1; }
-    tok=$(curl -s -X POST -d "{\"code\":\"$code\"}" "http://127.0.0.1:$CENTER_PORT/api/v1/enroll" |
-        "$PY" -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+    tok=$(enroll "$code")
     out=$("$LOAD" --port "$CENTER_PORT" --token "$tok" --events ev.ndjson --senders "$SENDERS" \
         --batches "$BATCHES" --per "$PER") || { bad "$name: center_load ($out)"; center_stop; return 1; }
     echo "$name: $out"

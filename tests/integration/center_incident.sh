@@ -73,8 +73,8 @@ CENTER_OPTS=(--set "notify.smtp_url=smtp://127.0.0.1:$SMTP_PORT" --set notify.sm
     --set notify.poll=100ms --set notify.retry_base=100ms --set notify.retry_max=200ms
     --set notify.max_attempts=3 --set notify.timeout=5s --set incident.window=30m --log-level info)
 center_start "$DB" "$LOG" "${CENTER_OPTS[@]}" || { echo "center did not start"; cat "$LOG"; exit 1; }
-tokA=$(curl -s -X POST -d "{\"code\":\"$codeA\"}" "http://127.0.0.1:$CENTER_PORT/api/v1/enroll" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-tokB=$(curl -s -X POST -d "{\"code\":\"$codeB\"}" "http://127.0.0.1:$CENTER_PORT/api/v1/enroll" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+tokA=$(enroll "$codeA")
+tokB=$(enroll "$codeB")
 # People: an admin of each tenant (device tokens are for ingest only).
 user_add adm.a tenant_admin 1
 user_add adm.b tenant_admin 2

@@ -18,7 +18,6 @@ pg_start || { bad "PostgreSQL starts"; finish; exit 1; }
 HOLE_PID=""
 trap '[ -z "$HOLE_PID" ] || kill "$HOLE_PID" 2>/dev/null; center_stop; pg_stop; rm -rf "$T_TMP"' EXIT
 DB=$OTASUKE_TEST_DB
-psql_n() { pg_as "$PG_BIN/psql" -X -At -h "$PG_DIR" -p "$PG_PORT" -U postgres -d otasuke -c "$1"; }
 
 # four batches of events of our own (the center checks only that each line is JSON
 # with a known event_type)
@@ -34,8 +33,7 @@ code=$("$OTASUKE" sensor add --db "$DB" --company 1 | sed -n 's/^enrollment_code
 check "company and sensor added on PostgreSQL" test -n "$code"
 center_start "$DB" "$T_TMP/center.log" --threads 2 ||
     { bad "center starts on PostgreSQL"; finish; exit 1; }
-tok=$(curl -s -X POST -d "{\"code\":\"$code\"}" "http://127.0.0.1:$CENTER_PORT/api/v1/enroll" |
-    "$PY" -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+tok=$(enroll "$code")
 check "enrolled" test -n "$tok"
 # send I: one delivery attempt of batch I, given up by curl after 40 s (the connect
 # attempt the center would make without its bounds takes about two minutes); prints the
@@ -99,7 +97,7 @@ for _ in $(seq 1 30); do
     sleep 1
 done
 check "after recovery every batch is acknowledged (left:${left:- none})" test -z "$left"
-check "events stored exactly once ($(psql_n 'select count(*) from events') of 200)" \
-    test "$(psql_n 'select count(*) from events')" = 200
+check "events stored exactly once ($(pg_q 'select count(*) from events') of 200)" \
+    test "$(pg_q 'select count(*) from events')" = 200
 check "center stops cleanly" center_stop
 finish

@@ -19,7 +19,6 @@ pg_start || { bad "PostgreSQL starts"; finish; exit 1; }
 trap 'center_stop; pg_stop; rm -rf "$T_TMP"' EXIT
 DB=$OTASUKE_TEST_DB
 LOG=$T_TMP/center.log
-psql_n() { pg_as "$PG_BIN/psql" -X -At -h "$PG_DIR" -p "$PG_PORT" -U postgres -d otasuke -c "$1"; }
 
 "$OTASUKE_BIN/otasuke-sensor" -r "$PCAP" -o events.ndjson 2>/dev/null
 split -l 150 -d -a 3 events.ndjson batch.
@@ -31,8 +30,7 @@ check "the demo capture gives several batches ($NB, $LINES events)" test "$NB" -
 code=$("$OTASUKE" sensor add --db "$DB" --company 1 | sed -n 's/^enrollment_code=//p')
 check "company and sensor added on PostgreSQL" test -n "$code"
 center_start "$DB" "$LOG" --threads 2 || { bad "center starts on PostgreSQL"; finish; exit 1; }
-tok=$(curl -s -X POST -d "{\"code\":\"$code\"}" "http://127.0.0.1:$CENTER_PORT/api/v1/enroll" |
-    "$PY" -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+tok=$(enroll "$code")
 check "enrolled" test -n "$tok"
 
 # send I: one delivery attempt of batch I; prints the HTTP status (000: no answer, what
@@ -97,10 +95,10 @@ check "after recovery every spooled batch is acknowledged (left:${left:- none})"
 st=$(send 0)
 check "a batch replayed after recovery is answered as stored before (200)" test "$st" = 200
 check "... and says it was a duplicate" grep -q '"duplicate" *: *true' r.0
-check "events stored exactly once ($(psql_n 'select count(*) from events') of $LINES)" \
-    test "$(psql_n 'select count(*) from events')" = "$LINES"
-check "batches stored once each" test "$(psql_n 'select count(*) from batches')" = "$NB"
+check "events stored exactly once ($(pg_q 'select count(*) from events') of $LINES)" \
+    test "$(pg_q 'select count(*) from events')" = "$LINES"
+check "batches stored once each" test "$(pg_q 'select count(*) from batches')" = "$NB"
 check "per-day counters sum to the events" test \
-    "$(psql_n "select sum(count) from counters where event_type <> 'alert_suppressed'")" = "$LINES"
+    "$(pg_q "select sum(count) from counters where event_type <> 'alert_suppressed'")" = "$LINES"
 check "center stops cleanly" center_stop
 finish

@@ -32,8 +32,7 @@ is() { if [ "$3" = "$2" ]; then ok "$1"; else bad "$1 (expected [$2], got [$3])"
 "$OTASUKE" company add --db "$DB" --name A --sector test >/dev/null
 code=$("$OTASUKE" sensor add --db "$DB" --company 1 | sed -n 's/^enrollment_code=//p')
 center_start "$DB" "$LOG" || { cat "$LOG"; bad "center starts"; finish; exit 1; }
-tok=$(curl -s -X POST -d "{\"code\":\"$code\"}" "http://127.0.0.1:$CENTER_PORT/api/v1/enroll" |
-    "$PY" -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+tok=$(enroll "$code")
 dbq "$REFUSE" >/dev/null || bad "constraint added"
 {
     for i in 1 2 3; do

@@ -52,6 +52,12 @@ ingest() {
         -H "X-Otasuke-Seq: $seq" -H "Content-Type: application/x-ndjson" --data-binary @"$file" "$@"
 }
 
+# enroll CODE: redeems a sensor's enrollment code; prints its device token.
+enroll() {
+    curl -s -X POST -d "{\"code\":\"$1\"}" "http://127.0.0.1:$CENTER_PORT/api/v1/enroll" |
+        "$PY" -c 'import json,sys; print(json.load(sys.stdin)["token"])'
+}
+
 # jget FILE EXPR: evaluates a python expression over the JSON document J in FILE.
 jget() { "$PY" -c 'import json,sys
 J=json.load(open(sys.argv[1],encoding="utf-8"))

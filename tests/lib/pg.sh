@@ -60,6 +60,9 @@ pg_resume() {
         >/dev/null 2>&1 || { cat "$PG_DIR/server.log"; return 1; }
 }
 
+# pg_q SQL: runs SQL in the tests' database "otasuke"; prints the rows unaligned.
+pg_q() { pg_as "$PG_BIN/psql" -X -At -h "$PG_DIR" -p "$PG_PORT" -U postgres -d otasuke -c "$1"; }
+
 pg_stop() {
     [ -n "${PG_DIR:-}" ] || return 0
     pg_pause
