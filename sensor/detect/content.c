@@ -63,7 +63,7 @@ struct ev {
 static bool looks_ip(const char *s)
 {
     struct addr a;
-    return det_addr_parse(s, &a);
+    return eve_addr_parse(s, &a);
 }
 
 static void add_name(struct ev *e, const char *s, size_t n, const char *field)
@@ -147,10 +147,10 @@ static void on_str(struct ev *e, enum field_act act, const char *field,
     switch (act) {
     case F_TYPE: copy(e->type, sizeof(e->type), v); break;
     case F_SRC:
-        e->have_src = det_addr_parse(v->s, &e->src);
+        e->have_src = eve_addr_parse(v->s, &e->src);
         e->ipver = strchr(v->s, ':') ? 6 : 4;
         break;
-    case F_DST: e->have_dst = det_addr_parse(v->s, &e->dst); break;
+    case F_DST: e->have_dst = eve_addr_parse(v->s, &e->dst); break;
     case F_PROTO:
         e->proto = strcmp(v->s, "TCP") == 0   ? IPPROTO_TCP
                    : strcmp(v->s, "UDP") == 0 ? IPPROTO_UDP
@@ -178,8 +178,8 @@ static void on_str(struct ev *e, enum field_act act, const char *field,
         e->arp_request = strcmp(v->s, "request") == 0;
         e->arp_reply = strcmp(v->s, "reply") == 0;
         break;
-    case F_ARP_SIP: e->have_arp_sip = det_addr_parse(v->s, &e->arp_sip); break;
-    case F_ARP_DIP: e->have_arp_dip = det_addr_parse(v->s, &e->arp_dip); break;
+    case F_ARP_SIP: e->have_arp_sip = eve_addr_parse(v->s, &e->arp_sip); break;
+    case F_ARP_DIP: e->have_arp_dip = eve_addr_parse(v->s, &e->arp_dip); break;
     case F_ARP_SMAC: copy(e->arp_smac, sizeof(e->arp_smac), v); break;
     }
 }
@@ -301,7 +301,7 @@ static void intel_names(struct detect *d, const struct ev *e, uint64_t ts)
         if (e->names[i].kind == NK_IP) {
             /* answers only: addresses in headers are matched on the flow */
             struct addr ip;
-            if (strcmp(e->names[i].field, "dns.rdata") != 0 || !det_addr_parse(n, &ip))
+            if (strcmp(e->names[i].field, "dns.rdata") != 0 || !eve_addr_parse(n, &ip))
                 continue;
             bool hitp = det_addr_is_v4(&ip)
                             ? intel_lookup_ip4(s, (uint32_t)ip.b[12] << 24 | (uint32_t)ip.b[13] << 16 |

@@ -22,7 +22,6 @@
 #include "otasuke/timefmt.h"
 #include "app/files.h"
 
-#include <arpa/inet.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -79,15 +78,6 @@ bool det_addr_is_v4(const struct addr *a)
     return memcmp(a->b, v4_mapped, 12) == 0;
 }
 
-bool det_addr_parse(const char *s, struct addr *out)
-{
-    memset(out, 0, sizeof(*out));
-    if (strchr(s, ':') != NULL)
-        return inet_pton(AF_INET6, s, out->b) == 1;
-    memcpy(out->b, v4_mapped, 12);
-    return inet_pton(AF_INET, s, out->b + 12) == 1;
-}
-
 bool det_prefix_match(const struct addr *a, const struct home_prefix *p)
 {
     unsigned full = p->bits / 8, rest = p->bits % 8;
@@ -124,7 +114,7 @@ int det_parse_prefix(const char *s, size_t n, struct home_prefix *p)
         if (*end != '\0' || end == slash + 1)
             return ERR_INVAL;
     }
-    if (!det_addr_parse(buf, &p->a))
+    if (!eve_addr_parse(buf, &p->a))
         return ERR_INVAL;
     bool v4 = strchr(buf, ':') == NULL;
     long max = v4 ? 32 : 128;

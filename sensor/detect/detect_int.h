@@ -103,8 +103,7 @@ bool det_is_home(const struct detect *d, const struct addr *a);
 /* The MAC last seen for an internal address; false when unknown. */
 bool det_mac_get(const struct detect *d, const struct addr *a, uint8_t mac[6]);
 void det_mac_put(struct detect *d, const struct addr *a, const uint8_t mac[6]);
-/* Parses "a.b.c.d" / IPv6 text into the 16-byte form. */
-bool det_addr_parse(const char *s, struct addr *out);
+/* Addresses are read with eve_addr_parse (output/eve.h). */
 bool det_addr_is_v4(const struct addr *a);
 
 /* behav.c */

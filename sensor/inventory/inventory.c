@@ -15,7 +15,6 @@
 #include "otasuke/log.h"
 #include "otasuke/timefmt.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -53,17 +52,15 @@ struct home_pfx {
 /* The packet path's cache (inv_packet): a (MAC, address) pair already handled, and
  * with which outcome. Direct-mapped and unkeyed: a collision is only a miss. A device
  * entry stays true for good (devices are never removed, an address once bound stays
- * bound, a device's IPv4 address is only replaced by another) and says in which tick
- * of packet time (2^20 us, about a second) its sender was last heard: another packet
- * in that tick changes nothing worth its cost (last_seen moves by less than a tick).
- * A "not internal" entry holds while nothing new was learned about the LAN (gen). */
+ * bound, a device's IPv4 address is only replaced by another). A "not internal" entry
+ * holds while nothing new was learned about the LAN (gen). */
 #define INV_PCACHE 2048
 struct inv_pc {
     struct addr ip;
     uint8_t mac[6];
     bool has_mac, outside;
     uint32_t dev;   /* index + 1; 0: empty (1 for outside entries) */
-    uint32_t stamp; /* device entries: the tick (+1) last heard in; outside: v->gen */
+    uint32_t stamp; /* outside entries: v->gen */
 };
 
 /* Devices by MAC, for the events and packets that name a MAC (dev_get): index + 1 (0:
@@ -85,6 +82,9 @@ struct ev {
     struct inv *v;
     unsigned kind;      /* enum ev_kind */
     unsigned got, need; /* ev_fields bits seen / enough to stop the walk */
+    /* the strings written since inv_event_begin last emptied them (ev_fields bits,
+     * EVB_SRC, EVB_SVC, EVB_QRY): all others are empty */
+    unsigned set;
     bool no_device;     /* walk stopped: the source is no known device */
     bool touched;       /* its device's last_seen moved (dhcp requests, arp) */
     struct inv_device *from; /* the device at src_ip (mdns .. tls) */
@@ -147,6 +147,10 @@ struct inv {
     uint64_t quiet_due;
     uint32_t *dirty; /* devices changed since the state file had them (each once) */
     size_t ndirty;
+    /* by device: the tick of packet time (2^20 us, + 1) in which the packet path last
+     * moved its last_seen (heard); 4 bytes a device, side by side, where the device's
+     * own record lies kilobytes from the next */
+    uint32_t *heard;
 
     struct inv_conf conf;
     struct inv_host host;
@@ -204,19 +208,6 @@ struct inv {
 };
 
 /* ---- addresses ---------------------------------------------------------------- */
-
-static bool addr_parse(const char *s, struct addr *out)
-{
-    memset(out, 0, sizeof(*out));
-    uint8_t v4[4];
-    if (inet_pton(AF_INET, s, v4) == 1) {
-        out->b[10] = 0xff;
-        out->b[11] = 0xff;
-        memcpy(out->b + 12, v4, 4);
-        return true;
-    }
-    return inet_pton(AF_INET6, s, out->b) == 1;
-}
 
 static bool addr_is_v4(const struct addr *a)
 {
@@ -281,7 +272,7 @@ static int home_parse(struct inv *v, const char *list, char *err, size_t errlen)
             bits = strtol(slash + 1, NULL, 10);
         }
         struct home_pfx *h = &v->home[v->nhome];
-        if (!addr_parse(t, &h->a)) {
+        if (!eve_addr_parse(t, &h->a)) {
             snprintf(err, errlen, "home_net: bad address %s", t);
             return ERR_INVAL;
         }
@@ -716,6 +707,19 @@ static void touch(struct inv *v, struct inv_device *d, uint64_t ts)
     mark_dirty(v, d);
 }
 
+/* A packet from device id at ts: touch, once per tick of packet time (2^20 us, about a
+ * second) and device. Another packet in that tick changes nothing worth its cost
+ * (last_seen moves by less than a tick), and the device's record, a cache miss on most
+ * packets, is not read. */
+static void heard(struct inv *v, uint32_t id, uint64_t ts)
+{
+    uint32_t tick = (uint32_t)(ts >> 20) + 1;
+    if (v->heard[id] != tick) {
+        v->heard[id] = tick;
+        touch(v, &v->dev[id], ts);
+    }
+}
+
 static void clock_at(struct inv *v, uint64_t ts)
 {
     if (v->first_ts == 0)
@@ -778,7 +782,7 @@ void inv_sender(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64
     if (m == memo_out(v))
         return;
     if (m != 0 && (m & INV_MEMO_OUT) == 0) {
-        touch(v, &v->dev[m - 1], ts);
+        heard(v, m - 1, ts);
         return;
     }
     *memo = 0;
@@ -786,15 +790,11 @@ void inv_sender(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64
         *memo = memo_out(v);
         return; /* from outside the LAN (is_internal would say so) */
     }
-    uint32_t tick = (uint32_t)(ts >> 20) + 1;
     struct inv_pc *c = pc_slot(v, mac, ip);
     if (c->dev != 0 && pc_is(c, mac, ip)) {
         if (!c->outside) {
             *memo = c->dev;
-            if (c->stamp != tick) { /* else heard in this tick already */
-                c->stamp = tick;
-                touch(v, &v->dev[c->dev - 1], ts);
-            }
+            heard(v, c->dev - 1, ts);
             return;
         }
         if (c->stamp == v->gen) {
@@ -816,12 +816,13 @@ void inv_sender(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64
     struct inv_device *d = dev_get(v, mac, ip, ts, &created);
     if (d == NULL)
         return;
+    v->heard[dev_id(v, d)] = (uint32_t)(ts >> 20) + 1;
     touch(v, d, ts);
     bind_ip(v, d, ip, ts, created, false);
     if (created)
         on_created(v, d, ts);
     *memo = dev_id(v, d) + 1;
-    pc_put(c, mac, ip, *memo, false, tick);
+    pc_put(c, mac, ip, *memo, false, 0);
 }
 
 void inv_packet(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64_t ts)
@@ -879,6 +880,9 @@ static const struct ev_field ev_fields[] = {
 };
 #undef EVF
 #define EVB_SRC (1U << 31) /* src_ip seen */
+#define EVB_SVC (1U << 30) /* services written */
+#define EVB_QRY (1U << 29) /* queries written */
+_Static_assert(sizeof(ev_fields) / sizeof(ev_fields[0]) <= 29, "ev_fields bits meet EVB_*");
 
 static unsigned ev_bit(const struct ev_field *f)
 {
@@ -912,13 +916,12 @@ static unsigned ev_need(unsigned kind)
     return need | EVB_SRC;
 }
 
-/* The device an event from src_ip is about; NULL when the address is no device's. */
+/* The device an event from src_ip is about; NULL when the address is no device's
+ * (is_internal's answer too, as an address bound to a device is internal). */
 static struct inv_device *ev_source(struct inv *v, const char *src)
 {
     struct addr ip;
-    if (!addr_parse(src, &ip) || !is_internal(v, &ip))
-        return NULL;
-    return dev_by_ip(v, &ip);
+    return eve_addr_parse(src, &ip) ? dev_by_ip(v, &ip) : NULL;
 }
 
 /* True when the field just read (at dst) means the rest of the event cannot change the
@@ -997,6 +1000,7 @@ static bool ev_take(struct ev *e, int field, const char *s, size_t n)
     if (field == F_SRC) {
         str_setn(e->src_ip, sizeof(e->src_ip), s, n);
         e->got |= EVB_SRC;
+        e->set |= EVB_SRC;
         if (e->kind >= EK_MDNS) {
             /* the rest is about the device at src_ip: none, nothing to read */
             e->from = ev_source(e->v, e->src_ip);
@@ -1014,6 +1018,7 @@ static bool ev_take(struct ev *e, int field, const char *s, size_t n)
         b[k] = '\0';
         set_add(field == F_SVC ? &e->services[0][0] : &e->queries[0][0], INV_SVC_MAX,
                 INV_SVC_N, b);
+        e->set |= field == F_SVC ? EVB_SVC : EVB_QRY;
         return true;
     }
     if (field < 0)
@@ -1023,6 +1028,7 @@ static bool ev_take(struct ev *e, int field, const char *s, size_t n)
     if (!f->first || dst[0] == '\0')
         str_setn(dst, f->len, s, n);
     e->got |= ev_bit(f);
+    e->set |= ev_bit(f);
     if (ev_moot(e, dst))
         return false;
     return e->need == 0 || (e->got & e->need) != e->need;
@@ -1072,23 +1078,25 @@ static void set_name(struct inv_device *d, const char *name, enum inv_name_src s
 }
 
 /* The inventory's kind of an event type (jscan_event_type), else EK_NONE. Asked of
- * every event: its first letter picks the one candidate (the kinds' names begin with
- * different letters; event_kinds_ok checks it), so ek_names is read only for those. */
+ * every event line: its first letter picks the one candidate (the kinds' names begin
+ * with different letters; event_kinds_ok checks it against ek_names), compared as a
+ * constant, without a table to fetch. */
 static unsigned event_kind(const char *t, size_t n)
 {
-    unsigned k;
+#define EK_IS(name, k)                                                                  \
+    (n == sizeof(name) - 1 && memcmp(t, name, sizeof(name) - 1) == 0 ? (k) : EK_NONE)
     switch (n > 0 ? t[0] : '\0') {
-    case 'a': k = EK_ARP; break;
-    case 'd': k = EK_DHCP; break;
-    case 'h': k = EK_HTTP; break;
-    case 'l': k = EK_LLMNR; break;
-    case 'm': k = EK_MDNS; break;
-    case 'n': k = EK_NBNS; break;
-    case 's': k = EK_SSDP; break;
-    case 't': k = EK_TLS; break;
+    case 'a': return EK_IS("arp", EK_ARP);
+    case 'd': return EK_IS("dhcp", EK_DHCP);
+    case 'h': return EK_IS("http", EK_HTTP);
+    case 'l': return EK_IS("llmnr", EK_LLMNR);
+    case 'm': return EK_IS("mdns", EK_MDNS);
+    case 'n': return EK_IS("nbns", EK_NBNS);
+    case 's': return EK_IS("ssdp", EK_SSDP);
+    case 't': return EK_IS("tls", EK_TLS);
     default: return EK_NONE;
     }
-    return n == ek_names[k].len && memcmp(t, ek_names[k].name, n) == 0 ? k : EK_NONE;
+#undef EK_IS
 }
 
 /* The DHCP server answering marks its device a router candidate. */
@@ -1098,7 +1106,7 @@ static void ev_dhcp_server(struct inv *v, const struct ev *e, uint64_t ts)
         return;
     /* a LAN has one or two servers, answering often: their address is parsed once */
     if (strcmp(e->src_ip, v->srv_s) != 0) {
-        if (!addr_parse(e->src_ip, &v->srv_a)) {
+        if (!eve_addr_parse(e->src_ip, &v->srv_a)) {
             v->srv_s[0] = '\0';
             return;
         }
@@ -1144,7 +1152,7 @@ static void home_learn(struct inv *v, uint32_t net, unsigned bits)
 static void learn_prefix(struct inv *v, const struct addr *ip, const char *mask_s)
 {
     struct addr m;
-    if (is_home(v, ip) || mask_s[0] == '\0' || !addr_parse(mask_s, &m) || !addr_is_v4(&m) ||
+    if (is_home(v, ip) || mask_s[0] == '\0' || !eve_addr_parse(mask_s, &m) || !addr_is_v4(&m) ||
         !addr_is_v4(ip))
         return;
     uint32_t mask = addr_v4(&m);
@@ -1176,7 +1184,7 @@ static struct inv_device *ev_dhcp(struct inv *v, const struct ev *e, uint64_t ts
             *chg |= str_upd(d->vendor_class, sizeof(d->vendor_class), e->vendor);
         if (e->params[0] != '\0')
             *chg |= str_upd(d->dhcp_fp, sizeof(d->dhcp_fp), e->params);
-    } else if (strcmp(e->dhcp_kind, "ack") == 0 && addr_parse(e->assigned_ip, &ip) &&
+    } else if (strcmp(e->dhcp_kind, "ack") == 0 && eve_addr_parse(e->assigned_ip, &ip) &&
                !addr_unusable(&ip)) {
         learn_prefix(v, &ip, e->subnet_mask);
         bind_ip(v, d, &ip, ts, *created, true);
@@ -1190,7 +1198,7 @@ static struct inv_device *ev_arp(struct inv *v, const struct ev *e, uint64_t ts,
 {
     uint8_t mac[6];
     struct addr ip;
-    if (!mac_parse(e->arp_mac, mac) || (mac[0] & 1) != 0 || !addr_parse(e->arp_ip, &ip) ||
+    if (!mac_parse(e->arp_mac, mac) || (mac[0] & 1) != 0 || !eve_addr_parse(e->arp_ip, &ip) ||
         addr_unusable(&ip))
         return NULL;
     struct inv_device *d = dev_get(v, mac, NULL, ts, created);
@@ -1290,19 +1298,20 @@ bool inv_event_begin(struct inv *v, const char *type, size_t tlen, uint64_t ts)
         return false;
     struct ev *e = &v->ev;
     /* no memset of its 2 KB of text: each string is empty once its first byte is, and
-     * only the kind's are read */
+     * only those the event before wrote are not (a repeat writes none) */
+    for (unsigned b = e->set & ~(EVB_SRC | EVB_SVC | EVB_QRY); b != 0; b &= b - 1)
+        ((char *)e + ev_fields[__builtin_ctz(b)].off)[0] = '\0';
+    if ((e->set & EVB_SRC) != 0)
+        e->src_ip[0] = '\0';
+    for (int i = 0; i < INV_SVC_N && (e->set & (EVB_SVC | EVB_QRY)) != 0; i++)
+        e->services[i][0] = e->queries[i][0] = '\0';
+    e->set = 0;
     e->got = 0;
     e->no_device = false;
     e->touched = false;
     e->from = NULL;
     v->rep[v->rep_cur].ok = false; /* until inv_event_noted */
     v->deferring = false;
-    e->src_ip[0] = '\0';
-    for (size_t i = ek_lo[kind]; i < ek_hi[kind]; i++)
-        ((char *)e + ev_fields[i].off)[0] = '\0';
-    if (kind == EK_MDNS)
-        for (int i = 0; i < INV_SVC_N; i++)
-            e->services[i][0] = e->queries[i][0] = '\0';
     e->v = v;
     e->kind = kind;
     e->need = ev_need(kind);
@@ -1581,6 +1590,7 @@ void inv_housekeep(struct inv *v, uint64_t now)
                 continue;
             if (now > d->last_seen + v->conf.quiet_us) {
                 d->quiet = true;
+                v->heard[i] = 0; /* its next packet wakes it, in whatever tick */
                 write_asset(v, d, "quiet", NULL, 0, now);
             } else if (d->last_seen + v->conf.quiet_us < due) {
                 due = d->last_seen + v->conf.quiet_us;
@@ -1851,7 +1861,7 @@ static void load_device(struct inv *v, char **fld)
     uint8_t mac[6];
     struct addr ip;
     bool hm = mac_parse(fld[1], mac);
-    if (!addr_parse(fld[2], &ip)) {
+    if (!eve_addr_parse(fld[2], &ip)) {
         memset(&ip, 0, sizeof(ip));
         if (!hm)
             return;
@@ -1895,7 +1905,7 @@ static void load_device(struct inv *v, char **fld)
 static void load_hist(struct inv *v, char **fld)
 {
     struct addr ip;
-    if (!addr_parse(fld[1], &ip) || addr_unusable(&ip))
+    if (!eve_addr_parse(fld[1], &ip) || addr_unusable(&ip))
         return;
     unsigned long id = strtoul(fld[2], NULL, 10);
     struct inv_bind *b = bind_slot(v, &ip, true);
@@ -1916,7 +1926,7 @@ static void load_prefix(struct inv *v, char *s)
         return;
     *slash = '\0';
     long bits = strtol(slash + 1, NULL, 10);
-    if (!addr_parse(s, &a) || !addr_is_v4(&a) || bits < 8 || bits > 30 || is_home(v, &a))
+    if (!eve_addr_parse(s, &a) || !addr_is_v4(&a) || bits < 8 || bits > 30 || is_home(v, &a))
         return;
     home_learn(v, addr_v4(&a) & (0xffffffffU << (32 - bits)), (unsigned)bits);
 }
@@ -1983,8 +1993,9 @@ static bool alloc_tables(struct inv *v)
     v->bind = xcalloc(MEM_CORE, v->nbind, sizeof(*v->bind));
     v->hist = xcalloc(MEM_CORE, v->nhist, sizeof(*v->hist));
     v->dirty = xalloc(MEM_CORE, (size_t)v->conf.max_devices * sizeof(*v->dirty));
+    v->heard = xcalloc(MEM_CORE, v->conf.max_devices, sizeof(*v->heard));
     return v->dev != NULL && v->idx != NULL && v->bind != NULL && v->hist != NULL &&
-           v->dirty != NULL &&
+           v->dirty != NULL && v->heard != NULL &&
            jw_init(&v->jw, 4096, (size_t)64 * 1024) == 0;
 }
 
@@ -2067,6 +2078,7 @@ void inv_free(struct inv *v)
     xfree(v->bind);
     xfree(v->hist);
     xfree(v->dirty);
+    xfree(v->heard);
     jw_free(&v->jw);
     xfree(v);
 }

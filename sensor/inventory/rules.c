@@ -5,6 +5,7 @@
  * the earlier rule), the OS comes from the strongest matching rule that names one,
  * and the evidence lists the matching rules' descriptions.
  */
+#define _GNU_SOURCE /* strcasestr */
 #include "inventory/inventory.h"
 
 #include "otasuke/ascii.h"
@@ -143,17 +144,13 @@ static bool match(enum rule_op op, const char *pat, const char *s)
 {
     if (s == NULL || s[0] == '\0')
         return false;
-    size_t pl = strlen(pat);
     switch (op) {
     case OP_PREFIX:
-        return strncasecmp(s, pat, pl) == 0;
+        return strncasecmp(s, pat, strlen(pat)) == 0;
     case OP_EXACT:
         return strcasecmp(s, pat) == 0;
     case OP_CONTAINS:
-        for (const char *p = s; *p != '\0'; p++)
-            if (strncasecmp(p, pat, pl) == 0)
-                return true;
-        return false;
+        return strcasestr(s, pat) != NULL;
     }
     return false;
 }

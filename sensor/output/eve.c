@@ -37,6 +37,33 @@ static void v4_str(const uint8_t *b, char *out)
     }
 }
 
+/* A dotted quad as inet_pton(AF_INET) takes it: four decimal parts of at most 255
+ * without a leading zero, nothing else; without its cost (events name addresses often). */
+static bool v4_parse(const char *s, uint8_t *out)
+{
+    for (int i = 0; i < 4; i++) {
+        unsigned v = 0, n = 0;
+        for (; *s >= '0' && *s <= '9' && n < 4; s++, n++)
+            v = v * 10 + (unsigned)(*s - '0');
+        if (n == 0 || v > 255 || (n > 1 && s[-(long)n] == '0') || *s != (i < 3 ? '.' : '\0'))
+            return false;
+        out[i] = (uint8_t)v;
+        s++;
+    }
+    return true;
+}
+
+bool eve_addr_parse(const char *s, struct addr *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (v4_parse(s, out->b + 12)) {
+        memcpy(out->b, v4_prefix, sizeof(v4_prefix));
+        return true;
+    }
+    memset(out->b + 12, 0, 4);
+    return inet_pton(AF_INET6, s, out->b) == 1;
+}
+
 void eve_ip6_full(const uint8_t *b, char *out)
 {
     static const char hex[] = "0123456789abcdef";

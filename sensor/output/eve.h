@@ -27,6 +27,9 @@ void eve_ip6_full(const uint8_t *b, char *out);
 const char *eve_addr_str(const struct addr *a, char *out, size_t outlen);
 /* Returns true when a is IPv4-mapped. */
 bool eve_addr_is_v4(const struct addr *a);
+/* Reads an address as events write it (and inet_pton takes it): a dotted quad into its
+ * IPv4-mapped form, else IPv6. False (out zeroed) when s is neither. */
+bool eve_addr_parse(const char *s, struct addr *out);
 /* Name of an IP protocol as EVE writes it ("TCP", "UDP", "ICMP", "IPv6-ICMP", or "%u"). */
 const char *eve_proto_name(uint8_t proto, uint8_t ipver, char *buf, size_t len);
 /* Opens the event object and writes timestamp, flow_id (when not 0) and event_type. */

@@ -12,6 +12,7 @@
 #include "detect/detect.h"
 #include "detect/detect_int.h"
 #include "otasuke/log.h"
+#include "output/eve.h"
 #include "sensor_conf.h"
 
 #include <netinet/in.h>
@@ -33,8 +34,8 @@ static void flow(struct detect *d, const char *dev, const char *srv, uint64_t ts
 {
     struct flow f;
     memset(&f, 0, sizeof(f));
-    det_addr_parse(dev, &f.key.src);
-    det_addr_parse(srv, &f.key.dst);
+    eve_addr_parse(dev, &f.key.src);
+    eve_addr_parse(srv, &f.key.dst);
     f.key.sport = (uint16_t)(30000 + fid % 30000);
     f.key.dport = 443;
     f.key.proto = IPPROTO_TCP;

@@ -13,6 +13,7 @@
 #include "detect/detect.h"
 #include "detect/detect_int.h"
 #include "otasuke/log.h"
+#include "output/eve.h"
 #include "sensor_conf.h"
 
 #include <netinet/in.h>
@@ -30,8 +31,8 @@ static void udp_beats(struct detect *d, int n, uint64_t period, uint64_t bytes, 
     for (int i = 0; i < n; i++) {
         struct flow f;
         memset(&f, 0, sizeof(f));
-        det_addr_parse("192.168.1.50", &f.key.src);
-        det_addr_parse("198.51.100.30", &f.key.dst);
+        eve_addr_parse("192.168.1.50", &f.key.src);
+        eve_addr_parse("198.51.100.30", &f.key.dst);
         f.key.sport = (uint16_t)(40000 + i);
         f.key.dport = 9999;
         f.key.proto = IPPROTO_UDP;
@@ -149,8 +150,8 @@ static void test_udp_late(void)
     for (int i = 0; i < 8; i++) {
         struct flow f;
         memset(&f, 0, sizeof(f));
-        det_addr_parse("192.168.1.50", &f.key.src);
-        det_addr_parse("198.51.100.30", &f.key.dst);
+        eve_addr_parse("192.168.1.50", &f.key.src);
+        eve_addr_parse("198.51.100.30", &f.key.dst);
         f.key.sport = (uint16_t)(40000 + i);
         f.key.dport = 9999;
         f.key.proto = IPPROTO_UDP;

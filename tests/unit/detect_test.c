@@ -14,6 +14,7 @@
 #include "detect/jscan.h"
 #include "otasuke/err.h"
 #include "otasuke/log.h"
+#include "output/eve.h"
 #include "sensor_conf.h"
 
 #include <netinet/in.h>
@@ -28,7 +29,7 @@
 static struct addr ip(const char *s)
 {
     struct addr a;
-    det_addr_parse(s, &a);
+    eve_addr_parse(s, &a);
     return a;
 }
 

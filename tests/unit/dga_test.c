@@ -13,6 +13,7 @@
 #include "otasuke/err.h"
 #include "otasuke/intel.h"
 #include "otasuke/log.h"
+#include "output/eve.h"
 #include "sensor_conf.h"
 
 #include <ndpi_api.h>
@@ -301,8 +302,8 @@ static void test_ndpi_categories(void)
     struct detect *d = mk();
     struct flow f;
     memset(&f, 0, sizeof(f));
-    det_addr_parse("192.168.1.30", &f.key.src);
-    det_addr_parse("198.51.100.7", &f.key.dst);
+    eve_addr_parse("192.168.1.30", &f.key.src);
+    eve_addr_parse("198.51.100.7", &f.key.dst);
     f.key.sport = 40000;
     f.key.dport = 3333;
     f.key.proto = 6;
@@ -319,10 +320,10 @@ static void test_ndpi_categories(void)
     detect_flow_app(d, &f, T0 + 3 * SEC);
     /* local JSON-RPC that nDPI takes for Mining: internal, and loopback */
     f.app_category = CUSTOM_CATEGORY_MINING;
-    det_addr_parse("192.168.1.31", &f.key.dst);
+    eve_addr_parse("192.168.1.31", &f.key.dst);
     detect_flow_app(d, &f, T0 + 4 * SEC);
-    det_addr_parse("127.0.0.1", &f.key.src);
-    det_addr_parse("127.0.0.1", &f.key.dst);
+    eve_addr_parse("127.0.0.1", &f.key.src);
+    eve_addr_parse("127.0.0.1", &f.key.dst);
     detect_flow_app(d, &f, T0 + 5 * SEC);
     detect_flush(d);
     CHECK_EQ_U64((uint64_t)ngot, 2);
@@ -335,8 +336,8 @@ static void test_ndpi_categories(void)
     conf.detect_ndpi_malicious = false;
     d = mk();
     f.app_category = CUSTOM_CATEGORY_MINING;
-    det_addr_parse("192.168.1.30", &f.key.src);
-    det_addr_parse("198.51.100.7", &f.key.dst);
+    eve_addr_parse("192.168.1.30", &f.key.src);
+    eve_addr_parse("198.51.100.7", &f.key.dst);
     detect_flow_app(d, &f, T0);
     detect_flush(d);
     CHECK_EQ_U64((uint64_t)ngot, 0);

@@ -1,6 +1,7 @@
 /*
  * Device inventory (sensor/inventory): OUI lookup (incl. randomized MACs), fingerprint
- * rules, address-history attribution at a given time, persistence round trip, bounds.
+ * rules, address-history attribution at a given time, persistence round trip, bounds;
+ * the address reader events' values go through (eve_addr_parse) against inet_pton.
  */
 #include "check.h"
 
@@ -8,6 +9,7 @@
 #include "inventory/inventory.h"
 #include "otasuke/alloc.h"
 #include "otasuke/jw.h"
+#include "output/eve.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -442,6 +444,56 @@ static void test_repeats(void)
           NULL);
     CHECK(repeated(v) == 5);
     inv_free(v);
+}
+
+/* What inet_pton makes of s: a dotted quad IPv4-mapped, else IPv6. */
+static bool addr_ref(const char *s, struct addr *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (inet_pton(AF_INET, s, out->b + 12) == 1) {
+        out->b[10] = out->b[11] = 0xff;
+        return true;
+    }
+    memset(out, 0, sizeof(*out));
+    return inet_pton(AF_INET6, s, out->b) == 1;
+}
+
+static void check_addr(const char *s)
+{
+    struct addr a, r;
+    bool ok = eve_addr_parse(s, &a), rok = addr_ref(s, &r);
+    if (ok != rok || (ok && memcmp(&a, &r, sizeof(a)) != 0)) {
+        fprintf(stderr, "eve_addr_parse(\"%s\"): %d, inet_pton: %d\n", s, ok, rok);
+        CHECK(false);
+    }
+}
+
+/* eve_addr_parse's own reading of dotted quads takes what inet_pton takes, no more. */
+static void test_addr_parse(void)
+{
+    static const char *const cases[] = {
+        "0.0.0.0", "255.255.255.255", "192.168.1.10", "10.0.0.1", "1.2.3.4", "256.1.1.1",
+        "1.2.3.256", "01.2.3.4", "1.2.3.04", "1.2.3.00", "1.2.3", "1.2.3.4.", "1.2.3.4.5",
+        ".1.2.3.4", "1..2.3", "1.2.3.4 ", " 1.2.3.4", "1234.1.1.1", "1.2.3.-4", "", ".",
+        "::", "::1", "fe80::1", "::ffff:1.2.3.4", "2001:db8::1", "1.2.3.4:80", "a.b.c.d",
+        "999.999.999.999", "0.0.0.00", "1.2.3.4\n", "0000.1.1.1",
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        check_addr(cases[i]);
+    /* and strings made of what addresses are made of */
+    static const char alpha[] = "0123456789...:af";
+    uint64_t x = 88172645463325252ULL;
+    char b[24];
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        size_t n = 1 + (size_t)(x % 17);
+        for (size_t k = 0; k < n; k++)
+            b[k] = alpha[(x >> (3 * k + 8)) % (sizeof(alpha) - 1)];
+        b[n] = '\0';
+        check_addr(b);
+    }
 }
 
 static void test_persistence(void)
@@ -959,6 +1011,7 @@ int main(void)
     RUN(test_attribution);
     RUN(test_walk_stops);
     RUN(test_repeats);
+    RUN(test_addr_parse);
     RUN(test_persistence);
     RUN(test_bounds);
     RUN(test_save_wall_gap);
