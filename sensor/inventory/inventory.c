@@ -52,15 +52,17 @@ struct home_pfx {
 /* The packet path's cache (inv_packet): a (MAC, address) pair already handled, and
  * with which outcome. Direct-mapped and unkeyed: a collision is only a miss. A device
  * entry stays true for good (devices are never removed, an address once bound stays
- * bound, a device's IPv4 address is only replaced by another). A "not internal" entry
- * holds while nothing new was learned about the LAN (gen). */
+ * bound, a device's IPv4 address is only replaced by another) and says in which tick
+ * of packet time (2^20 us, about a second) its sender was last heard: another packet
+ * in that tick changes nothing worth its cost (last_seen moves by less than a tick).
+ * A "not internal" entry holds while nothing new was learned about the LAN (gen). */
 #define INV_PCACHE 2048
 struct inv_pc {
     struct addr ip;
     uint8_t mac[6];
     bool has_mac, outside;
     uint32_t dev;   /* index + 1; 0: empty (1 for outside entries) */
-    uint32_t stamp; /* outside entries: v->gen */
+    uint32_t stamp; /* device entries: the tick (+1) last heard in; outside: v->gen */
 };
 
 /* Devices by MAC, for the events and packets that name a MAC (dev_get): index + 1 (0:
@@ -147,10 +149,6 @@ struct inv {
     uint64_t quiet_due;
     uint32_t *dirty; /* devices changed since the state file had them (each once) */
     size_t ndirty;
-    /* by device: the tick of packet time (2^20 us, + 1) in which the packet path last
-     * moved its last_seen (heard); 4 bytes a device, side by side, where the device's
-     * own record lies kilobytes from the next */
-    uint32_t *heard;
 
     struct inv_conf conf;
     struct inv_host host;
@@ -707,19 +705,6 @@ static void touch(struct inv *v, struct inv_device *d, uint64_t ts)
     mark_dirty(v, d);
 }
 
-/* A packet from device id at ts: touch, once per tick of packet time (2^20 us, about a
- * second) and device. Another packet in that tick changes nothing worth its cost
- * (last_seen moves by less than a tick), and the device's record, a cache miss on most
- * packets, is not read. */
-static void heard(struct inv *v, uint32_t id, uint64_t ts)
-{
-    uint32_t tick = (uint32_t)(ts >> 20) + 1;
-    if (v->heard[id] != tick) {
-        v->heard[id] = tick;
-        touch(v, &v->dev[id], ts);
-    }
-}
-
 static void clock_at(struct inv *v, uint64_t ts)
 {
     if (v->first_ts == 0)
@@ -782,7 +767,7 @@ void inv_sender(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64
     if (m == memo_out(v))
         return;
     if (m != 0 && (m & INV_MEMO_OUT) == 0) {
-        heard(v, m - 1, ts);
+        touch(v, &v->dev[m - 1], ts);
         return;
     }
     *memo = 0;
@@ -790,11 +775,15 @@ void inv_sender(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64
         *memo = memo_out(v);
         return; /* from outside the LAN (is_internal would say so) */
     }
+    uint32_t tick = (uint32_t)(ts >> 20) + 1;
     struct inv_pc *c = pc_slot(v, mac, ip);
     if (c->dev != 0 && pc_is(c, mac, ip)) {
         if (!c->outside) {
             *memo = c->dev;
-            heard(v, c->dev - 1, ts);
+            if (c->stamp != tick) { /* else heard in this tick already */
+                c->stamp = tick;
+                touch(v, &v->dev[c->dev - 1], ts);
+            }
             return;
         }
         if (c->stamp == v->gen) {
@@ -816,13 +805,12 @@ void inv_sender(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64
     struct inv_device *d = dev_get(v, mac, ip, ts, &created);
     if (d == NULL)
         return;
-    v->heard[dev_id(v, d)] = (uint32_t)(ts >> 20) + 1;
     touch(v, d, ts);
     bind_ip(v, d, ip, ts, created, false);
     if (created)
         on_created(v, d, ts);
     *memo = dev_id(v, d) + 1;
-    pc_put(c, mac, ip, *memo, false, 0);
+    pc_put(c, mac, ip, *memo, false, tick);
 }
 
 void inv_packet(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64_t ts)
@@ -1590,7 +1578,6 @@ void inv_housekeep(struct inv *v, uint64_t now)
                 continue;
             if (now > d->last_seen + v->conf.quiet_us) {
                 d->quiet = true;
-                v->heard[i] = 0; /* its next packet wakes it, in whatever tick */
                 write_asset(v, d, "quiet", NULL, 0, now);
             } else if (d->last_seen + v->conf.quiet_us < due) {
                 due = d->last_seen + v->conf.quiet_us;
@@ -1993,9 +1980,8 @@ static bool alloc_tables(struct inv *v)
     v->bind = xcalloc(MEM_CORE, v->nbind, sizeof(*v->bind));
     v->hist = xcalloc(MEM_CORE, v->nhist, sizeof(*v->hist));
     v->dirty = xalloc(MEM_CORE, (size_t)v->conf.max_devices * sizeof(*v->dirty));
-    v->heard = xcalloc(MEM_CORE, v->conf.max_devices, sizeof(*v->heard));
     return v->dev != NULL && v->idx != NULL && v->bind != NULL && v->hist != NULL &&
-           v->dirty != NULL && v->heard != NULL &&
+           v->dirty != NULL &&
            jw_init(&v->jw, 4096, (size_t)64 * 1024) == 0;
 }
 
@@ -2078,7 +2064,6 @@ void inv_free(struct inv *v)
     xfree(v->bind);
     xfree(v->hist);
     xfree(v->dirty);
-    xfree(v->heard);
     jw_free(&v->jw);
     xfree(v);
 }
