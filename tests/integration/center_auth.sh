@@ -74,8 +74,8 @@ codeB=$("$OTASUKE" sensor add --db "$DB" --company 2 | sed -n 's/^enrollment_cod
 center_start "$DB" "$LOG" --set auth.login_max_failures=5 --set auth.login_window=15m \
     --log-level info || { cat "$LOG"; bad "center starts"; finish; exit 1; }
 ok "center starts on port $CENTER_PORT"
-tokA=$(curl -s -X POST -d "{\"code\":\"$codeA\"}" "$(URL /api/v1/enroll)" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-tokB=$(curl -s -X POST -d "{\"code\":\"$codeB\"}" "$(URL /api/v1/enroll)" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+tokA=$(enroll "$codeA")
+tokB=$(enroll "$codeB")
 "$PY" "$LIB/alerts.py" "mac=8c:16:45:77:51:a6,ip=192.168.1.104,sev=1,cat=c2,sid=1000100" >a.ndjson
 "$PY" "$LIB/alerts.py" "mac=02:00:00:00:00:0b,ip=10.0.0.9,sev=2,cat=malware,sid=1000200" >b.ndjson
 is "ingest of A's alert with A's device token" 200 "$(ingest r.json "$tokA" a1 1 a.ndjson)"

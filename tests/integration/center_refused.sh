@@ -16,7 +16,7 @@ if [ "${CENTER_TEST_PG:-0}" = 1 ]; then
     pg_start || { bad "PostgreSQL starts"; finish; exit 1; }
     trap 'center_stop; pg_stop; rm -rf "$T_TMP"' EXIT
     DB=$OTASUKE_TEST_DB
-    dbq() { pg_as "$PG_BIN/psql" -X -At -h "$PG_DIR" -p "$PG_PORT" -U postgres -d otasuke -c "$1"; }
+    dbq() { pg_q "$1"; }
     REFUSE="ALTER TABLE events ADD CONSTRAINT t_refuse CHECK (position('\"refuse-me\"' in body) = 0)"
     ALLOW="ALTER TABLE events DROP CONSTRAINT t_refuse"
     ok "on PostgreSQL"

@@ -23,7 +23,7 @@ if [ "${CENTER_TEST_PG:-0}" = 1 ]; then
     [ -n "$PG_BIN" ] && [ -x "$PG_BIN/initdb" ] || skip_all "PostgreSQL not installed (tools/install-deps.sh)"
     pg_start || { bad "PostgreSQL starts"; finish; exit 1; }
     DB=$OTASUKE_TEST_DB
-    dbq() { pg_as "$PG_BIN/psql" -X -At -h "$PG_DIR" -p "$PG_PORT" -U postgres -d otasuke -c "$1"; }
+    dbq() { pg_q "$1"; }
     dbdump() { pg_as "$PG_BIN/pg_dump" -h "$PG_DIR" -p "$PG_PORT" -U postgres otasuke; }
     HEX="encode"; HEXEND=", 'hex'"
     trap 'center_stop; pg_stop; rm -rf "$T_TMP"' EXIT
