@@ -344,6 +344,10 @@ static unsigned txt_split(struct mctx *x, const uint8_t *d, size_t n, struct txt
             break;
         }
         const uint8_t *eq = memchr(s, '=', l);
+        if ((eq ? (size_t)(eq - s) : l) > MDNS_TXT_KEY_MAX) {
+            our_anomaly(x, MDNS_AN_TXT_BAD);
+            continue;
+        }
         kv[k].k = s;
         kv[k].klen = eq ? (size_t)(eq - s) : l;
         kv[k].has_v = eq != NULL;

@@ -40,6 +40,12 @@
 #define MDNS_MAX_TXT      1024 /* TXT bytes read per service at most */
 #define MDNS_DEF_TXT      512  /* app.mdns.max_txt's default */
 #define MDNS_MAX_TXT_KEYS 32  /* TXT keys written per service */
+/* a longer TXT key is no key (RFC 6763 6.4 asks for 9 characters at most): skipped as
+ * txt_bad. Written as a JSON key it makes a path, "mdns.services.txt.KEY", that must
+ * stay within jscan's JSCAN_MAX_PATH (128 bytes) for the line to be read back: each
+ * byte of the key takes at most two there (a byte that is not UTF-8 is escaped as a
+ * Latin-1 character). */
+#define MDNS_TXT_KEY_MAX  48
 #define MDNS_MAX_HOSTS    16  /* distinct hostnames per message */
 #define MDNS_MAX_ADDRS    32  /* addresses per message */
 
