@@ -8,6 +8,7 @@
 #include "lan_check.h"
 
 #include "app/mdns.h"
+#include "detect/jscan.h"
 
 static struct cap_sink g_cap;
 
@@ -131,6 +132,60 @@ static void test_caps(void)
     build_printer(&m);
     cap_datagram(&g_cap, &mdns_parser, APP_TOCLIENT, m.b, m.n);
     CHECK_EQ_U64(g_cap.anomalies, 0);
+}
+
+static bool walk_any(const struct jscan_val *v, void *ud)
+{
+    (void)v;
+    (void)ud;
+    return true;
+}
+
+/* A TXT string of a key of n bytes `c`, then "=v" when value. */
+static void db_txt_key(struct dnsb *m, size_t n, uint8_t c, bool value)
+{
+    db_u8(m, (unsigned)(n + (value ? 2 : 0)));
+    for (size_t i = 0; i < n; i++)
+        db_u8(m, c);
+    if (value)
+        db_bytes(m, "=v", 2);
+}
+
+/* TXT keys are written as JSON keys: the path mdns.services.txt.KEY must stay within
+ * jscan's JSCAN_MAX_PATH once read back. The longest key kept, of bytes that are not
+ * UTF-8 (each escaped as \u00XX, two bytes once unescaped), is written and the line
+ * walks; a longer key (MDNS_TXT_KEY_MAX + 1, or ~100 bytes as the fuzzer found) is
+ * skipped as txt_bad (tests/fuzz/regress/mdns/txt-key-path-too-long). */
+static void test_txt_key_max(void)
+{
+    static struct dnsb m;
+    db_hdr(&m, 0, 0x8400, 0, 2, 0, 0);
+    size_t at = db_rr(&m, "_http|_tcp|local", 12, 1, 10);
+    db_name(&m, "dev|_http|_tcp|local");
+    db_end_rr(&m, at);
+    at = db_rr(&m, "dev|_http|_tcp|local", 16, 1, 10);
+    db_txt(&m, "a=1");
+    db_txt_key(&m, MDNS_TXT_KEY_MAX, 0xff, true);
+    db_txt_key(&m, MDNS_TXT_KEY_MAX + 1, 'b', true);
+    db_txt_key(&m, 100, 0xfe, false);
+    db_txt(&m, "z=2");
+    db_end_rr(&m, at);
+    cap_datagram(&g_cap, &mdns_parser, APP_TOCLIENT, m.b, m.n);
+    CHECK_EQ_U64(g_cap.events, 1);
+    CHECK(!g_cap.overflow);
+    const char *nl = strchr(g_cap.out, '\n'); /* the event line, then the anomalies */
+    CHECK(nl != NULL && jscan(g_cap.out, (size_t)(nl - g_cap.out), walk_any, NULL) == 0);
+    char kept[6 * MDNS_TXT_KEY_MAX + 16];
+    size_t k = 0;
+    kept[k++] = '"';
+    for (size_t i = 0; i < MDNS_TXT_KEY_MAX; i++, k += 6)
+        memcpy(kept + k, "\\u00ff", 6);
+    snprintf(kept + k, sizeof(kept) - k, "\":\"v\"");
+    CHECK(strstr(g_cap.out, "\"txt\":{\"a\":\"1\",") != NULL);
+    CHECK(strstr(g_cap.out, kept) != NULL);
+    CHECK(strstr(g_cap.out, "bbb") == NULL && strstr(g_cap.out, "\\u00fe") == NULL);
+    CHECK(strstr(g_cap.out, "\"z\":\"2\"}") != NULL);
+    CHECK(strstr(g_cap.out, "anomaly:txt_bad:1") != NULL);
 }
 
 /* Every prefix of the printer response: no crash (ASan), anomaly kinds in range, and
@@ -324,6 +379,7 @@ int main(void)
     RUN(test_dnssd_response);
     RUN(test_query_qu);
     RUN(test_caps);
+    RUN(test_txt_key_max);
     RUN(test_truncations);
     RUN(test_llmnr);
     RUN(test_corpus);
