@@ -7,8 +7,9 @@
  *     into chunks whose sizes come from a xorshift seeded by the input, each chunk
  *     an exact-size heap copy so that ASan sees any over-read.
  * Every parsed message is written as an EVE object into a writer with a small
- * maximum and one with a large one. Invariants checked: the caps, and the work bound
- * of dns.h (labels and pointers read are linear in the message size).
+ * maximum and one with a large one. Invariants checked: the caps, the work bound
+ * of dns.h (labels and pointers read are linear in the message size), and that the
+ * object written whole reads back (readback.h: it walks in jscan).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "app/dns.h"
 #include "otasuke/err.h"
 #include "otasuke/jw.h"
+#include "readback.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -49,6 +51,9 @@ static void check_msg(const struct dns_msg *m, size_t n)
     jw_obj_close(&g_big);
     if (!jw_ok(&g_big))
         abort();
+    fz_readback(&g_big, NULL, "dns");
+    if (jw_ok(&g_small))
+        fz_readback(&g_small, NULL, "dns");
 }
 
 struct ctx {

@@ -8,10 +8,12 @@
  *       any over-read); a gap record (taken only when L % 8 == 0, else data) says
  *       that L bytes were lost.
  * So both directions, random splits and gaps come from the input. Every event is
- * written into a JSON writer that must stay valid; anomaly kinds must be in range;
+ * written into a JSON writer that must stay valid, and read back (readback.h: it
+ * walks in jscan, its notes are what the line says); anomaly kinds must be in range;
  * all MEM_APP memory must be back after state_free.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,12 +21,15 @@
 #include "otasuke/alloc.h"
 #include "otasuke/conf.h"
 #include "otasuke/jw.h"
+#include "readback.h"
 #include "sensor_conf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct jw g_w;
 static int g_open;
+static struct app_notes g_nt; /* the current event's */
+static char g_type[32];
 
 static struct jw *f_begin(struct app_sink *s, const char *type, int dir)
 {
@@ -35,7 +40,18 @@ static struct jw *f_begin(struct app_sink *s, const char *type, int dir)
     jw_reset(&g_w);
     jw_obj_open(&g_w, NULL);
     jw_str(&g_w, "event_type", type);
+    memset(&g_nt, 0, sizeof(g_nt));
+    g_nt.on = http_parser.notes;
+    snprintf(g_type, sizeof(g_type), "%s", type);
     return &g_w;
+}
+
+static void f_note(struct app_sink *s, const char *path)
+{
+    (void)s;
+    if (!g_open || !g_nt.on)
+        abort();
+    app_notes_jw(&g_nt, path, &g_w);
 }
 
 static void f_end(struct app_sink *s)
@@ -47,6 +63,7 @@ static void f_end(struct app_sink *s)
     jw_obj_close(&g_w);
     if (!jw_ok(&g_w) || g_w.depth != 0)
         abort();
+    fz_readback(&g_w, &g_nt, g_type);
 }
 
 static void f_anomaly(struct app_sink *s, int kind, int dir)
@@ -124,7 +141,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     static struct sensor_conf c;
     set_limits(&c, data[0]);
-    struct app_sink s = {.event_begin = f_begin, .event_end = f_end, .anomaly = f_anomaly};
+    struct app_sink s = {
+        .event_begin = f_begin, .event_end = f_end, .anomaly = f_anomaly, .note = f_note};
     uint64_t before = app_in_use();
     void *st = http_parser.state_new(&c);
     if (st == NULL)

@@ -2,9 +2,9 @@
  * Shared by the LAN-parser fuzz harnesses (mdns, ssdp, nbns, ssh): an app_sink that
  * writes each event into a bounded JSON writer (aborting when a large one fails, so
  * an unbounded or broken event is a finding) and aborts on an anomaly kind out of the
- * parser's range; it also keeps the event text for split-equivalence checks. For a
- * parser that notes values for the inventory (app_parser.notes), every event's notes
- * must be what a reader of its line finds (tests/notes_check.h).
+ * parser's range; it also keeps the event text for split-equivalence checks. Every
+ * line must read back (readback.h: it walks in jscan; for a parser that notes values
+ * for the inventory, app_parser.notes, its notes are what a reader of it finds).
  */
 #ifndef OTASUKE_FUZZ_LAN_FUZZ_H
 #define OTASUKE_FUZZ_LAN_FUZZ_H
@@ -15,7 +15,7 @@
 
 #include "app/applayer.h"
 #include "otasuke/jw.h"
-#include "../notes_check.h"
+#include "readback.h"
 
 struct fz_sink {
     struct app_sink s;
@@ -56,8 +56,7 @@ static void fz_end(struct app_sink *s)
     jw_obj_close(&f->w);
     if (!jw_ok(&f->w) || f->w.depth != 0)
         abort();
-    if (f->p->notes && !notes_check(&f->w, &f->nt, f->type))
-        abort();
+    fz_readback(&f->w, &f->nt, f->type);
     size_t n = f->w.len < sizeof(f->out) - f->len ? f->w.len : sizeof(f->out) - f->len;
     memcpy(f->out + f->len, f->w.buf, n);
     f->len += n;

@@ -5,7 +5,8 @@
  * dispatch with every parser the default configuration enables, as in the sensor
  * (ARP packets too).
  * No nDPI here (its own fuzzing is upstream's); events are built and discarded, after
- * a check that the values their parsers noted for the inventory are what the line says.
+ * the read-back check (readback.h: every line walks in jscan, and the values their
+ * parsers noted for the inventory are what the line says).
  */
 #include "app/dispatch.h"
 #include "capture/capture.h"
@@ -14,8 +15,8 @@
 #include "flow/reasm.h"
 #include "otasuke/alloc.h"
 #include "otasuke/jw.h"
+#include "readback.h"
 #include "sensor_conf.h"
-#include "../notes_check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,18 +58,18 @@ static void host_write(void *ud, uint64_t ts)
 {
     (void)ud;
     (void)ts;
-    if (jw_ok(&g_jw))
-        g_delivered += g_jw.len; /* events are built, then dropped */
+    if (!jw_ok(&g_jw))
+        return;
+    g_delivered += g_jw.len; /* events are built, then dropped */
     const char *type;
     size_t tlen;
     char t[32];
-    if (jw_ok(&g_jw) && g_notes.on && jscan_event_type(g_jw.buf, g_jw.len, &type, &tlen) &&
-        tlen < sizeof(t)) {
+    bool typed = jscan_event_type(g_jw.buf, g_jw.len, &type, &tlen) && tlen < sizeof(t);
+    if (typed) {
         memcpy(t, type, tlen);
         t[tlen] = '\0';
-        if (!notes_check(&g_jw, &g_notes, t))
-            abort();
     }
+    fz_readback(&g_jw, typed ? &g_notes : NULL, typed ? t : "");
 }
 
 static bool host_sample(void *ud, uint64_t n, uint64_t *suppressed)

@@ -1,7 +1,8 @@
 /*
  * Fuzz harness for the SMTP parser, through its table (smtp_parser) with the shared
  * strict test sink (tests/app_test.h: events must be valid JSON, begin/end paired,
- * anomaly kinds in range). The input is a session: the first byte
+ * anomaly kinds in range; each line must read back, readback.h). The input is a
+ * session: the first byte
  * picks the configuration (small or default caps); then records "direction byte, then
  * bytes up to the next 0xff" give the client (even direction byte) and server (odd)
  * data. Each record is fed in chunks whose sizes come from a xorshift seeded by the
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "app/smtp.h"
+#include "readback.h"
 #include "sensor_conf.h"
 
 #include "../app_test.h"
@@ -21,10 +23,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct test_sink g_t;
 
+/* test_sink_end, then the read-back of the line (readback.h; smtp notes nothing). */
+static void fz_end(struct app_sink *s)
+{
+    test_sink_end(s);
+    if (jw_ok(&g_t.w))
+        fz_readback(&g_t.w, NULL, "smtp");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (g_t.p == NULL)
+    if (g_t.p == NULL) {
         test_sink_init(&g_t, &smtp_parser, true); /* a sink contract breach aborts */
+        g_t.s.event_end = fz_end;
+    }
     test_sink_reset(&g_t);
     if (size < 1)
         return 0;

@@ -8,7 +8,8 @@
  * now and then a gap is declared instead of a chunk. The configuration (handshake
  * message cap, certificates, fingerprints) also comes from the seed.
  * Invariants checked: at most one tls event per flow, every event is valid output
- * of the bounded writer, anomaly kinds are in range, and MEM_APP returns to where it
+ * of the bounded writer and reads back (readback.h: it walks in jscan, its notes are
+ * what the line says), anomaly kinds are in range, and MEM_APP returns to where it
  * was once the state is freed.
  */
 #include <stdint.h>
@@ -18,6 +19,7 @@
 #include "app/tls.h"
 #include "otasuke/alloc.h"
 #include "otasuke/jw.h"
+#include "readback.h"
 #include "sensor_conf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -27,6 +29,7 @@ static struct jw g_w;
 struct fz {
     int events;
     int open;
+    struct app_notes nt; /* the current event's */
 };
 
 static struct jw *fz_begin(struct app_sink *s, const char *type, int dir)
@@ -37,7 +40,18 @@ static struct jw *fz_begin(struct app_sink *s, const char *type, int dir)
     f->open = 1;
     jw_reset(&g_w);
     jw_obj_open(&g_w, NULL);
+    jw_str(&g_w, "event_type", type);
+    memset(&f->nt, 0, sizeof(f->nt));
+    f->nt.on = tls_parser.notes;
     return &g_w;
+}
+
+static void fz_note(struct app_sink *s, const char *path)
+{
+    struct fz *f = s->ud;
+    if (!f->open || !f->nt.on)
+        abort();
+    app_notes_jw(&f->nt, path, &g_w);
 }
 
 static void fz_end(struct app_sink *s)
@@ -49,6 +63,7 @@ static void fz_end(struct app_sink *s)
     jw_obj_close(&g_w);
     if (!jw_ok(&g_w) || g_w.depth != 0)
         abort();
+    fz_readback(&g_w, &f->nt, "tls");
     if (++f->events > 1)
         abort();
 }
@@ -106,9 +121,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     struct mem_stat before, after;
     mem_get(MEM_APP, &before);
-    struct fz f = {0, 0};
+    static struct fz f; /* its notes: off the stack */
+    memset(&f, 0, sizeof(f));
     struct app_sink sink = {.event_begin = fz_begin, .event_end = fz_end, .anomaly = fz_anomaly,
-                            .now_us = 0, .flow_id = 1, .ud = &f};
+                            .note = fz_note, .now_us = 0, .flow_id = 1, .ud = &f};
     void *st = tls_parser.state_new(&conf);
     if (st == NULL)
         return 0;
