@@ -48,6 +48,21 @@ static inline bool notes_check_val(const struct jscan_val *v, void *ud)
     return true;
 }
 
+static inline bool line_walks_val(const struct jscan_val *v, void *ud)
+{
+    (void)v;
+    (void)ud;
+    return true;
+}
+
+/* Whether the line (or any JSON document) walks in jscan as the detections and the
+ * inventory read it: no syntax error, nesting within JSCAN_MAX_DEPTH, no path past
+ * JSCAN_MAX_PATH (an object key from the wire, say). */
+static inline bool line_walks(const char *buf, size_t len)
+{
+    return jscan(buf, len, line_walks_val, NULL) == 0;
+}
+
 /* The first string a jscan_value gave (notes_plain_ok). */
 struct notes_str {
     bool seen, cut;

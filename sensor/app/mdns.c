@@ -344,15 +344,16 @@ static unsigned txt_split(struct mctx *x, const uint8_t *d, size_t n, struct txt
             break;
         }
         const uint8_t *eq = memchr(s, '=', l);
-        if ((eq ? (size_t)(eq - s) : l) > MDNS_TXT_KEY_MAX) {
+        size_t klen = eq ? (size_t)(eq - s) : l;
+        if (klen > MDNS_TXT_KEY_MAX) {
             our_anomaly(x, MDNS_AN_TXT_BAD);
             continue;
         }
         kv[k].k = s;
-        kv[k].klen = eq ? (size_t)(eq - s) : l;
+        kv[k].klen = klen;
         kv[k].has_v = eq != NULL;
         kv[k].v = eq ? eq + 1 : s + l;
-        kv[k].vlen = eq ? l - kv[k].klen - 1 : 0;
+        kv[k].vlen = eq ? l - klen - 1 : 0;
         k++;
     }
     return k;
