@@ -295,22 +295,10 @@ void jw_str(struct jw *w, const char *k, const char *s)
     jw_strn(w, k, s, strlen(s));
 }
 
-/* Decimal digits of v at the end of b[24]; returns where they start. Events carry
- * many integers, and this is several times cheaper than snprintf. */
-static char *u64_digits(char b[24], uint64_t v)
-{
-    char *e = b + 24;
-    do {
-        *--e = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    return e;
-}
-
 void jw_u64(struct jw *w, const char *k, uint64_t v)
 {
     char b[24];
-    char *d = u64_digits(b, v);
+    char *d = ascii_u64(b, v);
     key(w, k);
     put(w, d, (size_t)(b + 24 - d));
 }
@@ -318,7 +306,7 @@ void jw_u64(struct jw *w, const char *k, uint64_t v)
 void jw_i64(struct jw *w, const char *k, int64_t v)
 {
     char b[24];
-    char *d = u64_digits(b, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+    char *d = ascii_u64(b, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
     if (v < 0)
         *--d = '-';
     key(w, k);

@@ -1655,35 +1655,90 @@ bool inv_attribute(struct inv *v, const struct addr *ip, uint64_t ts, struct inv
  * Written to a temporary file and renamed over the old one.
  */
 
-static void put_set(FILE *f, const char *set, size_t width, size_t n)
+/* A state file line built in memory and written with one fwrite: fprintf's parsing of
+ * its format was most of a save's cost (a full save writes every binding of the
+ * history). A line never outgrows the buffer: it holds a device's fields once, each
+ * bounded by its array in struct inv_device, with a separator or so between them. */
+struct line {
+    char b[sizeof(struct inv_device) + 256];
+    size_t n;
+};
+
+static void ln_c(struct line *l, char c)
 {
-    fputc('\t', f);
+    l->b[l->n++] = c;
+}
+
+static void ln_s(struct line *l, const char *s, size_t max)
+{
+    size_t k = strnlen(s, max);
+    memcpy(l->b + l->n, s, k);
+    l->n += k;
+}
+
+static void ln_u64(struct line *l, uint64_t v)
+{
+    char b[24];
+    const char *d = ascii_u64(b, v);
+    ln_s(l, d, (size_t)(b + sizeof(b) - d));
+}
+
+static void ln_addr(struct line *l, const struct addr *a)
+{
+    char ip[EVE_ADDR_LEN];
+    ln_s(l, eve_addr_str(a, ip, sizeof(ip)), sizeof(ip));
+}
+
+/* "\t" and the set's members separated by 0x1f */
+static void ln_set(struct line *l, const char *set, size_t width, size_t n)
+{
+    ln_c(l, '\t');
     for (size_t i = 0; i < n && set[i * width] != '\0'; i++) {
         if (i > 0)
-            fputc(0x1f, f);
-        fputs(set + i * width, f);
+            ln_c(l, 0x1f);
+        ln_s(l, set + i * width, width);
     }
 }
 
+#define LN_STR(l, field) (ln_c((l), '\t'), ln_s((l), (field), sizeof(field)))
+
 static void put_device(FILE *f, const struct inv_device *d)
 {
-    char ip[EVE_ADDR_LEN], mac[18];
-    if (d->has_mac)
+    struct line l;
+    char mac[18];
+    l.n = 0;
+    ln_c(&l, 'D');
+    ln_c(&l, '\t');
+    if (d->has_mac) {
         fmt_mac(d->mac, mac);
-    else
-        snprintf(mac, sizeof(mac), "-");
-    eve_addr_str(&d->ip, ip, sizeof(ip));
-    unsigned flags = (d->dhcp_server ? 1U : 0U) | (d->igd ? 2U : 0U);
-    fprintf(f, "D\t%s\t%s\t%llu\t%llu\t%u\t%u\t%s\t%s\t%s\t%s\t%s", mac, ip,
-            (unsigned long long)d->first_seen, (unsigned long long)d->last_seen, flags,
-            d->name_src, d->name, d->vendor_class, d->dhcp_fp, d->model, d->ssdp_server);
-    put_set(f, &d->services[0][0], INV_SVC_MAX, INV_SVC_N);
-    put_set(f, &d->queries[0][0], INV_SVC_MAX, INV_SVC_N);
-    put_set(f, &d->ua[0][0], INV_TEXT_MAX, INV_SET_N);
-    put_set(f, &d->ja3[0][0], sizeof(d->ja3[0]), INV_SET_N);
-    put_set(f, &d->ja4[0][0], sizeof(d->ja4[0]), INV_SET_N);
-    fputc('\n', f);
+        ln_s(&l, mac, sizeof(mac));
+    } else {
+        ln_c(&l, '-');
+    }
+    ln_c(&l, '\t');
+    ln_addr(&l, &d->ip);
+    ln_c(&l, '\t');
+    ln_u64(&l, d->first_seen);
+    ln_c(&l, '\t');
+    ln_u64(&l, d->last_seen);
+    ln_c(&l, '\t');
+    ln_u64(&l, (d->dhcp_server ? 1U : 0U) | (d->igd ? 2U : 0U));
+    ln_c(&l, '\t');
+    ln_u64(&l, d->name_src);
+    LN_STR(&l, d->name);
+    LN_STR(&l, d->vendor_class);
+    LN_STR(&l, d->dhcp_fp);
+    LN_STR(&l, d->model);
+    LN_STR(&l, d->ssdp_server);
+    ln_set(&l, &d->services[0][0], INV_SVC_MAX, INV_SVC_N);
+    ln_set(&l, &d->queries[0][0], INV_SVC_MAX, INV_SVC_N);
+    ln_set(&l, &d->ua[0][0], INV_TEXT_MAX, INV_SET_N);
+    ln_set(&l, &d->ja3[0][0], sizeof(d->ja3[0]), INV_SET_N);
+    ln_set(&l, &d->ja4[0][0], sizeof(d->ja4[0]), INV_SET_N);
+    ln_c(&l, '\n');
+    fwrite(l.b, 1, l.n, f);
 }
+#undef LN_STR
 
 /* Learned prefixes from home[from] on. */
 static void put_prefixes(FILE *f, const struct inv *v, unsigned from)
@@ -1699,13 +1754,21 @@ static void put_prefixes(FILE *f, const struct inv *v, unsigned from)
 /* The newest m bindings of the ring, oldest first. */
 static void put_hist(FILE *f, const struct inv *v, size_t m)
 {
-    char ip[EVE_ADDR_LEN];
+    struct line l;
     if (m > v->hist_len)
         m = v->hist_len;
     for (size_t k = v->hist_len - m; k < v->hist_len; k++) {
         const struct inv_hist *h = &v->hist[(v->hist_head + k) % v->nhist];
-        fprintf(f, "H\t%s\t%u\t%llu\n", eve_addr_str(&h->ip, ip, sizeof(ip)), h->dev,
-                (unsigned long long)h->from);
+        l.n = 0;
+        ln_c(&l, 'H');
+        ln_c(&l, '\t');
+        ln_addr(&l, &h->ip);
+        ln_c(&l, '\t');
+        ln_u64(&l, h->dev);
+        ln_c(&l, '\t');
+        ln_u64(&l, h->from);
+        ln_c(&l, '\n');
+        fwrite(l.b, 1, l.n, f);
     }
 }
 
