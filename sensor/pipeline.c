@@ -146,6 +146,7 @@ struct pipeline {
     /* detections (sensor/detect); NULL when detect.enabled is off */
     struct detect *det;
     struct inv *inv; /* device inventory (issue 5) */
+    bool inv_notes;  /* it reads what the parsers note (inventory.read_lines off) */
     volatile sig_atomic_t reload;
     struct ship *ship; /* shipping to the center, NULL when ship.url is empty */
     struct sweep *sweep; /* the ARP sweep (borrowed), NULL when off */
@@ -958,12 +959,12 @@ static void housekeep_threaded(struct worker *wk)
     wk->next_housekeep = wk->now + HOUSEKEEP_US;
 }
 
-/* A packet's source MAC as 32 bits (0: none), to notice that a flow direction's
- * sender changed MAC (a collision only delays that by a tick). */
+/* A packet's source MAC as 32 bits, never 0 (1: none), to notice that a flow
+ * direction's sender changed MAC (a collision only delays that by a tick). */
 static uint32_t mac_tag(const struct pkt *p)
 {
     if (!p->has_eth)
-        return 0;
+        return 1;
     uint32_t a;
     uint16_t b;
     memcpy(&a, p->eth_src, 4);
@@ -973,7 +974,7 @@ static uint32_t mac_tag(const struct pkt *p)
 
 /* The inventory hears of a packet's sender (inv_sender) at the first packet of each
  * direction of a flow, whenever the direction's source MAC changes (often, in a
- * capture of a trunk or of both sides of a router), and then once per 2^20 us (about
+ * capture of a trunk or of both sides of a router), and then once per tick (about
  * a second) of packet time: what it keeps from packets (last seen, an address bound
  * only in the meantime) comes at most that much later, at a fraction of the cost (its
  * tables missed the CPU's caches on most packets: issue 5's figure, bench/README.md).
@@ -985,16 +986,14 @@ static void inv_heard(struct worker *wk, struct flow *f, const struct pkt *p, in
     struct pipeline *pl = wk->pl;
     uint32_t none = 0, *memo = &none;
     if (f != NULL) {
-        uint32_t tick = (uint32_t)(p->ts_us >> 20);
+        /* one compare per packet: the same tick and the same MAC (a new flow's key is 0) */
         uint32_t mac = mac_tag(p);
-        if (f->pkts[dir] > 1 && mac == f->inv_mac[dir]) {
-            if (tick == f->inv_tick[dir])
-                return;
-        } else {
-            f->inv_memo[dir] = 0; /* another sender */
-        }
-        f->inv_tick[dir] = tick;
-        f->inv_mac[dir] = mac;
+        uint64_t key = (p->ts_us >> INV_TICK_SHIFT) << 32 | mac;
+        if (key == f->inv_key[dir])
+            return;
+        if ((uint32_t)f->inv_key[dir] != mac)
+            f->inv_memo[dir] = 0; /* another sender, or the first */
+        f->inv_key[dir] = key;
         memo = &f->inv_memo[dir];
     }
     pl_lock(pl);
@@ -1201,28 +1200,6 @@ static bool ev_want(const char *path, size_t plen, void *ud)
     return r->det || inv_event_want(path, plen, r->pl->inv);
 }
 
-/* The inventory reads the values the event's parser noted (struct app_notes) instead
- * of the line: in the line's order, each value read alone (a plain string as it
- * stands, anything else decoded by jscan_value). The walk's result (0, or -1 for a
- * value that does not read). */
-static int read_notes(struct pipeline *pl, const struct jw *j, const struct app_notes *nt)
-{
-    for (unsigned i = 0; i < nt->n; i++) {
-        const struct app_note *a = &nt->v[i];
-        if (a->at >= j->len || a->text > j->len - a->at)
-            return -1;
-        int rc;
-        if (a->text != 0)
-            rc = inv_event_str(pl->inv, a->path, a->plen, j->buf + a->at + 1, a->text - 1) ? 0 : 1;
-        else
-            rc = jscan_value(j->buf + a->at, j->len - a->at, a->path, a->plen, inv_event_val,
-                             pl->inv);
-        if (rc != 0)
-            return rc < 0 ? -1 : 0;
-    }
-    return 0;
-}
-
 /* Threaded: the caller holds the lock. nt: the values noted while the line was
  * written (NULL, or not on: none). */
 static void read_event(struct pipeline *pl, const struct jw *j, const struct app_notes *nt,
@@ -1232,13 +1209,16 @@ static void read_event(struct pipeline *pl, const struct jw *j, const struct app
     size_t len = j->len, tlen;
     if ((pl->inv == NULL && pl->det == NULL) || !jscan_event_type(line, len, &type, &tlen))
         return;
-    bool inv = pl->inv != NULL && inv_event_begin(pl->inv, type, tlen, ts);
-    bool det = pl->det != NULL && detect_event_begin(pl->det, line, len, type, tlen);
-    if (inv && nt != NULL && nt->on && !nt->lost) {
-        inv_event_noted(pl->inv);
-        inv_event_end(pl->inv, read_notes(pl, j, nt), ts);
-        inv = false;
+    bool inv = pl->inv != NULL;
+    if (inv && pl->inv_notes && nt != NULL) {
+        /* the parsers note what the inventory reads: an event not noted is none of its */
+        if (nt->on && !nt->lost)
+            inv_event_notes(pl->inv, type, tlen, line, len, nt, ts);
+        inv = nt->on && nt->lost && inv_event_begin(pl->inv, type, tlen, ts);
+    } else if (inv) {
+        inv = inv_event_begin(pl->inv, type, tlen, ts);
     }
+    bool det = pl->det != NULL && detect_event_begin(pl->det, line, len, type, tlen);
     if (!inv && !det)
         return;
     struct ev_readers r = {pl, inv, det};
@@ -1355,6 +1335,7 @@ static int open_inventory(struct pipeline *pl, char *err, size_t errlen)
     pl->inv = inv_new(&ic, &h, err, errlen);
     if (pl->inv == NULL)
         return ERR_INVAL;
+    pl->inv_notes = !c->inv_read_lines;
     if (pl->det != NULL)
         detect_set_device_lookup(pl->det, inv_lookup, pl);
     return 0;

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define NOTES_CHECK_VALS 64
@@ -136,10 +137,12 @@ struct notes_sink {
     struct app_notes nt;
 };
 
-static inline void notes_sink_note(struct app_sink *s, const char *path)
+static inline void notes_sink_note(struct app_sink *s, const char *path, size_t plen)
 {
     struct notes_sink *ns = (struct notes_sink *)s;
-    app_notes_jw(&ns->nt, path, ns->w);
+    if (plen != strlen(path))
+        abort(); /* app_note hands the path's length */
+    app_notes_jw(&ns->nt, path, plen, ns->w);
 }
 
 static inline void notes_sink_init(struct notes_sink *ns, const struct jw *w)

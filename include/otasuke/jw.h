@@ -25,6 +25,9 @@ struct jw {
     bool bad;
     int depth;
     size_t val_at; /* where the value written last begins (after its key and colon) */
+    /* where the string written last begins when none of its bytes needed an escape
+     * (its text is the value), else SIZE_MAX */
+    size_t plain_at;
     bool first[JW_MAX_DEPTH + 1];
 };
 

@@ -39,6 +39,7 @@ void jw_free(struct jw *w)
 void jw_reset(struct jw *w)
 {
     w->len = w->val_at = 0;
+    w->plain_at = SIZE_MAX;
     w->bad = w->buf == NULL;
     w->depth = 0;
     w->first[0] = true;
@@ -154,6 +155,7 @@ static void put_string(struct jw *w, const char *s, size_t n)
     static const char hex[] = "0123456789abcdef";
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0;
+    w->plain_at = SIZE_MAX;
     if (!w->bad && n + 2 < w->cap - w->len) {
         /* Fast path (most strings): room for the whole string quoted, so its plain
          * prefix goes straight into the buffer; all of it when all is plain. */
@@ -163,6 +165,7 @@ static void put_string(struct jw *w, const char *s, size_t n)
         memcpy(o + 1, s, i);
         if (i == n) {
             o[n + 1] = '"';
+            w->plain_at = w->len;
             w->len += n + 2;
             w->buf[w->len] = '\0';
             return;

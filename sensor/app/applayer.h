@@ -75,16 +75,18 @@ static inline void app_notes_add(struct app_notes *n, const char *path, size_t p
         n->lost = true;
 }
 
-/* Notes the value w wrote last (it ends where w's document does), under path: as a
- * plain string when it is a string without a backslash (jw escapes every control
- * byte, so its text is the value). */
-static inline void app_notes_jw(struct app_notes *n, const char *path, const struct jw *w)
+/* Notes the value w wrote last (it ends where w's document does), under path (plen
+ * bytes): as a plain string when it is a string without a backslash (jw escapes every
+ * control byte, so its text is the value); jw says so of a string it wrote with no
+ * escape (plain_at), else the string is searched. */
+static inline void app_notes_jw(struct app_notes *n, const char *path, size_t plen,
+                                const struct jw *w)
 {
     size_t at = w->val_at, end = w->len, text = 0;
     if (end >= at + 2 && w->buf[at] == '"' && w->buf[end - 1] == '"' &&
-        memchr(w->buf + at + 1, '\\', end - at - 2) == NULL)
+        (w->plain_at == at || memchr(w->buf + at + 1, '\\', end - at - 2) == NULL))
         text = end - at - 1;
-    app_notes_add(n, path, strlen(path), at, text);
+    app_notes_add(n, path, plen, at, text);
 }
 
 /* What a parser may do with what it found. */
@@ -102,7 +104,7 @@ struct app_sink {
     /* Notes the value just written into the event (a scalar, or an element of an array)
      * under its path (a literal: "dhcp.client_mac"): see struct app_notes. NULL: nobody
      * listens (tests); parsers call app_note(). */
-    void (*note)(struct app_sink *s, const char *path);
+    void (*note)(struct app_sink *s, const char *path, size_t plen);
     /* The current packet's time, µs since the epoch (for fields such as timestamps of
      * transactions). */
     uint64_t now_us;
@@ -149,10 +151,12 @@ struct app_parser {
     bool notes;
 };
 
+/* (path's length is computed here, inline: for the literals parsers pass, when the
+ * program is compiled) */
 static inline void app_note(struct app_sink *s, const char *path)
 {
     if (s != NULL && s->note != NULL)
-        s->note(s, path);
+        s->note(s, path, strlen(path));
 }
 
 #endif

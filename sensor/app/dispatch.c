@@ -115,11 +115,11 @@ static struct app_notes *notes_begin(const struct applayer *al, bool on)
 }
 
 /* The value the parser just wrote (app_sink.note). */
-static void note_value(struct applayer *al, const char *path)
+static void note_value(struct applayer *al, const char *path, size_t plen)
 {
     struct app_notes *n = al->host.notes;
     if (n != NULL && n->on)
-        app_notes_jw(n, path, al->host.jw);
+        app_notes_jw(n, path, plen, al->host.jw);
 }
 
 /* The common header of an event about the current flow: as Suricata, pcap_cnt (the
@@ -174,9 +174,9 @@ static struct jw *sink_event_begin(struct app_sink *s, const char *event_type, i
     return w;
 }
 
-static void sink_note(struct app_sink *s, const char *path)
+static void sink_note(struct app_sink *s, const char *path, size_t plen)
 {
-    note_value(((struct app_ctx *)s->ud)->al, path);
+    note_value(((struct app_ctx *)s->ud)->al, path, plen);
 }
 
 static void sink_event_end(struct app_sink *s)
@@ -658,9 +658,9 @@ static struct jw *arp_event_begin(struct app_sink *s, const char *event_type, in
     return w;
 }
 
-static void arp_event_note(struct app_sink *s, const char *path)
+static void arp_event_note(struct app_sink *s, const char *path, size_t plen)
 {
-    note_value(((struct arp_ctx *)s->ud)->al, path);
+    note_value(((struct arp_ctx *)s->ud)->al, path, plen);
 }
 
 static void arp_event_end(struct app_sink *s)

@@ -112,10 +112,10 @@ struct flow {
     uint64_t ts_last;  /* µs, latest packet time seen (never decreases) */
     uint64_t pkts[2];  /* indexed by FLOW_TOSERVER / FLOW_TOCLIENT */
     /* Owned by the caller (pipeline.c), beside pkts, which every packet reads: when
-     * the inventory last heard of each direction's sender, that sender's MAC tag and
-     * what the inventory said of it (inv_sender's memo). */
-    uint32_t inv_tick[2];
-    uint32_t inv_mac[2];
+     * the inventory last heard of each direction's sender and that sender's MAC tag,
+     * as one key (tick << 32 | tag; 0: not yet), and what the inventory said of it
+     * (inv_sender's memo). */
+    uint64_t inv_key[2];
     uint32_t inv_memo[2];
     uint64_t bytes[2]; /* sum of pkt.wirelen (whole frames, like Suricata and tshark) */
 

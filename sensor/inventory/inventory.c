@@ -5,6 +5,7 @@
  */
 #include "inventory/inventory.h"
 
+#include "app/applayer.h"
 #include "detect/jscan.h"
 #include "output/eve.h"
 #include "otasuke/alloc.h"
@@ -53,7 +54,7 @@ struct home_pfx {
  * with which outcome. Direct-mapped and unkeyed: a collision is only a miss. A device
  * entry stays true for good (devices are never removed, an address once bound stays
  * bound, a device's IPv4 address is only replaced by another) and says in which tick
- * of packet time (2^20 us, about a second) its sender was last heard: another packet
+ * of packet time (INV_TICK_SHIFT) its sender was last heard: another packet
  * in that tick changes nothing worth its cost (last_seen moves by less than a tick).
  * A "not internal" entry holds while nothing new was learned about the LAN (gen). */
 #define INV_PCACHE 2048
@@ -775,7 +776,7 @@ void inv_sender(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64
         *memo = memo_out(v);
         return; /* from outside the LAN (is_internal would say so) */
     }
-    uint32_t tick = (uint32_t)(ts >> 20) + 1;
+    uint32_t tick = (uint32_t)(ts >> INV_TICK_SHIFT) + 1;
     struct inv_pc *c = pc_slot(v, mac, ip);
     if (c->dev != 0 && pc_is(c, mac, ip)) {
         if (!c->outside) {
@@ -1469,18 +1470,24 @@ bool inv_event_str(struct inv *v, const char *path, size_t plen, const char *s, 
     return false;
 }
 
+/* The event is a repeat of the one before: what reading it would do. */
+static void rep_hit(struct inv *v, uint64_t ts)
+{
+    v->deferring = false;
+    v->events_repeated++;
+    if (v->rep_dev != NULL) {
+        if (v->rep_touch)
+            touch(v, v->rep_dev, ts);
+        mark_dirty(v, v->rep_dev);
+    }
+}
+
 /* At the end of an event whose values so far all matched the one before: true when it
  * was a repeat (then done). */
 static bool ev_repeat(struct inv *v, uint64_t ts)
 {
     if (v->rep_at == v->rep[v->rep_cur ^ 1U].n) {
-        v->deferring = false;
-        v->events_repeated++;
-        if (v->rep_dev != NULL) {
-            if (v->rep_touch)
-                touch(v, v->rep_dev, ts);
-            mark_dirty(v, v->rep_dev);
-        }
+        rep_hit(v, ts);
         return true;
     }
     rep_undefer(v); /* fewer values than the one before: read now */
@@ -1535,6 +1542,58 @@ static struct inv_device *ev_read(struct inv *v, uint64_t ts)
     if (d != NULL)
         ev_done(v, d, created, name_chg, chg, ts);
     return d;
+}
+
+/* Whether the noted values of line are those of the event before, as inv_event_str
+ * would find them one by one: all of them, or its first ones when the one before was
+ * not read further; each a plain string. */
+static bool notes_repeat(const struct inv *v, const char *line, size_t len,
+                         const struct app_notes *nt)
+{
+    const struct inv_rep *prev = &v->rep[v->rep_cur ^ 1U];
+    if (prev->stopped ? nt->n < prev->n : nt->n != prev->n)
+        return false;
+    for (unsigned i = 0; i < prev->n; i++) {
+        const struct app_note *a = &nt->v[i];
+        if (a->text == 0 || a->at >= len || a->text > len - a->at ||
+            !rep_match(prev, i, a->path, line + a->at + 1, a->text - 1))
+            return false;
+    }
+    return true;
+}
+
+/* The noted values, in the line's order, each read alone (a plain string as it stands,
+ * anything else decoded by jscan_value). The walk's result (0, or -1 for a value that
+ * does not read). */
+static int read_notes(struct inv *v, const char *line, size_t len, const struct app_notes *nt)
+{
+    for (unsigned i = 0; i < nt->n; i++) {
+        const struct app_note *a = &nt->v[i];
+        if (a->at >= len || a->text > len - a->at)
+            return -1;
+        int rc;
+        if (a->text != 0)
+            rc = inv_event_str(v, a->path, a->plen, line + a->at + 1, a->text - 1) ? 0 : 1;
+        else
+            rc = jscan_value(line + a->at, len - a->at, a->path, a->plen, inv_event_val, v);
+        if (rc != 0)
+            return rc < 0 ? -1 : 0;
+    }
+    return 0;
+}
+
+void inv_event_notes(struct inv *v, const char *type, size_t tlen, const char *line, size_t len,
+                     const struct app_notes *nt, uint64_t ts)
+{
+    if (!inv_event_begin(v, type, tlen, ts))
+        return;
+    inv_event_noted(v);
+    /* a repeat (a flood of DHCP discovers, say) is found in one pass, no value read */
+    if (v->deferring && notes_repeat(v, line, len, nt)) {
+        rep_hit(v, ts);
+        return;
+    }
+    inv_event_end(v, read_notes(v, line, len, nt), ts);
 }
 
 void inv_event(struct inv *v, const char *json, size_t len, uint64_t ts)

@@ -122,6 +122,12 @@ struct jw;
 struct inv *inv_new(const struct inv_conf *c, const struct inv_host *h, char *err, size_t errlen);
 void inv_free(struct inv *v);
 
+/* A tick of packet time, 2^INV_TICK_SHIFT us (about a second): what packets tell the
+ * inventory of a sender it already knows (last_seen) counts once per tick; the
+ * pipeline calls inv_sender for a flow direction at most once a tick besides its first
+ * packet and a change of MAC. */
+#define INV_TICK_SHIFT 20
+
 void inv_packet(struct inv *v, const uint8_t *mac, const struct addr *ip, uint64_t ts_us);
 /* inv_packet for the sender of one direction of a flow, with what the inventory told
  * of that sender before: *memo (0 at the direction's first packet and whenever its MAC
@@ -157,6 +163,14 @@ bool inv_event_val(const struct jscan_val *val, void *inv);
  * app_note's are): its field is looked up once per address. */
 bool inv_event_str(struct inv *v, const char *path, size_t plen, const char *s, size_t n);
 void inv_event_end(struct inv *v, int rc, uint64_t ts_us);
+/* A whole event whose parser noted its values (nt on and not lost; app/applayer.h):
+ * inv_event_begin, inv_event_noted, each noted value (inv_event_str, or inv_event_val
+ * from jscan_value for one that is not a plain string) and inv_event_end. line (len
+ * bytes) is the event line the notes point into. A repeat of the event before is
+ * found in one pass over the notes. */
+struct app_notes;
+void inv_event_notes(struct inv *v, const char *type, size_t tlen, const char *line, size_t len,
+                     const struct app_notes *nt, uint64_t ts_us);
 void inv_housekeep(struct inv *v, uint64_t now_us);
 /* End of input: asks for the new_device alerts still waiting for their delay. */
 void inv_flush(struct inv *v);

@@ -46,12 +46,12 @@ static struct jw *f_begin(struct app_sink *s, const char *type, int dir)
     return &g_w;
 }
 
-static void f_note(struct app_sink *s, const char *path)
+static void f_note(struct app_sink *s, const char *path, size_t plen)
 {
     (void)s;
-    if (!g_open || !g_nt.on)
+    if (!g_open || !g_nt.on || plen != strlen(path))
         abort();
-    app_notes_jw(&g_nt, path, &g_w);
+    app_notes_jw(&g_nt, path, plen, &g_w);
 }
 
 static void f_end(struct app_sink *s)

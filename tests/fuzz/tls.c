@@ -46,12 +46,12 @@ static struct jw *fz_begin(struct app_sink *s, const char *type, int dir)
     return &g_w;
 }
 
-static void fz_note(struct app_sink *s, const char *path)
+static void fz_note(struct app_sink *s, const char *path, size_t plen)
 {
     struct fz *f = s->ud;
-    if (!f->open || !f->nt.on)
+    if (!f->open || !f->nt.on || plen != strlen(path))
         abort();
-    app_notes_jw(&f->nt, path, &g_w);
+    app_notes_jw(&f->nt, path, plen, &g_w);
 }
 
 static void fz_end(struct app_sink *s)

@@ -5,6 +5,7 @@
  */
 #include "check.h"
 
+#include "app/applayer.h"
 #include "detect/jscan.h"
 #include "inventory/inventory.h"
 #include "otasuke/alloc.h"
@@ -349,10 +350,30 @@ static const char p_src[] = "src_ip", p_ua[] = "http.http_user_agent", p_type[] 
                   p_mac[] = "dhcp.client_mac", p_kind[] = "dhcp.dhcp_type",
                   p_host[] = "dhcp.hostname";
 
-/* A noted event: its type, then path/value pairs (kv, NULL-terminated), as the
- * pipeline hands them over (pipeline.c read_notes). */
+/* How noted_kv hands an event over: value by value (inv_event_str), or as the pipeline
+ * does, the event's line and its notes in one call (inv_event_notes). */
+static bool g_whole_events;
+
+/* A noted event: its type, then path/value pairs (kv, NULL-terminated, plain strings). */
 static void noted_kv(struct inv *v, const char *type, uint64_t ts, const char *const *kv)
 {
+    if (g_whole_events) {
+        /* a flat line, "path":"value" members: the notes say where each value is */
+        struct jw w;
+        struct app_notes nt = {.on = true};
+        CHECK(jw_init(&w, 256, 4096) == 0);
+        jw_obj_open(&w, NULL);
+        jw_str(&w, "event_type", type);
+        for (; kv[0] != NULL; kv += 2) {
+            jw_str(&w, kv[0], kv[1]);
+            app_notes_jw(&nt, kv[0], strlen(kv[0]), &w);
+            CHECK(nt.v[nt.n - 1].text == strlen(kv[1]) + 1); /* plain, as jw wrote it */
+        }
+        jw_obj_close(&w);
+        inv_event_notes(v, type, strlen(type), w.buf, w.len, &nt, ts);
+        jw_free(&w);
+        return;
+    }
     if (!inv_event_begin(v, type, strlen(type), ts))
         return;
     inv_event_noted(v);
@@ -381,7 +402,8 @@ static uint64_t repeated(struct inv *v)
 
 /* An event whose values are those of the inventory event just before it is a repeat:
  * only its device's last_seen moves. Not when anything was learned in between (a
- * packet bound its source), nor when a value differs. */
+ * packet bound its source), nor when a value differs. Run twice: events handed over
+ * value by value, then whole (inv_event_notes finds a repeat in one pass). */
 static void test_repeats(void)
 {
     struct sink s;
@@ -1011,6 +1033,9 @@ int main(void)
     RUN(test_attribution);
     RUN(test_walk_stops);
     RUN(test_repeats);
+    g_whole_events = true;
+    RUN(test_repeats);
+    g_whole_events = false;
     RUN(test_addr_parse);
     RUN(test_persistence);
     RUN(test_bounds);
