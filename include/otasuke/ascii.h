@@ -44,12 +44,12 @@ static inline size_t ascii_hex(char *out, const uint8_t *b, size_t n, char sep)
  * files. */
 static inline char *ascii_u64(char b[24], uint64_t v)
 {
-    char *e = b + 24;
+    size_t i = 24;
     do {
-        *--e = (char)('0' + v % 10);
+        b[--i] = (char)('0' + v % 10);
         v /= 10;
     } while (v != 0);
-    return e;
+    return &b[i];
 }
 
 #endif

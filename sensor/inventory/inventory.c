@@ -1735,16 +1735,21 @@ static void ln_s(struct line *l, const char *s, size_t max)
     l->n += k;
 }
 
+/* "\t" and a field: a number, an address */
 static void ln_u64(struct line *l, uint64_t v)
 {
     char b[24];
     const char *d = ascii_u64(b, v);
-    ln_s(l, d, (size_t)(b + sizeof(b) - d));
+    size_t k = (size_t)(b + sizeof(b) - d);
+    ln_c(l, '\t');
+    memcpy(l->b + l->n, d, k);
+    l->n += k;
 }
 
 static void ln_addr(struct line *l, const struct addr *a)
 {
     char ip[EVE_ADDR_LEN];
+    ln_c(l, '\t');
     ln_s(l, eve_addr_str(a, ip, sizeof(ip)), sizeof(ip));
 }
 
@@ -1774,15 +1779,10 @@ static void put_device(FILE *f, const struct inv_device *d)
     } else {
         ln_c(&l, '-');
     }
-    ln_c(&l, '\t');
     ln_addr(&l, &d->ip);
-    ln_c(&l, '\t');
     ln_u64(&l, d->first_seen);
-    ln_c(&l, '\t');
     ln_u64(&l, d->last_seen);
-    ln_c(&l, '\t');
     ln_u64(&l, (d->dhcp_server ? 1U : 0U) | (d->igd ? 2U : 0U));
-    ln_c(&l, '\t');
     ln_u64(&l, d->name_src);
     LN_STR(&l, d->name);
     LN_STR(&l, d->vendor_class);
@@ -1820,11 +1820,8 @@ static void put_hist(FILE *f, const struct inv *v, size_t m)
         const struct inv_hist *h = &v->hist[(v->hist_head + k) % v->nhist];
         l.n = 0;
         ln_c(&l, 'H');
-        ln_c(&l, '\t');
         ln_addr(&l, &h->ip);
-        ln_c(&l, '\t');
         ln_u64(&l, h->dev);
-        ln_c(&l, '\t');
         ln_u64(&l, h->from);
         ln_c(&l, '\n');
         fwrite(l.b, 1, l.n, f);

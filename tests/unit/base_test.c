@@ -79,6 +79,24 @@ static void test_jw(void)
     CHECK_STR(w.buf, "{\"a\":\"x\\\"y\\\\\\n\",\"bin\":\"\\u0001\\u00ff\xe3\x81\x82\",\"l\":[1,-2,true]}");
     jw_free(&w);
 
+    /* the integers' extremes; plain_at names a string written with no escape only */
+    CHECK(jw_init(&w, 16, 4096) == 0);
+    jw_obj_open(&w, NULL);
+    jw_u64(&w, "max", UINT64_MAX);
+    jw_i64(&w, "min", INT64_MIN);
+    jw_u64(&w, "zero", 0);
+    CHECK(w.plain_at == SIZE_MAX);
+    jw_str(&w, "p", "plain");
+    CHECK(w.plain_at == w.val_at && w.buf[w.plain_at] == '"');
+    jw_str(&w, "q", "a\"b");
+    CHECK(w.plain_at == SIZE_MAX);
+    jw_obj_close(&w);
+    CHECK_STR(w.buf, "{\"max\":18446744073709551615,\"min\":-9223372036854775808,\"zero\":0,"
+                     "\"p\":\"plain\",\"q\":\"a\\\"b\"}");
+    jw_reset(&w);
+    CHECK(w.plain_at == SIZE_MAX);
+    jw_free(&w);
+
     CHECK(jw_init(&w, 16, 32) == 0);
     jw_obj_open(&w, NULL);
     jw_str(&w, "k", "0123456789012345678901234567890123456789");
