@@ -146,7 +146,6 @@ struct pipeline {
     /* detections (sensor/detect); NULL when detect.enabled is off */
     struct detect *det;
     struct inv *inv; /* device inventory (issue 5) */
-    bool inv_notes;  /* it reads what the parsers note (inventory.read_lines off) */
     volatile sig_atomic_t reload;
     struct ship *ship; /* shipping to the center, NULL when ship.url is empty */
     struct sweep *sweep; /* the ARP sweep (borrowed), NULL when off */
@@ -1210,7 +1209,7 @@ static void read_event(struct pipeline *pl, const struct jw *j, const struct app
     if ((pl->inv == NULL && pl->det == NULL) || !jscan_event_type(line, len, &type, &tlen))
         return;
     bool inv = pl->inv != NULL;
-    if (inv && pl->inv_notes && nt != NULL) {
+    if (inv && !pl->conf->inv_read_lines && nt != NULL) {
         /* the parsers note what the inventory reads: an event not noted is none of its */
         if (nt->on && !nt->lost)
             inv_event_notes(pl->inv, type, tlen, line, len, nt, ts);
@@ -1335,7 +1334,6 @@ static int open_inventory(struct pipeline *pl, char *err, size_t errlen)
     pl->inv = inv_new(&ic, &h, err, errlen);
     if (pl->inv == NULL)
         return ERR_INVAL;
-    pl->inv_notes = !c->inv_read_lines;
     if (pl->det != NULL)
         detect_set_device_lookup(pl->det, inv_lookup, pl);
     return 0;

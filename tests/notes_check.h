@@ -137,12 +137,20 @@ struct notes_sink {
     struct app_notes nt;
 };
 
+/* What a test's app_sink.note does: app_notes_jw, after checking that app_note handed
+ * the path's length. */
+static inline void notes_take(struct app_notes *nt, const char *path, size_t plen,
+                              const struct jw *w)
+{
+    if (plen != strlen(path))
+        abort();
+    app_notes_jw(nt, path, plen, w);
+}
+
 static inline void notes_sink_note(struct app_sink *s, const char *path, size_t plen)
 {
     struct notes_sink *ns = (struct notes_sink *)s;
-    if (plen != strlen(path))
-        abort(); /* app_note hands the path's length */
-    app_notes_jw(&ns->nt, path, plen, ns->w);
+    notes_take(&ns->nt, path, plen, ns->w);
 }
 
 static inline void notes_sink_init(struct notes_sink *ns, const struct jw *w)

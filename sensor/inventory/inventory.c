@@ -1746,11 +1746,17 @@ static void ln_u64(struct line *l, uint64_t v)
     l->n += k;
 }
 
+/* "\t" and a string field (max bytes at most) */
+static void ln_str(struct line *l, const char *s, size_t max)
+{
+    ln_c(l, '\t');
+    ln_s(l, s, max);
+}
+
 static void ln_addr(struct line *l, const struct addr *a)
 {
     char ip[EVE_ADDR_LEN];
-    ln_c(l, '\t');
-    ln_s(l, eve_addr_str(a, ip, sizeof(ip)), sizeof(ip));
+    ln_str(l, eve_addr_str(a, ip, sizeof(ip)), sizeof(ip));
 }
 
 /* "\t" and the set's members separated by 0x1f */
@@ -1764,31 +1770,25 @@ static void ln_set(struct line *l, const char *set, size_t width, size_t n)
     }
 }
 
-#define LN_STR(l, field) (ln_c((l), '\t'), ln_s((l), (field), sizeof(field)))
-
 static void put_device(FILE *f, const struct inv_device *d)
 {
     struct line l;
-    char mac[18];
+    char mac[18] = "-";
+    if (d->has_mac)
+        fmt_mac(d->mac, mac);
     l.n = 0;
     ln_c(&l, 'D');
-    ln_c(&l, '\t');
-    if (d->has_mac) {
-        fmt_mac(d->mac, mac);
-        ln_s(&l, mac, sizeof(mac));
-    } else {
-        ln_c(&l, '-');
-    }
+    ln_str(&l, mac, sizeof(mac));
     ln_addr(&l, &d->ip);
     ln_u64(&l, d->first_seen);
     ln_u64(&l, d->last_seen);
     ln_u64(&l, (d->dhcp_server ? 1U : 0U) | (d->igd ? 2U : 0U));
     ln_u64(&l, d->name_src);
-    LN_STR(&l, d->name);
-    LN_STR(&l, d->vendor_class);
-    LN_STR(&l, d->dhcp_fp);
-    LN_STR(&l, d->model);
-    LN_STR(&l, d->ssdp_server);
+    ln_str(&l, d->name, sizeof(d->name));
+    ln_str(&l, d->vendor_class, sizeof(d->vendor_class));
+    ln_str(&l, d->dhcp_fp, sizeof(d->dhcp_fp));
+    ln_str(&l, d->model, sizeof(d->model));
+    ln_str(&l, d->ssdp_server, sizeof(d->ssdp_server));
     ln_set(&l, &d->services[0][0], INV_SVC_MAX, INV_SVC_N);
     ln_set(&l, &d->queries[0][0], INV_SVC_MAX, INV_SVC_N);
     ln_set(&l, &d->ua[0][0], INV_TEXT_MAX, INV_SET_N);
@@ -1797,7 +1797,6 @@ static void put_device(FILE *f, const struct inv_device *d)
     ln_c(&l, '\n');
     fwrite(l.b, 1, l.n, f);
 }
-#undef LN_STR
 
 /* Learned prefixes from home[from] on. */
 static void put_prefixes(FILE *f, const struct inv *v, unsigned from)

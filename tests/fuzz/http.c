@@ -49,9 +49,9 @@ static struct jw *f_begin(struct app_sink *s, const char *type, int dir)
 static void f_note(struct app_sink *s, const char *path, size_t plen)
 {
     (void)s;
-    if (!g_open || !g_nt.on || plen != strlen(path))
+    if (!g_open || !g_nt.on)
         abort();
-    app_notes_jw(&g_nt, path, plen, &g_w);
+    notes_take(&g_nt, path, plen, &g_w);
 }
 
 static void f_end(struct app_sink *s)

@@ -47,9 +47,7 @@ static void fz_note(struct app_sink *s, const char *path, size_t plen)
     struct fz_sink *f = (struct fz_sink *)s;
     if (!f->nt.on)
         abort(); /* a parser that notes must say so (app_parser.notes) */
-    if (plen != strlen(path))
-        abort();
-    app_notes_jw(&f->nt, path, plen, &f->w);
+    notes_take(&f->nt, path, plen, &f->w);
 }
 
 static void fz_end(struct app_sink *s)

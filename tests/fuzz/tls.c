@@ -49,9 +49,9 @@ static struct jw *fz_begin(struct app_sink *s, const char *type, int dir)
 static void fz_note(struct app_sink *s, const char *path, size_t plen)
 {
     struct fz *f = s->ud;
-    if (!f->open || !f->nt.on || plen != strlen(path))
+    if (!f->open || !f->nt.on)
         abort();
-    app_notes_jw(&f->nt, path, plen, &g_w);
+    notes_take(&f->nt, path, plen, &g_w);
 }
 
 static void fz_end(struct app_sink *s)
