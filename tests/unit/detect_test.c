@@ -203,6 +203,41 @@ static void test_aggregation(void)
     detect_free(d);
 }
 
+/* The timestamps of got[from..to) never go back (ISO 8601, the same length each). */
+static bool got_sorted(int from, int to)
+{
+    for (int i = from + 1; i < to; i++) {
+        const char *a = strstr(got[i - 1], "\"timestamp\":\""),
+                   *b = strstr(got[i], "\"timestamp\":\"");
+        if (a == NULL || b == NULL || strncmp(a, b, 45) > 0)
+            return false;
+    }
+    return true;
+}
+
+/* Alerts due at once are written in the order they began, whatever the order they came
+ * in: 40 sources raised out of time order (two at the same time), half of them due at
+ * one housekeeping, the rest at the end. */
+static void test_expire_order(void)
+{
+    struct detect *d = mk();
+    CHECK(d != NULL);
+    char src[32];
+    for (int i = 0; i < 40; i++) {
+        snprintf(src, sizeof(src), "192.168.2.%d", 10 + i);
+        raise_land(d, src, src, T0 + (uint64_t)((i * 17) % 40) * SEC);
+    }
+    raise_land(d, "192.168.2.99", "192.168.2.99", T0 + 5 * SEC);
+    detect_housekeep(d, T0 + 19 * SEC + conf.detect_agg_window);
+    CHECK_EQ_U64(ngot, 21); /* begun in the first 20 s, and the one at the same time */
+    CHECK(got_sorted(0, ngot));
+    CHECK(strstr(got[0], "192.168.2.10\"") != NULL); /* i = 0: at T0 */
+    detect_flush(d);
+    CHECK_EQ_U64(ngot, 41);
+    CHECK(got_sorted(0, ngot));
+    detect_free(d);
+}
+
 static void test_flood(void)
 {
     int64_t saved = conf.detect_flood;
@@ -1009,6 +1044,7 @@ int main(void)
     RUN(test_jscan_want);
     RUN(test_jscan_offsets);
     RUN(test_aggregation);
+    RUN(test_expire_order);
     RUN(test_flood);
     RUN(test_pending_full);
     RUN(test_scan_inbound);
