@@ -10,12 +10,18 @@
 # beside an "off" of its own: on a host whose speed drifts from one run to the next both
 # halves of a pair see the same host, so the rounds' ratios scatter less (the machine
 # must have two cores to spare). Figures go into bench/README.md and docs/inventory.md
-# by hand. Env: RUNS (default 1), BENCH_PCAP, BIN_BEFORE, PAIRS.
+# by hand. With DURATION=seconds the rounds go on until that much time has passed (RUNS
+# at least): on a host whose runs scatter by ±10%, the paired estimate (the geometric
+# mean of the rounds' own ratios, with its 95% interval) needs a hundred rounds or more
+# to resolve 1%. Env: RUNS (default 1), DURATION, BENCH_PCAP, BIN_BEFORE, PAIRS,
+# SENSOR (the binary measured; default build/bin/otasuke-sensor).
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BIN="$SRC/build/bin"
 PCAP=${BENCH_PCAP:-$SRC/bench/data/mixed-1G.pcap}
 RUNS=${RUNS:-1}
+DURATION=${DURATION:-0}
+SENSOR=${SENSOR:-$BIN/otasuke-sensor}
 BEFORE=${BIN_BEFORE:-}
 PAIRS=${PAIRS:-0}
 # the runs' output in memory where possible: writing ~340 MB of events to disk each run
@@ -53,20 +59,23 @@ pair() {   # ROUND NAME_A BIN_A ARGS_A -- NAME_B BIN_B ARGS_B: A and B at once (
     one "$nb" $((1 - r % 2)) "$bb" "${b[@]}" & local pb=$!
     wait "$pa" && wait "$pb" || exit 1
 }
-"$BIN/otasuke-sensor" -q -r "$PCAP" -o /dev/null --set log.level=error >/dev/null 2>&1 || true  # warm-up
+"$SENSOR" -q -r "$PCAP" -o /dev/null --set log.level=error >/dev/null 2>&1 || true  # warm-up
 names="off on"
-for r in $(seq "$RUNS"); do
-    pair "$r" off "$BIN/otasuke-sensor" --set inventory.enabled=no -- on "$BIN/otasuke-sensor"
+r=0 t0=$SECONDS
+while [ "$r" -lt "$RUNS" ] || [ $((SECONDS - t0)) -lt "$DURATION" ]; do
+    r=$((r + 1))
+    pair "$r" off "$SENSOR" --set inventory.enabled=no -- on "$SENSOR"
     if [ -n "$BEFORE" ]; then
         if [ "$PAIRS" = 0 ]; then
             one before_on - "$BEFORE" || exit 1
         else   # beside an "off" of its own
-            pair "$r" off_b "$BIN/otasuke-sensor" --set inventory.enabled=no -- before_on "$BEFORE"
+            pair "$r" off_b "$SENSOR" --set inventory.enabled=no -- before_on "$BEFORE"
         fi
         names="off on before_on"
         [ "$PAIRS" = 0 ] || names="off on off_b before_on"
     fi
 done
+RUNS=$r
 med() { sort -n "$W/$1" | awk -v r="$RUNS" 'NR==int((r+1)/2)'; }  # by CPU seconds
 echo "name cpu_s wall_s rss_kb   (median of $RUNS; all cpu_s: ...)"
 for n in $names; do
@@ -85,11 +94,21 @@ ratios() {   # NAME BASE: "median-of-medians median-of-round-ratios min-ratio"
     awk -v a="$(cpu "$1")" -v b="$(cpu "$2")" -v rr="$rr" -v mn="$mn" \
         'BEGIN{printf "%.3f (median of the rounds: %.3f, fastest runs: %s)", a/b, rr, mn}'
 }
+# the rounds' own ratios: geometric mean and its 95% interval (normal approximation;
+# Student's t for a few rounds would be wider)
+paired() {   # NAME BASE
+    paste -d' ' "$W/$1" "$W/$2" | awk '{l = log($1 / $4); s += l; q += l * l; n++}
+        END {m = s / n; sd = n > 1 ? sqrt((q - n * m * m) / (n - 1)) : 0; h = 1.96 * sd / sqrt(n)
+             printf "%.4f, 95%% interval %.4f-%.4f (%d rounds, sd of a round %.3f)",
+                    exp(m), exp(m - h), exp(m + h), n, sd}'
+}
 echo "cpu ratio on/off: $(ratios on off)"
+echo "paired on/off: $(paired on off)"
 if [ -n "$BEFORE" ]; then
     base=off
     [ "$PAIRS" = 0 ] || base=off_b
     echo "cpu ratio before_on/off: $(ratios before_on "$base")"
+    echo "paired before_on/off: $(paired before_on "$base")"
 fi
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 # the final stats event of the last run with the inventory on
