@@ -30,6 +30,7 @@ struct probe_slot {
 
 struct probe_table {
     struct probe_slot *s;
+    uint32_t *order; /* the slots in use, as they were taken (write_top walks these) */
     uint32_t mask, used, max;
     uint64_t other; /* attempts whose key found the table full */
 };
@@ -48,9 +49,10 @@ static int table_init(struct probe_table *t, uint32_t max)
     while (n < 2 * max)
         n <<= 1;
     t->s = xcalloc(MEM_CORE, n, sizeof(*t->s));
+    t->order = xalloc(MEM_CORE, max * sizeof(*t->order));
     t->mask = n - 1;
     t->max = max;
-    return t->s != NULL ? 0 : ERR_NOMEM;
+    return t->s != NULL && t->order != NULL ? 0 : ERR_NOMEM;
 }
 
 static void table_add(struct probe_table *t, uint32_t key)
@@ -66,7 +68,7 @@ static void table_add(struct probe_table *t, uint32_t key)
                 break;
             t->s[h].key = key;
             t->s[h].count = 1;
-            t->used++;
+            t->order[t->used++] = h;
             return;
         }
     }
@@ -102,7 +104,9 @@ void det_probes_free(struct det_probes *pr)
     if (pr->have_db)
         MMDB_close(&pr->db);
     xfree(pr->ports.s);
+    xfree(pr->ports.order);
     xfree(pr->countries.s);
+    xfree(pr->countries.order);
     xfree(pr);
 }
 
@@ -208,9 +212,8 @@ static void write_top(struct jw *w, const char *name, const struct probe_table *
     jw_obj_open(w, name);
     struct probe_slot *v = t->used ? xalloc(MEM_CORE, t->used * sizeof(*v)) : NULL;
     uint32_t n = 0;
-    for (uint32_t i = 0; v != NULL && i <= t->mask; i++)
-        if (t->s[i].key != 0)
-            v[n++] = t->s[i];
+    for (uint32_t i = 0; v != NULL && i < t->used; i++)
+        v[n++] = t->s[t->order[i]]; /* not the whole table: a stats event each interval */
     if (v != NULL)
         qsort(v, n, sizeof(*v), by_count);
     for (uint32_t i = 0; i < n && i < top; i++) {
