@@ -11,10 +11,12 @@
 # halves of a pair see the same host, so the rounds' ratios scatter less (the machine
 # must have two cores to spare). Figures go into bench/README.md and docs/inventory.md
 # by hand. With DURATION=seconds the rounds go on until that much time has passed (RUNS
-# at least): on a host whose runs scatter by ±10%, the paired estimate (the geometric
-# mean of the rounds' own ratios, with its 95% interval) needs a hundred rounds or more
-# to resolve 1%. Env: RUNS (default 1), DURATION, BENCH_PCAP, BIN_BEFORE, PAIRS,
-# SENSOR (the binary measured; default build/bin/otasuke-sensor).
+# at least): where a round's ratio scatters by 7-15% (this VM, 2026-11-24), the paired
+# estimate (the geometric mean of the rounds' own ratios, with its 95% interval) needs
+# several hundred rounds to resolve 1%; and with PAIRS=1 the two runs share the
+# last-level cache (a likely reason why "on" fared worse that way than alone). Env:
+# RUNS (default 1), DURATION, BENCH_PCAP, BIN_BEFORE, PAIRS, SENSOR (the binary
+# measured; default build/bin/otasuke-sensor).
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BIN="$SRC/build/bin"
