@@ -383,6 +383,16 @@ static void agg_close(struct detect *d, int i)
     a->used--;
 }
 
+/* When a pending alert is written: its window after the last occurrence, or its
+ * longest span after the first, whichever comes first. */
+static uint64_t pending_due(const struct sensor_conf *c, const struct det_pending *p)
+{
+    uint64_t due = p->last + c->detect_agg_window;
+    if (p->first + c->detect_agg_max_span < due)
+        due = p->first + c->detect_agg_max_span;
+    return due;
+}
+
 static int agg_oldest(const struct det_agg *a)
 {
     int best = -1;
@@ -491,9 +501,7 @@ void det_raise(struct detect *d, const struct det_alert *a)
     p->key_addr = key.k;
     p->target = key.target;
     fill_pending(d, p, a, dir, dev, dev != NULL);
-    uint64_t due = p->last + d->conf->detect_agg_window;
-    if (p->first + d->conf->detect_agg_max_span < due)
-        due = p->first + d->conf->detect_agg_max_span;
+    uint64_t due = pending_due(d->conf, p);
     if (due < ag->due_at)
         ag->due_at = due; /* repeats only move a deadline later */
     p->next = ag->bucket[h & (ag->nbucket - 1)];
@@ -524,9 +532,7 @@ static void agg_expire(struct detect *d, uint64_t now, bool all)
         const struct det_pending *p = &a->slot[i];
         if (!p->used)
             continue;
-        uint64_t dl = p->last + c->detect_agg_window;
-        if (p->first + c->detect_agg_max_span < dl)
-            dl = p->first + c->detect_agg_max_span;
+        uint64_t dl = pending_due(c, p);
         if (all || now >= dl)
             a->due[n++] = (struct det_due){p->first, (int)i};
         else if (dl < next)
