@@ -14,9 +14,14 @@
 # at least): where a round's ratio scatters by 7-15% (this VM, 2026-11-24), the paired
 # estimate (the geometric mean of the rounds' own ratios, with its 95% interval) needs
 # several hundred rounds to resolve 1%; and with PAIRS=1 the two runs share the
-# last-level cache (a likely reason why "on" fared worse that way than alone). Env:
-# RUNS (default 1), DURATION, BENCH_PCAP, BIN_BEFORE, PAIRS, SENSOR (the binary
-# measured; default build/bin/otasuke-sensor).
+# last-level cache (a likely reason why "on" fared worse that way than alone).
+# PAIRS=core runs each round's two at the same time on one core (the last, or CORE),
+# time-sliced by the scheduler, the one started first swapped every round: both see
+# the same host from millisecond to millisecond, and on this VM a round's ratio
+# scattered by 0.5-0.9% (against 7-15% otherwise; off against off: 1.003, 1.006, 1.001),
+# so 8 rounds resolve half a percent. Env: RUNS (default 1), DURATION, BENCH_PCAP,
+# BIN_BEFORE, PAIRS (0, 1 or core), CORE, SENSOR (the binary measured; default
+# build/bin/otasuke-sensor).
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BIN="$SRC/build/bin"
@@ -32,7 +37,8 @@ W=$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d)
 trap 'rm -rf "$W"' EXIT
 [ -s "$PCAP" ] || { echo "no $PCAP: run bench/run.sh once to make it"; exit 1; }
 [ -z "$BEFORE" ] || [ -x "$BEFORE" ] || { echo "BIN_BEFORE=$BEFORE is not an executable"; exit 1; }
-[ "$PAIRS" = 0 ] || [ "$(nproc)" -ge 2 ] || { echo "PAIRS=1 needs two cores"; exit 1; }
+[ "$PAIRS" != 1 ] || [ "$(nproc)" -ge 2 ] || { echo "PAIRS=1 needs two cores"; exit 1; }
+CORE=${CORE:-$(($(nproc) - 1))}
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 one() {   # NAME CORE BINARY ARGS...: one run (on CORE unless "-"), appends "cpu wall rss" to $W/NAME
     local name=$1 core=$2 bin=$3 pin=()
@@ -57,8 +63,19 @@ pair() {   # ROUND NAME_A BIN_A ARGS_A -- NAME_B BIN_B ARGS_B: A and B at once (
         one "$na" - "$ba" "${a[@]}" && one "$nb" - "$bb" "${b[@]}" || exit 1
         return
     fi
-    one "$na" $((r % 2)) "$ba" "${a[@]}" & local pa=$!
-    one "$nb" $((1 - r % 2)) "$bb" "${b[@]}" & local pb=$!
+    local pa pb
+    if [ "$PAIRS" = core ]; then
+        if [ $((r % 2)) = 1 ]; then
+            one "$na" "$CORE" "$ba" "${a[@]}" & pa=$!
+            one "$nb" "$CORE" "$bb" "${b[@]}" & pb=$!
+        else
+            one "$nb" "$CORE" "$bb" "${b[@]}" & pb=$!
+            one "$na" "$CORE" "$ba" "${a[@]}" & pa=$!
+        fi
+    else
+        one "$na" $((r % 2)) "$ba" "${a[@]}" & pa=$!
+        one "$nb" $((1 - r % 2)) "$bb" "${b[@]}" & pb=$!
+    fi
     wait "$pa" && wait "$pb" || exit 1
 }
 "$SENSOR" -q -r "$PCAP" -o /dev/null --set log.level=error >/dev/null 2>&1 || true  # warm-up

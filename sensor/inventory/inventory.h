@@ -63,6 +63,9 @@ struct inv_device {
     struct addr ip;        /* current address (IPv4 preferred); zero when none */
     uint64_t first_seen, last_seen;
     uint64_t ip_since;     /* when the current address was bound (not saved) */
+    /* bumped when its name, its address or its SSDP server string changes: an event is
+     * recalled (inventory.c, struct inv_recall) only while it stands (not saved) */
+    uint32_t ver;
     uint8_t name_src;      /* enum inv_name_src */
     uint8_t kind;          /* enum inv_kind */
     uint8_t kind_score;

@@ -327,7 +327,7 @@ static void test_walk_stops(void)
     inv_stats(v, &w);
     jw_obj_close(&w);
     CHECK(jw_ok(&w) && strstr(w.buf, "\"events_read\":3,\"events_noted\":0,\"events_repeated\":0,"
-                                          "\"events_bad\":0") != NULL);
+                                          "\"events_recalled\":0,\"events_bad\":0") != NULL);
     jw_free(&w);
     static const char *const real[][2] = {
         {"nbns", "\"type\":\"request\",\"opcode\":\"registration\",\"name\":\"KEIRI-PC02\",\"suffix\":\"<00>\"}}"},
@@ -384,7 +384,8 @@ static void noted_kv(struct inv *v, const char *type, uint64_t ts, const char *c
 }
 #define noted(v, type, ts, ...) noted_kv(v, type, ts, (const char *const[]){__VA_ARGS__})
 
-static uint64_t repeated(struct inv *v)
+/* A counter of the inventory's stats (name with its quotes and colon) */
+static uint64_t stat_of(struct inv *v, const char *name)
 {
     struct jw w;
     uint64_t n = UINT64_MAX;
@@ -393,11 +394,21 @@ static uint64_t repeated(struct inv *v)
     jw_obj_open(&w, NULL);
     inv_stats(v, &w);
     jw_obj_close(&w);
-    const char *p = strstr(w.buf, "\"events_repeated\":");
+    const char *p = strstr(w.buf, name);
     if (p != NULL)
-        n = strtoull(p + 18, NULL, 10);
+        n = strtoull(p + strlen(name), NULL, 10);
     jw_free(&w);
     return n;
+}
+
+static uint64_t repeated(struct inv *v)
+{
+    return stat_of(v, "\"events_repeated\":");
+}
+
+static uint64_t recalled(struct inv *v)
+{
+    return stat_of(v, "\"events_recalled\":");
 }
 
 /* An event whose values are those of the inventory event just before it is a repeat:
@@ -1025,6 +1036,70 @@ static void test_save_wall_gap(void)
     }
 }
 
+static const char p_arp_mac[] = "arp.src_mac", p_arp_ip[] = "arp.src_ip",
+                  p_llmnr_type[] = "llmnr.type", p_llmnr_name[] = "llmnr.answers.rrname";
+
+/* An event with the values of an earlier one, not the one just before, is recalled
+ * (inv_event_notes): only its device is touched (ARP) and marked dirty. Not when the
+ * device changed since (another name in between: the first again is a change back),
+ * nor when its binding did (another MAC took the address: the first again moves it
+ * back). */
+static void test_recall(void)
+{
+    struct sink s;
+    struct inv *v = inv_fresh(&s);
+    CHECK(v != NULL);
+    g_whole_events = true;
+    uint8_t m1[6], m2[6], m3[6];
+    mac("8c:16:45:77:51:a6", m1);
+    mac("00:1b:a9:12:34:56", m2);
+    mac("3c:22:fb:01:02:03", m3);
+    struct addr a77 = v4("192.168.1.77"), a78 = v4("192.168.1.78");
+    inv_packet(v, m1, &a77, T0);
+    const struct inv_device *d1 = inv_find_mac(v, m1);
+    CHECK(d1 != NULL);
+    static const char ua1[] = "Mozilla/5.0 (Windows NT 10.0)", ua2[] = "curl/8.5.0";
+    noted(v, "http", T0 + SEC, p_src, "192.168.1.77", p_ua, ua1, NULL);
+    noted(v, "http", T0 + SEC, p_src, "192.168.1.77", p_ua, ua2, NULL);
+    noted(v, "http", T0 + 2 * SEC, p_src, "192.168.1.77", p_ua, ua1, NULL);
+    CHECK(recalled(v) == 1 && repeated(v) == 0);
+    CHECK(d1 != NULL && strcmp(d1->ua[0], ua1) == 0 && strcmp(d1->ua[1], ua2) == 0 &&
+          d1->ua[2][0] == '\0');
+    /* a name, another, the first again: each is read and changes the name */
+    int assets = s.assets;
+    noted(v, "llmnr", T0 + 3 * SEC, p_src, "192.168.1.77", p_llmnr_type, "response",
+          p_llmnr_name, "keiri-pc02", NULL);
+    noted(v, "llmnr", T0 + 3 * SEC, p_src, "192.168.1.77", p_llmnr_type, "response",
+          p_llmnr_name, "keiri-pc03", NULL);
+    noted(v, "llmnr", T0 + 4 * SEC, p_src, "192.168.1.77", p_llmnr_type, "response",
+          p_llmnr_name, "keiri-pc02", NULL);
+    CHECK(recalled(v) == 1);
+    CHECK(d1 != NULL && strcmp(d1->name, "keiri-pc02") == 0);
+    CHECK(s.assets == assets + 3); /* "changed" name, three times */
+    /* ARP: the same request again is recalled and touches its device */
+    noted(v, "arp", T0 + 5 * SEC, p_arp_mac, "3c:22:fb:01:02:03", p_arp_ip, "192.168.1.78",
+          NULL);
+    noted(v, "arp", T0 + 5 * SEC, p_arp_mac, "00:1b:a9:12:34:56", p_arp_ip, "192.168.1.79",
+          NULL);
+    noted(v, "arp", T0 + 6 * SEC, p_arp_mac, "3c:22:fb:01:02:03", p_arp_ip, "192.168.1.78",
+          NULL);
+    const struct inv_device *d3 = inv_find_mac(v, m3), *d2 = inv_find_mac(v, m2);
+    CHECK(recalled(v) == 2);
+    CHECK(d3 != NULL && d3->last_seen == T0 + 6 * SEC && memcmp(&d3->ip, &a78, sizeof(a78)) == 0);
+    /* another MAC takes .78, then the first announces it again: read, .78 moves back */
+    noted(v, "arp", T0 + 7 * SEC, p_arp_mac, "00:1b:a9:12:34:56", p_arp_ip, "192.168.1.78",
+          NULL);
+    CHECK(d2 != NULL && memcmp(&d2->ip, &a78, sizeof(a78)) == 0);
+    noted(v, "arp", T0 + 8 * SEC, p_arp_mac, "3c:22:fb:01:02:03", p_arp_ip, "192.168.1.78",
+          NULL);
+    CHECK(recalled(v) == 2);
+    struct inv_attrib at;
+    CHECK(inv_attribute(v, &a78, T0 + 8 * SEC, &at) && at.has_mac && memcmp(at.mac, m3, 6) == 0);
+    CHECK(inv_attribute(v, &a78, T0 + 7 * SEC, &at) && at.has_mac && memcmp(at.mac, m2, 6) == 0);
+    g_whole_events = false;
+    inv_free(v);
+}
+
 int main(void)
 {
     RUN(test_oui);
@@ -1036,6 +1111,7 @@ int main(void)
     g_whole_events = true;
     RUN(test_repeats);
     g_whole_events = false;
+    RUN(test_recall);
     RUN(test_addr_parse);
     RUN(test_persistence);
     RUN(test_bounds);
