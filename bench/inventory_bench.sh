@@ -18,8 +18,8 @@
 # PAIRS=core runs each round's two at the same time on one core (the last, or CORE),
 # time-sliced by the scheduler, the one started first swapped every round: both see
 # the same host from millisecond to millisecond, and on this VM a round's ratio
-# scattered by 0.5-0.9% (against 7-15% otherwise; off against off: 1.003, 1.006, 1.001),
-# so 8 rounds resolve half a percent. Env: RUNS (default 1), DURATION, BENCH_PCAP,
+# scattered by 0.5-0.9% (against 7-15% otherwise; off against off, 8 rounds: 0.9997,
+# sd 0.0005), so 8 rounds resolve half a percent. Env: RUNS (default 1), DURATION, BENCH_PCAP,
 # BIN_BEFORE, PAIRS (0, 1 or core), CORE, SENSOR (the binary measured; default
 # build/bin/otasuke-sensor).
 set -euo pipefail
