@@ -123,7 +123,7 @@ static void heap_grown(void)
  * heap that heap_grown marks: its 2 MiB-aligned interior is marked too, so that a
  * big table read at random (a hash table, the inventory's devices) costs a TLB entry
  * and a page fault per 2 MiB rather than per 4 KiB. On the 1 GB benchmark capture
- * the inventory's tables, on small pages, made it 1% dearer (issue 5, bench/README.md). */
+ * the inventory's tables on huge pages made it ~0.5% cheaper (issue 5, bench/README.md). */
 static void big_block(void *p, size_t n)
 {
     if (n < 2 * HUGE_PAGE)

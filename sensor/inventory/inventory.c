@@ -2220,8 +2220,8 @@ static bool alloc_tables(struct inv *v)
     /* One zeroed block (glibc maps a block this large on its own: fresh pages, not
      * written, so the devices' pages are touched only as devices come, 20 MB at the
      * default max_devices), so that all but its ends lie
-     * on huge pages (alloc.c): the tables are read at random, a TLB miss each on small
-     * pages. The history ring comes first and the devices last, whose ends are reached
+     * on huge pages (alloc.c): the tables are read at random, likely a TLB miss each
+     * on small pages. The history ring comes first and the devices last, whose ends are reached
      * in order. */
     size_t o_recall = line_up(v->nhist * sizeof(*v->hist));
     size_t o_idx = o_recall + line_up(INV_RECALL * sizeof(*v->recall));
