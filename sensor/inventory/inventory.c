@@ -684,12 +684,13 @@ static void hist_add(struct inv *v, struct inv_bind *b, const struct addr *ip, u
  * history and, for the device's current address, writes an asset "changed". A packet
  * (weak: a router forwards many source addresses with its own MAC) binds an address
  * nobody holds and gives a device without an address its first; DHCP and ARP
- * (strong) rebind and move. */
-static void bind_ip(struct inv *v, struct inv_device *d, const struct addr *ip, uint64_t ts,
-                    bool created, bool strong)
+ * (strong) rebind and move. Returns the address's binding (NULL: none, the address
+ * unusable or the map full). */
+static struct inv_bind *bind_ip(struct inv *v, struct inv_device *d, const struct addr *ip,
+                                uint64_t ts, bool created, bool strong)
 {
     if (addr_unusable(ip))
-        return;
+        return NULL;
     mark_dirty(v, d);
     struct inv_bind *b = bind_slot(v, ip, true);
     uint32_t id = dev_id(v, d) + 1;
@@ -702,9 +703,9 @@ static void bind_ip(struct inv *v, struct inv_device *d, const struct addr *ip, 
     static const struct addr zero;
     bool none = memcmp(&d->ip, &zero, sizeof(zero)) == 0;
     if (!d->has_mac)
-        return;
+        return b;
     if (!strong && !none && !(addr_is_v4(ip) && !addr_is_v4(&d->ip)))
-        return;
+        return b;
     if (memcmp(&d->ip, ip, sizeof(*ip)) != 0 && (none || addr_is_v4(ip) || !addr_is_v4(&d->ip))) {
         d->ip = *ip;
         d->ip_since = ts;
@@ -715,6 +716,7 @@ static void bind_ip(struct inv *v, struct inv_device *d, const struct addr *ip, 
             write_asset(v, d, "changed", what, 1, ts);
         }
     }
+    return b;
 }
 
 /* ---- what packets and events tell ---------------------------------------------------- */
@@ -739,11 +741,16 @@ static void clock_at(struct inv *v, uint64_t ts)
         v->now = ts;
 }
 
+/* The device a binding holds (b NULL: none). */
+static struct inv_device *bound_dev(struct inv *v, const struct inv_bind *b)
+{
+    return b != NULL && b->dev != 0 ? &v->dev[b->dev - 1] : NULL;
+}
+
 /* The current device of an address. */
 static struct inv_device *dev_by_ip(struct inv *v, const struct addr *ip)
 {
-    struct inv_bind *b = bind_slot(v, ip, false);
-    return b != NULL && b->dev != 0 ? &v->dev[b->dev - 1] : NULL;
+    return bound_dev(v, bind_slot(v, ip, false));
 }
 
 /* Inside the LAN: in a home_net prefix (configured or learned from DHCP), or bound to
@@ -937,9 +944,8 @@ static struct inv_device *ev_source(struct inv *v, const char *src)
     struct addr ip;
     if (!eve_addr_parse(src, &ip))
         return NULL;
-    struct inv_bind *b = bind_slot(v, &ip, false);
-    v->ev.bound = b;
-    return b != NULL && b->dev != 0 ? &v->dev[b->dev - 1] : NULL;
+    v->ev.bound = bind_slot(v, &ip, false);
+    return bound_dev(v, v->ev.bound);
 }
 
 /* True when the field just read (at dst) means the rest of the event cannot change the
@@ -1226,8 +1232,7 @@ static struct inv_device *ev_arp(struct inv *v, const struct ev *e, uint64_t ts,
     if (d != NULL) {
         touch(v, d, ts);
         v->ev.touched = true;
-        bind_ip(v, d, &ip, ts, *created, true);
-        v->ev.bound = bind_slot(v, &ip, false);
+        v->ev.bound = bind_ip(v, d, &ip, ts, *created, true);
     }
     return d;
 }
@@ -1507,16 +1512,23 @@ bool inv_event_str(struct inv *v, const char *path, size_t plen, const char *s, 
     return false;
 }
 
+/* What reading again an event read before does, its device d (NULL: none) as it was:
+ * touches it if the event did, and marks it dirty. */
+static void read_again(struct inv *v, struct inv_device *d, bool touched, uint64_t ts)
+{
+    v->deferring = false;
+    if (d == NULL)
+        return;
+    if (touched)
+        touch(v, d, ts);
+    mark_dirty(v, d);
+}
+
 /* The event is a repeat of the one before: what reading it would do. */
 static void rep_hit(struct inv *v, uint64_t ts)
 {
-    v->deferring = false;
     v->events_repeated++;
-    if (v->rep_dev != NULL) {
-        if (v->rep_touch)
-            touch(v, v->rep_dev, ts);
-        mark_dirty(v, v->rep_dev);
-    }
+    read_again(v, v->rep_dev, v->rep_touch, ts);
 }
 
 /* At the end of an event whose values so far all matched the one before: true when it
@@ -1675,11 +1687,8 @@ static bool recall_hit(struct inv *v, const struct inv_recall *r, uint64_t h, ui
     struct inv_device *d = &v->dev[r->dev - 1];
     if (d->ver != r->ver || v->bind[r->bind - 1].dev != r->dev)
         return false;
-    v->deferring = false;
     v->events_recalled++;
-    if (r->touch)
-        touch(v, d, ts);
-    mark_dirty(v, d);
+    read_again(v, d, r->touch, ts);
     return true;
 }
 
@@ -2219,10 +2228,9 @@ static bool alloc_tables(struct inv *v)
     v->nhist = v->conf.max_history;
     /* One zeroed block (glibc maps a block this large on its own: fresh pages, not
      * written, so the devices' pages are touched only as devices come, 20 MB at the
-     * default max_devices), so that all but its ends lie
-     * on huge pages (alloc.c): the tables are read at random, likely a TLB miss each
-     * on small pages. The history ring comes first and the devices last, whose ends are reached
-     * in order. */
+     * default max_devices), so that all but its ends lie on huge pages (alloc.c): the
+     * tables are read at random, likely a TLB miss each on small pages. The history
+     * ring comes first and the devices last, whose ends are reached in order. */
     size_t o_recall = line_up(v->nhist * sizeof(*v->hist));
     size_t o_idx = o_recall + line_up(INV_RECALL * sizeof(*v->recall));
     size_t o_bind = o_idx + line_up(v->nidx * sizeof(*v->idx));
